@@ -1,0 +1,177 @@
+"""X12 envelope mechanics shared by every transaction we read or write.
+
+The separators of an interchange are not fixed: ISA is exactly 106 characters and
+positions 3, 104 and 105 name the element, repetition/component and segment
+separators.  Everything else is read with those.  Segment terminators may be
+followed by CR/LF or other whitespace, which is not data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+ISA_LENGTH = 106
+
+
+class X12ParseError(ValueError):
+    """Input that is not a readable X12 interchange; names the segment position."""
+
+    def __init__(self, message: str, *, segment_index: int | None = None, source: str | None = None):
+        where = []
+        if source:
+            where.append(source)
+        if segment_index is not None:
+            where.append(f"segment {segment_index}")
+        prefix = ": ".join([" ".join(where)]) + ": " if where else ""
+        super().__init__(prefix + message)
+        self.segment_index = segment_index
+        self.source = source
+
+
+@dataclass(frozen=True, slots=True)
+class Separators:
+    element: str = "*"
+    component: str = ":"
+    repetition: str = "^"
+    segment: str = "~"
+
+    def all(self) -> str:
+        return self.element + self.component + self.repetition + self.segment
+
+
+DEFAULT_SEPARATORS = Separators()
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One segment: its id, its elements (index 1 = first element), its position."""
+
+    elements: tuple[str, ...]
+    index: int  # 1-based ordinal of the segment in the interchange
+
+    @property
+    def id(self) -> str:
+        return self.elements[0]
+
+    def get(self, position: int, default: str = "") -> str:
+        """Element ``position`` (1-based as in the guide: NM103 is ``get(3)``)."""
+        if position < len(self.elements):
+            return self.elements[position]
+        return default
+
+    def components(self, position: int, separators: Separators) -> tuple[str, ...]:
+        return tuple(self.get(position).split(separators.component))
+
+
+def detect_separators(text: str) -> Separators:
+    """Read the separators from the ISA segment at the start of ``text``."""
+    start = text.find("ISA")
+    if start < 0:
+        raise X12ParseError("no ISA segment: not an X12 interchange")
+    if text[:start].strip():
+        raise X12ParseError("data before the ISA segment")
+    isa = text[start : start + ISA_LENGTH]
+    if len(isa) < ISA_LENGTH:
+        raise X12ParseError(f"ISA segment is {len(isa)} characters, expected {ISA_LENGTH}")
+    element = isa[3]
+    if isa.count(element) != 16:
+        raise X12ParseError("ISA segment does not have 16 elements of fixed width")
+    segment = isa[105]
+    component = isa[104]
+    repetition = isa[82]
+    if repetition.isalnum() or repetition == " ":
+        repetition = "^" if repetition == "U" else repetition  # 4010 "U" means none
+    if len({element, component, segment}) != 3 or segment.isalnum() or element.isalnum():
+        raise X12ParseError("ISA separators are not distinct punctuation")
+    return Separators(element=element, component=component, repetition=repetition, segment=segment)
+
+
+def iter_segments(text: str, separators: Separators | None = None) -> Iterator[Segment]:
+    """Split an interchange into segments, skipping line breaks between them."""
+    seps = separators or detect_separators(text)
+    start = text.find("ISA")
+    body = text[start:] if start > 0 else text
+    index = 0
+    for raw in body.split(seps.segment):
+        raw = raw.strip("\r\n\t \x1d")
+        if not raw:
+            continue
+        index += 1
+        elements = tuple(raw.split(seps.element))
+        if not elements[0].isalnum() or len(elements[0]) > 3:
+            raise X12ParseError(f"bad segment identifier {elements[0][:10]!r}", segment_index=index)
+        yield Segment(elements=elements, index=index)
+
+
+def parse_amount(value: str) -> Decimal:
+    """An X12 R (decimal) element as an exact ``Decimal``."""
+    try:
+        amount = Decimal(value)
+    except InvalidOperation as exc:
+        raise X12ParseError(f"not an amount: {value!r}") from exc
+    if not amount.is_finite():
+        raise X12ParseError(f"not an amount: {value!r}")
+    return amount
+
+
+def format_amount(amount: Decimal) -> str:
+    """Write money as the guide wants: ``100``, ``100.5``, ``100.55``, ``-5``."""
+    quantized = amount.quantize(Decimal("0.01"))
+    if quantized != amount:
+        raise ValueError(f"amount {amount} has more than 2 decimal places")
+    text = format(quantized, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def format_quantity(quantity: Decimal) -> str:
+    """Units (SV104) without trailing zeros: ``1``, ``1.5``."""
+    text = format(quantity.normalize(), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def parse_date(value: str) -> date:
+    """CCYYMMDD (D8) as a ``date``."""
+    if len(value) != 8 or not value.isdigit():
+        raise X12ParseError(f"not a CCYYMMDD date: {value!r}")
+    try:
+        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError as exc:
+        raise X12ParseError(f"not a valid date: {value!r}") from exc
+
+
+def format_date(value: date) -> str:
+    return value.strftime("%Y%m%d")
+
+
+def serialize_segment(elements: list[str] | tuple[str, ...], separators: Separators = DEFAULT_SEPARATORS) -> str:
+    """Join elements into one segment, dropping trailing empty elements.
+
+    Data that contains a separator is a bug upstream (the parser refuses or
+    cleans it); we refuse rather than escape silently.
+    """
+    items = list(elements)
+    while len(items) > 1 and items[-1] == "":
+        items.pop()
+    reserved = separators.element + separators.segment + separators.repetition
+    for item in items[1:]:
+        if any(ch in item for ch in reserved):
+            raise ValueError(f"{items[0]} element contains a separator character")
+    return separators.element.join(items) + separators.segment
+
+
+def composite(parts: list[str] | tuple[str, ...], separators: Separators = DEFAULT_SEPARATORS) -> str:
+    """Join a composite element, dropping trailing empty components."""
+    items = list(parts)
+    while items and items[-1] == "":
+        items.pop()
+    for item in items:
+        if separators.component in item:
+            raise ValueError("component contains the component separator")
+    return separators.component.join(items)

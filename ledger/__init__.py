@@ -1,0 +1,1 @@
+"""The database: models, sessions, repositories.  The only package that imports SQLAlchemy."""

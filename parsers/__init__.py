@@ -1,0 +1,1 @@
+"""PM exports (CSV, XML) into immutable ``Claim`` records.  Pure: no DB code."""

@@ -1,0 +1,1 @@
+"""Posting acknowledgements and remittances into the ledger (edge)."""

@@ -1,0 +1,1 @@
+"""A stand-in clearinghouse and payer that answers our 837Ps with 999s and 835s."""
