@@ -175,3 +175,16 @@ def composite(parts: list[str] | tuple[str, ...], separators: Separators = DEFAU
         if separators.component in item:
             raise ValueError("component contains the component separator")
     return separators.component.join(items)
+
+
+def interchange_complete(text: str) -> bool:
+    """True when the text ends with an IEA trailer: a file still being written has none."""
+    try:
+        seps = detect_separators(text)
+    except X12ParseError:
+        return False
+    body = text.rstrip("\r\n\t \x1d")
+    if not body.endswith(seps.segment):
+        return False
+    last = body[:-1].rsplit(seps.segment, 1)[-1].strip("\r\n\t \x1d")
+    return last.startswith("IEA" + seps.element)

@@ -1,0 +1,131 @@
+"""SftpTransport throughput against OpenSSH's own client, both on a local sshd.
+
+    .venv/bin/python -m benchmarks.sftp [--files 1000] [--size 102400] [--target 0.5]
+
+Uploads and downloads N files with ``SftpTransport`` (temp name + rename, fsync on
+download, existence checks) and with ``sftp -b`` (plain put/get, same key and
+known_hosts), and prints files/s and MB/s for each.  Exits 1 if our upload or download
+rate is below ``--target`` times OpenSSH's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from outbox.sftp import SftpSettings, SftpTransport  # noqa: E402
+from tests.sshd_server import SshdServer, start_sshd, stop_sshd  # noqa: E402
+
+
+def _make_files(folder: Path, count: int, size: int) -> list[str]:
+    folder.mkdir(parents=True)
+    names = [f"B{i:06d}.x12" for i in range(count)]
+    for name in names:
+        (folder / name).write_bytes(os.urandom(size))
+    return names
+
+
+def _clear(folder: Path) -> None:
+    for entry in folder.iterdir():
+        entry.unlink()
+
+
+def _openssh_batch(server: SshdServer, commands: list[str], workdir: Path) -> float:
+    batch = workdir / "batch.txt"
+    batch.write_text("\n".join(commands) + "\n")
+    args = [
+        "sftp", "-q", "-b", str(batch), "-F", "/dev/null", "-P", str(server.port),
+        "-i", str(server.client_key),
+        "-o", f"UserKnownHostsFile={server.known_hosts}", "-o", "StrictHostKeyChecking=yes",
+        "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
+        f"{server.user}@{server.host}",
+    ]  # fmt: skip
+    started = time.perf_counter()
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def _ours_upload(transport: SftpTransport, src: Path, names: list[str]) -> float:
+    started = time.perf_counter()
+    for name in names:
+        transport.upload(src / name, name)
+    return time.perf_counter() - started
+
+
+def _ours_download(transport: SftpTransport, dest: Path, names: list[str]) -> float:
+    started = time.perf_counter()
+    for name in names:
+        transport.download(name, dest / name)
+    return time.perf_counter() - started
+
+
+def _row(label: str, count: int, size: int, seconds: float) -> str:
+    return f"{label:<28} {count / seconds:9.1f} files/s {count * size / seconds / 1e6:8.1f} MB/s  ({seconds:.2f} s)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--size", type=int, default=100 * 1024)
+    parser.add_argument("--target", type=float, default=0.5, help="minimum ratio to sftp -b")
+    args = parser.parse_args(argv)
+
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+    work = Path(tempfile.mkdtemp(prefix="bhclaims-bench-sftp-"))
+    server = start_sshd(work / "sshd")
+    try:
+        src = work / "src"
+        names = _make_files(src, args.files, args.size)
+        settings = SftpSettings(**server.settings_kwargs(), op_timeout=120)  # type: ignore[arg-type]
+
+        with SftpTransport(settings) as transport:
+            transport.remote_state(names[0])  # connect outside the timing, as sftp -b's login is
+            up_ours = _ours_upload(transport, src, names)
+        _clear(server.outbound)
+        up_ssh = _openssh_batch(server, [f"put {src / n} {server.outbound / n}" for n in names], work)
+
+        for name in names:
+            shutil.copyfile(src / name, server.inbound / name)
+        with SftpTransport(settings) as transport:
+            transport.remote_state(names[0])
+            down_ours = _ours_download(transport, work / "down-ours", names)
+        (work / "down-ssh").mkdir()
+        down_ssh = _openssh_batch(
+            server, [f"get {server.inbound / n} {work / 'down-ssh' / n}" for n in names], work
+        )
+
+        n, size = args.files, args.size
+        print(f"{n} files of {size} bytes, sshd {server.host}:{server.port}")
+        print(_row("upload   SftpTransport", n, size, up_ours))
+        print(_row("upload   sftp -b (put)", n, size, up_ssh))
+        print(_row("download SftpTransport", n, size, down_ours))
+        print(_row("download sftp -b (get)", n, size, down_ssh))
+        up_ratio, down_ratio = up_ssh / up_ours, down_ssh / down_ours
+        print(f"ratio to sftp -b: upload {up_ratio:.0%}, download {down_ratio:.0%} (target {args.target:.0%})")
+        missed = [what for what, r in (("upload", up_ratio), ("download", down_ratio)) if r < args.target]
+        if missed:
+            print(f"MISSED target for {', '.join(missed)}", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        stop_sshd(server)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

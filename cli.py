@@ -1,0 +1,414 @@
+"""bhclaims: the billing clerk's and cron's command line.
+
+Each command parses its options, calls one function of an edge module and
+renders the result (a table on a terminal, ``--json`` for machines).  Exit
+codes: 0 ok, 1 some input was refused (the rest was processed), 2 usage,
+configuration or environment error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from runtime.config import DEFAULT_CONFIG_NAME, ConfigError, load_config
+from runtime.logs import configure_logging
+
+EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
+
+
+class Refused(click.ClickException):
+    """Some input was refused; the rest was processed (exit 1)."""
+
+    exit_code = EXIT_REFUSED
+
+
+class State:
+    def __init__(self, config_path: Path, db: str | None, verbose: bool):
+        self.config_path = config_path
+        self.db = db
+        self.verbose = verbose
+        self._app: Any = None
+
+    @property
+    def app(self) -> Any:
+        if self._app is None:
+            from runtime.app import App
+
+            self._app = App(load_config(self.config_path, self.db))
+        return self._app
+
+
+def _console() -> Console:
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=DEFAULT_CONFIG_NAME,
+              show_default=True, help="The bhclaims.toml to use.")
+@click.option("--db", default=None, metavar="URL",
+              help="Database URL (overrides the config and BHCLAIMS_DATABASE_URL), e.g. postgresql+psycopg://host/db.")
+@click.option("--log-format", type=click.Choice(["auto", "console", "json"]), default="auto", show_default=True,
+              help="auto: readable on a terminal, JSON lines otherwise (cron).")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
+@click.pass_context
+def main_group(ctx: click.Context, config_path: Path, db: str | None, log_format: str, verbose: bool) -> None:
+    """Optum Behavioral Health (payer 87726) claims: ingest, check, build, send, fetch, post.
+
+    \b
+    Typical day:
+      bhclaims ingest charges.csv && bhclaims build && bhclaims send
+      bhclaims fetch && bhclaims post && bhclaims claims
+    """
+    configure_logging(json_lines=None if log_format == "auto" else log_format == "json", verbose=verbose)
+    ctx.obj = State(config_path, db, verbose)
+    ctx.call_on_close(lambda: ctx.obj._app.close() if ctx.obj._app else None)
+
+
+@main_group.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--transport", "transport_url", default="file://./clearinghouse", show_default=True,
+              help="Clearinghouse link: file://DIR (sandbox) or sftp://user@host:port/path.")
+def init(directory: Path, transport_url: str) -> None:
+    """Create DIRECTORY with a commented bhclaims.toml and an empty ledger.
+
+    Example: bhclaims init ~/billing
+    """
+    from outbox.files import ensure_private_dir, write_private
+    from runtime.config import starter_config
+    from runtime.setup import create_ledger
+
+    ensure_private_dir(directory.resolve())
+    config_path = directory.resolve() / DEFAULT_CONFIG_NAME
+    if config_path.exists():
+        raise click.UsageError(f"{config_path} already exists; not overwriting it")
+    write_private(config_path, starter_config(transport_url=transport_url).encode())
+    config = create_ledger(config_path, click.get_current_context().obj.db)
+    click.echo(f"created {config_path}")
+    click.echo(f"ledger: {config.database_url.split('///')[-1] if config.database_url.startswith('sqlite') else 'PostgreSQL'}")
+
+
+@main_group.command()
+@click.pass_obj
+def migrate(state: State) -> None:
+    """Bring the ledger's schema up to date (safe to run at every upgrade)."""
+    from ledger.db import upgrade
+
+    upgrade(load_config(state.config_path, state.db).database_url)
+    click.echo("ledger schema is up to date")
+
+
+@main_group.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--profile", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Mapping profile (TOML) for a PM system's own column names.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_obj
+def ingest(state: State, files: tuple[Path, ...], profile: Path | None, as_json: bool) -> None:
+    """Read PM exports (CSV or XML) into the ledger.
+
+    A bad row refuses its claim (listed as file:line: column: reason); every
+    other claim is kept.  Ingesting the same file again changes nothing.
+
+    Example: bhclaims ingest exports/2026-11-23.csv
+    """
+    from runtime.setup import ingest_file
+
+    app = state.app
+    results = [ingest_file(app, path, profile=profile) for path in files]
+    refused = any(r["errors"] or r["refused"] for r in results)
+    if as_json:
+        _print_json(results)
+    else:
+        for r in results:
+            for error in r["errors"]:
+                click.echo(error, err=True)
+            for claim_id, reason in r["refused"]:
+                click.echo(f"{r['file']}: claim {claim_id}: {reason}", err=True)
+            click.echo(f"{r['file']}: {len(r['added'])} new, {len(r['updated'])} updated, "
+                       f"{len(r['unchanged'])} unchanged, {len(r['held'])} held by rules, "
+                       f"{len(r['refused_claims'])} refused")
+            if r["added"] == [] and r["updated"] == [] and r["unchanged"] and not r["errors"]:
+                click.echo(f"{r['file']}: nothing new (already ingested)")
+    if refused:
+        raise Refused("some claims were refused; fix them in the PM system and export again")
+
+
+@main_group.command()
+@click.option("--claim", "claim_id", default=None, help="Check only this claim id.")
+@click.option("--json", "as_json", is_flag=True, help="Print findings as JSON.")
+@click.pass_obj
+def check(state: State, claim_id: str | None, as_json: bool) -> None:
+    """Run the claim scrubber on claims not yet sent; exit 1 if any error.
+
+    Example: bhclaims check --claim ENC-1001
+    """
+    from runtime.setup import check_ledger_claims
+
+    results = check_ledger_claims(state.app, claim_id)
+    if as_json:
+        _print_json(results)
+    else:
+        for item in results:
+            click.echo(f"claim {item['claim_id']} ({item['status']}): "
+                       f"{'no findings' if not item['findings'] else ''}")
+            for f in item["findings"]:
+                line = f" line {f['line_id']}" if f.get("line_id") else ""
+                click.echo(f"  {f['severity'].upper()} {f['code']}{line}: {f['message']}")
+    if any(f["severity"] == "error" for item in results for f in item["findings"]):
+        raise Refused("some claims have errors and will not be sent")
+
+
+@main_group.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def build(state: State, as_json: bool) -> None:
+    """Turn ready claims into 837P files in the outbox (each pyx12-validated).
+
+    Claims the rules refuse are held, with the reasons.
+    """
+    from outbox.batches import build_batches
+
+    app = state.app
+    report = build_batches(app.ledger, app.config, checker=app.check, actor=app.actor, now=app.now())
+    if as_json:
+        _print_json(report.__dict__)
+    else:
+        for claim_id, reason in report.held:
+            click.echo(f"held claim {claim_id}: {reason}", err=True)
+        for batch_id, problems in report.invalid_batches:
+            click.echo(f"batch {batch_id} failed X12 validation, not released: {problems[0]}", err=True)
+        click.echo(f"built {len(report.files)} file(s) with {report.claims} claim(s)")
+        for path in report.files:
+            click.echo(f"  {path}")
+    if report.held or report.invalid_batches:
+        raise Refused("some claims were held")
+
+
+@main_group.command()
+@click.option("--wait", default=0.0, show_default=True, help="Seconds to wait for another send/fetch to finish.")
+@click.pass_obj
+def send(state: State, wait: float) -> None:
+    """Upload built 837P files to the clearinghouse, exactly once."""
+    from outbox.sender import send_batches
+
+    app = state.app
+    transport = app.transport()
+    try:
+        report = send_batches(app.ledger, app.config, transport, actor=app.actor, lock_wait=wait)
+    finally:
+        transport.close()
+    for name in report.sent:
+        click.echo(f"sent {name}")
+    for name, why in report.in_doubt + report.failed:
+        click.echo(f"not sent {name}: {why}", err=True)
+    if not report.sent and not report.failed and not report.in_doubt:
+        click.echo("nothing to send")
+    if report.failed or report.in_doubt:
+        raise Refused("some files were not sent")
+
+
+@main_group.command()
+@click.option("--wait", default=0.0, show_default=True, help="Seconds to wait for another send/fetch to finish.")
+@click.pass_obj
+def fetch(state: State, wait: float) -> None:
+    """Download waiting TA1/999/277CA/835 files, exactly once."""
+    from outbox.fetcher import fetch_files
+
+    app = state.app
+    transport = app.transport()
+    try:
+        report = fetch_files(app.ledger, app.config, transport, lock_wait=wait)
+    finally:
+        transport.close()
+    for name in report.fetched:
+        click.echo(f"fetched {name}")
+    for name in report.duplicates:
+        click.echo(f"already have {name} (same content): skipped")
+    for name in report.waiting:
+        click.echo(f"{name} is incomplete (no IEA yet): left for the next run")
+    for name, why in report.failed:
+        click.echo(f"could not fetch {name}: {why}", err=True)
+    if report.failed:
+        raise Refused("some files were not fetched")
+
+
+@main_group.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def post(state: State, files: tuple[Path, ...], as_json: bool) -> None:
+    """Post fetched (or the named) 999/TA1/277CA/835 files into the ledger.
+
+    The same file twice posts nothing the second time.
+    """
+    from remits.inbound import post_files, post_pending
+
+    app = state.app
+    report = post_files(app.ledger, list(files), actor=app.actor) if files else post_pending(app.ledger, actor=app.actor)
+    summary = {
+        "files_posted": report.files_posted,
+        "already_posted": report.already_posted,
+        "failed": report.failed,
+        "claims_accepted": report.acks.accepted_claims,
+        "claims_requeued": report.acks.requeued_claims,
+        "claims_rejected": report.acks.rejected_claims,
+        "remittances_posted": report.payments.posted,
+        "remittances_duplicate": report.payments.duplicates,
+        "claims_paid_or_adjudicated": report.payments.claims_posted,
+        "total_paid": f"{report.payments.total_paid:.2f}",
+        "unmatched_claims": report.payments.unmatched_claims,
+        "unmatched_acks": report.acks.unmatched,
+    }
+    if as_json:
+        _print_json(summary)
+    else:
+        for name in report.already_posted:
+            click.echo(f"{name}: already posted, nothing to do")
+        for name, why in report.failed:
+            click.echo(f"{name}: not posted: {why}", err=True)
+        click.echo(f"posted {len(report.files_posted)} file(s): {summary['remittances_posted']} remittance(s) "
+                   f"paying {summary['total_paid']}, {summary['claims_accepted']} claim(s) accepted, "
+                   f"{len(summary['claims_requeued'])} requeued, {len(summary['unmatched_claims'])} unmatched")
+    if report.failed:
+        raise Refused("some files were not posted")
+
+
+@main_group.command("claims")
+@click.option("--status", type=click.Choice(["ready", "held", "batched", "sent", "accepted", "rejected", "paid",
+                                             "partially_paid", "denied", "replaced", "voided"]))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def claims_cmd(state: State, status: str | None, as_json: bool) -> None:
+    """List claims with status, money and balance."""
+    from ledger.queries import list_claims
+
+    with state.app.ledger.session() as session:
+        rows = list_claims(session, status=status)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title=f"{len(rows)} claim(s)")
+    for col in ("claim_id", "rev", "status", "freq", "line of business", "billed", "paid", "patient", "balance",
+                "payer claim #"):
+        table.add_column(col, justify="right" if col in ("billed", "paid", "patient", "balance") else "left")
+    for r in rows:
+        table.add_row(r["claim_id"], str(r["revision"]), r["status"], r["frequency"], r["line_of_business"],
+                      r["billed"], r["paid"], r["patient_responsibility"], r["balance"],
+                      r["payer_claim_number"] or "")
+    _console().print(table)
+
+
+@main_group.command("claim")
+@click.argument("claim_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def claim_cmd(state: State, claim_id: str, as_json: bool) -> None:
+    """Show one claim's story: events, batches, acknowledgements, payments."""
+    from ledger.queries import claim_timeline
+
+    with state.app.ledger.session() as session:
+        story = claim_timeline(session, claim_id)
+    if story is None:
+        raise click.ClickException(f"no claim {claim_id} in the ledger")
+    if as_json:
+        _print_json(story)
+        return
+    for rev in story["revisions"]:
+        click.echo(f"claim {claim_id} revision {rev['revision']} (frequency {rev['frequency']}): {rev['status']}; "
+                   f"billed {rev['billed']} paid {rev['paid']} patient {rev['patient_responsibility']} "
+                   f"balance {rev['balance']}; payer claim # {rev['payer_claim_number'] or '-'}")
+        for e in rev["events"]:
+            click.echo(f"  {e['at'][:19]} {e['actor']:<10} {e['event']:<22} {e['from'] or '':>14} -> {e['to'] or ''}"
+                       f"{'  ' + e['detail'] if e['detail'] else ''}")
+        for b in rev["batches"]:
+            click.echo(f"  batch {b['batch']} file {b['file']} ISA13 {b['isa13']} ST {b['st02']}: {b['status']}")
+        for a in rev["acknowledgements"]:
+            click.echo(f"  {a['kind']} {a['code']}: {a['detail'] or ''}")
+        for p in rev["payments"]:
+            click.echo(f"  835 trace {p['trace_number']} CLP02 {p['status_code']} paid {p['paid']} "
+                       f"patient {p['patient_responsibility']} {' '.join(p['adjustments'])}")
+
+
+@main_group.group()
+def sandbox() -> None:
+    """A stand-in clearinghouse and payer for trying the whole loop."""
+
+
+@sandbox.command("process")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+def sandbox_process(directory: Path) -> None:
+    """Answer every 837P waiting in DIRECTORY/inbound with a 999 and an 835 in DIRECTORY/outbound."""
+    from sandbox.mailbox import process_mailbox
+
+    answered = process_mailbox(directory.resolve())
+    for name, outputs in answered:
+        click.echo(f"answered {name}: {', '.join(outputs)}")
+    if not answered:
+        click.echo("no 837P files waiting")
+
+
+@main_group.command()
+@click.option("--keep", type=click.Path(path_type=Path, file_okay=False),
+              help="Run in this (new) directory and keep it, instead of a temporary one.")
+@click.option("--db", "demo_db", default=None, metavar="URL", help="Run the demo against this database instead.")
+def demo(keep: Path | None, demo_db: str | None) -> None:
+    """The whole loop on bundled data: init, ingest, build, send, sandbox, fetch, post, summary."""
+    from runtime.demo import run_demo
+
+    summary = run_demo(keep, database_url=demo_db, echo=click.echo)
+    table = Table(title="Demo summary")
+    for key in summary:
+        table.add_column(key, justify="right")
+    table.add_row(*[str(v) for v in summary.values()])
+    _console().print(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one clear line for expected failures, a traceback only with -v."""
+    from ledger.db import DatabaseError
+    from outbox.lock import MailboxBusy
+    from outbox.transport import TransportError
+
+    args = sys.argv[1:] if argv is None else argv
+    verbose = "-v" in args or "--verbose" in args
+    try:
+        main_group.main(args=args, prog_name="bhclaims", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(EXIT_ERROR)
+    except Refused as exc:
+        click.echo(f"bhclaims: {exc.message}", err=True)
+        sys.exit(EXIT_REFUSED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_ERROR)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except (ConfigError, DatabaseError, MailboxBusy, TransportError, PermissionError, FileNotFoundError,
+            FileExistsError) as exc:
+        if verbose:
+            traceback.print_exc()
+        click.echo(f"bhclaims: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:  # a bug: say so plainly; the traceback may carry data, so only with -v
+        if verbose:
+            traceback.print_exc()
+        click.echo(f"bhclaims: internal error ({type(exc).__name__}); run again with -v for details", err=True)
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_OK)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,566 @@
+"""Read 837P (005010X222) interchanges back into ``Claim`` records.
+
+Used for our own files (round trip, resubmission, audit) and for 837Ps written by
+others.  The reader is strict about the envelope — ISA/GS/ST/SE/GE/IEA must nest,
+trailers must name their opener's control number, the transaction must be an
+837P — and raises ``X12ParseError`` naming the segment position when they do not.
+Inside a transaction it is lenient: the claim is taken from the loops it knows
+(2000A/2010AA, 2000B/2010BA/2010BB, 2000C/2010CA, 2300, 2310B, 2310D, 2400) and
+everything else (pay-to, COB loops 2320/2330, line-level providers...) is skipped.
+What ``Claim`` cannot hold, or what the file lacks, is said in ``Claim.extra``:
+
+    ("sbr09", code)                  a claim filing code not in ``claim_filing_codes``
+    ("clm02", amount)                CLM02 differs from the sum of the line charges
+    ("frequency", code)              CLM05-3 other than 1, 7, 8 (read as original)
+    ("pat01", code)                  a PAT01 relationship other than 01, 19, G8 (read as other)
+    ("diagnosis_code_set", "ICD-9-CM")   HI used BK/BF qualifiers
+    ("sv101", raw) / ("sv107", raw)  a procedure or pointer composite that could not be read
+                                     (e.g. written with another component separator than ISA16)
+
+A date of birth the file does not carry is ``MISSING_DATE`` (``date.min``), a missing
+sex "U": the guide forbids 2010BA DMG when the patient is not the subscriber, so
+such claims always read back that way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from domain.claim import (
+    OPTUM_BH_PAYER_NAME,
+    Address,
+    Claim,
+    Frequency,
+    LineOfBusiness,
+    Patient,
+    Provider,
+    Relationship,
+    RenderingLicense,
+    ServiceLine,
+    Source,
+    Subscriber,
+)
+from edi.x12 import Segment, Separators, X12ParseError, detect_separators, iter_segments, parse_amount, parse_date
+from edi.x837p import DEFAULT_CLAIM_FILING_CODES, PATIENT_RELATIONSHIP_CODES, PLAN_NAMES
+
+MISSING_DATE = date.min
+
+# ISA element widths (ISA01..ISA16); a file whose ISA does not have them is not X12.
+_ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+
+_RELATIONSHIPS = {code: relationship for relationship, code in PATIENT_RELATIONSHIP_CODES.items()}
+_PLAN_LINES = {name: line for line, name in PLAN_NAMES.items()}
+_DIAGNOSIS_QUALIFIERS = {"ABK": False, "ABF": False, "BK": True, "BF": True}  # value: ICD-9
+_MEDICARE_CODES = {"16", "MA", "MB"}
+_MEDICAID_CODES = {"MC"}
+
+
+@dataclass(frozen=True, slots=True)
+class Read837:
+    """The claims of an 837P file and the envelope facts needed to acknowledge it."""
+
+    claims: tuple[Claim, ...]
+    sender_id: str  # ISA06, first interchange
+    receiver_id: str  # ISA08
+    interchange_control_number: str  # ISA13
+    group_control_number: str  # GS06, first group
+    transaction_set_control_numbers: tuple[str, ...]  # every ST02, in order
+    usage_indicator: str  # ISA15: T or P
+    interchange_control_numbers: tuple[str, ...] = ()  # every ISA13 when a file holds several
+    group_control_numbers: tuple[str, ...] = ()  # every GS06
+
+
+def read_837p(
+    text: str,
+    source: str = "<837>",
+    *,
+    claim_filing_codes: Mapping[LineOfBusiness, str] = DEFAULT_CLAIM_FILING_CODES,
+) -> Read837:
+    """Read every claim of an 837P interchange (or several concatenated ones)."""
+    separators = detect_separators(text)
+    reader = _Reader(source, separators, claim_filing_codes)
+    try:
+        for segment in iter_segments(text, separators):
+            try:
+                reader.read(segment)
+            except X12ParseError as exc:
+                if exc.segment_index is not None:
+                    raise
+                raise X12ParseError(str(exc), segment_index=segment.index, source=source) from None
+            except ValueError as exc:
+                raise X12ParseError(f"{segment.id}: {exc}", segment_index=segment.index, source=source) from None
+    except X12ParseError as exc:
+        if exc.source is None:
+            raise X12ParseError(str(exc), segment_index=None, source=source) from None
+        raise
+    return reader.finish()
+
+
+@dataclass(slots=True)
+class _LineDraft:
+    number: str
+    source: Source
+    procedure_code: str = ""
+    modifiers: tuple[str, ...] = ()
+    charge: Decimal = Decimal("0")
+    units: Decimal = Decimal("0")
+    place_of_service: str = ""
+    pointers: tuple[int, ...] = ()
+    service_date: date | None = None
+    line_id: str = ""
+    has_sv1: bool = False
+    notes: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _ClaimDraft:
+    claim_id: str
+    source: Source
+    charge: Decimal
+    place_of_service: str
+    frequency_code: str
+    prior_auth: str | None = None
+    original_claim_number: str | None = None
+    diagnoses: list[str] = field(default_factory=list)
+    icd9: bool = False
+    rendering: Provider | None = None
+    supervising: Provider | None = None
+    lines: list[_LineDraft] = field(default_factory=list)
+    section: str = "claim"  # claim, 2310B, other-payer (2320/2330), line
+
+
+@dataclass(slots=True)
+class _Reader:
+    source: str
+    separators: Separators
+    claim_filing_codes: Mapping[LineOfBusiness, str]
+    claims: list[Claim] = field(default_factory=list)
+    # envelope
+    isa: Segment | None = None
+    gs: Segment | None = None
+    st: Segment | None = None
+    isa_numbers: list[str] = field(default_factory=list)
+    gs_numbers: list[str] = field(default_factory=list)
+    st_numbers: list[str] = field(default_factory=list)
+    first_isa: Segment | None = None
+    # hierarchy context
+    level: str = ""  # HL03 of the current HL: 20, 22, 23
+    entity: str = ""  # NM101 of the current name loop, to place N3/N4/DMG/REF/PRV
+    billing: dict[str, object] = field(default_factory=dict)
+    subscriber: dict[str, object] = field(default_factory=dict)
+    patient: dict[str, object] | None = None
+    claim: _ClaimDraft | None = None
+    line: _LineDraft | None = None
+
+    def fail(self, message: str, segment: Segment) -> X12ParseError:
+        return X12ParseError(message, segment_index=segment.index, source=self.source)
+
+    # -- envelope -------------------------------------------------------------
+
+    def read(self, segment: Segment) -> None:
+        sid = segment.id
+        if sid == "ISA":
+            self.open_interchange(segment)
+        elif self.isa is None:
+            raise self.fail(f"{sid} outside an interchange (ISA..IEA)", segment)
+        elif sid == "IEA":
+            if self.gs is not None:
+                raise self.fail("IEA before the group was closed by GE", segment)
+            if segment.get(2) != self.isa.get(13):
+                raise self.fail("IEA02 does not match ISA13", segment)
+            self.isa = None
+        elif sid == "GS":
+            if self.gs is not None:
+                raise self.fail("GS inside an open group", segment)
+            self.gs = segment
+            self.gs_numbers.append(segment.get(6))
+        elif self.gs is None:
+            raise self.fail(f"{sid} outside a functional group (GS..GE)", segment)
+        elif sid == "GE":
+            if self.st is not None:
+                raise self.fail("GE before the transaction was closed by SE", segment)
+            if segment.get(2) != self.gs.get(6):
+                raise self.fail("GE02 does not match GS06", segment)
+            self.gs = None
+        elif sid == "ST":
+            self.open_transaction(segment)
+        elif self.st is None:
+            raise self.fail(f"{sid} outside a transaction set (ST..SE)", segment)
+        elif sid == "SE":
+            if segment.get(2) != self.st.get(2):
+                raise self.fail("SE02 does not match ST02", segment)
+            self.close_claim(segment)
+            self.st = None
+        else:
+            self.read_transaction_segment(segment)
+
+    def open_interchange(self, segment: Segment) -> None:
+        if self.isa is not None:
+            raise self.fail("ISA inside an open interchange (IEA missing)", segment)
+        values = segment.elements[1:]
+        if len(values) != len(_ISA_WIDTHS) or any(len(v) != w for v, w in zip(values, _ISA_WIDTHS, strict=True)):
+            raise self.fail("ISA elements do not have their fixed widths", segment)
+        self.isa = segment
+        self.first_isa = self.first_isa or segment
+        self.isa_numbers.append(segment.get(13))
+
+    def open_transaction(self, segment: Segment) -> None:
+        assert self.gs is not None
+        if self.st is not None:
+            raise self.fail("ST inside an open transaction (SE missing)", segment)
+        convention = segment.get(3) or self.gs.get(8)
+        if segment.get(1) != "837" or not convention.startswith("005010X222"):
+            raise self.fail(f"not an 837P 005010X222 transaction ({segment.get(1)} {convention})", segment)
+        self.st = segment
+        self.st_numbers.append(segment.get(2))
+        self.level, self.entity = "", ""
+        self.billing, self.subscriber, self.patient = {}, {}, None
+
+    def finish(self) -> Read837:
+        if self.isa is not None or self.first_isa is None:
+            raise X12ParseError("interchange not closed by IEA", source=self.source)
+        isa = self.first_isa
+        return Read837(
+            claims=tuple(self.claims),
+            sender_id=isa.get(6).strip(),
+            receiver_id=isa.get(8).strip(),
+            interchange_control_number=isa.get(13),
+            group_control_number=self.gs_numbers[0] if self.gs_numbers else "",
+            transaction_set_control_numbers=tuple(self.st_numbers),
+            usage_indicator=isa.get(15),
+            interchange_control_numbers=tuple(self.isa_numbers),
+            group_control_numbers=tuple(self.gs_numbers),
+        )
+
+    # -- inside ST..SE --------------------------------------------------------
+
+    def read_transaction_segment(self, segment: Segment) -> None:
+        sid = segment.id
+        if sid == "HL":
+            self.close_claim(segment)
+            self.level, self.entity = segment.get(3), ""
+            if self.level == "20":
+                self.billing, self.subscriber, self.patient = {}, {}, None
+            elif self.level == "22":
+                self.subscriber, self.patient = {}, None
+            elif self.level == "23":
+                self.patient = {}
+            return
+        if sid == "CLM":
+            self.close_claim(segment)
+            self.open_claim(segment)
+            return
+        if self.claim is not None:
+            self.read_claim_segment(segment, self.claim)
+        elif self.level == "20":
+            self.read_billing_segment(segment)
+        elif self.level == "22":
+            self.read_subscriber_segment(segment)
+        elif self.level == "23" and self.patient is not None:
+            self.read_patient_segment(segment, self.patient)
+
+    def read_billing_segment(self, segment: Segment) -> None:
+        sid = segment.id
+        if sid == "PRV" and segment.get(1) == "BI":
+            self.billing["taxonomy"] = segment.get(3) or None
+        elif sid == "NM1":
+            self.entity = segment.get(1)
+            if self.entity == "85":
+                self.billing["provider"] = segment
+        elif self.entity != "85":
+            return
+        elif sid in ("N3", "N4"):
+            self.billing[sid] = segment
+        elif sid == "REF" and segment.get(1) == "EI":
+            self.billing["tax_id"] = segment.get(2)
+
+    def read_subscriber_segment(self, segment: Segment) -> None:
+        sid = segment.id
+        if sid == "SBR":
+            self.subscriber["SBR"] = segment
+        elif sid == "NM1":
+            self.entity = segment.get(1)
+            if self.entity in ("IL", "PR"):
+                self.subscriber[self.entity] = segment
+        elif self.entity == "IL" and sid in ("N3", "N4", "DMG"):
+            self.subscriber[sid] = segment
+
+    def read_patient_segment(self, segment: Segment, patient: dict[str, object]) -> None:
+        sid = segment.id
+        if sid == "PAT":
+            patient["PAT"] = segment
+        elif sid == "NM1":
+            self.entity = segment.get(1)
+            if self.entity == "QC":
+                patient["QC"] = segment
+        elif self.entity == "QC" and sid in ("N3", "N4", "DMG"):
+            patient[sid] = segment
+
+    # -- loop 2300 and below ---------------------------------------------------
+
+    def open_claim(self, segment: Segment) -> None:
+        if "provider" not in self.billing:
+            raise self.fail("claim without a billing provider (loop 2010AA NM1*85)", segment)
+        if "IL" not in self.subscriber:
+            raise self.fail("claim without a subscriber (loop 2010BA NM1*IL)", segment)
+        claim_id = segment.get(1)
+        if not claim_id:
+            raise self.fail("CLM01 patient control number is empty", segment)
+        place = segment.components(5, self.separators)
+        self.claim = _ClaimDraft(
+            claim_id=claim_id,
+            source=Source(self.source, segment.index),
+            charge=parse_amount(segment.get(2) or "0"),
+            place_of_service=place[0],
+            frequency_code=place[2] if len(place) > 2 else "1",
+        )
+
+    def read_claim_segment(self, segment: Segment, claim: _ClaimDraft) -> None:
+        sid = segment.id
+        if sid == "LX":
+            self.line = _LineDraft(number=segment.get(1), source=Source(self.source, segment.index))
+            claim.lines.append(self.line)
+            claim.section = "line"
+        elif sid == "SBR":
+            claim.section = "other-payer"  # 2320/2330: another payer's view, not this claim
+        elif claim.section == "line":
+            assert self.line is not None
+            self.read_line_segment(segment, self.line)
+        elif claim.section == "other-payer":
+            return
+        elif sid == "REF" and segment.get(1) in ("G1", "F8"):
+            if segment.get(1) == "G1":
+                claim.prior_auth = segment.get(2) or None
+            else:
+                claim.original_claim_number = segment.get(2) or None
+        elif sid == "HI":
+            self.read_diagnoses(segment, claim)
+        elif sid == "NM1":
+            entity = segment.get(1)
+            claim.section = "2310B" if entity == "82" else "claim"
+            if entity == "82":
+                claim.rendering = self.provider(segment)
+            elif entity == "DQ":
+                claim.supervising = self.provider(segment)
+        elif sid == "PRV" and segment.get(1) == "PE" and claim.section == "2310B" and claim.rendering:
+            claim.rendering = _with_taxonomy(claim.rendering, segment.get(3) or None)
+
+    def read_diagnoses(self, segment: Segment, claim: _ClaimDraft) -> None:
+        for position in range(1, len(segment.elements)):
+            parts = segment.components(position, self.separators)
+            if len(parts) < 2 or parts[0] not in _DIAGNOSIS_QUALIFIERS or not parts[1]:
+                continue
+            claim.diagnoses.append(parts[1].replace(".", ""))
+            claim.icd9 = claim.icd9 or _DIAGNOSIS_QUALIFIERS[parts[0]]
+
+    def read_line_segment(self, segment: Segment, line: _LineDraft) -> None:
+        sid = segment.id
+        if sid == "SV1":
+            procedure = segment.components(1, self.separators)
+            line.has_sv1 = True
+            if len(procedure) < 2:
+                line.notes.append(("sv101", segment.get(1)))
+            line.procedure_code = procedure[1] if len(procedure) > 1 else ""
+            line.modifiers = tuple(m for m in procedure[2:6] if m)
+            line.charge = parse_amount(segment.get(2) or "0")
+            line.units = parse_amount(segment.get(4) or "1")
+            line.place_of_service = segment.get(5)
+            pointers = _pointers(segment.components(7, self.separators))
+            if pointers is None:
+                line.notes.append(("sv107", segment.get(7)))
+            line.pointers = pointers or ()
+        elif sid == "DTP" and segment.get(1) == "472":
+            value = segment.get(3)
+            line.service_date = parse_date(value[:8] if segment.get(2) == "RD8" else value)
+        elif sid == "REF" and segment.get(1) == "6R":
+            line.line_id = segment.get(2)
+
+    def provider(self, segment: Segment) -> Provider:
+        entity_type = segment.get(2) or "1"
+        return Provider(
+            npi=segment.get(9),
+            last_or_org=segment.get(3),
+            first=(segment.get(4) or None) if entity_type == "1" else None,
+            entity_type=entity_type,
+        )
+
+    def close_claim(self, at: Segment) -> None:
+        """Freeze the open claim (at the next CLM, HL or SE) into a ``Claim``."""
+        draft = self.claim
+        if draft is None:
+            return
+        self.claim, self.line = None, None
+        extra: list[tuple[str, str]] = []
+        lines = tuple(self.service_line(line, draft, at) for line in draft.lines)
+        if not lines:
+            raise X12ParseError(
+                f"claim at segment {draft.source.line} has no service lines", segment_index=at.index, source=self.source
+            )
+        line_of_business, relationship, subscriber, patient = self.people(extra)
+        frequency = {"1": Frequency.ORIGINAL, "7": Frequency.REPLACEMENT, "8": Frequency.VOID}.get(draft.frequency_code)
+        if frequency is None:
+            extra.append(("frequency", draft.frequency_code))
+            frequency = Frequency.ORIGINAL
+        if sum((line.charge for line in lines), Decimal("0")) != draft.charge:
+            extra.append(("clm02", str(draft.charge)))
+        if draft.icd9:
+            extra.append(("diagnosis_code_set", "ICD-9-CM"))
+        for line in draft.lines:
+            extra.extend(line.notes)
+        payer = self.subscriber.get("PR")
+        self.claims.append(
+            Claim(
+                claim_id=draft.claim_id,
+                line_of_business=line_of_business,
+                payer_id=payer.get(9) if isinstance(payer, Segment) else "",
+                payer_name=(payer.get(3) or OPTUM_BH_PAYER_NAME) if isinstance(payer, Segment) else OPTUM_BH_PAYER_NAME,
+                subscriber=subscriber,
+                billing=self.billing_provider(),
+                diagnoses=tuple(draft.diagnoses),
+                lines=lines,
+                frequency=frequency,
+                original_claim_number=draft.original_claim_number,
+                relationship=relationship,
+                patient=patient,
+                rendering=draft.rendering,
+                rendering_license=RenderingLicense.SUPERVISED if draft.supervising else RenderingLicense.INDEPENDENT,
+                supervising=draft.supervising,
+                prior_auth=draft.prior_auth,
+                source=draft.source,
+                extra=tuple(extra),
+            )
+        )
+
+    def service_line(self, line: _LineDraft, claim: _ClaimDraft, at: Segment) -> ServiceLine:
+        if not line.has_sv1:
+            raise X12ParseError(
+                f"service line at segment {line.source.line} has no SV1", segment_index=at.index, source=self.source
+            )
+        if line.service_date is None:
+            raise X12ParseError(
+                f"service line at segment {line.source.line} has no service date (DTP*472)",
+                segment_index=at.index,
+                source=self.source,
+            )
+        return ServiceLine(
+            line_id=line.line_id or line.number,
+            service_date=line.service_date,
+            procedure_code=line.procedure_code,
+            charge=line.charge,
+            units=line.units,
+            place_of_service=line.place_of_service or claim.place_of_service,
+            modifiers=line.modifiers,
+            diagnosis_pointers=line.pointers or (1,),
+            source=line.source,
+        )
+
+    def billing_provider(self) -> Provider:
+        nm1 = self.billing["provider"]
+        assert isinstance(nm1, Segment)
+        base = self.provider(nm1)
+        return Provider(
+            npi=base.npi,
+            last_or_org=base.last_or_org,
+            first=base.first,
+            entity_type=base.entity_type,
+            taxonomy=self.billing.get("taxonomy"),  # type: ignore[arg-type]
+            tax_id=self.billing.get("tax_id"),  # type: ignore[arg-type]
+            address=_address(self.billing.get("N3"), self.billing.get("N4")) if "N3" in self.billing else None,
+        )
+
+    def people(self, extra: list[tuple[str, str]]) -> tuple[LineOfBusiness, Relationship, Subscriber, Patient | None]:
+        """Line of business (SBR09/SBR04), relationship, subscriber and patient of the open claim."""
+        sbr = self.subscriber.get("SBR")
+        filing_code = sbr.get(9) if isinstance(sbr, Segment) else ""
+        plan_name = sbr.get(4) if isinstance(sbr, Segment) else ""
+        line_of_business = self.line_of_business(filing_code, plan_name, extra)
+
+        patient_loop = self.patient
+        relationship = Relationship.SELF
+        patient = None
+        address_source: dict[str, object] = self.subscriber
+        if patient_loop and "QC" in patient_loop:
+            pat = patient_loop.get("PAT")
+            code = pat.get(1) if isinstance(pat, Segment) else ""
+            relationship = _RELATIONSHIPS.get(code, Relationship.OTHER)
+            if code not in _RELATIONSHIPS:
+                extra.append(("pat01", code))
+            qc = patient_loop["QC"]
+            assert isinstance(qc, Segment)
+            dob, sex = _demographics(patient_loop.get("DMG"))
+            patient = Patient(last=qc.get(3), first=qc.get(4), dob=dob, sex=sex)
+            if "N3" not in self.subscriber:
+                # Our builder writes the shared household address in 2010CA only (the
+                # guide forbids 2010BA N3/N4 when the patient is not the subscriber).
+                address_source = patient_loop
+        il = self.subscriber["IL"]
+        assert isinstance(il, Segment)
+        dob, sex = _demographics(self.subscriber.get("DMG"))
+        subscriber = Subscriber(
+            member_id=il.get(9),
+            last=il.get(3),
+            first=il.get(4),
+            dob=dob,
+            sex=sex,
+            address=_address(address_source.get("N3"), address_source.get("N4")),
+        )
+        return line_of_business, relationship, subscriber, patient
+
+    def line_of_business(self, code: str, plan_name: str, extra: list[tuple[str, str]]) -> LineOfBusiness:
+        by_plan = _PLAN_LINES.get(plan_name)
+        if by_plan is not None and self.claim_filing_codes.get(by_plan) == code:
+            return by_plan
+        for line, known in self.claim_filing_codes.items():
+            if known == code and line not in _PLAN_LINES:
+                return line
+        extra.append(("sbr09", code))
+        if code in _MEDICARE_CODES:
+            return LineOfBusiness.MEDICARE_ADVANTAGE
+        if code in _MEDICAID_CODES:
+            return LineOfBusiness.MEDICAID
+        return LineOfBusiness.COMMERCIAL
+
+
+def _with_taxonomy(provider: Provider, taxonomy: str | None) -> Provider:
+    return Provider(
+        npi=provider.npi,
+        last_or_org=provider.last_or_org,
+        first=provider.first,
+        entity_type=provider.entity_type,
+        taxonomy=taxonomy,
+        tax_id=provider.tax_id,
+        address=provider.address,
+    )
+
+
+def _address(n3: object, n4: object) -> Address:
+    line1 = " ".join(v for v in (n3.get(1), n3.get(2)) if v) if isinstance(n3, Segment) else ""
+    if isinstance(n4, Segment):
+        return Address(line1=line1, city=n4.get(1), state=n4.get(2), zip=n4.get(3))
+    return Address(line1=line1, city="", state="", zip="")
+
+
+def _pointers(components: tuple[str, ...]) -> tuple[int, ...] | None:
+    """SV107 as integers; ``None`` when a pointer is not a whole number ("1.00" is read as 1)."""
+    pointers = []
+    for value in components:
+        if not value:
+            continue
+        try:
+            number = Decimal(value)
+        except ArithmeticError:
+            return None
+        if not number.is_finite() or number != number.to_integral_value() or not 1 <= number <= 12:
+            return None
+        pointers.append(int(number))
+    return tuple(pointers)
+
+
+def _demographics(dmg: object) -> tuple[date, str]:
+    if not isinstance(dmg, Segment):
+        return MISSING_DATE, "U"
+    value = dmg.get(2)
+    return (parse_date(value) if value else MISSING_DATE), (dmg.get(3) or "U")

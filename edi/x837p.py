@@ -1,0 +1,449 @@
+"""Build an 837P (005010X222A1) interchange from ``Claim`` records.
+
+One interchange (ISA/IEA) holds one functional group (GS/GE); the claims are cut
+into transaction sets (ST/SE) of ``BuildSettings.claims_per_transaction``.  Inside
+a transaction the hierarchy is
+
+    2000A billing provider (HL 20)          one per run of claims sharing a billing provider
+      2000B subscriber (HL 22)              one per claim
+        2000C patient (HL 23)               only when the patient is not the subscriber
+          2300 claim, 2310B/2310D, 2400 lines
+
+so claims keep their input order and the reader gets them back in that order.
+
+Data text (names, addresses) is written uppercase ASCII (``edi.text``); identifiers
+are written as given.  A value that cannot be written (a separator after cleaning, a
+5-digit billing ZIP, too many diagnoses...) raises ``ClaimNotWritable`` naming the
+claim id and the field, never the value: names and member ids are PHI.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+
+from domain.claim import Address, Claim, LineOfBusiness, Provider, Relationship, ServiceLine
+from edi.text import UnsafeText, to_x12_identifier, to_x12_text
+from edi.x12 import format_amount, format_date, format_quantity
+
+IMPLEMENTATION_CONVENTION = "005010X222A1"
+
+DEFAULT_CLAIM_FILING_CODES: Mapping[LineOfBusiness, str] = MappingProxyType(
+    {
+        LineOfBusiness.COMMERCIAL: "CI",
+        LineOfBusiness.MEDICAID: "MC",
+        LineOfBusiness.MEDICARE_ADVANTAGE: "16",
+        LineOfBusiness.SCO: "16",
+        LineOfBusiness.ONE_CARE: "16",
+    }
+)
+
+# SBR04 (plan name) tells the two Massachusetts D-SNPs apart from plain Medicare
+# Advantage, which share SBR09 "16"; the guide allows SBR04 when SBR03 is not sent.
+PLAN_NAMES: Mapping[LineOfBusiness, str] = MappingProxyType(
+    {LineOfBusiness.SCO: "SENIOR CARE OPTIONS", LineOfBusiness.ONE_CARE: "ONE CARE"}
+)
+
+# PAT01 individual relationship codes (2000C).
+PATIENT_RELATIONSHIP_CODES: Mapping[Relationship, str] = MappingProxyType(
+    {Relationship.SPOUSE: "01", Relationship.CHILD: "19", Relationship.OTHER: "G8"}
+)
+
+MAX_DIAGNOSES = 12  # HI01..HI12
+MAX_POINTERS = 4  # SV107-1..4
+MAX_MODIFIERS = 4  # SV101-3..6
+MAX_LINES = 50  # 2400 repeats
+
+_TERMINATOR = "~"
+
+
+class ClaimNotWritable(ValueError):
+    """A claim that cannot be written into a compliant 837P; names the claim, not PHI."""
+
+    def __init__(self, claim_id: str, reason: str):
+        super().__init__(f"claim {claim_id}: {reason}")
+        self.claim_id = claim_id
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Submitter:
+    """Who sends the file: ISA06/GS02 and loop 1000A."""
+
+    id: str
+    name: str
+    contact_name: str
+    contact_phone: str
+    id_qualifier: str = "ZZ"
+
+
+@dataclass(frozen=True, slots=True)
+class Receiver:
+    """Who receives the file (the clearinghouse): ISA08/GS03 and loop 1000B."""
+
+    id: str
+    name: str
+    id_qualifier: str = "ZZ"
+
+
+@dataclass(frozen=True, slots=True)
+class ControlNumbers:
+    """ISA13 (written as 9 digits) and GS06; ST02 counts 0001.. within the group."""
+
+    interchange: int
+    group: int
+
+
+@dataclass(frozen=True, slots=True)
+class BuildSettings:
+    created: datetime
+    usage_indicator: str = "T"  # ISA15: T test, P production
+    claim_filing_codes: Mapping[LineOfBusiness, str] = field(default_factory=lambda: DEFAULT_CLAIM_FILING_CODES)
+    claims_per_transaction: int = 5000
+    line_breaks: bool = True  # a newline after each segment terminator, for people reading the file
+
+
+def transaction_count(n_claims: int, settings: BuildSettings) -> int:
+    """How many ST/SE transaction sets ``build_837p`` writes for ``n_claims`` claims."""
+    return math.ceil(n_claims / settings.claims_per_transaction) if n_claims > 0 else 0
+
+
+def build_837p(
+    claims: Sequence[Claim],
+    *,
+    submitter: Submitter,
+    receiver: Receiver,
+    control: ControlNumbers,
+    settings: BuildSettings,
+) -> str:
+    """Write ``claims`` as one 837P interchange; raises ``ClaimNotWritable`` for a bad claim."""
+    if not claims:
+        raise ValueError("an 837P interchange needs at least one claim")
+    _check_envelope(submitter, receiver, control, settings)
+    terminator = _TERMINATOR + ("\n" if settings.line_breaks else "")
+    writer = _TransactionWriter(terminator, settings)
+    created = settings.created
+    date8, time4 = created.strftime("%Y%m%d"), created.strftime("%H%M")
+    out = [
+        "*".join(
+            (
+                "ISA", "00", " " * 10, "00", " " * 10,
+                submitter.id_qualifier, submitter.id.ljust(15),
+                receiver.id_qualifier, receiver.id.ljust(15),
+                created.strftime("%y%m%d"), time4, "^", "00501",
+                f"{control.interchange:09d}", "0", settings.usage_indicator, ":",
+            )
+        ) + terminator,
+        _segment(
+            ["GS", "HC", submitter.id, receiver.id, date8, time4, str(control.group), "X", IMPLEMENTATION_CONVENTION],
+            terminator,
+        ),
+    ]
+    header = _header_segments(submitter, receiver, terminator)
+    per = settings.claims_per_transaction
+    n_transactions = transaction_count(len(claims), settings)
+    for number in range(1, n_transactions + 1):
+        st02 = f"{number:04d}"
+        chunk = claims[(number - 1) * per : number * per]
+        body = [
+            f"ST*837*{st02}*{IMPLEMENTATION_CONVENTION}{terminator}",
+            f"BHT*0019*00*{control.interchange:09d}{st02}*{date8}*{time4}*CH{terminator}",
+            *header,
+        ]
+        writer.write_claims(chunk, body)
+        out.extend(body)
+        out.append(f"SE*{len(body) + 1}*{st02}{terminator}")
+    out.append(f"GE*{n_transactions}*{control.group}{terminator}")
+    out.append(f"IEA*1*{control.interchange:09d}{terminator}")
+    return "".join(out)
+
+
+def _check_envelope(submitter: Submitter, receiver: Receiver, control: ControlNumbers, settings: BuildSettings) -> None:
+    for label, value, longest in (
+        ("submitter id", submitter.id, 15),
+        ("receiver id", receiver.id, 15),
+        ("submitter id qualifier", submitter.id_qualifier, 2),
+        ("receiver id qualifier", receiver.id_qualifier, 2),
+    ):
+        if not value or len(value) > longest or to_x12_identifier(value, label) != value:
+            raise ValueError(f"{label} must be 1 to {longest} printable characters without separators")
+    for label, text in (
+        ("submitter name", submitter.name),
+        ("submitter contact name", submitter.contact_name),
+        ("receiver name", receiver.name),
+    ):
+        if not to_x12_text(text, label):
+            raise ValueError(f"{label} is empty")
+    if not (submitter.contact_phone.isdigit() and len(submitter.contact_phone) == 10):
+        raise ValueError("submitter contact phone must be 10 digits")
+    if not 1 <= control.interchange <= 999_999_999:
+        raise ValueError("interchange control number must be 1..999999999")
+    if not 1 <= control.group <= 999_999_999:
+        raise ValueError("group control number must be 1..999999999")
+    if settings.usage_indicator not in ("T", "P"):
+        raise ValueError("usage indicator must be T or P")
+    if settings.claims_per_transaction < 1:
+        raise ValueError("claims_per_transaction must be at least 1")
+    missing = set(LineOfBusiness) - set(settings.claim_filing_codes)
+    if missing:
+        raise ValueError(f"no claim filing code (SBR09) for {sorted(missing)}")
+
+
+def _header_segments(submitter: Submitter, receiver: Receiver, terminator: str) -> list[str]:
+    """Loops 1000A (submitter, with its EDI contact) and 1000B (receiver)."""
+    return [
+        _segment(["NM1", "41", "2", to_x12_text(submitter.name, "submitter name"), "", "", "", "", "46", submitter.id], terminator),
+        _segment(["PER", "IC", to_x12_text(submitter.contact_name, "submitter contact"), "TE", submitter.contact_phone], terminator),
+        _segment(["NM1", "40", "2", to_x12_text(receiver.name, "receiver name"), "", "", "", "", "46", receiver.id], terminator),
+    ]
+
+
+def _segment(elements: list[str], terminator: str) -> str:
+    """Join elements, dropping trailing empty ones; values were cleaned and checked before."""
+    end = len(elements)
+    while end > 1 and not elements[end - 1]:
+        end -= 1
+    return "*".join(elements[:end]) + terminator
+
+
+@dataclass(slots=True)
+class _TransactionWriter:
+    """Writes the 2000A..2400 loops of one transaction set; caches 2000A blocks."""
+
+    terminator: str
+    settings: BuildSettings
+    _billing_blocks: dict[Provider, list[str]] = field(default_factory=dict)
+
+    def write_claims(self, claims: Sequence[Claim], out: list[str]) -> None:
+        hl = 0
+        billing_hl = 0
+        current_billing: Provider | None = None
+        for claim in claims:
+            claim_id = claim.claim_id
+            try:
+                if claim.billing != current_billing:
+                    hl += 1
+                    billing_hl = hl
+                    current_billing = claim.billing
+                    out.append(f"HL*{hl}**20*1{self.terminator}")
+                    out.extend(self._billing_block(claim.billing))
+                hl += 1
+                hl = self._claim(claim, hl, billing_hl, out)
+            except UnsafeText as exc:
+                raise ClaimNotWritable(claim_id, str(exc)) from None
+            except ClaimNotWritable:
+                raise
+            except ValueError as exc:  # from format_amount and friends
+                raise ClaimNotWritable(claim_id, str(exc)) from None
+
+    def _billing_block(self, billing: Provider) -> list[str]:
+        """Loop 2000A PRV and loop 2010AA (name, address with ZIP+4, EIN)."""
+        block = self._billing_blocks.get(billing)
+        if block is not None:
+            return block
+        t = self.terminator
+        if billing.address is None:
+            raise ValueError("billing provider has no address (2010AA N3/N4 is required)")
+        if not (len(billing.address.zip) == 9 and billing.address.zip.isdigit()):
+            raise ValueError("billing provider ZIP must be 9 digits (ZIP+4) in 5010")
+        if not billing.tax_id or not (len(billing.tax_id) == 9 and billing.tax_id.isdigit()):
+            raise ValueError("billing provider tax id (REF*EI) must be 9 digits")
+        block = []
+        if billing.taxonomy:
+            block.append(f"PRV*BI*PXC*{_identifier(billing.taxonomy, 'billing taxonomy')}{t}")
+        block.append(_name_segment("85", billing, "billing provider", t))
+        block.extend(_address_segments(billing.address, "billing provider", t))
+        block.append(f"REF*EI*{billing.tax_id}{t}")
+        self._billing_blocks[billing] = block
+        return block
+
+    def _claim(self, claim: Claim, hl: int, billing_hl: int, out: list[str]) -> int:
+        """Loops 2000B/2010BA/2010BB, 2000C/2010CA and 2300 for one claim; returns the last HL used."""
+        t = self.terminator
+        claim_id = _identifier(claim.claim_id, "claim id", longest=20)
+        subscriber = claim.subscriber
+        is_self = claim.relationship is Relationship.SELF
+        if is_self and claim.patient is not None:
+            raise ValueError("a patient is given but the relationship to the subscriber is self")
+        if not is_self and claim.patient is None:
+            raise ValueError(f"relationship is {claim.relationship} but no patient is given")
+        filing_code = self.settings.claim_filing_codes[claim.line_of_business]
+        plan_name = PLAN_NAMES.get(claim.line_of_business, "")
+
+        subscriber_hl = hl
+        out.append(f"HL*{hl}*{billing_hl}*22*{0 if is_self else 1}{t}")
+        out.append(_segment(["SBR", "P", "18" if is_self else "", "", plan_name, "", "", "", "", filing_code], t))
+        out.append(
+            _segment(
+                [
+                    "NM1", "IL", "1",
+                    _required_text(subscriber.last, "subscriber last name"),
+                    to_x12_text(subscriber.first, "subscriber first name"),
+                    "", "", "", "MI",
+                    _identifier(subscriber.member_id, "subscriber member id", longest=80),
+                ],
+                t,
+            )
+        )
+        if is_self:
+            # 2010BA N3/N4/DMG: "required when the patient is the subscriber; if not required, do not send".
+            out.extend(_address_segments(subscriber.address, "subscriber", t))
+            out.append(_demographics(subscriber.dob.strftime("%Y%m%d"), subscriber.sex, "subscriber", t))
+        out.append(
+            _segment(
+                [
+                    "NM1", "PR", "2", _required_text(claim.payer_name, "payer name"),
+                    "", "", "", "", "PI", _identifier(claim.payer_id, "payer id", longest=80),
+                ],
+                t,
+            )
+        )
+        if not is_self:
+            patient = claim.patient
+            assert patient is not None
+            hl += 1
+            out.append(f"HL*{hl}*{subscriber_hl}*23*0{t}")
+            out.append(f"PAT*{PATIENT_RELATIONSHIP_CODES[claim.relationship]}{t}")
+            out.append(
+                _segment(
+                    [
+                        "NM1", "QC", "1",
+                        _required_text(patient.last, "patient last name"),
+                        to_x12_text(patient.first, "patient first name"),
+                    ],
+                    t,
+                )
+            )
+            # 2010CA N3/N4 are required; the PM export has no patient address, so the
+            # patient is taken to live at the subscriber's address.
+            out.extend(_address_segments(subscriber.address, "subscriber", t))
+            out.append(_demographics(patient.dob.strftime("%Y%m%d"), patient.sex, "patient", t))
+        self._claim_loop(claim, claim_id, out)
+        return hl
+
+    def _claim_loop(self, claim: Claim, claim_id: str, out: list[str]) -> None:
+        """Loop 2300 with 2310B rendering, 2310D supervising and the 2400 service lines."""
+        t = self.terminator
+        lines = claim.lines
+        if not lines:
+            raise ValueError("claim has no service lines")
+        if len(lines) > MAX_LINES:
+            raise ValueError(f"claim has {len(lines)} service lines, an 837P claim holds at most {MAX_LINES}")
+        place = _code(lines[0].place_of_service, "place of service", 2)
+        out.append(
+            f"CLM*{claim_id}*{format_amount(claim.total_charge)}***{place}:B:{claim.frequency.value}*Y*A*Y*Y{t}"
+        )
+        if claim.prior_auth:
+            out.append(f"REF*G1*{_identifier(claim.prior_auth, 'prior authorization', longest=50)}{t}")
+        if claim.frequency.value != "1":
+            if not claim.original_claim_number:
+                raise ValueError(f"frequency {claim.frequency.value} needs the original claim number (REF*F8)")
+            out.append(f"REF*F8*{_identifier(claim.original_claim_number, 'original claim number', longest=50)}{t}")
+        out.append(_diagnoses(claim.diagnoses, t))
+        billing = claim.billing
+        rendering = claim.rendering
+        if rendering is not None and rendering.npi != billing.npi:
+            out.append(_name_segment("82", rendering, "rendering provider", t))
+            if rendering.taxonomy:
+                out.append(f"PRV*PE*PXC*{_identifier(rendering.taxonomy, 'rendering taxonomy')}{t}")
+        if claim.supervising is not None:
+            out.append(_name_segment("DQ", claim.supervising, "supervising provider", t))
+        n_diagnoses = len(claim.diagnoses)
+        for number, line in enumerate(lines, start=1):
+            out.extend(_service_line(number, line, place, n_diagnoses, t))
+
+
+def _service_line(number: int, line: ServiceLine, claim_place: str, n_diagnoses: int, t: str) -> list[str]:
+    """Loop 2400: LX, SV1, DTP*472, REF*6R."""
+    if len(line.modifiers) > MAX_MODIFIERS:
+        raise ValueError(f"line {line.line_id}: more than {MAX_MODIFIERS} modifiers")
+    procedure = ":".join(
+        ["HC", _code(line.procedure_code, "procedure code", 5)]
+        + [_code(modifier, "modifier", 2) for modifier in line.modifiers]
+    )
+    pointers = line.diagnosis_pointers
+    if not pointers or len(pointers) > MAX_POINTERS or any(not 1 <= p <= n_diagnoses for p in pointers):
+        raise ValueError(f"line {line.line_id}: diagnosis pointers must be 1 to 4 of the claim's {n_diagnoses} diagnoses")
+    if line.charge < 0:
+        raise ValueError(f"line {line.line_id}: negative charge")
+    if line.units <= 0:
+        raise ValueError(f"line {line.line_id}: units must be positive")
+    place = _code(line.place_of_service, "place of service", 2)
+    return [
+        f"LX*{number}{t}",
+        f"SV1*{procedure}*{format_amount(line.charge)}*UN*{format_quantity(line.units)}*"
+        f"{place if place != claim_place else ''}**{':'.join(str(p) for p in pointers)}{t}",
+        f"DTP*472*D8*{format_date(line.service_date)}{t}",
+        f"REF*6R*{_identifier(line.line_id, 'line id', longest=50)}{t}",
+    ]
+
+
+def _diagnoses(diagnoses: tuple[str, ...], t: str) -> str:
+    """HI: ABK principal diagnosis, then ABF other diagnoses, ICD-10-CM without the dot."""
+    if not diagnoses:
+        raise ValueError("claim has no diagnosis (HI ABK is required)")
+    if len(diagnoses) > MAX_DIAGNOSES:
+        raise ValueError(f"claim has {len(diagnoses)} diagnoses, HI holds at most {MAX_DIAGNOSES}")
+    parts = []
+    for position, code in enumerate(diagnoses):
+        text = code.replace(".", "").strip().upper()
+        if not (3 <= len(text) <= 7 and text.isalnum() and text.isascii()):
+            raise ValueError(f"diagnosis {position + 1} is not an ICD-10-CM code")
+        parts.append(("ABK:" if position == 0 else "ABF:") + text)
+    return "HI*" + "*".join(parts) + t
+
+
+def _name_segment(entity: str, provider: Provider, label: str, t: str) -> str:
+    """NM1 for a provider identified by NPI (XX): person (1) or organisation (2)."""
+    npi = provider.npi
+    if not (len(npi) == 10 and npi.isdigit()):
+        raise ValueError(f"{label} NPI must be 10 digits")
+    last = _required_text(provider.last_or_org, f"{label} name")
+    if provider.entity_type == "2":
+        return f"NM1*{entity}*2*{last}*****XX*{npi}{t}"
+    if provider.entity_type != "1":
+        raise ValueError(f"{label} entity type must be 1 (person) or 2 (organisation)")
+    first = to_x12_text(provider.first or "", f"{label} first name")
+    return f"NM1*{entity}*1*{last}*{first}****XX*{npi}{t}"
+
+
+def _address_segments(address: Address, label: str, t: str) -> list[str]:
+    zip_code = address.zip
+    if not (len(zip_code) in (5, 9) and zip_code.isdigit()):
+        raise ValueError(f"{label} ZIP must be 5 or 9 digits")
+    state = _required_text(address.state, f"{label} state")
+    if len(state) != 2 or not state.isalpha():
+        raise ValueError(f"{label} state must be a 2-letter code")
+    return [
+        f"N3*{_required_text(address.line1, f'{label} address')}{t}",
+        f"N4*{_required_text(address.city, f'{label} city')}*{state}*{zip_code}{t}",
+    ]
+
+
+def _demographics(dob: str, sex: str, label: str, t: str) -> str:
+    if sex not in ("M", "F", "U"):
+        raise ValueError(f"{label} sex must be M, F or U")
+    return f"DMG*D8*{dob}*{sex}{t}"
+
+
+def _required_text(value: str, label: str) -> str:
+    text = to_x12_text(value, label)
+    if not text:
+        raise ValueError(f"{label} is empty")
+    return text
+
+
+def _identifier(value: str, label: str, longest: int = 50) -> str:
+    text = to_x12_identifier(value, label)
+    if not text or len(text) > longest:
+        raise ValueError(f"{label} must be 1 to {longest} characters")
+    return text
+
+
+def _code(value: str, label: str, longest: int) -> str:
+    if not (value and len(value) <= longest and value.isalnum() and value.isascii()):
+        raise ValueError(f"{label} must be 1 to {longest} letters or digits")
+    return value.upper()

@@ -1,0 +1,324 @@
+"""The ledger schema: every claim's content, its journey and its money.
+
+One row per thing the billing office can point at — a claim revision, a batch
+(one 837 file), a transmission (a file that crossed the link), an
+acknowledgement, a remittance (one 835 transaction) — and an append-only event
+log that says who moved a claim from which status to which, and when.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from ledger.types import Money, UtcDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ClaimStatus:
+    """Claim statuses, in the order a claim normally moves through them."""
+
+    READY = "ready"
+    HELD = "held"
+    BATCHED = "batched"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    PAID = "paid"
+    PARTIALLY_PAID = "partially_paid"
+    DENIED = "denied"
+    REPLACED = "replaced"
+    VOIDED = "voided"
+
+    ALL = (READY, HELD, BATCHED, SENT, ACCEPTED, REJECTED, PAID, PARTIALLY_PAID, DENIED, REPLACED, VOIDED)
+    NOT_YET_SENT = (READY, HELD)
+    ADJUDICATED = (PAID, PARTIALLY_PAID, DENIED)
+
+
+class Party(Base):
+    """A provider (billing, rendering, supervising) or a person (subscriber, patient)."""
+
+    __tablename__ = "parties"
+    __table_args__ = (UniqueConstraint("role", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # provider, subscriber, patient
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the identifying fields
+    npi: Mapped[str | None] = mapped_column(String(10))
+    member_id: Mapped[str | None] = mapped_column(String(80))
+    entity_type: Mapped[str | None] = mapped_column(String(1))
+    last_or_org: Mapped[str] = mapped_column(String(120))
+    first: Mapped[str | None] = mapped_column(String(60))
+    dob: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(1))
+    taxonomy: Mapped[str | None] = mapped_column(String(10))
+    tax_id: Mapped[str | None] = mapped_column(String(9))
+    address1: Mapped[str | None] = mapped_column(String(120))
+    city: Mapped[str | None] = mapped_column(String(60))
+    state: Mapped[str | None] = mapped_column(String(2))
+    zip: Mapped[str | None] = mapped_column(String(9))
+
+
+class Claim(Base):
+    """One revision of a claim: the original (1), a replacement (7) or a void (8)."""
+
+    __tablename__ = "claims"
+    __table_args__ = (UniqueConstraint("claim_id", "revision"), Index("ix_claims_status", "status"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_id: Mapped[str] = mapped_column(String(20))  # CLM01, the patient control number
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    frequency: Mapped[str] = mapped_column(String(1))
+    status: Mapped[str] = mapped_column(String(16))
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("claims.id"))
+    original_claim_number: Mapped[str | None] = mapped_column(String(50))  # REF*F8
+    payer_claim_number: Mapped[str | None] = mapped_column(String(50))  # CLP07 / 277CA
+    line_of_business: Mapped[str] = mapped_column(String(24))
+    payer_id: Mapped[str] = mapped_column(String(15))
+    payer_name: Mapped[str] = mapped_column(String(60))
+    relationship_code: Mapped[str] = mapped_column("relationship", String(8))
+    rendering_license: Mapped[str] = mapped_column(String(12))
+    prior_auth: Mapped[str | None] = mapped_column(String(50))
+    diagnoses: Mapped[str] = mapped_column(String(120))  # comma-separated ICD-10-CM, principal first
+    billed: Mapped[Decimal] = mapped_column(Money())
+    first_service_date: Mapped[date] = mapped_column(Date)
+    billing_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
+    subscriber_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
+    rendering_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
+    supervising_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    source_file: Mapped[str | None] = mapped_column(String(255))
+    source_line: Mapped[int | None] = mapped_column(Integer)
+    findings: Mapped[str | None] = mapped_column(Text)  # JSON list of rule findings when held
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    lines: Mapped[list[ServiceLine]] = relationship(
+        back_populates="claim", order_by="ServiceLine.position", cascade="all, delete-orphan"
+    )
+
+
+class ServiceLine(Base):
+    __tablename__ = "service_lines"
+    __table_args__ = (UniqueConstraint("claim_pk", "line_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_pk: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    line_id: Mapped[str] = mapped_column(String(50))  # REF*6R
+    service_date: Mapped[date] = mapped_column(Date)
+    procedure_code: Mapped[str] = mapped_column(String(5))
+    modifiers: Mapped[str] = mapped_column(String(11), default="")  # colon-separated
+    units: Mapped[str] = mapped_column(String(15))  # decimal text, exact
+    charge: Mapped[Decimal] = mapped_column(Money())
+    place_of_service: Mapped[str] = mapped_column(String(2))
+    diagnosis_pointers: Mapped[str] = mapped_column(String(8), default="1")
+    source_line: Mapped[int | None] = mapped_column(Integer)
+
+    claim: Mapped[Claim] = relationship(back_populates="lines")
+
+
+class ControlCounter(Base):
+    """Interchange (ISA13) and group (GS06) control numbers: advanced and committed before use."""
+
+    __tablename__ = "control_counters"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class Batch(Base):
+    """One 837P file: one interchange, one functional group, one or more transaction sets."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interchange_control_number: Mapped[int] = mapped_column(BigInteger, unique=True)
+    group_control_number: Mapped[int] = mapped_column(BigInteger, unique=True)
+    first_st_control_number: Mapped[str] = mapped_column(String(9))
+    transaction_count: Mapped[int] = mapped_column(Integer)
+    sender_id: Mapped[str] = mapped_column(String(15))
+    receiver_id: Mapped[str] = mapped_column(String(15))
+    file_name: Mapped[str | None] = mapped_column(String(128), unique=True)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    claim_count: Mapped[int] = mapped_column(Integer, default=0)
+    total_billed: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
+    status: Mapped[str] = mapped_column(String(16))  # allocated, built, sent, accepted, rejected, partial
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class BatchClaim(Base):
+    """Which claim went in which transaction set of which batch (a claim may be resent)."""
+
+    __tablename__ = "batch_claims"
+    __table_args__ = (UniqueConstraint("batch_id", "claim_pk"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    claim_pk: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    st_control_number: Mapped[str] = mapped_column(String(9))
+
+
+class Transmission(Base):
+    """A file that crossed the clearinghouse link, in either direction."""
+
+    __tablename__ = "transmissions"
+    __table_args__ = (Index("ix_transmissions_direction_sha256", "direction", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3))  # out, in
+    kind: Mapped[str] = mapped_column(String(8))  # 837P, 999, TA1, 277CA, 835, unknown
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    file_name: Mapped[str] = mapped_column(String(128))
+    local_path: Mapped[str | None] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))  # out: uploading, sent, in_doubt; in: fetched, posted, failed
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Acknowledgement(Base):
+    """A TA1, a 999 set response, or a 277CA claim status."""
+
+    __tablename__ = "acknowledgements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transmission_id: Mapped[int | None] = mapped_column(ForeignKey("transmissions.id"))
+    kind: Mapped[str] = mapped_column(String(8))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
+    claim_pk: Mapped[int | None] = mapped_column(ForeignKey("claims.id"))
+    set_control_number: Mapped[str | None] = mapped_column(String(9))
+    code: Mapped[str] = mapped_column(String(8))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Remittance(Base):
+    """One 835 transaction set: a payment (or a zero-pay notice) from one payer."""
+
+    __tablename__ = "remittances"
+    __table_args__ = (UniqueConstraint("payer_id", "trace_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transmission_id: Mapped[int | None] = mapped_column(ForeignKey("transmissions.id"))
+    payer_id: Mapped[str] = mapped_column(String(15))
+    payer_name: Mapped[str | None] = mapped_column(String(60))
+    trace_number: Mapped[str] = mapped_column(String(50))  # TRN02
+    total_paid: Mapped[Decimal] = mapped_column(Money())  # BPR02
+    payment_method: Mapped[str | None] = mapped_column(String(3))
+    payment_date: Mapped[date | None] = mapped_column(Date)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ClaimPayment(Base):
+    """One CLP: the payer's adjudication of a claim (claim_pk NULL = unmatched)."""
+
+    __tablename__ = "claim_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    remittance_id: Mapped[int] = mapped_column(ForeignKey("remittances.id"))
+    claim_pk: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), index=True)
+    patient_control_number: Mapped[str] = mapped_column(String(38))  # CLP01
+    status_code: Mapped[str] = mapped_column(String(2))  # CLP02
+    charge: Mapped[Decimal] = mapped_column(Money())
+    paid: Mapped[Decimal] = mapped_column(Money())
+    patient_responsibility: Mapped[Decimal] = mapped_column(Money())
+    payer_claim_number: Mapped[str | None] = mapped_column(String(50), index=True)  # CLP07
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ServicePayment(Base):
+    """One SVC: a line's adjudication (service_line_id NULL = not matched to a billed line)."""
+
+    __tablename__ = "service_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_payment_id: Mapped[int] = mapped_column(ForeignKey("claim_payments.id"))
+    service_line_id: Mapped[int | None] = mapped_column(ForeignKey("service_lines.id"))
+    procedure_code: Mapped[str] = mapped_column(String(48))
+    charge: Mapped[Decimal] = mapped_column(Money())
+    paid: Mapped[Decimal] = mapped_column(Money())
+    line_ref: Mapped[str | None] = mapped_column(String(50))  # REF*6R
+
+
+class Adjustment(Base):
+    """One CAS triple, at claim level (service_payment_id NULL) or line level."""
+
+    __tablename__ = "adjustments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_payment_id: Mapped[int] = mapped_column(ForeignKey("claim_payments.id"))
+    service_payment_id: Mapped[int | None] = mapped_column(ForeignKey("service_payments.id"))
+    group_code: Mapped[str] = mapped_column(String(2))
+    reason_code: Mapped[str] = mapped_column(String(5))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    quantity: Mapped[str | None] = mapped_column(String(15))
+
+
+class ProviderAdjustment(Base):
+    """One PLB adjustment: interest, recoupment, forward balance, … not tied to one CLP."""
+
+    __tablename__ = "provider_adjustments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    remittance_id: Mapped[int] = mapped_column(ForeignKey("remittances.id"))
+    provider_id: Mapped[str] = mapped_column(String(50))
+    fiscal_period_date: Mapped[date | None] = mapped_column(Date)
+    reason_code: Mapped[str] = mapped_column(String(2))
+    reference: Mapped[str | None] = mapped_column(String(50))
+    amount: Mapped[Decimal] = mapped_column(Money())
+
+
+class Quarantine(Base):
+    """An inbound file or transaction we refused to post, kept for a human."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transmission_id: Mapped[int | None] = mapped_column(ForeignKey("transmissions.id"))
+    reason: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class ClaimEvent(Base):
+    """Append-only audit log: every status change of every claim (UPDATE/DELETE refused by trigger)."""
+
+    __tablename__ = "claim_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    claim_pk: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    event: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,133 @@
+"""Read-only views of the ledger for the clerk: the claim list, one claim's story, totals."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ledger.models import (
+    Acknowledgement,
+    Adjustment,
+    Batch,
+    BatchClaim,
+    Claim,
+    ClaimEvent,
+    ClaimPayment,
+    Remittance,
+)
+from domain.adjudication import is_contractual
+
+
+ZERO = Decimal("0")
+
+
+def claim_totals(session: Session, claim: Claim) -> dict[str, Decimal]:
+    """billed, paid, contractual, denied, patient responsibility and the balance still open."""
+    payments = list(session.scalars(select(ClaimPayment).where(ClaimPayment.claim_pk == claim.id)))
+    ids = [p.id for p in payments]
+    adjustments = list(session.scalars(select(Adjustment).where(Adjustment.claim_payment_id.in_(ids)))) if ids else []
+    paid = sum((p.paid for p in payments), ZERO)
+    patient = sum((a.amount for a in adjustments if a.group_code == "PR"), ZERO)
+    contractual = sum((a.amount for a in adjustments if is_contractual(a.group_code, a.reason_code)), ZERO)
+    denied = sum((a.amount for a in adjustments
+                  if a.group_code != "PR" and not is_contractual(a.group_code, a.reason_code)), ZERO)
+    return {
+        "billed": claim.billed,
+        "paid": paid,
+        "adjusted": contractual,
+        "denied": denied,
+        "patient_responsibility": patient,
+        # Denied money stays in the balance: it is what the clerk still has to correct or appeal.
+        "balance": claim.billed - paid - contractual - patient,
+    }
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def claim_summary(session: Session, claim: Claim) -> dict[str, Any]:
+    totals = claim_totals(session, claim)
+    return {
+        "claim_id": claim.claim_id,
+        "revision": claim.revision,
+        "status": claim.status,
+        "frequency": claim.frequency,
+        "line_of_business": claim.line_of_business,
+        "first_service_date": claim.first_service_date.isoformat(),
+        "billed": _money(totals["billed"]),
+        "paid": _money(totals["paid"]),
+        "adjusted": _money(totals["adjusted"]),
+        "denied": _money(totals["denied"]),
+        "patient_responsibility": _money(totals["patient_responsibility"]),
+        "balance": _money(totals["balance"]),
+        "payer_claim_number": claim.payer_claim_number,
+    }
+
+
+def list_claims(session: Session, *, status: str | None = None) -> list[dict[str, Any]]:
+    query = select(Claim).order_by(Claim.claim_id, Claim.revision)
+    if status:
+        query = query.where(Claim.status == status)
+    return [claim_summary(session, claim) for claim in session.scalars(query)]
+
+
+def claim_timeline(session: Session, claim_id: str) -> dict[str, Any] | None:
+    revisions = list(session.scalars(select(Claim).where(Claim.claim_id == claim_id).order_by(Claim.revision)))
+    if not revisions:
+        return None
+    result: dict[str, Any] = {"claim_id": claim_id, "revisions": []}
+    for claim in revisions:
+        item = claim_summary(session, claim)
+        item["replaces_revision"] = next((r.revision for r in revisions if r.id == claim.replaces_id), None)
+        item["original_claim_number"] = claim.original_claim_number
+        item["findings"] = claim.findings
+        item["lines"] = [
+            {"line_id": ln.line_id, "service_date": ln.service_date.isoformat(), "procedure": ln.procedure_code,
+             "modifiers": ln.modifiers, "units": ln.units, "charge": _money(ln.charge)}
+            for ln in claim.lines
+        ]
+        item["events"] = [
+            {"at": e.at.isoformat(), "actor": e.actor, "event": e.event, "from": e.from_status,
+             "to": e.to_status, "detail": e.detail}
+            for e in session.scalars(select(ClaimEvent).where(ClaimEvent.claim_pk == claim.id).order_by(ClaimEvent.id))
+        ]
+        item["batches"] = [
+            {"batch": b.id, "file": b.file_name, "isa13": f"{b.interchange_control_number:09d}",
+             "gs06": b.group_control_number, "st02": st, "status": b.status}
+            for b, st in session.execute(select(Batch, BatchClaim.st_control_number).join(
+                BatchClaim, BatchClaim.batch_id == Batch.id).where(BatchClaim.claim_pk == claim.id).order_by(Batch.id))
+        ]
+        item["acknowledgements"] = [
+            {"kind": a.kind, "code": a.code, "detail": a.detail, "at": a.created_at.isoformat()}
+            for a in session.scalars(select(Acknowledgement).where(
+                (Acknowledgement.claim_pk == claim.id)
+                | Acknowledgement.batch_id.in_(select(BatchClaim.batch_id).where(BatchClaim.claim_pk == claim.id))
+            ).order_by(Acknowledgement.id))
+        ]
+        payments = []
+        for payment, remit in session.execute(select(ClaimPayment, Remittance).join(
+                Remittance, Remittance.id == ClaimPayment.remittance_id).where(ClaimPayment.claim_pk == claim.id)
+                .order_by(ClaimPayment.id)):
+            adjustments = session.scalars(select(Adjustment).where(Adjustment.claim_payment_id == payment.id))
+            payments.append({
+                "trace_number": remit.trace_number, "payment_date": remit.payment_date.isoformat()
+                if remit.payment_date else None, "status_code": payment.status_code, "paid": _money(payment.paid),
+                "patient_responsibility": _money(payment.patient_responsibility),
+                "payer_claim_number": payment.payer_claim_number,
+                "adjustments": [f"{a.group_code}-{a.reason_code} {_money(a.amount)}" for a in adjustments],
+            })
+        item["payments"] = payments
+        result["revisions"].append(item)
+    return result
+
+
+def original_remit_date(session: Session, payer_claim_number: str) -> date | None:
+    """When the payer's remittance for this claim number was issued (for correction windows)."""
+    return session.scalar(
+        select(func.max(Remittance.payment_date)).join(ClaimPayment, ClaimPayment.remittance_id == Remittance.id)
+        .where(ClaimPayment.payer_claim_number == payer_claim_number))

@@ -1,0 +1,1 @@
+"""Alembic migrations for the ledger (SQLite and PostgreSQL share them)."""

@@ -1,0 +1,154 @@
+"""`bhclaims build`: ready claims → 837P files in the outbox, each pyx12-clean or not released.
+
+Step 1 (one transaction): pick ready claims, re-check the rules (deadlines move
+with the calendar), hold the failing ones, take fresh control numbers, record
+the batch and move its claims to ``batched``.  Step 2: render the file, validate
+it with pyx12, write it 0600.  A batch whose file was never written (a crash
+between the steps) is rendered again from the same claims and numbers on the
+next run, so no claim ends up in two batches.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.claim import Claim as DomainClaim
+from edi.x837p import BuildSettings, ControlNumbers, Receiver, Submitter, build_837p
+from ledger.claims import load_domain_claim, transition
+from ledger.counters import next_control_number
+from ledger.db import Ledger
+from ledger.ingest import findings_json
+from ledger.models import Batch, BatchClaim, Claim, ClaimStatus
+from outbox.files import write_private
+from runtime.config import Config
+from validators.x12_syntax import SyntaxFinding, validate_x12
+
+Checker = Callable[[DomainClaim], Sequence[Any]]
+Validator = Callable[[str], list[SyntaxFinding]]
+
+
+@dataclass
+class BuildReport:
+    files: list[str] = field(default_factory=list)
+    claims: int = 0
+    held: list[tuple[str, str]] = field(default_factory=list)  # (claim id, reasons)
+    invalid_batches: list[tuple[int, list[str]]] = field(default_factory=list)
+
+
+def batch_file_name(submitter_id: str, interchange: int) -> str:
+    safe = re.sub(r"[^A-Za-z0-9]", "", submitter_id)[:15] or "BHCLAIMS"
+    return f"{safe}-{interchange:09d}.837"
+
+
+def build_batches(ledger: Ledger, config: Config, *, checker: Checker, actor: str, now: datetime,
+                  validate: Validator = validate_x12) -> BuildReport:
+    report = BuildReport()
+    with ledger.session() as session:
+        pending = list(session.scalars(select(Batch.id).where(Batch.status == "allocated").order_by(Batch.id)))
+    for batch_id in pending:
+        _render(ledger, config, batch_id, actor=actor, now=now, validate=validate, report=report)
+    while True:
+        batch_id = _allocate(ledger, config, checker=checker, actor=actor, report=report)
+        if batch_id is None:
+            break
+        _render(ledger, config, batch_id, actor=actor, now=now, validate=validate, report=report)
+    return report
+
+
+def _ready_claims(session: Session, limit: int) -> list[Claim]:
+    query = select(Claim).where(Claim.status == ClaimStatus.READY).order_by(Claim.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.scalars(query))
+
+
+def _allocate(ledger: Ledger, config: Config, *, checker: Checker, actor: str, report: BuildReport) -> int | None:
+    with ledger.session() as session:
+        chosen: list[Claim] = []
+        for row in _ready_claims(session, config.claims_per_file):
+            findings = checker(load_domain_claim(session, row))
+            errors = [f for f in findings if f.severity == "error"]
+            if errors:
+                row.findings = findings_json(findings)
+                transition(session, row, ClaimStatus.HELD, actor=actor, event="held",
+                           detail="; ".join(f.code for f in errors))
+                report.held.append((row.claim_id, "; ".join(f"{f.code}: {f.message}" for f in errors)))
+            else:
+                chosen.append(row)
+        if not chosen:
+            return None
+        interchange = next_control_number(session, "isa13")
+        group = next_control_number(session, "gs06")
+        batch = Batch(
+            interchange_control_number=interchange,
+            group_control_number=group,
+            first_st_control_number="0001",
+            transaction_count=-(-len(chosen) // config.claims_per_transaction),
+            sender_id=config.submitter_id,
+            receiver_id=config.receiver_id,
+            claim_count=len(chosen),
+            total_billed=sum((row.billed for row in chosen), start=chosen[0].billed * 0),
+            status="allocated",
+        )
+        session.add(batch)
+        session.flush()
+        for index, row in enumerate(chosen):
+            st = f"{index // config.claims_per_transaction + 1:04d}"
+            session.add(BatchClaim(batch_id=batch.id, claim_pk=row.id, st_control_number=st))
+            transition(session, row, ClaimStatus.BATCHED, actor=actor, event="batched",
+                       detail=f"batch {batch.id} ISA13 {interchange:09d} ST {st}")
+        return batch.id
+
+
+def _render(ledger: Ledger, config: Config, batch_id: int, *, actor: str, now: datetime,
+            validate: Validator, report: BuildReport) -> None:
+    with ledger.session() as session:
+        batch = session.get_one(Batch, batch_id)
+        rows = list(session.scalars(
+            select(Claim).join(BatchClaim, BatchClaim.claim_pk == Claim.id)
+            .where(BatchClaim.batch_id == batch_id).order_by(BatchClaim.id)))
+        claims = [load_domain_claim(session, row) for row in rows]
+        text = build_837p(
+            claims,
+            submitter=Submitter(id=config.submitter_id, name=config.submitter_name,
+                                contact_name=config.contact_name, contact_phone=config.contact_phone),
+            receiver=Receiver(id=config.receiver_id, name=config.receiver_name),
+            control=ControlNumbers(interchange=batch.interchange_control_number, group=batch.group_control_number),
+            settings=BuildSettings(created=now, usage_indicator=config.usage_indicator,
+                                   claim_filing_codes=config.filing_codes,
+                                   claims_per_transaction=config.claims_per_transaction),
+        )
+        problems = validate(text)
+        if problems:
+            batch.status = "invalid"
+            messages = [str(p) for p in problems[:20]]
+            for row in rows:
+                row.findings = findings_json([_SyntaxAsFinding(str(p)) for p in problems[:5]])
+                transition(session, row, ClaimStatus.HELD, actor=actor, event="held",
+                           detail=f"batch {batch_id} failed X12 validation")
+            report.invalid_batches.append((batch_id, messages))
+            return
+        name = batch_file_name(config.submitter_id, batch.interchange_control_number)
+        path = config.outbox_dir / name
+        if path.exists():  # rendered before a crash: the same numbers and claims give the same bytes
+            path.unlink()
+        batch.sha256 = write_private(path, text.encode("ascii"))
+        batch.file_name = name
+        batch.status = "built"
+        report.files.append(str(path))
+        report.claims += len(rows)
+
+
+@dataclass(frozen=True)
+class _SyntaxAsFinding:
+    message: str
+    code: str = "X12-SYNTAX"
+    severity: str = "error"
+    line_id: str | None = None

@@ -1,0 +1,229 @@
+"""Cell-level checks: one function per kind of value, raising ``CellError(reason)``.
+
+Reasons never contain the cell's value (it may be PHI); the caller decides whether
+a column's value may be quoted.  Spreadsheet damage is caught, not repaired: a
+number that lost its leading zero, a cell that starts like a formula.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+
+# ``~ * : ^`` are the X12 segment, element, component and repetition separators we
+# emit; data containing them would corrupt the 837, so it is refused upstream.
+X12_SEPARATORS = "~*:^"
+FORMULA_STARTS = "=+-@"
+
+_SUSPECT = re.compile(r"[~*:^\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_DIGITS = re.compile(r"\d+")
+_AMOUNT = re.compile(r"\d+(?:\.\d{1,2})?")
+_UNITS = re.compile(r"\d+(?:\.\d{1,3})?")
+_ICD10 = re.compile(r"([A-Z][0-9][0-9A-Z])\.?([0-9A-Z]{0,4})")
+_PROCEDURE = re.compile(r"[0-9]{4}[0-9FTU]|[A-Z][0-9]{4}")
+_MODIFIER = re.compile(r"[0-9A-Z]{2}")
+_TAXONOMY = re.compile(r"[0-9]{3}[0-9A-Z]{6}X")
+_IDENT = re.compile(r"[A-Za-z0-9-]+")
+_STATE = re.compile(r"[A-Z]{2}")
+
+LEADING_ZERO = "looks like a spreadsheet dropped a leading zero"
+
+
+class CellError(Exception):
+    """A cell cannot be read; ``reason`` is safe to show (no value in it)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def unsafe_text_reason(value: str, *, allow_minus: bool = False) -> str | None:
+    """Why a cell may not travel to the 837 at all, or None.
+
+    Formula cells (``=``, ``+``, ``-``, ``@``) are refused, not stripped: the
+    export was opened in a spreadsheet and the cell may no longer hold what the PM
+    system wrote.  ``allow_minus`` leaves a leading ``-`` to the amount checks,
+    which say "negative" rather than "formula".
+    """
+    if _SUSPECT.search(value):
+        if "\n" in value or "\r" in value:
+            return "contains a line break; the 837 cannot carry it"
+        if _CONTROL.search(value):
+            return "contains a control character"
+        found = " ".join(f"'{c}'" for c in X12_SEPARATORS if c in value)
+        return f"contains {found}: X12 separator characters would corrupt the 837"
+    if value and value[0] in FORMULA_STARTS and not (allow_minus and value[0] == "-"):
+        return f"starts with '{value[0]}' like a spreadsheet formula; refused, not repaired"
+    return None
+
+
+def iso_date(value: str) -> date:
+    match = _ISO_DATE.fullmatch(value)
+    if not match:
+        raise CellError("not a date in YYYY-MM-DD form")
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        raise CellError("not a real calendar date") from None
+
+
+def past_date(value: str, today: date, *, what: str) -> date:
+    parsed = iso_date(value)
+    if parsed > today:
+        raise CellError(f"{what} is after today ({today.isoformat()})")
+    if parsed.year < 1900:
+        raise CellError(f"{what} is before 1900")
+    return parsed
+
+
+def npi(value: str) -> str:
+    """Shape only (10 digits); the Luhn check with the 80840 prefix is a rule."""
+    if _DIGITS.fullmatch(value):
+        if len(value) == 10:
+            return value
+        if len(value) == 9:
+            raise CellError(f"NPI has 9 digits; {LEADING_ZERO}")
+    raise CellError("an NPI is 10 digits")
+
+
+def zip_code(value: str, *, zip4_required: bool = False) -> str:
+    digits = value.replace("-", "") if re.fullmatch(r"\d{5}-\d{4}", value) else value
+    if _DIGITS.fullmatch(digits):
+        if len(digits) in (4, 8):
+            raise CellError(f"ZIP has {len(digits)} digits; {LEADING_ZERO}")
+        if len(digits) == 9 or (len(digits) == 5 and not zip4_required):
+            return digits
+        if len(digits) == 5:
+            raise CellError("the billing provider's ZIP must be ZIP+4 (9 digits)")
+    raise CellError("a ZIP is 5 or 9 digits")
+
+
+def tax_id(value: str) -> str:
+    digits = value.replace("-", "") if re.fullmatch(r"\d{2}-\d{7}", value) else value
+    if _DIGITS.fullmatch(digits):
+        if len(digits) == 9:
+            return digits
+        if len(digits) == 8:
+            raise CellError(f"tax id has 8 digits; {LEADING_ZERO}")
+    raise CellError("an EIN is 9 digits")
+
+
+def payer_id(value: str) -> str:
+    if re.fullmatch(r"\d{4}", value):
+        raise CellError(f"payer id has 4 digits; {LEADING_ZERO}")
+    if not re.fullmatch(r"[A-Za-z0-9]{2,80}", value):
+        raise CellError("a payer id is 2-80 letters or digits")
+    return value
+
+
+def taxonomy(value: str) -> str:
+    if not _TAXONOMY.fullmatch(value):
+        raise CellError("a taxonomy code is 10 characters ending in X (e.g. 101YM0800X)")
+    return value
+
+
+def identifier(value: str, *, max_length: int, what: str) -> str:
+    if not _IDENT.fullmatch(value) or len(value) > max_length:
+        raise CellError(f"{what} must be 1-{max_length} letters, digits or '-'")
+    return value
+
+
+def text(value: str, *, max_length: int) -> str:
+    if len(value) > max_length:
+        raise CellError(f"longer than {max_length} characters (837P limit)")
+    return value
+
+
+def state(value: str) -> str:
+    if not _STATE.fullmatch(value):
+        raise CellError("a state is two capital letters")
+    return value
+
+
+def diagnosis(value: str) -> str:
+    """ICD-10-CM, dot optional; stored upper-case without the dot."""
+    match = _ICD10.fullmatch(value.upper())
+    if not match:
+        raise CellError("not an ICD-10-CM code (letter, digit, 1-5 more; dot optional)")
+    return match[1] + match[2]
+
+
+def procedure(value: str) -> str:
+    code = value.upper()
+    if not _PROCEDURE.fullmatch(code):
+        raise CellError(f"'{value}' is not a CPT or HCPCS code")
+    return code
+
+
+def modifier(value: str) -> str:
+    code = value.upper()
+    if not _MODIFIER.fullmatch(code):
+        raise CellError(f"'{value}' is not a two-character modifier")
+    return code
+
+
+def place_of_service(value: str) -> str:
+    if re.fullmatch(r"\d{2}", value):
+        return value
+    if re.fullmatch(r"[1-9]", value):
+        raise CellError(f"place of service '{value}' has one digit; {LEADING_ZERO}")
+    raise CellError(f"'{value}' is not a two-digit place of service")
+
+
+def charge(value: str) -> Decimal:
+    """Decimal dollars with at most 2 places; currency signs, commas, negatives refused."""
+    if _AMOUNT.fullmatch(value):
+        return Decimal(value).quantize(CENT)
+    if value.startswith("-") or (value.startswith("(") and value.endswith(")")):
+        raise CellError(f"'{value}' is negative")
+    if "$" in value:
+        raise CellError(f"'{value}' has a currency sign; write plain dollars like 150.00")
+    if "," in value:
+        raise CellError(f"'{value}' has a thousands separator; write plain dollars like 1500.00")
+    if re.fullmatch(r"\d*\.\d{3,}", value):
+        raise CellError(f"'{value}' has more than 2 decimal places")
+    raise CellError(f"'{value}' is not a dollar amount like 150.00")
+
+
+def units(value: str) -> Decimal:
+    if _UNITS.fullmatch(value):
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:  # pragma: no cover - the pattern admits only digits
+            raise CellError(f"'{value}' is not a number") from None
+        if amount > 0:
+            return amount
+        raise CellError("units must be positive")
+    if value.startswith("-"):
+        raise CellError(f"'{value}' is negative; units must be positive")
+    raise CellError(f"'{value}' is not a positive number of units")
+
+
+def diagnosis_pointers(value: str, diagnosis_count: int) -> tuple[int, ...]:
+    parts = [part.strip() for part in value.split(",")]
+    if not all(part.isdigit() for part in parts):
+        raise CellError(f"'{value}' is not a list of diagnosis numbers like 1,2")
+    pointers = tuple(int(part) for part in parts)
+    if len(pointers) > 4:
+        raise CellError("at most 4 diagnosis pointers per line")
+    if len(set(pointers)) != len(pointers):
+        raise CellError(f"'{value}' points at a diagnosis twice")
+    missing = [p for p in pointers if not 1 <= p <= diagnosis_count]
+    if missing:
+        raise CellError(
+            f"points at diagnosis {missing[0]}, but the claim has {diagnosis_count} diagnos"
+            + ("is" if diagnosis_count == 1 else "es")
+        )
+    return pointers
+
+
+def one_of(value: str, vocabulary: tuple[str, ...], *, quote: bool) -> str:
+    if value not in vocabulary:
+        shown = f"'{value}'" if quote else "value"
+        raise CellError(f"{shown} is not one of {', '.join(vocabulary)}")
+    return value

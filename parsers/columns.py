@@ -1,0 +1,120 @@
+"""The canonical PM-export columns (../shared/domain/pm-export-csv.md).
+
+One row is one service line; the *claim-level* columns repeat on every row of a
+claim and must agree, the *line-level* columns belong to the row alone.
+"""
+
+from __future__ import annotations
+
+MAX_DIAGNOSES = 12
+MAX_MODIFIERS = 4
+MAX_POINTERS = 4
+
+DIAGNOSIS_COLUMNS = tuple(f"diagnosis_{n}" for n in range(1, MAX_DIAGNOSES + 1))
+MODIFIER_COLUMNS = tuple(f"modifier_{n}" for n in range(1, MAX_MODIFIERS + 1))
+
+CLAIM_COLUMNS: tuple[str, ...] = (
+    "claim_id",
+    "frequency",
+    "original_claim_number",
+    "line_of_business",
+    "payer_id",
+    "payer_name",
+    "subscriber_id",
+    "subscriber_last",
+    "subscriber_first",
+    "subscriber_dob",
+    "subscriber_sex",
+    "subscriber_address1",
+    "subscriber_city",
+    "subscriber_state",
+    "subscriber_zip",
+    "patient_relationship",
+    "patient_last",
+    "patient_first",
+    "patient_dob",
+    "patient_sex",
+    "billing_npi",
+    "billing_name",
+    "billing_tax_id",
+    "billing_taxonomy",
+    "billing_address1",
+    "billing_city",
+    "billing_state",
+    "billing_zip",
+    "rendering_npi",
+    "rendering_last",
+    "rendering_first",
+    "rendering_taxonomy",
+    "rendering_license",
+    "supervising_npi",
+    "supervising_last",
+    "supervising_first",
+    "prior_auth",
+    *DIAGNOSIS_COLUMNS,
+)
+
+LINE_COLUMNS: tuple[str, ...] = (
+    "line_id",
+    "service_date",
+    "procedure_code",
+    *MODIFIER_COLUMNS,
+    "units",
+    "charge",
+    "place_of_service",
+    "diagnosis_pointers",
+)
+
+ALL_COLUMNS: tuple[str, ...] = CLAIM_COLUMNS + LINE_COLUMNS
+
+# Columns the header must carry (the spec's "yes"); an absent optional column reads as empty.
+REQUIRED_COLUMNS: frozenset[str] = frozenset(
+    {
+        "claim_id",
+        "line_of_business",
+        "payer_id",
+        "subscriber_id",
+        "subscriber_last",
+        "subscriber_first",
+        "subscriber_dob",
+        "subscriber_sex",
+        "subscriber_address1",
+        "subscriber_city",
+        "subscriber_state",
+        "subscriber_zip",
+        "billing_npi",
+        "billing_name",
+        "billing_tax_id",
+        "billing_taxonomy",
+        "billing_address1",
+        "billing_city",
+        "billing_state",
+        "billing_zip",
+        "diagnosis_1",
+        "line_id",
+        "service_date",
+        "procedure_code",
+        "units",
+        "charge",
+        "place_of_service",
+    }
+)
+
+DATE_COLUMNS: frozenset[str] = frozenset({"subscriber_dob", "patient_dob", "service_date"})
+
+# Cells whose value may be quoted in an error: codes and vocabularies, never PHI.
+QUOTABLE_COLUMNS: frozenset[str] = frozenset(
+    {
+        "frequency",
+        "line_of_business",
+        "patient_relationship",
+        "rendering_license",
+        "procedure_code",
+        "place_of_service",
+        "service_date",
+        "units",
+        "charge",
+        "diagnosis_pointers",
+        *MODIFIER_COLUMNS,
+    }
+)

@@ -1,0 +1,131 @@
+"""Posting what the clearinghouse says about our files: TA1, 999 and 277CA.
+
+A 999 is matched to our batch by the group control number it acknowledges
+(AK102 = our GS06) *and* by the sender/receiver pair (its GS03/GS02 = our
+GS02/GS03), so another submitter's 999 can never move our claims.  Rejected
+transaction sets put their claims back to ``ready``: the next build sends them
+with new control numbers and the same CLM01.  A 277CA only moves a claim
+forward (sent → accepted or rejected), so 277CAs arriving out of order cannot
+undo a later answer.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.acks import ClaimStatusReport, FunctionalAck, InterchangeAck
+from ledger.claims import current_revision, record_event, transition
+from ledger.models import Acknowledgement, Batch, BatchClaim, Claim, ClaimStatus
+
+
+@dataclass
+class AckReport:
+    accepted_claims: int = 0
+    requeued_claims: list[str] = field(default_factory=list)
+    rejected_claims: list[tuple[str, str]] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
+
+
+def _batch_claims(session: Session, batch_id: int, st: str | None = None) -> list[Claim]:
+    query = select(Claim).join(BatchClaim, BatchClaim.claim_pk == Claim.id).where(BatchClaim.batch_id == batch_id)
+    if st is not None:
+        query = query.where(BatchClaim.st_control_number == st)
+    return list(session.scalars(query))
+
+
+def _requeue(session: Session, claims: list[Claim], *, actor: str, reason: str, report: AckReport) -> None:
+    for claim in claims:
+        if claim.status in (ClaimStatus.SENT, ClaimStatus.BATCHED):
+            transition(session, claim, ClaimStatus.READY, actor=actor, event="transmission_rejected", detail=reason)
+            report.requeued_claims.append(claim.claim_id)
+
+
+def post_functional_ack(session: Session, ack: FunctionalAck, *, transmission_id: int | None, actor: str,
+                        report: AckReport) -> None:
+    batch = session.scalar(select(Batch).where(
+        Batch.group_control_number == int(ack.group_control_number or "0"),
+        Batch.sender_id == ack.envelope.group_receiver,
+        Batch.receiver_id == ack.envelope.group_sender,
+    ))
+    if batch is None:
+        report.unmatched.append(f"999 for group {ack.group_control_number} from {ack.envelope.group_sender}")
+        return
+    sets = {s.control_number: s for s in ack.sets}
+    st_numbers = sorted({bc.st_control_number for bc in session.scalars(
+        select(BatchClaim).where(BatchClaim.batch_id == batch.id))})
+    any_rejected = any_accepted = False
+    for st in st_numbers:
+        set_ack = sets.get(st)
+        rejected = set_ack.rejected if set_ack is not None else ack.group_rejected
+        code = set_ack.code if set_ack is not None else ack.code
+        errors = _set_errors(set_ack) if set_ack is not None else f"group {ack.code}"
+        session.add(Acknowledgement(transmission_id=transmission_id, kind="999", batch_id=batch.id,
+                                    set_control_number=st, code=code, detail=errors))
+        claims = _batch_claims(session, batch.id, st)
+        if rejected:
+            any_rejected = True
+            _requeue(session, claims, actor=actor, reason=f"999 rejected ST {st}: {errors}", report=report)
+        else:
+            any_accepted = True
+            for claim in claims:
+                if claim.status == ClaimStatus.SENT:
+                    transition(session, claim, ClaimStatus.ACCEPTED, actor=actor, event="accepted_999",
+                               detail=f"999 accepted ST {st} ({code})")
+                    report.accepted_claims += 1
+    batch.status = "partial" if any_rejected and any_accepted else ("rejected" if any_rejected else "accepted")
+
+
+def _set_errors(set_ack: object) -> str:
+    segments = getattr(set_ack, "segment_errors", ())
+    reasons = getattr(set_ack, "reasons", ())
+    parts = [f"IK5 {getattr(set_ack, 'code', '')} {','.join(reasons)}".strip()]
+    parts += [f"{s.segment_id} at {s.position} (loop {s.loop_id}) error {s.code}" for s in segments]
+    return "; ".join(parts)
+
+
+def post_interchange_ack(session: Session, ack: InterchangeAck, *, transmission_id: int | None, actor: str,
+                         report: AckReport) -> None:
+    batch = session.scalar(select(Batch).where(
+        Batch.interchange_control_number == int(ack.control_number or "0"),
+        Batch.sender_id == ack.envelope.receiver_id,
+    ))
+    if batch is None:
+        report.unmatched.append(f"TA1 for interchange {ack.control_number}")
+        return
+    session.add(Acknowledgement(transmission_id=transmission_id, kind="TA1", batch_id=batch.id,
+                                code=ack.code, detail=f"TA1 {ack.code} note {ack.note_code}"))
+    if ack.rejected:
+        batch.status = "rejected"
+        _requeue(session, _batch_claims(session, batch.id), actor=actor,
+                 reason=f"TA1 rejected interchange {ack.control_number} (note {ack.note_code})", report=report)
+
+
+FORWARD_FROM = (ClaimStatus.SENT, ClaimStatus.ACCEPTED)
+
+
+def post_claim_status(session: Session, report_277: ClaimStatusReport, *, transmission_id: int | None, actor: str,
+                      report: AckReport) -> None:
+    for status in report_277.claims:
+        claim = current_revision(session, status.patient_control_number)
+        if claim is None:
+            report.unmatched.append(f"277CA for claim {status.patient_control_number}")
+            continue
+        codes = ",".join(f"{s.category}:{s.status}" for s in status.statuses)
+        session.add(Acknowledgement(transmission_id=transmission_id, kind="277CA", claim_pk=claim.id,
+                                    code=status.category, detail=json.dumps({"statuses": codes})))
+        if status.payer_claim_number and not claim.payer_claim_number:
+            claim.payer_claim_number = status.payer_claim_number
+        if claim.status not in FORWARD_FROM:
+            record_event(session, claim, actor=actor, event="status_277ca_ignored",
+                         detail=f"277CA {codes} arrived after the claim was {claim.status}")
+            continue
+        if status.rejected:
+            transition(session, claim, ClaimStatus.REJECTED, actor=actor, event="rejected_277ca", detail=codes)
+            report.rejected_claims.append((claim.claim_id, codes))
+        elif status.accepted and claim.status == ClaimStatus.SENT:
+            transition(session, claim, ClaimStatus.ACCEPTED, actor=actor, event="accepted_277ca", detail=codes)
+            report.accepted_claims += 1

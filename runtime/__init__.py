@@ -1,0 +1,1 @@
+"""Process-wide settings (bhclaims.toml), logging with PHI redaction, the acting user."""

@@ -1,0 +1,81 @@
+"""The pieces a command needs, built once from the config: ledger, rules, transport.
+
+CLI commands are thin: they ask ``App`` for what they need and call one
+function of an edge module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from domain.claim import Claim as DomainClaim
+from ledger.db import Ledger
+from ledger.queries import original_remit_date
+from runtime.actor import current_actor
+from runtime.config import Config, ConfigError
+from validators.engine import CheckContext, RuleSettings, check_claim
+
+
+class App:
+    def __init__(self, config: Config, *, today: date | None = None, actor: str | None = None):
+        self.config = config
+        self.today = today or date.today()
+        self.actor = actor or current_actor()
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        ledger = Ledger(self.config.database_url)
+        ledger.check_schema()
+        return ledger
+
+    @cached_property
+    def rule_settings(self) -> RuleSettings:
+        try:
+            return RuleSettings.from_mapping(self.config.rules)
+        except ValueError as exc:
+            raise ConfigError(f"{self.config.path}: [rules] {exc}") from None
+
+    def check(self, claim: DomainClaim) -> Sequence[Any]:
+        """Run the rule pack on one claim, with remittance dates looked up in the ledger."""
+
+        def remit_date(number: str) -> date | None:
+            with self.ledger.session() as session:
+                return original_remit_date(session, number)
+
+        return check_claim(claim, CheckContext(today=self.today, settings=self.rule_settings,
+                                               original_remit_date=remit_date))
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def transport(self) -> Any:
+        url = self.config.transport_url
+        if url.startswith("file:"):
+            from outbox.local import LocalDirTransport, local_mailbox_root
+
+            return LocalDirTransport(local_mailbox_root(url, self.config.base_dir))
+        if url.startswith("sftp:"):
+            from outbox.sftp import SftpSettings, SftpTransport
+
+            options = dict(self.config.transport_options)
+            for key in ("key_path", "known_hosts", "passphrase_file"):
+                if key in options:
+                    options[key] = (self.config.base_dir / str(options[key])).resolve()
+            try:
+                settings = SftpSettings.from_url(url, **options)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"{self.config.path}: [transport] {exc}") from None
+            return SftpTransport(settings)
+        raise ConfigError(f"{self.config.path}: [transport] url must start with file:// or sftp://")
+
+    def close(self) -> None:
+        if "ledger" in self.__dict__:
+            self.ledger.dispose()
+
+
+def resolve_path(path: str | Path) -> Path:
+    return Path(path).expanduser().resolve()

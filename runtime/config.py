@@ -1,0 +1,208 @@
+"""``bhclaims.toml``: who we are on the wire, where files live, which database, which link.
+
+Paths in the file are relative to the file's own folder, so a config can be
+moved with its data.  Secrets are never stored here: the SFTP key passphrase
+comes from a file or an environment variable named in the config.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from domain.claim import LineOfBusiness
+
+DEFAULT_CONFIG_NAME = "bhclaims.toml"
+DATABASE_URL_ENV = "BHCLAIMS_DATABASE_URL"
+
+DEFAULT_FILING_CODES = {
+    LineOfBusiness.COMMERCIAL: "CI",
+    LineOfBusiness.MEDICAID: "MC",
+    LineOfBusiness.MEDICARE_ADVANTAGE: "16",
+    LineOfBusiness.SCO: "16",
+    LineOfBusiness.ONE_CARE: "16",
+}
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing or says something we cannot use."""
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    submitter_id: str
+    submitter_name: str
+    contact_name: str
+    contact_phone: str
+    receiver_id: str
+    receiver_name: str
+    usage_indicator: str
+    claims_per_transaction: int
+    claims_per_file: int
+    database_url: str
+    outbox_dir: Path
+    inbox_dir: Path
+    state_dir: Path
+    transport_url: str
+    transport_options: dict[str, Any]
+    filing_codes: dict[LineOfBusiness, str]
+    rules: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+
+def _section(data: dict[str, Any], name: str) -> dict[str, Any]:
+    value = data.get(name, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    return value
+
+
+def _required(section: dict[str, Any], table: str, key: str) -> str:
+    value = section.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"[{table}] {key} is required")
+    return value.strip()
+
+
+def load_config(path: Path, database_url: str | None = None) -> Config:
+    """Read and check the config; ``database_url`` (from --db) wins over env and file."""
+    path = path.resolve()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file (create one with `bhclaims init DIR`)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    base = path.parent
+    submitter = _section(data, "submitter")
+    receiver = _section(data, "receiver")
+    interchange = _section(data, "interchange")
+    database = _section(data, "database")
+    paths = _section(data, "paths")
+    transport = dict(_section(data, "transport"))
+    codes = _section(data, "claim_filing_codes")
+
+    usage = str(interchange.get("usage", "T"))
+    if usage not in ("T", "P"):
+        raise ConfigError(f"{path}: [interchange] usage must be \"T\" (test) or \"P\" (production)")
+    for key in ("claims_per_transaction", "claims_per_file"):
+        value = interchange.get(key, 5000)
+        if not isinstance(value, int) or not 1 <= value <= 5000:
+            raise ConfigError(f"{path}: [interchange] {key} must be a whole number from 1 to 5000")
+
+    filing = dict(DEFAULT_FILING_CODES)
+    for key, value in codes.items():
+        try:
+            filing[LineOfBusiness(key)] = str(value)
+        except ValueError:
+            raise ConfigError(f"{path}: [claim_filing_codes] unknown line of business {key!r}") from None
+
+    url = database_url or os.environ.get(DATABASE_URL_ENV) or str(database.get("url", "")).strip()
+    if not url:
+        url = f"sqlite+pysqlite:///{base / 'bhclaims.db'}"
+
+    transport_url = str(transport.pop("url", "")).strip()
+    if not transport_url:
+        raise ConfigError(f"{path}: [transport] url is required (file://DIR or sftp://user@host:port/path)")
+
+    def _dir(key: str, default: str) -> Path:
+        return (base / str(paths.get(key, default))).resolve()
+
+    return Config(
+        path=path,
+        submitter_id=_required(submitter, "submitter", "id"),
+        submitter_name=_required(submitter, "submitter", "name"),
+        contact_name=_required(submitter, "submitter", "contact_name"),
+        contact_phone=_required(submitter, "submitter", "contact_phone"),
+        receiver_id=_required(receiver, "receiver", "id"),
+        receiver_name=_required(receiver, "receiver", "name"),
+        usage_indicator=usage,
+        claims_per_transaction=int(interchange.get("claims_per_transaction", 5000)),
+        claims_per_file=int(interchange.get("claims_per_file", 5000)),
+        database_url=url,
+        outbox_dir=_dir("outbox", "outbox"),
+        inbox_dir=_dir("inbox", "inbox"),
+        state_dir=_dir("state", "state"),
+        transport_url=transport_url,
+        transport_options=transport,
+        filing_codes=filing,
+        rules=dict(_section(data, "rules")),
+    )
+
+
+STARTER_CONFIG = """\
+# bhclaims configuration.  Paths are relative to this file.
+# Secrets never go here: the SFTP key passphrase is read from a file or an
+# environment variable named below.
+
+[submitter]                 # loop 1000A and ISA06/GS02: you, as the clearinghouse knows you
+id = "{submitter_id}"
+name = "{submitter_name}"
+contact_name = "BILLING OFFICE"
+contact_phone = "6175550100"
+
+[receiver]                  # loop 1000B and ISA08/GS03: the clearinghouse
+id = "{receiver_id}"
+name = "{receiver_name}"
+
+[interchange]
+usage = "T"                 # T test, P production (ISA15)
+claims_per_transaction = 5000
+claims_per_file = 5000
+
+[database]
+# Empty: SQLite file bhclaims.db next to this config.
+# PostgreSQL: url = "postgresql+psycopg://user@host/dbname" (or set BHCLAIMS_DATABASE_URL;
+# put the password in ~/.pgpass, not here).
+url = ""
+
+[paths]
+outbox = "outbox"           # built 837P files (0600, folder 0700)
+inbox = "inbox"             # fetched 999/277CA/835 files
+state = "state"             # locks
+
+[transport]
+# file://DIR talks to a local folder pair DIR/inbound (we write) and DIR/outbound (we read):
+# the sandbox clearinghouse (`bhclaims sandbox process DIR`) answers there.
+url = "{transport_url}"
+# For SFTP:
+# url = "sftp://billing@sftp.example-clearinghouse.com:22/"
+# key_path = "/etc/bhclaims/id_ed25519"
+# known_hosts = "/etc/bhclaims/known_hosts"
+# passphrase_env = "BHCLAIMS_SFTP_PASSPHRASE"   # or passphrase_file = "/etc/bhclaims/passphrase"
+# remote_outbound_dir = "inbound"   # where we upload
+# remote_inbound_dir = "outbound"   # where replies wait
+
+[claim_filing_codes]        # SBR09 per line of business
+commercial = "CI"
+medicaid = "MC"
+medicare_advantage = "16"
+sco = "16"
+one_care = "16"
+
+[rules]
+# Re-level or switch off a rule by its code, e.g.:
+# "OPT-TF-90" = "warning"
+"""
+
+
+def starter_config(*, transport_url: str, submitter_id: str = "HARBORLIGHT", submitter_name: str = "HARBOR LIGHT BEHAVIORAL HEALTH",
+                   receiver_id: str = "SANDBOXCH", receiver_name: str = "SANDBOX CLEARINGHOUSE") -> str:
+    return STARTER_CONFIG.format(
+        submitter_id=submitter_id,
+        submitter_name=submitter_name,
+        receiver_id=receiver_id,
+        receiver_name=receiver_name,
+        transport_url=transport_url,
+    )

@@ -1,0 +1,187 @@
+"""The rule engine: settings overrides, check_claims, PHI-free messages, and a property test."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from domain.claim import LineOfBusiness, RenderingLicense
+from tests import test_rules_optum, test_rules_snip3, test_rules_snip4, test_rules_snip5
+from tests.rule_claims import (
+    BILLING,
+    SUBSCRIBER,
+    SUPERVISING,
+    TODAY,
+    clean_claim,
+    codes,
+    context,
+    findings_of,
+    line,
+)
+from validators.engine import RULE_CODES, RULES, check_claims
+from validators.findings import has_errors
+from validators.settings import RuleSettings
+
+OLD_LINE = (line("1", service_date=date(2026, 1, 2)),)
+
+
+def test_every_rule_has_a_failing_case():
+    cases = test_rules_snip3.CASES + test_rules_snip4.CASES + test_rules_snip5.CASES + test_rules_optum.CASES
+    assert {case.values[0] for case in cases} == RULE_CODES
+
+
+def test_severity_override_relevels_an_error_to_a_warning():
+    ctx = context(settings=RuleSettings.from_mapping({"OPT-TF-90": "warning"}))
+    [finding] = findings_of(clean_claim(lines=OLD_LINE), ctx)
+    assert (finding.code, finding.severity) == ("OPT-TF-90", "warning")
+    assert not has_errors([finding])
+
+
+def test_severity_override_off_silences_the_rule():
+    ctx = context(settings=RuleSettings.from_mapping({"OPT-TF-90": "off", "OPT-ABA": "off"}))
+    claim = clean_claim(lines=(line("1", procedure_code="97153", service_date=date(2026, 1, 2)),))
+    assert findings_of(claim, ctx) == []
+    assert codes(findings_of(claim)) == {"OPT-TF-90", "OPT-ABA"}
+
+
+def test_commercial_supervision_setting_makes_it_an_error():
+    claim = clean_claim(supervising=SUPERVISING, rendering_license=RenderingLicense.SUPERVISED)
+    [default] = findings_of(claim)
+    [strict] = findings_of(
+        claim, context(settings=RuleSettings.from_mapping({"commercial_supervision": "error"}))
+    )
+    assert (default.severity, strict.severity) == ("warning", "error")
+
+
+def test_telehealth_modifiers_are_configurable():
+    claim = clean_claim(lines=(line("1", place_of_service="10", modifiers=("GT",)),))
+    only_95 = context(settings=RuleSettings.from_mapping({"telehealth_modifiers": ["95"]}))
+    assert findings_of(claim) == []
+    assert codes(findings_of(claim, only_95)) == {"SNIP4-TELEHEALTH-MOD"}
+
+
+def test_timely_filing_days_merge_with_defaults():
+    rule_settings = RuleSettings.from_mapping({"timely_filing_days": {"medicaid": 120}})
+    assert rule_settings.timely_filing_days(LineOfBusiness.MEDICAID) == 120
+    assert rule_settings.timely_filing_days(LineOfBusiness.COMMERCIAL) == 90
+    assert rule_settings.corrected_claim_days(LineOfBusiness.MEDICAID) == 365
+
+
+@pytest.mark.parametrize(
+    ("table", "complaint"),
+    [
+        ({"OPT-TF-30": "warning"}, "'OPT-TF-30': not a rule code"),
+        ({"opt-tf-90": "warning"}, "upper case"),
+        ({"OPT-TF-90": "fatal"}, "not one of error, warning, off"),
+        ({"commercial_supervision": "maybe"}, "not one of"),
+        ({"timely_filing_days": {"medicare": 90}}, "'medicare': not a line of business"),
+        ({"timely_filing_days": {"medicaid": "90"}}, "not a number of days"),
+        ({"corrected_claim_days": {"commercial": True}}, "not a number of days"),
+        ({"telehealth_modifiers": "95"}, "must be a list"),
+        ({"facility_places_of_service": ["5"]}, "not a two-digit place of service"),
+    ],
+)
+def test_bad_settings_are_refused_with_the_key_named(table, complaint):
+    with pytest.raises(ValueError, match="rules") as refused:
+        RuleSettings.from_mapping(table)
+    assert complaint in str(refused.value)
+
+
+def test_check_claims_answers_every_claim_by_id():
+    clean = clean_claim(claim_id="A1")
+    misrouted = clean_claim(claim_id="B2", payer_id="04293")
+    results = check_claims([clean, misrouted], context())
+    assert results["A1"] == [] and codes(results["B2"]) == {"OPT-PAYER-ID"}
+    assert has_errors(results["B2"]) and not has_errors(results["A1"])
+
+
+def test_all_problems_of_a_claim_are_reported_together():
+    claim = clean_claim(
+        payer_id="04293", diagnoses=("F32",), lines=(line("1", units=Decimal(0), place_of_service="10"),)
+    )
+    assert codes(findings_of(claim)) >= {"OPT-PAYER-ID", "SNIP5-ICD10", "SNIP3-UNITS", "SNIP4-TELEHEALTH-MOD"}
+
+
+PHI = re.compile(
+    r"\b(DOE|JANE|SAM|OPT12345678|1980-06-15|2016-03-02|1955-02-01|5 ELM ST|SALEM|01970)\b", re.I
+)
+
+
+def test_messages_carry_no_phi():
+    cases = test_rules_snip3.CASES + test_rules_snip4.CASES + test_rules_snip5.CASES + test_rules_optum.CASES
+    for case in cases:
+        claim = case.values[1]
+        ctx = case.values[3] if len(case.values) > 3 else context()
+        for finding in findings_of(claim, ctx):
+            assert not PHI.search(finding.message), finding.message
+            assert finding.rule_source and finding.claim_id == claim.claim_id
+
+
+def test_rule_codes_name_their_snip_level():
+    for rule in RULES:
+        assert rule.snip_level in (3, 4, 5, 7)
+        prefix = "OPT-" if rule.snip_level == 7 else f"SNIP{rule.snip_level}-"
+        assert rule.code.startswith(prefix)
+
+
+# --- property: a valid claim raises no error -------------------------------------------------
+
+BEHAVIORAL_DX = ["F411", "F331", "F321", "F4310", "F900", "F4322", "F17210", "F5101", "F1020", "F840"]
+PROCEDURES = ["90791", "90832", "90834", "90837", "90846", "90847", "90853", "99214", "H0004", "90785"]
+ADULT_PLANS = [LineOfBusiness.COMMERCIAL, LineOfBusiness.MEDICAID, LineOfBusiness.MEDICARE_ADVANTAGE]
+
+
+@st.composite
+def valid_claims(draw):
+    lob = draw(st.sampled_from([*ADULT_PLANS, LineOfBusiness.SCO, LineOfBusiness.ONE_CARE]))
+    # Age on TODAY is `years`; on a service date up to 90 days earlier it may be one less.
+    years = draw(
+        st.integers(*{LineOfBusiness.SCO: (66, 95), LineOfBusiness.ONE_CARE: (22, 64)}.get(lob, (19, 90)))
+    )
+    dob = TODAY.replace(year=TODAY.year - years) - timedelta(days=draw(st.integers(0, 300)))
+    diagnoses = tuple(draw(st.lists(st.sampled_from(BEHAVIORAL_DX), min_size=1, max_size=12, unique=True)))
+    supervised = lob in (LineOfBusiness.COMMERCIAL, LineOfBusiness.MEDICAID) and draw(st.booleans())
+    lines = []
+    for number in range(1, draw(st.integers(1, 6)) + 1):
+        place = draw(st.sampled_from(["11", "53", "02", "10", "12", "03"]))
+        modifiers = [draw(st.sampled_from(["95", "GT"]))] if place in ("02", "10") else []
+        modifiers += ["U5"] if supervised else []
+        modifiers += draw(
+            st.lists(st.sampled_from(["HO", "HN", "AJ", "59"]), max_size=4 - len(modifiers), unique=True)
+        )
+        pointers = draw(st.lists(st.integers(1, len(diagnoses)), min_size=1, max_size=4, unique=True))
+        lines.append(
+            line(
+                str(number),
+                service_date=TODAY - timedelta(days=draw(st.integers(0, 90))),
+                procedure_code=draw(st.sampled_from(PROCEDURES)),
+                charge=Decimal(draw(st.integers(1, 99_999))) / 100,
+                units=Decimal(draw(st.integers(1, 8))),
+                place_of_service=place,
+                modifiers=tuple(modifiers),
+                diagnosis_pointers=tuple(pointers),
+            )
+        )
+    return clean_claim(
+        line_of_business=lob,
+        subscriber=replace(SUBSCRIBER, dob=dob),
+        billing=BILLING,
+        diagnoses=diagnoses,
+        lines=tuple(lines),
+        supervising=SUPERVISING if supervised else None,
+        rendering_license=RenderingLicense.SUPERVISED if supervised else RenderingLicense.INDEPENDENT,
+        extra=(("stated_total", str(sum((ln.charge for ln in lines), Decimal(0)))),),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(valid_claims())
+def test_a_valid_claim_raises_no_error(claim):
+    findings = findings_of(claim)
+    assert not has_errors(findings), [str(finding) for finding in findings]

@@ -1,0 +1,296 @@
+"""SNIP 7 rules for Optum Behavioral Health (payer 87726)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from domain.claim import Frequency, LineOfBusiness, Relationship, RenderingLicense
+from tests.rule_claims import (
+    CHILD,
+    RENDERING,
+    SUBSCRIBER,
+    SUPERVISING,
+    clean_claim,
+    codes,
+    context,
+    findings_of,
+    line,
+)
+from validators.settings import RuleSettings
+
+MA = LineOfBusiness.MEDICARE_ADVANTAGE
+SENIOR = replace(SUBSCRIBER, dob=date(1955, 2, 1))
+REPLACEMENT = {"frequency": Frequency.REPLACEMENT, "original_claim_number": "2026010700042"}
+LATE_REMIT = context(remits={"2026010700042": date(2025, 10, 1)})  # 212 days before TODAY
+RECENT_REMIT = context(remits={"2026010700042": date(2026, 1, 15)})
+SUPERVISED_U5 = {
+    "supervising": SUPERVISING,
+    "rendering_license": RenderingLicense.SUPERVISED,
+    "lines": (line("1", modifiers=("U5",)),),
+}
+DEFAULT = context()
+
+
+def case(code, failing, passing, failing_ctx, passing_ctx=None, *, id):
+    """A rule's failing and passing claim, each checked in its own context (default: the failing one's)."""
+    return pytest.param(code, failing, passing, failing_ctx, passing_ctx or failing_ctx, id=id)
+
+
+CASES = [
+    case(
+        "OPT-PAYER-ID",
+        clean_claim(payer_id="04293"),
+        clean_claim(payer_id="87726"),
+        DEFAULT,
+        id="routed-to-mgb-medical",
+    ),
+    case(
+        "OPT-TF-90",
+        clean_claim(lines=(line("1"), line("2", service_date=date(2026, 1, 30)))),
+        clean_claim(lines=(line("1"), line("2", service_date=date(2026, 1, 31)))),  # day 90
+        DEFAULT,
+        id="timely-filing-day-91",
+    ),
+    case(
+        "OPT-TF-90",
+        clean_claim(
+            line_of_business=LineOfBusiness.MEDICAID, lines=(line("1", service_date=date(2026, 1, 1)),)
+        ),
+        clean_claim(
+            line_of_business=LineOfBusiness.MEDICAID, lines=(line("1", service_date=date(2026, 1, 1)),)
+        ),
+        DEFAULT,
+        context(settings=RuleSettings.from_mapping({"timely_filing_days": {"medicaid": 180}})),
+        id="timely-filing-configured-per-line-of-business",
+    ),
+    case(
+        "OPT-DX-PRIMARY",
+        clean_claim(diagnoses=("G4700", "F411")),
+        clean_claim(diagnoses=("F411", "G4700")),
+        DEFAULT,
+        id="primary-not-behavioral",
+    ),
+    case(
+        "OPT-DX-PRIMARY",
+        clean_claim(
+            diagnoses=("Z1331",), lines=(line("1", procedure_code="96127", charge=Decimal("10.00")),)
+        ),
+        clean_claim(
+            diagnoses=("Z1331",),
+            relationship=Relationship.CHILD,
+            patient=CHILD,
+            lines=(line("1", procedure_code="96127", charge=Decimal("10.00")),),
+        ),
+        DEFAULT,
+        id="z-code-adult-vs-child-screening",
+    ),
+    case(
+        "OPT-DX-PRIMARY",
+        clean_claim(diagnoses=("Z1331",), relationship=Relationship.CHILD, patient=CHILD),
+        clean_claim(diagnoses=("F900",), relationship=Relationship.CHILD, patient=CHILD),
+        DEFAULT,
+        id="z-code-child-psychotherapy",
+    ),
+    case(
+        "OPT-FACILITY",
+        clean_claim(lines=(line("1", procedure_code="H0035"),)),
+        clean_claim(lines=(line("1", procedure_code="90853"),)),
+        DEFAULT,
+        id="php-code",
+    ),
+    case(
+        "OPT-FACILITY",
+        clean_claim(lines=(line("1", procedure_code="S9480"),)),
+        clean_claim(lines=(line("1", procedure_code="90847"),)),
+        DEFAULT,
+        id="iop-code",
+    ),
+    case(
+        "OPT-FACILITY",
+        clean_claim(lines=(line("1", place_of_service="51"),)),
+        clean_claim(lines=(line("1", place_of_service="53"),)),
+        DEFAULT,
+        id="inpatient-psych-pos",
+    ),
+    case(
+        "OPT-FACILITY",
+        clean_claim(lines=(line("1", procedure_code="0912"),)),
+        clean_claim(lines=(line("1", procedure_code="90791"),)),
+        DEFAULT,
+        id="revenue-code",
+    ),
+    case(
+        "OPT-AUTH-TESTING",
+        clean_claim(lines=(line("1", procedure_code="96130"),)),
+        clean_claim(lines=(line("1", procedure_code="96130"),), prior_auth="A778899"),
+        DEFAULT,
+        id="testing-without-auth",
+    ),
+    case(
+        "OPT-SUPV-MEDICARE",
+        clean_claim(line_of_business=MA, supervising=SUPERVISING),
+        clean_claim(line_of_business=MA),
+        DEFAULT,
+        id="medicare-advantage-supervisor",
+    ),
+    case(
+        "OPT-SUPV-MEDICARE",
+        clean_claim(
+            line_of_business=LineOfBusiness.SCO,
+            subscriber=SENIOR,
+            rendering_license=RenderingLicense.SUPERVISED,
+        ),
+        clean_claim(line_of_business=LineOfBusiness.SCO, subscriber=SENIOR),
+        DEFAULT,
+        id="sco-supervised-clinician",
+    ),
+    case(
+        "OPT-SUPV-MEDICAID",
+        clean_claim(line_of_business=LineOfBusiness.MEDICAID, rendering_license=RenderingLicense.SUPERVISED),
+        clean_claim(
+            line_of_business=LineOfBusiness.MEDICAID,
+            rendering_license=RenderingLicense.SUPERVISED,
+            supervising=SUPERVISING,
+        ),
+        DEFAULT,
+        id="medicaid-supervised-without-supervisor",
+    ),
+    case(
+        "OPT-SUPV-MEDICAID",
+        clean_claim(
+            line_of_business=LineOfBusiness.MEDICAID,
+            rendering_license=RenderingLicense.SUPERVISED,
+            supervising=SUPERVISING,
+            rendering=replace(RENDERING, entity_type="2"),
+        ),
+        clean_claim(
+            line_of_business=LineOfBusiness.MEDICAID,
+            rendering_license=RenderingLicense.SUPERVISED,
+            supervising=SUPERVISING,
+            rendering=RENDERING,
+        ),
+        DEFAULT,
+        id="medicaid-rendering-type-2",
+    ),
+    case(
+        "OPT-SUPV-COMMERCIAL",
+        clean_claim(supervising=SUPERVISING, rendering_license=RenderingLicense.SUPERVISED),
+        clean_claim(**SUPERVISED_U5),
+        DEFAULT,
+        id="commercial-supervised-without-u5",
+    ),
+    case(
+        "OPT-AGE-PLAN",
+        clean_claim(line_of_business=LineOfBusiness.SCO),
+        clean_claim(line_of_business=LineOfBusiness.SCO, subscriber=SENIOR),
+        DEFAULT,
+        id="sco-under-65",
+    ),
+    case(
+        "OPT-AGE-PLAN",
+        clean_claim(line_of_business=LineOfBusiness.ONE_CARE, subscriber=SENIOR),
+        clean_claim(line_of_business=LineOfBusiness.ONE_CARE),
+        DEFAULT,
+        id="one-care-over-64",
+    ),
+    case(
+        "OPT-AGE-PLAN",
+        clean_claim(
+            line_of_business=LineOfBusiness.ONE_CARE,
+            relationship=Relationship.CHILD,
+            patient=replace(CHILD, dob=date(2005, 4, 15)),
+        ),  # 20 on 2026-04-14
+        clean_claim(
+            line_of_business=LineOfBusiness.ONE_CARE,
+            relationship=Relationship.CHILD,
+            patient=replace(CHILD, dob=date(2005, 4, 14)),
+        ),  # 21 that day
+        DEFAULT,
+        id="one-care-patient-age-from-patient-dob",
+    ),
+    case(
+        "OPT-CORR-WINDOW",
+        clean_claim(**REPLACEMENT),
+        clean_claim(**REPLACEMENT),
+        LATE_REMIT,
+        RECENT_REMIT,
+        id="commercial-correction-after-180-days",
+    ),
+    case(
+        "OPT-CORR-WINDOW",
+        clean_claim(**REPLACEMENT),
+        clean_claim(line_of_business=LineOfBusiness.MEDICAID, **REPLACEMENT),
+        LATE_REMIT,
+        id="medicaid-correction-window-365",
+    ),
+    case(
+        "OPT-CORR-UNVERIFIED",
+        clean_claim(**REPLACEMENT),
+        clean_claim(**REPLACEMENT),
+        context(remits={}),
+        RECENT_REMIT,
+        id="correction-without-remit-on-file",
+    ),
+    case(
+        "OPT-NONPAR",
+        clean_claim(extra=(("participation", "non_participating"),)),
+        clean_claim(extra=(("participation", "participating"),)),
+        DEFAULT,
+        id="non-participating",
+    ),
+    case(
+        "OPT-ABA",
+        clean_claim(lines=(line("1", procedure_code="97153"),)),
+        clean_claim(lines=(line("1", procedure_code="90837"),)),
+        DEFAULT,
+        id="aba-code",
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "failing", "passing", "failing_ctx", "passing_ctx"), CASES)
+def test_optum_rule_fires_on_failing_claim_only(code, failing, passing, failing_ctx, passing_ctx):
+    assert code in codes(findings_of(failing, failing_ctx))
+    assert findings_of(passing, passing_ctx) == []
+
+
+def test_misrouted_message_names_both_payer_ids():
+    [finding] = findings_of(clean_claim(payer_id="04293"))
+    assert "Misrouted" in finding.message and "87726" in finding.message and "04293" in finding.message
+
+
+def test_timely_filing_message_names_the_limit_and_its_source():
+    [finding] = findings_of(clean_claim(lines=(line("1", service_date=date(2026, 1, 2)),)))
+    assert "90-day" in finding.message and "due by 2026-04-02" in finding.message
+    assert finding.line_id == "1" and "payer-87726.md" in finding.rule_source
+
+
+def test_corrected_claim_is_not_held_to_timely_filing():
+    old = clean_claim(lines=(line("1", service_date=date(2025, 9, 2)),), **REPLACEMENT)
+    assert findings_of(old, RECENT_REMIT) == []
+
+
+def test_medicaid_window_message_names_both_sources():
+    claim = clean_claim(line_of_business=LineOfBusiness.MEDICAID, **REPLACEMENT)
+    [finding] = findings_of(claim, context(remits={"2026010700042": date(2025, 4, 1)}))
+    assert finding.code == "OPT-CORR-WINDOW"
+    assert "365 days" in finding.message and "portal" in finding.message
+
+
+def test_correction_without_remit_lookup_is_a_warning():
+    [finding] = findings_of(clean_claim(**REPLACEMENT), context())
+    assert (finding.code, finding.severity) == ("OPT-CORR-UNVERIFIED", "warning")
+
+
+def test_facility_message_says_bill_on_837i():
+    [finding] = findings_of(clean_claim(lines=(line("1", procedure_code="H0035"),)))
+    assert "837I" in finding.message and "partial hospitalization" in finding.message
+
+
+def test_testing_without_auth_is_a_warning_by_default():
+    [finding] = findings_of(clean_claim(lines=(line("1", procedure_code="96132"),)))
+    assert finding.severity == "warning"

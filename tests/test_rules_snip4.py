@@ -1,0 +1,94 @@
+"""SNIP 4 situational rules: each fires on its failing claim and is silent on its passing one."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from domain.claim import Frequency, Relationship, RenderingLicense
+from tests.rule_claims import CHILD, RENDERING, SUPERVISING, clean_claim, codes, findings_of, line
+
+CASES = [
+    pytest.param(
+        "SNIP4-PATIENT",
+        clean_claim(relationship=Relationship.CHILD),
+        clean_claim(relationship=Relationship.CHILD, patient=CHILD),
+        id="dependent-without-demographics",
+    ),
+    pytest.param(
+        "SNIP4-PATIENT",
+        clean_claim(
+            relationship=Relationship.SPOUSE,
+            patient=replace(CHILD, sex="X", dob=CHILD.dob.replace(year=1979)),
+        ),
+        clean_claim(
+            relationship=Relationship.SPOUSE, patient=replace(CHILD, dob=CHILD.dob.replace(year=1979))
+        ),
+        id="dependent-bad-sex",
+    ),
+    pytest.param(
+        "SNIP4-ORIGINAL-REF",
+        clean_claim(frequency=Frequency.VOID),
+        clean_claim(frequency=Frequency.VOID, original_claim_number="2026041500123"),
+        id="void-without-original",
+    ),
+    pytest.param(
+        "SNIP4-SUPV-RENDERING",
+        clean_claim(rendering=None, supervising=SUPERVISING, lines=(line("1", modifiers=("U5",)),)),
+        clean_claim(
+            supervising=SUPERVISING,
+            rendering_license=RenderingLicense.SUPERVISED,
+            lines=(line("1", modifiers=("U5",)),),
+        ),
+        id="supervising-without-rendering",
+    ),
+    pytest.param(
+        "SNIP4-TELEHEALTH-MOD",
+        clean_claim(lines=(line("1", place_of_service="10"),)),
+        clean_claim(lines=(line("1", place_of_service="10", modifiers=("95",)),)),
+        id="telehealth-without-95",
+    ),
+    pytest.param(
+        "SNIP4-TELEHEALTH-MOD",
+        clean_claim(lines=(line("1", place_of_service="02", modifiers=("HO",)),)),
+        clean_claim(lines=(line("1", place_of_service="02", modifiers=("HO", "GT")),)),
+        id="telehealth-other-than-home-without-gt",
+    ),
+    pytest.param(
+        "SNIP4-DX-POINTER",
+        clean_claim(lines=(line("1", diagnosis_pointers=(1, 3)),)),
+        clean_claim(lines=(line("1", diagnosis_pointers=(2, 1)),)),
+        id="pointer-past-last-diagnosis",
+    ),
+    pytest.param(
+        "SNIP4-DX-POINTER",
+        clean_claim(
+            diagnoses=("F411", "F331", "F900", "F4310", "F17210"),
+            lines=(line("1", diagnosis_pointers=(1, 2, 3, 4, 5)),),
+        ),
+        clean_claim(
+            diagnoses=("F411", "F331", "F900", "F4310", "F17210"),
+            lines=(line("1", diagnosis_pointers=(1, 2, 3, 4)),),
+        ),
+        id="five-pointers",
+    ),
+    pytest.param(
+        "SNIP4-DX-POINTER",
+        clean_claim(diagnoses=()),
+        clean_claim(diagnoses=("F411",)),
+        id="no-diagnosis",
+    ),
+    pytest.param(
+        "SNIP4-RENDERING-TAXONOMY",
+        clean_claim(rendering=replace(RENDERING, taxonomy=None)),
+        clean_claim(rendering=RENDERING),
+        id="rendering-without-taxonomy",
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "failing", "passing"), CASES)
+def test_snip4_rule_fires_on_failing_claim_only(code, failing, passing):
+    assert code in codes(findings_of(failing))
+    assert findings_of(passing) == []
