@@ -162,7 +162,7 @@ def check(state: State, claim_id: str | None, as_json: bool) -> None:
     else:
         for item in results:
             click.echo(f"claim {item['claim_id']} ({item['status']}): "
-                       f"{'no findings' if not item['findings'] else ''}")
+                       f"{len(item['findings']) or 'no'} finding(s)")
             for f in item["findings"]:
                 line = f" line {f['line_id']}" if f.get("line_id") else ""
                 click.echo(f"  {f['severity'].upper()} {f['code']}{line}: {f['message']}")
@@ -299,14 +299,24 @@ def claims_cmd(state: State, status: str | None, as_json: bool) -> None:
     if as_json:
         _print_json(rows)
         return
-    table = Table(title=f"{len(rows)} claim(s)")
-    for col in ("claim_id", "rev", "status", "freq", "line of business", "billed", "paid", "patient", "balance",
-                "payer claim #"):
-        table.add_column(col, justify="right" if col in ("billed", "paid", "patient", "balance") else "left")
-    for r in rows:
-        table.add_row(r["claim_id"], str(r["revision"]), r["status"], r["frequency"], r["line_of_business"],
-                      r["billed"], r["paid"], r["patient_responsibility"], r["balance"],
-                      r["payer_claim_number"] or "")
+    columns = ("claim_id", "revision", "status", "frequency", "line_of_business", "billed", "paid",
+               "patient_responsibility", "balance", "payer_claim_number")
+    _render_table(f"{len(rows)} claim(s)", columns, [["" if r[c] is None else str(r[c]) for c in columns] for r in rows],
+                  money=("billed", "paid", "patient_responsibility", "balance"))
+
+
+def _render_table(title: str, columns: tuple[str, ...], rows: list[list[str]], money: tuple[str, ...] = ()) -> None:
+    """A rich table on a terminal; tab-separated lines with a header row otherwise (stable, parseable)."""
+    if not sys.stdout.isatty():
+        click.echo("\t".join(columns))
+        for row in rows:
+            click.echo("\t".join(row))
+        return
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col.replace("_", " "), justify="right" if col in money else "left")
+    for row in rows:
+        table.add_row(*row)
     _console().print(table)
 
 
@@ -368,11 +378,9 @@ def demo(keep: Path | None, demo_db: str | None) -> None:
     from runtime.demo import run_demo
 
     summary = run_demo(keep, database_url=demo_db, echo=click.echo)
-    table = Table(title="Demo summary")
-    for key in summary:
-        table.add_column(key, justify="right")
-    table.add_row(*[str(v) for v in summary.values()])
-    _console().print(table)
+    columns = tuple(summary)
+    _render_table("Demo summary", columns, [[str(summary[c]) for c in columns]],
+                  money=("billed", "paid", "adjusted", "patient_responsibility", "denied", "balance"))
 
 
 def main(argv: list[str] | None = None) -> None:

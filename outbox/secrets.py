@@ -46,8 +46,7 @@ def read_secret_file(path: Path) -> str:
         mode = stat.S_IMODE(os.fstat(fh.fileno()).st_mode)
         if mode & 0o077:
             raise SecretError(
-                f"secret file {path} has permissions {mode:04o}, which are too open "
-                f"(run: chmod 600 {path})"
+                f"secret file {path} has permissions {mode:04o}, which are too open (run: chmod 600 {path})"
             )
         text = fh.read().decode("utf-8")
     if text.endswith("\r\n"):

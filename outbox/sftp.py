@@ -94,6 +94,7 @@ class SftpSettings:
     moves_on_arrival: bool = False  # the server takes files away as they arrive
     archive_dir: str | None = None  # None: delete fetched files
     stable_interval: float = 2.0  # a file listed must keep its size this long
+    fsync_downloads: bool = True  # file and directory flushed to disk before download returns
 
     def __post_init__(self) -> None:
         if not self.host or not self.username:
@@ -277,12 +278,17 @@ class SftpTransport:
             tmp = local_path.with_name(f".{local_path.name}.{os.getpid()}.{threading.get_ident()}.part")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             try:
-                with os.fdopen(fd, "wb") as out:
-                    size = sftp.getfo(remote, out, prefetch=True)
+                with os.fdopen(fd, "wb") as out, sftp.open(remote, "rb") as src:
+                    expected = src.stat().st_size or 0
+                    src.prefetch(expected)
+                    size = 0
+                    while chunk := src.read(_CHUNK):
+                        out.write(chunk)
+                        size += len(chunk)
                     out.flush()
-                    os.fsync(out.fileno())
-                expected = sftp.stat(remote).st_size
-                if expected is not None and size != expected:
+                    if self.settings.fsync_downloads:
+                        os.fsync(out.fileno())
+                if size != expected:
                     raise TransportError(f"{remote_name}: got {size} bytes, server says {expected}")
                 os.replace(tmp, local_path)
             except BaseException:
@@ -291,7 +297,8 @@ class SftpTransport:
                 except FileNotFoundError:
                     pass
                 raise
-            _fsync_dir(local_path.parent)
+            if self.settings.fsync_downloads:
+                _fsync_dir(local_path.parent)
 
         self._run(f"download {remote_name}", fetch)
         log.info("sftp.downloaded", remote_name=remote_name)
@@ -387,7 +394,9 @@ class SftpTransport:
                 raise RemoteExists(f"{name} appeared on the server during upload; not overwritten") from None
             if self.settings.moves_on_arrival and not _exists(sftp, part):
                 return  # the server took the file as it arrived
-            raise TransportError(f"server refused to rename {name}{self.settings.temp_suffix}: {exc}") from None
+            raise TransportError(
+                f"server refused to rename {name}{self.settings.temp_suffix}: {exc}"
+            ) from None
 
     # ---- connection, retries, deadline ------------------------------------------------
 
@@ -416,7 +425,11 @@ class SftpTransport:
                         "not retried, to avoid locking the account"
                     ) from None
                 except (OSError, EOFError, paramiko.SSHException) as exc:
-                    if isinstance(exc, OSError) and not isinstance(exc, TimeoutError) and self._transport_alive():
+                    if (
+                        isinstance(exc, OSError)
+                        and not isinstance(exc, TimeoutError)
+                        and self._transport_alive()
+                    ):
                         raise TransportError(f"{what}: server refused: {exc}") from None
                     self._drop()
                     pause = s.backoff * (2 ** (attempt - 1))
@@ -513,8 +526,9 @@ class SftpTransport:
         try:
             keys.load(str(s.known_hosts))
         except FileNotFoundError:
-            raise ConfigError(f"known_hosts file {s.known_hosts} does not exist; create it with: "
-                              f"{s.keyscan_hint}") from None
+            raise ConfigError(
+                f"known_hosts file {s.known_hosts} does not exist; create it with: {s.keyscan_hint}"
+            ) from None
         except (OSError, paramiko.SSHException) as exc:
             raise ConfigError(f"cannot read known_hosts {s.known_hosts}: {exc}") from None
         found = keys.lookup(s.known_hosts_name)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import date
 from typing import Any, TypeVar
 
@@ -62,14 +63,19 @@ class CanonicalRow:
     problems: list[tuple[str | None, str]] = field(default_factory=list)
 
 
-# One search over the whole row: no separator, no control character, no cell
-# starting like a formula.  A false alarm (a comma followed by '=' inside a cell)
-# only sends the row through the per-cell checks.
-_ROW_SUSPECT = re.compile(r"[~*:^\x00-\x1f\x7f]|,[=+\-@]")
+_SUSPECT_CHARACTERS = re.compile(r"[~*:^\x00-\x1f\x7f]")
 
 
 def row_is_clean(row_cells: Mapping[str, str]) -> bool:
-    return _ROW_SUSPECT.search("," + ",".join(row_cells.values())) is None
+    """One scan of the whole row: no separator, control character or formula start.
+
+    A false alarm (a comma followed by '=' inside a cell) only sends the row
+    through the per-cell checks of ``unsafe_text_reason``.
+    """
+    joined = "," + ",".join(row_cells.values())
+    return not (
+        _SUSPECT_CHARACTERS.search(joined) or ",=" in joined or ",+" in joined or ",-" in joined or ",@" in joined
+    )
 
 
 class _CellReader:
@@ -82,67 +88,134 @@ class _CellReader:
         row_cells: Mapping[str, str],
         problems: list[tuple[str | None, str]],
         reported: frozenset[str] = frozenset(),
+        clean: bool | None = None,
     ) -> None:
         self.cells = row_cells
         self.problems = problems
         self.reported = reported
-        self.clean = row_is_clean(row_cells)
+        self.clean = row_is_clean(row_cells) if clean is None else clean
 
-    def raw(self, column: str, *, required: bool = False, allow_minus: bool = False) -> str | None:
-        if column in self.reported:
-            return None
-        value = self.cells.get(column, "")
+    def read(
+        self, column: str, convert: Callable[[str], T], required: bool = False, allow_minus: bool = False
+    ) -> T | None:
+        value = self.cells.get(column)
         if not value:
-            if required:
+            if required and column not in self.reported:
                 self.problems.append((column, MISSING))
+            return None
+        if self.reported and column in self.reported:
             return None
         if not self.clean:
             reason = unsafe_text_reason(value, allow_minus=allow_minus)
             if reason:
                 self.problems.append((column, reason))
                 return None
-        return value
-
-    def read(
-        self,
-        column: str,
-        convert: Callable[..., T],
-        *args: Any,
-        required: bool = False,
-        allow_minus: bool = False,
-        **kwargs: Any,
-    ) -> T | None:
-        value = self.raw(column, required=required, allow_minus=allow_minus)
-        if value is None:
-            return None
         try:
-            return convert(value, *args, **kwargs)
+            return convert(value)
         except CellError as error:
             self.problems.append((column, error.reason))
             return None
-
-    def filled(self, column: str) -> bool:
-        return bool(self.cells.get(column))
 
     def complain(self, column: str, reason: str) -> None:
         self.problems.append((column, reason))
 
 
-def _address(c: _CellReader, prefix: str, *, zip4_required: bool = False) -> Address | None:
-    line1 = c.read(f"{prefix}_address1", cells.text, required=True, max_length=55)
-    city = c.read(f"{prefix}_city", cells.text, required=True, max_length=30)
-    state = c.read(f"{prefix}_state", cells.state, required=True)
-    zip_code = c.read(f"{prefix}_zip", cells.zip_code, required=True, zip4_required=zip4_required)
+def _keep(value: str) -> str:
+    return value
+
+
+_TEXT = {n: cells.text_limit(n) for n in (30, 35, 50, 55, 60, 80)}
+_CLAIM_ID = partial(cells.identifier, max_length=20, what="a claim id")
+_LINE_ID = partial(cells.identifier, max_length=30, what="a line id")
+_PAYER_CLAIM_NUMBER = partial(cells.identifier, max_length=50, what="a payer claim number")
+_FREQUENCY = partial(cells.one_of, vocabulary=FREQUENCIES, quote=True)
+_LOB = partial(cells.one_of, vocabulary=LINES_OF_BUSINESS, quote=True)
+_RELATIONSHIP = partial(cells.one_of, vocabulary=RELATIONSHIPS, quote=True)
+_LICENSE = partial(cells.one_of, vocabulary=LICENSES, quote=True)
+_SEX = partial(cells.one_of, vocabulary=SEXES, quote=False)
+
+BILLING_COLUMNS = (
+    "billing_npi",
+    "billing_name",
+    "billing_tax_id",
+    "billing_taxonomy",
+    "billing_address1",
+    "billing_city",
+    "billing_state",
+    "billing_zip",
+)
+RENDERING_COLUMNS = ("rendering_npi", "rendering_last", "rendering_first", "rendering_taxonomy")
+SUPERVISING_COLUMNS = ("supervising_npi", "supervising_last", "supervising_first")
+
+
+def _address(c: _CellReader, prefix: str, zip_check: Callable[[str], str]) -> Address | None:
+    line1 = c.read(f"{prefix}_address1", _TEXT[55], True)
+    city = c.read(f"{prefix}_city", _TEXT[30], True)
+    state = c.read(f"{prefix}_state", cells.state, True)
+    zip_code = c.read(f"{prefix}_zip", zip_check, True)
     if line1 and city and state and zip_code:
         return Address(line1, city, state, zip_code)
     return None
 
 
-def _person(c: _CellReader, prefix: str, *, required: bool) -> tuple[str | None, str | None, str | None]:
-    npi = c.read(f"{prefix}_npi", cells.npi, required=required)
-    last = c.read(f"{prefix}_last", cells.text, required=required, max_length=60)
-    first = c.read(f"{prefix}_first", cells.text, required=required, max_length=35)
+def _person(c: _CellReader, prefix: str) -> tuple[str | None, str | None, str | None]:
+    npi = c.read(f"{prefix}_npi", cells.npi, True)
+    last = c.read(f"{prefix}_last", _TEXT[60], True)
+    first = c.read(f"{prefix}_first", _TEXT[35], True)
     return npi, last, first
+
+
+def _billing(c: _CellReader, rendering_npi: str | None) -> Provider | None:
+    npi = c.read("billing_npi", cells.npi, True)
+    name = c.read("billing_name", _TEXT[60], True)
+    tax_id = c.read("billing_tax_id", cells.tax_id, True)
+    taxonomy = c.read("billing_taxonomy", cells.taxonomy, True)
+    address = _address(c, "billing", cells.billing_zip)
+    if not (npi and name and tax_id and taxonomy and address):
+        return None
+    # A solo clinician bills under their own Type 1 NPI; a group under its Type 2.
+    entity_type = "1" if npi == rendering_npi else "2"
+    return Provider(npi, name, entity_type=entity_type, taxonomy=taxonomy, tax_id=tax_id, address=address)
+
+
+def _rendering(c: _CellReader) -> Provider | None:
+    npi, last, first = _person(c, "rendering")
+    taxonomy = c.read("rendering_taxonomy", cells.taxonomy, True)
+    if npi and last and first and taxonomy:
+        return Provider(npi, last, first, entity_type="1", taxonomy=taxonomy)
+    return None
+
+
+def _supervising(c: _CellReader) -> Provider | None:
+    npi, last, first = _person(c, "supervising")
+    if npi and last and first:
+        return Provider(npi, last, first, entity_type="1")
+    return None
+
+
+class ProviderCache:
+    """Providers already read, by their raw cells: an export names few of them.
+
+    Only blocks read without a problem are cached, so a hit is exactly what a
+    fresh read would give.
+    """
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._entries: dict[tuple, Provider] = {}
+
+    def read(self, c: _CellReader, columns: tuple[str, ...], reader: Callable[[], Provider | None]) -> Provider | None:
+        key = (columns, *map(c.cells.get, columns))
+        if c.reported and not c.reported.isdisjoint(columns):
+            return reader()
+        found = self._entries.get(key)
+        if found is not None:
+            return found
+        before = len(c.problems)
+        provider = reader()
+        if provider is not None and len(c.problems) == before and len(self._entries) < self.limit:
+            self._entries[key] = provider
+        return provider
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,120 +227,102 @@ class ClaimHeader:
 
 
 def read_claim_header(
-    row_cells: Mapping[str, str], today: date, reported: frozenset[str] = frozenset()
+    row_cells: Mapping[str, str],
+    today: date,
+    reported: frozenset[str] = frozenset(),
+    *,
+    clean: bool | None = None,
+    providers: ProviderCache | None = None,
 ) -> tuple[ClaimHeader | None, list]:
     """Validate the claim-level columns; return the header or None and the problems.
 
     ``reported`` names columns the reader already complained about (skipped here).
     """
     problems: list[tuple[str | None, str]] = []
-    c = _CellReader(row_cells, problems, reported)
+    c = _CellReader(row_cells, problems, reported, clean)
+    get = row_cells.get
+    providers = providers or ProviderCache()
+    date_of_birth = partial(cells.past_date, today=today, what="date of birth")
 
-    claim_id = c.read("claim_id", cells.identifier, required=True, max_length=20, what="a claim id")
-    frequency = c.read("frequency", cells.one_of, FREQUENCIES, quote=True) or "1"
-    original = c.read(
-        "original_claim_number", cells.identifier, max_length=50, what="a payer claim number"
-    )
-    if frequency in ("7", "8") and not c.filled("original_claim_number"):
+    claim_id = c.read("claim_id", _CLAIM_ID, True)
+    frequency = c.read("frequency", _FREQUENCY) or "1"
+    original = c.read("original_claim_number", _PAYER_CLAIM_NUMBER)
+    if frequency in ("7", "8") and not get("original_claim_number"):
         c.complain(
             "original_claim_number",
             f"required for frequency {frequency} (replacement/void): the payer claim number of the original",
         )
-    if frequency == "1" and c.filled("original_claim_number"):
+    if frequency == "1" and get("original_claim_number"):
         c.complain("original_claim_number", "given, but frequency is 1 (an original claim replaces nothing)")
-    lob = c.read("line_of_business", cells.one_of, LINES_OF_BUSINESS, quote=True, required=True)
-    payer_id = c.read("payer_id", cells.payer_id, required=True)
-    payer_name = c.read("payer_name", cells.text, max_length=60) or OPTUM_BH_PAYER_NAME
+    lob = c.read("line_of_business", _LOB, True)
+    payer_id = c.read("payer_id", cells.payer_id, True)
+    payer_name = c.read("payer_name", _TEXT[60]) or OPTUM_BH_PAYER_NAME
 
-    member_id = c.read("subscriber_id", cells.text, required=True, max_length=80)
-    sub_last = c.read("subscriber_last", cells.text, required=True, max_length=60)
-    sub_first = c.read("subscriber_first", cells.text, required=True, max_length=35)
-    sub_dob = c.read("subscriber_dob", cells.past_date, today, required=True, what="date of birth")
-    sub_sex = c.read("subscriber_sex", cells.one_of, SEXES, quote=False, required=True)
-    sub_address = _address(c, "subscriber")
+    member_id = c.read("subscriber_id", _TEXT[80], True)
+    sub_last = c.read("subscriber_last", _TEXT[60], True)
+    sub_first = c.read("subscriber_first", _TEXT[35], True)
+    sub_dob = c.read("subscriber_dob", date_of_birth, True)
+    sub_sex = c.read("subscriber_sex", _SEX, True)
+    sub_address = _address(c, "subscriber", cells.zip_code)
 
-    relationship = c.read("patient_relationship", cells.one_of, RELATIONSHIPS, quote=True) or "self"
+    relationship = c.read("patient_relationship", _RELATIONSHIP) or "self"
     patient = None
-    patient_columns = ("patient_last", "patient_first", "patient_dob", "patient_sex")
     if relationship == "self":
-        for column in patient_columns:
-            counterpart = column.replace("patient_", "subscriber_")
-            if c.filled(column) and row_cells.get(column) != row_cells.get(counterpart):
+        for column in ("patient_last", "patient_first", "patient_dob", "patient_sex"):
+            if get(column) and get(column) != get(column.replace("patient_", "subscriber_")):
                 c.complain(column, "differs from the subscriber's, but patient_relationship is self")
     else:
-        pat_last = c.read("patient_last", cells.text, required=True, max_length=60)
-        pat_first = c.read("patient_first", cells.text, required=True, max_length=35)
-        pat_dob = c.read("patient_dob", cells.past_date, today, required=True, what="date of birth")
-        pat_sex = c.read("patient_sex", cells.one_of, SEXES, quote=False, required=True)
+        pat_last = c.read("patient_last", _TEXT[60], True)
+        pat_first = c.read("patient_first", _TEXT[35], True)
+        pat_dob = c.read("patient_dob", date_of_birth, True)
+        pat_sex = c.read("patient_sex", _SEX, True)
         if pat_last and pat_first and pat_dob and pat_sex:
             patient = Patient(pat_last, pat_first, pat_dob, pat_sex)
 
-    billing_npi = c.read("billing_npi", cells.npi, required=True)
-    billing_name = c.read("billing_name", cells.text, required=True, max_length=60)
-    billing_tax_id = c.read("billing_tax_id", cells.tax_id, required=True)
-    billing_taxonomy = c.read("billing_taxonomy", cells.taxonomy, required=True)
-    billing_address = _address(c, "billing", zip4_required=True)
-
     rendering = None
-    rendering_given = any(
-        c.filled(col) for col in ("rendering_npi", "rendering_last", "rendering_first", "rendering_taxonomy")
-    )
+    rendering_given = any(get(column) for column in RENDERING_COLUMNS)
     if rendering_given:
-        r_npi, r_last, r_first = _person(c, "rendering", required=True)
-        r_taxonomy = c.read("rendering_taxonomy", cells.taxonomy, required=True)
-        if r_npi and r_last and r_first and r_taxonomy:
-            rendering = Provider(r_npi, r_last, r_first, entity_type="1", taxonomy=r_taxonomy)
-
-    license_ = c.read("rendering_license", cells.one_of, LICENSES, quote=True) or "independent"
-    supervising = None
-    supervising_given = any(
-        c.filled(col) for col in ("supervising_npi", "supervising_last", "supervising_first")
+        rendering = providers.read(c, RENDERING_COLUMNS, lambda: _rendering(c))
+    billing = providers.read(
+        c, (*BILLING_COLUMNS, "rendering_npi"), lambda: _billing(c, get("rendering_npi") or None)
     )
+
+    license_ = c.read("rendering_license", _LICENSE) or "independent"
+    supervising = None
     if license_ == "supervised":
         if not rendering_given:
             c.complain("rendering_npi", "a supervised clinician must be named as the rendering provider")
-        s_npi, s_last, s_first = _person(c, "supervising", required=True)
-        if s_npi and s_last and s_first:
-            supervising = Provider(s_npi, s_last, s_first, entity_type="1")
-    elif supervising_given:
+        supervising = providers.read(c, SUPERVISING_COLUMNS, lambda: _supervising(c))
+    elif any(get(column) for column in SUPERVISING_COLUMNS):
         c.complain("supervising_npi", "a supervising provider is given, but rendering_license is not supervised")
 
-    prior_auth = c.read("prior_auth", cells.text, max_length=50)
+    prior_auth = c.read("prior_auth", _TEXT[50])
 
     diagnoses: list[str] = []
     gap: str | None = None
     for column in DIAGNOSIS_COLUMNS:
-        if not c.filled(column):
+        if not get(column):
             gap = gap or column
             continue
-        if gap and column != "diagnosis_1":
+        if gap:
             c.complain(column, f"is filled but {gap} is empty; diagnosis pointers would shift")
-        code = c.read(column, cells.diagnosis, required=column == "diagnosis_1")
+        code = c.read(column, cells.diagnosis)
         if code is not None:
             if code in diagnoses:
                 c.complain(column, f"repeats diagnosis_{diagnoses.index(code) + 1}")
             diagnoses.append(code)
-    if not c.filled("diagnosis_1"):
+    if not get("diagnosis_1") and "diagnosis_1" not in reported:
         c.complain("diagnosis_1", MISSING)
 
     if problems:
         return None, problems
-    billing_entity = "1" if rendering is not None and rendering.npi == billing_npi else "2"
-    assert member_id and sub_last and sub_first and sub_dob and sub_sex and sub_address
-    assert billing_npi and billing_name and billing_tax_id and billing_taxonomy and billing_address
+    assert member_id and sub_last and sub_first and sub_dob and sub_sex and sub_address and billing
     fields: dict[str, Any] = {
         "claim_id": claim_id,
         "line_of_business": LineOfBusiness(lob),
         "payer_id": payer_id,
         "subscriber": Subscriber(member_id, sub_last, sub_first, sub_dob, sub_sex, sub_address),
-        "billing": Provider(
-            billing_npi,
-            billing_name,
-            entity_type=billing_entity,
-            taxonomy=billing_taxonomy,
-            tax_id=billing_tax_id,
-            address=billing_address,
-        ),
+        "billing": billing,
         "diagnoses": tuple(diagnoses),
         "frequency": Frequency(frequency),
         "original_claim_number": original,
@@ -288,34 +343,38 @@ def read_service_line(
     diagnosis_count: int,
     source: Source,
     reported: frozenset[str] = frozenset(),
+    *,
+    clean: bool | None = None,
 ) -> tuple[ServiceLine | None, list]:
     problems: list[tuple[str | None, str]] = []
-    c = _CellReader(row_cells, problems, reported)
-    line_id = c.read("line_id", cells.identifier, required=True, max_length=30, what="a line id")
-    service_date = c.read("service_date", cells.iso_date, required=True)
+    c = _CellReader(row_cells, problems, reported, clean)
+    get = row_cells.get
+    line_id = c.read("line_id", _LINE_ID, True)
+    service_date = c.read("service_date", cells.iso_date, True)
     if service_date is not None and service_date > today:
         c.complain("service_date", f"service date {service_date} is in the future (today is {today})")
-    procedure = c.read("procedure_code", cells.procedure, required=True)
+    procedure = c.read("procedure_code", cells.procedure, True)
     modifiers: list[str] = []
-    gap: str | None = None
-    for column in MODIFIER_COLUMNS:
-        if not c.filled(column):
-            gap = gap or column
-            continue
-        if gap:
-            c.complain(column, f"is filled but {gap} is empty")
-        code = c.read(column, cells.modifier)
-        if code is not None:
-            modifiers.append(code)
-    units = c.read("units", cells.units, required=True, allow_minus=True)
-    charge = c.read("charge", cells.charge, required=True, allow_minus=True)
-    place = c.read("place_of_service", cells.place_of_service, required=True)
-    pointers = (1,)
-    if c.filled("diagnosis_pointers"):
-        pointers = c.read("diagnosis_pointers", cells.diagnosis_pointers, diagnosis_count) or (1,)
+    if get("modifier_1") or get("modifier_2") or get("modifier_3") or get("modifier_4"):
+        gap: str | None = None
+        for column in MODIFIER_COLUMNS:
+            if not get(column):
+                gap = gap or column
+                continue
+            if gap:
+                c.complain(column, f"is filled but {gap} is empty")
+            code = c.read(column, cells.modifier)
+            if code is not None:
+                modifiers.append(code)
+    units = c.read("units", cells.units, True, allow_minus=True)
+    charge = c.read("charge", cells.charge, True, allow_minus=True)
+    place = c.read("place_of_service", cells.place_of_service, True)
+    pointers: tuple[int, ...] | None = (1,)
+    if get("diagnosis_pointers"):
+        pointers = c.read("diagnosis_pointers", partial(cells.diagnosis_pointers, diagnosis_count=diagnosis_count))
     if problems:
         return None, problems
-    assert line_id and service_date and procedure and units and charge is not None and place
+    assert line_id and service_date and procedure and units and charge is not None and place and pointers
     line = ServiceLine(
         line_id=line_id,
         service_date=service_date,
@@ -353,6 +412,7 @@ class ClaimAssembler:
         self.today = today
         self.labels = labels or {}
         self._open: dict[str, _OpenClaim] = {}
+        self._providers = ProviderCache()
         self.refused_claim_ids: list[str] = []
 
     def _error(self, line: int | None, column: str | None, reason: str, key: str | None) -> RowError:
@@ -368,12 +428,15 @@ class ClaimAssembler:
                 yield self._error(row.line, "claim_id", MISSING, None)
             return
         problems = list(row.problems)
-        reported = frozenset(column for column, _ in problems if column)
+        reported = frozenset(column for column, _ in problems if column) if problems else frozenset()
         claim = self._open.get(key)
         if row.cells is not None:
+            clean = row_is_clean(row.cells)
             values = tuple(map(row.cells.get, CLAIM_COLUMNS))
             if claim is None or not claim.header_values:
-                header, header_problems = read_claim_header(row.cells, self.today, reported)
+                header, header_problems = read_claim_header(
+                    row.cells, self.today, reported, clean=clean, providers=self._providers
+                )
                 problems.extend(header_problems)
                 if claim is None:
                     claim = self._open[key] = _OpenClaim(key, row.line, values, header)
@@ -391,7 +454,7 @@ class ClaimAssembler:
                 else sum(1 for column in DIAGNOSIS_COLUMNS if row.cells.get(column))
             )
             line, line_problems = read_service_line(
-                row.cells, self.today, diagnosis_count, Source(self.file, row.line), reported
+                row.cells, self.today, diagnosis_count, Source(self.file, row.line), reported, clean=clean
             )
             problems.extend(line_problems)
             if line is not None:

@@ -8,7 +8,9 @@ number that lost its leading zero, a cell that starts like a formula.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
@@ -62,6 +64,7 @@ def unsafe_text_reason(value: str, *, allow_minus: bool = False) -> str | None:
     return None
 
 
+@lru_cache(maxsize=8192)
 def iso_date(value: str) -> date:
     match = _ISO_DATE.fullmatch(value)
     if not match:
@@ -91,8 +94,15 @@ def npi(value: str) -> str:
     raise CellError("an NPI is 10 digits")
 
 
+_ZIP_DASHED = re.compile(r"\d{5}-\d{4}")
+_EIN_DASHED = re.compile(r"\d{2}-\d{7}")
+_FOUR_DIGITS = re.compile(r"\d{4}")
+_PAYER_ID = re.compile(r"[A-Za-z0-9]{2,80}")
+_TWO_DIGITS = re.compile(r"\d{2}")
+
+
 def zip_code(value: str, *, zip4_required: bool = False) -> str:
-    digits = value.replace("-", "") if re.fullmatch(r"\d{5}-\d{4}", value) else value
+    digits = value.replace("-", "") if _ZIP_DASHED.fullmatch(value) else value
     if _DIGITS.fullmatch(digits):
         if len(digits) in (4, 8):
             raise CellError(f"ZIP has {len(digits)} digits; {LEADING_ZERO}")
@@ -103,8 +113,12 @@ def zip_code(value: str, *, zip4_required: bool = False) -> str:
     raise CellError("a ZIP is 5 or 9 digits")
 
 
+def billing_zip(value: str) -> str:
+    return zip_code(value, zip4_required=True)
+
+
 def tax_id(value: str) -> str:
-    digits = value.replace("-", "") if re.fullmatch(r"\d{2}-\d{7}", value) else value
+    digits = value.replace("-", "") if _EIN_DASHED.fullmatch(value) else value
     if _DIGITS.fullmatch(digits):
         if len(digits) == 9:
             return digits
@@ -114,9 +128,9 @@ def tax_id(value: str) -> str:
 
 
 def payer_id(value: str) -> str:
-    if re.fullmatch(r"\d{4}", value):
+    if _FOUR_DIGITS.fullmatch(value):
         raise CellError(f"payer id has 4 digits; {LEADING_ZERO}")
-    if not re.fullmatch(r"[A-Za-z0-9]{2,80}", value):
+    if not _PAYER_ID.fullmatch(value):
         raise CellError("a payer id is 2-80 letters or digits")
     return value
 
@@ -137,6 +151,17 @@ def text(value: str, *, max_length: int) -> str:
     if len(value) > max_length:
         raise CellError(f"longer than {max_length} characters (837P limit)")
     return value
+
+
+def text_limit(max_length: int) -> Callable[[str], str]:
+    """A one-argument ``text`` check (the hot path calls these per cell)."""
+
+    def check(value: str) -> str:
+        if len(value) > max_length:
+            raise CellError(f"longer than {max_length} characters (837P limit)")
+        return value
+
+    return check
 
 
 def state(value: str) -> str:
@@ -168,7 +193,7 @@ def modifier(value: str) -> str:
 
 
 def place_of_service(value: str) -> str:
-    if re.fullmatch(r"\d{2}", value):
+    if _TWO_DIGITS.fullmatch(value):
         return value
     if re.fullmatch(r"[1-9]", value):
         raise CellError(f"place of service '{value}' has one digit; {LEADING_ZERO}")
@@ -204,6 +229,7 @@ def units(value: str) -> Decimal:
     raise CellError(f"'{value}' is not a positive number of units")
 
 
+@lru_cache(maxsize=1024)
 def diagnosis_pointers(value: str, diagnosis_count: int) -> tuple[int, ...]:
     parts = [part.strip() for part in value.split(",")]
     if not all(part.isdigit() for part in parts):

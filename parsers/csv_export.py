@@ -73,7 +73,7 @@ def _records(fh: BinaryIO, delimiter: str) -> Iterator[_Record]:
 
 
 def _is_blank(cells: list[str]) -> bool:
-    return not cells or not any(cell.strip() for cell in cells)
+    return not cells or not "".join(cells).strip()
 
 
 class CsvExportReader:

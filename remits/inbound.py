@@ -30,6 +30,8 @@ from validators.remit_balance import check_balances
 
 log = get_logger("bhclaims.post")
 
+POSTING_ORDER = {"TA1": 0, "999": 1, "997": 1, "277CA": 2, "835": 3}
+
 
 @dataclass
 class PostReport:
@@ -44,9 +46,11 @@ def post_pending(ledger: Ledger, *, actor: str) -> PostReport:
     """Post every fetched file not yet posted."""
     report = PostReport()
     with ledger.session() as session:
-        pending = list(session.scalars(select(Transmission.id).where(
+        pending = list(session.execute(select(Transmission.id, Transmission.kind).where(
             Transmission.direction == "in", Transmission.state == "fetched").order_by(Transmission.id)))
-    for transmission_id in pending:
+    # Acknowledgements first: a 999 that arrives with its 835 still moves sent -> accepted -> paid.
+    pending.sort(key=lambda row: (POSTING_ORDER.get(row.kind, len(POSTING_ORDER)), row.id))
+    for transmission_id, _kind in pending:
         _post_transmission(ledger, transmission_id, actor=actor, report=report)
     return report
 

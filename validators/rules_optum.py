@@ -37,6 +37,7 @@ NON_PARTICIPATING_STATUSES = {
 """Values of ``("participation", ...)`` in ``Claim.extra`` that Optum's claim entry does not support."""
 
 
+@lru_cache(maxsize=8192)
 def age_on(dob: date, day: date) -> int:
     """Whole years of age on ``day``."""
     return day.year - dob.year - ((day.month, day.day) < (dob.month, dob.day))
@@ -71,6 +72,11 @@ def check_timely_filing(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
         return ()  # corrections and voids run on the corrected-claim window, not the date of service
     days = ctx.settings.timely_filing_days(claim.line_of_business)
     earliest = _earliest_timely_service_date(ctx.today, days)
+    for line in claim.lines:
+        if line.service_date < earliest:
+            break
+    else:
+        return ()
     return [
         TIMELY_FILING.finding(
             claim,

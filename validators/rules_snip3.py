@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from domain.claim import Claim
 from validators.findings import CheckContext, Finding, Rule
@@ -43,9 +44,16 @@ def check_stated_total(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
     return ()
 
 
+@lru_cache(maxsize=4096)
+def _charge_ok(charge: Decimal) -> bool:
+    return charge > _ZERO and charge == charge.quantize(_CENT)
+
+
 def check_line_charges(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
-    bad = [line for line in claim.lines if line.charge <= _ZERO or line.charge != line.charge.quantize(_CENT)]
-    if not bad:
+    for line in claim.lines:
+        if not _charge_ok(line.charge):
+            break
+    else:
         return ()
     return [
         CHARGE.finding(
@@ -58,11 +66,17 @@ def check_line_charges(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
             ),
             line,
         )
-        for line in bad
+        for line in claim.lines
+        if not _charge_ok(line.charge)
     ]
 
 
 def check_line_units(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    for line in claim.lines:
+        if line.units <= _ZERO:
+            break
+    else:
+        return ()
     return [
         UNITS.finding(
             claim,

@@ -70,6 +70,11 @@ def check_telehealth_modifier(claim: Claim, ctx: CheckContext) -> Iterable[Findi
     settings = ctx.settings
     places = settings.telehealth_places_of_service
     wanted = settings.telehealth_modifiers
+    for line in claim.lines:
+        if line.place_of_service in places and wanted.isdisjoint(line.modifiers):
+            break
+    else:
+        return ()
     return [
         TELEHEALTH.finding(
             claim,

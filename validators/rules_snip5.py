@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
 
 from domain.claim import Address, Claim, Provider
@@ -47,6 +47,13 @@ def _providers(claim: Claim) -> list[tuple[str, Provider]]:
 
 
 def check_npis(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    rendering, supervising = claim.rendering, claim.supervising
+    if (
+        npi_is_valid(claim.billing.npi)
+        and (rendering is None or npi_is_valid(rendering.npi))
+        and (supervising is None or npi_is_valid(supervising.npi))
+    ):
+        return ()
     return [
         NPI.finding(
             claim,
@@ -126,6 +133,11 @@ def check_procedure_codes(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
 
 
 def check_places_of_service(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    for line in claim.lines:
+        if line.place_of_service not in PLACES_OF_SERVICE:
+            break
+    else:
+        return ()
     return [
         POS.finding(
             claim,
@@ -155,7 +167,27 @@ def _billing_zip_ok(zip_code: str) -> bool:
     return len(zip_code) == 9 and _zip_ok(zip_code) and not zip_code.endswith("0000")
 
 
+def _all_addresses_pass(claim: Claim, test: Callable[[Address], bool]) -> bool:
+    billing, rendering, supervising = claim.billing, claim.rendering, claim.supervising
+    return (
+        test(claim.subscriber.address)
+        and (billing.address is None or test(billing.address))
+        and (rendering is None or rendering.address is None or test(rendering.address))
+        and (supervising is None or supervising.address is None or test(supervising.address))
+    )
+
+
+def _state_ok(address: Address) -> bool:
+    return address.state in US_STATE_CODES
+
+
+def _address_zip_ok(address: Address) -> bool:
+    return _zip_ok(address.zip)
+
+
 def check_states(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    if _all_addresses_pass(claim, _state_ok):
+        return ()
     return [
         STATE.finding(
             claim,
@@ -200,6 +232,13 @@ def _taxonomy_ok(taxonomy: str) -> bool:
 
 
 def check_taxonomy_codes(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    rendering, supervising = claim.rendering, claim.supervising
+    if (
+        (not claim.billing.taxonomy or _taxonomy_ok(claim.billing.taxonomy))
+        and (rendering is None or not rendering.taxonomy or _taxonomy_ok(rendering.taxonomy))
+        and (supervising is None or not supervising.taxonomy or _taxonomy_ok(supervising.taxonomy))
+    ):
+        return ()
     return [
         TAXONOMY.finding(
             claim,
