@@ -383,6 +383,19 @@ def demo(keep: Path | None, demo_db: str | None) -> None:
                   money=("billed", "paid", "adjusted", "patient_responsibility", "denied", "balance"))
 
 
+def _register_optional_commands() -> None:
+    """Command groups that live beside their edge modules (worklists, reports, nightly)."""
+    try:
+        from clerk.commands import COMMANDS
+    except ImportError:
+        return
+    for command in COMMANDS:
+        main_group.add_command(command)
+
+
+_register_optional_commands()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one clear line for expected failures, a traceback only with -v."""
     from ledger.db import DatabaseError

@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/check.py [--claims N] [--target CLAIMS_PER_SECOND]
 
 Prints claims/s and exits 1 when below the target (default 20,000 claims/s).
-The best of ``--repeat`` runs counts, as with ``timeit``: the machine is shared.
+The best of ``--repeat`` runs counts, as with ``timeit``, measured in CPU time of
+this process because the machine is shared; wall times are printed too.
 The claims are a realistic day's mix: one to four lines, every line of business,
 telehealth and supervised claims, and about one claim in twenty with a problem
 (late, misrouted, a category-header diagnosis), so findings are built too.
@@ -118,11 +119,14 @@ def main() -> int:
     ctx = CheckContext(today=TODAY, settings=RuleSettings(), original_remit_date=remits.get)
     icd10cm_billable()  # load the code table outside the timing, as a long-running process would
 
-    timings = []
+    # CPU time of this process: on a 2-core machine shared with other work, wall time
+    # measures the neighbours; wall time is printed beside it.
+    timings, walls = [], []
     for _ in range(max(1, args.repeat)):
-        started = time.perf_counter()
+        started, wall_started = time.process_time(), time.perf_counter()
         results = check_claims(claims, ctx)
-        timings.append(time.perf_counter() - started)
+        timings.append(time.process_time() - started)
+        walls.append(time.perf_counter() - wall_started)
     elapsed = min(timings)
 
     rate = len(claims) / elapsed
@@ -130,7 +134,9 @@ def main() -> int:
     findings = sum(len(findings) for findings in results.values())
     verdict = "ok" if rate >= args.target else "MISSED"
     print(
-        f"{len(claims):,} claims x {len(RULES)} rules in {elapsed:.2f} s: {rate:,.0f} claims/s "
+        f"{len(claims):,} claims x {len(RULES)} rules, best of {len(timings)} runs "
+        f"(CPU {', '.join(f'{t:.2f}' for t in timings)} s; wall {', '.join(f'{t:.2f}' for t in walls)} s): "
+        f"{rate:,.0f} claims per CPU-second "
         f"(target {args.target:,.0f}: {verdict}); {flagged:,} claims flagged, {findings:,} findings"
     )
     return 0 if rate >= args.target else 1

@@ -62,7 +62,15 @@ def _line(line: ServicePayment, separators: Separators) -> list[Elements]:
     procedure = composite([line.procedure_qualifier, line.procedure_code, *line.modifiers], separators)
     units = "" if line.units is None else format_quantity(line.units)
     rows: list[Elements] = [
-        ["SVC", procedure, format_amount(line.charge), format_amount(line.paid), line.revenue_code, units, line.original_procedure]
+        [
+            "SVC",
+            procedure,
+            format_amount(line.charge),
+            format_amount(line.paid),
+            line.revenue_code,
+            units,
+            line.original_procedure,
+        ]
     ]
     if line.service_date is not None:
         rows.append(["DTM", "472", format_date(line.service_date)])
@@ -109,15 +117,26 @@ def _claim(claim: ClaimPayment, separators: Separators) -> list[Elements]:
 
 
 def _transaction(
-    remittance: Remittance, separators: Separators, payer_address: tuple[str, str, str, str], contact: tuple[str, str]
+    remittance: Remittance,
+    separators: Separators,
+    payer_address: tuple[str, str, str, str],
+    contact: tuple[str, str],
 ) -> list[Elements]:
     if remittance.payment_method not in WRITTEN_METHODS:
-        raise ValueError(f"payment method {remittance.payment_method!r} is not written by this builder (CHK, NON)")
+        raise ValueError(
+            f"payment method {remittance.payment_method!r} is not written by this builder (CHK, NON)"
+        )
     if remittance.payment_date is None:
         raise ValueError("BPR16 (payment date) is required")
     rows: list[Elements] = [["ST", "835", remittance.control_number]]
     rows.append(
-        ["BPR", remittance.handling_code, format_amount(remittance.total_paid), remittance.credit_debit, remittance.payment_method]
+        [
+            "BPR",
+            remittance.handling_code,
+            format_amount(remittance.total_paid),
+            remittance.credit_debit,
+            remittance.payment_method,
+        ]
         + [""] * 11
         + [format_date(remittance.payment_date)]
     )
@@ -147,7 +166,14 @@ def _transaction(
         by_provider.setdefault(key, []).append([reason, format_amount(adjustment.amount)])
     for (provider_id, period), pairs in by_provider.items():
         for start in range(0, len(pairs), 6):
-            rows.append(["PLB", provider_id, period, *(element for pair in pairs[start : start + 6] for element in pair)])
+            rows.append(
+                [
+                    "PLB",
+                    provider_id,
+                    period,
+                    *(element for pair in pairs[start : start + 6] for element in pair),
+                ]
+            )
     return rows
 
 

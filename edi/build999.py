@@ -63,7 +63,15 @@ def interchange_text(
 def _segment_error_elements(error: SegmentError, separators: Separators) -> list[Elements]:
     rows = [["IK3", error.segment_id, str(error.position), error.loop_id, error.code]]
     for element in error.element_errors:
-        rows.append(["IK4", element.position.replace(":", separators.component), element.element_reference, element.code, element.bad_value])
+        rows.append(
+            [
+                "IK4",
+                element.position.replace(":", separators.component),
+                element.element_reference,
+                element.code,
+                element.bad_value,
+            ]
+        )
     return rows
 
 
@@ -72,7 +80,10 @@ def build_999(ack: FunctionalAck, *, created: datetime, separators: Separators =
     envelope = ack.envelope
     if envelope.functional_id != "FA" or envelope.version != ACK_VERSION:
         raise ValueError("a 999 envelope needs GS01 FA and GS08 " + ACK_VERSION)
-    body: list[Elements] = [["ST", "999", ack.control_number, ACK_VERSION], ["AK1", ack.functional_id, ack.group_control_number, ack.version]]
+    body: list[Elements] = [
+        ["ST", "999", ack.control_number, ACK_VERSION],
+        ["AK1", ack.functional_id, ack.group_control_number, ack.version],
+    ]
     for set_ack in ack.sets:
         body.append(["AK2", set_ack.set_id, set_ack.control_number, set_ack.convention])
         for error in set_ack.segment_errors:
@@ -128,7 +139,9 @@ def acknowledge_group(
     else:
         code = "A" if accepted == len(set_acks) else "P"
     return FunctionalAck(
-        envelope=reply_envelope(received, control_number=control_number, functional_id="FA", version=ACK_VERSION),
+        envelope=reply_envelope(
+            received, control_number=control_number, functional_id="FA", version=ACK_VERSION
+        ),
         control_number="0001",
         functional_id=received.functional_id,
         group_control_number=received.group_control_number,
@@ -140,4 +153,3 @@ def acknowledge_group(
         reasons=group_reasons,
         sets=tuple(set_acks),
     )
-

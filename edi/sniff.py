@@ -154,7 +154,9 @@ def walk_envelopes(
     """
 
     def fail(message: str, level: str, code: str, seg: Segment | None) -> EnvelopeError:
-        return EnvelopeError(message, level=level, code=code, segment_index=seg.index if seg else None, source=source)
+        return EnvelopeError(
+            message, level=level, code=code, segment_index=seg.index if seg else None, source=source
+        )
 
     interchange: Envelope | None = None
     isa: Segment | None = None
@@ -170,7 +172,9 @@ def walk_envelopes(
         sid = seg.id
         if sid == "ISA":
             if isa is not None:
-                raise fail("ISA before the IEA of the previous interchange", "interchange", TA1_END_OF_FILE, seg)
+                raise fail(
+                    "ISA before the IEA of the previous interchange", "interchange", TA1_END_OF_FILE, seg
+                )
             isa, interchange, groups_seen = seg, _interchange_envelope(seg, source), 0
         elif isa is None or interchange is None:
             raise fail(f"{sid} outside an interchange", "interchange", TA1_CONTROL_STRUCTURE, seg)
@@ -178,7 +182,12 @@ def walk_envelopes(
             if gs is not None:
                 raise fail("IEA before the GE of an open group", "interchange", TA1_END_OF_FILE, seg)
             if check_trailer_numbers and _count(seg, 1) != groups_seen:
-                raise fail(f"IEA01 says {seg.get(1)!r} groups, found {groups_seen}", "interchange", TA1_GROUP_COUNT, seg)
+                raise fail(
+                    f"IEA01 says {seg.get(1)!r} groups, found {groups_seen}",
+                    "interchange",
+                    TA1_GROUP_COUNT,
+                    seg,
+                )
             if check_trailer_numbers and seg.get(2).strip() != interchange.interchange_control_number:
                 raise fail("IEA02 does not match ISA13", "interchange", TA1_CONTROL_MISMATCH, seg)
             isa = interchange = None
@@ -217,7 +226,12 @@ def walk_envelopes(
         elif sid == "SE":
             set_segments += 1
             if _count(seg, 1) != set_segments:
-                raise fail(f"SE01 says {seg.get(1)!r} segments, counted {set_segments}", "set", SET_SEGMENT_COUNT, seg)
+                raise fail(
+                    f"SE01 says {seg.get(1)!r} segments, counted {set_segments}",
+                    "set",
+                    SET_SEGMENT_COUNT,
+                    seg,
+                )
             if seg.get(2) != st.get(2):
                 raise fail("SE02 does not match ST02", "set", SET_CONTROL_MISMATCH, seg)
             st = None

@@ -21,12 +21,16 @@ def read_ta1(text: str, source: str = "<ta1>") -> tuple[InterchangeAck, ...]:
     """Every TA1 in ``text``; raises ``X12ParseError`` for an unreadable file or a file without a TA1."""
     separators = detect_separators(text)
     acks: list[InterchangeAck] = []
-    for envelope, seg in walk_envelopes(iter_segments(text, separators), source=source, check_trailer_numbers=False):
+    for envelope, seg in walk_envelopes(
+        iter_segments(text, separators), source=source, check_trailer_numbers=False
+    ):
         if seg.id != "TA1":
             continue
         control, code = seg.get(1), seg.get(4)
         if not control.isdigit() or code not in TA1_CODES:
-            raise X12ParseError("TA1 without a control number or an A/E/R code", segment_index=seg.index, source=source)
+            raise X12ParseError(
+                "TA1 without a control number or an A/E/R code", segment_index=seg.index, source=source
+            )
         try:
             when = parse_date("20" + seg.get(2)) if len(seg.get(2)) == 6 else None
         except X12ParseError:

@@ -8,6 +8,7 @@ followed by CR/LF or other whitespace, which is not data.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -81,11 +82,15 @@ def detect_separators(text: str) -> Separators:
         raise X12ParseError("ISA segment does not have 16 elements of fixed width")
     segment = isa[105]
     component = isa[104]
+    if len({element, component, segment}) != 3 or segment.isalnum() or element.isalnum() or component.isalnum():
+        raise X12ParseError("ISA separators are not distinct punctuation")
+    taken = {element, component, segment}
     repetition = isa[82]
     if repetition.isalnum() or repetition == " ":
-        repetition = "^" if repetition == "U" else repetition  # 4010 "U" means none
-    if len({element, component, segment}) != 3 or segment.isalnum() or element.isalnum():
-        raise X12ParseError("ISA separators are not distinct punctuation")
+        # 4010 puts a standards id ("U") here: no repetition separator; pick one nothing else uses
+        repetition = next(ch for ch in "^|!`\x1f" if ch not in taken)
+    elif repetition in taken:
+        raise X12ParseError("ISA11 repetition separator is the same as another separator")
     return Separators(element=element, component=component, repetition=repetition, segment=segment)
 
 
@@ -106,15 +111,20 @@ def iter_segments(text: str, separators: Separators | None = None) -> Iterator[S
         yield Segment(elements=elements, index=index)
 
 
+X12_DECIMAL = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
+
+
 def parse_amount(value: str) -> Decimal:
-    """An X12 R (decimal) element as an exact ``Decimal``."""
+    """An X12 R (decimal) element as an exact ``Decimal``: no exponent, at most 18 digits.
+
+    Error messages never quote the value: a misaligned element may hold a member's data.
+    """
+    if not X12_DECIMAL.fullmatch(value) or sum(ch.isdigit() for ch in value) > 18:
+        raise X12ParseError("not an X12 decimal amount")
     try:
-        amount = Decimal(value)
-    except InvalidOperation as exc:
-        raise X12ParseError(f"not an amount: {value!r}") from exc
-    if not amount.is_finite():
-        raise X12ParseError(f"not an amount: {value!r}")
-    return amount
+        return Decimal(value)
+    except InvalidOperation as exc:  # unreachable after the pattern, kept as a guard
+        raise X12ParseError("not an X12 decimal amount") from exc
 
 
 def format_amount(amount: Decimal) -> str:
@@ -139,11 +149,11 @@ def format_quantity(quantity: Decimal) -> str:
 def parse_date(value: str) -> date:
     """CCYYMMDD (D8) as a ``date``."""
     if len(value) != 8 or not value.isdigit():
-        raise X12ParseError(f"not a CCYYMMDD date: {value!r}")
+        raise X12ParseError("not a CCYYMMDD date")
     try:
         return date(int(value[:4]), int(value[4:6]), int(value[6:]))
     except ValueError as exc:
-        raise X12ParseError(f"not a valid date: {value!r}") from exc
+        raise X12ParseError("not a valid calendar date") from exc
 
 
 def format_date(value: date) -> str:

@@ -32,7 +32,9 @@ def read_277ca(text: str, source: str = "<277CA>") -> tuple[ClaimStatusReport, .
     separators = detect_separators(text)
     reports: list[ClaimStatusReport] = []
     builder: _ReportBuilder | None = None
-    for envelope, seg in walk_envelopes(iter_segments(text, separators), source=source, check_trailer_numbers=False):
+    for envelope, seg in walk_envelopes(
+        iter_segments(text, separators), source=source, check_trailer_numbers=False
+    ):
         if seg.id == "TA1":
             continue
         if seg.id == "ST":
@@ -145,7 +147,9 @@ class _ReportBuilder:
             self.claim.lines.append(_LineBuilder(code, optional_amount(seg, 2, self.source)))
 
     def _stc(self, seg: Segment) -> None:
-        codes = [c for c in (self.status(seg, 1), self.status(seg, 10), self.status(seg, 11)) if c is not None]
+        codes = [
+            c for c in (self.status(seg, 1), self.status(seg, 10), self.status(seg, 11)) if c is not None
+        ]
         if not codes:
             raise X12ParseError("STC01 is required", segment_index=seg.index, source=self.source)
         claim = self.claim
@@ -180,7 +184,13 @@ class _ReportBuilder:
                     service_end=c.service_end,
                     member_id=c.member_id,
                     lines=tuple(
-                        LineStatus(line.line_id, line.procedure_code, line.charge, tuple(line.statuses), line.service_date)
+                        LineStatus(
+                            line.line_id,
+                            line.procedure_code,
+                            line.charge,
+                            tuple(line.statuses),
+                            line.service_date,
+                        )
                         for line in c.lines
                     ),
                     source=Source(self.source, c.trn.index),

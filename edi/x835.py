@@ -40,7 +40,9 @@ def read_835(text: str, source: str = "<835>") -> tuple[Remittance, ...]:
     return tuple(iter_remittances(iter_segments(text, separators), separators, source=source))
 
 
-def iter_remittances(segments: Iterable[Segment], separators: Separators, *, source: str = "<835>") -> Iterator[Remittance]:
+def iter_remittances(
+    segments: Iterable[Segment], separators: Separators, *, source: str = "<835>"
+) -> Iterator[Remittance]:
     """Yield each remittance as its SE is reached.  A consumer that acts while
     iterating must treat a later ``X12ParseError`` as a failure of the whole file."""
     builder: _RemittanceBuilder | None = None
@@ -111,7 +113,9 @@ def adjustments(seg: Segment, source: str) -> list[Adjustment]:
                 raise _fail(seg, f"CAS{reason_at + 1:02d} without a reason code", source)
             continue
         found.append(
-            Adjustment(group, reason, amount(seg, reason_at + 1, source), optional_amount(seg, reason_at + 2, source))
+            Adjustment(
+                group, reason, amount(seg, reason_at + 1, source), optional_amount(seg, reason_at + 2, source)
+            )
         )
     if not found:
         raise _fail(seg, "CAS without any adjustment", source)
@@ -369,7 +373,11 @@ class _RemittanceBuilder:
                     raise _fail(seg, f"PLB{reason_at + 1:02d} without a reason", self.source)
                 continue
             code, _, reference = reason.partition(self.separators.component)
-            self.plb.append(ProviderAdjustment(provider_id, period, code, reference, amount(seg, reason_at + 1, self.source)))
+            self.plb.append(
+                ProviderAdjustment(
+                    provider_id, period, code, reference, amount(seg, reason_at + 1, self.source)
+                )
+            )
 
     def finish(self, se: Segment) -> Remittance:
         if "total_paid" not in self.header:

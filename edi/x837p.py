@@ -162,21 +162,14 @@ def build_837p(
 
 
 def _check_envelope(submitter: Submitter, receiver: Receiver, control: ControlNumbers, settings: BuildSettings) -> None:
-    for label, value, longest in (
-        ("submitter id", submitter.id, 15),
-        ("receiver id", receiver.id, 15),
-        ("submitter id qualifier", submitter.id_qualifier, 2),
-        ("receiver id qualifier", receiver.id_qualifier, 2),
+    for label, value, shortest, longest in (
+        ("submitter id", submitter.id, 2, 15),
+        ("receiver id", receiver.id, 2, 15),
+        ("submitter id qualifier", submitter.id_qualifier, 2, 2),
+        ("receiver id qualifier", receiver.id_qualifier, 2, 2),
     ):
-        if not value or len(value) > longest or to_x12_identifier(value, label) != value:
-            raise ValueError(f"{label} must be 1 to {longest} printable characters without separators")
-    for label, text in (
-        ("submitter name", submitter.name),
-        ("submitter contact name", submitter.contact_name),
-        ("receiver name", receiver.name),
-    ):
-        if not to_x12_text(text, label):
-            raise ValueError(f"{label} is empty")
+        if not shortest <= len(value) <= longest or to_x12_identifier(value, label) != value:
+            raise ValueError(f"{label} must be {shortest} to {longest} printable characters without separators")
     if not (submitter.contact_phone.isdigit() and len(submitter.contact_phone) == 10):
         raise ValueError("submitter contact phone must be 10 digits")
     if not 1 <= control.interchange <= 999_999_999:
@@ -195,9 +188,9 @@ def _check_envelope(submitter: Submitter, receiver: Receiver, control: ControlNu
 def _header_segments(submitter: Submitter, receiver: Receiver, terminator: str) -> list[str]:
     """Loops 1000A (submitter, with its EDI contact) and 1000B (receiver)."""
     return [
-        _segment(["NM1", "41", "2", to_x12_text(submitter.name, "submitter name"), "", "", "", "", "46", submitter.id], terminator),
-        _segment(["PER", "IC", to_x12_text(submitter.contact_name, "submitter contact"), "TE", submitter.contact_phone], terminator),
-        _segment(["NM1", "40", "2", to_x12_text(receiver.name, "receiver name"), "", "", "", "", "46", receiver.id], terminator),
+        _segment(["NM1", "41", "2", _text(submitter.name, "submitter name", longest=60), "", "", "", "", "46", submitter.id], terminator),
+        _segment(["PER", "IC", _text(submitter.contact_name, "submitter contact", longest=60), "TE", submitter.contact_phone], terminator),
+        _segment(["NM1", "40", "2", _text(receiver.name, "receiver name", longest=60), "", "", "", "", "46", receiver.id], terminator),
     ]
 
 
@@ -253,7 +246,7 @@ class _TransactionWriter:
             raise ValueError("billing provider tax id (REF*EI) must be 9 digits")
         block = []
         if billing.taxonomy:
-            block.append(f"PRV*BI*PXC*{_identifier(billing.taxonomy, 'billing taxonomy')}{t}")
+            block.append(f"PRV*BI*PXC*{_taxonomy(billing.taxonomy, 'billing taxonomy')}{t}")
         block.append(_name_segment("85", billing, "billing provider", t))
         block.extend(_address_segments(billing.address, "billing provider", t))
         block.append(f"REF*EI*{billing.tax_id}{t}")
@@ -280,10 +273,10 @@ class _TransactionWriter:
             _segment(
                 [
                     "NM1", "IL", "1",
-                    _required_text(subscriber.last, "subscriber last name"),
-                    to_x12_text(subscriber.first, "subscriber first name"),
+                    _text(subscriber.last, "subscriber last name", longest=60),
+                    _text(subscriber.first, "subscriber first name", shortest=0, longest=35),
                     "", "", "", "MI",
-                    _identifier(subscriber.member_id, "subscriber member id", longest=80),
+                    _identifier(subscriber.member_id, "subscriber member id", shortest=2, longest=80),
                 ],
                 t,
             )
@@ -295,8 +288,8 @@ class _TransactionWriter:
         out.append(
             _segment(
                 [
-                    "NM1", "PR", "2", _required_text(claim.payer_name, "payer name"),
-                    "", "", "", "", "PI", _identifier(claim.payer_id, "payer id", longest=80),
+                    "NM1", "PR", "2", _text(claim.payer_name, "payer name", longest=60),
+                    "", "", "", "", "PI", _identifier(claim.payer_id, "payer id", shortest=2, longest=80),
                 ],
                 t,
             )
@@ -311,8 +304,8 @@ class _TransactionWriter:
                 _segment(
                     [
                         "NM1", "QC", "1",
-                        _required_text(patient.last, "patient last name"),
-                        to_x12_text(patient.first, "patient first name"),
+                        _text(patient.last, "patient last name", longest=60),
+                        _text(patient.first, "patient first name", shortest=0, longest=35),
                     ],
                     t,
                 )
@@ -348,7 +341,7 @@ class _TransactionWriter:
         if rendering is not None and rendering.npi != billing.npi:
             out.append(_name_segment("82", rendering, "rendering provider", t))
             if rendering.taxonomy:
-                out.append(f"PRV*PE*PXC*{_identifier(rendering.taxonomy, 'rendering taxonomy')}{t}")
+                out.append(f"PRV*PE*PXC*{_taxonomy(rendering.taxonomy, 'rendering taxonomy')}{t}")
         if claim.supervising is not None:
             out.append(_name_segment("DQ", claim.supervising, "supervising provider", t))
         n_diagnoses = len(claim.diagnoses)
@@ -362,7 +355,7 @@ def _service_line(number: int, line: ServiceLine, claim_place: str, n_diagnoses:
         raise ValueError(f"line {line.line_id}: more than {MAX_MODIFIERS} modifiers")
     procedure = ":".join(
         ["HC", _code(line.procedure_code, "procedure code", 5)]
-        + [_code(modifier, "modifier", 2) for modifier in line.modifiers]
+        + [_modifier(modifier) for modifier in line.modifiers]
     )
     pointers = line.diagnosis_pointers
     if not pointers or len(pointers) > MAX_POINTERS or any(not 1 <= p <= n_diagnoses for p in pointers):
@@ -401,12 +394,12 @@ def _name_segment(entity: str, provider: Provider, label: str, t: str) -> str:
     npi = provider.npi
     if not (len(npi) == 10 and npi.isdigit()):
         raise ValueError(f"{label} NPI must be 10 digits")
-    last = _required_text(provider.last_or_org, f"{label} name")
+    last = _text(provider.last_or_org, f"{label} name", longest=60)
     if provider.entity_type == "2":
         return f"NM1*{entity}*2*{last}*****XX*{npi}{t}"
     if provider.entity_type != "1":
         raise ValueError(f"{label} entity type must be 1 (person) or 2 (organisation)")
-    first = to_x12_text(provider.first or "", f"{label} first name")
+    first = _text(provider.first or "", f"{label} first name", shortest=0, longest=35)
     return f"NM1*{entity}*1*{last}*{first}****XX*{npi}{t}"
 
 
@@ -414,12 +407,12 @@ def _address_segments(address: Address, label: str, t: str) -> list[str]:
     zip_code = address.zip
     if not (len(zip_code) in (5, 9) and zip_code.isdigit()):
         raise ValueError(f"{label} ZIP must be 5 or 9 digits")
-    state = _required_text(address.state, f"{label} state")
+    state = _text(address.state, f"{label} state", longest=2)
     if len(state) != 2 or not state.isalpha():
         raise ValueError(f"{label} state must be a 2-letter code")
     return [
-        f"N3*{_required_text(address.line1, f'{label} address')}{t}",
-        f"N4*{_required_text(address.city, f'{label} city')}*{state}*{zip_code}{t}",
+        f"N3*{_text(address.line1, f'{label} address', longest=55)}{t}",
+        f"N4*{_text(address.city, f'{label} city', shortest=2, longest=30)}*{state}*{zip_code}{t}",
     ]
 
 
@@ -429,18 +422,31 @@ def _demographics(dob: str, sex: str, label: str, t: str) -> str:
     return f"DMG*D8*{dob}*{sex}{t}"
 
 
-def _required_text(value: str, label: str) -> str:
+def _text(value: str, label: str, *, shortest: int = 1, longest: int) -> str:
+    """Cleaned data text within the element's X12 length (refused, never truncated)."""
     text = to_x12_text(value, label)
-    if not text:
-        raise ValueError(f"{label} is empty")
+    if not shortest <= len(text) <= longest:
+        raise ValueError(f"{label} must be {shortest} to {longest} characters after cleaning")
     return text
 
 
-def _identifier(value: str, label: str, longest: int = 50) -> str:
+def _identifier(value: str, label: str, *, shortest: int = 1, longest: int = 50) -> str:
     text = to_x12_identifier(value, label)
-    if not text or len(text) > longest:
-        raise ValueError(f"{label} must be 1 to {longest} characters")
+    if not shortest <= len(text) <= longest:
+        raise ValueError(f"{label} must be {shortest} to {longest} characters")
     return text
+
+
+def _taxonomy(value: str, label: str) -> str:
+    if not (len(value) == 10 and value.isalnum() and value.isascii()):
+        raise ValueError(f"{label} must be a 10-character provider taxonomy code")
+    return value
+
+
+def _modifier(value: str) -> str:
+    if not (len(value) == 2 and value.isalnum() and value.isascii()):
+        raise ValueError("a procedure modifier must be 2 letters or digits")
+    return value.upper()
 
 
 def _code(value: str, label: str, longest: int) -> str:

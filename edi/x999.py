@@ -29,12 +29,16 @@ def read_999(text: str, source: str = "<999>") -> tuple[FunctionalAck, ...]:
     separators = detect_separators(text)
     acks: list[FunctionalAck] = []
     reader: _AckBuilder | None = None
-    for envelope, seg in walk_envelopes(iter_segments(text, separators), source=source, check_trailer_numbers=False):
+    for envelope, seg in walk_envelopes(
+        iter_segments(text, separators), source=source, check_trailer_numbers=False
+    ):
         if seg.id == "TA1":
             continue
         if seg.id == "ST":
             if seg.get(1) not in ("999", "997"):
-                raise X12ParseError("transaction set is not a 999 or 997", segment_index=seg.index, source=source)
+                raise X12ParseError(
+                    "transaction set is not a 999 or 997", segment_index=seg.index, source=source
+                )
             reader = _AckBuilder(envelope, seg, source)
         elif reader is not None and seg.id == "SE":
             acks.append(reader.finish(seg))
@@ -60,7 +64,12 @@ class _SetBuilder:
 
     def build(self) -> SetAck:
         return SetAck(
-            self.ak2.get(1), self.ak2.get(2), self.ak2.get(3), self.code, self.reasons, tuple(self.segment_errors)
+            self.ak2.get(1),
+            self.ak2.get(2),
+            self.ak2.get(3),
+            self.code,
+            self.reasons,
+            tuple(self.segment_errors),
         )
 
 
@@ -89,7 +98,9 @@ class _AckBuilder:
             if sid == "IK3":
                 position = seg.get(2)
                 current.segment_errors.append(
-                    SegmentError(seg.get(1), int(position) if position.isdigit() else 0, seg.get(3), seg.get(4))
+                    SegmentError(
+                        seg.get(1), int(position) if position.isdigit() else 0, seg.get(3), seg.get(4)
+                    )
                 )
             elif sid == "IK4":
                 if not current.segment_errors:

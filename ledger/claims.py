@@ -133,6 +133,10 @@ def fill_claim_row(row: Claim, claim: DomainClaim, parties: PartyCache, digest: 
     row.content_hash = digest
     row.source_file = claim.source.file if claim.source else None
     row.source_line = claim.source.line if claim.source else None
+    if row.id is not None and row.lines:
+        # old lines must be gone before new ones with the same line ids are inserted
+        row.lines.clear()
+        parties.session.flush()
     row.lines = [
         LineRow(
             position=position,

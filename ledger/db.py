@@ -8,6 +8,7 @@ at the same time.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +34,7 @@ def sqlite_url(path: Path) -> str:
 def make_engine(url: str) -> Engine:
     """``hide_parameters``: a database error message must never carry a member's data (PHI)."""
     if url.startswith("sqlite"):
+        _create_private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
@@ -51,6 +53,19 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def _create_private_sqlite_file(url: str) -> None:
+    """SQLite creates its file with the umask's mode; the ledger holds PHI, so create it 0600 first.
+
+    SQLite gives its -wal and -shm files the main file's mode.
+    """
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if database and database != ":memory:" and not Path(database).exists():
+        Path(database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def alembic_config(url: str) -> Config:

@@ -372,14 +372,15 @@ class SftpTransport:
                 f"{name}{self.settings.temp_suffix} is on the server; outcome in doubt, not re-sent"
             )
 
+        sent = 0
         with open(local_path, "rb") as src, sftp.open(part, "wb") as dst:  # truncates a stale .part
             dst.set_pipelined(True)
             while chunk := src.read(_CHUNK):
                 dst.write(chunk)
-            dst.flush()
-            written = dst.stat().st_size
-        if written != size:
-            raise TransportError(f"{name}: server holds {written} bytes of {size} after upload")
+                sent += len(chunk)
+        # close() has waited for every pipelined write's status: an error would have raised.
+        if sent != size:
+            raise TransportError(f"{name}: local file changed size during upload ({sent} of {size} bytes)")
 
         progress.rename_sent = True
         try:

@@ -45,6 +45,7 @@ LICENSES = tuple(lic.value for lic in RenderingLicense)
 SEXES = ("M", "F", "U")
 
 MISSING = "required value is missing"
+_CLAIM_ID_SHAPE = re.compile(r"[A-Za-z0-9-]{1,20}")
 
 
 @dataclass(slots=True)
@@ -417,25 +418,27 @@ class ClaimAssembler:
 
     def _error(self, line: int | None, column: str | None, reason: str, key: str | None) -> RowError:
         label = self.labels.get(column, column) if column else None
-        return RowError(self.file, line, label, reason, key)
+        claim_id = key if key and _CLAIM_ID_SHAPE.fullmatch(key) else None
+        return RowError(self.file, line, label, reason, claim_id)
 
-    def add(self, row: CanonicalRow, *, last_of_claim: bool) -> Iterator[Claim | RowError]:
+    def add(self, row: CanonicalRow, *, last_of_claim: bool) -> list[Claim | RowError]:
+        """The items this row decides: its errors, and its claim if it was the last row."""
         key = row.claim_key
         if not key:
-            for column, reason in row.problems:
-                yield self._error(row.line, column, reason, None)
+            out: list[Claim | RowError] = [self._error(row.line, col, why, None) for col, why in row.problems]
             if row.cells is not None and not row.problems:
-                yield self._error(row.line, "claim_id", MISSING, None)
-            return
+                out.append(self._error(row.line, "claim_id", MISSING, None))
+            return out
         problems = list(row.problems)
         reported = frozenset(column for column, _ in problems if column) if problems else frozenset()
         claim = self._open.get(key)
         if row.cells is not None:
-            clean = row_is_clean(row.cells)
-            values = tuple(map(row.cells.get, CLAIM_COLUMNS))
+            row_cells = row.cells
+            clean = row_is_clean(row_cells)
+            values = tuple(map(row_cells.get, CLAIM_COLUMNS))
             if claim is None or not claim.header_values:
                 header, header_problems = read_claim_header(
-                    row.cells, self.today, reported, clean=clean, providers=self._providers
+                    row_cells, self.today, reported, clean=clean, providers=self._providers
                 )
                 problems.extend(header_problems)
                 if claim is None:
@@ -451,12 +454,13 @@ class ClaimAssembler:
             diagnosis_count = (
                 claim.header.diagnosis_count
                 if claim.header
-                else sum(1 for column in DIAGNOSIS_COLUMNS if row.cells.get(column))
+                else sum(1 for column in DIAGNOSIS_COLUMNS if row_cells.get(column))
             )
             line, line_problems = read_service_line(
-                row.cells, self.today, diagnosis_count, Source(self.file, row.line), reported, clean=clean
+                row_cells, self.today, diagnosis_count, Source(self.file, row.line), reported, clean=clean
             )
-            problems.extend(line_problems)
+            if line_problems:
+                problems.extend(line_problems)
             if line is not None:
                 if line.line_id in claim.line_ids:
                     problems.append(
@@ -467,30 +471,39 @@ class ClaimAssembler:
                     claim.lines.append(line)
         elif claim is None:
             claim = self._open[key] = _OpenClaim(key, row.line, (), None)
+        out = []
         if problems or claim.header is None:
             claim.refused = True
-        for column, reason in problems:
-            yield self._error(row.line, column, reason, key)
+            out = [self._error(row.line, column, reason, key) for column, reason in problems]
         if last_of_claim:
-            yield from self._complete(key)
+            finished = self._complete(key)
+            if finished is not None:
+                out.append(finished)
+        return out
 
-    def _complete(self, key: str) -> Iterator[Claim | RowError]:
+    def _complete(self, key: str) -> Claim | None:
         claim = self._open.pop(key)
         if claim.refused or claim.header is None:
             self.refused_claim_ids.append(key)
-            return
-        yield Claim(
+            return None
+        return Claim(
             **claim.header.fields,
             lines=tuple(claim.lines),
             source=Source(self.file, claim.first_line),
         )
 
-    def finish(self, broken_at: int | None = None) -> Iterator[Claim | RowError]:
+    def finish(self, broken_at: int | None = None) -> list[Claim | RowError]:
         """Complete every claim still open; if the file broke off, refuse them instead."""
+        out: list[Claim | RowError] = []
         for key in list(self._open):
             if broken_at is not None:
                 self._open[key].refused = True
-                yield self._error(
-                    broken_at, None, "the file could not be read past this line; claim refused as incomplete", key
+                out.append(
+                    self._error(
+                        broken_at, None, "the file could not be read past this line; claim refused as incomplete", key
+                    )
                 )
-            yield from self._complete(key)
+            finished = self._complete(key)
+            if finished is not None:
+                out.append(finished)
+        return out

@@ -222,7 +222,9 @@ class _SetReader:
                 raise _BadElement(seg, 1, "1")
             units = _decimal(seg, 4) if seg.get(4) else None
             position = seg.index - self.set.st.index + 1
-            self.line = _Line(parts[0], parts[1], tuple(p for p in parts[2:6] if p), _decimal(seg, 2), units, position)
+            self.line = _Line(
+                parts[0], parts[1], tuple(p for p in parts[2:6] if p), _decimal(seg, 2), units, position
+            )
             self.claim.lines.append(self.line)
         elif sid == "DTP" and seg.get(1) == "472" and self.line is not None:
             self.line.service_start, self.line.service_end = _dates(seg)
@@ -233,7 +235,15 @@ class _SetReader:
         facility = seg.get(5).split(self.separators.component) + ["", "", ""]
         last, first, member = self.names
         self.claim = _Claim(
-            seg.get(1), _decimal(seg, 2), facility[0], facility[2] or "1", self.sbr[0], self.sbr[1], last, first, member
+            seg.get(1),
+            _decimal(seg, 2),
+            facility[0],
+            facility[2] or "1",
+            self.sbr[0],
+            self.sbr[1],
+            last,
+            first,
+            member,
         )
         self.line = None
         self.set.claims.append(self.claim)
@@ -293,7 +303,10 @@ def _patient_share(claim: _Claim, allowed: list[Decimal]) -> list[Adjustment | N
         elif kind == 2:
             share, reason = (amount * COINSURANCE_RATE).quantize(CENT, ROUND_HALF_UP), "2"
         elif kind == 3:
-            share, deductible_left = min(deductible_left, amount), deductible_left - min(deductible_left, amount)
+            share, deductible_left = (
+                min(deductible_left, amount),
+                deductible_left - min(deductible_left, amount),
+            )
             reason = "1"
         shares.append(Adjustment("PR", reason, share) if share > ZERO else None)
     return shares
@@ -302,9 +315,12 @@ def _patient_share(claim: _Claim, allowed: list[Decimal]) -> list[Adjustment | N
 def adjudicate(claim: _Claim, *, today: date, prefix: str) -> ClaimPayment:
     """One claim's 2100 loop by the rules of the module docstring (before any void negation)."""
     number = payer_claim_number(claim.claim_id, claim.frequency, prefix)
-    common = dict(
+    base = ClaimPayment(
         patient_control_number=claim.claim_id,
+        status="4",
         charge=claim.charge,
+        paid=ZERO,
+        patient_responsibility=ZERO,
         filing_indicator=CLP06_FOR_SBR09.get(claim.filing, claim.filing or "ZZ"),
         payer_claim_number=number,
         facility_code=claim.place_of_service,
@@ -316,9 +332,7 @@ def adjudicate(claim: _Claim, *, today: date, prefix: str) -> ClaimPayment:
     )
     lines_total = sum((line.charge for line in claim.lines), ZERO)
     if lines_total != claim.charge or (claim.frequency in ("7", "8") and not claim.original_number):
-        return ClaimPayment(
-            status="4", paid=ZERO, patient_responsibility=ZERO, adjustments=(Adjustment("CO", "16", claim.charge),), **common
-        )
+        return replace(base, adjustments=(Adjustment("CO", "16", claim.charge),))
     denied_all = claim.supervised and claim.filing in MEDICARE_FILING
     allowed = [
         ZERO if denied_all or (_is_testing(line) and not (claim.has_auth or line.has_auth))
@@ -332,7 +346,9 @@ def adjudicate(claim: _Claim, *, today: date, prefix: str) -> ClaimPayment:
             reason = "185" if denied_all else "197"
             payments.append(_line_payment(line, [Adjustment("CO", reason, line.charge)], None))
             continue
-        adjustments = [Adjustment("CO", "45", line.charge - line_allowed)] if line.charge != line_allowed else []
+        adjustments = (
+            [Adjustment("CO", "45", line.charge - line_allowed)] if line.charge != line_allowed else []
+        )
         if share is not None:
             adjustments.append(share)
         payments.append(_line_payment(line, adjustments, line_allowed))
@@ -341,7 +357,7 @@ def adjudicate(claim: _Claim, *, today: date, prefix: str) -> ClaimPayment:
     status = {"S": "2", "T": "3"}.get(claim.payer_responsibility, "1")
     if paid == ZERO and patient == ZERO:
         status = "4"
-    return ClaimPayment(status=status, paid=paid, patient_responsibility=patient, lines=tuple(payments), **common)
+    return replace(base, status=status, paid=paid, patient_responsibility=patient, lines=tuple(payments))
 
 
 def _negate(payment: ClaimPayment, original_number: str) -> ClaimPayment:
@@ -365,7 +381,9 @@ def _negate(payment: ClaimPayment, original_number: str) -> ClaimPayment:
         status="22",
         charge=-payment.charge,
         paid=-payment.paid,
-        patient_responsibility=None if payment.patient_responsibility is None else -payment.patient_responsibility,
+        patient_responsibility=None
+        if payment.patient_responsibility is None
+        else -payment.patient_responsibility,
         payer_claim_number=original_number,
         adjustments=flip(payment.adjustments),
         lines=lines,
@@ -381,7 +399,14 @@ def _outcome(payment: ClaimPayment) -> ClaimOutcome:
 
 
 def _ta1(envelope: Envelope | None, note: str, *, control_number: int, today: date) -> str:
-    sender_q, sender, receiver_q, receiver, acknowledged, usage = "ZZ", "SANDBOX", "ZZ", "UNKNOWN", "000000000", "P"
+    sender_q, sender, receiver_q, receiver, acknowledged, usage = (
+        "ZZ",
+        "SANDBOX",
+        "ZZ",
+        "UNKNOWN",
+        "000000000",
+        "P",
+    )
     if envelope is not None:
         sender_q, sender = envelope.receiver_qualifier, envelope.receiver_id
         receiver_q, receiver = envelope.sender_qualifier, envelope.sender_id
@@ -394,19 +419,27 @@ def _ta1(envelope: Envelope | None, note: str, *, control_number: int, today: da
     return f"{isa}~\n{ta1}~\nIEA*0*{control_number:09d}~\n"
 
 
-def answer_837(text: str, *, today: date, first_control_number: int, payer_claim_prefix: str = "SB") -> SandboxAnswer:
+def answer_837(
+    text: str, *, today: date, first_control_number: int, payer_claim_prefix: str = "SB"
+) -> SandboxAnswer:
     """The clearinghouse's 999 and the payer's 835 (or a TA1) for one 837P interchange."""
     try:
         separators = detect_separators(text)
     except X12ParseError:
-        return SandboxAnswer(None, None, (), _ta1(None, "022", control_number=first_control_number, today=today))
+        return SandboxAnswer(
+            None, None, (), _ta1(None, "022", control_number=first_control_number, today=today)
+        )
     try:
         return _answer(text, separators, today, first_control_number, payer_claim_prefix)
     except ValueError:  # a value echoed back (ST02, GS06) holds one of our separators
-        return SandboxAnswer(None, None, (), _ta1(None, "024", control_number=first_control_number, today=today))
+        return SandboxAnswer(
+            None, None, (), _ta1(None, "024", control_number=first_control_number, today=today)
+        )
 
 
-def _answer(text: str, separators: Separators, today: date, first_control_number: int, payer_claim_prefix: str) -> SandboxAnswer:
+def _answer(
+    text: str, separators: Separators, today: date, first_control_number: int, payer_claim_prefix: str
+) -> SandboxAnswer:
     created = datetime.combine(today, time(12, 0))
 
     groups: list[tuple[Envelope, list[_Set]]] = []
@@ -430,25 +463,41 @@ def _answer(text: str, separators: Separators, today: date, first_control_number
                 reader.add(seg)
     except EnvelopeError as error:
         if error.level == "interchange" or interchange is None or not groups:
-            return SandboxAnswer(None, None, (), _ta1(interchange, error.code, control_number=first_control_number, today=today))
+            return SandboxAnswer(
+                None,
+                None,
+                (),
+                _ta1(interchange, error.code, control_number=first_control_number, today=today),
+            )
         envelope, sets = groups[-1]
         seen = [(s.st.get(1), s.st.get(2), s.st.get(3)) for s in sets]
         if error.level == "set" and reader is not None:
             seen.append((reader.set.st.get(1), reader.set.st.get(2), reader.set.st.get(3)))
         ack = acknowledge_group(
-            envelope, seen, control_number=first_control_number, rejected={n: () for _, n, _ in seen}, group_reasons=(error.code,)
+            envelope,
+            seen,
+            control_number=first_control_number,
+            rejected={n: () for _, n, _ in seen},
+            group_reasons=(error.code,),
         )
         return SandboxAnswer(build_999(ack, created=created), None, ())
     except X12ParseError:
-        return SandboxAnswer(None, None, (), _ta1(interchange, "024", control_number=first_control_number, today=today))
+        return SandboxAnswer(
+            None, None, (), _ta1(interchange, "024", control_number=first_control_number, today=today)
+        )
 
     if len(groups) != 1 or groups[0][0].functional_id != "HC":
         # One 999 answers one group of claims; the sandbox takes one per file, as our outbox sends.
-        return SandboxAnswer(None, None, (), _ta1(interchange, "024", control_number=first_control_number, today=today))
+        return SandboxAnswer(
+            None, None, (), _ta1(interchange, "024", control_number=first_control_number, today=today)
+        )
     envelope, sets = groups[0]
     rejected = {s.st.get(2): tuple(s.errors) for s in sets if s.errors}
     ack = acknowledge_group(
-        envelope, [(s.st.get(1), s.st.get(2), s.st.get(3)) for s in sets], control_number=first_control_number, rejected=rejected
+        envelope,
+        [(s.st.get(1), s.st.get(2), s.st.get(3)) for s in sets],
+        control_number=first_control_number,
+        rejected=rejected,
     )
     outcomes = [ClaimOutcome(c.claim_id, "rejected") for s in sets if s.errors for c in s.claims]
     by_payee: dict[str, tuple[_Set, list[ClaimPayment]]] = {}
@@ -464,9 +513,18 @@ def _answer(text: str, separators: Separators, today: date, first_control_number
     remit = None
     if by_payee:
         remit_control = first_control_number + 1
-        remit_envelope = reply_envelope(envelope, control_number=remit_control, functional_id="HP", version=REMIT_VERSION)
+        remit_envelope = reply_envelope(
+            envelope, control_number=remit_control, functional_id="HP", version=REMIT_VERSION
+        )
         remittances = [
-            _remittance(remit_envelope, number, claim_set, payments, today, f"{payer_claim_prefix}{remit_control:09d}{number:02d}")
+            _remittance(
+                remit_envelope,
+                number,
+                claim_set,
+                payments,
+                today,
+                f"{payer_claim_prefix}{remit_control:09d}{number:02d}",
+            )
             for number, (claim_set, payments) in enumerate(by_payee.values(), start=1)
         ]
         remit = build_835(remittances, created=created)
@@ -500,4 +558,3 @@ def _remittance(
         claims=tuple(payments),
         provider_adjustments=plb,
     )
-

@@ -31,7 +31,12 @@ def corpus(relative: str) -> str:
 def test_999_accepted_from_corpus() -> None:
     # Its IEA02 (000000001) disagrees with ISA13: tolerated in acknowledgments.
     (ack,) = read_999(corpus("837_5010/x12_999_accepted.txt"))
-    assert (ack.functional_id, ack.group_control_number, ack.version, ack.code) == ("HC", "17456", "005010X223A2", "A")
+    assert (ack.functional_id, ack.group_control_number, ack.version, ack.code) == (
+        "HC",
+        "17456",
+        "005010X223A2",
+        "A",
+    )
     assert (ack.included, ack.received, ack.accepted) == (1, 1, 1)
     assert [(s.control_number, s.code) for s in ack.sets] == [("0001", "A")]
     assert ack.rejected_sets == ()
@@ -61,7 +66,11 @@ def test_277ca_rejected_from_corpus() -> None:
     (claim,) = report.claims
     assert claim.patient_control_number == "3920394930203"
     assert claim.rejected and not claim.accepted
-    assert (claim.statuses[0].category, claim.statuses[0].status, claim.statuses[0].entity) == ("A7", "562", "85")
+    assert (claim.statuses[0].category, claim.statuses[0].status, claim.statuses[0].entity) == (
+        "A7",
+        "562",
+        "85",
+    )
     assert claim.service_start == date(2009, 3, 11)
     assert "XX99999X" not in repr(claim)
 
@@ -111,7 +120,9 @@ def test_acknowledgments_without_trailers_are_errors() -> None:
         read_999(path.read_text())
 
 
-RECEIVED = Envelope("ZZ", "PRACTICE", "ZZ", "CLEARING", "000000123", "T", "HC", "PRACTICE", "CLEARING", "123", "005010X222A1")
+RECEIVED = Envelope(
+    "ZZ", "PRACTICE", "ZZ", "CLEARING", "000000123", "T", "HC", "PRACTICE", "CLEARING", "123", "005010X222A1"
+)
 SETS = [("837", "0001", "005010X222A1"), ("837", "0002", "005010X222A1")]
 
 

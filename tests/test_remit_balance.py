@@ -19,7 +19,12 @@ from validators.remit_balance import CLAIM, LINE, TRANSACTION, check_balances
 from validators.x12_syntax import validate_x12
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "x12" / "linuxforhealth-x12"
-BALANCED = ["cob-contractural-adjustment.835", "managed-care.835", "medicare-part-a.835", "secondary-payment.835"]
+BALANCED = [
+    "cob-contractural-adjustment.835",
+    "managed-care.835",
+    "medicare-part-a.835",
+    "secondary-payment.835",
+]
 D = Decimal
 
 
@@ -55,7 +60,9 @@ def test_tertiary_example_does_not_balance_at_line_level() -> None:
     assert "0001000054" in error.message and "ISLAND" not in error.message
 
 
-ENVELOPE = Envelope("ZZ", "87726", "ZZ", "PRACTICE", "000000321", "T", "HP", "87726", "PRACTICE", "321", "005010X221A1")
+ENVELOPE = Envelope(
+    "ZZ", "87726", "ZZ", "PRACTICE", "000000321", "T", "HP", "87726", "PRACTICE", "321", "005010X221A1"
+)
 
 
 def balanced_remittance() -> Remittance:
@@ -92,7 +99,9 @@ def test_one_cent_off_at_each_level_is_refused() -> None:
     claim = remit.claims[0]
     cent = D("0.01")
     line_off = dataclasses.replace(claim.lines[0], paid=claim.lines[0].paid + cent)
-    off_line = dataclasses.replace(remit, claims=(dataclasses.replace(claim, lines=(line_off, claim.lines[1])),))
+    off_line = dataclasses.replace(
+        remit, claims=(dataclasses.replace(claim, lines=(line_off, claim.lines[1])),)
+    )
     assert [e.level for e in check_balances(off_line)] == [LINE]  # the claim balance counts CAS, not SVC03
     off_claim = dataclasses.replace(remit, claims=(dataclasses.replace(claim, paid=claim.paid - cent),))
     errors = check_balances(off_claim)
@@ -106,7 +115,9 @@ def test_one_cent_off_at_each_level_is_refused() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    where=st.sampled_from(["line_paid", "line_charge", "line_cas", "claim_paid", "claim_charge", "claim_cas", "plb", "bpr"]),
+    where=st.sampled_from(
+        ["line_paid", "line_charge", "line_cas", "claim_paid", "claim_charge", "claim_cas", "plb", "bpr"]
+    ),
     cents=st.integers(min_value=-500, max_value=500).filter(lambda c: c != 0),
 )
 def test_any_amount_change_is_refused(where: str, cents: int) -> None:
@@ -121,7 +132,9 @@ def test_any_amount_change_is_refused(where: str, cents: int) -> None:
             "line_charge": ("charge", line.charge + delta),
             "line_cas": ("adjustments", (bump(line.adjustments[0]),) + line.adjustments[1:]),
         }[where]
-        claim = dataclasses.replace(claim, lines=(dataclasses.replace(line, **{field: value}), claim.lines[1]))
+        claim = dataclasses.replace(
+            claim, lines=(dataclasses.replace(line, **{field: value}), claim.lines[1])
+        )
         remit = dataclasses.replace(remit, claims=(claim,))
     elif where.startswith("claim"):
         field, value = {

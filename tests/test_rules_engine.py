@@ -6,6 +6,7 @@ import re
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -185,3 +186,8 @@ def valid_claims(draw):
 def test_a_valid_claim_raises_no_error(claim):
     findings = findings_of(claim)
     assert not has_errors(findings), [str(finding) for finding in findings]
+
+
+def test_rule_table_in_docs_lists_every_rule():
+    table = (Path(__file__).resolve().parent.parent / "docs" / "rules.md").read_text(encoding="utf-8")
+    assert {code for code in RULE_CODES if f"| `{code}` |" not in table} == set()

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from edi.x12 import X12ParseError, detect_separators, iter_segments
 from edi.x835 import iter_remittances, read_835
 
-CORPUS_835 = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "x12" / "linuxforhealth-x12"
+CORPUS_835 = (
+    Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "x12" / "linuxforhealth-x12"
+)
 FILES = sorted(CORPUS_835.glob("**/*.835"))
 MANAGED_CARE = CORPUS_835 / "835_005010X221A1" / "managed-care.835"
 MEDICARE = CORPUS_835 / "835_005010X221A1" / "medicare-part-a.835"
@@ -39,7 +41,11 @@ def test_managed_care_header_claims_and_lines() -> None:
     assert (remit.handling_code, remit.total_paid, remit.payment_method) == ("I", Decimal("945.00"), "ACH")
     assert remit.payment_date is None  # BPR16 20002316 is not a date
     assert remit.identity == ("1935665544", "7170066655")
-    assert (remit.payer_name, remit.payee_npi, remit.payee_tax_id) == ("RUSHMORE LIFE", "5544667733", "777667755")
+    assert (remit.payer_name, remit.payee_npi, remit.payee_tax_id) == (
+        "RUSHMORE LIFE",
+        "5544667733",
+        "777667755",
+    )
     assert remit.interchange_control_number == "000000907"
     first, second = remit.claims
     assert (first.patient_control_number, first.status, first.charge, first.paid) == (
@@ -78,7 +84,9 @@ def test_secondary_multi_triple_cas_and_units() -> None:
     assert line.units == Decimal("1.00") and line.revenue_code == "220" and line.allowed == Decimal("500.00")
 
 
-@pytest.mark.parametrize("terminator", ["~", "~\n", "~\r\n", "\n"], ids=["tilde", "tilde-lf", "tilde-crlf", "lf"])
+@pytest.mark.parametrize(
+    "terminator", ["~", "~\n", "~\r\n", "\n"], ids=["tilde", "tilde-lf", "tilde-crlf", "lf"]
+)
 def test_any_segment_terminator(terminator: str) -> None:
     original = text_of(MANAGED_CARE)
     segments = [s.strip() for s in original.split("~") if s.strip()]

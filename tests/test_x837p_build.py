@@ -266,6 +266,12 @@ def test_five_digit_billing_zip_is_refused():
         ({"relationship": Relationship.CHILD, "patient": None}, "no patient"),
         ({"lines": (make_line(charge=Decimal("1.005")),)}, "2 decimal places"),
         ({"subscriber": replace(SUBSCRIBER, sex="X")}, "sex"),
+        ({"subscriber": replace(SUBSCRIBER, member_id="7")}, "member id must be 2 to 80"),
+        ({"subscriber": replace(SUBSCRIBER, address=replace(SUBSCRIBER.address, city="X"))}, "city must be 2 to 30"),
+        ({"subscriber": replace(SUBSCRIBER, last="X" * 61)}, "last name must be 1 to 60"),
+        ({"subscriber": replace(SUBSCRIBER, last="中文")}, "last name must be 1 to 60"),
+        ({"lines": (make_line(modifiers=("9",)),)}, "modifier must be 2"),
+        ({"billing": replace(BILLING_GROUP, taxonomy="261Q")}, "taxonomy"),
     ],
 )
 def test_claims_that_cannot_be_written_are_refused_with_their_id(changes, reason):

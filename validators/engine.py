@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from domain.claim import Claim
 from validators import rules_optum, rules_snip3, rules_snip4, rules_snip5
-from validators.findings import CheckContext, Finding, Rule, Severity, has_errors
+from validators.findings import CheckContext, Finding, Rule, RuleCheck, Severity, has_errors
 from validators.settings import RuleSettings
 
 RULES: tuple[Rule, ...] = rules_snip3.RULES + rules_snip4.RULES + rules_snip5.RULES + rules_optum.RULES
@@ -37,14 +37,14 @@ __all__ = [
 @lru_cache(maxsize=32)
 def rule_plan(
     settings: RuleSettings, rules: tuple[Rule, ...] = RULES
-) -> tuple[tuple[Rule, Severity | None], ...]:
-    """The rules that run under ``settings``, each with its re-levelled severity (None: as written)."""
-    plan: list[tuple[Rule, Severity | None]] = []
+) -> tuple[tuple[RuleCheck, Severity | None], ...]:
+    """The checks that run under ``settings``, each with its re-levelled severity (None: as written)."""
+    plan: list[tuple[RuleCheck, Severity | None]] = []
     for rule in rules:
         level = settings.severity_for(rule.code)
         if level == "off":
             continue
-        plan.append((rule, None if level is None or level == rule.severity else level))
+        plan.append((rule.check, None if level is None or level == rule.severity else level))
     return tuple(plan)
 
 
@@ -53,10 +53,12 @@ def check_claim(claim: Claim, ctx: CheckContext, rules: Sequence[Rule] = RULES) 
     return _run(rule_plan(ctx.settings, tuple(rules)), claim, ctx)
 
 
-def _run(plan: tuple[tuple[Rule, Severity | None], ...], claim: Claim, ctx: CheckContext) -> list[Finding]:
+def _run(
+    plan: tuple[tuple[RuleCheck, Severity | None], ...], claim: Claim, ctx: CheckContext
+) -> list[Finding]:
     findings: list[Finding] = []
-    for rule, level in plan:
-        found = rule.check(claim, ctx)
+    for check, level in plan:
+        found = check(claim, ctx)
         if not found:  # the usual case: rules return () when the claim passes
             continue
         if level is None:

@@ -48,6 +48,10 @@ def patient_dob(claim: Claim) -> date:
     return claim.patient.dob if claim.patient is not None else claim.subscriber.dob
 
 
+def _dotted(code: str) -> str:
+    return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
+
+
 def check_payer_id(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
     if claim.payer_id == OPTUM_BH_PAYER_ID:
         return ()
@@ -102,20 +106,20 @@ def _preventive_pediatric(claim: Claim) -> bool:
 def check_primary_diagnosis(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
     if not claim.diagnoses:
         return ()
-    primary = claim.diagnoses[0].upper()
+    primary = claim.diagnoses[0].replace(".", "").upper()
     if primary.startswith("F"):
         return ()
     if primary.startswith("Z"):
         if _preventive_pediatric(claim):
             return ()
         message = (
-            f"The primary diagnosis {primary} is a Z code; Optum accepts a Z code alone only for "
+            f"The primary diagnosis {_dotted(primary)} is a Z code; Optum accepts a Z code alone only for "
             "preventive behavioral-health services to a patient under 18. Put the mental or "
             "behavioral (F01-F99) diagnosis first."
         )
     else:
         message = (
-            f"The primary diagnosis {primary} is outside the mental, behavioral and neurodevelopmental "
+            f"The primary diagnosis {_dotted(primary)} is outside the mental, behavioral and neurodevelopmental "
             "chapter; put the DSM-5 derived F01-F99 diagnosis first."
         )
     return (PRIMARY_DX.finding(claim, message),)

@@ -21,7 +21,7 @@ def check_patient_demographics(claim: Claim, ctx: CheckContext) -> Iterable[Find
         return (
             PATIENT.finding(
                 claim,
-                f"The patient is the subscriber's {claim.relationship.value} but the claim has no patient "
+                f"The patient is not the subscriber (relationship: {claim.relationship.value}) but the claim has no patient "
                 "name, date of birth or sex; add the patient's demographics in the PM system.",
             ),
         )
@@ -48,7 +48,7 @@ def check_original_claim_number(claim: Claim, ctx: CheckContext) -> Iterable[Fin
             ORIGINAL_REF.finding(
                 claim,
                 f"This {kind} claim (frequency {claim.frequency.value}) has no original claim number; add "
-                "Optum's claim number for the claim being corrected, from its remittance (835) or 277CA.",
+                "Optum's claim number of the claim being replaced or voided, from its remittance (835) or 277CA.",
             ),
         )
     return ()
