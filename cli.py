@@ -285,6 +285,50 @@ def post(state: State, files: tuple[Path, ...], as_json: bool) -> None:
         raise Refused("some files were not posted")
 
 
+def _correction(state: State, claim_id: str, *, void: bool, from_file: Path | None, as_json: bool) -> None:
+    from ledger.corrections import CorrectionRefused
+    from runtime.setup import correct_claim
+
+    try:
+        result = correct_claim(state.app, claim_id, void=void, from_file=from_file)
+    except CorrectionRefused as exc:
+        raise Refused(str(exc)) from None
+    if as_json:
+        _print_json(result)
+        return
+    kind = "void (frequency 8)" if void else "replacement (frequency 7)"
+    click.echo(f"claim {claim_id}: {kind} created as revision {result['revision']} with REF*F8 "
+               f"{result['original_claim_number']}; status {result['status']}. `bhclaims build` sends it.")
+
+
+@main_group.command()
+@click.argument("claim_id")
+@click.option("--from", "from_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="An export (CSV or XML) holding the corrected claim; default: resend the claim as it is.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def correct(state: State, claim_id: str, from_file: Path | None, as_json: bool) -> None:
+    """Make a frequency-7 replacement of an adjudicated claim (REF*F8 = the payer's claim number).
+
+    \b
+    Example: bhclaims correct HL-260903 --from corrected.csv
+    """
+    _correction(state, claim_id, void=False, from_file=from_file, as_json=as_json)
+
+
+@main_group.command()
+@click.argument("claim_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def void(state: State, claim_id: str, as_json: bool) -> None:
+    """Make a frequency-8 void of an adjudicated claim (REF*F8 = the payer's claim number).
+
+    \b
+    Example: bhclaims void HL-260903
+    """
+    _correction(state, claim_id, void=True, from_file=None, as_json=as_json)
+
+
 @main_group.command("claims")
 @click.option("--status", type=click.Choice(["ready", "held", "batched", "sent", "accepted", "rejected", "paid",
                                              "partially_paid", "denied", "replaced", "voided"]))
@@ -294,7 +338,7 @@ def claims_cmd(state: State, status: str | None, as_json: bool) -> None:
     """List claims with status, money and balance."""
     from ledger.queries import list_claims
 
-    with state.app.ledger.session() as session:
+    with state.app.ledger.read_session() as session:
         rows = list_claims(session, status=status)
     if as_json:
         _print_json(rows)
@@ -328,7 +372,7 @@ def claim_cmd(state: State, claim_id: str, as_json: bool) -> None:
     """Show one claim's story: events, batches, acknowledgements, payments."""
     from ledger.queries import claim_timeline
 
-    with state.app.ledger.session() as session:
+    with state.app.ledger.read_session() as session:
         story = claim_timeline(session, claim_id)
     if story is None:
         raise click.ClickException(f"no claim {claim_id} in the ledger")

@@ -43,7 +43,15 @@ from domain.claim import (
     Source,
     Subscriber,
 )
-from edi.x12 import Segment, Separators, X12ParseError, detect_separators, iter_segments, parse_amount, parse_date
+from edi.x12 import (
+    Segment,
+    Separators,
+    X12ParseError,
+    detect_separators,
+    iter_segments,
+    parse_amount,
+    parse_date,
+)
 from edi.x837p import DEFAULT_CLAIM_FILING_CODES, PATIENT_RELATIONSHIP_CODES, PLAN_NAMES
 
 MISSING_DATE = date.min
@@ -80,9 +88,9 @@ def read_837p(
     claim_filing_codes: Mapping[LineOfBusiness, str] = DEFAULT_CLAIM_FILING_CODES,
 ) -> Read837:
     """Read every claim of an 837P interchange (or several concatenated ones)."""
-    separators = detect_separators(text)
-    reader = _Reader(source, separators, claim_filing_codes)
     try:
+        separators = detect_separators(text)
+        reader = _Reader(source, separators, claim_filing_codes)
         for segment in iter_segments(text, separators):
             try:
                 reader.read(segment)
@@ -91,12 +99,22 @@ def read_837p(
                     raise
                 raise X12ParseError(str(exc), segment_index=segment.index, source=source) from None
             except ValueError as exc:
-                raise X12ParseError(f"{segment.id}: {exc}", segment_index=segment.index, source=source) from None
+                raise X12ParseError(
+                    f"{segment.id}: {exc}", segment_index=segment.index, source=source
+                ) from None
     except X12ParseError as exc:
         if exc.source is None:
-            raise X12ParseError(str(exc), segment_index=None, source=source) from None
+            raise _with_source(exc, source) from None
         raise
     return reader.finish()
+
+
+def _with_source(exc: X12ParseError, source: str) -> X12ParseError:
+    message = str(exc)
+    prefix = f"segment {exc.segment_index}: "
+    if exc.segment_index is not None and message.startswith(prefix):
+        message = message[len(prefix) :]
+    return X12ParseError(message, segment_index=exc.segment_index, source=source)
 
 
 @dataclass(slots=True)
@@ -201,7 +219,9 @@ class _Reader:
         if self.isa is not None:
             raise self.fail("ISA inside an open interchange (IEA missing)", segment)
         values = segment.elements[1:]
-        if len(values) != len(_ISA_WIDTHS) or any(len(v) != w for v, w in zip(values, _ISA_WIDTHS, strict=True)):
+        if len(values) != len(_ISA_WIDTHS) or any(
+            len(v) != w for v, w in zip(values, _ISA_WIDTHS, strict=True)
+        ):
             raise self.fail("ISA elements do not have their fixed widths", segment)
         self.isa = segment
         self.first_isa = self.first_isa or segment
@@ -397,10 +417,14 @@ class _Reader:
         lines = tuple(self.service_line(line, draft, at) for line in draft.lines)
         if not lines:
             raise X12ParseError(
-                f"claim at segment {draft.source.line} has no service lines", segment_index=at.index, source=self.source
+                f"claim at segment {draft.source.line} has no service lines",
+                segment_index=at.index,
+                source=self.source,
             )
         line_of_business, relationship, subscriber, patient = self.people(extra)
-        frequency = {"1": Frequency.ORIGINAL, "7": Frequency.REPLACEMENT, "8": Frequency.VOID}.get(draft.frequency_code)
+        frequency = {"1": Frequency.ORIGINAL, "7": Frequency.REPLACEMENT, "8": Frequency.VOID}.get(
+            draft.frequency_code
+        )
         if frequency is None:
             extra.append(("frequency", draft.frequency_code))
             frequency = Frequency.ORIGINAL
@@ -416,7 +440,9 @@ class _Reader:
                 claim_id=draft.claim_id,
                 line_of_business=line_of_business,
                 payer_id=payer.get(9) if isinstance(payer, Segment) else "",
-                payer_name=(payer.get(3) or OPTUM_BH_PAYER_NAME) if isinstance(payer, Segment) else OPTUM_BH_PAYER_NAME,
+                payer_name=(payer.get(3) or OPTUM_BH_PAYER_NAME)
+                if isinstance(payer, Segment)
+                else OPTUM_BH_PAYER_NAME,
                 subscriber=subscriber,
                 billing=self.billing_provider(),
                 diagnoses=tuple(draft.diagnoses),
@@ -426,7 +452,9 @@ class _Reader:
                 relationship=relationship,
                 patient=patient,
                 rendering=draft.rendering,
-                rendering_license=RenderingLicense.SUPERVISED if draft.supervising else RenderingLicense.INDEPENDENT,
+                rendering_license=RenderingLicense.SUPERVISED
+                if draft.supervising
+                else RenderingLicense.INDEPENDENT,
                 supervising=draft.supervising,
                 prior_auth=draft.prior_auth,
                 source=draft.source,
@@ -437,7 +465,9 @@ class _Reader:
     def service_line(self, line: _LineDraft, claim: _ClaimDraft, at: Segment) -> ServiceLine:
         if not line.has_sv1:
             raise X12ParseError(
-                f"service line at segment {line.source.line} has no SV1", segment_index=at.index, source=self.source
+                f"service line at segment {line.source.line} has no SV1",
+                segment_index=at.index,
+                source=self.source,
             )
         if line.service_date is None:
             raise X12ParseError(
@@ -468,10 +498,14 @@ class _Reader:
             entity_type=base.entity_type,
             taxonomy=self.billing.get("taxonomy"),  # type: ignore[arg-type]
             tax_id=self.billing.get("tax_id"),  # type: ignore[arg-type]
-            address=_address(self.billing.get("N3"), self.billing.get("N4")) if "N3" in self.billing else None,
+            address=_address(self.billing.get("N3"), self.billing.get("N4"))
+            if "N3" in self.billing
+            else None,
         )
 
-    def people(self, extra: list[tuple[str, str]]) -> tuple[LineOfBusiness, Relationship, Subscriber, Patient | None]:
+    def people(
+        self, extra: list[tuple[str, str]]
+    ) -> tuple[LineOfBusiness, Relationship, Subscriber, Patient | None]:
         """Line of business (SBR09/SBR04), relationship, subscriber and patient of the open claim."""
         sbr = self.subscriber.get("SBR")
         filing_code = sbr.get(9) if isinstance(sbr, Segment) else ""

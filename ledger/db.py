@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READONLY_OPTION = "bhclaims_readonly"
 
 
 class DatabaseError(RuntimeError):
@@ -49,7 +50,9 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Readers take no lock up front: in WAL mode they see the last commit while a writer works.
+            readonly = conn.get_execution_options().get(READONLY_OPTION, False)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
@@ -94,6 +97,8 @@ class Ledger:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._read_sessions = sessionmaker(self.engine.execution_options(**{READONLY_OPTION: True}),
+                                           expire_on_commit=False)
 
     def check_schema(self) -> None:
         try:
@@ -115,6 +120,13 @@ class Ledger:
         """A transaction: committed on success, rolled back on any exception."""
         with self._sessions() as session, session.begin():
             yield session
+
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A read-only look that never waits for (or blocks) a writer on SQLite; rolled back at the end."""
+        with self._read_sessions() as session, session.begin():
+            yield session
+            session.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

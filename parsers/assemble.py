@@ -33,7 +33,7 @@ from domain.claim import (
 )
 from parsers import cells
 from parsers.cells import CellError, unsafe_text_reason
-from parsers.columns import CLAIM_COLUMNS, DIAGNOSIS_COLUMNS, MODIFIER_COLUMNS
+from parsers.columns import CLAIM_COLUMNS, DIAGNOSIS_COLUMNS, LINE_COLUMNS, MODIFIER_COLUMNS
 from parsers.errors import RowError
 
 T = TypeVar("T")
@@ -315,7 +315,7 @@ def read_claim_header(
     if not get("diagnosis_1") and "diagnosis_1" not in reported:
         c.complain("diagnosis_1", MISSING)
 
-    if problems:
+    if problems or not reported.isdisjoint(CLAIM_COLUMNS):
         return None, problems
     assert member_id and sub_last and sub_first and sub_dob and sub_sex and sub_address and billing
     fields: dict[str, Any] = {
@@ -373,7 +373,7 @@ def read_service_line(
     pointers: tuple[int, ...] | None = (1,)
     if get("diagnosis_pointers"):
         pointers = c.read("diagnosis_pointers", partial(cells.diagnosis_pointers, diagnosis_count=diagnosis_count))
-    if problems:
+    if problems or not reported.isdisjoint(LINE_COLUMNS):
         return None, problems
     assert line_id and service_date and procedure and units and charge is not None and place and pointers
     line = ServiceLine(

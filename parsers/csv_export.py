@@ -61,7 +61,7 @@ def _records(fh: BinaryIO, delimiter: str) -> Iterator[_Record]:
         except StopIteration:
             return
         except csv.Error as error:
-            raise _Broken(start, f"CSV quoting is broken in the row starting here ({error})") from None
+            raise _Broken(start, f"CSV quoting is broken in the row starting here ({error}); the rest of the file was not read") from None
         bad_lines: list[int] = []
         joined = delimiter.join(cells)
         if not joined.isascii():

@@ -43,7 +43,7 @@ class App:
         """Run the rule pack on one claim, with remittance dates looked up in the ledger."""
 
         def remit_date(number: str) -> date | None:
-            with self.ledger.session() as session:
+            with self.ledger.read_session() as session:
                 return original_remit_date(session, number)
 
         return check_claim(claim, CheckContext(today=self.today, settings=self.rule_settings,

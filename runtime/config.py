@@ -47,6 +47,8 @@ class Config:
     outbox_dir: Path
     inbox_dir: Path
     state_dir: Path
+    drop_dir: Path
+    reports_dir: Path
     transport_url: str
     transport_options: dict[str, Any]
     filing_codes: dict[LineOfBusiness, str]
@@ -134,6 +136,8 @@ def load_config(path: Path, database_url: str | None = None) -> Config:
         outbox_dir=_dir("outbox", "outbox"),
         inbox_dir=_dir("inbox", "inbox"),
         state_dir=_dir("state", "state"),
+        drop_dir=_dir("drop", "drop"),
+        reports_dir=_dir("reports", "reports"),
         transport_url=transport_url,
         transport_options=transport,
         filing_codes=filing,
@@ -171,6 +175,8 @@ url = ""
 outbox = "outbox"           # built 837P files (0600, folder 0700)
 inbox = "inbox"             # fetched 999/277CA/835 files
 state = "state"             # locks
+drop = "drop"               # where the PM system drops exports for `bhclaims nightly`
+reports = "reports"         # nightly run reports
 
 [transport]
 # file://DIR talks to a local folder pair DIR/inbound (we write) and DIR/outbound (we read):

@@ -70,3 +70,24 @@ def check_ledger_claims(app: App, claim_id: str | None = None) -> list[dict[str,
                 ],
             })
     return results
+
+
+def correct_claim(app: App, claim_id: str, *, void: bool, from_file: Path | None = None) -> dict[str, Any]:
+    """Create the frequency-7 replacement (optionally with corrected data from an export) or the 8 void."""
+    from domain.claim import Frequency
+    from ledger.corrections import CorrectionRefused, create_correction
+
+    content = None
+    if from_file is not None:
+        result = parse_export(from_file, today=app.today)
+        matches = [c for c in result.claims if c.claim_id == claim_id]
+        if not matches:
+            problems = [str(e) for e in result.errors if e.claim_id == claim_id]
+            raise CorrectionRefused(f"{from_file} has no valid claim {claim_id}" + (f": {problems[0]}" if problems else ""))
+        content = matches[0]
+    with app.ledger.session() as session:
+        row = create_correction(
+            session, claim_id, frequency=Frequency.VOID if void else Frequency.REPLACEMENT, today=app.today,
+            window_days=app.rule_settings.corrected_claim_days, checker=app.check, actor=app.actor, content=content)
+        return {"claim_id": claim_id, "revision": row.revision, "frequency": row.frequency, "status": row.status,
+                "original_claim_number": row.original_claim_number, "findings": row.findings}

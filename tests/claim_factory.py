@@ -126,7 +126,9 @@ def as_read_back(claim: Claim) -> Claim:
         subscriber = replace(subscriber, dob=MISSING_DATE, sex="U")
     rendering = claim.rendering
     if rendering is not None:
-        rendering = None if rendering.npi == claim.billing.npi else replace(rendering, tax_id=None, address=None)
+        rendering = (
+            None if rendering.npi == claim.billing.npi else replace(rendering, tax_id=None, address=None)
+        )
     supervising = claim.supervising and replace(claim.supervising, taxonomy=None, tax_id=None, address=None)
     return replace(
         claim,

@@ -19,7 +19,12 @@ from tests.claim_factory import RENDERING_CLINICIAN, SUPERVISOR, make_claim, mak
 
 GOLDEN_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "golden"
 
-SUBMITTER = Submitter(id="RIVERBEND01", name="Riverbend Counseling Group", contact_name="Dana Billing", contact_phone="6175550100")
+SUBMITTER = Submitter(
+    id="RIVERBEND01",
+    name="Riverbend Counseling Group",
+    contact_name="Dana Billing",
+    contact_phone="6175550100",
+)
 RECEIVER = Receiver(id="CLEARHOUSE", name="Example Clearinghouse")
 SETTINGS = BuildSettings(created=datetime(2025, 3, 10, 9, 30))
 
@@ -47,7 +52,13 @@ GOLDEN_CASES: dict[str, tuple[int, list[Claim]]] = {
                 rendering=RENDERING_CLINICIAN,
                 lines=(
                     make_line("L1", place_of_service="10", modifiers=("95",)),
-                    make_line("L2", procedure_code="90785", charge=Decimal("25.50"), place_of_service="10", modifiers=("95",)),
+                    make_line(
+                        "L2",
+                        procedure_code="90785",
+                        charge=Decimal("25.50"),
+                        place_of_service="10",
+                        modifiers=("95",),
+                    ),
                 ),
             )
         ],
@@ -60,8 +71,16 @@ GOLDEN_CASES: dict[str, tuple[int, list[Claim]]] = {
                 prior_auth="PA2025000123",
                 diagnoses=("F900", "F411"),
                 lines=(
-                    make_line("L1", procedure_code="96130", charge=Decimal("220.55"), diagnosis_pointers=(1, 2)),
-                    make_line("L2", procedure_code="96131", charge=Decimal("180.00"), units=Decimal("2"), diagnosis_pointers=(1,)),
+                    make_line(
+                        "L1", procedure_code="96130", charge=Decimal("220.55"), diagnosis_pointers=(1, 2)
+                    ),
+                    make_line(
+                        "L2",
+                        procedure_code="96131",
+                        charge=Decimal("180.00"),
+                        units=Decimal("2"),
+                        diagnosis_pointers=(1,),
+                    ),
                 ),
             )
         ],

@@ -18,12 +18,21 @@ from edi.x837p import (
     build_837p,
     transaction_count,
 )
-from tests.claim_factory import BILLING_GROUP, RENDERING_CLINICIAN, SUBSCRIBER, make_claim, make_line, make_npi
+from tests.claim_factory import (
+    BILLING_GROUP,
+    RENDERING_CLINICIAN,
+    SUBSCRIBER,
+    make_claim,
+    make_line,
+    make_npi,
+)
 from tests.regen_golden import GOLDEN_CASES, GOLDEN_DIR, RECEIVER, SETTINGS, SUBMITTER, build_golden
 from validators.x12_syntax import validate_x12
 
+CONTROL = ControlNumbers(7, 7)
 
-def build(claims, *, settings=SETTINGS, control=ControlNumbers(7, 7)) -> str:
+
+def build(claims, *, settings=SETTINGS, control=CONTROL) -> str:
     return build_837p(claims, submitter=SUBMITTER, receiver=RECEIVER, control=control, settings=settings)
 
 
@@ -93,7 +102,9 @@ def test_no_claims_is_refused():
 
 
 def test_hl_numbering_parents_and_child_codes():
-    other_billing = replace(BILLING_GROUP, npi=make_npi("111222333"), last_or_org="OTHER GROUP", tax_id="041111111")
+    other_billing = replace(
+        BILLING_GROUP, npi=make_npi("111222333"), last_or_org="OTHER GROUP", tax_id="041111111"
+    )
     claims = [
         make_claim("A"),
         make_claim("B", relationship=Relationship.SPOUSE),
@@ -117,7 +128,11 @@ def test_claims_sharing_a_billing_provider_share_one_2000a():
 
 
 def test_patient_loop_carries_relationship_code_and_demographics():
-    for relationship, code in ((Relationship.SPOUSE, "01"), (Relationship.CHILD, "19"), (Relationship.OTHER, "G8")):
+    for relationship, code in (
+        (Relationship.SPOUSE, "01"),
+        (Relationship.CHILD, "19"),
+        (Relationship.OTHER, "G8"),
+    ):
         text = build([make_claim(relationship=relationship)])
         assert ids_with(text, "PAT")[0] == ("PAT", code)
         sbr = ids_with(text, "SBR")[0]
@@ -150,7 +165,16 @@ def test_claim_filing_code_and_plan_name(line_of_business, sbr09, sbr04):
 
 def test_payer_loop_names_optum_bh():
     assert ids_with(build([make_claim()]), "NM1")[-1] == (
-        "NM1", "PR", "2", "OPTUM BEHAVIORAL HEALTH", "", "", "", "", "PI", "87726",
+        "NM1",
+        "PR",
+        "2",
+        "OPTUM BEHAVIORAL HEALTH",
+        "",
+        "",
+        "",
+        "",
+        "PI",
+        "87726",
     )
 
 
@@ -176,21 +200,27 @@ def test_clm_composite_and_indicators():
 
 
 def test_sv105_only_when_the_line_place_differs_from_the_claim():
-    claim = make_claim(lines=(make_line("L1"), make_line("L2", place_of_service="10", modifiers=("95", "HO"))))
+    claim = make_claim(
+        lines=(make_line("L1"), make_line("L2", place_of_service="10", modifiers=("95", "HO")))
+    )
     sv1 = ids_with(build([claim]), "SV1")
     assert sv1[0] == ("SV1", "HC:90837", "180", "UN", "1", "", "", "1")
     assert sv1[1] == ("SV1", "HC:90837:95:HO", "180", "UN", "1", "10", "", "1")
 
 
 def test_diagnoses_abk_then_abf_without_dots_and_pointers():
-    claim = make_claim(diagnoses=("F33.1", "F41.1", "Z63.0"), lines=(make_line(diagnosis_pointers=(2, 1, 3)),))
+    claim = make_claim(
+        diagnoses=("F33.1", "F41.1", "Z63.0"), lines=(make_line(diagnosis_pointers=(2, 1, 3)),)
+    )
     text = build([claim])
     assert ids_with(text, "HI")[0] == ("HI", "ABK:F331", "ABF:F411", "ABF:Z630")
     assert ids_with(text, "SV1")[0][7] == "2:1:3"
 
 
 def test_prior_auth_and_original_claim_number_references():
-    text = build([make_claim(prior_auth="PA1", frequency=Frequency.REPLACEMENT, original_claim_number="ORIG9")])
+    text = build(
+        [make_claim(prior_auth="PA1", frequency=Frequency.REPLACEMENT, original_claim_number="ORIG9")]
+    )
     assert ids_with(text, "REF")[1:3] == [("REF", "G1", "PA1"), ("REF", "F8", "ORIG9")]
 
 
@@ -217,7 +247,9 @@ def test_type_1_billing_provider_is_a_person():
 
 
 def test_non_ascii_names_are_transliterated_and_uppercased():
-    subscriber = replace(SUBSCRIBER, last="Muñoz–Pérez", first="Zoë", address=Address("12 Straße", "Köln", "MA", "02144"))
+    subscriber = replace(
+        SUBSCRIBER, last="Muñoz–Pérez", first="Zoë", address=Address("12 Straße", "Köln", "MA", "02144")
+    )
     text = build([make_claim(subscriber=subscriber)])
     assert ids_with(text, "NM1")[3][3:5] == ("MUNOZ-PEREZ", "ZOE")
     assert ("N3", "12 STRASSE") in ids_with(text, "N3")
@@ -267,7 +299,10 @@ def test_five_digit_billing_zip_is_refused():
         ({"lines": (make_line(charge=Decimal("1.005")),)}, "2 decimal places"),
         ({"subscriber": replace(SUBSCRIBER, sex="X")}, "sex"),
         ({"subscriber": replace(SUBSCRIBER, member_id="7")}, "member id must be 2 to 80"),
-        ({"subscriber": replace(SUBSCRIBER, address=replace(SUBSCRIBER.address, city="X"))}, "city must be 2 to 30"),
+        (
+            {"subscriber": replace(SUBSCRIBER, address=replace(SUBSCRIBER.address, city="X"))},
+            "city must be 2 to 30",
+        ),
         ({"subscriber": replace(SUBSCRIBER, last="X" * 61)}, "last name must be 1 to 60"),
         ({"subscriber": replace(SUBSCRIBER, last="中文")}, "last name must be 1 to 60"),
         ({"lines": (make_line(modifiers=("9",)),)}, "modifier must be 2"),
@@ -281,5 +316,7 @@ def test_claims_that_cannot_be_written_are_refused_with_their_id(changes, reason
 
 
 def test_subscriber_with_only_required_fields_builds():
-    bare = Subscriber(member_id="M1", last="DOE", first="", dob=SUBSCRIBER.dob, sex="U", address=SUBSCRIBER.address)
+    bare = Subscriber(
+        member_id="M1", last="DOE", first="", dob=SUBSCRIBER.dob, sex="U", address=SUBSCRIBER.address
+    )
     assert validate_x12(build([make_claim(subscriber=bare)])) == []

@@ -35,20 +35,35 @@ READABLE_837P = {
     f"{IMSWEB}/x12_loop_errors1_exceeds_max_1_parent.txt": 1,
     f"{IMSWEB}/x12_loop_errors2_exceeds_max_repeats_multiple_parents.txt": 2,
     f"{LFH}/demo.837": 1,
-    **{f"{LFH}/837_005010X222A2/{name}": 1 for name in (
-        "demo.ambulance.example5.837", "demo.autoaccident.837", "demo.cob.2ndary.example4.837",
-        "demo.cob.example3.A.837", "demo.cob.example3.B.837", "demo.cob.example3.C.837",
-        "demo.cob.example4.837", "demo.drug.example10.1.837", "demo.drug.example10.2.837",
-        "demo.drug.example10.3.837", "demo.example1.837", "demo.example11.837", "demo.example12.837",
-        "demo.example2.837", "demo.example6.837", "demo.example7.837", "demo.example8.837",
-        "demo.example9.837",
-    )},
+    **{
+        f"{LFH}/837_005010X222A2/{name}": 1
+        for name in (
+            "demo.ambulance.example5.837",
+            "demo.autoaccident.837",
+            "demo.cob.2ndary.example4.837",
+            "demo.cob.example3.A.837",
+            "demo.cob.example3.B.837",
+            "demo.cob.example3.C.837",
+            "demo.cob.example4.837",
+            "demo.drug.example10.1.837",
+            "demo.drug.example10.2.837",
+            "demo.drug.example10.3.837",
+            "demo.example1.837",
+            "demo.example11.837",
+            "demo.example12.837",
+            "demo.example2.837",
+            "demo.example6.837",
+            "demo.example7.837",
+            "demo.example8.837",
+            "demo.example9.837",
+        )
+    },
 }
 
 # Deliberately broken files, and files that are not 837Ps: a typed error naming the segment.
 UNREADABLE = {
     f"{IMSWEB}/x12_no_isa_line.txt": "no ISA segment",
-    f"{IMSWEB}/x12_bad_first_line.txt": "segment 1: ISA elements",
+    f"{IMSWEB}/x12_bad_first_line.txt": "x12_bad_first_line.txt.*ISA",
     f"{IMSWEB}/x12_bad_segment_identifier.txt": "segment 6: bad segment identifier",
     f"{IMSWEB}/x12_bad_valid_code.txt": "segment 22: claim without a billing provider",
     f"{IMSWEB}/x12_loop_errors3_missing_loops.txt": "segment 16: claim without a billing provider",
@@ -91,7 +106,10 @@ def test_claim_source_is_the_file_and_the_clm_segment_index():
 def test_replacement_and_void_carry_the_original_claim_number():
     replacement = read_837p((GOLDEN_DIR / "replacement.837").read_text()).claims[0]
     void = read_837p((GOLDEN_DIR / "void.837").read_text()).claims[0]
-    assert (replacement.frequency, replacement.original_claim_number) == (Frequency.REPLACEMENT, "2025031000123")
+    assert (replacement.frequency, replacement.original_claim_number) == (
+        Frequency.REPLACEMENT,
+        "2025031000123",
+    )
     assert (void.frequency, void.original_claim_number) == (Frequency.VOID, "2025031000456")
 
 
@@ -128,7 +146,9 @@ def test_different_separators_read_like_the_standard_ones(corpus_dir):
 
 def test_several_interchanges_groups_and_transactions_are_all_read(corpus_dir):
     multiple_gs = read_837p(corpus_text(corpus_dir, f"{IMSWEB}/x12_multiple_gs.txt"))
-    assert len(multiple_gs.group_control_numbers) == 3 and len(multiple_gs.transaction_set_control_numbers) == 3
+    assert (
+        len(multiple_gs.group_control_numbers) == 3 and len(multiple_gs.transaction_set_control_numbers) == 3
+    )
     multiple_isa = read_837p(corpus_text(corpus_dir, f"{IMSWEB}/x12_multiple_isa.txt"))
     assert len(multiple_isa.interchange_control_numbers) == 2
 
@@ -167,8 +187,8 @@ def golden(name: str = "simple") -> str:
         (lambda t: t.replace("IEA*1*000000101", "IEA*1*000000999"), "IEA02 does not match"),
         (lambda t: t.replace("GE*1*101", "GE*1*102"), "GE02 does not match"),
         (lambda t: t.rsplit("IEA", 1)[0], "not closed by IEA"),
-        (lambda t: t.replace("SV1*HC:90837*180", "SV1*HC:90837*1X0"), "not an amount"),
-        (lambda t: t.replace("DTP*472*D8*20250303", "DTP*472*D8*20251303"), "not a valid date"),
+        (lambda t: t.replace("SV1*HC:90837*180", "SV1*HC:90837*1X0"), "segment 24: .*amount"),
+        (lambda t: t.replace("DTP*472*D8*20250303", "DTP*472*D8*20251303"), "segment 25: .*date"),
         (lambda t: t.replace("ST*837", "ST*835"), "not an 837P"),
         (lambda t: "junk" + t, "data before the ISA"),
         (lambda t: t[:50], "ISA segment is 50 characters"),
@@ -183,3 +203,11 @@ def test_parse_error_names_the_source_and_segment():
     with pytest.raises(X12ParseError) as info:
         read_837p(golden().replace("SV1*HC:90837*180", "SV1*HC:90837*1X0"), source="broken.837")
     assert info.value.source == "broken.837" and info.value.segment_index == 24
+
+
+def test_tokenizer_errors_keep_their_segment_position_and_gain_the_source(corpus_dir):
+    name = f"{IMSWEB}/x12_bad_segment_identifier.txt"
+    with pytest.raises(X12ParseError) as info:
+        read_837p(corpus_text(corpus_dir, name), source="bad.txt")
+    assert info.value.segment_index == 6 and info.value.source == "bad.txt"
+    assert str(info.value).startswith("bad.txt segment 6: ")

@@ -1,0 +1,355 @@
+"""The clerk's worklists: what needs a human today, each row with its deadline.
+
+Read-only views of the ledger.  Every function takes a session, the ``today``
+the deadlines count from, and (where a window applies) the practice's
+``RuleSettings``, so timely-filing and corrected-claim windows come from the one
+place the claim scrubber reads them.  Rows are plain dicts of strings and ints,
+ready for a table, CSV or JSON; money is text with two decimals.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from collections.abc import Iterable
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain.adjudication import is_contractual
+from domain.claim import LineOfBusiness
+from ledger.models import Acknowledgement, Adjustment, Claim, ClaimEvent, ClaimPayment, ClaimStatus, Remittance
+from validators.settings import RuleSettings
+
+ZERO = Decimal("0")
+
+APPEAL_WINDOWS: dict[LineOfBusiness, tuple[int, str]] = {
+    LineOfBusiness.MEDICAID: (60, "days"),
+    LineOfBusiness.COMMERCIAL: (12, "months"),
+    LineOfBusiness.MEDICARE_ADVANTAGE: (12, "months"),
+    # SCO and One Care are integrated MassHealth + Medicare plans; Optum's material names
+    # no separate number, so the stricter MassHealth reading applies (payer-87726.md).
+    LineOfBusiness.SCO: (60, "days"),
+    LineOfBusiness.ONE_CARE: (60, "days"),
+}
+"""Optum appeals of an adverse determination: MassHealth within 60 calendar days,
+Commercial and Medicare Advantage within 12 months of the remittance (payer-87726.md).
+TODO(lead): move into ``RuleSettings`` (``appeal_days``) so a practice can configure it."""
+
+NO_COST_SHARE = (LineOfBusiness.SCO.value, LineOfBusiness.ONE_CARE.value)
+"""Plans whose members cannot be charged: patient responsibility must be zero."""
+
+REJECTION_EVENTS = ("transmission_rejected", "rejected_277ca")
+
+CATEGORY_277CA = {
+    "A3": "returned as unprocessable",
+    "A4": "not found",
+    "A6": "rejected for missing information",
+    "A7": "rejected for invalid information",
+    "A8": "rejected for relational field in error",
+}
+"""277CA STC01-1 rejection categories (code source 507)."""
+
+SEGMENT_ERRORS_999 = {
+    "1": "unrecognized segment",
+    "2": "unexpected segment",
+    "3": "required segment missing",
+    "4": "loop occurs too many times",
+    "5": "segment exceeds maximum use",
+    "6": "segment not in the transaction set",
+    "7": "segment out of sequence",
+    "8": "segment has element errors",
+}
+"""999 IK304 segment syntax error codes."""
+
+
+def money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def add_months(start: date, months: int) -> date:
+    """The same day ``months`` later (the month's last day when it has no such day)."""
+    month_index = start.month - 1 + months
+    year, month = start.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+
+
+def appeal_deadline(lob: str, remit_date: date) -> date:
+    amount, unit = APPEAL_WINDOWS.get(_lob(lob), (60, "days"))
+    return add_months(remit_date, amount) if unit == "months" else remit_date + timedelta(days=amount)
+
+
+def describe_carc(group: str, code: str) -> str:
+    """CARC in words from ``domain.codes`` once it exists; empty until then."""
+    try:
+        from domain.codes import describe_carc as describe  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # TODO(issue 7): domain/codes.py brings the CARC/RARC descriptions
+        return ""
+    return str(describe(group, code) or "")
+
+
+def _lob(value: str) -> LineOfBusiness:
+    try:
+        return LineOfBusiness(value)
+    except ValueError:
+        return LineOfBusiness.COMMERCIAL
+
+
+def _remit_date(session: Session, claim: Claim) -> date | None:
+    """The date of the newest remittance that adjudicated this claim (BPR16, else when we posted it)."""
+    row = session.execute(
+        select(Remittance.payment_date, Remittance.created_at)
+        .join(ClaimPayment, ClaimPayment.remittance_id == Remittance.id)
+        .where(ClaimPayment.claim_pk == claim.id)
+        .order_by(ClaimPayment.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return row.payment_date or row.created_at.date()
+
+
+def _denial_adjustments(session: Session, claim: Claim) -> list[Adjustment]:
+    payment_ids = select(ClaimPayment.id).where(ClaimPayment.claim_pk == claim.id)
+    return [a for a in session.scalars(select(Adjustment).where(Adjustment.claim_payment_id.in_(payment_ids))
+                                       .order_by(Adjustment.id))
+            if a.group_code != "PR" and not is_contractual(a.group_code, a.reason_code)]
+
+
+def _reasons(adjustments: Iterable[Adjustment]) -> tuple[str, str, Decimal]:
+    """('CO-197; CO-16', 'words; words', denied amount) for a claim's denial adjustments."""
+    totals: dict[tuple[str, str], Decimal] = {}
+    for a in adjustments:
+        totals[(a.group_code, a.reason_code)] = totals.get((a.group_code, a.reason_code), ZERO) + a.amount
+    codes = "; ".join(f"{g}-{r}" for g, r in totals)
+    words = "; ".join(d for d in (describe_carc(g, r) for g, r in totals) if d)
+    return codes, words, sum(totals.values(), ZERO)
+
+
+def _denied_claims(session: Session) -> list[Claim]:
+    return list(session.scalars(select(Claim).where(Claim.status == ClaimStatus.DENIED)
+                                .order_by(Claim.claim_id, Claim.revision)))
+
+
+def rejected(session: Session, today: date) -> list[dict[str, Any]]:
+    """Claims a 999 or 277CA sent back and nobody has resent yet, with the reason and the fix."""
+    rows = []
+    claims = session.scalars(select(Claim).where(Claim.status.in_((ClaimStatus.READY, ClaimStatus.REJECTED)))
+                             .order_by(Claim.claim_id, Claim.revision))
+    for claim in claims:
+        event = session.scalar(select(ClaimEvent).where(ClaimEvent.claim_pk == claim.id)
+                               .order_by(ClaimEvent.id.desc()).limit(1))
+        if event is None or event.event not in REJECTION_EVENTS:
+            continue
+        if event.event == "rejected_277ca":
+            source, reason, fix = "277CA", _reason_277ca(session, claim, event.detail), (
+                "correct the claim in the PM system, export it again; nightly ingests and sends it")
+        else:
+            source, reason = "999", _reason_999(event.detail or "")
+            fix = ("the claim is queued again and goes out in the next build; if the same error comes back, "
+                   "correct the named segment in the PM system or the config")
+        rows.append({
+            "claim_id": claim.claim_id,
+            "revision": claim.revision,
+            "status": claim.status,
+            "line_of_business": claim.line_of_business,
+            "source": source,
+            "rejected_on": event.at.date().isoformat(),
+            "days_ago": (today - event.at.date()).days,
+            "reason": reason,
+            "fix": fix,
+            "billed": money(claim.billed),
+        })
+    return rows
+
+
+def _reason_277ca(session: Session, claim: Claim, detail: str | None) -> str:
+    codes = detail or ""
+    ack = session.scalar(select(Acknowledgement).where(Acknowledgement.claim_pk == claim.id,
+                                                       Acknowledgement.kind == "277CA")
+                         .order_by(Acknowledgement.id.desc()).limit(1))
+    if ack is not None and ack.detail:
+        try:
+            codes = json.loads(ack.detail).get("statuses", codes)
+        except ValueError:
+            pass
+    parts = []
+    for pair in filter(None, codes.split(",")):
+        category, _, status = pair.partition(":")
+        words = CATEGORY_277CA.get(category.strip(), "")
+        parts.append(f"{category}{' ' + words if words else ''}{f' (status {status})' if status else ''}")
+    return "; ".join(parts) or "277CA rejection"
+
+
+def _reason_999(detail: str) -> str:
+    """The 999's segment errors in words: 'NM1 at 12 (loop 2010BA) error 8' gains its meaning."""
+    out = []
+    for part in detail.split("; "):
+        head, sep, code = part.rpartition(" error ")
+        if sep and code in SEGMENT_ERRORS_999:
+            out.append(f"{head}: {SEGMENT_ERRORS_999[code]}")
+        else:
+            out.append(part)
+    return "; ".join(out)
+
+
+def denied(session: Session, today: date) -> list[dict[str, Any]]:
+    """Denied claims with the reasons in words and the appeal deadline (days left may be negative)."""
+    rows = []
+    for claim in _denied_claims(session):
+        remit_date = _remit_date(session, claim)
+        codes, words, amount = _reasons(_denial_adjustments(session, claim))
+        deadline = appeal_deadline(claim.line_of_business, remit_date) if remit_date else None
+        rows.append({
+            "claim_id": claim.claim_id,
+            "revision": claim.revision,
+            "line_of_business": claim.line_of_business,
+            "first_service_date": claim.first_service_date.isoformat(),
+            "remit_date": remit_date.isoformat() if remit_date else "",
+            "carc": codes,
+            "reason": words or codes,
+            "denied": money(amount),
+            "appeal_by": deadline.isoformat() if deadline else "",
+            "appeal_days_left": (deadline - today).days if deadline else None,
+            "payer_claim_number": claim.payer_claim_number or "",
+        })
+    rows.sort(key=lambda r: (r["appeal_days_left"] is None, r["appeal_days_left"] or 0, r["claim_id"]))
+    return rows
+
+
+def timely_filing(session: Session, today: date, settings: RuleSettings, *, within_days: int = 30) -> list[dict[str, Any]]:
+    """Claims not yet sent whose filing limit (from the first date of service) is within ``within_days``."""
+    rows = []
+    for claim in session.scalars(select(Claim).where(Claim.status.in_(ClaimStatus.NOT_YET_SENT))):
+        limit = settings.timely_filing_days(_lob(claim.line_of_business))
+        deadline = claim.first_service_date + timedelta(days=limit)
+        days_left = (deadline - today).days
+        if days_left > within_days:
+            continue
+        rows.append({
+            "claim_id": claim.claim_id,
+            "revision": claim.revision,
+            "status": claim.status,
+            "line_of_business": claim.line_of_business,
+            "first_service_date": claim.first_service_date.isoformat(),
+            "file_by": deadline.isoformat(),
+            "days_left": days_left,
+            "limit_days": limit,
+            "billed": money(claim.billed),
+            "why_held": _held_codes(claim),
+        })
+    rows.sort(key=lambda r: (r["days_left"], r["claim_id"]))
+    return rows
+
+
+def _held_codes(claim: Claim) -> str:
+    if claim.status != ClaimStatus.HELD or not claim.findings:
+        return ""
+    try:
+        findings = json.loads(claim.findings)
+    except ValueError:
+        return ""
+    return "; ".join(f.get("code", "") for f in findings if f.get("severity") == "error")
+
+
+def corrections(session: Session, today: date, settings: RuleSettings) -> list[dict[str, Any]]:
+    """Denied claims whose corrected-claim window (from the remittance date) is still open."""
+    rows = []
+    for claim in _denied_claims(session):
+        remit_date = _remit_date(session, claim)
+        if remit_date is None:
+            continue
+        window = settings.corrected_claim_days(_lob(claim.line_of_business))
+        deadline = remit_date + timedelta(days=window)
+        days_left = (deadline - today).days
+        if days_left < 0:
+            continue
+        codes, words, amount = _reasons(_denial_adjustments(session, claim))
+        rows.append({
+            "claim_id": claim.claim_id,
+            "revision": claim.revision,
+            "line_of_business": claim.line_of_business,
+            "remit_date": remit_date.isoformat(),
+            "correct_by": deadline.isoformat(),
+            "days_left": days_left,
+            "window_days": window,
+            "carc": codes,
+            "reason": words or codes,
+            "denied": money(amount),
+            "original_claim_number": claim.payer_claim_number or "",
+        })
+    rows.sort(key=lambda r: (r["days_left"], r["claim_id"]))
+    return rows
+
+
+def unmatched(session: Session, today: date) -> list[dict[str, Any]]:
+    """835 claim payments (CLP) that name a patient control number we do not have."""
+    rows = []
+    query = (select(ClaimPayment, Remittance).join(Remittance, Remittance.id == ClaimPayment.remittance_id)
+             .where(ClaimPayment.claim_pk.is_(None)).order_by(Remittance.payment_date, ClaimPayment.id))
+    for payment, remit in session.execute(query):
+        remit_date = remit.payment_date or remit.created_at.date()
+        rows.append({
+            "patient_control_number": payment.patient_control_number,
+            "payer_claim_number": payment.payer_claim_number or "",
+            "status_code": payment.status_code,
+            "charge": money(payment.charge),
+            "paid": money(payment.paid),
+            "trace_number": remit.trace_number,
+            "payment_method": remit.payment_method or "",
+            "remit_date": remit_date.isoformat(),
+            "days_waiting": (today - remit_date).days,
+        })
+    return rows
+
+
+def patient_responsibility(session: Session, today: date) -> list[dict[str, Any]]:
+    """SCO / One Care claims on which the payer put money on the member (must be zero)."""
+    rows = []
+    query = (select(ClaimPayment, Claim, Remittance)
+             .join(Claim, Claim.id == ClaimPayment.claim_pk)
+             .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
+             .where(Claim.line_of_business.in_(NO_COST_SHARE)).order_by(Claim.claim_id, ClaimPayment.id))
+    for payment, claim, remit in session.execute(query):
+        adjustments = list(session.scalars(select(Adjustment).where(
+            Adjustment.claim_payment_id == payment.id, Adjustment.group_code == "PR").order_by(Adjustment.id)))
+        charged = sum((a.amount for a in adjustments), ZERO)
+        if charged == ZERO and payment.patient_responsibility == ZERO:
+            continue
+        remit_date = remit.payment_date or remit.created_at.date()
+        rows.append({
+            "claim_id": claim.claim_id,
+            "revision": claim.revision,
+            "line_of_business": claim.line_of_business,
+            "patient_responsibility": money(max(charged, payment.patient_responsibility)),
+            "adjustments": "; ".join(f"PR-{a.reason_code} {money(a.amount)}" for a in adjustments),
+            "trace_number": remit.trace_number,
+            "remit_date": remit_date.isoformat(),
+            "payer_claim_number": payment.payer_claim_number or "",
+            "action": "SCO/One Care members have $0 cost share: ask Optum to reprocess; do not bill the member",
+        })
+    return rows
+
+
+def open_counts(session: Session, today: date, settings: RuleSettings) -> dict[str, int]:
+    """How many rows each worklist has now (for the nightly summary)."""
+    return {
+        "rejected": len(rejected(session, today)),
+        "denied": session.scalar(select(func.count()).select_from(Claim)
+                                 .where(Claim.status == ClaimStatus.DENIED)) or 0,
+        "timely_filing": len(timely_filing(session, today, settings)),
+        "corrections": len(corrections(session, today, settings)),
+        "unmatched": session.scalar(select(func.count()).select_from(ClaimPayment)
+                                    .where(ClaimPayment.claim_pk.is_(None))) or 0,
+        "patient_responsibility": len(patient_responsibility(session, today)),
+    }
+
+
+WORKLISTS = {
+    "rejected": rejected,
+    "denied": denied,
+    "unmatched": unmatched,
+    "patient-responsibility": patient_responsibility,
+}
+"""Worklists that need only the session and today (the others also take RuleSettings)."""
