@@ -27,9 +27,25 @@ from domain.claim import (  # noqa: E402
 )
 from parsers.writer import write_csv_export  # noqa: E402
 
-LAST = ["Marchetti", "Okafor", "Brannagh", "Nakamura", "Whitcombe", "Ferreira", "Lindqvist", "Costa", "Halloran"]
+LAST = [
+    "Marchetti",
+    "Okafor",
+    "Brannagh",
+    "Nakamura",
+    "Whitcombe",
+    "Ferreira",
+    "Lindqvist",
+    "Costa",
+    "Halloran",
+]
 FIRST = ["Lucia", "Daniel", "Aiko", "Tessa", "Harold", "Bridget", "Joaquim", "Margit", "Colin", "Siobhán"]
-CODES = [("90834", "140.00"), ("90837", "185.00"), ("90791", "225.00"), ("90847", "160.00"), ("90853", "65.00")]
+CODES = [
+    ("90834", "140.00"),
+    ("90837", "185.00"),
+    ("90791", "225.00"),
+    ("90847", "160.00"),
+    ("90853", "65.00"),
+]
 DIAGNOSES = ["F321", "F411", "F4310", "F900", "F3311", "F1020", "F4323"]
 
 
@@ -59,7 +75,8 @@ def synthetic_claims(lines: int, seed: int) -> list[Claim]:
         address=Address("212 Harbor Street Suite 3", "Salem", "MA", "019703412"),
     )
     clinicians = [
-        Provider(npi(f"1{n:08d}"), rng.choice(LAST), rng.choice(FIRST), taxonomy="1041C0700X") for n in range(20)
+        Provider(npi(f"1{n:08d}"), rng.choice(LAST), rng.choice(FIRST), taxonomy="1041C0700X")
+        for n in range(20)
     ]
     claims: list[Claim] = []
     written = 0

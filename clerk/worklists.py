@@ -21,7 +21,16 @@ from sqlalchemy.orm import Session
 
 from domain.adjudication import is_contractual
 from domain.claim import LineOfBusiness
-from ledger.models import Acknowledgement, Adjustment, Claim, ClaimEvent, ClaimPayment, ClaimStatus, Remittance
+from ledger.models import (
+    Acknowledgement,
+    Adjustment,
+    Claim,
+    ClaimEvent,
+    ClaimPayment,
+    ClaimStatus,
+    Remittance,
+    ServicePayment,
+)
 from validators.settings import RuleSettings
 
 ZERO = Decimal("0")
@@ -83,12 +92,36 @@ def appeal_deadline(lob: str, remit_date: date) -> date:
 
 
 def describe_carc(group: str, code: str) -> str:
-    """CARC in words from ``domain.codes`` once it exists; empty until then."""
+    """CARC in words (``domain.codes``, issue 7); empty where that module is not installed."""
     try:
-        from domain.codes import describe_carc as describe  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # TODO(issue 7): domain/codes.py brings the CARC/RARC descriptions
+        from domain.codes import describe_carc as describe
+    except ImportError:
         return ""
     return str(describe(group, code) or "")
+
+
+def describe_rarc(code: str) -> str:
+    try:
+        from domain.codes import describe_rarc as describe
+    except ImportError:
+        return ""
+    return str(describe(code) or "")
+
+
+def _remark_codes(session: Session, claim: Claim) -> list[str]:
+    """RARCs (MOA/MIA at claim level, LQ*HE at line level) of the claim's postings, first seen first."""
+    codes: dict[str, None] = {}
+    claim_level = getattr(ClaimPayment, "remark_codes", None)
+    line_level = getattr(ServicePayment, "remark_codes", None)
+    if claim_level is not None:
+        for text in session.scalars(select(claim_level).where(ClaimPayment.claim_pk == claim.id)):
+            codes.update(dict.fromkeys(c.strip() for c in (text or "").split(",") if c.strip()))
+    if line_level is not None:
+        for text in session.scalars(select(line_level).join(
+                ClaimPayment, ClaimPayment.id == ServicePayment.claim_payment_id)
+                .where(ClaimPayment.claim_pk == claim.id)):
+            codes.update(dict.fromkeys(c.strip() for c in (text or "").split(",") if c.strip()))
+    return list(codes)
 
 
 def _lob(value: str) -> LineOfBusiness:
@@ -123,7 +156,7 @@ def _reasons(adjustments: Iterable[Adjustment]) -> tuple[str, str, Decimal]:
     for a in adjustments:
         totals[(a.group_code, a.reason_code)] = totals.get((a.group_code, a.reason_code), ZERO) + a.amount
     codes = "; ".join(f"{g}-{r}" for g, r in totals)
-    words = "; ".join(d for d in (describe_carc(g, r) for g, r in totals) if d)
+    words = "; ".join(f"{g}-{r}: {d}" for (g, r), d in ((k, describe_carc(*k)) for k in totals) if d)
     return codes, words, sum(totals.values(), ZERO)
 
 
@@ -200,6 +233,7 @@ def denied(session: Session, today: date) -> list[dict[str, Any]]:
     for claim in _denied_claims(session):
         remit_date = _remit_date(session, claim)
         codes, words, amount = _reasons(_denial_adjustments(session, claim))
+        remarks = _remark_codes(session, claim)
         deadline = appeal_deadline(claim.line_of_business, remit_date) if remit_date else None
         rows.append({
             "claim_id": claim.claim_id,
@@ -209,6 +243,8 @@ def denied(session: Session, today: date) -> list[dict[str, Any]]:
             "remit_date": remit_date.isoformat() if remit_date else "",
             "carc": codes,
             "reason": words or codes,
+            "rarc": ", ".join(remarks),
+            "remarks": "; ".join(f"{c}: {describe_rarc(c)}" for c in remarks),
             "denied": money(amount),
             "appeal_by": deadline.isoformat() if deadline else "",
             "appeal_days_left": (deadline - today).days if deadline else None,

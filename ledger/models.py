@@ -242,6 +242,7 @@ class ClaimPayment(Base):
     """One CLP: the payer's adjudication of a claim (claim_pk NULL = unmatched)."""
 
     __tablename__ = "claim_payments"
+    __table_args__ = (Index("ix_claim_payments_remittance_id", "remittance_id"),)  # 0003
 
     id: Mapped[int] = mapped_column(primary_key=True)
     remittance_id: Mapped[int] = mapped_column(ForeignKey("remittances.id"))
@@ -253,12 +254,17 @@ class ClaimPayment(Base):
     patient_responsibility: Mapped[Decimal] = mapped_column(Money())
     payer_claim_number: Mapped[str | None] = mapped_column(String(50), index=True)  # CLP07
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # 0003: what the posting meant, and which earlier posting a CLP02 22 reversal cancels
+    outcome: Mapped[str | None] = mapped_column(String(16))  # paid, partially_paid, denied, reversal
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("claim_payments.id"), index=True)
+    remark_codes: Mapped[str | None] = mapped_column(String(200))  # MOA/MIA RARCs, comma-separated
 
 
 class ServicePayment(Base):
     """One SVC: a line's adjudication (service_line_id NULL = not matched to a billed line)."""
 
     __tablename__ = "service_payments"
+    __table_args__ = (Index("ix_service_payments_claim_payment_id", "claim_payment_id"),)  # 0003
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_payment_id: Mapped[int] = mapped_column(ForeignKey("claim_payments.id"))
@@ -267,12 +273,16 @@ class ServicePayment(Base):
     charge: Mapped[Decimal] = mapped_column(Money())
     paid: Mapped[Decimal] = mapped_column(Money())
     line_ref: Mapped[str | None] = mapped_column(String(50))  # REF*6R
+    # 0003
+    service_date: Mapped[date | None] = mapped_column(Date)  # DTM*472 (or 150)
+    remark_codes: Mapped[str | None] = mapped_column(String(200))  # LQ*HE RARCs, comma-separated
 
 
 class Adjustment(Base):
     """One CAS triple, at claim level (service_payment_id NULL) or line level."""
 
     __tablename__ = "adjustments"
+    __table_args__ = (Index("ix_adjustments_claim_payment_id", "claim_payment_id"),)  # 0003
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_payment_id: Mapped[int] = mapped_column(ForeignKey("claim_payments.id"))
@@ -295,6 +305,9 @@ class ProviderAdjustment(Base):
     reason_code: Mapped[str] = mapped_column(String(2))
     reference: Mapped[str | None] = mapped_column(String(50))
     amount: Mapped[Decimal] = mapped_column(Money())
+    # 0003: the claim (and the posting) PLB03-2 names, when it names one we know
+    claim_pk: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), index=True)
+    claim_payment_id: Mapped[int | None] = mapped_column(ForeignKey("claim_payments.id"))
 
 
 class Quarantine(Base):

@@ -11,16 +11,17 @@ next run, so no claim ends up in two batches.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from domain.claim import Claim as DomainClaim
-from edi.x837p import BuildSettings, ControlNumbers, Receiver, Submitter, build_837p
+from edi.x837p import BuildSettings, ClaimNotWritable, ControlNumbers, Receiver, Submitter, build_837p
 from ledger.claims import load_domain_claim, transition
 from ledger.counters import next_control_number
 from ledger.db import Ledger
@@ -94,7 +95,7 @@ def _allocate(ledger: Ledger, config: Config, *, checker: Checker, actor: str, r
             sender_id=config.submitter_id,
             receiver_id=config.receiver_id,
             claim_count=len(chosen),
-            total_billed=sum((row.billed for row in chosen), start=chosen[0].billed * 0),
+            total_billed=sum((row.billed for row in chosen), Decimal("0")),
             status="allocated",
         )
         session.add(batch)
@@ -115,16 +116,29 @@ def _render(ledger: Ledger, config: Config, batch_id: int, *, actor: str, now: d
             select(Claim).join(BatchClaim, BatchClaim.claim_pk == Claim.id)
             .where(BatchClaim.batch_id == batch_id).order_by(BatchClaim.id)))
         claims = [load_domain_claim(session, row) for row in rows]
-        text = build_837p(
-            claims,
-            submitter=Submitter(id=config.submitter_id, name=config.submitter_name,
-                                contact_name=config.contact_name, contact_phone=config.contact_phone),
-            receiver=Receiver(id=config.receiver_id, name=config.receiver_name),
-            control=ControlNumbers(interchange=batch.interchange_control_number, group=batch.group_control_number),
-            settings=BuildSettings(created=now, usage_indicator=config.usage_indicator,
-                                   claim_filing_codes=config.filing_codes,
-                                   claims_per_transaction=config.claims_per_transaction),
-        )
+        while True:
+            try:
+                text = build_837p(
+                    claims,
+                    submitter=Submitter(id=config.submitter_id, name=config.submitter_name,
+                                        contact_name=config.contact_name, contact_phone=config.contact_phone),
+                    receiver=Receiver(id=config.receiver_id, name=config.receiver_name),
+                    control=ControlNumbers(interchange=batch.interchange_control_number,
+                                           group=batch.group_control_number),
+                    settings=BuildSettings(created=now, usage_indicator=config.usage_indicator,
+                                           claim_filing_codes=config.filing_codes,
+                                           claims_per_transaction=config.claims_per_transaction),
+                )
+                break
+            except ClaimNotWritable as exc:
+                # one claim the 837P cannot carry is held; the rest of the batch still goes
+                bad = next(row for row in rows if row.claim_id == exc.claim_id)
+                _drop_from_batch(session, batch, bad, reason=str(exc), actor=actor, report=report)
+                rows = [row for row in rows if row is not bad]
+                claims = [claim for claim in claims if claim.claim_id != exc.claim_id]
+                if not rows:
+                    batch.status = "empty"
+                    return
         problems = validate(text)
         if problems:
             batch.status = "invalid"
@@ -144,6 +158,16 @@ def _render(ledger: Ledger, config: Config, batch_id: int, *, actor: str, now: d
         batch.status = "built"
         report.files.append(str(path))
         report.claims += len(rows)
+
+
+def _drop_from_batch(session: Session, batch: Batch, row: Claim, *, reason: str, actor: str,
+                     report: BuildReport) -> None:
+    session.execute(delete(BatchClaim).where(BatchClaim.batch_id == batch.id, BatchClaim.claim_pk == row.id))
+    row.findings = findings_json([_SyntaxAsFinding(reason, code="X12-NOT-WRITABLE")])
+    transition(session, row, ClaimStatus.HELD, actor=actor, event="held", detail=reason)
+    batch.claim_count -= 1
+    batch.total_billed -= row.billed
+    report.held.append((row.claim_id, reason))
 
 
 @dataclass(frozen=True)

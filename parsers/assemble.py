@@ -11,10 +11,10 @@ but its ``RowError``s: a refused row refuses its whole claim, never part of it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import date
+from functools import partial
 from typing import Any, TypeVar
 
 from domain.claim import (
@@ -75,7 +75,11 @@ def row_is_clean(row_cells: Mapping[str, str]) -> bool:
     """
     joined = "," + ",".join(row_cells.values())
     return not (
-        _SUSPECT_CHARACTERS.search(joined) or ",=" in joined or ",+" in joined or ",-" in joined or ",@" in joined
+        _SUSPECT_CHARACTERS.search(joined)
+        or ",=" in joined
+        or ",+" in joined
+        or ",-" in joined
+        or ",@" in joined
     )
 
 
@@ -205,7 +209,9 @@ class ProviderCache:
         self.limit = limit
         self._entries: dict[tuple, Provider] = {}
 
-    def read(self, c: _CellReader, columns: tuple[str, ...], reader: Callable[[], Provider | None]) -> Provider | None:
+    def read(
+        self, c: _CellReader, columns: tuple[str, ...], reader: Callable[[], Provider | None]
+    ) -> Provider | None:
         key = (columns, *map(c.cells.get, columns))
         if c.reported and not c.reported.isdisjoint(columns):
             return reader()
@@ -295,7 +301,9 @@ def read_claim_header(
             c.complain("rendering_npi", "a supervised clinician must be named as the rendering provider")
         supervising = providers.read(c, SUPERVISING_COLUMNS, lambda: _supervising(c))
     elif any(get(column) for column in SUPERVISING_COLUMNS):
-        c.complain("supervising_npi", "a supervising provider is given, but rendering_license is not supervised")
+        c.complain(
+            "supervising_npi", "a supervising provider is given, but rendering_license is not supervised"
+        )
 
     prior_auth = c.read("prior_auth", _TEXT[50])
 
@@ -317,7 +325,7 @@ def read_claim_header(
 
     if problems or not reported.isdisjoint(CLAIM_COLUMNS):
         return None, problems
-    assert member_id and sub_last and sub_first and sub_dob and sub_sex and sub_address and billing
+    assert member_id and sub_last and sub_first and sub_dob and sub_sex and sub_address and billing and lob
     fields: dict[str, Any] = {
         "claim_id": claim_id,
         "line_of_business": LineOfBusiness(lob),
@@ -372,7 +380,9 @@ def read_service_line(
     place = c.read("place_of_service", cells.place_of_service, True)
     pointers: tuple[int, ...] | None = (1,)
     if get("diagnosis_pointers"):
-        pointers = c.read("diagnosis_pointers", partial(cells.diagnosis_pointers, diagnosis_count=diagnosis_count))
+        pointers = c.read(
+            "diagnosis_pointers", partial(cells.diagnosis_pointers, diagnosis_count=diagnosis_count)
+        )
     if problems or not reported.isdisjoint(LINE_COLUMNS):
         return None, problems
     assert line_id and service_date and procedure and units and charge is not None and place and pointers
@@ -394,7 +404,7 @@ def read_service_line(
 class _OpenClaim:
     key: str
     first_line: int
-    header_values: tuple[str, ...]
+    header_values: tuple[str | None, ...]
     header: ClaimHeader | None
     lines: list[ServiceLine] = field(default_factory=list)
     line_ids: dict[str, int] = field(default_factory=dict)
@@ -449,7 +459,10 @@ class ClaimAssembler:
                 for column, mine, theirs in zip(CLAIM_COLUMNS, values, claim.header_values, strict=True):
                     if mine != theirs:
                         problems.append(
-                            (column, f"differs from line {claim.first_line} of the same claim; claim-level columns must agree")
+                            (
+                                column,
+                                f"differs from line {claim.first_line} of the same claim; claim-level columns must agree",
+                            )
                         )
             diagnosis_count = (
                 claim.header.diagnosis_count
@@ -464,7 +477,10 @@ class ClaimAssembler:
             if line is not None:
                 if line.line_id in claim.line_ids:
                     problems.append(
-                        ("line_id", f"line id {line.line_id} already used on line {claim.line_ids[line.line_id]} of this claim")
+                        (
+                            "line_id",
+                            f"line id {line.line_id} already used on line {claim.line_ids[line.line_id]} of this claim",
+                        )
                     )
                 else:
                     claim.line_ids[line.line_id] = row.line
@@ -500,7 +516,10 @@ class ClaimAssembler:
                 self._open[key].refused = True
                 out.append(
                     self._error(
-                        broken_at, None, "the file could not be read past this line; claim refused as incomplete", key
+                        broken_at,
+                        None,
+                        "the file could not be read past this line; claim refused as incomplete",
+                        key,
                     )
                 )
             finished = self._complete(key)

@@ -61,7 +61,10 @@ def _records(fh: BinaryIO, delimiter: str) -> Iterator[_Record]:
         except StopIteration:
             return
         except csv.Error as error:
-            raise _Broken(start, f"CSV quoting is broken in the row starting here ({error}); the rest of the file was not read") from None
+            raise _Broken(
+                start,
+                f"CSV quoting is broken in the row starting here ({error}); the rest of the file was not read",
+            ) from None
         bad_lines: list[int] = []
         joined = delimiter.join(cells)
         if not joined.isascii():
@@ -106,7 +109,9 @@ class CsvExportReader:
             if record.bad_lines:
                 return None, [self._file_error(record.line, f"the header line {NOT_UTF8}")]
             mapper = RowMapper(record.cells, self.profile)
-            errors = [self._file_error(record.line, reason, column) for column, reason in mapper.header_problems]
+            errors = [
+                self._file_error(record.line, reason, column) for column, reason in mapper.header_problems
+            ]
             return mapper, errors
         return None, [self._file_error(None, "the file is empty")]
 

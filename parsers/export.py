@@ -32,7 +32,7 @@ class ParseResult:
 
 
 def sniff_format(path: Path) -> str:
-    """"xml" when the first non-blank character (after any BOM) is ``<``, else "csv"."""
+    """ "xml" when the first non-blank character (after any BOM) is ``<``, else "csv"."""
     with open(path, "rb") as fh:
         head = fh.read(1024)
     head = head.removeprefix(codecs.BOM_UTF8).lstrip()

@@ -37,7 +37,13 @@ from pathlib import Path
 
 from parsers.columns import ALL_COLUMNS, DATE_COLUMNS, REQUIRED_COLUMNS
 
-_TOKENS = {"YYYY": r"(?P<y>\d{4})", "MM": r"(?P<m>\d{2})", "M": r"(?P<m>\d{1,2})", "DD": r"(?P<d>\d{2})", "D": r"(?P<d>\d{1,2})"}
+_TOKENS = {
+    "YYYY": r"(?P<y>\d{4})",
+    "MM": r"(?P<m>\d{2})",
+    "M": r"(?P<m>\d{1,2})",
+    "DD": r"(?P<d>\d{2})",
+    "D": r"(?P<d>\d{1,2})",
+}
 _TOKEN_RE = re.compile("|".join(sorted(_TOKENS, key=len, reverse=True)))
 
 
@@ -137,7 +143,9 @@ class RowMapper:
                 targets = (name,)
             else:
                 where = "the canonical columns or the profile" if profile else "the canonical columns"
-                self.header_problems.append((name or f"column {index + 1}", f"unknown column; not one of {where}"))
+                self.header_problems.append(
+                    (name or f"column {index + 1}", f"unknown column; not one of {where}")
+                )
                 continue
             for target in targets:
                 if target in seen:
@@ -165,7 +173,7 @@ class RowMapper:
     def map(self, record: Sequence[str]) -> tuple[dict[str, str], list[tuple[str | None, str]]]:
         """Canonical cells (stripped) and the problems met converting them."""
         if self._identity and len(self._indexes) == len(record):
-            return dict(zip(self._names, map(str.strip, record))), []
+            return dict(zip(self._names, map(str.strip, record), strict=True)), []
         cells = {name: record[index].strip() for index, name in self._plain}
         problems: list[tuple[str | None, str]] = []
         for index, last_column, first_column in self._split:
@@ -182,15 +190,15 @@ class RowMapper:
         if profile is None:
             return cells, problems
         for column, mapping in profile.values.items():
-            value = cells.get(column)
-            if value and value in mapping:
-                cells[column] = mapping[value]
+            code = cells.get(column)
+            if code and code in mapping:
+                cells[column] = mapping[code]
         if self._date_re is not None:
             for column in DATE_COLUMNS:
-                value = cells.get(column)
-                if not value:
+                written = cells.get(column)
+                if not written:
                     continue
-                match = self._date_re.fullmatch(value)
+                match = self._date_re.fullmatch(written)
                 if match is None:
                     problems.append((column, f"not a date in {profile.date_format} form"))
                     continue

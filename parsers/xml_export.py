@@ -93,7 +93,11 @@ class XmlExportReader:
         try:
             root = etree.fromstring(data, parser)
         except etree.XMLSyntaxError as error:
-            truncated = "truncated or " if "end of data" in str(error).lower() or "premature" in str(error).lower() else ""
+            truncated = (
+                "truncated or "
+                if "end of data" in str(error).lower() or "premature" in str(error).lower()
+                else ""
+            )
             line = error.lineno if error.lineno else None
             yield self._error(line, f"the XML is {truncated}not well-formed: {error.msg}")
             return

@@ -1,31 +1,60 @@
 """Posting 835 remittances: the ledger agrees with the bank to the cent, once.
 
-Before anything is written every transaction in the file must balance (line,
-claim and payment level); one that does not puts the whole file in quarantine.
-A remittance is identified by payer + TRN02: the same one again (renamed or
-re-enveloped) posts nothing, and a reused TRN02 with different content is
-quarantined for a human instead of being skipped or doubled.
+What is posted, per transaction set (ST..SE), streamed claim by claim so that a
+remittance of 100,000 claims is never held in memory whole:
+
+- **Balances first.**  Every CLP's line and claim balances are checked before its
+  rows are queued, and the transaction balance (Σ CLP04 − Σ PLB = BPR02) at the
+  SE, before anything is committed.  Any broken balance refuses the *whole file*:
+  ``post_remittance_parts`` raises ``RemittanceRefused`` and the caller rolls the
+  transaction back, so nothing of it is ever visible (reliability test 23).
+- **Exactly once.**  A remittance is keyed by payer (TRN03, else the payer id) and
+  TRN02, unique in ``remittances``; its ``content_sha256`` fingerprints the
+  segments between ST and SE (BPR02 included, separators and envelope not).  The
+  same key with the same fingerprint is a duplicate and posts nothing (renamed
+  file, new ISA13, second process); the same key with another fingerprint is a
+  conflict and refuses the file for review.  Two processes racing on PostgreSQL:
+  the loser's INSERT fails on the unique key and ``remits.inbound`` retries it
+  as a duplicate; SQLite serialises writers with ``BEGIN IMMEDIATE``.
+- **Matching.**  CLP01 → the claim's current revision; SVC → service line by
+  REF*6R, else procedure + date (+ modifiers when they agree; an 835 that drops a
+  billed modifier still matches a single candidate).  Unmatched rows keep a NULL
+  ``claim_pk`` / ``service_line_id``: that is the unmatched queue.
+- **Reversals.**  CLP02 22 cancels exactly one earlier posting of the same payer
+  whose CLP07 (or the reversal's REF*F8) and negated CLP03/CLP04 agree;
+  ``reverses_id`` links it, and it is filed under the claim row of the posting it
+  cancels, so claim totals net out.  A reversal of something never posted refuses
+  the whole file (its BPR02 counts the reversal, so posting the rest would make
+  the ledger disagree with the bank).
+- **Flags.**  SCO / One Care members cannot be charged: a posting with patient
+  responsibility on such a claim gets a ``patient_responsibility_flagged`` event.
+
+Rows are written with SQLAlchemy Core executemany (``INSERT .. RETURNING`` for the
+ids the child rows need), a chunk of claims at a time, inside the caller's one
+transaction per file.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from datetime import date
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy.orm import Session, aliased
 
 from domain.adjudication import adjudicated_status
 from domain.remittance import ClaimPayment as ClaimPaymentRecord
 from domain.remittance import Remittance as RemittanceRecord
-from ledger.claims import current_revision, transition
+from edi.x12 import iter_segments, detect_separators
+from edi.x12stream import RemittanceEnd, RemittanceHeader, RemittancePart, iter_remittance_parts, read_remittance_file
 from ledger.models import (
     Adjustment,
+    Claim,
+    ClaimEvent,
     ClaimPayment,
     ClaimStatus,
     ProviderAdjustment,
@@ -34,8 +63,14 @@ from ledger.models import (
     ServiceLine,
     ServicePayment,
 )
+from ledger.types import utcnow
+from validators.remit_balance import TRANSACTION, BalanceError, check_claim_balances, check_line_balances
 
 ZERO = Decimal("0")
+NO_CHARGE_PLANS = frozenset({"sco", "one_care"})
+"""Lines of business whose members cannot be charged (payer-87726.md, "Plans and members")."""
+REVERSAL = "reversal"
+MAX_REASONS = 200
 
 
 @dataclass
@@ -46,14 +81,19 @@ class PaymentReport:
     claims_posted: int = 0
     unmatched_claims: list[str] = field(default_factory=list)
     total_paid: Decimal = ZERO
+    reversals: int = 0
+    denied: list[str] = field(default_factory=list)
+    unmatched_lines: int = 0
+    flagged: list[str] = field(default_factory=list)  # SCO / One Care claims with patient responsibility
+    provider_adjustments: int = 0
 
 
-def remittance_fingerprint(remit: RemittanceRecord) -> str:
-    """What was paid, to whom, for what — not the envelope or the file it came in."""
-    document = asdict(remit)
-    document.pop("envelope", None)
-    document.pop("source", None)
-    return hashlib.sha256(json.dumps(document, sort_keys=True, default=str).encode()).hexdigest()
+class RemittanceRefused(Exception):
+    """The file must not be posted; ``reasons`` say why (amounts, trace and claim numbers; no names)."""
+
+    def __init__(self, reasons: list[str]):
+        super().__init__(reasons[0] if reasons else "refused")
+        self.reasons = reasons
 
 
 def remittance_payer_key(remit: RemittanceRecord) -> str:
@@ -65,93 +105,433 @@ def quarantine(session: Session, transmission_id: int | None, reason: str, detai
                            detail=None if detail is None else json.dumps(detail, default=str)))
 
 
-def post_remittances(session: Session, remittances: Sequence[RemittanceRecord], *, balance_errors: Sequence[Any],
-                     transmission_id: int | None, actor: str, report: PaymentReport) -> None:
-    if balance_errors:
-        quarantine(session, transmission_id, "835 does not balance; nothing posted",
-                   [str(e) for e in balance_errors])
-        report.quarantined.append(f"does not balance: {balance_errors[0]}")
-        return
-    for remit in remittances:
-        payer = remittance_payer_key(remit)
-        fingerprint = remittance_fingerprint(remit)
-        existing = session.scalar(select(Remittance).where(
-            Remittance.payer_id == payer, Remittance.trace_number == remit.trace_number))
-        if existing is not None:
-            if existing.content_sha256 == fingerprint:
-                report.duplicates += 1
-            else:
-                quarantine(session, transmission_id,
-                           f"trace number {remit.trace_number} from payer {payer} was already posted with "
-                           "different content", {"trace": remit.trace_number, "payer": payer})
-                report.quarantined.append(f"TRN02 {remit.trace_number} reused with different content")
-            continue
-        _post_one(session, remit, payer, fingerprint, transmission_id=transmission_id, actor=actor, report=report)
+# --- what we need to know about claims and lines while posting ------------------------------
 
 
-def _post_one(session: Session, remit: RemittanceRecord, payer: str, fingerprint: str, *,
-              transmission_id: int | None, actor: str, report: PaymentReport) -> None:
-    row = Remittance(transmission_id=transmission_id, payer_id=payer, payer_name=remit.payer_name,
-                     trace_number=remit.trace_number, total_paid=remit.total_paid,
-                     payment_method=remit.payment_method, payment_date=remit.payment_date,
-                     content_sha256=fingerprint)
-    session.add(row)
-    session.flush()
-    for clp in remit.claims:
-        _post_claim(session, row.id, clp, actor=actor, report=report)
-    for plb in remit.provider_adjustments:
-        session.add(ProviderAdjustment(remittance_id=row.id, provider_id=plb.provider_id,
-                                       fiscal_period_date=plb.fiscal_period_end, reason_code=plb.reason,
-                                       reference=plb.reference or None, amount=plb.amount))
-    report.posted += 1
-    report.total_paid += remit.total_paid
+@dataclass(slots=True)
+class _ClaimInfo:
+    pk: int
+    claim_id: str
+    revision: int
+    status: str
+    line_of_business: str
+    frequency: str
+    payer_claim_number: str | None
 
 
-def _match_line(lines: list[ServiceLine], line_id: str | None, code: str, modifiers: tuple[str, ...],
-                service_date: date | None) -> ServiceLine | None:
+@dataclass(frozen=True, slots=True)
+class _LineInfo:
+    id: int
+    line_id: str
+    procedure_code: str
+    modifiers: tuple[str, ...]
+    service_date: date
+
+
+def match_line(lines: list[_LineInfo], line_id: str | None, code: str, modifiers: tuple[str, ...],
+               service_date: date | None) -> _LineInfo | None:
+    """REF*6R first; else procedure and date, exact modifiers preferred, a single candidate otherwise."""
     if line_id:
         for line in lines:
             if line.line_id == line_id:
                 return line
-    candidates = [ln for ln in lines if ln.procedure_code == code and (service_date is None or ln.service_date == service_date)]
-    exact = [ln for ln in candidates if tuple(m for m in ln.modifiers.split(":") if m) == modifiers]
-    chosen = exact or candidates  # an 835 that drops a billed modifier still matches
+    candidates = [ln for ln in lines if ln.procedure_code == code
+                  and (service_date is None or ln.service_date == service_date)]
+    exact = [ln for ln in candidates if ln.modifiers == modifiers]
+    chosen = exact or candidates
     return chosen[0] if len(chosen) == 1 else None
 
 
-def _post_claim(session: Session, remittance_id: int, clp: ClaimPaymentRecord, *, actor: str,
-                report: PaymentReport) -> None:
-    claim = current_revision(session, clp.patient_control_number)
-    patient_resp = clp.patient_responsibility
-    if patient_resp is None:
-        patient_resp = sum((a.amount for a in clp.all_adjustments if a.group == "PR"), ZERO)
-    payment = ClaimPayment(remittance_id=remittance_id, claim_pk=claim.id if claim else None,
-                           patient_control_number=clp.patient_control_number, status_code=clp.status,
-                           charge=clp.charge, paid=clp.paid, patient_responsibility=patient_resp,
-                           payer_claim_number=clp.payer_claim_number or None)
-    session.add(payment)
-    session.flush()
-    for adj in clp.adjustments:
-        session.add(Adjustment(claim_payment_id=payment.id, group_code=adj.group, reason_code=adj.reason,
-                               amount=adj.amount, quantity=None if adj.quantity is None else str(adj.quantity)))
-    lines = list(claim.lines) if claim else []
-    for svc in clp.lines:
-        matched = _match_line(lines, svc.line_id, svc.procedure_code, svc.modifiers, svc.service_date)
-        service = ServicePayment(claim_payment_id=payment.id, service_line_id=matched.id if matched else None,
-                                 procedure_code=":".join((svc.procedure_code, *svc.modifiers)),
-                                 charge=svc.charge, paid=svc.paid, line_ref=svc.line_id)
-        session.add(service)
-        session.flush()
-        for adj in svc.adjustments:
-            session.add(Adjustment(claim_payment_id=payment.id, service_payment_id=service.id,
-                                   group_code=adj.group, reason_code=adj.reason, amount=adj.amount,
-                                   quantity=None if adj.quantity is None else str(adj.quantity)))
-    if claim is None:
-        report.unmatched_claims.append(clp.patient_control_number)
-        return
-    if clp.payer_claim_number:
-        claim.payer_claim_number = clp.payer_claim_number
-    new_status = adjudicated_status(clp)
-    transition(session, claim, new_status, actor=actor, event="remit_posted",
-               detail=f"CLP02 {clp.status} paid {clp.paid} of {clp.charge}; payer claim {clp.payer_claim_number}")
-    report.claims_posted += 1
+@dataclass(slots=True)
+class _PendingLine:
+    row: dict[str, Any]
+    adjustments: list[dict[str, Any]]
+
+
+@dataclass(slots=True)
+class _PendingClaim:
+    row: dict[str, Any]
+    adjustments: list[dict[str, Any]]
+    lines: list[_PendingLine]
+
+
+class _Poster:
+    def __init__(self, session: Session, *, transmission_id: int | None, actor: str, report: PaymentReport,
+                 chunk_size: int):
+        self.session = session
+        self.transmission_id = transmission_id
+        self.actor = actor
+        self.report = report
+        self.chunk_size = chunk_size
+        self.now = utcnow()
+        self.reasons: list[str] = []
+        # per remittance
+        self.header: RemittanceRecord | None = None
+        self.payer = ""
+        self.remittance_id: int | None = None
+        self.existing_fingerprint: str | None = None
+        self.claims_paid = ZERO
+        self.claim_count = 0
+        self.chunk: list[ClaimPaymentRecord] = []
+        # pending writes
+        self.pending: list[_PendingClaim] = []
+        self.claim_updates: dict[int, dict[str, Any]] = {}
+        self.events: list[dict[str, Any]] = []
+        self.reversed_ids: set[int] = set()
+
+    # --- the stream ---------------------------------------------------------------------------
+
+    def refuse(self, reason: str) -> None:
+        if len(self.reasons) < MAX_REASONS:
+            self.reasons.append(reason)
+
+    @property
+    def writing(self) -> bool:
+        return not self.reasons and self.remittance_id is not None
+
+    def take(self, part: RemittancePart) -> None:
+        if isinstance(part, ClaimPaymentRecord):
+            self._claim(part)
+        elif isinstance(part, RemittanceHeader):
+            self._start(part.remittance)
+        elif isinstance(part, RemittanceEnd):
+            self._end(part)
+
+    def _start(self, header: RemittanceRecord) -> None:
+        self.header = header
+        self.payer = remittance_payer_key(header)
+        self.claims_paid = ZERO
+        self.claim_count = 0
+        self.remittance_id = None
+        self.existing_fingerprint = None
+        found = self.session.execute(select(Remittance.id, Remittance.content_sha256).where(
+            Remittance.payer_id == self.payer, Remittance.trace_number == header.trace_number)).first()
+        if found is not None:
+            self.existing_fingerprint = found.content_sha256
+            return
+        if self.reasons:
+            return
+        # Inserted now, so that a second process posting the same payment waits (PostgreSQL: on
+        # the unique key) instead of doing all the work twice.
+        self.remittance_id = self.session.execute(insert(Remittance.__table__).returning(Remittance.id), {
+            "transmission_id": self.transmission_id, "payer_id": self.payer, "payer_name": header.payer_name,
+            "trace_number": header.trace_number, "total_paid": header.total_paid,
+            "payment_method": header.payment_method or None, "payment_date": header.payment_date,
+            "content_sha256": "pending", "created_at": self.now,
+        }).scalar_one()
+
+    def _claim(self, clp: ClaimPaymentRecord) -> None:
+        assert self.header is not None
+        self.claims_paid += clp.paid
+        self.claim_count += 1
+        one = replace(self.header, claims=(clp,))
+        errors = check_line_balances(one) + check_claim_balances(one)
+        for error in errors:
+            self.refuse(f"does not balance: {error.message}")
+        if self.writing:
+            self.chunk.append(clp)
+            if len(self.chunk) >= self.chunk_size:
+                self._post_chunk()
+
+    def _end(self, end: RemittanceEnd) -> None:
+        remit = end.remittance
+        expected = self.claims_paid - remit.provider_adjusted
+        if expected != remit.total_paid:
+            error = BalanceError(TRANSACTION, remit.trace_number, None, None, expected, remit.total_paid,
+                                 remit.source)
+            self.refuse(f"does not balance: {error.message}")
+        if self.existing_fingerprint is not None:
+            if self.existing_fingerprint == end.fingerprint:
+                self.report.duplicates += 1
+            else:
+                self.refuse(f"trace number {remit.trace_number} from payer {self.payer} was already posted "
+                            "with different content")
+            return
+        if not self.writing:
+            self.chunk = []
+            return
+        self._post_chunk()
+        self._post_provider_adjustments(remit)
+        self._write()
+        self.session.execute(update(Remittance.__table__).where(Remittance.id == self.remittance_id)
+                             .values(content_sha256=end.fingerprint))
+        self.report.posted += 1
+        self.report.total_paid += remit.total_paid
+
+    def finish(self) -> None:
+        if self.reasons:
+            raise RemittanceRefused(self.reasons)
+
+    # --- one chunk of claims -----------------------------------------------------------------
+
+    def _post_chunk(self) -> None:
+        clps, self.chunk = self.chunk, []
+        if not clps or not self.writing:
+            return
+        claims = self._current_revisions({c.patient_control_number for c in clps})
+        lines = self._lines({info.pk for info in claims.values()})
+        for clp in clps:
+            if clp.is_reversal:
+                self._post_reversal(clp, claims, lines)
+            else:
+                self._post_claim(clp, claims.get(clp.patient_control_number), lines)
+        self._write()
+
+    def _current_revisions(self, claim_ids: Iterable[str]) -> dict[str, _ClaimInfo]:
+        found: dict[str, _ClaimInfo] = {}
+        wanted = list(claim_ids)
+        for start in range(0, len(wanted), 900):
+            rows = self.session.execute(select(
+                Claim.id, Claim.claim_id, Claim.revision, Claim.status, Claim.line_of_business, Claim.frequency,
+                Claim.payer_claim_number).where(Claim.claim_id.in_(wanted[start:start + 900])))
+            for row in rows:
+                current = found.get(row.claim_id)
+                if current is None or row.revision > current.revision:
+                    found[row.claim_id] = _ClaimInfo(*row)
+        return found
+
+    def _claim_by_pk(self, pk: int) -> _ClaimInfo:
+        row = self.session.execute(select(
+            Claim.id, Claim.claim_id, Claim.revision, Claim.status, Claim.line_of_business, Claim.frequency,
+            Claim.payer_claim_number).where(Claim.id == pk)).one()
+        info = _ClaimInfo(*row)
+        if pk in self.claim_updates:
+            info.status = self.claim_updates[pk]["b_status"]
+        return info
+
+    def _lines(self, claim_pks: set[int]) -> dict[int, list[_LineInfo]]:
+        found: dict[int, list[_LineInfo]] = {}
+        wanted = list(claim_pks)
+        for start in range(0, len(wanted), 900):
+            rows = self.session.execute(select(
+                ServiceLine.claim_pk, ServiceLine.id, ServiceLine.line_id, ServiceLine.procedure_code,
+                ServiceLine.modifiers, ServiceLine.service_date).where(
+                ServiceLine.claim_pk.in_(wanted[start:start + 900])).order_by(ServiceLine.position))
+            for row in rows:
+                found.setdefault(row.claim_pk, []).append(_LineInfo(
+                    row.id, row.line_id, row.procedure_code, tuple(m for m in row.modifiers.split(":") if m),
+                    row.service_date))
+        return found
+
+    def _queue(self, clp: ClaimPaymentRecord, claim_pk: int | None, outcome: str, reverses_id: int | None,
+               lines: list[_LineInfo]) -> _PendingClaim:
+        patient = clp.patient_responsibility
+        if patient is None:
+            patient = sum((a.amount for a in clp.all_adjustments if a.group == "PR"), ZERO)
+        pending = _PendingClaim(
+            row={"remittance_id": self.remittance_id, "claim_pk": claim_pk,
+                 "patient_control_number": clp.patient_control_number, "status_code": clp.status,
+                 "charge": clp.charge, "paid": clp.paid, "patient_responsibility": patient,
+                 "payer_claim_number": clp.payer_claim_number or None, "created_at": self.now,
+                 "outcome": outcome, "reverses_id": reverses_id,
+                 "remark_codes": ",".join(clp.remark_codes)[:200] or None},
+            adjustments=[_adjustment_row(a, None) for a in clp.adjustments],
+            lines=[],
+        )
+        for svc in clp.lines:
+            when = svc.service_date or svc.service_start
+            matched = match_line(lines, svc.line_id, svc.procedure_code, svc.modifiers, when) if lines else None
+            if matched is None:
+                self.report.unmatched_lines += 1
+            pending.lines.append(_PendingLine(
+                row={"service_line_id": matched.id if matched else None,
+                     "procedure_code": ":".join((svc.procedure_code, *svc.modifiers))[:48],
+                     "charge": svc.charge, "paid": svc.paid, "line_ref": svc.line_id,
+                     "service_date": when, "remark_codes": ",".join(svc.remark_codes)[:200] or None},
+                adjustments=[_adjustment_row(a, None) for a in svc.adjustments],
+            ))
+        self.pending.append(pending)
+        return pending
+
+    def _post_claim(self, clp: ClaimPaymentRecord, claim: _ClaimInfo | None,
+                    lines: dict[int, list[_LineInfo]]) -> None:
+        outcome = adjudicated_status(clp)
+        self._queue(clp, claim.pk if claim else None, outcome, None, lines.get(claim.pk, []) if claim else [])
+        if outcome == ClaimStatus.DENIED:
+            self.report.denied.append(clp.patient_control_number)
+        if claim is None:
+            self.report.unmatched_claims.append(clp.patient_control_number)
+            return
+        self._transition(claim, outcome, "remit_posted",
+                         f"CLP02 {clp.status} paid {clp.paid} of {clp.charge}; payer claim {clp.payer_claim_number}",
+                         payer_claim_number=clp.payer_claim_number or None)
+        self.report.claims_posted += 1
+        if claim.line_of_business in NO_CHARGE_PLANS:
+            patient = sum((a.amount for a in clp.all_adjustments if a.group == "PR"), ZERO)
+            patient = max(patient, clp.patient_responsibility or ZERO)
+            if patient > ZERO:
+                self._event(claim, "patient_responsibility_flagged",
+                            f"patient responsibility {patient} on a {claim.line_of_business} claim: "
+                            "the member cannot be charged")
+                self.report.flagged.append(clp.patient_control_number)
+
+    def _post_reversal(self, clp: ClaimPaymentRecord, claims: dict[str, _ClaimInfo],
+                       lines: dict[int, list[_LineInfo]]) -> None:
+        self._write()  # earlier postings of this chunk must be visible to the lookup
+        numbers = [n for n in (clp.payer_claim_number, clp.reference("F8")) if n]
+        original = self._reversed_posting(clp, numbers)
+        if original is None:
+            self.refuse(f"835 trace {self.header.trace_number if self.header else ''} claim "
+                        f"{clp.patient_control_number}: reversal (CLP02 22) of payer claim "
+                        f"{' / '.join(numbers) or '(none)'} paid {-clp.paid} that was never posted")
+            return
+        original_id, claim_pk = original
+        self.reversed_ids.add(original_id)
+        self._queue(clp, claim_pk, REVERSAL, original_id, lines.get(claim_pk, []) if claim_pk else [])
+        self.report.reversals += 1
+        if claim_pk is None:
+            self.report.unmatched_claims.append(clp.patient_control_number)
+            return
+        target = self._claim_by_pk(claim_pk)
+        current = claims.get(clp.patient_control_number)
+        detail = f"CLP02 22 reverses payment of {-clp.paid}; payer claim {' / '.join(numbers)}"
+        if current is not None and current.pk != target.pk and current.frequency == "8":
+            self._event(target, "remit_reversed", detail)
+            self._transition(current, ClaimStatus.VOIDED, "remit_posted", detail)
+        else:
+            self._transition(target, ClaimStatus.ACCEPTED, "remit_reversed",
+                             detail + "; awaiting the payer's new adjudication")
+        self.report.claims_posted += 1
+
+    def _reversed_posting(self, clp: ClaimPaymentRecord, numbers: list[str]) -> tuple[int, int | None] | None:
+        if not numbers:
+            return None
+        later = aliased(ClaimPayment)
+        rows = self.session.execute(
+            select(ClaimPayment.id, ClaimPayment.claim_pk, ClaimPayment.patient_control_number)
+            .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
+            .where(Remittance.payer_id == self.payer, ClaimPayment.payer_claim_number.in_(numbers),
+                   ClaimPayment.status_code != "22", ClaimPayment.paid == -clp.paid,
+                   ClaimPayment.charge == -clp.charge,
+                   ~exists().where(later.reverses_id == ClaimPayment.id))
+            .order_by(ClaimPayment.id.desc())).all()
+        rows = [r for r in rows if r.id not in self.reversed_ids]
+        same_claim = [r for r in rows if r.patient_control_number == clp.patient_control_number]
+        chosen = (same_claim or rows)[:1]
+        return (chosen[0].id, chosen[0].claim_pk) if chosen else None
+
+    def _transition(self, claim: _ClaimInfo, to_status: str, event: str, detail: str, *,
+                    payer_claim_number: str | None = None) -> None:
+        self.events.append({"claim_pk": claim.pk, "at": self.now, "actor": self.actor, "event": event,
+                            "from_status": claim.status, "to_status": to_status, "detail": detail[:2000]})
+        claim.status = to_status
+        if payer_claim_number:
+            claim.payer_claim_number = payer_claim_number
+        self.claim_updates[claim.pk] = {"b_pk": claim.pk, "b_status": to_status,
+                                        "b_number": claim.payer_claim_number, "b_at": self.now}
+
+    def _event(self, claim: _ClaimInfo, event: str, detail: str) -> None:
+        self.events.append({"claim_pk": claim.pk, "at": self.now, "actor": self.actor, "event": event,
+                            "from_status": claim.status, "to_status": claim.status, "detail": detail[:2000]})
+
+    # --- provider-level adjustments ------------------------------------------------------------
+
+    def _post_provider_adjustments(self, remit: RemittanceRecord) -> None:
+        rows = []
+        for plb in remit.provider_adjustments:
+            claim_pk, payment_id = self._plb_target(plb.reference)
+            rows.append({"remittance_id": self.remittance_id, "provider_id": plb.provider_id[:50],
+                         "fiscal_period_date": plb.fiscal_period_end, "reason_code": plb.reason[:2],
+                         "reference": plb.reference[:50] or None, "amount": plb.amount,
+                         "claim_pk": claim_pk, "claim_payment_id": payment_id})
+        if rows:
+            self._write()
+            self.session.execute(insert(ProviderAdjustment.__table__), rows)
+            self.report.provider_adjustments += len(rows)
+
+    def _plb_target(self, reference: str) -> tuple[int | None, int | None]:
+        """PLB03-2 names a payer claim number (WO, 72, L6 on most payers) or our CLP01; else nothing."""
+        reference = reference.strip()
+        if not reference:
+            return None, None
+        self._write()
+        found = self.session.execute(
+            select(ClaimPayment.claim_pk, ClaimPayment.id)
+            .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
+            .where(Remittance.payer_id == self.payer, ClaimPayment.payer_claim_number == reference)
+            .order_by(ClaimPayment.id.desc()).limit(1)).first()
+        if found is not None:
+            return found.claim_pk, found.id
+        latest = select(func.max(Claim.revision)).where(Claim.claim_id == reference).scalar_subquery()
+        pk = self.session.scalar(select(Claim.id).where(Claim.claim_id == reference, Claim.revision == latest))
+        return pk, None
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def _write(self) -> None:
+        session = self.session
+        pending, self.pending = self.pending, []
+        if pending:
+            table = ClaimPayment.__table__
+            ids = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                  [p.row for p in pending]).scalars().all()
+            lines: list[_PendingLine] = []
+            adjustments: list[dict[str, Any]] = []
+            for claim_payment_id, p in zip(ids, pending, strict=True):
+                for adj in p.adjustments:
+                    adj["claim_payment_id"] = claim_payment_id
+                    adjustments.append(adj)
+                for line in p.lines:
+                    line.row["claim_payment_id"] = claim_payment_id
+                    for adj in line.adjustments:
+                        adj["claim_payment_id"] = claim_payment_id
+                    lines.append(line)
+            if lines:
+                table = ServicePayment.__table__
+                line_ids = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
+                                           [ln.row for ln in lines]).scalars().all()
+                for line_id, line in zip(line_ids, lines, strict=True):
+                    for adj in line.adjustments:
+                        adj["service_payment_id"] = line_id
+                        adjustments.append(adj)
+            if adjustments:
+                session.execute(insert(Adjustment.__table__), adjustments)
+        if self.claim_updates:
+            table = Claim.__table__
+            session.execute(update(table).where(table.c.id == bindparam("b_pk")).values(
+                status=bindparam("b_status"), payer_claim_number=bindparam("b_number"),
+                updated_at=bindparam("b_at")), list(self.claim_updates.values()))
+            self.claim_updates = {}
+        if self.events:
+            session.execute(insert(ClaimEvent.__table__), self.events)
+            self.events = []
+
+
+def _adjustment_row(adjustment: Any, service_payment_id: int | None) -> dict[str, Any]:
+    return {"claim_payment_id": None, "service_payment_id": service_payment_id, "group_code": adjustment.group,
+            "reason_code": adjustment.reason, "amount": adjustment.amount,
+            "quantity": None if adjustment.quantity is None else str(adjustment.quantity)}
+
+
+# --- entry points --------------------------------------------------------------------------------
+
+
+def post_remittance_parts(session: Session, parts: Iterable[RemittancePart], *, transmission_id: int | None,
+                          actor: str, report: PaymentReport, chunk_size: int = 2000) -> None:
+    """Post a stream of remittance parts inside the caller's transaction.
+
+    Raises ``RemittanceRefused`` (balances, a reused trace number, a reversal of nothing) and
+    ``X12ParseError`` (a broken or cut file); on either the caller must roll back, which leaves
+    nothing of the file in the ledger.  Report counters are only meaningful after a commit.
+    """
+    poster = _Poster(session, transmission_id=transmission_id, actor=actor, report=report, chunk_size=chunk_size)
+    for part in parts:
+        poster.take(part)
+    poster.finish()
+
+
+def post_835_text(session: Session, text: str, *, source: str = "<835>", transmission_id: int | None = None,
+                  actor: str, report: PaymentReport) -> None:
+    separators = detect_separators(text)
+    post_remittance_parts(session, iter_remittance_parts(iter_segments(text, separators), separators, source=source),
+                          transmission_id=transmission_id, actor=actor, report=report)
+
+
+def post_835_file(session: Session, path: Any, *, source: str | None = None, transmission_id: int | None = None,
+                  actor: str, report: PaymentReport) -> None:
+    """Stream an 835 file into the ledger (bounded memory whatever its size)."""
+    post_remittance_parts(session, read_remittance_file(path, source=source), transmission_id=transmission_id,
+                          actor=actor, report=report)
+
+
+_unused = datetime  # keep the import for type readers

@@ -155,7 +155,9 @@ def test_no_error_message_contains_phi() -> None:
 
 
 def test_row_error_format() -> None:
-    assert str(RowError("x.csv", 7, "charge", "is negative", "C1")) == "x.csv:7: charge: is negative (claim C1)"
+    assert (
+        str(RowError("x.csv", 7, "charge", "is negative", "C1")) == "x.csv:7: charge: is negative (claim C1)"
+    )
     assert str(RowError("x.csv", None, None, "the file is empty", None)) == "x.csv: the file is empty"
 
 
@@ -174,7 +176,11 @@ def test_twelve_diagnoses_four_modifiers_and_pointers() -> None:
 def test_child_patient_under_parent_subscriber() -> None:
     claim = next(c for c in parse(GOOD / "child_patient.csv").claims if c.claim_id == "BAD-1")
     assert claim.relationship is Relationship.CHILD
-    assert claim.patient is not None and claim.patient.first == "Rowan" and claim.patient.dob == date(2015, 8, 21)
+    assert (
+        claim.patient is not None
+        and claim.patient.first == "Rowan"
+        and claim.patient.dob == date(2015, 8, 21)
+    )
 
 
 def test_rows_of_a_claim_need_not_be_contiguous() -> None:
@@ -213,9 +219,13 @@ def test_demo_export_is_a_clean_realistic_day_of_charges() -> None:
     assert {c.line_of_business for c in claims} == set(LineOfBusiness)
     for claim in claims:
         assert claim.payer_id == "87726"
-        assert claim.billing.entity_type == "2" and claim.billing.last_or_org == "HARBOR LIGHT BEHAVIORAL HEALTH"
+        assert (
+            claim.billing.entity_type == "2" and claim.billing.last_or_org == "HARBOR LIGHT BEHAVIORAL HEALTH"
+        )
         assert claim.billing.address is not None and len(claim.billing.address.zip) == 9
-        npis = [claim.billing.npi, claim.rendering.npi] + ([claim.supervising.npi] if claim.supervising else [])
+        npis = [claim.billing.npi, claim.rendering.npi] + (
+            [claim.supervising.npi] if claim.supervising else []
+        )
         assert all(luhn_valid(npi) for npi in npis), claim.claim_id
         assert claim.diagnoses[0].startswith("F")
         assert all(date(2026, 9, 1) <= line.service_date <= date(2026, 10, 31) for line in claim.lines)

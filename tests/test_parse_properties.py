@@ -73,7 +73,9 @@ def service_lines(draw, number: int, diagnosis_count: int) -> ServiceLine:
     return ServiceLine(
         line_id=f"L{number}",
         service_date=draw(st.dates(date(2026, 1, 1), TODAY)),
-        procedure_code=draw(st.one_of(_digits(5), st.builds(str.__add__, st.sampled_from("HGT"), _digits(4)))),
+        procedure_code=draw(
+            st.one_of(_digits(5), st.builds(str.__add__, st.sampled_from("HGT"), _digits(4)))
+        ),
         charge=Decimal(draw(st.integers(0, 10**7))).scaleb(-2),
         units=Decimal(draw(st.integers(1, 9999))).scaleb(-draw(st.integers(0, 1))),
         place_of_service=draw(_digits(2)),
@@ -122,7 +124,9 @@ def claims(draw, claim_id: str) -> Claim:
         diagnoses=diagnoses,
         lines=lines,
         frequency=frequency,
-        original_claim_number=draw(st.text(ALNUM, min_size=1, max_size=20)) if frequency != Frequency.ORIGINAL else None,
+        original_claim_number=draw(st.text(ALNUM, min_size=1, max_size=20))
+        if frequency != Frequency.ORIGINAL
+        else None,
         relationship=relationship,
         patient=patient,
         rendering=rendering,
@@ -136,7 +140,9 @@ claim_batches = st.integers(1, 4).flatmap(lambda n: st.tuples(*(claims(f"C-{i}")
 
 
 def without_sources(items):
-    return [replace(c, source=None, lines=tuple(replace(line, source=None) for line in c.lines)) for c in items]
+    return [
+        replace(c, source=None, lines=tuple(replace(line, source=None) for line in c.lines)) for c in items
+    ]
 
 
 def _parse(data: str | bytes, suffix: str):

@@ -17,7 +17,9 @@ XXE_SECRET = (FIXTURES / "bad" / "xxe_secret.txt").read_text().strip()
 
 
 def without_sources(claims):
-    return [replace(c, source=None, lines=tuple(replace(line, source=None) for line in c.lines)) for c in claims]
+    return [
+        replace(c, source=None, lines=tuple(replace(line, source=None) for line in c.lines)) for c in claims
+    ]
 
 
 def test_xml_export_gives_the_same_claims_as_the_csv() -> None:

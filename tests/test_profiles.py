@@ -19,12 +19,17 @@ SIMPLEPRACTICE = PROFILES / "simplepractice_style.toml"
 
 
 def without_sources(claims):
-    return [replace(c, source=None, lines=tuple(replace(line, source=None) for line in c.lines)) for c in claims]
+    return [
+        replace(c, source=None, lines=tuple(replace(line, source=None) for line in c.lines)) for c in claims
+    ]
 
 
 @pytest.mark.parametrize(
     ("export", "profile"),
-    [("simplepractice_style.csv", "simplepractice_style.toml"), ("therapynotes_style.tsv", "therapynotes_style.toml")],
+    [
+        ("simplepractice_style.csv", "simplepractice_style.toml"),
+        ("therapynotes_style.tsv", "therapynotes_style.toml"),
+    ],
 )
 def test_profile_export_parses_to_the_canonical_claims(export: str, profile: str) -> None:
     mapped = parse_export(GOOD / export, today=TODAY, profile=PROFILES / profile)

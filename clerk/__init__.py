@@ -1,0 +1,1 @@
+"""The billing clerk's desk: worklists, reports and the unattended nightly run."""

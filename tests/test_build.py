@@ -1,0 +1,101 @@
+"""`build`: only pyx12-clean files leave; a bad claim is held alone; a crash is finished, not repeated."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from domain.claim import Address
+from edi.read837 import read_837p
+from ledger.db import Ledger, upgrade
+from ledger.ingest import ingest_claims
+from ledger.models import Batch, BatchClaim, Claim, ClaimStatus
+from outbox import batches
+from outbox.batches import build_batches
+from runtime.config import load_config, starter_config
+from tests.claim_factory import BILLING_GROUP, make_claim
+from tests.ledger_helpers import no_findings
+from validators.x12_syntax import SyntaxFinding
+
+NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def setup(tmp_path: Path, db_url: str) -> tuple[Ledger, object]:
+    path = tmp_path / "bhclaims.toml"
+    path.write_text(starter_config(transport_url="file://./ch"))
+    config = load_config(path, db_url)
+    upgrade(db_url)
+    ledger = Ledger(db_url)
+    yield ledger, config
+    ledger.dispose()
+
+
+def test_unwritable_claim_is_held_and_the_rest_is_built(setup: tuple[Ledger, object]) -> None:
+    ledger, config = setup
+    bad_billing = replace(BILLING_GROUP, address=Address("1 MAIN ST", "BOSTON", "MA", "02108"))  # no ZIP+4
+    claims = [make_claim("A1"), make_claim("A2", billing=bad_billing), make_claim("A3")]
+    ingest_claims(ledger, claims, checker=no_findings, actor="t")
+    report = build_batches(ledger, config, checker=no_findings, actor="t", now=NOW)
+    assert [c for c, _ in report.held] == ["A2"] and "A2" in report.held[0][1]
+    assert len(report.files) == 1
+    built = read_837p(Path(report.files[0]).read_text())
+    assert [c.claim_id for c in built.claims] == ["A1", "A3"]
+    with ledger.session() as session:
+        statuses = dict(session.execute(select(Claim.claim_id, Claim.status)).all())
+        assert statuses == {"A1": "batched", "A2": "held", "A3": "batched"}
+        assert session.scalar(select(Batch.claim_count)) == 2
+
+
+def test_file_failing_pyx12_is_not_released(setup: tuple[Ledger, object]) -> None:
+    ledger, config = setup
+    ingest_claims(ledger, [make_claim("B1")], checker=no_findings, actor="t")
+
+    def failing(_text: str) -> list[SyntaxFinding]:
+        return [SyntaxFinding(12, "CLM", "CLM02", "8", "invented failure")]
+
+    report = build_batches(ledger, config, checker=no_findings, actor="t", now=NOW, validate=failing)
+    assert report.files == [] and report.invalid_batches
+    assert list(config.outbox_dir.glob("*")) == [] if config.outbox_dir.exists() else True
+    with ledger.session() as session:
+        assert session.scalar(select(Claim.status)) == ClaimStatus.HELD
+        assert session.scalar(select(Batch.status)) == "invalid"
+
+
+def test_crash_between_allocation_and_render_is_finished_by_rerun(setup: tuple[Ledger, object],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger, config = setup
+    ingest_claims(ledger, [make_claim(f"C{n}") for n in range(5)], checker=no_findings, actor="t")
+
+    def crash(*_a: object, **_k: object) -> None:
+        raise KeyboardInterrupt("killed after allocation")
+
+    monkeypatch.setattr(batches, "_render", crash)
+    with pytest.raises(KeyboardInterrupt):
+        build_batches(ledger, config, checker=no_findings, actor="t", now=NOW)
+    monkeypatch.undo()
+    with ledger.session() as session:
+        assert session.scalar(select(Batch.status)) == "allocated"
+    report = build_batches(ledger, config, checker=no_findings, actor="t", now=NOW)
+    assert len(report.files) == 1 and report.claims == 5
+    with ledger.session() as session:
+        assert session.scalar(select(func.count()).select_from(Batch)) == 1
+        per_claim = session.execute(select(BatchClaim.claim_pk, func.count()).group_by(BatchClaim.claim_pk)).all()
+        assert len(per_claim) == 5 and all(n == 1 for _, n in per_claim)
+        isa13 = session.scalar(select(Batch.interchange_control_number))
+    assert read_837p(Path(report.files[0]).read_text()).interchange_control_number in (str(isa13), f"{isa13:09d}")
+
+
+def test_second_build_has_new_control_numbers(setup: tuple[Ledger, object]) -> None:
+    ledger, config = setup
+    ingest_claims(ledger, [make_claim("D1")], checker=no_findings, actor="t")
+    first = build_batches(ledger, config, checker=no_findings, actor="t", now=NOW)
+    ingest_claims(ledger, [make_claim("D2")], checker=no_findings, actor="t")
+    second = build_batches(ledger, config, checker=no_findings, actor="t", now=NOW)
+    a, b = (read_837p(Path(r.files[0]).read_text()) for r in (first, second))
+    assert a.interchange_control_number != b.interchange_control_number
+    assert a.group_control_number != b.group_control_number
