@@ -59,7 +59,7 @@ def bar_chart(title: str, points: Sequence[tuple[str, Decimal]], *, width: int =
                               f'<text x="10" y="30">no data yet</text></svg>')
     peak = max((v for _, v in points), default=Decimal("0")) or Decimal("1")
     slot = (width - 2 * left) / len(points)
-    bar = max(6.0, slot * 0.6)
+    bar = min(64.0, max(6.0, slot * 0.6))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
              f'aria-label="{escape(title)}">',
              f'<line x1="{left}" y1="{height - bottom}" x2="{width - left}" y2="{height - bottom}" stroke="#adb5bd"/>']

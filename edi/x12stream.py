@@ -116,7 +116,7 @@ class RemittanceEnd:
 RemittancePart = RemittanceHeader | ClaimPayment | RemittanceEnd
 
 
-def content_fingerprint_update(digest: "hashlib._Hash", seg: Segment, separators: Separators) -> None:
+def content_fingerprint_update(digest: hashlib._Hash, seg: Segment, separators: Separators) -> None:
     """Feed one segment to a content digest in a form that does not depend on the separators."""
     text = "\x1f".join(seg.elements)
     if separators.component in text:

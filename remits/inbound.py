@@ -1,9 +1,12 @@
 """`bhclaims post`: fetched (or named) reply files into the ledger, each exactly once.
 
 A file is known by its sha256.  Posting and marking the file ``posted`` happen
-in one transaction, so a crash leaves the file either wholly posted or not at
-all, and a rerun finishes the job.  A file we cannot read is marked ``failed``
-and quarantined with the reason; the other files go on.
+in one transaction, so a crash (kill -9 included) leaves the file either wholly
+posted or not at all, and a rerun finishes the job.  A file we cannot read is
+marked ``failed``, a remittance we refuse to post (unbalanced, a reused trace
+number, a reversal of nothing) marks the whole file ``quarantined``; both get a
+quarantine row with the reasons, and the other files go on.  835s are streamed
+from disk (``edi.x12stream``), so their size does not matter.
 """
 
 from __future__ import annotations
@@ -13,20 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from edi.sniff import FileKind, sniff
-from edi.x12 import X12ParseError
 from edi.ta1 import read_ta1
+from edi.x12 import X12ParseError
 from edi.x277ca import read_277ca
-from edi.x835 import read_835
 from edi.x999 import read_999
 from ledger.db import Ledger
 from ledger.models import Transmission
 from remits.acks import AckReport, post_claim_status, post_functional_ack, post_interchange_ack
-from remits.payments import PaymentReport, post_remittances, quarantine
+from remits.payments import PaymentReport, RemittanceRefused, post_835_file, post_835_text, quarantine
 from runtime.logs import get_logger
-from validators.remit_balance import check_balances
 
 log = get_logger("bhclaims.post")
 
@@ -59,14 +61,13 @@ def post_files(ledger: Ledger, paths: list[Path], *, actor: str) -> PostReport:
     """Post named files: recorded as inbound transmissions first, so a second run skips them."""
     report = PostReport()
     for path in paths:
-        data = path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
+        digest, size, head = _digest(path)
         with ledger.session() as session:
             row = session.scalar(select(Transmission).where(
-                Transmission.direction == "in", Transmission.sha256 == digest))
+                Transmission.direction == "in", Transmission.sha256 == digest).order_by(Transmission.id))
             if row is None:
-                row = Transmission(direction="in", kind=_kind_of(data), file_name=path.name,
-                                   local_path=str(path.resolve()), sha256=digest, size=len(data), state="fetched")
+                row = Transmission(direction="in", kind=_kind_of(head), file_name=path.name,
+                                   local_path=str(path.resolve()), sha256=digest, size=size, state="fetched")
                 session.add(row)
                 session.flush()
             transmission_id, state = row.id, row.state
@@ -75,6 +76,20 @@ def post_files(ledger: Ledger, paths: list[Path], *, actor: str) -> PostReport:
             continue
         _post_transmission(ledger, transmission_id, actor=actor, report=report)
     return report
+
+
+def _digest(path: Path) -> tuple[str, int, bytes]:
+    """sha256, size and the first bytes of a file, read in chunks (835s can be hundreds of MB)."""
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            if not head:
+                head = chunk[:SNIFF_BYTES]
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size, head
 
 
 def _kind_of(data: bytes) -> str:
@@ -88,39 +103,84 @@ class _Unreadable(Exception):
     """Raised inside the posting transaction so that it rolls back whole."""
 
 
+SNIFF_BYTES = 1 << 16
+CONCURRENT_RETRIES = 3
+
+
 def _post_transmission(ledger: Ledger, transmission_id: int, *, actor: str, report: PostReport) -> None:
+    """One transaction per file: posted whole, or (refused / unreadable) not at all.
+
+    The transmission row is locked and its state re-read inside the transaction, so two
+    processes posting the same fetched file post it once.  A unique-key failure on
+    ``remittances`` means another process committed the same payment first: the file is
+    tried again and then finds it as a duplicate (PostgreSQL; SQLite serialises writers).
+    """
     name = str(transmission_id)
-    try:
-        with ledger.session() as session:
-            row = session.get_one(Transmission, transmission_id)
-            name = row.file_name
-            try:
-                text = Path(row.local_path or "").read_bytes().decode("ascii", errors="strict")
-                kind = _post_text(session, text, name, row.id, actor=actor, report=report)
-            except (X12ParseError, UnicodeDecodeError, OSError) as exc:
-                raise _Unreadable(str(exc)) from exc
-            row.kind = str(kind)
-            row.state = "posted"
-    except _Unreadable as exc:
-        _mark_failed(ledger, transmission_id, str(exc))
-        report.failed.append((name, str(exc)))
-        log.warning("file.post_failed", file=name, error=str(exc))
+    for attempt in range(CONCURRENT_RETRIES):
+        payments = PaymentReport()
+        try:
+            with ledger.session() as session:
+                row = session.scalars(select(Transmission).where(Transmission.id == transmission_id)
+                                      .with_for_update()).one()
+                name = row.file_name
+                if row.state == "posted":
+                    report.already_posted.append(name)
+                    return
+                if row.state != "fetched":
+                    report.failed.append((name, f"{row.state} earlier; release it to post it again"))
+                    return
+                try:
+                    kind = _post_path(session, Path(row.local_path or ""), name, row.id, actor=actor,
+                                      report=report, payments=payments)
+                except (X12ParseError, UnicodeDecodeError, OSError) as exc:
+                    raise _Unreadable(str(exc)) from exc
+                row.kind = str(kind)
+                row.state = "posted"
+        except _Unreadable as exc:
+            _mark_failed(ledger, transmission_id, str(exc))
+            report.failed.append((name, str(exc)))
+            log.warning("file.post_failed", file=name, error=str(exc))
+            return
+        except RemittanceRefused as refused:
+            _mark_quarantined(ledger, transmission_id, refused.reasons)
+            report.payments.quarantined.extend(refused.reasons)
+            report.failed.append((name, refused.reasons[0]))
+            log.warning("remit.quarantined", file=name, reasons=len(refused.reasons))
+            return
+        except IntegrityError:
+            if attempt + 1 == CONCURRENT_RETRIES:
+                raise
+            log.info("remit.concurrent_post", file=name, attempt=attempt + 1)
+            continue
+        _merge(report.payments, payments)
+        report.files_posted.append(name)
+        log.info("file.posted", file=name, kind=str(kind))
         return
-    report.files_posted.append(name)
-    log.info("file.posted", file=name, kind=str(kind))
+
+
+def _merge(into: PaymentReport, more: PaymentReport) -> None:
+    for name, value in vars(more).items():
+        current = getattr(into, name)
+        setattr(into, name, current + value)
+
+
+def _post_path(session: Session, path: Path, name: str, transmission_id: int, *, actor: str,
+               report: PostReport, payments: PaymentReport) -> FileKind:
+    with path.open("rb") as handle:
+        head = handle.read(SNIFF_BYTES).decode("ascii", errors="replace")
+    kind = sniff(head, source=name).kind
+    if kind == FileKind.REMITTANCE_835:
+        post_835_file(session, path, source=name, transmission_id=transmission_id, actor=actor, report=payments)
+        return kind
+    text = path.read_bytes().decode("ascii", errors="strict")
+    return _post_text(session, text, name, transmission_id, actor=actor, report=report, payments=payments)
 
 
 def _post_text(session: Session, text: str, name: str, transmission_id: int, *, actor: str,
-               report: PostReport) -> FileKind:
+               report: PostReport, payments: PaymentReport) -> FileKind:
     kind = sniff(text, source=name).kind
     if kind == FileKind.REMITTANCE_835:
-        remittances = read_835(text, source=name)
-        errors = [e for remit in remittances for e in check_balances(remit)]
-        before = len(report.payments.quarantined)
-        post_remittances(session, remittances, balance_errors=errors, transmission_id=transmission_id,
-                         actor=actor, report=report.payments)
-        if len(report.payments.quarantined) > before:
-            report.failed.append((name, report.payments.quarantined[-1]))
+        post_835_text(session, text, source=name, transmission_id=transmission_id, actor=actor, report=payments)
     elif kind in (FileKind.ACK_999, FileKind.ACK_997):
         for ack in read_999(text, source=name):
             post_functional_ack(session, ack, transmission_id=transmission_id, actor=actor, report=report.acks)
@@ -142,3 +202,23 @@ def _mark_failed(ledger: Ledger, transmission_id: int, reason: str) -> None:
         row.state = "failed"
         row.detail = reason[:2000]
         quarantine(session, transmission_id, f"cannot read {row.file_name}: {reason}"[:200])
+
+
+def _mark_quarantined(ledger: Ledger, transmission_id: int, reasons: list[str]) -> None:
+    """The whole file waits for a human: one quarantine row listing every reason."""
+    with ledger.session() as session:
+        row = session.get_one(Transmission, transmission_id)
+        row.state = "quarantined"
+        row.detail = "\n".join(reasons)[:2000]
+        quarantine(session, transmission_id, f"{row.file_name}: {reasons[0]}"[:200], reasons)
+
+
+def release_quarantined(ledger: Ledger, transmission_id: int, *, actor: str) -> None:
+    """Put a quarantined or failed file back in line (after the clerk fixed what it waited for,
+    e.g. the original of a reversal was posted); the next ``post_pending`` tries it again."""
+    with ledger.session() as session:
+        row = session.get_one(Transmission, transmission_id)
+        if row.state not in ("quarantined", "failed"):
+            raise ValueError(f"transmission {transmission_id} is {row.state}, not quarantined")
+        row.state = "fetched"
+        row.detail = f"released by {actor}"

@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -49,8 +49,14 @@ from sqlalchemy.orm import Session, aliased
 from domain.adjudication import adjudicated_status
 from domain.remittance import ClaimPayment as ClaimPaymentRecord
 from domain.remittance import Remittance as RemittanceRecord
-from edi.x12 import iter_segments, detect_separators
-from edi.x12stream import RemittanceEnd, RemittanceHeader, RemittancePart, iter_remittance_parts, read_remittance_file
+from edi.x12 import detect_separators, iter_segments
+from edi.x12stream import (
+    RemittanceEnd,
+    RemittanceHeader,
+    RemittancePart,
+    iter_remittance_parts,
+    read_remittance_file,
+)
 from ledger.models import (
     Adjustment,
     Claim,
@@ -178,6 +184,7 @@ class _Poster:
         self.claim_updates: dict[int, dict[str, Any]] = {}
         self.events: list[dict[str, Any]] = []
         self.reversed_ids: set[int] = set()
+        self.claim_infos: dict[int, _ClaimInfo] = {}  # the claims of the current chunk, by pk
 
     # --- the stream ---------------------------------------------------------------------------
 
@@ -288,15 +295,16 @@ class _Poster:
                 current = found.get(row.claim_id)
                 if current is None or row.revision > current.revision:
                     found[row.claim_id] = _ClaimInfo(*row)
+        self.claim_infos = {info.pk: info for info in found.values()}
         return found
 
     def _claim_by_pk(self, pk: int) -> _ClaimInfo:
+        if pk in self.claim_infos:
+            return self.claim_infos[pk]
         row = self.session.execute(select(
             Claim.id, Claim.claim_id, Claim.revision, Claim.status, Claim.line_of_business, Claim.frequency,
             Claim.payer_claim_number).where(Claim.id == pk)).one()
-        info = _ClaimInfo(*row)
-        if pk in self.claim_updates:
-            info.status = self.claim_updates[pk]["b_status"]
+        info = self.claim_infos[pk] = _ClaimInfo(*row)
         return info
 
     def _lines(self, claim_pks: set[int]) -> dict[int, list[_LineInfo]]:
@@ -533,5 +541,3 @@ def post_835_file(session: Session, path: Any, *, source: str | None = None, tra
     post_remittance_parts(session, read_remittance_file(path, source=source), transmission_id=transmission_id,
                           actor=actor, report=report)
 
-
-_unused = datetime  # keep the import for type readers
