@@ -203,7 +203,12 @@ def _ingest(app: App, step: Step, settle_seconds: float) -> None:
         if digest in known:
             entry["result"] = "already ingested"
         else:
-            result = ingest_file(app, path)
+            try:
+                result = ingest_file(app, path)
+            except (OSError, ValueError) as exc:  # unreadable: leave it in the drop folder for a human
+                step.attention.append(f"{path.name}: could not be read, left in {drop}: {exc}")
+                files.append({**entry, "result": "unreadable", "error": str(exc)})
+                continue
             entry.update(result="ingested", added=len(result["added"]), updated=len(result["updated"]),
                          unchanged=len(result["unchanged"]), held=len(result["held"]),
                          refused=len(result["refused_claims"]), errors=result["errors"])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from domain.claim import Claim as DomainClaim
 from domain.claim import Frequency
@@ -20,13 +20,6 @@ from ledger.db import Ledger
 from ledger.models import Claim, ClaimStatus
 
 UPDATABLE = (ClaimStatus.READY, ClaimStatus.HELD, ClaimStatus.REJECTED)
-
-
-class FindingLike(Protocol):
-    severity: str
-    code: str
-
-    def __str__(self) -> str: ...
 
 
 Checker = Callable[[DomainClaim], Sequence[Any]]
@@ -77,24 +70,19 @@ def _ingest_chunk(ledger: Ledger, claims: list[DomainClaim], checker: Checker, a
             existing = current_revision(session, claim.claim_id)
             findings = checker(claim)
             status = ClaimStatus.HELD if _blocking(findings) else ClaimStatus.READY
-            if existing is None:
-                row = Claim(revision=0, status=status)
+            if existing is None or (claim.frequency != Frequency.ORIGINAL
+                                    and existing.frequency != claim.frequency.value
+                                    and existing.status in ClaimStatus.ADJUDICATED):
+                # new claim, or a 7/8 the PM system made for a claim the payer has adjudicated
+                row = Claim(revision=0 if existing is None else existing.revision + 1,
+                            replaces_id=None if existing is None else existing.id)
                 fill_claim_row(row, claim, parties, digest)
                 row.findings = findings_json(findings)
-                row.status = None  # type: ignore[assignment]
                 session.add(row)
                 transition(session, row, status, actor=actor, event="ingested", detail=_where(claim))
                 (report.held if status == ClaimStatus.HELD else report.added).append(claim.claim_id)
             elif existing.content_hash == digest:
                 report.unchanged.append(claim.claim_id)
-            elif claim.frequency != Frequency.ORIGINAL and existing.frequency != claim.frequency.value \
-                    and existing.status in ClaimStatus.ADJUDICATED:
-                row = Claim(revision=existing.revision + 1, status=None, replaces_id=existing.id)
-                fill_claim_row(row, claim, parties, digest)
-                row.findings = findings_json(findings)
-                session.add(row)
-                transition(session, row, status, actor=actor, event="ingested", detail=_where(claim))
-                (report.held if status == ClaimStatus.HELD else report.added).append(claim.claim_id)
             elif existing.status in UPDATABLE:
                 fill_claim_row(existing, claim, parties, digest)
                 existing.findings = findings_json(findings)

@@ -111,7 +111,11 @@ def _allocate(ledger: Ledger, config: Config, *, checker: Checker, actor: str, r
 def _render(ledger: Ledger, config: Config, batch_id: int, *, actor: str, now: datetime,
             validate: Validator, report: BuildReport) -> None:
     with ledger.session() as session:
-        batch = session.get_one(Batch, batch_id)
+        # Another builder may be rendering this batch (or just did): the row lock makes us wait, the status
+        # check makes us skip.  On SQLite the writer lock taken by BEGIN IMMEDIATE does the same.
+        batch = session.get_one(Batch, batch_id, with_for_update=True)
+        if batch.status != "allocated":
+            return
         rows = list(session.scalars(
             select(Claim).join(BatchClaim, BatchClaim.claim_pk == Claim.id)
             .where(BatchClaim.batch_id == batch_id).order_by(BatchClaim.id)))

@@ -29,8 +29,8 @@ remittance of 100,000 claims is never held in memory whole:
 - **Flags.**  SCO / One Care members cannot be charged: a posting with patient
   responsibility on such a claim gets a ``patient_responsibility_flagged`` event.
 
-Rows are written with SQLAlchemy Core executemany (``INSERT .. RETURNING`` for the
-ids the child rows need), a chunk of claims at a time, inside the caller's one
+Rows are written with SQLAlchemy Core executemany (ids the child rows need are
+allocated up front: see ``_allocate_ids``), a chunk of claims at a time, inside the caller's one
 transaction per file.
 """
 
@@ -43,7 +43,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, exists, func, insert, select, update
+from sqlalchemy import bindparam, exists, func, insert, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from domain.adjudication import adjudicated_status
@@ -185,6 +185,7 @@ class _Poster:
         self.events: list[dict[str, Any]] = []
         self.reversed_ids: set[int] = set()
         self.claim_infos: dict[int, _ClaimInfo] = {}  # the claims of the current chunk, by pk
+        self.next_id: dict[str, int] = {}
 
     # --- the stream ---------------------------------------------------------------------------
 
@@ -466,16 +467,32 @@ class _Poster:
 
     # --- writing -----------------------------------------------------------------------------
 
+    def _allocate_ids(self, table: Any, n: int) -> list[int]:
+        """Primary keys for ``n`` new rows, so that child rows can name them without RETURNING.
+
+        SQLite: the transaction began with ``BEGIN IMMEDIATE`` and holds the only write lock, so
+        ids above the current maximum are ours.  PostgreSQL: taken from the column's sequence.
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            return list(self.session.scalars(text(
+                f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
+                {"n": n}))
+        start = self.next_id.get(table.name)
+        if start is None:
+            start = int(self.session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
+        self.next_id[table.name] = start + n
+        return list(range(start, start + n))
+
     def _write(self) -> None:
         session = self.session
         pending, self.pending = self.pending, []
         if pending:
             table = ClaimPayment.__table__
-            ids = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                                  [p.row for p in pending]).scalars().all()
+            ids = self._allocate_ids(table, len(pending))
             lines: list[_PendingLine] = []
             adjustments: list[dict[str, Any]] = []
             for claim_payment_id, p in zip(ids, pending, strict=True):
+                p.row["id"] = claim_payment_id
                 for adj in p.adjustments:
                     adj["claim_payment_id"] = claim_payment_id
                     adjustments.append(adj)
@@ -484,14 +501,15 @@ class _Poster:
                     for adj in line.adjustments:
                         adj["claim_payment_id"] = claim_payment_id
                     lines.append(line)
+            session.execute(insert(table), [p.row for p in pending])
             if lines:
                 table = ServicePayment.__table__
-                line_ids = session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True),
-                                           [ln.row for ln in lines]).scalars().all()
-                for line_id, line in zip(line_ids, lines, strict=True):
+                for line_id, line in zip(self._allocate_ids(table, len(lines)), lines, strict=True):
+                    line.row["id"] = line_id
                     for adj in line.adjustments:
                         adj["service_payment_id"] = line_id
                         adjustments.append(adj)
+                session.execute(insert(table), [ln.row for ln in lines])
             if adjustments:
                 session.execute(insert(Adjustment.__table__), adjustments)
         if self.claim_updates:

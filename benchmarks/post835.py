@@ -1,0 +1,154 @@
+"""Posting benchmark: one 835 with N CLPs (3 SVCs each) into a ledger holding the N claims.
+
+    .venv/bin/python benchmarks/post835.py                # N=100000 on SQLite
+    .venv/bin/python benchmarks/post835.py --n 20000 --postgres
+
+Targets: >= 10,000 CLP/s and peak RSS < 400 MB for the posting process (measured in
+a child process that only posts, with ``resource.getrusage``).  Exits 1 when missed.
+The claims are bulk-inserted (not through ``ingest_claims``: that is not what is timed);
+the 835 is written from a template, balanced, with REF*6R on every line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+TARGET_CLP_PER_S = 10_000
+TARGET_RSS_MB = 400
+LINES = 3
+
+
+def seed_claims(url: str, n: int) -> None:
+    from sqlalchemy import insert
+
+    from ledger.db import Ledger, upgrade
+    from ledger.models import Claim, Party, ServiceLine
+
+    upgrade(url)
+    ledger = Ledger(url)
+    now = datetime.now(UTC)
+    with ledger.session() as session:
+        billing = session.execute(insert(Party.__table__).returning(Party.id), {
+            "role": "provider", "fingerprint": "b" * 64, "npi": "1234567893", "entity_type": "2",
+            "last_or_org": "RIVERBEND COUNSELING GROUP"}).scalar_one()
+        subscriber = session.execute(insert(Party.__table__).returning(Party.id), {
+            "role": "subscriber", "fingerprint": "s" * 64, "member_id": "M1", "last_or_org": "DOE",
+            "first": "JANE"}).scalar_one()
+    step = 10_000
+    for start in range(0, n, step):
+        with ledger.session() as session:
+            rows = [{"claim_id": f"C{i:07d}", "revision": 0, "frequency": "1", "status": "accepted",
+                     "line_of_business": "commercial", "payer_id": "87726", "payer_name": "OPTUM",
+                     "relationship": "18", "rendering_license": "independent", "diagnoses": "F331",
+                     "billed": Decimal("540.00"), "first_service_date": date(2025, 3, 3), "billing_id": billing,
+                     "subscriber_id": subscriber, "content_hash": "x" * 64, "created_at": now, "updated_at": now}
+                    for i in range(start, min(n, start + step))]
+            ids = session.execute(insert(Claim.__table__).returning(Claim.id, sort_by_parameter_order=True),
+                                  rows).scalars().all()
+            session.execute(insert(ServiceLine.__table__), [
+                {"claim_pk": pk, "position": k + 1, "line_id": f"L{k + 1}", "service_date": date(2025, 3, 3),
+                 "procedure_code": "90837", "modifiers": "", "units": "1", "charge": Decimal("180.00"),
+                 "place_of_service": "11", "diagnosis_pointers": "1"} for pk in ids for k in range(LINES)])
+    ledger.dispose()
+
+
+def write_835(path: Path, n: int, trace: str = "BENCH1") -> None:
+    """ISA/GS/ST, N claims of 3 lines (180 billed, CO-45 40, PR-3 10, 130 paid each), SE/GE/IEA."""
+    isa = ("ISA*00*          *00*          *ZZ*87726          *ZZ*RIVERBEND      *260202*1200*^*00501*"
+           "000000001*0*T*:~\n")
+    head = ["ST*835*0001", f"BPR*I*{n * 390}*C*CHK************20260202", f"TRN*1*{trace}*1411289245",
+            "N1*PR*OPTUM BEHAVIORAL HEALTH", "N3*PO BOX 30760", "N4*SALT LAKE CITY*UT*841300760", "REF*2U*87726",
+            "PER*BL*EDI SUPPORT*TE*8005550100", "N1*PE*RIVERBEND COUNSELING GROUP*XX*1234567893", "LX*1"]
+    with path.open("w") as out:
+        out.write(isa + "GS*HP*87726*RIVERBEND*20260202*1200*1*X*005010X221A1~\n")
+        out.write("~\n".join(head) + "~\n")
+        count = len(head)
+        for i in range(n):
+            block = [f"CLP*C{i:07d}*1*540*390*30*12*P{i:09d}*11*1", "NM1*QC*1*DOE*JANE****MI*M1"]
+            for k in range(1, LINES + 1):
+                block += ["SVC*HC:90837*180*130**1", "DTM*472*20250303", "CAS*CO*45*40", "CAS*PR*3*10",
+                          f"REF*6R*L{k}"]
+            out.write("~\n".join(block) + "~\n")
+            count += len(block)
+        out.write(f"SE*{count + 1}*0001~\nGE*1*1~\nIEA*1*000000001~\n")
+
+
+def child(url: str, path: str) -> None:
+    from remits.inbound import post_files
+
+    from ledger.db import Ledger
+
+    ledger = Ledger(url)
+    started = time.perf_counter()
+    report = post_files(ledger, [Path(path)], actor="bench")
+    seconds = time.perf_counter() - started
+    ledger.dispose()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_mb, "posted": report.payments.posted,
+                      "claims": report.payments.claims_posted, "failed": report.failed}))
+
+
+def run(url: str, n: int, folder: Path, label: str) -> dict[str, float]:
+    started = time.perf_counter()
+    seed_claims(url, n)
+    path = folder / f"bench-{label}.835"
+    write_835(path, n)
+    setup = time.perf_counter() - started
+    result = subprocess.run([sys.executable, __file__, "--child", url, str(path)], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
+    if result.returncode != 0:
+        print(result.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(2)
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["posted"] == 1 and figures["claims"] == n and not figures["failed"], figures
+    rate = n / figures["seconds"]
+    size_mb = path.stat().st_size / 1e6
+    print(f"{label:10s} N={n:,} CLP ({n * LINES:,} SVC, {size_mb:.0f} MB): posted in {figures['seconds']:.1f} s "
+          f"= {rate:,.0f} CLP/s, peak RSS {figures['peak_rss_mb']:.0f} MB  (setup {setup:.1f} s)")
+    return {"rate": rate, "rss": figures["peak_rss_mb"]}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--postgres", action="store_true", help="also run on a throwaway PostgreSQL server")
+    parser.add_argument("--child", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child)
+        return 0
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="bhclaims-bench-") as tmp:
+        folder = Path(tmp)
+        results["sqlite"] = run(f"sqlite+pysqlite:///{folder / 'bench.db'}", args.n, folder, "sqlite")
+        if args.postgres:
+            from tests.pg_server import PostgresServer
+
+            server = PostgresServer()
+            try:
+                results["postgresql"] = run(server.create_database(), args.n, folder, "postgresql")
+            finally:
+                server.stop()
+    missed = [f"{name}: {r['rate']:,.0f} CLP/s < {TARGET_CLP_PER_S:,}" for name, r in results.items()
+              if r["rate"] < TARGET_CLP_PER_S]
+    missed += [f"{name}: peak RSS {r['rss']:.0f} MB > {TARGET_RSS_MB}" for name, r in results.items()
+               if r["rss"] > TARGET_RSS_MB]
+    print("targets: >= 10,000 CLP/s, peak RSS < 400 MB:", "met" if not missed else "MISSED - " + "; ".join(missed))
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,174 @@
+"""`bhclaims nightly`: the unattended loop, driven through a real subprocess (and once under a pty)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select as select_module
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from cli import main_group
+from ledger.db import Ledger
+from ledger.models import Claim, ClaimEvent
+from outbox.lock import mailbox_lock
+from runtime.demo import DEMO_EXPORT, shifted_export
+
+REPO = Path(__file__).resolve().parent.parent
+BHCLAIMS = [sys.executable, "-c", "import cli; cli.main()"]
+FIXTURES = REPO / "fixtures"
+
+
+def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(BHCLAIMS + args, cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.fixture
+def practice(tmp_path: Path) -> Path:
+    folder = tmp_path / "practice"
+    result = _cli(["init", str(folder)], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+def _drop(practice: Path, name: str, data: bytes) -> Path:
+    drop = practice / "drop"
+    drop.mkdir(mode=0o700, exist_ok=True)
+    path = drop / name
+    path.write_bytes(data)
+    return path
+
+
+def _report(practice: Path, result: subprocess.CompletedProcess[str]) -> dict:  # type: ignore[type-arg]
+    paths = [line.split(": ", 1)[1] for line in result.stdout.splitlines() if line.startswith("report: ")]
+    json_path = Path(next(p for p in paths if p.endswith(".json")))
+    assert json_path.parent == practice / "reports"
+    assert json_path.stat().st_mode & 0o777 == 0o600 and json_path.parent.stat().st_mode & 0o777 == 0o700
+    return json.loads(json_path.read_text())
+
+
+def _events(practice: Path) -> int:
+    ledger = Ledger(f"sqlite+pysqlite:///{practice / 'bhclaims.db'}")
+    with ledger.session() as session:
+        count = session.scalar(select(func.count()).select_from(ClaimEvent)) or 0
+    ledger.dispose()
+    return count
+
+
+@pytest.mark.slow
+def test_nightly_runs_the_loop_and_a_second_run_finishes_it(practice: Path) -> None:
+    export = _drop(practice, "charges-today.csv", shifted_export(DEMO_EXPORT, date.today()))
+    first = _cli(["--log-format", "json", "nightly", "--settle-seconds", "0"], cwd=practice)
+    assert first.returncode in (0, 1), first.stderr
+    report = _report(practice, first)
+    assert report["exit_code"] == first.returncode and (first.returncode == 1) == bool(report["attention"])
+    steps = {s["step"]: s for s in report["steps"]}
+    assert steps["ingest"]["detail"]["files"][0]["result"] == "ingested" and steps["send"]["detail"]["sent"]
+    assert report["actor"] == "cron"
+    # the export was filed away by its sha256, private
+    assert not export.exists()
+    [done] = list((practice / "drop" / "done").iterdir())
+    assert done.name.endswith("-charges-today.csv") and done.stat().st_mode & 0o777 == 0o600
+    # JSON log lines, every one bound to this run's id
+    logs = [json.loads(line) for line in first.stderr.splitlines() if line.startswith("{")]
+    assert logs and {entry.get("run_id") for entry in logs} == {report["run_id"]}
+
+    # the sandbox clearinghouse answers overnight; the next run fetches and posts the answers
+    assert _cli(["sandbox", "process", str(practice / "clearinghouse")], cwd=practice).returncode == 0
+    second = _cli(["nightly"], cwd=practice)
+    report = _report(practice, second)
+    steps = {s["step"]: s for s in report["steps"]}
+    assert len(steps["post"]["detail"]["files"]) == 2, steps["post"]
+    assert report["exit_code"] == second.returncode and (second.returncode == 1) == bool(report["attention"])
+    ledger = Ledger(f"sqlite+pysqlite:///{practice / 'bhclaims.db'}")
+    with ledger.session() as session:
+        denied = list(session.scalars(select(Claim.claim_id).where(Claim.status == "denied")))
+    ledger.dispose()
+    assert all(any(claim_id in item for item in report["attention"]) for claim_id in denied)
+
+    # the same export dropped again, and nothing else new: nothing changes, nothing needs a human
+    before = _events(practice)
+    _drop(practice, "charges-again.csv", shifted_export(DEMO_EXPORT, date.today()))
+    third = _cli(["nightly", "--json", "--settle-seconds", "0"], cwd=practice)
+    assert third.returncode == 0, third.stdout + third.stderr
+    report = json.loads(third.stdout)
+    assert report["steps"][0]["detail"]["files"][0]["result"] == "already ingested"
+    assert _events(practice) == before
+    assert len(list((practice / "drop" / "done").iterdir())) == 2
+
+
+def test_dry_run_changes_nothing(practice: Path) -> None:
+    export = _drop(practice, "charges.csv", shifted_export(DEMO_EXPORT, date.today()))
+    result = CliRunner().invoke(main_group, ["--config", str(practice / "bhclaims.toml"), "nightly", "--dry-run",
+                                             "--json", "--settle-seconds", "0"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["dry_run"] and report["steps"][0]["detail"]["new"] == ["charges.csv"]
+    assert export.exists() and not (practice / "reports").exists() and not (practice / "drop" / "done").exists()
+    assert _events(practice) == 0
+
+
+def test_a_file_still_being_written_waits_for_the_next_run(practice: Path) -> None:
+    export = _drop(practice, "charges.csv", shifted_export(DEMO_EXPORT, date.today()))
+    result = CliRunner().invoke(main_group, ["--config", str(practice / "bhclaims.toml"), "nightly", "--json"])
+    report = json.loads(result.stdout)
+    assert report["steps"][0]["detail"]["still_being_written"] == ["charges.csv"] and export.exists()
+    assert result.exit_code == 0
+
+
+def test_refused_rows_make_exit_1_and_are_in_the_report(practice: Path) -> None:
+    _drop(practice, "bad.csv", (FIXTURES / "exports" / "bad" / "bad_dates.csv").read_bytes())
+    result = CliRunner().invoke(main_group, ["--config", str(practice / "bhclaims.toml"), "nightly", "--json",
+                                             "--settle-seconds", "0"])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.stdout)
+    assert report["exit_code"] == 1 and any(item.startswith("bad.csv") for item in report["attention"])
+
+
+def test_a_second_run_while_one_holds_the_lock_exits_2(practice: Path) -> None:
+    with mailbox_lock(practice / "state", "nightly"):
+        result = _cli(["nightly"], cwd=practice)
+    assert result.returncode == 2 and "nightly" in result.stderr, result.stderr
+
+
+def _run_in_pty(args: list[str], cwd: Path) -> str:
+    """stdout of the CLI when it is a terminal (stderr stays a pipe)."""
+    leader, follower = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "160", "TERM": "xterm"}
+    proc = subprocess.Popen(BHCLAIMS + args, cwd=cwd, stdin=follower, stdout=follower, stderr=subprocess.PIPE,
+                            env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        ready, _, _ = select_module.select([leader], [], [], 60)
+        if not ready:
+            break
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=60)
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8", errors="replace")
+
+
+def test_terminal_gets_a_rich_table_and_a_pipe_gets_tab_separated_lines(practice: Path) -> None:
+    piped = _cli(["nightly", "--dry-run"], cwd=practice)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.splitlines()[0] == "step\tstatus\tsummary"
+    assert "ingest\tok\t" in piped.stdout
+
+    on_tty = _run_in_pty(["nightly", "--dry-run"], cwd=practice)
+    assert "step\tstatus" not in on_tty and "\t" not in on_tty
+    assert "nightly run" in on_tty and any(c in on_tty for c in "┃│━─"), on_tty
