@@ -22,6 +22,7 @@ demo: $(STAMP)
 servers:
 	sh scripts/ensure-postgres.sh
 	sh scripts/ensure-sshd.sh
+	sh scripts/ensure-chromium.sh
 
 test: $(STAMP) servers
 	$(BIN)/python -m pytest -q -p no:cacheprovider

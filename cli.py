@@ -431,7 +431,9 @@ def _register_optional_commands() -> None:
     """Command groups that live beside their edge modules (worklists, reports, nightly)."""
     try:
         from clerk.commands import COMMANDS
-    except ImportError:
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("clerk", "clerk.commands"):
+            raise  # a broken import inside clerk/ must not silently drop commands
         return
     for command in COMMANDS:
         main_group.add_command(command)

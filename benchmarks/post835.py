@@ -87,9 +87,8 @@ def write_835(path: Path, n: int, trace: str = "BENCH1") -> None:
 
 
 def child(url: str, path: str) -> None:
-    from remits.inbound import post_files
-
     from ledger.db import Ledger
+    from remits.inbound import post_files
 
     ledger = Ledger(url)
     started = time.perf_counter()

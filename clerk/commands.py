@@ -20,8 +20,23 @@ from typing import Any
 
 import click
 
-MONEY_COLUMNS = ("billed", "paid", "denied", "charge", "patient_responsibility", "deposit", "claims_paid",
-                 "provider_adjustments", "difference", "amount", "total", "0-30", "31-60", "61-90", "90+")
+MONEY_COLUMNS = (
+    "billed",
+    "paid",
+    "denied",
+    "charge",
+    "patient_responsibility",
+    "deposit",
+    "claims_paid",
+    "provider_adjustments",
+    "difference",
+    "amount",
+    "total",
+    "0-30",
+    "31-60",
+    "61-90",
+    "90+",
+)
 CSV_FORMULA_START = ("=", "+", "@", "\t", "\r")
 
 
@@ -36,8 +51,9 @@ def _cell(value: Any) -> str:
     return "" if value is None else " ".join(str(value).split()) if isinstance(value, str) else str(value)
 
 
-def emit(title: str, columns: Sequence[str], rows: Sequence[dict[str, Any]], *, as_json: bool,
-         as_csv: bool = False) -> None:
+def emit(
+    title: str, columns: Sequence[str], rows: Sequence[dict[str, Any]], *, as_json: bool, as_csv: bool = False
+) -> None:
     """Rows as JSON, CSV, a rich table (terminal) or stable tab-separated lines (pipe, cron)."""
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
@@ -56,8 +72,12 @@ def emit(title: str, columns: Sequence[str], rows: Sequence[dict[str, Any]], *, 
         return
     from cli import _render_table
 
-    _render_table(title, tuple(columns), [[_cell(row.get(c)) for c in columns] for row in rows],
-                  money=tuple(c for c in columns if c in MONEY_COLUMNS))
+    _render_table(
+        title,
+        tuple(columns),
+        [[_cell(row.get(c)) for c in columns] for row in rows],
+        money=tuple(c for c in columns if c in MONEY_COLUMNS),
+    )
 
 
 def _output_options(func: Any) -> Any:
@@ -70,8 +90,13 @@ def _output_options(func: Any) -> Any:
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Show what each step would do; change nothing, send nothing.")
-@click.option("--settle-seconds", default=60.0, show_default=True, metavar="SECONDS",
-              help="Leave exports modified more recently than this for the next run (still being written).")
+@click.option(
+    "--settle-seconds",
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Leave exports modified more recently than this for the next run (still being written).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
 @click.pass_obj
 def nightly(state: Any, dry_run: bool, settle_seconds: float, as_json: bool) -> None:
@@ -105,11 +130,19 @@ def nightly(state: Any, dry_run: bool, settle_seconds: float, as_json: bool) -> 
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
     else:
-        emit(f"nightly run {report['run_id']}{' (dry run)' if dry_run else ''}", ("step", "status", "summary"),
-             report["steps"], as_json=False)
+        emit(
+            f"nightly run {report['run_id']}{' (dry run)' if dry_run else ''}",
+            ("step", "status", "summary"),
+            report["steps"],
+            as_json=False,
+        )
         if report["attention"]:
-            emit("needs a human", ("attention",), [{"attention": item} for item in report["attention"]],
-                 as_json=False)
+            emit(
+                "needs a human",
+                ("attention",),
+                [{"attention": item} for item in report["attention"]],
+                as_json=False,
+            )
         if not dry_run:
             click.echo(summary_text(report).splitlines()[0])
             for path in report.get("report_files", []):
@@ -160,8 +193,13 @@ def worklist_rejected(state: Any, as_json: bool, as_csv: bool) -> None:
       bhclaims worklist rejected
     """
     rows = _worklist_rows(state, "rejected")
-    emit(f"{len(rows)} rejected claim(s)", ("claim_id", "status", "source", "rejected_on", "reason", "fix"),
-         rows, as_json=as_json, as_csv=as_csv)
+    emit(
+        f"{len(rows)} rejected claim(s)",
+        ("claim_id", "status", "source", "rejected_on", "reason", "fix"),
+        rows,
+        as_json=as_json,
+        as_csv=as_csv,
+    )
 
 
 @worklist.command("denied")
@@ -178,13 +216,33 @@ def worklist_denied(state: Any, as_json: bool, as_csv: bool) -> None:
       bhclaims worklist denied --csv > denied.csv
     """
     rows = _worklist_rows(state, "denied")
-    emit(f"{len(rows)} denied claim(s)", ("claim_id", "line_of_business", "remit_date", "reason", "rarc", "denied",
-                                          "appeal_by", "appeal_days_left"), rows, as_json=as_json, as_csv=as_csv)
+    emit(
+        f"{len(rows)} denied claim(s)",
+        (
+            "claim_id",
+            "line_of_business",
+            "remit_date",
+            "reason",
+            "rarc",
+            "denied",
+            "appeal_by",
+            "appeal_days_left",
+        ),
+        rows,
+        as_json=as_json,
+        as_csv=as_csv,
+    )
 
 
 @worklist.command("timely-filing")
-@click.option("--within", "within_days", default=30, show_default=True, metavar="DAYS",
-              help="Show claims whose filing limit is at most this many days away (past due included).")
+@click.option(
+    "--within",
+    "within_days",
+    default=30,
+    show_default=True,
+    metavar="DAYS",
+    help="Show claims whose filing limit is at most this many days away (past due included).",
+)
 @_output_options
 @click.pass_obj
 def worklist_timely_filing(state: Any, within_days: int, as_json: bool, as_csv: bool) -> None:
@@ -198,9 +256,13 @@ def worklist_timely_filing(state: Any, within_days: int, as_json: bool, as_csv: 
       bhclaims worklist timely-filing --within 14
     """
     rows = _worklist_rows(state, "timely-filing", within_days=within_days)
-    emit(f"{len(rows)} claim(s) near the filing limit", ("claim_id", "status", "line_of_business",
-                                                          "first_service_date", "file_by", "days_left", "why_held"),
-         rows, as_json=as_json, as_csv=as_csv)
+    emit(
+        f"{len(rows)} claim(s) near the filing limit",
+        ("claim_id", "status", "line_of_business", "first_service_date", "file_by", "days_left", "why_held"),
+        rows,
+        as_json=as_json,
+        as_csv=as_csv,
+    )
 
 
 @worklist.command("corrections")
@@ -217,9 +279,21 @@ def worklist_corrections(state: Any, as_json: bool, as_csv: bool) -> None:
       bhclaims worklist corrections --json
     """
     rows = _worklist_rows(state, "corrections")
-    emit(f"{len(rows)} claim(s) to correct", ("claim_id", "line_of_business", "remit_date", "correct_by", "days_left",
-                                              "reason", "original_claim_number"),
-         rows, as_json=as_json, as_csv=as_csv)
+    emit(
+        f"{len(rows)} claim(s) to correct",
+        (
+            "claim_id",
+            "line_of_business",
+            "remit_date",
+            "correct_by",
+            "days_left",
+            "reason",
+            "original_claim_number",
+        ),
+        rows,
+        as_json=as_json,
+        as_csv=as_csv,
+    )
 
 
 @worklist.command("unmatched")
@@ -233,9 +307,21 @@ def worklist_unmatched(state: Any, as_json: bool, as_csv: bool) -> None:
       bhclaims worklist unmatched
     """
     rows = _worklist_rows(state, "unmatched")
-    emit(f"{len(rows)} unmatched payment(s)", ("patient_control_number", "payer_claim_number", "status_code", "paid",
-                                               "trace_number", "remit_date", "days_waiting"),
-         rows, as_json=as_json, as_csv=as_csv)
+    emit(
+        f"{len(rows)} unmatched payment(s)",
+        (
+            "patient_control_number",
+            "payer_claim_number",
+            "status_code",
+            "paid",
+            "trace_number",
+            "remit_date",
+            "days_waiting",
+        ),
+        rows,
+        as_json=as_json,
+        as_csv=as_csv,
+    )
 
 
 @worklist.command("patient-responsibility")
@@ -249,9 +335,21 @@ def worklist_patient_responsibility(state: Any, as_json: bool, as_csv: bool) -> 
       bhclaims worklist patient-responsibility
     """
     rows = _worklist_rows(state, "patient-responsibility")
-    emit(f"{len(rows)} SCO/One Care claim(s) with patient responsibility",
-         ("claim_id", "line_of_business", "patient_responsibility", "adjustments", "trace_number", "remit_date",
-          "action"), rows, as_json=as_json, as_csv=as_csv)
+    emit(
+        f"{len(rows)} SCO/One Care claim(s) with patient responsibility",
+        (
+            "claim_id",
+            "line_of_business",
+            "patient_responsibility",
+            "adjustments",
+            "trace_number",
+            "remit_date",
+            "action",
+        ),
+        rows,
+        as_json=as_json,
+        as_csv=as_csv,
+    )
 
 
 # --- reports ------------------------------------------------------------------------------------
@@ -291,8 +389,13 @@ def report_ar_aging(state: Any, as_json: bool, as_csv: bool) -> None:
     app = state.app
     with app.ledger.session() as session:
         rows = ar_aging(session, app.today)
-    emit(f"A/R aging as of {app.today.isoformat()}",
-         ("line_of_business", "claims", "0-30", "31-60", "61-90", "90+", "total"), rows, as_json=as_json, as_csv=as_csv)
+    emit(
+        f"A/R aging as of {app.today.isoformat()}",
+        ("line_of_business", "claims", "0-30", "31-60", "61-90", "90+", "total"),
+        rows,
+        as_json=as_json,
+        as_csv=as_csv,
+    )
 
 
 @report.command("payments")
@@ -300,8 +403,9 @@ def report_ar_aging(state: Any, as_json: bool, as_csv: bool) -> None:
 @click.option("--to", "date_to", type=DATE, help="Last payment date (YYYY-MM-DD).")
 @_output_options
 @click.pass_obj
-def report_payments(state: Any, date_from: datetime | None, date_to: datetime | None, as_json: bool,
-                    as_csv: bool) -> None:
+def report_payments(
+    state: Any, date_from: datetime | None, date_to: datetime | None, as_json: bool, as_csv: bool
+) -> None:
     """Deposits by EFT/check trace, reconciled: claims paid − provider adjustments = BPR02.
 
     \b
@@ -312,9 +416,22 @@ def report_payments(state: Any, date_from: datetime | None, date_to: datetime | 
 
     with state.app.ledger.session() as session:
         rows = payments(session, *_dates(date_from, date_to))
-    emit(f"{len(rows)} deposit(s)", ("payment_date", "method", "trace_number", "deposit", "claims_paid",
-                                     "provider_adjustments", "difference", "reconciled"),
-         rows, as_json=as_json, as_csv=as_csv)
+    emit(
+        f"{len(rows)} deposit(s)",
+        (
+            "payment_date",
+            "method",
+            "trace_number",
+            "deposit",
+            "claims_paid",
+            "provider_adjustments",
+            "difference",
+            "reconciled",
+        ),
+        rows,
+        as_json=as_json,
+        as_csv=as_csv,
+    )
 
 
 @report.command("denials")
@@ -322,8 +439,9 @@ def report_payments(state: Any, date_from: datetime | None, date_to: datetime | 
 @click.option("--to", "date_to", type=DATE, help="Last remittance date (YYYY-MM-DD).")
 @_output_options
 @click.pass_obj
-def report_denials(state: Any, date_from: datetime | None, date_to: datetime | None, as_json: bool,
-                   as_csv: bool) -> None:
+def report_denials(
+    state: Any, date_from: datetime | None, date_to: datetime | None, as_json: bool, as_csv: bool
+) -> None:
     """Denied money by reason code (CARC), largest first.
 
     \b
@@ -334,8 +452,13 @@ def report_denials(state: Any, date_from: datetime | None, date_to: datetime | N
 
     with state.app.ledger.session() as session:
         rows = denials(session, *_dates(date_from, date_to))
-    emit(f"{len(rows)} denial reason(s)", ("carc", "reason", "claims", "amount"), rows, as_json=as_json,
-         as_csv=as_csv)
+    emit(
+        f"{len(rows)} denial reason(s)",
+        ("carc", "reason", "claims", "amount"),
+        rows,
+        as_json=as_json,
+        as_csv=as_csv,
+    )
 
 
 @report.command("html")
@@ -359,10 +482,15 @@ def report_html(state: Any, out: Path) -> None:
     with app.ledger.session() as session:
         deposits = reports.payments(session)
         page = render_report(
-            practice=app.config.submitter_name, today=app.today, generated=datetime.now(UTC),
-            aging=reports.ar_aging(session, app.today), payments=deposits,
-            payments_over_time=reports.payments_by_date(deposits), denials=reports.denials(session),
-            worklist_counts=open_counts(session, app.today, app.rule_settings))
+            practice=app.config.submitter_name,
+            today=app.today,
+            generated=datetime.now(UTC),
+            aging=reports.ar_aging(session, app.today),
+            payments=deposits,
+            payments_over_time=reports.payments_by_date(deposits),
+            denials=reports.denials(session),
+            worklist_counts=open_counts(session, app.today, app.rule_settings),
+        )
     write_replacing(out, page.encode("utf-8"))
     click.echo(f"wrote {out}")
 

@@ -46,32 +46,45 @@ def html_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, empty:
         for c in columns:
             value = "" if row.get(c) is None else str(row.get(c))
             klass = "num" if _num(value) else ("bad" if value == "NO" else "")
-            cells.append(f'<td class="{klass}">{escape(value)}</td>' if klass else f"<td>{escape(value)}</td>")
+            cells.append(
+                f'<td class="{klass}">{escape(value)}</td>' if klass else f"<td>{escape(value)}</td>"
+            )
         body.append(f"<tr{css}>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def bar_chart(title: str, points: Sequence[tuple[str, Decimal]], *, width: int = 520, height: int = 260) -> str:
+def bar_chart(
+    title: str, points: Sequence[tuple[str, Decimal]], *, width: int = 520, height: int = 260
+) -> str:
     """Vertical bars with the value above each bar; labels below."""
     left, bottom, top = 10, 40, 24
     if not points:
-        return _figure(title, f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="60" role="img">'
-                              f'<text x="10" y="30">no data yet</text></svg>')
+        return _figure(
+            title,
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="60" role="img">'
+            f'<text x="10" y="30">no data yet</text></svg>',
+        )
     peak = max((v for _, v in points), default=Decimal("0")) or Decimal("1")
     slot = (width - 2 * left) / len(points)
     bar = min(64.0, max(6.0, slot * 0.6))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="{escape(title)}">',
-             f'<line x1="{left}" y1="{height - bottom}" x2="{width - left}" y2="{height - bottom}" stroke="#adb5bd"/>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(title)}">',
+        f'<line x1="{left}" y1="{height - bottom}" x2="{width - left}" y2="{height - bottom}" stroke="#adb5bd"/>',
+    ]
     for index, (label, value) in enumerate(points):
         h = float(max(value, Decimal("0")) / peak) * (height - bottom - top)
         x = left + index * slot + (slot - bar) / 2
         y = height - bottom - h
-        parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{BAR_COLOR}">'
-                     f'<title>{escape(label)}: {value:.2f}</title></rect>')
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{BAR_COLOR}">'
+            f"<title>{escape(label)}: {value:.2f}</title></rect>"
+        )
         parts.append(f'<text x="{x + bar / 2:.1f}" y="{y - 4:.1f}" text-anchor="middle">{value:,.2f}</text>')
-        parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle">'
-                     f'{escape(label[:14])}</text>')
+        parts.append(
+            f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle">'
+            f"{escape(label[:14])}</text>"
+        )
     parts.append("</svg>")
     return _figure(title, "".join(parts))
 
@@ -79,19 +92,26 @@ def bar_chart(title: str, points: Sequence[tuple[str, Decimal]], *, width: int =
 def hbar_chart(title: str, points: Sequence[tuple[str, Decimal]], *, width: int = 520) -> str:
     """Horizontal bars (long labels such as denial reasons read better sideways)."""
     if not points:
-        return _figure(title, f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="60" role="img">'
-                              f'<text x="10" y="30">no denials</text></svg>')
+        return _figure(
+            title,
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="60" role="img">'
+            f'<text x="10" y="30">no denials</text></svg>',
+        )
     row_h, label_w, value_w = 26, 170, 80
     height = row_h * len(points) + 10
     peak = max(v for _, v in points) or Decimal("1")
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-             f'aria-label="{escape(title)}">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(title)}">'
+    ]
     for index, (label, value) in enumerate(points):
         y = 5 + index * row_h
         w = float(max(value, Decimal("0")) / peak) * (width - label_w - value_w)
         parts.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{escape(label[:28])}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" fill="{BAR_COLOR}">'
-                     f'<title>{escape(label)}: {value:.2f}</title></rect>')
+        parts.append(
+            f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row_h - 8}" fill="{BAR_COLOR}">'
+            f"<title>{escape(label)}: {value:.2f}</title></rect>"
+        )
         parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 15}">{value:,.2f}</text>')
     parts.append("</svg>")
     return _figure(title, "".join(parts))
@@ -101,15 +121,27 @@ def _figure(title: str, svg: str) -> str:
     return f"<figure><figcaption>{escape(title)}</figcaption>{svg}</figure>"
 
 
-def render_report(*, practice: str, today: date, generated: datetime, aging: list[dict[str, Any]],
-                  payments: list[dict[str, Any]], payments_over_time: list[tuple[str, Decimal]],
-                  denials: list[dict[str, Any]], worklist_counts: dict[str, int]) -> str:
+def render_report(
+    *,
+    practice: str,
+    today: date,
+    generated: datetime,
+    aging: list[dict[str, Any]],
+    payments: list[dict[str, Any]],
+    payments_over_time: list[tuple[str, Decimal]],
+    denials: list[dict[str, Any]],
+    worklist_counts: dict[str, int],
+) -> str:
     """The whole page as text (the caller writes it 0600)."""
     total = next((r for r in aging if r["line_of_business"] == "TOTAL"), None)
-    aging_points = [(name, Decimal(total[name])) for name in ("0-30", "31-60", "61-90", "90+")] if total else []
+    aging_points = (
+        [(name, Decimal(total[name])) for name in ("0-30", "31-60", "61-90", "90+")] if total else []
+    )
     denial_points = [(f"{d['carc']} {d['reason']}".strip(), Decimal(d["amount"])) for d in denials[:10]]
-    counts = "".join(f"<tr><td>{escape(k.replace('_', ' '))}</td><td class=\"num\">{v}</td></tr>"
-                     for k, v in worklist_counts.items())
+    counts = "".join(
+        f'<tr><td>{escape(k.replace("_", " "))}</td><td class="num">{v}</td></tr>'
+        for k, v in worklist_counts.items()
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -117,7 +149,9 @@ def render_report(*, practice: str, today: date, generated: datetime, aging: lis
 <style>{CSS}</style></head>
 <body>
 <h1>Billing report: {escape(practice)}</h1>
-<p class="meta">As of {today.isoformat()}; generated {escape(generated.strftime('%Y-%m-%d %H:%M UTC'))} by bhclaims.
+<p class="meta">As of {today.isoformat()}; generated {
+        escape(generated.strftime("%Y-%m-%d %H:%M UTC"))
+    } by bhclaims.
 Payer: Optum Behavioral Health (87726).</p>
 <div class="charts">
 {bar_chart("A/R aging: open balance by days since service", aging_points)}
@@ -127,10 +161,31 @@ Payer: Optum Behavioral Health (87726).</p>
 <h2>Worklists</h2>
 <table><thead><tr><th>worklist</th><th>open items</th></tr></thead><tbody>{counts}</tbody></table>
 <h2>A/R aging by line of business</h2>
-{html_table(aging, ("line_of_business", "claims", "0-30", "31-60", "61-90", "90+", "total"), empty="No open balances.")}
+{
+        html_table(
+            aging,
+            ("line_of_business", "claims", "0-30", "31-60", "61-90", "90+", "total"),
+            empty="No open balances.",
+        )
+    }
 <h2>Deposits reconciled to the 835 (BPR02)</h2>
-{html_table(payments, ("payment_date", "method", "trace_number", "payer", "deposit", "claims_paid",
-                       "provider_adjustments", "difference", "reconciled"), empty="No remittances yet.")}
+{
+        html_table(
+            payments,
+            (
+                "payment_date",
+                "method",
+                "trace_number",
+                "payer",
+                "deposit",
+                "claims_paid",
+                "provider_adjustments",
+                "difference",
+                "reconciled",
+            ),
+            empty="No remittances yet.",
+        )
+    }
 <h2>Denials by reason</h2>
 {html_table(denials, ("carc", "reason", "claims", "amount"), empty="No denied money.")}
 </body></html>

@@ -54,8 +54,13 @@ class Step:
     detail: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"step": self.name, "status": self.status, "summary": self.summary,
-                "attention": self.attention, "detail": self.detail}
+        return {
+            "step": self.name,
+            "status": self.status,
+            "summary": self.summary,
+            "attention": self.attention,
+            "detail": self.detail,
+        }
 
 
 def drop_dir(app: App) -> Path:
@@ -75,7 +80,8 @@ def waiting_exports(drop: Path, *, settle_seconds: float, now: float) -> tuple[l
     """
     if not drop.is_dir():
         return [], []
-    ready, settling = [], []
+    ready: list[Path] = []
+    settling: list[Path] = []
     for path in sorted(drop.iterdir()):
         if path.name.startswith(".") or path.suffix.lower() not in EXPORT_SUFFIXES or not path.is_file():
             continue
@@ -90,8 +96,9 @@ def ingested_digests(done: Path) -> set[str]:
     return {p.name.split("-", 1)[0] for p in done.iterdir() if p.is_file()}
 
 
-def run_nightly(app: App, *, dry_run: bool = False, settle_seconds: float = 60.0,
-                run_id: str | None = None) -> dict[str, Any]:
+def run_nightly(
+    app: App, *, dry_run: bool = False, settle_seconds: float = 60.0, run_id: str | None = None
+) -> dict[str, Any]:
     """Run (or, with ``dry_run``, describe) the loop; returns the run report (also written to reports/)."""
     run_id = run_id or uuid.uuid4().hex[:12]
     started = datetime.now(UTC)
@@ -191,7 +198,9 @@ def _ingest(app: App, step: Step, settle_seconds: float) -> None:
         ensure_private_dir(drop)
     mode = drop.stat().st_mode & 0o777
     if mode & 0o007:
-        step.attention.append(f"drop folder {drop} is readable by every user (mode {mode:o}): chmod o-rwx {drop}")
+        step.attention.append(
+            f"drop folder {drop} is readable by every user (mode {mode:o}): chmod o-rwx {drop}"
+        )
     done = ensure_private_dir(drop / "done")
     known = ingested_digests(done)
     ready, settling = waiting_exports(drop, settle_seconds=settle_seconds, now=time.time())
@@ -209,12 +218,19 @@ def _ingest(app: App, step: Step, settle_seconds: float) -> None:
                 step.attention.append(f"{path.name}: could not be read, left in {drop}: {exc}")
                 files.append({**entry, "result": "unreadable", "error": str(exc)})
                 continue
-            entry.update(result="ingested", added=len(result["added"]), updated=len(result["updated"]),
-                         unchanged=len(result["unchanged"]), held=len(result["held"]),
-                         refused=len(result["refused_claims"]), errors=result["errors"])
+            entry.update(
+                result="ingested",
+                added=len(result["added"]),
+                updated=len(result["updated"]),
+                unchanged=len(result["unchanged"]),
+                held=len(result["held"]),
+                refused=len(result["refused_claims"]),
+                errors=result["errors"],
+            )
             step.attention += [f"{path.name}: {error}" for error in result["errors"]]
-            step.attention += [f"{path.name}: claim {claim_id} refused: {reason}"
-                               for claim_id, reason in result["refused"]]
+            step.attention += [
+                f"{path.name}: claim {claim_id} refused: {reason}" for claim_id, reason in result["refused"]
+            ]
         target = done / f"{digest}-{stamp}-{path.name}"
         os.replace(path, target)
         try:
@@ -225,10 +241,12 @@ def _ingest(app: App, step: Step, settle_seconds: float) -> None:
         files.append(entry)
     step.detail = {"drop": str(drop), "files": files, "still_being_written": [p.name for p in settling]}
     new = [f for f in files if f["result"] == "ingested"]
-    step.summary = (f"{len(new)} new export(s): {sum(f['added'] for f in new)} claim(s) added, "
-                    f"{sum(f['updated'] for f in new)} updated, {sum(f['refused'] for f in new)} refused"
-                    + (f"; {len(files) - len(new)} already ingested" if len(files) > len(new) else "")
-                    + (f"; {len(settling)} still being written" if settling else ""))
+    step.summary = (
+        f"{len(new)} new export(s): {sum(f['added'] for f in new)} claim(s) added, "
+        f"{sum(f['updated'] for f in new)} updated, {sum(f['refused'] for f in new)} refused"
+        + (f"; {len(files) - len(new)} already ingested" if len(files) > len(new) else "")
+        + (f"; {len(settling)} still being written" if settling else "")
+    )
 
 
 def _check(app: App, step: Step) -> None:
@@ -245,10 +263,15 @@ def _build(app: App, step: Step) -> None:
 
     report = build_batches(app.ledger, app.config, checker=app.check, actor=app.actor, now=app.now())
     step.summary = f"{len(report.files)} file(s) with {report.claims} claim(s)"
-    step.attention += [f"batch {batch_id} failed X12 validation: {problems[0] if problems else ''}"
-                       for batch_id, problems in report.invalid_batches]
-    step.detail = {"files": [Path(f).name for f in report.files], "claims": report.claims,
-                   "held": len(report.held)}
+    step.attention += [
+        f"batch {batch_id} failed X12 validation: {problems[0] if problems else ''}"
+        for batch_id, problems in report.invalid_batches
+    ]
+    step.detail = {
+        "files": [Path(f).name for f in report.files],
+        "claims": report.claims,
+        "held": len(report.held),
+    }
 
 
 def _send(app: App, step: Step, transport: Any) -> None:
@@ -266,8 +289,9 @@ def _fetch(app: App, step: Step, transport: Any) -> None:
     from outbox.fetcher import fetch_files
 
     report = fetch_files(app.ledger, app.config, transport)
-    step.summary = (f"{len(report.fetched)} file(s) fetched"
-                    + (f", {len(report.waiting)} incomplete left for next run" if report.waiting else ""))
+    step.summary = f"{len(report.fetched)} file(s) fetched" + (
+        f", {len(report.waiting)} incomplete left for next run" if report.waiting else ""
+    )
     step.attention += [f"could not fetch {name}: {why}" for name, why in report.failed]
     step.detail = {"fetched": report.fetched, "duplicates": len(report.duplicates), "waiting": report.waiting}
     if any(name == "(listing)" for name, _ in report.failed):
@@ -278,14 +302,22 @@ def _post(app: App, step: Step) -> None:
     from remits.inbound import post_pending
 
     report = post_pending(app.ledger, actor=app.actor)
-    step.summary = (f"{len(report.files_posted)} file(s) posted: {report.payments.posted} remittance(s) paying "
-                    f"{report.payments.total_paid:.2f}, {report.payments.claims_posted} claim(s) adjudicated")
+    step.summary = (
+        f"{len(report.files_posted)} file(s) posted: {report.payments.posted} remittance(s) paying "
+        f"{report.payments.total_paid:.2f}, {report.payments.claims_posted} claim(s) adjudicated"
+    )
     step.attention += [f"{name}: not posted: {why}" for name, why in report.failed]
-    step.attention += [f"835 pays claim {number}, which is not in the ledger (worklist unmatched)"
-                       for number in report.payments.unmatched_claims]
+    step.attention += [
+        f"835 pays claim {number}, which is not in the ledger (worklist unmatched)"
+        for number in report.payments.unmatched_claims
+    ]
     step.attention += [f"acknowledgement not matched: {what}" for what in report.acks.unmatched]
-    step.detail = {"files": report.files_posted, "accepted": report.acks.accepted_claims,
-                   "requeued": report.acks.requeued_claims, "total_paid": f"{report.payments.total_paid:.2f}"}
+    step.detail = {
+        "files": report.files_posted,
+        "accepted": report.acks.accepted_claims,
+        "requeued": report.acks.requeued_claims,
+        "total_paid": f"{report.payments.total_paid:.2f}",
+    }
 
 
 def _claims_needing_attention(app: App, first_event: int, first_payment: int) -> Step:
@@ -295,22 +327,43 @@ def _claims_needing_attention(app: App, first_event: int, first_payment: int) ->
     step = Step("review")
     with app.ledger.session() as session:
         events = session.execute(
-            select(ClaimEvent, Claim.claim_id).join(Claim, Claim.id == ClaimEvent.claim_pk)
-            .where(ClaimEvent.id >= first_event, ClaimEvent.actor == app.actor,
-                   (ClaimEvent.to_status.in_(ATTENTION_STATUSES) & (ClaimEvent.from_status != ClaimEvent.to_status))
-                   | (ClaimEvent.event == "transmission_rejected"))
-            .order_by(ClaimEvent.id))
+            select(ClaimEvent, Claim.claim_id)
+            .join(Claim, Claim.id == ClaimEvent.claim_pk)
+            .where(
+                ClaimEvent.id >= first_event,
+                ClaimEvent.actor == app.actor,
+                (
+                    ClaimEvent.to_status.in_(ATTENTION_STATUSES)
+                    & (ClaimEvent.from_status != ClaimEvent.to_status)
+                )
+                | (ClaimEvent.event == "transmission_rejected"),
+            )
+            .order_by(ClaimEvent.id)
+        )
         for event, claim_id in events:
-            what = "rejected by 999/TA1, queued again" if event.event == "transmission_rejected" else event.to_status
+            what = (
+                "rejected by 999/TA1, queued again"
+                if event.event == "transmission_rejected"
+                else event.to_status
+            )
             step.attention.append(f"claim {claim_id}: {what}{': ' + event.detail if event.detail else ''}")
         charged = session.execute(
-            select(Claim.claim_id, ClaimPayment.patient_responsibility).join(Claim, Claim.id == ClaimPayment.claim_pk)
-            .where(ClaimPayment.id >= first_payment, Claim.line_of_business.in_(NO_COST_SHARE),
-                   ClaimPayment.patient_responsibility != 0))
+            select(Claim.claim_id, ClaimPayment.patient_responsibility)
+            .join(Claim, Claim.id == ClaimPayment.claim_pk)
+            .where(
+                ClaimPayment.id >= first_payment,
+                Claim.line_of_business.in_(NO_COST_SHARE),
+                ClaimPayment.patient_responsibility != 0,
+            )
+        )
         for claim_id, amount in charged:
-            step.attention.append(f"claim {claim_id}: SCO/One Care member charged {amount:.2f} (must be zero)")
+            step.attention.append(
+                f"claim {claim_id}: SCO/One Care member charged {amount:.2f} (must be zero)"
+            )
     step.status = "attention" if step.attention else "ok"
-    step.summary = f"{len(step.attention)} claim(s) need a human" if step.attention else "nothing needs a human"
+    step.summary = (
+        f"{len(step.attention)} claim(s) need a human" if step.attention else "nothing needs a human"
+    )
     return step
 
 
@@ -325,27 +378,69 @@ def _describe(app: App, *, settle_seconds: float) -> list[Step]:
     ready, settling = waiting_exports(drop, settle_seconds=settle_seconds, now=time.time())
     known = ingested_digests(drop / "done")
     new = [p for p in ready if sha256_file(p)[:16] not in known]
-    steps = [Step("ingest", summary=f"would ingest {len(new)} export(s) from {drop}"
-                  + (f" ({len(ready) - len(new)} already ingested, would be filed away)" if len(ready) > len(new) else "")
-                  + (f"; {len(settling)} still being written" if settling else ""),
-                  detail={"new": [p.name for p in new], "already_ingested": len(ready) - len(new),
-                          "still_being_written": [p.name for p in settling]})]
+    steps = [
+        Step(
+            "ingest",
+            summary=f"would ingest {len(new)} export(s) from {drop}"
+            + (
+                f" ({len(ready) - len(new)} already ingested, would be filed away)"
+                if len(ready) > len(new)
+                else ""
+            )
+            + (f"; {len(settling)} still being written" if settling else ""),
+            detail={
+                "new": [p.name for p in new],
+                "already_ingested": len(ready) - len(new),
+                "still_being_written": [p.name for p in settling],
+            },
+        )
+    ]
     with app.ledger.session() as session:
         rows = list(session.scalars(select(Claim).where(Claim.status.in_(ClaimStatus.NOT_YET_SENT))))
-        would_hold = [row.claim_id for row in rows
-                      if any(f.severity == "error" for f in app.check(load_domain_claim(session, row)))]
-        unsent = session.scalar(select(func.count()).select_from(Batch)
-                                .where(Batch.status.in_(("allocated", "built", "uploading")))) or 0
-        unposted = session.scalar(select(func.count()).select_from(Transmission).where(
-            Transmission.direction == "in", Transmission.state == "fetched")) or 0
+        would_hold = [
+            row.claim_id
+            for row in rows
+            if any(f.severity == "error" for f in app.check(load_domain_claim(session, row)))
+        ]
+        unsent = (
+            session.scalar(
+                select(func.count())
+                .select_from(Batch)
+                .where(Batch.status.in_(("allocated", "built", "uploading")))
+            )
+            or 0
+        )
+        unposted = (
+            session.scalar(
+                select(func.count())
+                .select_from(Transmission)
+                .where(Transmission.direction == "in", Transmission.state == "fetched")
+            )
+            or 0
+        )
     ready_count = len(rows) - len(would_hold)
-    steps.append(Step("check", summary=f"{len(rows)} claim(s) not yet sent: {ready_count} would be ready, "
-                                       f"{len(would_hold)} held by the rules",
-                      detail={"ready": ready_count, "held": len(would_hold)}))
-    steps.append(Step("build", summary=f"would build 837P files for {ready_count} claim(s)",
-                      detail={"claims": ready_count}))
-    steps.append(Step("send", summary=f"{unsent} batch file(s) built or interrupted, waiting to be sent",
-                      detail={"batches": unsent}))
+    steps.append(
+        Step(
+            "check",
+            summary=f"{len(rows)} claim(s) not yet sent: {ready_count} would be ready, "
+            f"{len(would_hold)} held by the rules",
+            detail={"ready": ready_count, "held": len(would_hold)},
+        )
+    )
+    steps.append(
+        Step(
+            "build",
+            summary=f"would build 837P files for {ready_count} claim(s)",
+            detail={"claims": ready_count},
+        )
+    )
+    steps.append(
+        Step(
+            "send",
+            summary=f"{unsent} batch file(s) built or interrupted, waiting to be sent",
+            detail={"batches": unsent},
+        )
+    )
     fetch = Step("fetch")
     try:
         transport = app.transport()
@@ -358,8 +453,13 @@ def _describe(app: App, *, settle_seconds: float) -> list[Step]:
     except TransportError as exc:
         fetch.status, fetch.summary = "error", f"could not list the clearinghouse: {exc}"
     steps.append(fetch)
-    steps.append(Step("post", summary=f"{unposted} fetched file(s) waiting to be posted (plus what fetch brings)",
-                      detail={"fetched_not_posted": unposted}))
+    steps.append(
+        Step(
+            "post",
+            summary=f"{unposted} fetched file(s) waiting to be posted (plus what fetch brings)",
+            detail={"fetched_not_posted": unposted},
+        )
+    )
     return steps
 
 
@@ -368,10 +468,16 @@ def _describe(app: App, *, settle_seconds: float) -> list[Step]:
 
 def summary_text(report: dict[str, Any]) -> str:
     """One screen: the steps, what needs a human, the open worklists."""
-    verdict = {EXIT_OK: "nothing needs a human", EXIT_ATTENTION: "SOMETHING NEEDS A HUMAN",
-               EXIT_ERROR: "COULD NOT FINISH"}[report["exit_code"]]
-    lines = [f"bhclaims nightly {'(dry run) ' if report['dry_run'] else ''}run {report['run_id']} "
-             f"{report['started']}: {verdict} (exit {report['exit_code']})", ""]
+    verdict = {
+        EXIT_OK: "nothing needs a human",
+        EXIT_ATTENTION: "SOMETHING NEEDS A HUMAN",
+        EXIT_ERROR: "COULD NOT FINISH",
+    }[report["exit_code"]]
+    lines = [
+        f"bhclaims nightly {'(dry run) ' if report['dry_run'] else ''}run {report['run_id']} "
+        f"{report['started']}: {verdict} (exit {report['exit_code']})",
+        "",
+    ]
     lines += [f"  {s['step']:<7} {s['status']:<9} {s['summary']}" for s in report["steps"]]
     if report["attention"]:
         lines += ["", "Needs a human:"]
@@ -379,8 +485,11 @@ def summary_text(report: dict[str, Any]) -> str:
         lines += [f"  - {item}" for item in shown]
         if len(report["attention"]) > len(shown):
             lines.append(f"  ... and {len(report['attention']) - len(shown)} more (see the JSON report)")
-    lines += ["", "Open worklists: " + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in report["worklists"].items()),
-              "  (bhclaims worklist NAME for the rows)"]
+    lines += [
+        "",
+        "Open worklists: " + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in report["worklists"].items()),
+        "  (bhclaims worklist NAME for the rows)",
+    ]
     return "\n".join(lines) + "\n"
 
 

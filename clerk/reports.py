@@ -65,7 +65,9 @@ def _aging_row(lob: str, claims: int, buckets: dict[str, Decimal]) -> dict[str, 
     return row
 
 
-def payments(session: Session, date_from: date | None = None, date_to: date | None = None) -> list[dict[str, Any]]:
+def payments(
+    session: Session, date_from: date | None = None, date_to: date | None = None
+) -> list[dict[str, Any]]:
     """One row per deposit (835 remittance), reconciled: Σ CLP04 − Σ PLB must equal BPR02."""
     query = select(Remittance).order_by(Remittance.payment_date, Remittance.id)
     if date_from:
@@ -74,34 +76,45 @@ def payments(session: Session, date_from: date | None = None, date_to: date | No
         query = query.where(Remittance.payment_date <= date_to)
     rows = []
     for remit in session.scalars(query):
-        claims_paid = sum(session.scalars(select(ClaimPayment.paid).where(ClaimPayment.remittance_id == remit.id)),
-                          ZERO)
-        provider_adjusted = sum(session.scalars(select(ProviderAdjustment.amount).where(
-            ProviderAdjustment.remittance_id == remit.id)), ZERO)
+        claims_paid = sum(
+            session.scalars(select(ClaimPayment.paid).where(ClaimPayment.remittance_id == remit.id)), ZERO
+        )
+        provider_adjusted = sum(
+            session.scalars(
+                select(ProviderAdjustment.amount).where(ProviderAdjustment.remittance_id == remit.id)
+            ),
+            ZERO,
+        )
         expected = claims_paid - provider_adjusted
-        rows.append({
-            "payment_date": remit.payment_date.isoformat() if remit.payment_date else "",
-            "method": remit.payment_method or "",
-            "trace_number": remit.trace_number,
-            "payer": remit.payer_name or remit.payer_id,
-            "deposit": money(remit.total_paid),
-            "claims_paid": money(claims_paid),
-            "provider_adjustments": money(provider_adjusted),
-            "difference": money(remit.total_paid - expected),
-            "reconciled": "yes" if expected == remit.total_paid else "NO",
-        })
+        rows.append(
+            {
+                "payment_date": remit.payment_date.isoformat() if remit.payment_date else "",
+                "method": remit.payment_method or "",
+                "trace_number": remit.trace_number,
+                "payer": remit.payer_name or remit.payer_id,
+                "deposit": money(remit.total_paid),
+                "claims_paid": money(claims_paid),
+                "provider_adjustments": money(provider_adjusted),
+                "difference": money(remit.total_paid - expected),
+                "reconciled": "yes" if expected == remit.total_paid else "NO",
+            }
+        )
     return rows
 
 
-def denials(session: Session, date_from: date | None = None, date_to: date | None = None) -> list[dict[str, Any]]:
+def denials(
+    session: Session, date_from: date | None = None, date_to: date | None = None
+) -> list[dict[str, Any]]:
     """Denied money by CARC, largest first: what to correct or appeal, grouped.
 
     Counts every non-contractual, non-patient adjustment (CO/OA/PI/CR), so
     payment-integrity reductions on paid claims show up beside outright denials.
     """
-    query = (select(Adjustment, ClaimPayment.claim_pk)
-             .join(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)
-             .join(Remittance, Remittance.id == ClaimPayment.remittance_id))
+    query = (
+        select(Adjustment, ClaimPayment.claim_pk)
+        .join(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)
+        .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
+    )
     if date_from:
         query = query.where(Remittance.payment_date >= date_from)
     if date_to:
@@ -115,8 +128,15 @@ def denials(session: Session, date_from: date | None = None, date_to: date | Non
         amounts[key] += adjustment.amount
         claims[key].add(claim_pk)
     ranked = sorted(amounts, key=lambda k: (-amounts[k], k))
-    return [{"carc": f"{g}-{r}", "reason": describe_carc(g, r), "claims": len(claims[(g, r)]),
-             "amount": money(amounts[(g, r)])} for g, r in ranked]
+    return [
+        {
+            "carc": f"{g}-{r}",
+            "reason": describe_carc(g, r),
+            "claims": len(claims[(g, r)]),
+            "amount": money(amounts[(g, r)]),
+        }
+        for g, r in ranked
+    ]
 
 
 def payments_by_date(rows: list[dict[str, Any]]) -> list[tuple[str, Decimal]]:

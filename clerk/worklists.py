@@ -117,9 +117,11 @@ def _remark_codes(session: Session, claim: Claim) -> list[str]:
         for text in session.scalars(select(claim_level).where(ClaimPayment.claim_pk == claim.id)):
             codes.update(dict.fromkeys(c.strip() for c in (text or "").split(",") if c.strip()))
     if line_level is not None:
-        for text in session.scalars(select(line_level).join(
-                ClaimPayment, ClaimPayment.id == ServicePayment.claim_payment_id)
-                .where(ClaimPayment.claim_pk == claim.id)):
+        for text in session.scalars(
+            select(line_level)
+            .join(ClaimPayment, ClaimPayment.id == ServicePayment.claim_payment_id)
+            .where(ClaimPayment.claim_pk == claim.id)
+        ):
             codes.update(dict.fromkeys(c.strip() for c in (text or "").split(",") if c.strip()))
     return list(codes)
 
@@ -137,7 +139,9 @@ def _remit_date(session: Session, claim: Claim) -> date | None:
         select(Remittance.payment_date, Remittance.created_at)
         .join(ClaimPayment, ClaimPayment.remittance_id == Remittance.id)
         .where(ClaimPayment.claim_pk == claim.id)
-        .order_by(ClaimPayment.id.desc()).limit(1)).first()
+        .order_by(ClaimPayment.id.desc())
+        .limit(1)
+    ).first()
     if row is None:
         return None
     return row.payment_date or row.created_at.date()
@@ -145,9 +149,13 @@ def _remit_date(session: Session, claim: Claim) -> date | None:
 
 def _denial_adjustments(session: Session, claim: Claim) -> list[Adjustment]:
     payment_ids = select(ClaimPayment.id).where(ClaimPayment.claim_pk == claim.id)
-    return [a for a in session.scalars(select(Adjustment).where(Adjustment.claim_payment_id.in_(payment_ids))
-                                       .order_by(Adjustment.id))
-            if a.group_code != "PR" and not is_contractual(a.group_code, a.reason_code)]
+    return [
+        a
+        for a in session.scalars(
+            select(Adjustment).where(Adjustment.claim_payment_id.in_(payment_ids)).order_by(Adjustment.id)
+        )
+        if a.group_code != "PR" and not is_contractual(a.group_code, a.reason_code)
+    ]
 
 
 def _reasons(adjustments: Iterable[Adjustment]) -> tuple[str, str, Decimal]:
@@ -161,47 +169,64 @@ def _reasons(adjustments: Iterable[Adjustment]) -> tuple[str, str, Decimal]:
 
 
 def _denied_claims(session: Session) -> list[Claim]:
-    return list(session.scalars(select(Claim).where(Claim.status == ClaimStatus.DENIED)
-                                .order_by(Claim.claim_id, Claim.revision)))
+    return list(
+        session.scalars(
+            select(Claim).where(Claim.status == ClaimStatus.DENIED).order_by(Claim.claim_id, Claim.revision)
+        )
+    )
 
 
 def rejected(session: Session, today: date) -> list[dict[str, Any]]:
     """Claims a 999 or 277CA sent back and nobody has resent yet, with the reason and the fix."""
     rows = []
-    claims = session.scalars(select(Claim).where(Claim.status.in_((ClaimStatus.READY, ClaimStatus.REJECTED)))
-                             .order_by(Claim.claim_id, Claim.revision))
+    claims = session.scalars(
+        select(Claim)
+        .where(Claim.status.in_((ClaimStatus.READY, ClaimStatus.REJECTED)))
+        .order_by(Claim.claim_id, Claim.revision)
+    )
     for claim in claims:
-        event = session.scalar(select(ClaimEvent).where(ClaimEvent.claim_pk == claim.id)
-                               .order_by(ClaimEvent.id.desc()).limit(1))
+        event = session.scalar(
+            select(ClaimEvent).where(ClaimEvent.claim_pk == claim.id).order_by(ClaimEvent.id.desc()).limit(1)
+        )
         if event is None or event.event not in REJECTION_EVENTS:
             continue
         if event.event == "rejected_277ca":
-            source, reason, fix = "277CA", _reason_277ca(session, claim, event.detail), (
-                "correct the claim in the PM system, export it again; nightly ingests and sends it")
+            source, reason, fix = (
+                "277CA",
+                _reason_277ca(session, claim, event.detail),
+                ("correct the claim in the PM system, export it again; nightly ingests and sends it"),
+            )
         else:
             source, reason = "999", _reason_999(event.detail or "")
-            fix = ("the claim is queued again and goes out in the next build; if the same error comes back, "
-                   "correct the named segment in the PM system or the config")
-        rows.append({
-            "claim_id": claim.claim_id,
-            "revision": claim.revision,
-            "status": claim.status,
-            "line_of_business": claim.line_of_business,
-            "source": source,
-            "rejected_on": event.at.date().isoformat(),
-            "days_ago": (today - event.at.date()).days,
-            "reason": reason,
-            "fix": fix,
-            "billed": money(claim.billed),
-        })
+            fix = (
+                "the claim is queued again and goes out in the next build; if the same error comes back, "
+                "correct the named segment in the PM system or the config"
+            )
+        rows.append(
+            {
+                "claim_id": claim.claim_id,
+                "revision": claim.revision,
+                "status": claim.status,
+                "line_of_business": claim.line_of_business,
+                "source": source,
+                "rejected_on": event.at.date().isoformat(),
+                "days_ago": (today - event.at.date()).days,
+                "reason": reason,
+                "fix": fix,
+                "billed": money(claim.billed),
+            }
+        )
     return rows
 
 
 def _reason_277ca(session: Session, claim: Claim, detail: str | None) -> str:
     codes = detail or ""
-    ack = session.scalar(select(Acknowledgement).where(Acknowledgement.claim_pk == claim.id,
-                                                       Acknowledgement.kind == "277CA")
-                         .order_by(Acknowledgement.id.desc()).limit(1))
+    ack = session.scalar(
+        select(Acknowledgement)
+        .where(Acknowledgement.claim_pk == claim.id, Acknowledgement.kind == "277CA")
+        .order_by(Acknowledgement.id.desc())
+        .limit(1)
+    )
     if ack is not None and ack.detail:
         try:
             codes = json.loads(ack.detail).get("statuses", codes)
@@ -235,26 +260,30 @@ def denied(session: Session, today: date) -> list[dict[str, Any]]:
         codes, words, amount = _reasons(_denial_adjustments(session, claim))
         remarks = _remark_codes(session, claim)
         deadline = appeal_deadline(claim.line_of_business, remit_date) if remit_date else None
-        rows.append({
-            "claim_id": claim.claim_id,
-            "revision": claim.revision,
-            "line_of_business": claim.line_of_business,
-            "first_service_date": claim.first_service_date.isoformat(),
-            "remit_date": remit_date.isoformat() if remit_date else "",
-            "carc": codes,
-            "reason": words or codes,
-            "rarc": ", ".join(remarks),
-            "remarks": "; ".join(f"{c}: {describe_rarc(c)}" for c in remarks),
-            "denied": money(amount),
-            "appeal_by": deadline.isoformat() if deadline else "",
-            "appeal_days_left": (deadline - today).days if deadline else None,
-            "payer_claim_number": claim.payer_claim_number or "",
-        })
+        rows.append(
+            {
+                "claim_id": claim.claim_id,
+                "revision": claim.revision,
+                "line_of_business": claim.line_of_business,
+                "first_service_date": claim.first_service_date.isoformat(),
+                "remit_date": remit_date.isoformat() if remit_date else "",
+                "carc": codes,
+                "reason": words or codes,
+                "rarc": ", ".join(remarks),
+                "remarks": "; ".join(f"{c}: {describe_rarc(c)}" for c in remarks),
+                "denied": money(amount),
+                "appeal_by": deadline.isoformat() if deadline else "",
+                "appeal_days_left": (deadline - today).days if deadline else None,
+                "payer_claim_number": claim.payer_claim_number or "",
+            }
+        )
     rows.sort(key=lambda r: (r["appeal_days_left"] is None, r["appeal_days_left"] or 0, r["claim_id"]))
     return rows
 
 
-def timely_filing(session: Session, today: date, settings: RuleSettings, *, within_days: int = 30) -> list[dict[str, Any]]:
+def timely_filing(
+    session: Session, today: date, settings: RuleSettings, *, within_days: int = 30
+) -> list[dict[str, Any]]:
     """Claims not yet sent whose filing limit (from the first date of service) is within ``within_days``."""
     rows = []
     for claim in session.scalars(select(Claim).where(Claim.status.in_(ClaimStatus.NOT_YET_SENT))):
@@ -263,18 +292,20 @@ def timely_filing(session: Session, today: date, settings: RuleSettings, *, with
         days_left = (deadline - today).days
         if days_left > within_days:
             continue
-        rows.append({
-            "claim_id": claim.claim_id,
-            "revision": claim.revision,
-            "status": claim.status,
-            "line_of_business": claim.line_of_business,
-            "first_service_date": claim.first_service_date.isoformat(),
-            "file_by": deadline.isoformat(),
-            "days_left": days_left,
-            "limit_days": limit,
-            "billed": money(claim.billed),
-            "why_held": _held_codes(claim),
-        })
+        rows.append(
+            {
+                "claim_id": claim.claim_id,
+                "revision": claim.revision,
+                "status": claim.status,
+                "line_of_business": claim.line_of_business,
+                "first_service_date": claim.first_service_date.isoformat(),
+                "file_by": deadline.isoformat(),
+                "days_left": days_left,
+                "limit_days": limit,
+                "billed": money(claim.billed),
+                "why_held": _held_codes(claim),
+            }
+        )
     rows.sort(key=lambda r: (r["days_left"], r["claim_id"]))
     return rows
 
@@ -302,19 +333,21 @@ def corrections(session: Session, today: date, settings: RuleSettings) -> list[d
         if days_left < 0:
             continue
         codes, words, amount = _reasons(_denial_adjustments(session, claim))
-        rows.append({
-            "claim_id": claim.claim_id,
-            "revision": claim.revision,
-            "line_of_business": claim.line_of_business,
-            "remit_date": remit_date.isoformat(),
-            "correct_by": deadline.isoformat(),
-            "days_left": days_left,
-            "window_days": window,
-            "carc": codes,
-            "reason": words or codes,
-            "denied": money(amount),
-            "original_claim_number": claim.payer_claim_number or "",
-        })
+        rows.append(
+            {
+                "claim_id": claim.claim_id,
+                "revision": claim.revision,
+                "line_of_business": claim.line_of_business,
+                "remit_date": remit_date.isoformat(),
+                "correct_by": deadline.isoformat(),
+                "days_left": days_left,
+                "window_days": window,
+                "carc": codes,
+                "reason": words or codes,
+                "denied": money(amount),
+                "original_claim_number": claim.payer_claim_number or "",
+            }
+        )
     rows.sort(key=lambda r: (r["days_left"], r["claim_id"]))
     return rows
 
@@ -322,49 +355,77 @@ def corrections(session: Session, today: date, settings: RuleSettings) -> list[d
 def unmatched(session: Session, today: date) -> list[dict[str, Any]]:
     """835 claim payments (CLP) that name a patient control number we do not have."""
     rows = []
-    query = (select(ClaimPayment, Remittance).join(Remittance, Remittance.id == ClaimPayment.remittance_id)
-             .where(ClaimPayment.claim_pk.is_(None)).order_by(Remittance.payment_date, ClaimPayment.id))
+    query = (
+        select(ClaimPayment, Remittance)
+        .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
+        .where(ClaimPayment.claim_pk.is_(None))
+        .order_by(Remittance.payment_date, ClaimPayment.id)
+    )
     for payment, remit in session.execute(query):
         remit_date = remit.payment_date or remit.created_at.date()
-        rows.append({
-            "patient_control_number": payment.patient_control_number,
-            "payer_claim_number": payment.payer_claim_number or "",
-            "status_code": payment.status_code,
-            "charge": money(payment.charge),
-            "paid": money(payment.paid),
-            "trace_number": remit.trace_number,
-            "payment_method": remit.payment_method or "",
-            "remit_date": remit_date.isoformat(),
-            "days_waiting": (today - remit_date).days,
-        })
+        rows.append(
+            {
+                "patient_control_number": payment.patient_control_number,
+                "payer_claim_number": payment.payer_claim_number or "",
+                "status_code": payment.status_code,
+                "charge": money(payment.charge),
+                "paid": money(payment.paid),
+                "trace_number": remit.trace_number,
+                "payment_method": remit.payment_method or "",
+                "remit_date": remit_date.isoformat(),
+                "days_waiting": (today - remit_date).days,
+            }
+        )
     return rows
 
 
 def patient_responsibility(session: Session, today: date) -> list[dict[str, Any]]:
-    """SCO / One Care claims on which the payer put money on the member (must be zero)."""
+    """SCO / One Care claims on which the payer put money on the member (must be zero).
+
+    PR adjustments are summed over all of a claim's postings, so a charge the payer
+    later reversed (CLP02 22 with negative amounts) nets out and leaves the list.
+    """
     rows = []
-    query = (select(ClaimPayment, Claim, Remittance)
-             .join(Claim, Claim.id == ClaimPayment.claim_pk)
-             .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
-             .where(Claim.line_of_business.in_(NO_COST_SHARE)).order_by(Claim.claim_id, ClaimPayment.id))
+    query = (
+        select(ClaimPayment, Claim, Remittance)
+        .join(Claim, Claim.id == ClaimPayment.claim_pk)
+        .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
+        .where(Claim.line_of_business.in_(NO_COST_SHARE))
+        .order_by(Claim.claim_id, ClaimPayment.id)
+    )
+    by_claim: dict[int, list[tuple[ClaimPayment, Claim, Remittance]]] = {}
     for payment, claim, remit in session.execute(query):
-        adjustments = list(session.scalars(select(Adjustment).where(
-            Adjustment.claim_payment_id == payment.id, Adjustment.group_code == "PR").order_by(Adjustment.id)))
-        charged = sum((a.amount for a in adjustments), ZERO)
-        if charged == ZERO and payment.patient_responsibility == ZERO:
+        by_claim.setdefault(claim.id, []).append((payment, claim, remit))
+    for postings in by_claim.values():
+        payment_ids = [payment.id for payment, _, _ in postings]
+        adjustments = list(
+            session.scalars(
+                select(Adjustment)
+                .where(Adjustment.claim_payment_id.in_(payment_ids), Adjustment.group_code == "PR")
+                .order_by(Adjustment.id)
+            )
+        )
+        charged = max(
+            sum((a.amount for a in adjustments), ZERO),
+            sum((payment.patient_responsibility for payment, _, _ in postings), ZERO),
+        )
+        if charged <= ZERO:
             continue
+        payment, claim, remit = postings[-1]
         remit_date = remit.payment_date or remit.created_at.date()
-        rows.append({
-            "claim_id": claim.claim_id,
-            "revision": claim.revision,
-            "line_of_business": claim.line_of_business,
-            "patient_responsibility": money(max(charged, payment.patient_responsibility)),
-            "adjustments": "; ".join(f"PR-{a.reason_code} {money(a.amount)}" for a in adjustments),
-            "trace_number": remit.trace_number,
-            "remit_date": remit_date.isoformat(),
-            "payer_claim_number": payment.payer_claim_number or "",
-            "action": "SCO/One Care members have $0 cost share: ask Optum to reprocess; do not bill the member",
-        })
+        rows.append(
+            {
+                "claim_id": claim.claim_id,
+                "revision": claim.revision,
+                "line_of_business": claim.line_of_business,
+                "patient_responsibility": money(charged),
+                "adjustments": "; ".join(f"PR-{a.reason_code} {money(a.amount)}" for a in adjustments),
+                "trace_number": remit.trace_number,
+                "remit_date": remit_date.isoformat(),
+                "payer_claim_number": payment.payer_claim_number or "",
+                "action": "SCO/One Care members have $0 cost share: ask Optum to reprocess; do not bill the member",
+            }
+        )
     return rows
 
 
@@ -372,12 +433,16 @@ def open_counts(session: Session, today: date, settings: RuleSettings) -> dict[s
     """How many rows each worklist has now (for the nightly summary)."""
     return {
         "rejected": len(rejected(session, today)),
-        "denied": session.scalar(select(func.count()).select_from(Claim)
-                                 .where(Claim.status == ClaimStatus.DENIED)) or 0,
+        "denied": session.scalar(
+            select(func.count()).select_from(Claim).where(Claim.status == ClaimStatus.DENIED)
+        )
+        or 0,
         "timely_filing": len(timely_filing(session, today, settings)),
         "corrections": len(corrections(session, today, settings)),
-        "unmatched": session.scalar(select(func.count()).select_from(ClaimPayment)
-                                    .where(ClaimPayment.claim_pk.is_(None))) or 0,
+        "unmatched": session.scalar(
+            select(func.count()).select_from(ClaimPayment).where(ClaimPayment.claim_pk.is_(None))
+        )
+        or 0,
         "patient_responsibility": len(patient_responsibility(session, today)),
     }
 

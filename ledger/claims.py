@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from domain.claim import (
@@ -28,7 +29,8 @@ from domain.claim import (
     Subscriber,
 )
 from domain.claim import Claim as DomainClaim
-from ledger.models import Claim, ClaimEvent, Party, ServiceLine as LineRow
+from ledger.models import Claim, ClaimEvent, Party
+from ledger.models import ServiceLine as LineRow
 
 
 def _jsonable(value: Any) -> Any:
@@ -42,9 +44,12 @@ def _jsonable(value: Any) -> Any:
 
 
 def content_hash(claim: DomainClaim) -> str:
-    """A fingerprint of what would be billed; the source file and line do not count."""
-    document = _jsonable(asdict(claim))
-    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
+    """A fingerprint of what would be billed; the source file and line do not count.
+
+    The repr of frozen dataclasses of strings, Decimals, dates and enums is deterministic.
+    """
+    unsourced = replace(claim, source=None, lines=tuple(replace(line, source=None) for line in claim.lines))
+    return hashlib.sha256(repr(unsourced).encode()).hexdigest()
 
 
 def transition(session: Session, claim: Claim, to_status: str, *, actor: str, event: str, detail: str | None = None) -> None:
@@ -63,95 +68,134 @@ def record_event(session: Session, claim: Claim, *, actor: str, event: str, deta
                            to_status=claim.status, detail=detail))
 
 
+PartyKey = tuple[str, str]  # (role, fingerprint)
+PartyRecord = tuple[PartyKey, dict[str, Any]]
+PARTY_ROLES = ("billing", "subscriber", "patient", "rendering", "supervising")
+
+
+def _party(role: str, fields: dict[str, Any]) -> PartyRecord:
+    fingerprint = hashlib.sha256(json.dumps(_jsonable(fields), sort_keys=True).encode()).hexdigest()
+    return (role, fingerprint), fields
+
+
+def _address_fields(address: Address | None) -> dict[str, Any]:
+    if address is None:
+        return {"address1": None, "city": None, "state": None, "zip": None}
+    return {"address1": address.line1, "city": address.city, "state": address.state, "zip": address.zip}
+
+
+def _provider_record(provider: Provider | None) -> PartyRecord | None:
+    if provider is None:
+        return None
+    return _party("provider", {
+        "npi": provider.npi, "entity_type": provider.entity_type, "last_or_org": provider.last_or_org,
+        "first": provider.first, "taxonomy": provider.taxonomy, "tax_id": provider.tax_id,
+        **_address_fields(provider.address),
+    })
+
+
+def claim_party_records(claim: DomainClaim) -> dict[str, PartyRecord | None]:
+    """The party rows a claim refers to, keyed by its role on the claim."""
+    sub = claim.subscriber
+    patient = claim.patient
+    return {
+        "billing": _provider_record(claim.billing),
+        "subscriber": _party("subscriber", {
+            "member_id": sub.member_id, "last_or_org": sub.last, "first": sub.first, "dob": sub.dob,
+            "sex": sub.sex, **_address_fields(sub.address)}),
+        "patient": None if patient is None else _party("patient", {
+            "last_or_org": patient.last, "first": patient.first, "dob": patient.dob, "sex": patient.sex}),
+        "rendering": _provider_record(claim.rendering),
+        "supervising": _provider_record(claim.supervising),
+    }
+
+
 class PartyCache:
-    """Finds or creates party rows; remembers them for the length of one unit of work."""
+    """Finds or creates party rows in bulk; remembers them for the length of one unit of work."""
 
     def __init__(self, session: Session):
         self.session = session
-        self._ids: dict[tuple[str, str], int] = {}
+        self._ids: dict[PartyKey, int] = {}
 
-    def _get(self, role: str, fields: dict[str, Any]) -> int:
-        fingerprint = hashlib.sha256(json.dumps(_jsonable(fields), sort_keys=True).encode()).hexdigest()
-        key = (role, fingerprint)
-        if key in self._ids:
-            return self._ids[key]
-        found = self.session.scalar(select(Party.id).where(Party.role == role, Party.fingerprint == fingerprint))
-        if found is None:
-            party = Party(role=role, fingerprint=fingerprint, **fields)
-            self.session.add(party)
-            self.session.flush()
-            found = party.id
-        self._ids[key] = found
-        return found
+    def resolve(self, records: Iterable[PartyRecord | None]) -> None:
+        """Make sure every record has a row: one query for the unknown ones, one insert for the new."""
+        wanted = {key: fields for key, fields in (r for r in records if r is not None) if key not in self._ids}
+        if not wanted:
+            return
+        fingerprints = sorted({fp for _role, fp in wanted})
+        for start in range(0, len(fingerprints), 500):
+            for pid, role, fp in self.session.execute(select(Party.id, Party.role, Party.fingerprint).where(
+                    Party.fingerprint.in_(fingerprints[start:start + 500]))):
+                self._ids[(role, fp)] = pid
+        missing = [{"role": role, "fingerprint": fp, **fields}
+                   for (role, fp), fields in wanted.items() if (role, fp) not in self._ids]
+        if missing:
+            inserted = self.session.execute(
+                insert(Party).returning(Party.id, Party.role, Party.fingerprint, sort_by_parameter_order=True),
+                missing)
+            for pid, role, fp in inserted:
+                self._ids[(role, fp)] = pid
 
-    @staticmethod
-    def _address(address: Address | None) -> dict[str, Any]:
-        if address is None:
-            return {"address1": None, "city": None, "state": None, "zip": None}
-        return {"address1": address.line1, "city": address.city, "state": address.state, "zip": address.zip}
+    def ids_for(self, claim: DomainClaim) -> dict[str, int | None]:
+        records = claim_party_records(claim)
+        self.resolve(records.values())
+        return {role: None if rec is None else self._ids[rec[0]] for role, rec in records.items()}
 
-    def provider(self, provider: Provider | None) -> int | None:
-        if provider is None:
-            return None
-        return self._get("provider", {
-            "npi": provider.npi, "entity_type": provider.entity_type, "last_or_org": provider.last_or_org,
-            "first": provider.first, "taxonomy": provider.taxonomy, "tax_id": provider.tax_id,
-            **self._address(provider.address),
-        })
 
-    def subscriber(self, subscriber: Subscriber) -> int:
-        return self._get("subscriber", {
-            "member_id": subscriber.member_id, "last_or_org": subscriber.last, "first": subscriber.first,
-            "dob": subscriber.dob, "sex": subscriber.sex, **self._address(subscriber.address),
-        })
+def claim_values(claim: DomainClaim, party_ids: dict[str, int | None], digest: str) -> dict[str, Any]:
+    """The claims-table columns for a domain claim (revision, status and links are the caller's)."""
+    return {
+        "claim_id": claim.claim_id,
+        "frequency": claim.frequency.value,
+        "original_claim_number": claim.original_claim_number,
+        "line_of_business": claim.line_of_business.value,
+        "payer_id": claim.payer_id,
+        "payer_name": claim.payer_name,
+        "relationship_code": claim.relationship.value,
+        "rendering_license": claim.rendering_license.value,
+        "prior_auth": claim.prior_auth,
+        "diagnoses": ",".join(claim.diagnoses),
+        "billed": claim.total_charge,
+        "first_service_date": claim.first_service_date,
+        "billing_id": party_ids["billing"],
+        "subscriber_id": party_ids["subscriber"],
+        "patient_id": party_ids["patient"],
+        "rendering_id": party_ids["rendering"],
+        "supervising_id": party_ids["supervising"],
+        "content_hash": digest,
+        "source_file": claim.source.file if claim.source else None,
+        "source_line": claim.source.line if claim.source else None,
+    }
 
-    def patient(self, patient: Patient | None) -> int | None:
-        if patient is None:
-            return None
-        return self._get("patient", {"last_or_org": patient.last, "first": patient.first, "dob": patient.dob, "sex": patient.sex})
+
+def line_values(claim: DomainClaim) -> list[dict[str, Any]]:
+    """The service_lines rows of a claim, in billing order (claim_pk is the caller's)."""
+    return [
+        {
+            "position": position,
+            "line_id": line.line_id,
+            "service_date": line.service_date,
+            "procedure_code": line.procedure_code,
+            "modifiers": ":".join(line.modifiers),
+            "units": str(line.units),
+            "charge": line.charge,
+            "place_of_service": line.place_of_service,
+            "diagnosis_pointers": ",".join(str(p) for p in line.diagnosis_pointers),
+            "source_line": line.source.line if line.source else None,
+        }
+        for position, line in enumerate(claim.lines, start=1)
+    ]
 
 
 def fill_claim_row(row: Claim, claim: DomainClaim, parties: PartyCache, digest: str) -> None:
     """Copy a domain claim's content onto a (new or not yet sent) claim row."""
-    row.claim_id = claim.claim_id
-    row.frequency = claim.frequency.value
-    row.original_claim_number = claim.original_claim_number
-    row.line_of_business = claim.line_of_business.value
-    row.payer_id = claim.payer_id
-    row.payer_name = claim.payer_name
-    row.relationship_code = claim.relationship.value
-    row.rendering_license = claim.rendering_license.value
-    row.prior_auth = claim.prior_auth
-    row.diagnoses = ",".join(claim.diagnoses)
-    row.billed = claim.total_charge
-    row.first_service_date = claim.first_service_date
-    row.billing_id = parties.provider(claim.billing)  # type: ignore[assignment]
-    row.subscriber_id = parties.subscriber(claim.subscriber)
-    row.patient_id = parties.patient(claim.patient)
-    row.rendering_id = parties.provider(claim.rendering)
-    row.supervising_id = parties.provider(claim.supervising)
-    row.content_hash = digest
-    row.source_file = claim.source.file if claim.source else None
-    row.source_line = claim.source.line if claim.source else None
+    for key, value in claim_values(claim, parties.ids_for(claim), digest).items():
+        setattr(row, key, value)
     if row.id is not None and row.lines:
         # old lines must be gone before new ones with the same line ids are inserted
         row.lines.clear()
         parties.session.flush()
-    row.lines = [
-        LineRow(
-            position=position,
-            line_id=line.line_id,
-            service_date=line.service_date,
-            procedure_code=line.procedure_code,
-            modifiers=":".join(line.modifiers),
-            units=str(line.units),
-            charge=line.charge,
-            place_of_service=line.place_of_service,
-            diagnosis_pointers=",".join(str(p) for p in line.diagnosis_pointers),
-            source_line=line.source.line if line.source else None,
-        )
-        for position, line in enumerate(claim.lines, start=1)
-    ]
+    row.lines = [LineRow(**values) for values in line_values(claim)]
 
 
 def _address(party: Party) -> Address | None:

@@ -13,11 +13,25 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
 from domain.claim import Claim as DomainClaim
 from domain.claim import Frequency
-from ledger.claims import PartyCache, content_hash, current_revision, fill_claim_row, record_event, transition
+from ledger.claims import (
+    PartyCache,
+    claim_party_records,
+    claim_values,
+    content_hash,
+    fill_claim_row,
+    line_values,
+    record_event,
+    transition,
+)
 from ledger.db import Ledger
-from ledger.models import Claim, ClaimStatus
+from ledger.models import Claim, ClaimEvent, ClaimStatus
+from ledger.models import ServiceLine as LineRow
+from ledger.types import utcnow
 
 UPDATABLE = (ClaimStatus.READY, ClaimStatus.HELD, ClaimStatus.REJECTED)
 
@@ -48,58 +62,112 @@ def _blocking(findings: Sequence[Any]) -> list[Any]:
 
 
 def ingest_claims(ledger: Ledger, claims: Iterable[DomainClaim], *, checker: Checker, actor: str,
-                  chunk_size: int = 500) -> IngestReport:
+                  chunk_size: int = 1000) -> IngestReport:
     """Store ``claims`` in chunks (one transaction each) and report what happened to each."""
     report = IngestReport()
     chunk: list[DomainClaim] = []
+    ids: set[str] = set()
     for claim in claims:
-        chunk.append(claim)
-        if len(chunk) >= chunk_size:
+        if len(chunk) >= chunk_size or claim.claim_id in ids:  # one revision of a claim per chunk
             _ingest_chunk(ledger, chunk, checker, actor, report)
-            chunk = []
+            chunk, ids = [], set()
+        chunk.append(claim)
+        ids.add(claim.claim_id)
     if chunk:
         _ingest_chunk(ledger, chunk, checker, actor, report)
     return report
 
 
+@dataclass(frozen=True)
+class _Latest:
+    id: int
+    revision: int
+    content_hash: str
+    status: str
+    frequency: str
+
+
+def _latest_revisions(session: Session, claim_ids: list[str]) -> dict[str, _Latest]:
+    latest: dict[str, _Latest] = {}
+    for start in range(0, len(claim_ids), 500):
+        for row in session.execute(select(Claim.id, Claim.claim_id, Claim.revision, Claim.content_hash,
+                                          Claim.status, Claim.frequency)
+                                   .where(Claim.claim_id.in_(claim_ids[start:start + 500]))):
+            if row.claim_id not in latest or latest[row.claim_id].revision < row.revision:
+                latest[row.claim_id] = _Latest(row.id, row.revision, row.content_hash, row.status, row.frequency)
+    return latest
+
+
 def _ingest_chunk(ledger: Ledger, claims: list[DomainClaim], checker: Checker, actor: str, report: IngestReport) -> None:
+    """One transaction: set-based inserts for new claims, the ORM for the rare update."""
     with ledger.session() as session:
         parties = PartyCache(session)
+        latest = _latest_revisions(session, [c.claim_id for c in claims])
+        new_rows: list[tuple[DomainClaim, dict[str, Any], str]] = []
         for claim in claims:
             digest = content_hash(claim)
-            existing = current_revision(session, claim.claim_id)
-            findings = checker(claim)
-            status = ClaimStatus.HELD if _blocking(findings) else ClaimStatus.READY
-            if existing is None or (claim.frequency != Frequency.ORIGINAL
-                                    and existing.frequency != claim.frequency.value
-                                    and existing.status in ClaimStatus.ADJUDICATED):
-                # new claim, or a 7/8 the PM system made for a claim the payer has adjudicated
-                row = Claim(revision=0 if existing is None else existing.revision + 1,
-                            replaces_id=None if existing is None else existing.id)
-                fill_claim_row(row, claim, parties, digest)
-                row.findings = findings_json(findings)
-                session.add(row)
-                transition(session, row, status, actor=actor, event="ingested", detail=_where(claim))
-                (report.held if status == ClaimStatus.HELD else report.added).append(claim.claim_id)
-            elif existing.content_hash == digest:
+            existing = latest.get(claim.claim_id)
+            if existing is not None and existing.content_hash == digest:
                 report.unchanged.append(claim.claim_id)
-            elif existing.status in UPDATABLE:
-                fill_claim_row(existing, claim, parties, digest)
-                existing.findings = findings_json(findings)
-                session.flush()
-                if existing.status != status:
-                    transition(session, existing, status, actor=actor, event="updated", detail=_where(claim))
-                else:
-                    record_event(session, existing, actor=actor, event="updated", detail=_where(claim))
-                report.updated.append(claim.claim_id)
-                if status == ClaimStatus.HELD:
-                    report.held.append(claim.claim_id)
-            else:
+                continue
+            is_new_revision = existing is not None and claim.frequency != Frequency.ORIGINAL \
+                and existing.frequency != claim.frequency.value and existing.status in ClaimStatus.ADJUDICATED
+            if existing is not None and not is_new_revision and existing.status not in UPDATABLE:
                 report.refused.append((
                     claim.claim_id,
                     f"claim {claim.claim_id} changed but was already {existing.status}: "
                     f"use `bhclaims correct {claim.claim_id}` to send a replacement",
                 ))
+                continue
+            findings = checker(claim)
+            status = ClaimStatus.HELD if _blocking(findings) else ClaimStatus.READY
+            if existing is not None and not is_new_revision:
+                _update(session, parties, session.get_one(Claim, existing.id), claim, digest, findings, status,
+                        actor, report)
+                continue
+            values = {
+                "revision": 0 if existing is None else existing.revision + 1,
+                "replaces_id": None if existing is None else existing.id,
+                "status": status,
+                "findings": findings_json(findings),
+                "content_hash": digest,
+            }
+            new_rows.append((claim, values, status))
+            (report.held if status == ClaimStatus.HELD else report.added).append(claim.claim_id)
+        parties.resolve(record for claim, _, _ in new_rows for record in claim_party_records(claim).values())
+        for claim, values, _ in new_rows:
+            values.update(claim_values(claim, parties.ids_for(claim), values["content_hash"]))
+        _insert_new(session, new_rows, actor)
+
+
+def _insert_new(session: Session, new_rows: list[tuple[DomainClaim, dict[str, Any], str]], actor: str) -> None:
+    if not new_rows:
+        return
+    now = utcnow()
+    ids = list(session.scalars(insert(Claim).returning(Claim.id, sort_by_parameter_order=True),
+                               [{**values, "created_at": now, "updated_at": now} for _, values, _ in new_rows]))
+    session.execute(insert(LineRow), [
+        {**line, "claim_pk": pk} for pk, (claim, _, _) in zip(ids, new_rows, strict=True) for line in line_values(claim)
+    ])
+    session.execute(insert(ClaimEvent), [
+        {"claim_pk": pk, "actor": actor, "event": "ingested", "from_status": None, "to_status": status,
+         "detail": _where(claim), "at": now}
+        for pk, (claim, _, status) in zip(ids, new_rows, strict=True)
+    ])
+
+
+def _update(session: Session, parties: PartyCache, row: Claim, claim: DomainClaim, digest: str,
+            findings: Sequence[Any], status: str, actor: str, report: IngestReport) -> None:
+    fill_claim_row(row, claim, parties, digest)
+    row.findings = findings_json(findings)
+    session.flush()
+    if row.status != status:
+        transition(session, row, status, actor=actor, event="updated", detail=_where(claim))
+    else:
+        record_event(session, row, actor=actor, event="updated", detail=_where(claim))
+    report.updated.append(claim.claim_id)
+    if status == ClaimStatus.HELD:
+        report.held.append(claim.claim_id)
 
 
 def _where(claim: DomainClaim) -> str | None:

@@ -1,11 +1,25 @@
 """`bhclaims send`: every built batch reaches the clearinghouse exactly once.
 
-Each upload is recorded in the ledger before it starts (``uploading``) and
-after it ends (``sent``).  A rerun after a crash asks the far side what it has
-before uploading again: the final name means the rename went through and only
-its reply was lost; a temp name or nothing means upload again.  Partners that
-move files away on arrival cannot be asked, so an interrupted upload to them is
-left ``in_doubt`` for a human instead of risking a duplicate claim.
+Each upload is recorded in the ledger before it starts (batch ``uploading``, a
+Transmission ``uploading``) and after it ends (``sent``).  A rerun after a crash
+(kill -9 included) asks the far side what it has before uploading again: the
+final name means the rename went through and only its reply was lost; a temp
+name or nothing means upload again (the transport truncates a stale temp name).
+
+What can go wrong, and what the ledger then says:
+
+- The upload timed out or the link broke mid-call (``TransportTimeout``, any
+  network ``TransportError``): the outcome is in doubt.  The Transmission says
+  ``in_doubt``, the batch stays ``uploading``, so the next run resolves it with
+  ``remote_state``.  The run stops there: the next batch would only wait out
+  the same dead link (and a refused key must not be offered again).
+- The final name already exists and is not ours (``RemoteExists``): never
+  overwritten.  Batch and Transmission say ``conflict``; the batch is not
+  retried until a person finds out whose file that is.
+- Partners that move files away on arrival (``moves_on_arrival``) cannot be
+  asked: an interrupted upload to them is left ``in_doubt`` (batch and
+  Transmission) for a human instead of risking a duplicate claim;
+  ``resolve_in_doubt`` records the answer the clearinghouse gives.
 """
 
 from __future__ import annotations
@@ -20,11 +34,14 @@ from ledger.db import Ledger
 from ledger.models import Batch, BatchClaim, Claim, ClaimStatus, Transmission
 from outbox.files import sha256_file
 from outbox.lock import mailbox_lock
-from outbox.transport import TransportError
+from outbox.transport import RemoteExists, TransportError
 from runtime.config import Config
 from runtime.logs import get_logger
 
 log = get_logger("bhclaims.send")
+
+SENDABLE = ("built", "uploading")
+OPEN_TRANSMISSION = ("uploading", "in_doubt", "conflict")
 
 
 @dataclass
@@ -34,18 +51,30 @@ class SendReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
 
 
+def moves_on_arrival(transport: Any) -> bool:
+    """Whether the partner takes files away as they arrive (SFTP keeps it in its settings)."""
+    settings = getattr(transport, "settings", None)
+    return bool(getattr(transport, "moves_on_arrival", False) or getattr(settings, "moves_on_arrival", False))
+
+
 def send_batches(ledger: Ledger, config: Config, transport: Any, *, actor: str, lock_wait: float = 0.0) -> SendReport:
     report = SendReport()
     with mailbox_lock(config.state_dir, "clearinghouse", wait_seconds=lock_wait):
         with ledger.session() as session:
-            batch_ids = list(session.scalars(
-                select(Batch.id).where(Batch.status.in_(("built", "uploading"))).order_by(Batch.id)))
-        for batch_id in batch_ids:
-            _send_one(ledger, config, transport, batch_id, actor=actor, report=report)
+            batches = list(session.execute(
+                select(Batch.id, Batch.file_name).where(Batch.status.in_(SENDABLE)).order_by(Batch.id)))
+        for index, (batch_id, _name) in enumerate(batches):
+            if not _send_one(ledger, config, transport, batch_id, actor=actor, report=report):
+                stopped_at = report.in_doubt[-1][0]
+                report.failed += [(str(name), f"not attempted: the link failed on {stopped_at}; "
+                                              "the next `bhclaims send` sends it") for _id, name in batches[index + 1:]]
+                break
     return report
 
 
-def _send_one(ledger: Ledger, config: Config, transport: Any, batch_id: int, *, actor: str, report: SendReport) -> None:
+def _send_one(ledger: Ledger, config: Config, transport: Any, batch_id: int, *, actor: str,
+              report: SendReport) -> bool:
+    """Send one batch; False when the link itself failed and the run should stop."""
     with ledger.session() as session:
         batch = session.get_one(Batch, batch_id)
         name = batch.file_name
@@ -55,40 +84,78 @@ def _send_one(ledger: Ledger, config: Config, transport: Any, batch_id: int, *, 
         if not interrupted:
             if sha256_file(path) != batch.sha256:
                 report.failed.append((name, "outbox file differs from what was built; not sent"))
-                return
+                return True
             session.add(Transmission(direction="out", kind="837P", batch_id=batch.id, file_name=name,
                                      local_path=str(path), sha256=batch.sha256 or "", size=path.stat().st_size,
                                      state="uploading"))
             batch.status = "uploading"
     try:
         state = transport.remote_state(name) if interrupted else "absent"
-        if interrupted and state == "absent" and getattr(transport, "moves_on_arrival", False):
-            _mark(ledger, batch_id, "in_doubt", actor=actor)
-            report.in_doubt.append((name, "upload was interrupted and the partner moves files on arrival: "
-                                          "confirm with the clearinghouse, then `bhclaims resolve-upload`"))
-            return
+        if interrupted and state == "absent" and moves_on_arrival(transport):
+            why = ("an earlier upload was interrupted and the clearinghouse moves files on arrival, so it "
+                   "cannot be asked whether the file arrived: confirm with the clearinghouse before sending again")
+            _mark(ledger, batch_id, "in_doubt", batch_state="in_doubt", actor=actor, detail=why)
+            log.warning("batch.in_doubt", batch_id=batch_id, file=name)
+            report.in_doubt.append((name, why))
+            return True
         if state != "final":
             transport.upload(path, name)
+    except RemoteExists as exc:
+        why = (f"{exc}. Someone else's file has this name at the clearinghouse; it was not replaced. "
+               f"Batch marked 'conflict': ask the clearinghouse whose file it is before sending again")
+        _mark(ledger, batch_id, "conflict", batch_state="conflict", actor=actor, detail=why)
+        log.warning("batch.conflict", batch_id=batch_id, file=name)
+        report.failed.append((name, why))
+        return True
     except TransportError as exc:
-        log.warning("batch.send_failed", batch_id=batch_id, file=name, error=str(exc))
-        report.failed.append((name, str(exc)))
-        return
-    _mark(ledger, batch_id, "sent", actor=actor)
-    log.info("batch.sent", batch_id=batch_id, file=name)
+        why = (f"{exc}. Outcome in doubt: the next `bhclaims send` asks the clearinghouse whether the file "
+               f"arrived before sending it again")
+        _mark(ledger, batch_id, "in_doubt", batch_state="uploading", actor=actor, detail=str(exc))
+        log.warning("batch.send_in_doubt", batch_id=batch_id, file=name, error=str(exc))
+        report.in_doubt.append((name, why))
+        return False
+    _mark(ledger, batch_id, "sent", batch_state="sent", actor=actor)
+    log.info("batch.sent", batch_id=batch_id, file=name, resolved=interrupted and state == "final")
     report.sent.append(name)
+    return True
 
 
-def _mark(ledger: Ledger, batch_id: int, state: str, *, actor: str) -> None:
+def _mark(ledger: Ledger, batch_id: int, state: str, *, batch_state: str, actor: str,
+          detail: str | None = None) -> None:
     with ledger.session() as session:
         batch = session.get_one(Batch, batch_id)
-        batch.status = state
+        batch.status = batch_state
         for transmission in session.scalars(select(Transmission).where(
                 Transmission.batch_id == batch_id, Transmission.direction == "out",
-                Transmission.state == "uploading")):
+                Transmission.state.in_(OPEN_TRANSMISSION))):
             transmission.state = state
+            transmission.detail = detail
         if state == "sent":
             claims = session.scalars(select(Claim).join(BatchClaim, BatchClaim.claim_pk == Claim.id)
                                      .where(BatchClaim.batch_id == batch_id, Claim.status == ClaimStatus.BATCHED))
             for claim in claims:
                 transition(session, claim, ClaimStatus.SENT, actor=actor, event="sent",
                            detail=f"file {batch.file_name}")
+
+
+def resolve_in_doubt(ledger: Ledger, file_name: str, *, delivered: bool, actor: str) -> str:
+    """Record what the clearinghouse said about an ``in_doubt``/``conflict`` batch.
+
+    ``delivered``: they have our file → ``sent``.  Otherwise the batch goes back to
+    ``built`` and the next send uploads it (for a ``conflict``, only after the
+    other file is gone: the transport still refuses to overwrite).
+    """
+    with ledger.session() as session:
+        batch = session.scalar(select(Batch).where(Batch.file_name == file_name))
+        if batch is None or batch.status not in ("in_doubt", "conflict", "uploading"):
+            raise ValueError(f"{file_name}: no batch waiting for a decision")
+        batch_id = batch.id
+        if not delivered:
+            batch.status = "built"
+            for transmission in session.scalars(select(Transmission).where(
+                    Transmission.batch_id == batch_id, Transmission.direction == "out",
+                    Transmission.state.in_(OPEN_TRANSMISSION))):
+                transmission.state = "not_delivered"
+            return "built"
+    _mark(ledger, batch_id, "sent", batch_state="sent", actor=actor)
+    return "sent"

@@ -6,7 +6,13 @@ GS02/GS03), so another submitter's 999 can never move our claims.  Rejected
 transaction sets put their claims back to ``ready``: the next build sends them
 with new control numbers and the same CLM01.  A 277CA only moves a claim
 forward (sent → accepted or rejected), so 277CAs arriving out of order cannot
-undo a later answer.
+undo a later answer; every 277CA is kept as an acknowledgement row, and the
+payer's claim number (REF*1K) of an accepted claim is stored on the claim.
+
+A TA1 is matched by our ISA13 and the ISA06/ISA08 pair.  An acknowledgement
+that arrives while a batch is still ``uploading`` (the upload's reply was lost
+and no rerun has happened yet) proves the file arrived: its claims are moved
+to ``sent`` first, so the audit log still reads batched → sent → accepted.
 """
 
 from __future__ import annotations
@@ -46,14 +52,16 @@ def _requeue(session: Session, claims: list[Claim], *, actor: str, reason: str, 
 
 def post_functional_ack(session: Session, ack: FunctionalAck, *, transmission_id: int | None, actor: str,
                         report: AckReport) -> None:
-    batch = session.scalar(select(Batch).where(
-        Batch.group_control_number == int(ack.group_control_number or "0"),
+    group = ack.group_control_number
+    batch = None if not group.isdigit() else session.scalar(select(Batch).where(
+        Batch.group_control_number == int(group),
         Batch.sender_id == ack.envelope.group_receiver,
         Batch.receiver_id == ack.envelope.group_sender,
     ))
     if batch is None:
         report.unmatched.append(f"999 for group {ack.group_control_number} from {ack.envelope.group_sender}")
         return
+    uploading = batch.status == "uploading"
     sets = {s.control_number: s for s in ack.sets}
     st_numbers = sorted({bc.st_control_number for bc in session.scalars(
         select(BatchClaim).where(BatchClaim.batch_id == batch.id))})
@@ -72,11 +80,25 @@ def post_functional_ack(session: Session, ack: FunctionalAck, *, transmission_id
         else:
             any_accepted = True
             for claim in claims:
+                if uploading:
+                    _arrived(session, claim, actor=actor, evidence=f"999 for ST {st}")
                 if claim.status == ClaimStatus.SENT:
                     transition(session, claim, ClaimStatus.ACCEPTED, actor=actor, event="accepted_999",
                                detail=f"999 accepted ST {st} ({code})")
                     report.accepted_claims += 1
     batch.status = "partial" if any_rejected and any_accepted else ("rejected" if any_rejected else "accepted")
+
+
+def _arrived(session: Session, claim: Claim, *, actor: str, evidence: str) -> None:
+    """A claim still ``batched`` whose file the clearinghouse answered was sent: say so first."""
+    if claim.status == ClaimStatus.BATCHED:
+        transition(session, claim, ClaimStatus.SENT, actor=actor, event="sent",
+                   detail=f"confirmed by {evidence} (the upload's reply was lost)")
+
+
+def _latest_batch_status(session: Session, claim: Claim) -> str | None:
+    return session.scalar(select(Batch.status).join(BatchClaim, BatchClaim.batch_id == Batch.id)
+                          .where(BatchClaim.claim_pk == claim.id).order_by(Batch.id.desc()).limit(1))
 
 
 def _set_errors(set_ack: object) -> str:
@@ -92,6 +114,7 @@ def post_interchange_ack(session: Session, ack: InterchangeAck, *, transmission_
     batch = session.scalar(select(Batch).where(
         Batch.interchange_control_number == int(ack.control_number or "0"),
         Batch.sender_id == ack.envelope.receiver_id,
+        Batch.receiver_id == ack.envelope.sender_id,
     ))
     if batch is None:
         report.unmatched.append(f"TA1 for interchange {ack.control_number}")
@@ -117,8 +140,10 @@ def post_claim_status(session: Session, report_277: ClaimStatusReport, *, transm
         codes = ",".join(f"{s.category}:{s.status}" for s in status.statuses)
         session.add(Acknowledgement(transmission_id=transmission_id, kind="277CA", claim_pk=claim.id,
                                     code=status.category, detail=json.dumps({"statuses": codes})))
-        if status.payer_claim_number and not claim.payer_claim_number:
+        if status.payer_claim_number and status.accepted and not claim.payer_claim_number:
             claim.payer_claim_number = status.payer_claim_number
+        if claim.status == ClaimStatus.BATCHED and _latest_batch_status(session, claim) == "uploading":
+            _arrived(session, claim, actor=actor, evidence="a 277CA")
         if claim.status not in FORWARD_FROM:
             record_event(session, claim, actor=actor, event="status_277ca_ignored",
                          detail=f"277CA {codes} arrived after the claim was {claim.status}")

@@ -1,4 +1,4 @@
-"""A stand-in clearinghouse and Optum BH payer: an 837P in, a 999 and an 835 out.
+"""A stand-in clearinghouse and Optum BH payer: an 837P in; a 999, a 277CA and an 835 out.
 
 ``answer_837`` is a pure function of the 837 text, ``today`` and the control
 numbers it may use, so every test and demo gets the same answer for the same file.
@@ -15,7 +15,18 @@ Acknowledgment
   - Not an 837 (ST01), or an element adjudication needs is missing or not a
     number/date → that set is rejected (IK5 R, IK3/IK4 naming the segment);
     other sets go on (AK9 P).  All sets clean → AK9 A.
-  - The 999 uses ``first_control_number`` for ISA13/GS06, the 835 the next one.
+  - The 999 uses ``first_control_number`` for ISA13/GS06, the 835 the next one,
+    the 277CA the one after (``first_control_number + 2``).
+
+Claim acknowledgment (277CA, 005010X214), per claim of an accepted set
+  - Rejected, and left out of the 835 (the claim never reached the payer):
+    * A7:562:85 when the billing provider's NPI (NM1*85 NM109) is not 10 digits
+      with a valid check digit (Luhn with the 80840 prefix);
+    * A3:187 when any line's date of service (DTP*472) is after ``today``.
+    Both rejections are listed in STC order when both apply.
+  - Otherwise accepted: A2:20, with REF*1K = the CLP07 the 835 carries.
+  - One 277CA per interchange: 2200B TRN02 is the BHT03 of the (first) 837 set,
+    one 2000C loop per billing provider.  No 277CA when no set was accepted.
 
 Adjudication, per claim of an accepted set (CLP01 = CLM01, CLP03 = CLM02)
   - Allowed = 80% of each line's charge, rounded half-up to the cent; the rest is
@@ -52,8 +63,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 
-from domain.acks import ElementError, Envelope, SegmentError
+from domain.acks import ClaimStatus, ElementError, Envelope, SegmentError, StatusCode
 from domain.remittance import ZERO, Adjustment, ClaimPayment, ProviderAdjustment, Remittance, ServicePayment
+from edi.build277ca import (
+    CLAIM_ACK_VERSION,
+    ClaimAckParties,
+    PatientClaimAck,
+    ProviderClaimAcks,
+    build_277ca,
+)
 from edi.build835 import REMIT_VERSION, build_835
 from edi.build999 import acknowledge_group, build_999, reply_envelope
 from edi.sniff import EnvelopeError, walk_envelopes
@@ -77,7 +95,7 @@ PAYER_TRACE_ID = "1999987726"  # TRN03: "1" + the sandbox payer's made-up EIN
 @dataclass(frozen=True, slots=True)
 class ClaimOutcome:
     claim_id: str  # CLM01
-    outcome: str  # paid, denied, reversed, rejected (999)
+    outcome: str  # paid, denied, reversed, rejected (999), rejected_277ca
     paid: Decimal | None = None
     payer_claim_number: str | None = None
 
@@ -88,6 +106,7 @@ class SandboxAnswer:
     remit_835: str | None
     outcomes: tuple[ClaimOutcome, ...]
     ta1: str | None = None
+    claim_ack_277: str | None = None
 
 
 # --- the part of an 837 adjudication needs --------------------------------------------------
@@ -130,6 +149,8 @@ class _Set:
     payee_name: str = ""
     payee_npi: str = ""
     payee_tax_id: str = ""
+    reference: str = ""  # BHT03
+    submitter_name: str = ""  # NM1*41 NM103
     claims: list[_Claim] = field(default_factory=list)
     errors: list[SegmentError] = field(default_factory=list)
 
@@ -185,6 +206,10 @@ class _SetReader:
         sid = seg.id
         if sid == "HL":
             self.hl_level, self.claim, self.line = seg.get(3), None, None
+        elif sid == "BHT":
+            self.set.reference = seg.get(3)
+        elif sid == "NM1" and seg.get(1) == "41":
+            self.set.submitter_name = seg.get(3)
         elif sid == "NM1" and self.claim is None:
             entity = seg.get(1)
             if entity == "85":
@@ -501,10 +526,18 @@ def _answer(
     )
     outcomes = [ClaimOutcome(c.claim_id, "rejected") for s in sets if s.errors for c in s.claims]
     by_payee: dict[str, tuple[_Set, list[ClaimPayment]]] = {}
+    acknowledged: dict[str, tuple[_Set, list[PatientClaimAck]]] = {}
     for claim_set in sets:
         if claim_set.errors:
             continue
         for claim in claim_set.claims:
+            status = claim_status(claim_set, claim, today=today, prefix=payer_claim_prefix)
+            acknowledged.setdefault(claim_set.payee_npi, (claim_set, []))[1].append(
+                PatientClaimAck(claim.patient_last, claim.patient_first, claim.member_id, status)
+            )
+            if status.rejected:
+                outcomes.append(ClaimOutcome(claim.claim_id, "rejected_277ca"))
+                continue
             payment = adjudicate(claim, today=today, prefix=payer_claim_prefix)
             if claim.frequency == "8" and claim.original_number and payment.status != "4":
                 payment = _negate(payment, claim.original_number)
@@ -528,7 +561,79 @@ def _answer(
             for number, (claim_set, payments) in enumerate(by_payee.values(), start=1)
         ]
         remit = build_835(remittances, created=created)
-    return SandboxAnswer(build_999(ack, created=created), remit, tuple(outcomes))
+    claim_ack = None
+    if acknowledged:
+        claim_ack = _claim_ack(envelope, acknowledged, first_control_number + 2, created)
+    return SandboxAnswer(build_999(ack, created=created), remit, tuple(outcomes), claim_ack_277=claim_ack)
+
+
+def valid_npi(npi: str) -> bool:
+    """10 digits whose last is the Luhn check digit computed with the 80840 prefix."""
+    if len(npi) != 10 or not npi.isdigit():
+        return False
+    total = 24  # what the 80840 prefix contributes
+    for position, ch in enumerate(reversed(npi[:9])):
+        digit = int(ch) * (2 if position % 2 == 0 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return (10 - total % 10) % 10 == int(npi[9])
+
+
+def claim_status(claim_set: _Set, claim: _Claim, *, today: date, prefix: str) -> ClaimStatus:
+    """The 277CA verdict on one claim, by the rules of the module docstring."""
+    codes = []
+    if not valid_npi(claim_set.payee_npi):
+        codes.append(StatusCode("A7", "562", "85"))
+    starts = [line.service_start for line in claim.lines if line.service_start is not None]
+    ends = [line.service_end or line.service_start for line in claim.lines if line.service_start is not None]
+    if any(end is not None and end > today for end in ends):
+        codes.append(StatusCode("A3", "187"))
+    number = None
+    if not codes:
+        codes.append(StatusCode("A2", "20"))
+        number = (claim.original_number if claim.frequency == "8" and claim.original_number
+                  else payer_claim_number(claim.claim_id, claim.frequency, prefix))
+    return ClaimStatus(
+        patient_control_number=claim.claim_id,
+        payer_claim_number=number,
+        clearinghouse_trace=None,
+        statuses=tuple(codes),
+        status_date=today,
+        total_charge=claim.charge,
+        service_start=min(starts) if starts else None,
+        service_end=max(e for e in ends if e is not None) if starts else None,
+    )
+
+
+def _claim_ack(
+    received: Envelope,
+    acknowledged: dict[str, tuple[_Set, list[PatientClaimAck]]],
+    control_number: int,
+    created: datetime,
+) -> str:
+    sets = [claim_set for claim_set, _ in acknowledged.values()]
+    envelope = reply_envelope(
+        received, control_number=control_number, functional_id="HN", version=CLAIM_ACK_VERSION
+    )
+    parties = ClaimAckParties(
+        payer_name=PAYER_NAME,
+        payer_id=PAYER_ID,
+        receiver_name=sets[0].submitter_name or received.group_sender,
+        receiver_id=received.group_sender,
+    )
+    providers = [
+        ProviderClaimAcks(claim_set.payee_name, claim_set.payee_npi, tuple(claims))
+        for claim_set, claims in acknowledged.values()
+    ]
+    return build_277ca(
+        envelope,
+        parties,
+        providers,
+        control_number="0001",
+        reference=f"{control_number:09d}",
+        batch_reference=sets[0].reference or received.group_control_number,
+        payer_trace=f"SB{control_number:09d}",
+        created=created,
+    )
 
 
 def _remittance(

@@ -1,7 +1,9 @@
 """The sandbox clearinghouse's side of a local mailbox: answer each 837P that arrived.
 
-``DIR/inbound`` holds what practices uploaded; answers go to ``DIR/outbound``;
-answered inputs move to ``DIR/done``.  Control numbers of the sandbox's own
+``DIR/inbound`` holds what practices uploaded; answers go to ``DIR/outbound`` as
+``<stem>.ta1`` (broken envelope), ``<stem>.999``, ``<stem>.277`` (277CA) and
+``<stem>.835``, each only when the clearinghouse has that answer; answered
+inputs move to ``DIR/done``.  Control numbers of the sandbox's own
 interchanges come from a counter file so they never repeat.
 """
 
@@ -41,11 +43,11 @@ def process_mailbox(root: Path, *, today: date | None = None) -> list[tuple[str,
         answer = answer_837(text, today=today or date.today(), first_control_number=first)
         stem = path.stem
         outputs = []
-        write_private(outbound / f"{stem}.999", answer.ack_999.encode("ascii"))
-        outputs.append(f"{stem}.999")
-        if answer.remit_835:
-            write_private(outbound / f"{stem}.835", answer.remit_835.encode("ascii"))
-            outputs.append(f"{stem}.835")
+        for suffix, text_out in (("ta1", answer.ta1), ("999", answer.ack_999), ("277", answer.claim_ack_277),
+                                 ("835", answer.remit_835)):
+            if text_out:
+                write_private(outbound / f"{stem}.{suffix}", text_out.encode("ascii"))
+                outputs.append(f"{stem}.{suffix}")
         path.rename(done / path.name)
         answered.append((path.name, outputs))
     return answered

@@ -22,6 +22,7 @@ D = Decimal
 ZERO = D("0")
 TRACE_PAYER = "1411289245"  # TRN03: "1" + EIN
 PAY_DATE = date(2026, 2, 2)
+DEFAULT_CONTRACTUAL = D("30.00")
 
 
 def envelope(icn: int = 1) -> Envelope:
@@ -29,7 +30,7 @@ def envelope(icn: int = 1) -> Envelope:
                     "005010X221A1")
 
 
-def pay(claim: Claim, *, contractual: Decimal = D("30.00"), copay: Decimal = D("0"), status: str = "1",
+def pay(claim: Claim, *, contractual: Decimal = DEFAULT_CONTRACTUAL, copay: Decimal = ZERO, status: str = "1",
         payer_claim_number: str | None = None, drop_modifiers: bool = False, line_ids: bool = True,
         denied_reason: str | None = None, remark_codes: tuple[str, ...] = ()) -> ClaimPayment:
     """CLP for ``claim``: per line CO-45 ``contractual`` and PR-3 ``copay`` (or a full denial)."""

@@ -80,41 +80,95 @@ def build_scenario(folder: Path, db_url: str) -> Scenario:
         rows = {c.claim_id: c for c in session.scalars(select(Claim).where(Claim.claim_id.like("T-%")))}
         sent = (("batched", "batched", None), ("sent", "sent", None))
         _walk(session, rows["T-REJ-277"], *sent, ("rejected", "rejected_277ca", "A7:562"))
-        session.add(Acknowledgement(kind="277CA", claim_pk=rows["T-REJ-277"].id, code="A7",
-                                    detail=json.dumps({"statuses": "A7:562"})))
-        _walk(session, rows["T-REJ-999"], *sent, ("ready", "transmission_rejected",
-                                                 "999 rejected ST 0001: IK5 R 5; NM1 at 12 (loop 2010BA) error 8"))
+        session.add(
+            Acknowledgement(
+                kind="277CA",
+                claim_pk=rows["T-REJ-277"].id,
+                code="A7",
+                detail=json.dumps({"statuses": "A7:562"}),
+            )
+        )
+        _walk(
+            session,
+            rows["T-REJ-999"],
+            *sent,
+            (
+                "ready",
+                "transmission_rejected",
+                "999 rejected ST 0001: IK5 R 5; NM1 at 12 (loop 2010BA) error 8",
+            ),
+        )
         _walk(session, rows["T-TF-HELD"], ("held", "checked", "OPT-TEST"))
-        rows["T-TF-HELD"].findings = json.dumps([{"code": "OPT-TEST", "severity": "error", "message": "test"}])
+        rows["T-TF-HELD"].findings = json.dumps(
+            [{"code": "OPT-TEST", "severity": "error", "message": "test"}]
+        )
         sco = rows["T-SCO-PR"]
-        remit = Remittance(payer_id="1999987726", payer_name="OPTUM BEHAVIORAL HEALTH", trace_number=TRACE,
-                           total_paid=Decimal("75.00") + sco.billed - Decimal("20.00") - Decimal("5.00"),
-                           payment_method="ACH", payment_date=remit_date, content_sha256="0" * 64)
+        remit = Remittance(
+            payer_id="1999987726",
+            payer_name="OPTUM BEHAVIORAL HEALTH",
+            trace_number=TRACE,
+            total_paid=Decimal("75.00") + sco.billed - Decimal("20.00") - Decimal("5.00"),
+            payment_method="ACH",
+            payment_date=remit_date,
+            content_sha256="0" * 64,
+        )
         session.add(remit)
         session.flush()
         for claim_id, reason in (("T-DENY-MCD", "197"), ("T-DENY-COM", "16")):
             claim = rows[claim_id]
             _walk(session, claim, *sent, ("denied", "remit_posted", "CLP02 4"))
-            payment = ClaimPayment(remittance_id=remit.id, claim_pk=claim.id, patient_control_number=claim_id,
-                                   status_code="4", charge=claim.billed, paid=Decimal("0"),
-                                   patient_responsibility=Decimal("0"), payer_claim_number=f"PCN-{claim_id}")
+            payment = ClaimPayment(
+                remittance_id=remit.id,
+                claim_pk=claim.id,
+                patient_control_number=claim_id,
+                status_code="4",
+                charge=claim.billed,
+                paid=Decimal("0"),
+                patient_responsibility=Decimal("0"),
+                payer_claim_number=f"PCN-{claim_id}",
+            )
             session.add(payment)
             session.flush()
-            session.add(Adjustment(claim_payment_id=payment.id, group_code="CO", reason_code=reason,
-                                   amount=claim.billed))
+            session.add(
+                Adjustment(
+                    claim_payment_id=payment.id, group_code="CO", reason_code=reason, amount=claim.billed
+                )
+            )
         _walk(session, sco, *sent, ("paid", "remit_posted", "CLP02 1"))
-        sco_payment = ClaimPayment(remittance_id=remit.id, claim_pk=sco.id, patient_control_number="T-SCO-PR",
-                                   status_code="1", charge=sco.billed, paid=sco.billed - Decimal("20.00"),
-                                   patient_responsibility=Decimal("20.00"), payer_claim_number="PCN-SCO")
+        sco_payment = ClaimPayment(
+            remittance_id=remit.id,
+            claim_pk=sco.id,
+            patient_control_number="T-SCO-PR",
+            status_code="1",
+            charge=sco.billed,
+            paid=sco.billed - Decimal("20.00"),
+            patient_responsibility=Decimal("20.00"),
+            payer_claim_number="PCN-SCO",
+        )
         session.add(sco_payment)
-        session.add(ClaimPayment(remittance_id=remit.id, claim_pk=None, patient_control_number="NOPE-1",
-                                 status_code="1", charge=Decimal("100.00"), paid=Decimal("75.00"),
-                                 patient_responsibility=Decimal("0"), payer_claim_number="PCN-NOPE"))
+        session.add(
+            ClaimPayment(
+                remittance_id=remit.id,
+                claim_pk=None,
+                patient_control_number="NOPE-1",
+                status_code="1",
+                charge=Decimal("100.00"),
+                paid=Decimal("75.00"),
+                patient_responsibility=Decimal("0"),
+                payer_claim_number="PCN-NOPE",
+            )
+        )
         session.flush()
-        session.add(Adjustment(claim_payment_id=sco_payment.id, group_code="PR", reason_code="3",
-                               amount=Decimal("20.00")))
-        session.add(ProviderAdjustment(remittance_id=remit.id, provider_id="1234567893", reason_code="WO",
-                                       amount=Decimal("5.00")))
+        session.add(
+            Adjustment(
+                claim_payment_id=sco_payment.id, group_code="PR", reason_code="3", amount=Decimal("20.00")
+            )
+        )
+        session.add(
+            ProviderAdjustment(
+                remittance_id=remit.id, provider_id="1234567893", reason_code="WO", amount=Decimal("5.00")
+            )
+        )
     ledger.dispose()
     return Scenario(folder, db_url, today)
 
@@ -169,8 +223,9 @@ def test_worklists_find_each_case_with_its_deadline(scenario: Scenario) -> None:
 
 
 def test_windows_come_from_the_rule_settings() -> None:
-    settings = RuleSettings.from_mapping({"timely_filing_days": {"medicaid": 120},
-                                          "corrected_claim_days": {"commercial": 90}})
+    settings = RuleSettings.from_mapping(
+        {"timely_filing_days": {"medicaid": 120}, "corrected_claim_days": {"commercial": 90}}
+    )
     assert settings.timely_filing_days(LineOfBusiness.MEDICAID) == 120
     assert worklists.add_months(date(2025, 1, 31), 1) == date(2025, 2, 28)
     assert worklists.appeal_deadline("medicaid", date(2026, 1, 1)) == date(2026, 3, 2)
@@ -178,7 +233,9 @@ def test_windows_come_from_the_rule_settings() -> None:
 
 
 def _invoke(scenario: Scenario, *args: str) -> str:
-    result = CliRunner().invoke(main_group, ["--config", str(scenario.config), "--db", scenario.db_url, *args])
+    result = CliRunner().invoke(
+        main_group, ["--config", str(scenario.config), "--db", scenario.db_url, *args]
+    )
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -187,8 +244,11 @@ def test_worklist_commands_print_json_csv_and_tab_separated(sqlite_scenario: Sce
     rows = json.loads(_invoke(sqlite_scenario, "worklist", "denied", "--json"))
     assert {r["claim_id"] for r in rows} >= {"T-DENY-MCD", "T-DENY-COM"}
 
-    table = list(csv.DictReader(io.StringIO(_invoke(sqlite_scenario, "worklist", "timely-filing", "--csv",
-                                                    "--within", "15"))))
+    table = list(
+        csv.DictReader(
+            io.StringIO(_invoke(sqlite_scenario, "worklist", "timely-filing", "--csv", "--within", "15"))
+        )
+    )
     assert [r["claim_id"] for r in table] == ["T-TF-HELD"] and table[0]["days_left"] == "10"
 
     plain = _invoke(sqlite_scenario, "worklist", "unmatched").splitlines()

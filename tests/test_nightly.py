@@ -107,18 +107,32 @@ def test_nightly_runs_the_loop_and_a_second_run_finishes_it(practice: Path) -> N
 
 def test_dry_run_changes_nothing(practice: Path) -> None:
     export = _drop(practice, "charges.csv", shifted_export(DEMO_EXPORT, date.today()))
-    result = CliRunner().invoke(main_group, ["--config", str(practice / "bhclaims.toml"), "nightly", "--dry-run",
-                                             "--json", "--settle-seconds", "0"])
+    result = CliRunner().invoke(
+        main_group,
+        [
+            "--config",
+            str(practice / "bhclaims.toml"),
+            "nightly",
+            "--dry-run",
+            "--json",
+            "--settle-seconds",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["dry_run"] and report["steps"][0]["detail"]["new"] == ["charges.csv"]
-    assert export.exists() and not (practice / "reports").exists() and not (practice / "drop" / "done").exists()
+    assert (
+        export.exists() and not (practice / "reports").exists() and not (practice / "drop" / "done").exists()
+    )
     assert _events(practice) == 0
 
 
 def test_a_file_still_being_written_waits_for_the_next_run(practice: Path) -> None:
     export = _drop(practice, "charges.csv", shifted_export(DEMO_EXPORT, date.today()))
-    result = CliRunner().invoke(main_group, ["--config", str(practice / "bhclaims.toml"), "nightly", "--json"])
+    result = CliRunner().invoke(
+        main_group, ["--config", str(practice / "bhclaims.toml"), "nightly", "--json"]
+    )
     report = json.loads(result.stdout)
     assert report["steps"][0]["detail"]["still_being_written"] == ["charges.csv"] and export.exists()
     assert result.exit_code == 0
@@ -126,8 +140,10 @@ def test_a_file_still_being_written_waits_for_the_next_run(practice: Path) -> No
 
 def test_refused_rows_make_exit_1_and_are_in_the_report(practice: Path) -> None:
     _drop(practice, "bad.csv", (FIXTURES / "exports" / "bad" / "bad_dates.csv").read_bytes())
-    result = CliRunner().invoke(main_group, ["--config", str(practice / "bhclaims.toml"), "nightly", "--json",
-                                             "--settle-seconds", "0"])
+    result = CliRunner().invoke(
+        main_group,
+        ["--config", str(practice / "bhclaims.toml"), "nightly", "--json", "--settle-seconds", "0"],
+    )
     assert result.exit_code == 1, result.output
     report = json.loads(result.stdout)
     assert report["exit_code"] == 1 and any(item.startswith("bad.csv") for item in report["attention"])
@@ -143,8 +159,9 @@ def _run_in_pty(args: list[str], cwd: Path) -> str:
     """stdout of the CLI when it is a terminal (stderr stays a pipe)."""
     leader, follower = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "160", "TERM": "xterm"}
-    proc = subprocess.Popen(BHCLAIMS + args, cwd=cwd, stdin=follower, stdout=follower, stderr=subprocess.PIPE,
-                            env=env)
+    proc = subprocess.Popen(
+        BHCLAIMS + args, cwd=cwd, stdin=follower, stdout=follower, stderr=subprocess.PIPE, env=env
+    )
     os.close(follower)
     chunks = []
     while True:

@@ -286,3 +286,30 @@ def test_file_cut_before_its_end_posts_nothing(db_url: str, tmp_path: Path, clai
     assert report.failed and money_rows(ledger) == dict.fromkeys(money_rows(ledger), 0)
     with ledger.session() as session:
         assert set(session.scalars(select(Claim.status))) == {"ready"}
+
+
+def test_worklist_commands_run_in_process(tmp_path: Path, claims: list) -> None:
+    import json
+
+    import click
+    from click.testing import CliRunner
+
+    from remits.commands import COMMANDS
+
+    url = f"sqlite+pysqlite:///{tmp_path / 'cmd.db'}"
+    ledger = ledger_with(url, claims)
+    denial = pay(claims[0], denied_reason="29")
+    post_files(ledger, [write_835(tmp_path, "a.835", [remit([denial, pay(make_claim("ZZ9"))], "T1")])], actor="t")
+
+    class State:
+        class app:  # noqa: N801 - stands in for cli.State().app
+            pass
+
+    State.app.ledger, State.app.actor = ledger, "clerk"  # type: ignore[attr-defined]
+    group = click.Group(commands=COMMANDS)
+    runner = CliRunner()
+    denials = runner.invoke(group, ["denials"], obj=State)
+    assert denials.exit_code == 0 and "CO-29" in denials.output and "time limit" in denials.output
+    unmatched = json.loads(runner.invoke(group, ["unmatched", "--json"], obj=State).output)
+    assert [u["claim_id"] for u in unmatched] == ["ZZ9"]
+    assert runner.invoke(group, ["quarantine"], obj=State).output.strip() == "nothing in quarantine"

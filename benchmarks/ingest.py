@@ -1,0 +1,80 @@
+"""Time `ingest` end to end — parse + rule pack + ledger writes — on a fresh SQLite ledger.
+
+    .venv/bin/python benchmarks/ingest.py [--lines 100000] [--db URL]
+
+Target (issue 3): at least 20,000 lines/s on SQLite on this 2-core machine, peak
+RSS under 300 MB.  Prints the figures, compares, exits 1 if a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MIN_LINES_PER_SECOND = 20_000
+MAX_PEAK_RSS_MB = 300
+TODAY = date(2026, 12, 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--db", default=None, help="database URL (default: a new SQLite file)")
+    parser.add_argument("--no-rules", action="store_true", help="skip the rule pack (ledger cost only)")
+    args = parser.parse_args(argv)
+
+    from ledger.db import Ledger, upgrade
+    from ledger.ingest import ingest_claims
+    from parsers.export import iter_export
+    from parsers.errors import RowError
+    from validators.engine import CheckContext, RuleSettings, check_claim
+
+    work = Path(tempfile.mkdtemp(prefix="bhclaims-bench-ingest-"))
+    export = work / "export.csv"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gen_export.py"), "--lines", str(args.lines),
+                    "--out", str(export)], check=True, capture_output=True)
+    url = args.db or f"sqlite+pysqlite:///{work / 'ledger.db'}"
+    upgrade(url)
+    ledger = Ledger(url)
+    context = CheckContext(today=TODAY, settings=RuleSettings())
+
+    def checker(claim):  # type: ignore[no-untyped-def]
+        return [] if args.no_rules else check_claim(claim, context)
+
+    refused = 0
+
+    def claims():  # type: ignore[no-untyped-def]
+        nonlocal refused
+        for item in iter_export(export, today=TODAY):
+            if isinstance(item, RowError):
+                refused += 1
+            else:
+                yield item
+
+    start, cpu = time.perf_counter(), time.process_time()
+    report = ingest_claims(ledger, claims(), checker=checker, actor="bench")
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    ledger.dispose()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    stored = len(report.added) + len(report.held)
+    rate = args.lines / wall
+    print(f"ingest {args.lines} lines ({stored} claims stored, {refused} row errors) into {url.split(':')[0]}")
+    print(f"  wall {wall:.1f} s  -> {rate:,.0f} lines/s   (cpu {cpu:.1f} s -> {args.lines / cpu:,.0f} lines/cpu-s)")
+    print(f"  peak RSS {peak:.0f} MB")
+    ok_rate, ok_rss = rate >= MIN_LINES_PER_SECOND, peak < MAX_PEAK_RSS_MB
+    print(f"  target >= {MIN_LINES_PER_SECOND:,} lines/s: {'met' if ok_rate else 'MISSED'}; "
+          f"peak RSS < {MAX_PEAK_RSS_MB} MB: {'met' if ok_rss else 'MISSED'}")
+    return 0 if ok_rate and ok_rss else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

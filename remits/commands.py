@@ -1,0 +1,101 @@
+"""Click commands for the posting worklists; the lead adds them with
+``for command in COMMANDS: main_group.add_command(command)`` in cli.py.
+
+Each is a thin adapter over ``remits.worklists`` (read-only) or
+``remits.inbound.release_quarantined``; ``--json`` prints the rows as they are.
+The object on the click context must have ``.app.ledger`` and ``.app.actor``
+(cli.State does).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+
+def _rows(state: Any, query: Callable[[Any], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    with state.app.ledger.session() as session:
+        return query(session)
+
+
+def _show(rows: list[dict[str, Any]], as_json: bool, columns: list[str], empty: str) -> None:
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    if not rows:
+        click.echo(empty)
+        return
+    click.echo("  ".join(columns))
+    for row in rows:
+        click.echo("  ".join("" if row.get(c) is None else str(row.get(c)) for c in columns))
+
+
+@click.command("unmatched")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def unmatched(state: Any, as_json: bool) -> None:
+    """835 claims and lines that matched nothing we billed."""
+    from remits.worklists import unmatched_items
+
+    _show(_rows(state, unmatched_items), as_json,
+          ["kind", "claim_id", "procedure", "line_ref", "paid", "trace_number", "payer_claim_number"],
+          "no unmatched payments")
+
+
+@click.command("denials")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def denials(state: Any, as_json: bool) -> None:
+    """Denied claims with their CARC/RARC codes and what they mean."""
+    from remits.worklists import denial_worklist
+
+    rows = _rows(state, denial_worklist)
+    if as_json or not rows:
+        _show(rows, as_json, [], "no denied claims")
+        return
+    for row in rows:
+        click.echo(f"{row['claim_id']} rev {row['revision']} payer claim {row['payer_claim_number']} "
+                   f"denied {row['denied']} (trace {row['trace_number']})")
+        for carc in row["carcs"]:
+            click.echo(f"  {carc['group']}-{carc['code']} {carc['amount']}: {carc['description']}")
+        for rarc in row["rarcs"]:
+            click.echo(f"  {rarc['code']}: {rarc['description']}")
+
+
+@click.command("quarantine")
+@click.option("--release", "release_id", type=int, default=None,
+              help="Put this transmission back in line for the next `bhclaims post`.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def quarantine(state: Any, release_id: int | None, as_json: bool) -> None:
+    """Files refused for review (unbalanced, reused trace number, reversal of nothing, unreadable)."""
+    from remits.worklists import quarantine_items
+
+    if release_id is not None:
+        from remits.inbound import release_quarantined
+
+        try:
+            release_quarantined(state.app.ledger, release_id, actor=state.app.actor)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"transmission {release_id} released: the next `bhclaims post` tries it again")
+        return
+    _show(_rows(state, quarantine_items), as_json, ["transmission_id", "file", "state", "reason"],
+          "nothing in quarantine")
+
+
+@click.command("no-charge-violations")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def no_charge_violations(state: Any, as_json: bool) -> None:
+    """SCO / One Care claims with patient responsibility (those members cannot be charged)."""
+    from remits.worklists import patient_responsibility_violations
+
+    _show(_rows(state, patient_responsibility_violations), as_json,
+          ["claim_id", "revision", "line_of_business", "status", "patient_responsibility"], "none")
+
+
+COMMANDS = [unmatched, denials, quarantine, no_charge_violations]
