@@ -174,7 +174,7 @@ def _worklist_rows(state: Any, name: str, **options: Any) -> list[dict[str, Any]
     from clerk import worklists
 
     app = state.app
-    with app.ledger.session() as session:
+    with app.ledger.read_session() as session:
         if name == "timely-filing":
             return worklists.timely_filing(session, app.today, app.rule_settings, **options)
         if name == "corrections":
@@ -387,7 +387,7 @@ def report_ar_aging(state: Any, as_json: bool, as_csv: bool) -> None:
     from clerk.reports import ar_aging
 
     app = state.app
-    with app.ledger.session() as session:
+    with app.ledger.read_session() as session:
         rows = ar_aging(session, app.today)
     emit(
         f"A/R aging as of {app.today.isoformat()}",
@@ -414,7 +414,7 @@ def report_payments(
     """
     from clerk.reports import payments
 
-    with state.app.ledger.session() as session:
+    with state.app.ledger.read_session() as session:
         rows = payments(session, *_dates(date_from, date_to))
     emit(
         f"{len(rows)} deposit(s)",
@@ -450,7 +450,7 @@ def report_denials(
     """
     from clerk.reports import denials
 
-    with state.app.ledger.session() as session:
+    with state.app.ledger.read_session() as session:
         rows = denials(session, *_dates(date_from, date_to))
     emit(
         f"{len(rows)} denial reason(s)",
@@ -479,7 +479,7 @@ def report_html(state: Any, out: Path) -> None:
     from clerk.worklists import open_counts
 
     app = state.app
-    with app.ledger.session() as session:
+    with app.ledger.read_session() as session:
         deposits = reports.payments(session)
         page = render_report(
             practice=app.config.submitter_name,

@@ -122,7 +122,7 @@ def run_nightly(
 def _report(app: App, run_id: str, started: datetime, dry_run: bool, steps: list[Step]) -> dict[str, Any]:
     from clerk.worklists import open_counts
 
-    with app.ledger.session() as session:
+    with app.ledger.read_session() as session:
         worklists = open_counts(session, app.today, app.rule_settings)
     attention = [item for step in steps for item in step.attention]
     if any(step.status == "error" for step in steps):
@@ -149,7 +149,7 @@ def _report(app: App, run_id: str, started: datetime, dry_run: bool, steps: list
 
 
 def _run(app: App, *, settle_seconds: float) -> list[Step]:
-    with app.ledger.session() as session:
+    with app.ledger.read_session() as session:
         first_event = (session.scalar(select(func.max(ClaimEvent.id))) or 0) + 1
         first_payment = (session.scalar(select(func.max(ClaimPayment.id))) or 0) + 1
     steps = [_guarded("ingest", lambda step: _ingest(app, step, settle_seconds))]
@@ -325,7 +325,7 @@ def _claims_needing_attention(app: App, first_event: int, first_payment: int) ->
     from clerk.worklists import NO_COST_SHARE
 
     step = Step("review")
-    with app.ledger.session() as session:
+    with app.ledger.read_session() as session:
         events = session.execute(
             select(ClaimEvent, Claim.claim_id)
             .join(Claim, Claim.id == ClaimEvent.claim_pk)
@@ -395,7 +395,7 @@ def _describe(app: App, *, settle_seconds: float) -> list[Step]:
             },
         )
     ]
-    with app.ledger.session() as session:
+    with app.ledger.read_session() as session:
         rows = list(session.scalars(select(Claim).where(Claim.status.in_(ClaimStatus.NOT_YET_SENT))))
         would_hold = [
             row.claim_id

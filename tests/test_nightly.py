@@ -83,10 +83,12 @@ def test_nightly_runs_the_loop_and_a_second_run_finishes_it(practice: Path) -> N
 
     # the sandbox clearinghouse answers overnight; the next run fetches and posts the answers
     assert _cli(["sandbox", "process", str(practice / "clearinghouse")], cwd=practice).returncode == 0
+    answers = sorted(p.name for p in (practice / "clearinghouse" / "outbound").iterdir() if p.is_file())
+    assert any(name.endswith(".999") for name in answers) and any(name.endswith(".835") for name in answers)
     second = _cli(["nightly"], cwd=practice)
     report = _report(practice, second)
     steps = {s["step"]: s for s in report["steps"]}
-    assert len(steps["post"]["detail"]["files"]) == 2, steps["post"]
+    assert sorted(steps["post"]["detail"]["files"]) == answers, steps["post"]
     assert report["exit_code"] == second.returncode and (second.returncode == 1) == bool(report["attention"])
     ledger = Ledger(f"sqlite+pysqlite:///{practice / 'bhclaims.db'}")
     with ledger.session() as session:

@@ -458,7 +458,7 @@ def inbound_rows(practice: Practice) -> list[tuple[str, str]]:
     try:
         with ledger.session() as session:
             return list(session.execute(select(Transmission.file_name, Transmission.sha256).where(
-                Transmission.direction == "in").order_by(Transmission.id)).tuples())
+                Transmission.direction == "in").order_by(Transmission.id)))
     finally:
         ledger.dispose()
 
