@@ -14,6 +14,7 @@ Production code has no test hooks.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -172,23 +173,33 @@ class Practice:
         return batches, transmissions, claims
 
 
-@pytest.fixture
-def practice(tmp_path: Path, sshd: SshdServer) -> Iterator[Practice]:  # noqa: F811
-    """Two claims built into two 837P files (claims_per_file = 1), nothing sent yet."""
-    folder = tmp_path / "practice"
+@pytest.fixture(scope="module")
+def built_practice(tmp_path_factory: pytest.TempPathFactory, sshd: SshdServer) -> Path:  # noqa: F811
+    """Two claims built into two 837P files (claims_per_file = 1), once per module; tests get copies."""
+    folder = tmp_path_factory.mktemp("template") / "practice"
     folder.mkdir(mode=0o700)
+    template = Practice(folder, sshd.root / "boxes" / "unused", sshd)
+    template.configure()
+    create_ledger(template.config_path)
+    app = template.app()
+    ingest_claims(app.ledger, [make_claim("ENC-1"), make_claim("ENC-2")], checker=no_findings, actor="t")
+    built = build_batches(app.ledger, app.config, checker=no_findings, actor="t", now=NOW)
+    assert len(built.files) == 2
+    app.close()
+    return folder
+
+
+@pytest.fixture
+def practice(tmp_path: Path, sshd: SshdServer, built_practice: Path) -> Practice:  # noqa: F811
+    """A fresh copy of the built practice with its own mailbox on the sshd host; nothing sent yet."""
+    folder = tmp_path / "practice"
+    shutil.copytree(built_practice, folder)
     box = sshd.root / "boxes" / uuid.uuid4().hex
     for sub in ("outbound", "inbound", "archive"):
         (box / sub).mkdir(parents=True)
     p = Practice(folder, box, sshd)
     p.configure()
-    create_ledger(p.config_path)
-    app = p.app()
-    ingest_claims(app.ledger, [make_claim("ENC-1"), make_claim("ENC-2")], checker=no_findings, actor="t")
-    built = build_batches(app.ledger, app.config, checker=no_findings, actor="t", now=NOW)
-    assert len(built.files) == 2
-    app.close()
-    yield p
+    return p
 
 
 def _env(signals: Path | None = None, fault: str | None = None) -> dict[str, str]:
