@@ -427,19 +427,20 @@ def demo(keep: Path | None, demo_db: str | None) -> None:
                   money=("billed", "paid", "adjusted", "patient_responsibility", "denied", "balance"))
 
 
-def _register_optional_commands() -> None:
-    """Command groups that live beside their edge modules (worklists, reports, nightly)."""
-    try:
-        from clerk.commands import COMMANDS
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("clerk", "clerk.commands"):
-            raise  # a broken import inside clerk/ must not silently drop commands
-        return
-    for command in COMMANDS:
+def _register_edge_commands() -> None:
+    """Command groups that live beside their edge modules (worklists, reports, nightly, quarantine)."""
+    from clerk.commands import COMMANDS as CLERK_COMMANDS
+    from remits.commands import COMMANDS as POSTING_COMMANDS
+
+    for command in (*CLERK_COMMANDS, *POSTING_COMMANDS):
         main_group.add_command(command)
+    # the 835 "unmatched" queue, also reachable as `bhclaims unmatched` (one command, two names)
+    worklist = main_group.commands["worklist"]
+    assert isinstance(worklist, click.Group)
+    main_group.add_command(worklist.commands["unmatched"], name="unmatched")
 
 
-_register_optional_commands()
+_register_edge_commands()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from clerk.worklists import describe_carc, money
+from clerk.worklists import money
 from domain.adjudication import is_contractual
+from domain.codes import describe_carc
 from ledger.models import Adjustment, Claim, ClaimPayment, ClaimStatus, ProviderAdjustment, Remittance
 from ledger.queries import claim_totals
 

@@ -20,7 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.adjudication import is_contractual
-from domain.claim import LineOfBusiness
+from domain.claim import NO_COST_SHARE_PLANS, LineOfBusiness
+from domain.codes import describe_carc
 from ledger.models import (
     Acknowledgement,
     Adjustment,
@@ -29,8 +30,8 @@ from ledger.models import (
     ClaimPayment,
     ClaimStatus,
     Remittance,
-    ServicePayment,
 )
+from remits.worklists import denial_worklist, unmatched_items
 from validators.settings import RuleSettings
 
 ZERO = Decimal("0")
@@ -48,7 +49,7 @@ APPEAL_WINDOWS: dict[LineOfBusiness, tuple[int, str]] = {
 Commercial and Medicare Advantage within 12 months of the remittance (payer-87726.md).
 TODO(lead): move into ``RuleSettings`` (``appeal_days``) so a practice can configure it."""
 
-NO_COST_SHARE = (LineOfBusiness.SCO.value, LineOfBusiness.ONE_CARE.value)
+NO_COST_SHARE = tuple(sorted(lob.value for lob in NO_COST_SHARE_PLANS))
 """Plans whose members cannot be charged: patient responsibility must be zero."""
 
 REJECTION_EVENTS = ("transmission_rejected", "rejected_277ca")
@@ -91,41 +92,6 @@ def appeal_deadline(lob: str, remit_date: date) -> date:
     return add_months(remit_date, amount) if unit == "months" else remit_date + timedelta(days=amount)
 
 
-def describe_carc(group: str, code: str) -> str:
-    """CARC in words (``domain.codes``, issue 7); empty where that module is not installed."""
-    try:
-        from domain.codes import describe_carc as describe
-    except ImportError:
-        return ""
-    return str(describe(group, code) or "")
-
-
-def describe_rarc(code: str) -> str:
-    try:
-        from domain.codes import describe_rarc as describe
-    except ImportError:
-        return ""
-    return str(describe(code) or "")
-
-
-def _remark_codes(session: Session, claim: Claim) -> list[str]:
-    """RARCs (MOA/MIA at claim level, LQ*HE at line level) of the claim's postings, first seen first."""
-    codes: dict[str, None] = {}
-    claim_level = getattr(ClaimPayment, "remark_codes", None)
-    line_level = getattr(ServicePayment, "remark_codes", None)
-    if claim_level is not None:
-        for text in session.scalars(select(claim_level).where(ClaimPayment.claim_pk == claim.id)):
-            codes.update(dict.fromkeys(c.strip() for c in (text or "").split(",") if c.strip()))
-    if line_level is not None:
-        for text in session.scalars(
-            select(line_level)
-            .join(ClaimPayment, ClaimPayment.id == ServicePayment.claim_payment_id)
-            .where(ClaimPayment.claim_pk == claim.id)
-        ):
-            codes.update(dict.fromkeys(c.strip() for c in (text or "").split(",") if c.strip()))
-    return list(codes)
-
-
 def _lob(value: str) -> LineOfBusiness:
     try:
         return LineOfBusiness(value)
@@ -147,33 +113,21 @@ def _remit_date(session: Session, claim: Claim) -> date | None:
     return row.payment_date or row.created_at.date()
 
 
-def _denial_adjustments(session: Session, claim: Claim) -> list[Adjustment]:
-    payment_ids = select(ClaimPayment.id).where(ClaimPayment.claim_pk == claim.id)
-    return [
-        a
-        for a in session.scalars(
-            select(Adjustment).where(Adjustment.claim_payment_id.in_(payment_ids)).order_by(Adjustment.id)
-        )
-        if a.group_code != "PR" and not is_contractual(a.group_code, a.reason_code)
-    ]
-
-
-def _reasons(adjustments: Iterable[Adjustment]) -> tuple[str, str, Decimal]:
-    """('CO-197; CO-16', 'words; words', denied amount) for a claim's denial adjustments."""
+def _reasons(carcs: Iterable[dict[str, Any]]) -> tuple[str, str, Decimal]:
+    """('CO-197; CO-16', 'words; words', denied amount) from a denial's CAS codes (PR and contractual left out)."""
     totals: dict[tuple[str, str], Decimal] = {}
-    for a in adjustments:
-        totals[(a.group_code, a.reason_code)] = totals.get((a.group_code, a.reason_code), ZERO) + a.amount
+    for c in carcs:
+        key = (c["group"], c["code"])
+        if key[0] != "PR" and not is_contractual(*key):
+            totals[key] = totals.get(key, ZERO) + c["amount"]
     codes = "; ".join(f"{g}-{r}" for g, r in totals)
     words = "; ".join(f"{g}-{r}: {d}" for (g, r), d in ((k, describe_carc(*k)) for k in totals) if d)
     return codes, words, sum(totals.values(), ZERO)
 
 
-def _denied_claims(session: Session) -> list[Claim]:
-    return list(
-        session.scalars(
-            select(Claim).where(Claim.status == ClaimStatus.DENIED).order_by(Claim.claim_id, Claim.revision)
-        )
-    )
+def _standing_denials(session: Session) -> list[tuple[dict[str, Any], date | None]]:
+    """The posting side's denial worklist (reversals netted), each with its remittance date."""
+    return [(item, item["payment_date"]) for item in denial_worklist(session)]
 
 
 def rejected(session: Session, today: date) -> list[dict[str, Any]]:
@@ -255,26 +209,25 @@ def _reason_999(detail: str) -> str:
 def denied(session: Session, today: date) -> list[dict[str, Any]]:
     """Denied claims with the reasons in words and the appeal deadline (days left may be negative)."""
     rows = []
-    for claim in _denied_claims(session):
-        remit_date = _remit_date(session, claim)
-        codes, words, amount = _reasons(_denial_adjustments(session, claim))
-        remarks = _remark_codes(session, claim)
-        deadline = appeal_deadline(claim.line_of_business, remit_date) if remit_date else None
+    for item, remit_date in _standing_denials(session):
+        codes, words, amount = _reasons(item["carcs"])
+        remarks = item["rarcs"]
+        deadline = appeal_deadline(item["line_of_business"], remit_date) if remit_date else None
         rows.append(
             {
-                "claim_id": claim.claim_id,
-                "revision": claim.revision,
-                "line_of_business": claim.line_of_business,
-                "first_service_date": claim.first_service_date.isoformat(),
+                "claim_id": item["claim_id"],
+                "revision": item["revision"],
+                "line_of_business": item["line_of_business"],
+                "first_service_date": item["first_service_date"].isoformat(),
                 "remit_date": remit_date.isoformat() if remit_date else "",
                 "carc": codes,
                 "reason": words or codes,
-                "rarc": ", ".join(remarks),
-                "remarks": "; ".join(f"{c}: {describe_rarc(c)}" for c in remarks),
+                "rarc": ", ".join(r["code"] for r in remarks),
+                "remarks": "; ".join(f"{r['code']}: {r['description']}" for r in remarks),
                 "denied": money(amount),
                 "appeal_by": deadline.isoformat() if deadline else "",
                 "appeal_days_left": (deadline - today).days if deadline else None,
-                "payer_claim_number": claim.payer_claim_number or "",
+                "payer_claim_number": item["payer_claim_number"] or "",
             }
         )
     rows.sort(key=lambda r: (r["appeal_days_left"] is None, r["appeal_days_left"] or 0, r["claim_id"]))
@@ -323,21 +276,20 @@ def _held_codes(claim: Claim) -> str:
 def corrections(session: Session, today: date, settings: RuleSettings) -> list[dict[str, Any]]:
     """Denied claims whose corrected-claim window (from the remittance date) is still open."""
     rows = []
-    for claim in _denied_claims(session):
-        remit_date = _remit_date(session, claim)
+    for item, remit_date in _standing_denials(session):
         if remit_date is None:
             continue
-        window = settings.corrected_claim_days(_lob(claim.line_of_business))
+        window = settings.corrected_claim_days(_lob(item["line_of_business"]))
         deadline = remit_date + timedelta(days=window)
         days_left = (deadline - today).days
         if days_left < 0:
             continue
-        codes, words, amount = _reasons(_denial_adjustments(session, claim))
+        codes, words, amount = _reasons(item["carcs"])
         rows.append(
             {
-                "claim_id": claim.claim_id,
-                "revision": claim.revision,
-                "line_of_business": claim.line_of_business,
+                "claim_id": item["claim_id"],
+                "revision": item["revision"],
+                "line_of_business": item["line_of_business"],
                 "remit_date": remit_date.isoformat(),
                 "correct_by": deadline.isoformat(),
                 "days_left": days_left,
@@ -345,7 +297,7 @@ def corrections(session: Session, today: date, settings: RuleSettings) -> list[d
                 "carc": codes,
                 "reason": words or codes,
                 "denied": money(amount),
-                "original_claim_number": claim.payer_claim_number or "",
+                "original_claim_number": item["payer_claim_number"] or "",
             }
         )
     rows.sort(key=lambda r: (r["days_left"], r["claim_id"]))
@@ -353,27 +305,24 @@ def corrections(session: Session, today: date, settings: RuleSettings) -> list[d
 
 
 def unmatched(session: Session, today: date) -> list[dict[str, Any]]:
-    """835 claim payments (CLP) that name a patient control number we do not have."""
+    """835 money not tied to a claim we billed: whole CLPs (unknown CLP01) and single SVC lines."""
     rows = []
-    query = (
-        select(ClaimPayment, Remittance)
-        .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
-        .where(ClaimPayment.claim_pk.is_(None))
-        .order_by(Remittance.payment_date, ClaimPayment.id)
-    )
-    for payment, remit in session.execute(query):
-        remit_date = remit.payment_date or remit.created_at.date()
+    for item in unmatched_items(session):
+        remit_date = item["payment_date"]
         rows.append(
             {
-                "patient_control_number": payment.patient_control_number,
-                "payer_claim_number": payment.payer_claim_number or "",
-                "status_code": payment.status_code,
-                "charge": money(payment.charge),
-                "paid": money(payment.paid),
-                "trace_number": remit.trace_number,
-                "payment_method": remit.payment_method or "",
-                "remit_date": remit_date.isoformat(),
-                "days_waiting": (today - remit_date).days,
+                "kind": item["kind"],
+                "patient_control_number": item["claim_id"],
+                "line_ref": item["line_ref"] or "",
+                "procedure": item["procedure"] or "",
+                "payer_claim_number": item["payer_claim_number"] or "",
+                "status_code": item["status_code"],
+                "charge": money(item["charge"]),
+                "paid": money(item["paid"]),
+                "trace_number": item["trace_number"],
+                "payment_method": item["payment_method"] or "",
+                "remit_date": remit_date.isoformat() if remit_date else "",
+                "days_waiting": (today - remit_date).days if remit_date else None,
             }
         )
     return rows

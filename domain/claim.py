@@ -27,6 +27,10 @@ class LineOfBusiness(enum.StrEnum):
     ONE_CARE = "one_care"
 
 
+NO_COST_SHARE_PLANS = frozenset({LineOfBusiness.SCO, LineOfBusiness.ONE_CARE})
+"""Massachusetts D-SNPs whose members cannot be charged: patient responsibility must be $0."""
+
+
 class Frequency(enum.StrEnum):
     """CLM05-3 claim frequency type code."""
 

@@ -106,7 +106,9 @@ def _looks_complete(path: Path, size: int) -> tuple[bool, str]:
     return interchange_complete(head_text[:TAIL_BYTES] + tail.decode("ascii", errors="replace")), head_text
 
 
-def _fetch_one(ledger: Ledger, transport: Any, name: str, inbox: Path, incoming: Path, report: FetchReport) -> None:
+def _fetch_one(
+    ledger: Ledger, transport: Any, name: str, inbox: Path, incoming: Path, report: FetchReport
+) -> None:
     temp = incoming / f"{name}.{os.getpid()}"
     temp.unlink(missing_ok=True)
     transport.download(name, temp)
@@ -118,12 +120,24 @@ def _fetch_one(ledger: Ledger, transport: Any, name: str, inbox: Path, incoming:
             return
         digest = sha256_file(temp)
         with ledger.session() as session:
-            known = session.scalar(select(Transmission.id).where(
-                Transmission.direction == "in", Transmission.sha256 == digest).limit(1))
+            known = session.scalar(
+                select(Transmission.id)
+                .where(Transmission.direction == "in", Transmission.sha256 == digest)
+                .limit(1)
+            )
             if known is None:
                 final = _keep(temp, inbox / f"{digest[:16]}-{name}", digest)
-                session.add(Transmission(direction="in", kind=sniff_kind(head), file_name=name,
-                                         local_path=str(final), sha256=digest, size=size, state="fetched"))
+                session.add(
+                    Transmission(
+                        direction="in",
+                        kind=sniff_kind(head),
+                        file_name=name,
+                        local_path=str(final),
+                        sha256=digest,
+                        size=size,
+                        state="fetched",
+                    )
+                )
         if known is None:
             report.fetched.append(name)
             log.info("file.fetched", file=name, sha256=digest[:12])

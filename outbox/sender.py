@@ -57,23 +57,34 @@ def moves_on_arrival(transport: Any) -> bool:
     return bool(getattr(transport, "moves_on_arrival", False) or getattr(settings, "moves_on_arrival", False))
 
 
-def send_batches(ledger: Ledger, config: Config, transport: Any, *, actor: str, lock_wait: float = 0.0) -> SendReport:
+def send_batches(
+    ledger: Ledger, config: Config, transport: Any, *, actor: str, lock_wait: float = 0.0
+) -> SendReport:
     report = SendReport()
     with mailbox_lock(config.state_dir, "clearinghouse", wait_seconds=lock_wait):
         with ledger.session() as session:
-            batches = list(session.execute(
-                select(Batch.id, Batch.file_name).where(Batch.status.in_(SENDABLE)).order_by(Batch.id)))
+            batches = list(
+                session.execute(
+                    select(Batch.id, Batch.file_name).where(Batch.status.in_(SENDABLE)).order_by(Batch.id)
+                )
+            )
         for index, (batch_id, _name) in enumerate(batches):
             if not _send_one(ledger, config, transport, batch_id, actor=actor, report=report):
                 stopped_at = report.in_doubt[-1][0]
-                report.failed += [(str(name), f"not attempted: the link failed on {stopped_at}; "
-                                              "the next `bhclaims send` sends it") for _id, name in batches[index + 1:]]
+                report.failed += [
+                    (
+                        str(name),
+                        f"not attempted: the link failed on {stopped_at}; the next `bhclaims send` sends it",
+                    )
+                    for _id, name in batches[index + 1 :]
+                ]
                 break
     return report
 
 
-def _send_one(ledger: Ledger, config: Config, transport: Any, batch_id: int, *, actor: str,
-              report: SendReport) -> bool:
+def _send_one(
+    ledger: Ledger, config: Config, transport: Any, batch_id: int, *, actor: str, report: SendReport
+) -> bool:
     """Send one batch; False when the link itself failed and the run should stop."""
     with ledger.session() as session:
         batch = session.get_one(Batch, batch_id)
@@ -85,15 +96,26 @@ def _send_one(ledger: Ledger, config: Config, transport: Any, batch_id: int, *, 
             if sha256_file(path) != batch.sha256:
                 report.failed.append((name, "outbox file differs from what was built; not sent"))
                 return True
-            session.add(Transmission(direction="out", kind="837P", batch_id=batch.id, file_name=name,
-                                     local_path=str(path), sha256=batch.sha256 or "", size=path.stat().st_size,
-                                     state="uploading"))
+            session.add(
+                Transmission(
+                    direction="out",
+                    kind="837P",
+                    batch_id=batch.id,
+                    file_name=name,
+                    local_path=str(path),
+                    sha256=batch.sha256 or "",
+                    size=path.stat().st_size,
+                    state="uploading",
+                )
+            )
             batch.status = "uploading"
     try:
         state = transport.remote_state(name) if interrupted else "absent"
         if interrupted and state == "absent" and moves_on_arrival(transport):
-            why = ("an earlier upload was interrupted and the clearinghouse moves files on arrival, so it "
-                   "cannot be asked whether the file arrived: confirm with the clearinghouse before sending again")
+            why = (
+                "an earlier upload was interrupted and the clearinghouse moves files on arrival, so it "
+                "cannot be asked whether the file arrived: confirm with the clearinghouse before sending again"
+            )
             _mark(ledger, batch_id, "in_doubt", batch_state="in_doubt", actor=actor, detail=why)
             log.warning("batch.in_doubt", batch_id=batch_id, file=name)
             report.in_doubt.append((name, why))
@@ -101,15 +123,19 @@ def _send_one(ledger: Ledger, config: Config, transport: Any, batch_id: int, *, 
         if state != "final":
             transport.upload(path, name)
     except RemoteExists as exc:
-        why = (f"{exc}. Someone else's file has this name at the clearinghouse; it was not replaced. "
-               f"Batch marked 'conflict': ask the clearinghouse whose file it is before sending again")
+        why = (
+            f"{exc}. Someone else's file has this name at the clearinghouse; it was not replaced. "
+            f"Batch marked 'conflict': ask the clearinghouse whose file it is before sending again"
+        )
         _mark(ledger, batch_id, "conflict", batch_state="conflict", actor=actor, detail=why)
         log.warning("batch.conflict", batch_id=batch_id, file=name)
         report.failed.append((name, why))
         return True
     except TransportError as exc:
-        why = (f"{exc}. Outcome in doubt: the next `bhclaims send` asks the clearinghouse whether the file "
-               f"arrived before sending it again")
+        why = (
+            f"{exc}. Outcome in doubt: the next `bhclaims send` asks the clearinghouse whether the file "
+            f"arrived before sending it again"
+        )
         _mark(ledger, batch_id, "in_doubt", batch_state="uploading", actor=actor, detail=str(exc))
         log.warning("batch.send_in_doubt", batch_id=batch_id, file=name, error=str(exc))
         report.in_doubt.append((name, why))
@@ -120,22 +146,36 @@ def _send_one(ledger: Ledger, config: Config, transport: Any, batch_id: int, *, 
     return True
 
 
-def _mark(ledger: Ledger, batch_id: int, state: str, *, batch_state: str, actor: str,
-          detail: str | None = None) -> None:
+def _mark(
+    ledger: Ledger, batch_id: int, state: str, *, batch_state: str, actor: str, detail: str | None = None
+) -> None:
     with ledger.session() as session:
         batch = session.get_one(Batch, batch_id)
         batch.status = batch_state
-        for transmission in session.scalars(select(Transmission).where(
-                Transmission.batch_id == batch_id, Transmission.direction == "out",
-                Transmission.state.in_(OPEN_TRANSMISSION))):
+        for transmission in session.scalars(
+            select(Transmission).where(
+                Transmission.batch_id == batch_id,
+                Transmission.direction == "out",
+                Transmission.state.in_(OPEN_TRANSMISSION),
+            )
+        ):
             transmission.state = state
             transmission.detail = detail
         if state == "sent":
-            claims = session.scalars(select(Claim).join(BatchClaim, BatchClaim.claim_pk == Claim.id)
-                                     .where(BatchClaim.batch_id == batch_id, Claim.status == ClaimStatus.BATCHED))
+            claims = session.scalars(
+                select(Claim)
+                .join(BatchClaim, BatchClaim.claim_pk == Claim.id)
+                .where(BatchClaim.batch_id == batch_id, Claim.status == ClaimStatus.BATCHED)
+            )
             for claim in claims:
-                transition(session, claim, ClaimStatus.SENT, actor=actor, event="sent",
-                           detail=f"file {batch.file_name}")
+                transition(
+                    session,
+                    claim,
+                    ClaimStatus.SENT,
+                    actor=actor,
+                    event="sent",
+                    detail=f"file {batch.file_name}",
+                )
 
 
 def resolve_in_doubt(ledger: Ledger, file_name: str, *, delivered: bool, actor: str) -> str:
@@ -152,9 +192,13 @@ def resolve_in_doubt(ledger: Ledger, file_name: str, *, delivered: bool, actor: 
         batch_id = batch.id
         if not delivered:
             batch.status = "built"
-            for transmission in session.scalars(select(Transmission).where(
-                    Transmission.batch_id == batch_id, Transmission.direction == "out",
-                    Transmission.state.in_(OPEN_TRANSMISSION))):
+            for transmission in session.scalars(
+                select(Transmission).where(
+                    Transmission.batch_id == batch_id,
+                    Transmission.direction == "out",
+                    Transmission.state.in_(OPEN_TRANSMISSION),
+                )
+            ):
                 transmission.state = "not_delivered"
             return "built"
     _mark(ledger, batch_id, "sent", batch_state="sent", actor=actor)

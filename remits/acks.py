@@ -37,7 +37,9 @@ class AckReport:
 
 
 def _batch_claims(session: Session, batch_id: int, st: str | None = None) -> list[Claim]:
-    query = select(Claim).join(BatchClaim, BatchClaim.claim_pk == Claim.id).where(BatchClaim.batch_id == batch_id)
+    query = (
+        select(Claim).join(BatchClaim, BatchClaim.claim_pk == Claim.id).where(BatchClaim.batch_id == batch_id)
+    )
     if st is not None:
         query = query.where(BatchClaim.st_control_number == st)
     return list(session.scalars(query))
@@ -46,33 +48,54 @@ def _batch_claims(session: Session, batch_id: int, st: str | None = None) -> lis
 def _requeue(session: Session, claims: list[Claim], *, actor: str, reason: str, report: AckReport) -> None:
     for claim in claims:
         if claim.status in (ClaimStatus.SENT, ClaimStatus.BATCHED):
-            transition(session, claim, ClaimStatus.READY, actor=actor, event="transmission_rejected", detail=reason)
+            transition(
+                session, claim, ClaimStatus.READY, actor=actor, event="transmission_rejected", detail=reason
+            )
             report.requeued_claims.append(claim.claim_id)
 
 
-def post_functional_ack(session: Session, ack: FunctionalAck, *, transmission_id: int | None, actor: str,
-                        report: AckReport) -> None:
+def post_functional_ack(
+    session: Session, ack: FunctionalAck, *, transmission_id: int | None, actor: str, report: AckReport
+) -> None:
     group = ack.group_control_number
-    batch = None if not group.isdigit() else session.scalar(select(Batch).where(
-        Batch.group_control_number == int(group),
-        Batch.sender_id == ack.envelope.group_receiver,
-        Batch.receiver_id == ack.envelope.group_sender,
-    ))
+    batch = (
+        None
+        if not group.isdigit()
+        else session.scalar(
+            select(Batch).where(
+                Batch.group_control_number == int(group),
+                Batch.sender_id == ack.envelope.group_receiver,
+                Batch.receiver_id == ack.envelope.group_sender,
+            )
+        )
+    )
     if batch is None:
         report.unmatched.append(f"999 for group {ack.group_control_number} from {ack.envelope.group_sender}")
         return
     uploading = batch.status == "uploading"
     sets = {s.control_number: s for s in ack.sets}
-    st_numbers = sorted({bc.st_control_number for bc in session.scalars(
-        select(BatchClaim).where(BatchClaim.batch_id == batch.id))})
+    st_numbers = sorted(
+        {
+            bc.st_control_number
+            for bc in session.scalars(select(BatchClaim).where(BatchClaim.batch_id == batch.id))
+        }
+    )
     any_rejected = any_accepted = False
     for st in st_numbers:
         set_ack = sets.get(st)
         rejected = set_ack.rejected if set_ack is not None else ack.group_rejected
         code = set_ack.code if set_ack is not None else ack.code
         errors = _set_errors(set_ack) if set_ack is not None else f"group {ack.code}"
-        session.add(Acknowledgement(transmission_id=transmission_id, kind="999", batch_id=batch.id,
-                                    set_control_number=st, code=code, detail=errors))
+        session.add(
+            Acknowledgement(
+                transmission_id=transmission_id,
+                kind="999",
+                batch_id=batch.id,
+                set_control_number=st,
+                code=code,
+                detail=errors,
+            )
+        )
         claims = _batch_claims(session, batch.id, st)
         if rejected:
             any_rejected = True
@@ -83,22 +106,41 @@ def post_functional_ack(session: Session, ack: FunctionalAck, *, transmission_id
                 if uploading:
                     _arrived(session, claim, actor=actor, evidence=f"999 for ST {st}")
                 if claim.status == ClaimStatus.SENT:
-                    transition(session, claim, ClaimStatus.ACCEPTED, actor=actor, event="accepted_999",
-                               detail=f"999 accepted ST {st} ({code})")
+                    transition(
+                        session,
+                        claim,
+                        ClaimStatus.ACCEPTED,
+                        actor=actor,
+                        event="accepted_999",
+                        detail=f"999 accepted ST {st} ({code})",
+                    )
                     report.accepted_claims += 1
-    batch.status = "partial" if any_rejected and any_accepted else ("rejected" if any_rejected else "accepted")
+    batch.status = (
+        "partial" if any_rejected and any_accepted else ("rejected" if any_rejected else "accepted")
+    )
 
 
 def _arrived(session: Session, claim: Claim, *, actor: str, evidence: str) -> None:
     """A claim still ``batched`` whose file the clearinghouse answered was sent: say so first."""
     if claim.status == ClaimStatus.BATCHED:
-        transition(session, claim, ClaimStatus.SENT, actor=actor, event="sent",
-                   detail=f"confirmed by {evidence} (the upload's reply was lost)")
+        transition(
+            session,
+            claim,
+            ClaimStatus.SENT,
+            actor=actor,
+            event="sent",
+            detail=f"confirmed by {evidence} (the upload's reply was lost)",
+        )
 
 
 def _latest_batch_status(session: Session, claim: Claim) -> str | None:
-    return session.scalar(select(Batch.status).join(BatchClaim, BatchClaim.batch_id == Batch.id)
-                          .where(BatchClaim.claim_pk == claim.id).order_by(Batch.id.desc()).limit(1))
+    return session.scalar(
+        select(Batch.status)
+        .join(BatchClaim, BatchClaim.batch_id == Batch.id)
+        .where(BatchClaim.claim_pk == claim.id)
+        .order_by(Batch.id.desc())
+        .limit(1)
+    )
 
 
 def _set_errors(set_ack: object) -> str:
@@ -109,48 +151,85 @@ def _set_errors(set_ack: object) -> str:
     return "; ".join(parts)
 
 
-def post_interchange_ack(session: Session, ack: InterchangeAck, *, transmission_id: int | None, actor: str,
-                         report: AckReport) -> None:
-    batch = session.scalar(select(Batch).where(
-        Batch.interchange_control_number == int(ack.control_number or "0"),
-        Batch.sender_id == ack.envelope.receiver_id,
-        Batch.receiver_id == ack.envelope.sender_id,
-    ))
+def post_interchange_ack(
+    session: Session, ack: InterchangeAck, *, transmission_id: int | None, actor: str, report: AckReport
+) -> None:
+    batch = session.scalar(
+        select(Batch).where(
+            Batch.interchange_control_number == int(ack.control_number or "0"),
+            Batch.sender_id == ack.envelope.receiver_id,
+            Batch.receiver_id == ack.envelope.sender_id,
+        )
+    )
     if batch is None:
         report.unmatched.append(f"TA1 for interchange {ack.control_number}")
         return
-    session.add(Acknowledgement(transmission_id=transmission_id, kind="TA1", batch_id=batch.id,
-                                code=ack.code, detail=f"TA1 {ack.code} note {ack.note_code}"))
+    session.add(
+        Acknowledgement(
+            transmission_id=transmission_id,
+            kind="TA1",
+            batch_id=batch.id,
+            code=ack.code,
+            detail=f"TA1 {ack.code} note {ack.note_code}",
+        )
+    )
     if ack.rejected:
         batch.status = "rejected"
-        _requeue(session, _batch_claims(session, batch.id), actor=actor,
-                 reason=f"TA1 rejected interchange {ack.control_number} (note {ack.note_code})", report=report)
+        _requeue(
+            session,
+            _batch_claims(session, batch.id),
+            actor=actor,
+            reason=f"TA1 rejected interchange {ack.control_number} (note {ack.note_code})",
+            report=report,
+        )
 
 
 FORWARD_FROM = (ClaimStatus.SENT, ClaimStatus.ACCEPTED)
 
 
-def post_claim_status(session: Session, report_277: ClaimStatusReport, *, transmission_id: int | None, actor: str,
-                      report: AckReport) -> None:
+def post_claim_status(
+    session: Session,
+    report_277: ClaimStatusReport,
+    *,
+    transmission_id: int | None,
+    actor: str,
+    report: AckReport,
+) -> None:
     for status in report_277.claims:
         claim = current_revision(session, status.patient_control_number)
         if claim is None:
             report.unmatched.append(f"277CA for claim {status.patient_control_number}")
             continue
         codes = ",".join(f"{s.category}:{s.status}" for s in status.statuses)
-        session.add(Acknowledgement(transmission_id=transmission_id, kind="277CA", claim_pk=claim.id,
-                                    code=status.category, detail=json.dumps({"statuses": codes})))
-        if status.payer_claim_number and status.accepted and not claim.payer_claim_number:
-            claim.payer_claim_number = status.payer_claim_number
+        session.add(
+            Acknowledgement(
+                transmission_id=transmission_id,
+                kind="277CA",
+                claim_pk=claim.id,
+                code=status.category,
+                detail=json.dumps({"statuses": codes}),
+            )
+        )
         if claim.status == ClaimStatus.BATCHED and _latest_batch_status(session, claim) == "uploading":
             _arrived(session, claim, actor=actor, evidence="a 277CA")
         if claim.status not in FORWARD_FROM:
-            record_event(session, claim, actor=actor, event="status_277ca_ignored",
-                         detail=f"277CA {codes} arrived after the claim was {claim.status}")
+            record_event(
+                session,
+                claim,
+                actor=actor,
+                event="status_277ca_ignored",
+                detail=f"277CA {codes} arrived after the claim was {claim.status}",
+            )
             continue
+        if status.payer_claim_number and status.accepted and not claim.payer_claim_number:
+            claim.payer_claim_number = status.payer_claim_number
         if status.rejected:
-            transition(session, claim, ClaimStatus.REJECTED, actor=actor, event="rejected_277ca", detail=codes)
+            transition(
+                session, claim, ClaimStatus.REJECTED, actor=actor, event="rejected_277ca", detail=codes
+            )
             report.rejected_claims.append((claim.claim_id, codes))
         elif status.accepted and claim.status == ClaimStatus.SENT:
-            transition(session, claim, ClaimStatus.ACCEPTED, actor=actor, event="accepted_277ca", detail=codes)
+            transition(
+                session, claim, ClaimStatus.ACCEPTED, actor=actor, event="accepted_277ca", detail=codes
+            )
             report.accepted_claims += 1

@@ -33,38 +33,6 @@ def _show(rows: list[dict[str, Any]], as_json: bool, columns: list[str], empty: 
         click.echo("  ".join("" if row.get(c) is None else str(row.get(c)) for c in columns))
 
 
-@click.command("unmatched")
-@click.option("--json", "as_json", is_flag=True)
-@click.pass_obj
-def unmatched(state: Any, as_json: bool) -> None:
-    """835 claims and lines that matched nothing we billed."""
-    from remits.worklists import unmatched_items
-
-    _show(_rows(state, unmatched_items), as_json,
-          ["kind", "claim_id", "procedure", "line_ref", "paid", "trace_number", "payer_claim_number"],
-          "no unmatched payments")
-
-
-@click.command("denials")
-@click.option("--json", "as_json", is_flag=True)
-@click.pass_obj
-def denials(state: Any, as_json: bool) -> None:
-    """Denied claims with their CARC/RARC codes and what they mean."""
-    from remits.worklists import denial_worklist
-
-    rows = _rows(state, denial_worklist)
-    if as_json or not rows:
-        _show(rows, as_json, [], "no denied claims")
-        return
-    for row in rows:
-        click.echo(f"{row['claim_id']} rev {row['revision']} payer claim {row['payer_claim_number']} "
-                   f"denied {row['denied']} (trace {row['trace_number']})")
-        for carc in row["carcs"]:
-            click.echo(f"  {carc['group']}-{carc['code']} {carc['amount']}: {carc['description']}")
-        for rarc in row["rarcs"]:
-            click.echo(f"  {rarc['code']}: {rarc['description']}")
-
-
 @click.command("quarantine")
 @click.option("--release", "release_id", type=int, default=None,
               help="Put this transmission back in line for the next `bhclaims post`.")
@@ -87,15 +55,5 @@ def quarantine(state: Any, release_id: int | None, as_json: bool) -> None:
           "nothing in quarantine")
 
 
-@click.command("no-charge-violations")
-@click.option("--json", "as_json", is_flag=True)
-@click.pass_obj
-def no_charge_violations(state: Any, as_json: bool) -> None:
-    """SCO / One Care claims with patient responsibility (those members cannot be charged)."""
-    from remits.worklists import patient_responsibility_violations
-
-    _show(_rows(state, patient_responsibility_violations), as_json,
-          ["claim_id", "revision", "line_of_business", "status", "patient_responsibility"], "none")
-
-
-COMMANDS = [unmatched, denials, quarantine, no_charge_violations]
+COMMANDS = [quarantine]
+"""Worklists over the same queries (unmatched, denied, patient responsibility) are `bhclaims worklist ...`."""

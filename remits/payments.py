@@ -47,6 +47,7 @@ from sqlalchemy import bindparam, exists, func, insert, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from domain.adjudication import adjudicated_status
+from domain.claim import NO_COST_SHARE_PLANS
 from domain.remittance import ClaimPayment as ClaimPaymentRecord
 from domain.remittance import Remittance as RemittanceRecord
 from edi.x12 import detect_separators, iter_segments
@@ -73,7 +74,7 @@ from ledger.types import utcnow
 from validators.remit_balance import TRANSACTION, BalanceError, check_claim_balances, check_line_balances
 
 ZERO = Decimal("0")
-NO_CHARGE_PLANS = frozenset({"sco", "one_care"})
+NO_CHARGE_PLANS = frozenset(lob.value for lob in NO_COST_SHARE_PLANS)
 """Lines of business whose members cannot be charged (payer-87726.md, "Plans and members")."""
 REVERSAL = "reversal"
 MAX_REASONS = 200

@@ -22,7 +22,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from domain.codes import describe_carc, describe_group, describe_rarc
@@ -37,7 +37,6 @@ from ledger.models import (
     ServicePayment,
     Transmission,
 )
-from remits.payments import NO_CHARGE_PLANS
 
 ZERO = Decimal("0")
 
@@ -57,7 +56,8 @@ def unmatched_items(session: Session) -> list[dict[str, Any]]:
         items.append({"kind": "claim", "claim_payment_id": payment.id, "claim_id": payment.patient_control_number,
                       "payer_claim_number": payment.payer_claim_number, "status_code": payment.status_code,
                       "charge": payment.charge, "paid": payment.paid, "trace_number": remit.trace_number,
-                      "payer_id": remit.payer_id, "line_ref": None, "procedure": None})
+                      "payer_id": remit.payer_id, "line_ref": None, "procedure": None,
+                      "payment_date": remit.payment_date, "payment_method": remit.payment_method})
     for line, payment, claim, remit in session.execute(
             select(ServicePayment, ClaimPayment, Claim, Remittance)
             .join(ClaimPayment, ClaimPayment.id == ServicePayment.claim_payment_id)
@@ -67,7 +67,8 @@ def unmatched_items(session: Session) -> list[dict[str, Any]]:
         items.append({"kind": "line", "claim_payment_id": payment.id, "claim_id": claim.claim_id,
                       "payer_claim_number": payment.payer_claim_number, "status_code": payment.status_code,
                       "charge": line.charge, "paid": line.paid, "trace_number": remit.trace_number,
-                      "payer_id": remit.payer_id, "line_ref": line.line_ref, "procedure": line.procedure_code})
+                      "payer_id": remit.payer_id, "line_ref": line.line_ref, "procedure": line.procedure_code,
+                      "payment_date": remit.payment_date, "payment_method": remit.payment_method})
     return items
 
 
@@ -103,6 +104,7 @@ def denial_worklist(session: Session) -> list[dict[str, Any]]:
         adjs = adjustments.get(payment.id, [])
         items.append({
             "claim_id": claim.claim_id, "revision": claim.revision, "line_of_business": claim.line_of_business,
+            "first_service_date": claim.first_service_date,
             "payer_claim_number": payment.payer_claim_number, "billed": claim.billed, "paid": payment.paid,
             "denied": sum((a.amount for a in adjs if a.group_code != "PR"), ZERO),
             "trace_number": remit.trace_number, "payment_date": remit.payment_date,
@@ -112,23 +114,6 @@ def denial_worklist(session: Session) -> list[dict[str, Any]]:
             "rarcs": [{"code": code, "description": describe_rarc(code)} for code in dict.fromkeys(remarks)],
         })
     return items
-
-
-def patient_responsibility_violations(session: Session) -> list[dict[str, Any]]:
-    """SCO / One Care claims with net patient responsibility (PR CAS, reversals netted) above zero."""
-    pr = (select(ClaimPayment.claim_pk, func.sum(Adjustment.amount).label("amount"))
-          .join(Adjustment, Adjustment.claim_payment_id == ClaimPayment.id)
-          .where(Adjustment.group_code == "PR").group_by(ClaimPayment.claim_pk).subquery())
-    clp05 = (select(ClaimPayment.claim_pk, func.sum(ClaimPayment.patient_responsibility).label("amount"))
-             .group_by(ClaimPayment.claim_pk).subquery())
-    rows = session.execute(
-        select(Claim, pr.c.amount, clp05.c.amount)
-        .outerjoin(pr, pr.c.claim_pk == Claim.id).outerjoin(clp05, clp05.c.claim_pk == Claim.id)
-        .where(Claim.line_of_business.in_(sorted(NO_CHARGE_PLANS)), or_(pr.c.amount > 0, clp05.c.amount > 0))
-        .order_by(Claim.claim_id, Claim.revision))
-    return [{"claim_id": claim.claim_id, "revision": claim.revision, "line_of_business": claim.line_of_business,
-             "status": claim.status, "patient_responsibility": max(pr_amount or ZERO, clp05_amount or ZERO)}
-            for claim, pr_amount, clp05_amount in rows]
 
 
 def provider_adjustment_items(session: Session) -> list[dict[str, Any]]:

@@ -590,8 +590,11 @@ def claim_status(claim_set: _Set, claim: _Claim, *, today: date, prefix: str) ->
     number = None
     if not codes:
         codes.append(StatusCode("A2", "20"))
-        number = (claim.original_number if claim.frequency == "8" and claim.original_number
-                  else payer_claim_number(claim.claim_id, claim.frequency, prefix))
+        number = (
+            claim.original_number
+            if claim.frequency == "8" and claim.original_number
+            else payer_claim_number(claim.claim_id, claim.frequency, prefix)
+        )
     return ClaimStatus(
         patient_control_number=claim.claim_id,
         payer_claim_number=number,

@@ -43,8 +43,12 @@ def process_mailbox(root: Path, *, today: date | None = None) -> list[tuple[str,
         answer = answer_837(text, today=today or date.today(), first_control_number=first)
         stem = path.stem
         outputs = []
-        for suffix, text_out in (("ta1", answer.ta1), ("999", answer.ack_999), ("277", answer.claim_ack_277),
-                                 ("835", answer.remit_835)):
+        for suffix, text_out in (
+            ("ta1", answer.ta1),
+            ("999", answer.ack_999),
+            ("277", answer.claim_ack_277),
+            ("835", answer.remit_835),
+        ):
             if text_out:
                 write_private(outbound / f"{stem}.{suffix}", text_out.encode("ascii"))
                 outputs.append(f"{stem}.{suffix}")

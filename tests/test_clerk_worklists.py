@@ -126,6 +126,7 @@ def build_scenario(folder: Path, db_url: str) -> Scenario:
                 paid=Decimal("0"),
                 patient_responsibility=Decimal("0"),
                 payer_claim_number=f"PCN-{claim_id}",
+                outcome="denied",
             )
             session.add(payment)
             session.flush()

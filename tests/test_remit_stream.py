@@ -63,7 +63,10 @@ from edi.x12stream import read_remittance_file
 claims = 0
 for part in read_remittance_file(sys.argv[1]):
     claims += type(part).__name__ == "ClaimPayment"
-print(json.dumps({"claims": claims, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM is this process image's own peak; ru_maxrss also counts the parent's pages at fork
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(json.dumps({"claims": claims, "peak_mb": hwm / 1024,
+                  "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
 
@@ -91,5 +94,4 @@ def test_50_mb_835_streams_in_bounded_memory(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     figures = json.loads(result.stdout)
     assert figures["claims"] == copies
-    print(figures)
     assert figures["peak_mb"] < 80, figures

@@ -164,8 +164,11 @@ class Practice:
             with ledger.session() as session:
                 batches = dict(session.execute(select(Batch.file_name, Batch.status)).all())
                 transmissions: dict[str, list[str]] = {}
-                for name, state in session.execute(select(Transmission.file_name, Transmission.state).where(
-                        Transmission.direction == "out").order_by(Transmission.id)):
+                for name, state in session.execute(
+                    select(Transmission.file_name, Transmission.state)
+                    .where(Transmission.direction == "out")
+                    .order_by(Transmission.id)
+                ):
                     transmissions.setdefault(name, []).append(state)
                 claims = dict(session.execute(select(Claim.claim_id, Claim.status)).all())
         finally:
@@ -210,15 +213,31 @@ def _env(signals: Path | None = None, fault: str | None = None) -> dict[str, str
 
 
 def run(practice: Practice, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "import cli; cli.main()", *args], cwd=practice.folder,
-                          env=_env(), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", "import cli; cli.main()", *args],
+        cwd=practice.folder,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
-def start(practice: Practice, *args: str, fault: str | None = None, signals: Path | None = None,
-          ) -> subprocess.Popen[str]:
+def start(
+    practice: Practice,
+    *args: str,
+    fault: str | None = None,
+    signals: Path | None = None,
+) -> subprocess.Popen[str]:
     code = FAULT_RUNNER if fault else "import cli; cli.main()"
-    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=practice.folder, env=_env(signals, fault),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        cwd=practice.folder,
+        env=_env(signals, fault),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_reached(proc: subprocess.Popen[str], signals: Path, timeout: float = 30) -> None:
@@ -245,8 +264,9 @@ def remote_names(folder: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("point", ["before_upload", "mid_upload", "after_rename"])
-def test_kill_9_while_sending_then_rerun_delivers_each_file_once(practice: Practice, tmp_path: Path,
-                                                                 point: str) -> None:
+def test_kill_9_while_sending_then_rerun_delivers_each_file_once(
+    practice: Practice, tmp_path: Path, point: str
+) -> None:
     first, second = practice.batch_files()
     signals = tmp_path / "signals"
     signals.mkdir()
@@ -357,7 +377,9 @@ def silent_server() -> Iterator[int]:
     listener.close()
 
 
-def test_silent_server_gives_a_bounded_exit_and_an_upload_in_doubt(practice: Practice, silent_server: int) -> None:
+def test_silent_server_gives_a_bounded_exit_and_an_upload_in_doubt(
+    practice: Practice, silent_server: int
+) -> None:
     first, second = practice.batch_files()
     practice.configure(port=silent_server, op_timeout=2.0, connect_timeout=1.0)
     started = time.monotonic()
@@ -459,8 +481,10 @@ def test_partner_that_moves_files_on_arrival(practice: Practice) -> None:
 
 def reply(number: int, note: str = "000") -> bytes:
     """A complete little TA1 interchange (any X12 with an IEA will do for fetching)."""
-    isa = (f"ISA*00*          *00*          *ZZ*SANDBOXCH      *ZZ*HARBORLIGHT    *261123*0930*^*00501*"
-           f"{number:09d}*0*T*:~")
+    isa = (
+        f"ISA*00*          *00*          *ZZ*SANDBOXCH      *ZZ*HARBORLIGHT    *261123*0930*^*00501*"
+        f"{number:09d}*0*T*:~"
+    )
     return f"{isa}\nTA1*{number:09d}*261123*0930*A*{note}~\nIEA*0*{number:09d}~\n".encode()
 
 
@@ -468,8 +492,13 @@ def inbound_rows(practice: Practice) -> list[tuple[str, str]]:
     ledger = practice.ledger()
     try:
         with ledger.session() as session:
-            return list(session.execute(select(Transmission.file_name, Transmission.sha256).where(
-                Transmission.direction == "in").order_by(Transmission.id)))
+            return list(
+                session.execute(
+                    select(Transmission.file_name, Transmission.sha256)
+                    .where(Transmission.direction == "in")
+                    .order_by(Transmission.id)
+                )
+            )
     finally:
         ledger.dispose()
 
@@ -479,8 +508,9 @@ def inbox_files(practice: Practice) -> list[str]:
 
 
 @pytest.mark.parametrize("point", ["after_download", "before_archive"])
-def test_kill_9_while_fetching_then_rerun_imports_each_file_once(practice: Practice, tmp_path: Path,
-                                                                 point: str) -> None:
+def test_kill_9_while_fetching_then_rerun_imports_each_file_once(
+    practice: Practice, tmp_path: Path, point: str
+) -> None:
     for n in (1, 2):
         (practice.inbound / f"R{n}.ta1").write_bytes(reply(n))
     signals = tmp_path / "signals"
@@ -524,7 +554,7 @@ def test_recycled_name_with_new_content_is_imported_and_same_content_skipped(pra
 
 def test_file_without_iea_or_still_growing_waits_for_the_next_run(practice: Practice) -> None:
     text = reply(3)
-    body, trailer = text[: text.index(b"IEA")], text[text.index(b"IEA"):]
+    body, trailer = text[: text.index(b"IEA")], text[text.index(b"IEA") :]
     path = practice.inbound / "R3.ta1"
     path.write_bytes(body)
     app = practice.app()
@@ -563,8 +593,9 @@ def test_two_fetchers_at_once_import_each_file_once(practice: Practice) -> None:
     procs = [start(practice, "fetch", "--wait", "30") for _ in range(2)]
     outputs = [proc.communicate(timeout=60) for proc in procs]
     assert [proc.returncode for proc in procs] == [0, 0], outputs
-    fetched = sorted(line.split()[1] for out, _ in outputs for line in out.splitlines()
-                     if line.startswith("fetched "))
+    fetched = sorted(
+        line.split()[1] for out, _ in outputs for line in out.splitlines() if line.startswith("fetched ")
+    )
     assert fetched == names
     assert sorted(name for name, _ in inbound_rows(practice)) == names
     assert len(inbox_files(practice)) == 3
@@ -609,4 +640,3 @@ def test_fetched_files_are_0600_in_0700_folders_even_with_umask_000(practice: Pr
         mode = stat.S_IMODE(path.stat().st_mode)
         assert mode == (0o700 if path.is_dir() else 0o600), f"{path} is {mode:o}"
     assert len(inbox_files(practice)) == 1
-
