@@ -219,6 +219,27 @@ def send(state: State, wait: float) -> None:
         raise Refused("some files were not sent")
 
 
+@main_group.command("resolve-upload")
+@click.argument("file_name")
+@click.option("--delivered/--not-delivered", required=True,
+              help="What the clearinghouse said: they have our file, or they do not.")
+@click.pass_obj
+def resolve_upload(state: State, file_name: str, delivered: bool) -> None:
+    """Record the clearinghouse's answer about an upload left in doubt or in conflict.
+
+    \b
+    Example (they confirmed they never got it; the next send uploads it):
+      bhclaims resolve-upload HARBORLIGHT-000000042.837 --not-delivered
+    """
+    from outbox.sender import resolve_in_doubt
+
+    try:
+        outcome = resolve_in_doubt(state.app.ledger, file_name, delivered=delivered, actor=state.app.actor)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
+    click.echo(f"{file_name}: {outcome}")
+
+
 @main_group.command()
 @click.option("--wait", default=0.0, show_default=True, help="Seconds to wait for another send/fetch to finish.")
 @click.pass_obj
@@ -269,6 +290,11 @@ def post(state: State, files: tuple[Path, ...], as_json: bool) -> None:
         "claims_paid_or_adjudicated": report.payments.claims_posted,
         "total_paid": f"{report.payments.total_paid:.2f}",
         "unmatched_claims": report.payments.unmatched_claims,
+        "unmatched_lines": report.payments.unmatched_lines,
+        "reversals": report.payments.reversals,
+        "denied_claims": report.payments.denied,
+        "no_cost_share_charged": report.payments.flagged,
+        "quarantined": report.payments.quarantined,
         "unmatched_acks": report.acks.unmatched,
     }
     if as_json:
@@ -280,7 +306,11 @@ def post(state: State, files: tuple[Path, ...], as_json: bool) -> None:
             click.echo(f"{name}: not posted: {why}", err=True)
         click.echo(f"posted {len(report.files_posted)} file(s): {summary['remittances_posted']} remittance(s) "
                    f"paying {summary['total_paid']}, {summary['claims_accepted']} claim(s) accepted, "
-                   f"{len(summary['claims_requeued'])} requeued, {len(summary['unmatched_claims'])} unmatched")
+                   f"{len(summary['claims_requeued'])} requeued, {len(summary['denied_claims'])} denied, "
+                   f"{summary['reversals']} reversal(s), {len(summary['unmatched_claims'])} unmatched")
+        for claim_id in report.payments.flagged:
+            click.echo(f"claim {claim_id}: SCO/One Care member charged patient responsibility "
+                       "(must be $0): see `bhclaims worklist patient-responsibility`", err=True)
     if report.failed:
         raise Refused("some files were not posted")
 
@@ -403,7 +433,11 @@ def sandbox() -> None:
 @sandbox.command("process")
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
 def sandbox_process(directory: Path) -> None:
-    """Answer every 837P waiting in DIRECTORY/inbound with a 999 and an 835 in DIRECTORY/outbound."""
+    """Answer every 837P waiting in DIRECTORY/inbound, writing into DIRECTORY/outbound.
+
+    For each file: a 999 (or a TA1 if the envelope is broken), a 277CA accepting or
+    rejecting each claim, and an 835 paying, partly paying or denying the accepted ones.
+    """
     from sandbox.mailbox import process_mailbox
 
     answered = process_mailbox(directory.resolve())

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -168,7 +169,8 @@ class Batch(Base):
     sha256: Mapped[str | None] = mapped_column(String(64))
     claim_count: Mapped[int] = mapped_column(Integer, default=0)
     total_billed: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"))
-    status: Mapped[str] = mapped_column(String(16))  # allocated, built, sent, accepted, rejected, partial
+    # allocated, built, invalid, empty, uploading, in_doubt, conflict, sent, accepted, rejected, partial
+    status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
@@ -188,7 +190,12 @@ class Transmission(Base):
     """A file that crossed the clearinghouse link, in either direction."""
 
     __tablename__ = "transmissions"
-    __table_args__ = (Index("ix_transmissions_direction_sha256", "direction", "sha256"),)
+    __table_args__ = (
+        Index("ix_transmissions_direction_sha256", "direction", "sha256"),
+        # an inbound file is taken in once, even by fetchers on two machines sharing the ledger
+        Index("uq_transmissions_inbound_sha256", "sha256", unique=True,
+              sqlite_where=text("direction = 'in'"), postgresql_where=text("direction = 'in'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     direction: Mapped[str] = mapped_column(String(3))  # out, in
@@ -198,7 +205,8 @@ class Transmission(Base):
     local_path: Mapped[str | None] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
-    state: Mapped[str] = mapped_column(String(16))  # out: uploading, sent, in_doubt; in: fetched, posted, failed
+    # out: uploading, sent, in_doubt, conflict, not_delivered; in: fetched, posted, failed, quarantined
+    state: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)

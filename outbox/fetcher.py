@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from edi.sniff import sniff
 from edi.x12 import X12ParseError, interchange_complete
@@ -119,25 +120,10 @@ def _fetch_one(
             report.waiting.append(name)
             return
         digest = sha256_file(temp)
-        with ledger.session() as session:
-            known = session.scalar(
-                select(Transmission.id)
-                .where(Transmission.direction == "in", Transmission.sha256 == digest)
-                .limit(1)
-            )
-            if known is None:
-                final = _keep(temp, inbox / f"{digest[:16]}-{name}", digest)
-                session.add(
-                    Transmission(
-                        direction="in",
-                        kind=sniff_kind(head),
-                        file_name=name,
-                        local_path=str(final),
-                        sha256=digest,
-                        size=size,
-                        state="fetched",
-                    )
-                )
+        try:
+            known = _record(ledger, temp, name, inbox, digest, head, size)
+        except IntegrityError:  # another fetcher (another machine) recorded the same file first
+            known = -1
         if known is None:
             report.fetched.append(name)
             log.info("file.fetched", file=name, sha256=digest[:12])
@@ -147,6 +133,32 @@ def _fetch_one(
         transport.archive(name)
     finally:
         temp.unlink(missing_ok=True)
+
+
+def _record(
+    ledger: Ledger, temp: Path, name: str, inbox: Path, digest: str, head: str, size: int
+) -> int | None:
+    """Record the file unless its content is known; returns the known transmission id, or None if new."""
+    with ledger.session() as session:
+        known = session.scalar(
+            select(Transmission.id)
+            .where(Transmission.direction == "in", Transmission.sha256 == digest)
+            .limit(1)
+        )
+        if known is None:
+            final = _keep(temp, inbox / f"{digest[:16]}-{name}", digest)
+            session.add(
+                Transmission(
+                    direction="in",
+                    kind=sniff_kind(head),
+                    file_name=name,
+                    local_path=str(final),
+                    sha256=digest,
+                    size=size,
+                    state="fetched",
+                )
+            )
+    return known
 
 
 def _keep(temp: Path, final: Path, digest: str) -> Path:

@@ -114,7 +114,8 @@ def _send_one(
         if interrupted and state == "absent" and moves_on_arrival(transport):
             why = (
                 "an earlier upload was interrupted and the clearinghouse moves files on arrival, so it "
-                "cannot be asked whether the file arrived: confirm with the clearinghouse before sending again"
+                "cannot be asked whether the file arrived: confirm with the clearinghouse, then run "
+                f"`bhclaims resolve-upload {name} --delivered` or `--not-delivered`"
             )
             _mark(ledger, batch_id, "in_doubt", batch_state="in_doubt", actor=actor, detail=why)
             log.warning("batch.in_doubt", batch_id=batch_id, file=name)
@@ -125,7 +126,8 @@ def _send_one(
     except RemoteExists as exc:
         why = (
             f"{exc}. Someone else's file has this name at the clearinghouse; it was not replaced. "
-            f"Batch marked 'conflict': ask the clearinghouse whose file it is before sending again"
+            f"Batch marked 'conflict': ask the clearinghouse whose file it is, then run "
+            f"`bhclaims resolve-upload {name} --delivered` or `--not-delivered`"
         )
         _mark(ledger, batch_id, "conflict", batch_state="conflict", actor=actor, detail=why)
         log.warning("batch.conflict", batch_id=batch_id, file=name)

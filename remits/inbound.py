@@ -62,20 +62,27 @@ def post_files(ledger: Ledger, paths: list[Path], *, actor: str) -> PostReport:
     report = PostReport()
     for path in paths:
         digest, size, head = _digest(path)
-        with ledger.session() as session:
-            row = session.scalar(select(Transmission).where(
-                Transmission.direction == "in", Transmission.sha256 == digest).order_by(Transmission.id))
-            if row is None:
-                row = Transmission(direction="in", kind=_kind_of(head), file_name=path.name,
-                                   local_path=str(path.resolve()), sha256=digest, size=size, state="fetched")
-                session.add(row)
-                session.flush()
-            transmission_id, state = row.id, row.state
+        try:
+            transmission_id, state = _record_named_file(ledger, path, digest, size, head)
+        except IntegrityError:  # recorded by another process just now: read what it wrote
+            transmission_id, state = _record_named_file(ledger, path, digest, size, head)
         if state == "posted":
             report.already_posted.append(path.name)
             continue
         _post_transmission(ledger, transmission_id, actor=actor, report=report)
     return report
+
+
+def _record_named_file(ledger: Ledger, path: Path, digest: str, size: int, head: bytes) -> tuple[int, str]:
+    with ledger.session() as session:
+        row = session.scalar(select(Transmission).where(
+            Transmission.direction == "in", Transmission.sha256 == digest).order_by(Transmission.id))
+        if row is None:
+            row = Transmission(direction="in", kind=_kind_of(head), file_name=path.name,
+                               local_path=str(path.resolve()), sha256=digest, size=size, state="fetched")
+            session.add(row)
+            session.flush()
+        return row.id, row.state
 
 
 def _digest(path: Path) -> tuple[str, int, bytes]:

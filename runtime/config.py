@@ -189,6 +189,12 @@ url = "{transport_url}"
 # passphrase_env = "BHCLAIMS_SFTP_PASSPHRASE"   # or passphrase_file = "/etc/bhclaims/passphrase"
 # remote_outbound_dir = "inbound"   # where we upload
 # remote_inbound_dir = "outbound"   # where replies wait
+# archive_dir = "outbound/archive"  # fetched replies are moved here; unset: deleted after recording
+# moves_on_arrival = false          # true if the clearinghouse takes uploads away at once
+# connect_timeout = 15              # seconds
+# op_timeout = 60                   # hard bound on any one operation, retries included
+# retries = 3                       # network faults only; a refused key is never retried
+# stable_interval = 2.0             # a reply whose size changes over this many seconds is still arriving
 
 [claim_filing_codes]        # SBR09 per line of business
 commercial = "CI"

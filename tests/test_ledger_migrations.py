@@ -81,3 +81,25 @@ def test_audit_log_refuses_update_and_delete(db_url: str) -> None:
         events = list(session.scalars(sa.select(ClaimEvent)))
     assert events and all(e.actor == "tester" for e in events)
     ledger.dispose()
+
+
+def test_an_inbound_file_can_be_recorded_only_once(db_url: str) -> None:
+    from ledger.models import Transmission
+
+    upgrade(db_url)
+    ledger = Ledger(db_url)
+
+    def record(direction: str) -> None:
+        with ledger.session() as session:
+            session.add(Transmission(direction=direction, kind="835", file_name="a.835", sha256="ab" * 32, size=1,
+                                     state="fetched"))
+
+    record("in")
+    with pytest.raises(sa.exc.IntegrityError):
+        record("in")
+    record("out")
+    record("out")  # an outbound file may be uploaded again after the clearinghouse lost it
+    with ledger.session() as session:
+        directions = sorted(session.scalars(sa.select(Transmission.direction)))
+    assert directions == ["in", "out", "out"]
+    ledger.dispose()

@@ -182,3 +182,8 @@ def test_today_is_not_hidden_in_demo_dates() -> None:
     text = shifted_export(DEMO_EXPORT, date(2027, 3, 10)).decode()
     newest = max(date.fromisoformat(r["service_date"]) for r in csv.DictReader(text.splitlines()))
     assert date(2027, 2, 28) <= newest <= date(2027, 3, 7)
+
+
+def test_resolve_upload_of_unknown_file_is_refused(practice: Path) -> None:
+    result = _cli(["resolve-upload", "NOPE-000000001.837", "--delivered"], cwd=practice)
+    assert result.returncode == 1 and "no batch waiting for a decision" in result.stderr
