@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from ledger.db import Ledger, upgrade
     from ledger.ingest import ingest_claims
-    from parsers.export import iter_export
     from parsers.errors import RowError
+    from parsers.export import iter_export
     from validators.engine import CheckContext, RuleSettings, check_claim
 
     work = Path(tempfile.mkdtemp(prefix="bhclaims-bench-ingest-"))

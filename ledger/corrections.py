@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 
 from domain.claim import Claim as DomainClaim
 from domain.claim import Frequency, LineOfBusiness
-from ledger.claims import PartyCache, content_hash, current_revision, fill_claim_row, load_domain_claim, transition
+from ledger.claims import (
+    PartyCache,
+    content_hash,
+    current_revision,
+    fill_claim_row,
+    load_domain_claim,
+    transition,
+)
 from ledger.ingest import Checker, findings_json
 from ledger.models import Claim, ClaimStatus
 from ledger.queries import original_remit_date

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.adjudication import is_contractual
 from ledger.models import (
     Acknowledgement,
     Adjustment,
@@ -17,12 +18,12 @@ from ledger.models import (
     Claim,
     ClaimEvent,
     ClaimPayment,
+    ClaimStatus,
     Remittance,
 )
-from domain.adjudication import is_contractual
-
 
 ZERO = Decimal("0")
+SUPERSEDED = (ClaimStatus.REPLACED, ClaimStatus.VOIDED)
 
 
 def claim_totals(session: Session, claim: Claim) -> dict[str, Decimal]:
@@ -42,7 +43,8 @@ def claim_totals(session: Session, claim: Claim) -> dict[str, Decimal]:
         "denied": denied,
         "patient_responsibility": patient,
         # Denied money stays in the balance: it is what the clerk still has to correct or appeal.
-        "balance": claim.billed - paid - contractual - patient,
+        # A replaced or voided revision owes nothing: its successor carries the claim.
+        "balance": ZERO if claim.status in SUPERSEDED else claim.billed - paid - contractual - patient,
     }
 
 

@@ -11,10 +11,10 @@ next run, so no claim ends up in two batches.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, select

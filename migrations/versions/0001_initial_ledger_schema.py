@@ -1,14 +1,14 @@
 """initial ledger schema
 
 Revision ID: 0001
-Revises: 
+Revises: (none)
 Create Date: 2026-11-23 09:17:42.695719
 """
 
-from alembic import op
 import sqlalchemy as sa
-import ledger.types
+from alembic import op
 
+import ledger.types
 
 revision = '0001'
 down_revision = None

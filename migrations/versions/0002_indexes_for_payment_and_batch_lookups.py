@@ -6,9 +6,6 @@ Create Date: 2026-11-23 09:24:38.305679
 """
 
 from alembic import op
-import sqlalchemy as sa
-import ledger.types
-
 
 revision = '0002'
 down_revision = '0001'

@@ -5,10 +5,8 @@ Revises: 0002
 Create Date: 2026-11-23 09:35:30.863349
 """
 
-from alembic import op
 import sqlalchemy as sa
-import ledger.types
-
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'

@@ -5,10 +5,8 @@ Revises: 0003
 Create Date: 2026-11-23 09:59:04.685092
 """
 
-from alembic import op
 import sqlalchemy as sa
-import ledger.types
-
+from alembic import op
 
 revision = '0004'
 down_revision = '0003'
