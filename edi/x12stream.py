@@ -22,15 +22,34 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from itertools import repeat
 from pathlib import Path
 from typing import BinaryIO
 
-from domain.remittance import ClaimPayment, Remittance
-from edi.sniff import walk_envelopes
-from edi.x12 import ISA_LENGTH, Segment, Separators, X12ParseError, detect_separators
-from edi.x835 import _RemittanceBuilder
+from domain.acks import Envelope
+from domain.remittance import Adjustment, ClaimPayment, Remittance
+from edi.sniff import _count, _group_envelope, _interchange_envelope, walk_envelopes
+from edi.x12 import (
+    ISA_LENGTH,
+    Segment,
+    Separators,
+    X12ParseError,
+    detect_separators,
+    iter_segments,
+    parse_date,
+)
+from edi.x835 import (
+    _MAX_DECIMAL_LENGTH,
+    CAS_TRIPLES,
+    DECIMAL_PATTERN,
+    _ClaimBuilder,
+    _LineBuilder,
+    _RemittanceBuilder,
+)
 
 _STRIP = "\r\n\t \x1d"
 
@@ -183,7 +202,335 @@ def _header(builder: _RemittanceBuilder, seg: Segment) -> Remittance:
 def read_remittance_file(path: str | Path, *, source: str | None = None) -> Iterator[RemittancePart]:
     """The parts of every remittance in an 835 file, streamed."""
     seps = separators_of_file(path)
-    return iter_remittance_parts(iter_segments_from_file(path, separators=seps), seps, source=source or str(path))
+    source = source or str(path)
+
+    def slow() -> Iterator[RemittancePart]:
+        return iter_remittance_parts(iter_segments_from_file(path, separators=seps), seps, source=source)
+
+    if not _plain_separators(seps):
+        return slow()
+    return _parts_with_fallback(lambda: _fast_remittance_parts(_file_text_chunks(path), seps, source), slow)
+
+
+def read_remittance_text(text: str, *, source: str = "<835>") -> Iterator[RemittancePart]:
+    """``iter_remittance_parts`` over the segments of ``text`` (same parts, same errors)."""
+    seps = detect_separators(text)
+
+    def slow() -> Iterator[RemittancePart]:
+        return iter_remittance_parts(iter_segments(text, seps), seps, source=source)
+
+    if not _plain_separators(seps) or not text.isascii():
+        return slow()
+    return _parts_with_fallback(lambda: _fast_remittance_parts(iter((text,)), seps, source), slow)
+
+
+# --- the fast path -------------------------------------------------------------------------------
+#
+# ``_fast_remittance_parts`` yields what ``iter_remittance_parts`` yields for the same segments, at a
+# fraction of the cost: it works on the split element lists, keeps the envelope counters itself,
+# fingerprints the raw text in batches and parses the hot 2100/2110 segments (CLP, SVC, CAS, DTM, REF,
+# NM1, LQ) inline; every other segment goes through ``_RemittanceBuilder`` as a ``Segment``.  It only
+# knows the well-formed case: on anything else (a broken envelope, a bad amount or date, a segment out
+# of place) it gives up with ``_Unusual`` and ``_parts_with_fallback`` replays the file through the
+# reference reader, which skips the parts already yielded and raises its own precise error.
+
+
+class _Unusual(Exception):
+    """The fast reader met something it leaves to the reference reader."""
+
+
+_FINGERPRINT_CONTROLS = "\x1b\x1c\x1e\x1f"
+_ENVELOPE_IDS = frozenset(("ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"))
+_CACHE_LIMIT = 50_000
+
+
+def _plain_separators(seps: Separators) -> bool:
+    """Batch fingerprinting rewrites separators to control characters: none may already be one."""
+    return not any(ch in _FINGERPRINT_CONTROLS for ch in seps.all())
+
+
+def _parts_with_fallback(
+    fast: Callable[[], Iterator[RemittancePart]], slow: Callable[[], Iterator[RemittancePart]]
+) -> Iterator[RemittancePart]:
+    yielded = 0
+    try:
+        for part in fast():
+            yield part
+            yielded += 1
+        return
+    except (_Unusual, X12ParseError):
+        pass
+    for position, part in enumerate(slow()):
+        if position >= yielded:
+            yield part
+
+
+def _file_text_chunks(path: str | Path, chunk_size: int = 1 << 20) -> Iterator[str]:
+    with open(path, "rb") as handle:
+        offset = 0
+        while data := handle.read(chunk_size):
+            yield _ascii(data, offset)
+            offset += len(data)
+
+
+def _raw_segment_batches(chunks: Iterator[str], terminator: str) -> Iterator[list[str]]:
+    """The stripped, non-empty segment texts ``iter_segments_from_file`` would split, a chunk at a time."""
+    pending = ""
+    for data in chunks:  # enough text for the ISA, as iter_segments_from_file reads it
+        pending += data
+        start = pending.find("ISA")
+        if start >= 0 and len(pending) - start >= ISA_LENGTH:
+            break
+        if len(pending) > (1 << 20) and start < 0:
+            break
+    start = pending.find("ISA")
+    if start > 0:
+        pending = pending[start:]
+    while True:
+        pieces = pending.split(terminator)
+        pending = pieces.pop()
+        batch = list(filter(None, map(str.strip, pieces, repeat(_STRIP))))
+        if batch:
+            yield batch
+        data = next(chunks, None)
+        if data is None:
+            break
+        pending += data
+    raw = pending.strip(_STRIP)
+    if raw:
+        yield [raw]
+
+
+def _fast_remittance_parts(chunks: Iterator[str], separators: Separators, source: str) -> Iterator[RemittancePart]:
+    element, component = separators.element, separators.component
+    amounts: dict[str, Decimal] = {}
+    dates: dict[str, date] = {}
+    cas_cache: dict[str, tuple[Adjustment, ...]] = {}
+
+    def money(value: str) -> Decimal:
+        found = amounts.get(value)
+        if found is None:
+            if len(value) > _MAX_DECIMAL_LENGTH or not DECIMAL_PATTERN.fullmatch(value):
+                raise _Unusual
+            found = Decimal(value)
+            if len(amounts) < _CACHE_LIMIT:
+                amounts[value] = found
+        return found
+
+    def day(value: str) -> date:
+        found = dates.get(value)
+        if found is None:
+            found = parse_date(value)  # X12ParseError: the reference reader names it
+            if len(dates) < _CACHE_LIMIT:
+                dates[value] = found
+        return found
+
+    def cas(raw: str, parts: list[str]) -> tuple[Adjustment, ...]:
+        found = cas_cache.get(raw)
+        if found is None:
+            n = len(parts)
+            if n > 1 + 3 * CAS_TRIPLES + 1 or n < 2 or not parts[1]:
+                raise _Unusual
+            group = parts[1]
+            triples = []
+            for reason_at in range(2, n, 3):
+                reason = parts[reason_at]
+                value = parts[reason_at + 1] if reason_at + 1 < n else ""
+                quantity = parts[reason_at + 2] if reason_at + 2 < n else ""
+                if not reason:
+                    if value or quantity:
+                        raise _Unusual
+                    continue
+                triples.append(Adjustment(group, reason, money(value), money(quantity) if quantity else None))
+            if not triples:
+                raise _Unusual
+            found = tuple(triples)
+            if len(cas_cache) < _CACHE_LIMIT:
+                cas_cache[raw] = found
+        return found
+
+    # envelope state, as edi.sniff.walk_envelopes keeps it
+    interchange: Envelope | None = None
+    group: Envelope | None = None
+    groups_seen = sets_seen = set_segments = interchanges_closed = 0
+    set_numbers: set[str] = set()
+    st: Segment | None = None
+    # transaction set state, as iter_remittance_parts keeps it
+    builder: _RemittanceBuilder | None = None
+    digest = hashlib.sha256()
+    fingerprint: list[str] = []
+    header_sent = False
+    index = 0
+    for batch in _raw_segment_batches(chunks, separators.segment):
+        for raw in batch:
+            index += 1
+            parts = raw.split(element)
+            sid = parts[0]
+            if len(sid) > 3 or not sid.isalnum():
+                raise _Unusual
+            if st is not None and sid not in _ENVELOPE_IDS:
+                # --- a segment of the open transaction set (builder is set) ---
+                set_segments += 1
+                fingerprint.append(raw)
+                loop = builder.loop  # type: ignore[union-attr]
+                n = len(parts)
+                if sid == "CAS" and (loop == "claim" or loop == "line"):
+                    claim = builder.claims[-1]  # type: ignore[union-attr]
+                    target = claim.lines[-1] if loop == "line" else claim
+                    target.adjustments.extend(cas(raw, parts))
+                elif sid == "CLP":
+                    seg = Segment(tuple(parts), index)
+                    if not header_sent:
+                        yield RemittanceHeader(_header(builder, seg))  # type: ignore[arg-type]
+                        header_sent = True
+                    if "total_paid" not in builder.header or builder.plb or n < 5 or not parts[1] or not parts[2]:  # type: ignore[union-attr]
+                        raise _Unusual
+                    if n < 10:
+                        parts += [""] * (10 - n)
+                    claim = _ClaimBuilder(seg)
+                    claim.values.update(
+                        patient_control_number=parts[1], status=parts[2], charge=money(parts[3]),
+                        paid=money(parts[4]), patient_responsibility=money(parts[5]) if parts[5] else None,
+                        filing_indicator=parts[6], payer_claim_number=parts[7], facility_code=parts[8],
+                        frequency=parts[9],
+                    )
+                    claims = builder.claims  # type: ignore[union-attr]
+                    claims.append(claim)
+                    builder.loop = "claim"  # type: ignore[union-attr]
+                    if len(claims) > 1:
+                        builder.claims = [claim]  # type: ignore[union-attr]
+                        for done in claims[:-1]:
+                            yield done.build(source)
+                elif sid == "SVC" and (loop == "claim" or loop == "line"):
+                    if n < 4 or not parts[1]:
+                        raise _Unusual
+                    seg = Segment(tuple(parts), index)
+                    if n < 7:
+                        parts += [""] * (7 - n)
+                    procedure = parts[1].split(component)
+                    builder.claims[-1].lines.append(  # type: ignore[union-attr]
+                        _LineBuilder(
+                            seg=seg,
+                            qualifier=procedure[0],
+                            code=procedure[1] if len(procedure) > 1 else "",
+                            modifiers=tuple(m for m in procedure[2:6] if m),
+                            charge=money(parts[2]),
+                            paid=money(parts[3]),
+                            revenue_code=parts[4],
+                            units=money(parts[5]) if parts[5] else None,
+                            original_procedure=parts[6],
+                        )
+                    )
+                    builder.loop = "line"  # type: ignore[union-attr]
+                elif sid == "DTM" and loop == "line":
+                    qualifier = parts[1] if n > 1 else ""
+                    if qualifier in ("472", "150", "151"):
+                        when = day(parts[2] if n > 2 else "")
+                        line = builder.claims[-1].lines[-1]  # type: ignore[union-attr]
+                        if qualifier == "472":
+                            line.service_date = when
+                        elif qualifier == "150":
+                            line.service_start = when
+                        else:
+                            line.service_end = when
+                elif sid == "REF" and (loop == "claim" or loop == "line"):
+                    qualifier = parts[1] if n > 1 else ""
+                    value = parts[2] if n > 2 else ""
+                    claim = builder.claims[-1]  # type: ignore[union-attr]
+                    if loop == "claim":
+                        claim.references.append((qualifier, value))
+                    elif qualifier == "6R":
+                        claim.lines[-1].line_id = value
+                    else:
+                        claim.lines[-1].references.append((qualifier, value))
+                elif sid == "NM1" and loop != "claim":
+                    pass  # names are read in the claim loop only
+                elif sid == "LQ" and loop == "line":
+                    if n > 2 and parts[2]:
+                        builder.claims[-1].lines[-1].remark_codes.append(parts[2])  # type: ignore[union-attr]
+                elif sid == "PLB":
+                    seg = Segment(tuple(parts), index)
+                    if not header_sent:
+                        yield RemittanceHeader(_header(builder, seg))  # type: ignore[arg-type]
+                        header_sent = True
+                    builder.add(seg)  # type: ignore[union-attr]
+                    claims, builder.claims = builder.claims, []  # type: ignore[union-attr]
+                    for done in claims:
+                        yield done.build(source)
+                else:
+                    builder.add(Segment(tuple(parts), index))  # type: ignore[union-attr]
+                if len(fingerprint) >= 4096:
+                    _fingerprint_batch(digest, fingerprint, separators)
+                    fingerprint = []
+                continue
+            seg = Segment(tuple(parts), index)
+            if sid == "ISA":
+                if interchange is not None:
+                    raise _Unusual
+                interchange, groups_seen = _interchange_envelope(seg, source), 0
+            elif interchange is None:
+                raise _Unusual
+            elif sid == "IEA":
+                if group is not None or _count(seg, 1) != groups_seen:
+                    raise _Unusual
+                if seg.get(2).strip() != interchange.interchange_control_number:
+                    raise _Unusual
+                interchange = None
+                interchanges_closed += 1
+            elif sid == "TA1":
+                raise _Unusual
+            elif sid == "GS":
+                if group is not None:
+                    raise _Unusual
+                group = _group_envelope(interchange, seg)
+                groups_seen += 1
+                sets_seen = 0
+                set_numbers = set()
+            elif group is None:
+                raise _Unusual
+            elif sid == "GE":
+                if st is not None or _count(seg, 1) != sets_seen or seg.get(2) != group.group_control_number:
+                    raise _Unusual
+                group = None
+            elif sid == "ST":
+                if st is not None or seg.get(2) in set_numbers or seg.get(1) != "835":
+                    raise _Unusual
+                set_numbers.add(seg.get(2))
+                st, set_segments = seg, 1
+                builder = _RemittanceBuilder(group, seg, separators, source)
+                digest = hashlib.sha256()
+                fingerprint = []
+                header_sent = False
+            elif st is None:
+                raise _Unusual
+            else:  # SE
+                set_segments += 1
+                if _count(seg, 1) != set_segments or seg.get(2) != st.get(2):
+                    raise _Unusual
+                st = None
+                sets_seen += 1
+                assert builder is not None
+                if not header_sent:
+                    yield RemittanceHeader(_header(builder, seg))
+                for claim in builder.claims:
+                    yield claim.build(source)
+                builder.claims = []
+                _fingerprint_batch(digest, fingerprint, separators)
+                fingerprint = []
+                yield RemittanceEnd(builder.finish(seg), digest.hexdigest())
+                builder = None
+    if interchange is not None or interchanges_closed == 0:
+        raise _Unusual
+
+
+def _fingerprint_batch(digest: hashlib._Hash, raws: list[str], separators: Separators) -> None:
+    """``content_fingerprint_update`` for many raw segment texts at once (same bytes fed)."""
+    if not raws:
+        return
+    text = "\x1e".join(raws) + "\x1e"
+    text = text.replace(separators.element, "\x1f").replace(separators.component, "\x1c")
+    text = text.replace(separators.repetition, "\x1b")
+    digest.update(text.encode("ascii", errors="replace"))
 
 
 def iter_segments_from_text(text: str) -> Iterator[Segment]:

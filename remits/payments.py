@@ -36,27 +36,29 @@ transaction per file.
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, exists, func, insert, select, text, update
+from sqlalchemy import exists, func, insert, select, text, update
+from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, aliased
 
 from domain.adjudication import adjudicated_status
 from domain.claim import NO_COST_SHARE_PLANS
 from domain.remittance import ClaimPayment as ClaimPaymentRecord
 from domain.remittance import Remittance as RemittanceRecord
-from edi.x12 import detect_separators, iter_segments
 from edi.x12stream import (
     RemittanceEnd,
     RemittanceHeader,
     RemittancePart,
-    iter_remittance_parts,
     read_remittance_file,
+    read_remittance_text,
 )
 from ledger.models import (
     Adjustment,
@@ -126,8 +128,7 @@ class _ClaimInfo:
     payer_claim_number: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class _LineInfo:
+class _LineInfo(NamedTuple):
     id: int
     line_id: str
     procedure_code: str
@@ -149,17 +150,110 @@ def match_line(lines: list[_LineInfo], line_id: str | None, code: str, modifiers
     return chosen[0] if len(chosen) == 1 else None
 
 
+# Rows are tuples in the column order below, their values already in database form (``_Bind``); the
+# ids are put in front when they are allocated (``_write``).
+_CLAIM_PAYMENT_COLUMNS = ("id", "remittance_id", "claim_pk", "patient_control_number", "status_code", "charge",
+                          "paid", "patient_responsibility", "payer_claim_number", "created_at", "outcome",
+                          "reverses_id", "remark_codes")
+_SERVICE_PAYMENT_COLUMNS = ("id", "claim_payment_id", "service_line_id", "procedure_code", "charge", "paid",
+                            "line_ref", "service_date", "remark_codes")
+_ADJUSTMENT_COLUMNS = ("claim_payment_id", "service_payment_id", "group_code", "reason_code", "amount", "quantity")
+_EVENT_COLUMNS = ("claim_pk", "at", "actor", "event", "from_status", "to_status", "detail")
+_CACHE_LIMIT = 50_000
+
+
 @dataclass(slots=True)
 class _PendingLine:
-    row: dict[str, Any]
-    adjustments: list[dict[str, Any]]
+    row: tuple[Any, ...]  # _SERVICE_PAYMENT_COLUMNS after id and claim_payment_id
+    adjustments: list[tuple[Any, ...]]  # _ADJUSTMENT_COLUMNS after the two ids
 
 
 @dataclass(slots=True)
 class _PendingClaim:
-    row: dict[str, Any]
-    adjustments: list[dict[str, Any]]
+    row: tuple[Any, ...]  # _CLAIM_PAYMENT_COLUMNS after id
+    adjustments: list[tuple[Any, ...]]
     lines: list[_PendingLine]
+
+
+class _Bind:
+    """Values in the form the DBAPI gets them, made by the columns' own bind processors (``Money``:
+    cents on SQLite, its refusal of fractions of a cent everywhere), so that rows can go to the
+    driver's ``executemany`` without SQLAlchemy handling each parameter.  Amounts and dates repeat
+    a lot in a remittance: their conversions are cached."""
+
+    def __init__(self, session: Session):
+        self.connection = session.connection()
+        self.dialect = self.connection.dialect
+        self.placeholder = "?" if self.dialect.paramstyle == "qmark" else "%s"
+        self._money = self._processor(ClaimPayment.__table__.c.paid)
+        self._date = self._processor(ServicePayment.__table__.c.service_date)
+        self._timestamp = self._processor(ClaimPayment.__table__.c.created_at)
+        self._money_cache: dict[Any, Any] = {}
+        self._date_cache: dict[Any, Any] = {}
+        for table, columns in ((ClaimPayment.__table__, _CLAIM_PAYMENT_COLUMNS),
+                               (ServicePayment.__table__, _SERVICE_PAYMENT_COLUMNS),
+                               (Adjustment.__table__, _ADJUSTMENT_COLUMNS), (ClaimEvent.__table__, _EVENT_COLUMNS)):
+            for name in columns:
+                column = table.c[name]
+                kind = type(column.type).__name__
+                if kind not in ("Money", "Date", "UtcDateTime") and self._processor(column) is not None:
+                    raise NotImplementedError(f"{table.name}.{name} needs a bind processor on {self.dialect.name}")
+
+    def _processor(self, column: Any) -> Any:
+        return column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
+
+    def money(self, value: Decimal | None) -> Any:
+        if value is None:
+            return None
+        cache = self._money_cache
+        found = cache.get(value, cache)
+        if found is cache:
+            try:
+                found = self._money(value) if self._money else value
+            except (TypeError, ValueError) as exc:  # as SQLAlchemy reports a failed bind processor
+                raise StatementError(str(exc), None, None, exc, hide_parameters=True) from exc
+            if len(cache) < _CACHE_LIMIT:
+                cache[value] = found
+        return found
+
+    def date(self, value: date | None) -> Any:
+        if value is None or self._date is None:
+            return value
+        cache = self._date_cache
+        found = cache.get(value)
+        if found is None:
+            found = self._date(value)
+            if len(cache) < _CACHE_LIMIT:
+                cache[value] = found
+        return found
+
+    def timestamp(self, value: Any) -> Any:
+        return self._timestamp(value) if self._timestamp else value
+
+    def insert_many(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        if self.dialect.name == "postgresql" and self.dialect.driver == "psycopg":
+            # COPY: one stream instead of a round trip per row.  Same transaction (same connection).
+            driver = self.connection.connection.driver_connection
+            with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
+               f"VALUES ({', '.join([self.placeholder] * len(columns))})")
+        self.connection.exec_driver_sql(sql, rows)
+
+    def update_claims(self, rows: list[tuple[Any, ...]]) -> None:
+        """rows: (status, payer_claim_number, updated_at, id), one per claim id."""
+        p = self.placeholder
+        if self.dialect.name == "postgresql":  # one statement over arrays instead of a statement per claim
+            statuses, numbers, times, ids = (list(column) for column in zip(*rows, strict=True))
+            self.connection.exec_driver_sql(
+                "UPDATE claims SET status = v.status, payer_claim_number = v.number, updated_at = v.at "
+                f"FROM unnest({p}::bigint[], {p}::varchar[], {p}::varchar[], {p}::timestamptz[]) "
+                "AS v(id, status, number, at) WHERE claims.id = v.id", (ids, statuses, numbers, times))
+            return
+        self.connection.exec_driver_sql(
+            f"UPDATE claims SET status={p}, payer_claim_number={p}, updated_at={p} WHERE claims.id = {p}", rows)
 
 
 class _Poster:
@@ -182,11 +276,13 @@ class _Poster:
         self.chunk: list[ClaimPaymentRecord] = []
         # pending writes
         self.pending: list[_PendingClaim] = []
-        self.claim_updates: dict[int, dict[str, Any]] = {}
-        self.events: list[dict[str, Any]] = []
+        self.claim_updates: dict[int, tuple[Any, ...]] = {}
+        self.events: list[tuple[Any, ...]] = []
         self.reversed_ids: set[int] = set()
         self.claim_infos: dict[int, _ClaimInfo] = {}  # the claims of the current chunk, by pk
         self.next_id: dict[str, int] = {}
+        self.bind = _Bind(session)
+        self.now_db = self.bind.timestamp(self.now)
 
     # --- the stream ---------------------------------------------------------------------------
 
@@ -233,10 +329,10 @@ class _Poster:
         assert self.header is not None
         self.claims_paid += clp.paid
         self.claim_count += 1
-        one = replace(self.header, claims=(clp,))
-        errors = check_line_balances(one) + check_claim_balances(one)
-        for error in errors:
-            self.refuse(f"does not balance: {error.message}")
+        if not _balanced(clp):
+            one = replace(self.header, claims=(clp,))
+            for error in check_line_balances(one) + check_claim_balances(one):
+                self.refuse(f"does not balance: {error.message}")
         if self.writing:
             self.chunk.append(clp)
             if len(self.chunk) >= self.chunk_size:
@@ -294,9 +390,9 @@ class _Poster:
                 Claim.id, Claim.claim_id, Claim.revision, Claim.status, Claim.line_of_business, Claim.frequency,
                 Claim.payer_claim_number).where(Claim.claim_id.in_(wanted[start:start + 900])))
             for row in rows:
-                current = found.get(row.claim_id)
-                if current is None or row.revision > current.revision:
-                    found[row.claim_id] = _ClaimInfo(*row)
+                current = found.get(row[1])
+                if current is None or row[2] > current.revision:
+                    found[row[1]] = _ClaimInfo(*row)
         self.claim_infos = {info.pk: info for info in found.values()}
         return found
 
@@ -317,10 +413,10 @@ class _Poster:
                 ServiceLine.claim_pk, ServiceLine.id, ServiceLine.line_id, ServiceLine.procedure_code,
                 ServiceLine.modifiers, ServiceLine.service_date).where(
                 ServiceLine.claim_pk.in_(wanted[start:start + 900])).order_by(ServiceLine.position))
-            for row in rows:
-                found.setdefault(row.claim_pk, []).append(_LineInfo(
-                    row.id, row.line_id, row.procedure_code, tuple(m for m in row.modifiers.split(":") if m),
-                    row.service_date))
+            for claim_pk, line_pk, line_id, procedure_code, modifiers, service_date in rows:
+                found.setdefault(claim_pk, []).append(_LineInfo(
+                    line_pk, line_id, procedure_code, tuple(m for m in modifiers.split(":") if m) if modifiers else (),
+                    service_date))
         return found
 
     def _queue(self, clp: ClaimPaymentRecord, claim_pk: int | None, outcome: str, reverses_id: int | None,
@@ -328,14 +424,12 @@ class _Poster:
         patient = clp.patient_responsibility
         if patient is None:
             patient = sum((a.amount for a in clp.all_adjustments if a.group == "PR"), ZERO)
+        money = self.bind.money
         pending = _PendingClaim(
-            row={"remittance_id": self.remittance_id, "claim_pk": claim_pk,
-                 "patient_control_number": clp.patient_control_number, "status_code": clp.status,
-                 "charge": clp.charge, "paid": clp.paid, "patient_responsibility": patient,
-                 "payer_claim_number": clp.payer_claim_number or None, "created_at": self.now,
-                 "outcome": outcome, "reverses_id": reverses_id,
-                 "remark_codes": ",".join(clp.remark_codes)[:200] or None},
-            adjustments=[_adjustment_row(a, None) for a in clp.adjustments],
+            row=(self.remittance_id, claim_pk, clp.patient_control_number, clp.status, money(clp.charge),
+                 money(clp.paid), money(patient), clp.payer_claim_number or None, self.now_db, outcome,
+                 reverses_id, ",".join(clp.remark_codes)[:200] or None),
+            adjustments=[self._adjustment_row(a) for a in clp.adjustments],
             lines=[],
         )
         for svc in clp.lines:
@@ -344,14 +438,18 @@ class _Poster:
             if matched is None:
                 self.report.unmatched_lines += 1
             pending.lines.append(_PendingLine(
-                row={"service_line_id": matched.id if matched else None,
-                     "procedure_code": ":".join((svc.procedure_code, *svc.modifiers))[:48],
-                     "charge": svc.charge, "paid": svc.paid, "line_ref": svc.line_id,
-                     "service_date": when, "remark_codes": ",".join(svc.remark_codes)[:200] or None},
-                adjustments=[_adjustment_row(a, None) for a in svc.adjustments],
+                row=(matched.id if matched else None,
+                     ":".join((svc.procedure_code, *svc.modifiers))[:48] if svc.modifiers else svc.procedure_code[:48],
+                     money(svc.charge), money(svc.paid), svc.line_id, self.bind.date(when),
+                     ",".join(svc.remark_codes)[:200] or None),
+                adjustments=[self._adjustment_row(a) for a in svc.adjustments],
             ))
         self.pending.append(pending)
         return pending
+
+    def _adjustment_row(self, adjustment: Any) -> tuple[Any, ...]:
+        return (adjustment.group, adjustment.reason, self.bind.money(adjustment.amount),
+                None if adjustment.quantity is None else str(adjustment.quantity))
 
     def _post_claim(self, clp: ClaimPaymentRecord, claim: _ClaimInfo | None,
                     lines: dict[int, list[_LineInfo]]) -> None:
@@ -422,17 +520,14 @@ class _Poster:
 
     def _transition(self, claim: _ClaimInfo, to_status: str, event: str, detail: str, *,
                     payer_claim_number: str | None = None) -> None:
-        self.events.append({"claim_pk": claim.pk, "at": self.now, "actor": self.actor, "event": event,
-                            "from_status": claim.status, "to_status": to_status, "detail": detail[:2000]})
+        self.events.append((claim.pk, self.now_db, self.actor, event, claim.status, to_status, detail[:2000]))
         claim.status = to_status
         if payer_claim_number:
             claim.payer_claim_number = payer_claim_number
-        self.claim_updates[claim.pk] = {"b_pk": claim.pk, "b_status": to_status,
-                                        "b_number": claim.payer_claim_number, "b_at": self.now}
+        self.claim_updates[claim.pk] = (to_status, claim.payer_claim_number, self.now_db, claim.pk)
 
     def _event(self, claim: _ClaimInfo, event: str, detail: str) -> None:
-        self.events.append({"claim_pk": claim.pk, "at": self.now, "actor": self.actor, "event": event,
-                            "from_status": claim.status, "to_status": claim.status, "detail": detail[:2000]})
+        self.events.append((claim.pk, self.now_db, self.actor, event, claim.status, claim.status, detail[:2000]))
 
     # --- provider-level adjustments ------------------------------------------------------------
 
@@ -485,49 +580,50 @@ class _Poster:
         return list(range(start, start + n))
 
     def _write(self) -> None:
-        session = self.session
+        """The queued rows, a table at a time, through the driver's executemany (see ``_Bind``)."""
+        bind = self.bind
         pending, self.pending = self.pending, []
         if pending:
-            table = ClaimPayment.__table__
-            ids = self._allocate_ids(table, len(pending))
-            lines: list[_PendingLine] = []
-            adjustments: list[dict[str, Any]] = []
+            claim_rows: list[tuple[Any, ...]] = []
+            line_rows: list[tuple[Any, ...]] = []
+            adjustment_rows: list[tuple[Any, ...]] = []
+            lines: list[tuple[int, _PendingLine]] = []
+            ids = self._allocate_ids(ClaimPayment.__table__, len(pending))
             for claim_payment_id, p in zip(ids, pending, strict=True):
-                p.row["id"] = claim_payment_id
-                for adj in p.adjustments:
-                    adj["claim_payment_id"] = claim_payment_id
-                    adjustments.append(adj)
-                for line in p.lines:
-                    line.row["claim_payment_id"] = claim_payment_id
-                    for adj in line.adjustments:
-                        adj["claim_payment_id"] = claim_payment_id
-                    lines.append(line)
-            session.execute(insert(table), [p.row for p in pending])
+                claim_rows.append((claim_payment_id, *p.row))
+                adjustment_rows.extend((claim_payment_id, None, *adj) for adj in p.adjustments)
+                lines.extend((claim_payment_id, line) for line in p.lines)
+            bind.insert_many("claim_payments", _CLAIM_PAYMENT_COLUMNS, claim_rows)
             if lines:
-                table = ServicePayment.__table__
-                for line_id, line in zip(self._allocate_ids(table, len(lines)), lines, strict=True):
-                    line.row["id"] = line_id
-                    for adj in line.adjustments:
-                        adj["service_payment_id"] = line_id
-                        adjustments.append(adj)
-                session.execute(insert(table), [ln.row for ln in lines])
-            if adjustments:
-                session.execute(insert(Adjustment.__table__), adjustments)
+                line_ids = self._allocate_ids(ServicePayment.__table__, len(lines))
+                for line_id, (claim_payment_id, line) in zip(line_ids, lines, strict=True):
+                    line_rows.append((line_id, claim_payment_id, *line.row))
+                    adjustment_rows.extend((claim_payment_id, line_id, *adj) for adj in line.adjustments)
+                bind.insert_many("service_payments", _SERVICE_PAYMENT_COLUMNS, line_rows)
+            if adjustment_rows:
+                bind.insert_many("adjustments", _ADJUSTMENT_COLUMNS, adjustment_rows)
         if self.claim_updates:
-            table = Claim.__table__
-            session.execute(update(table).where(table.c.id == bindparam("b_pk")).values(
-                status=bindparam("b_status"), payer_claim_number=bindparam("b_number"),
-                updated_at=bindparam("b_at")), list(self.claim_updates.values()))
+            bind.update_claims(list(self.claim_updates.values()))
             self.claim_updates = {}
         if self.events:
-            session.execute(insert(ClaimEvent.__table__), self.events)
+            bind.insert_many("claim_events", _EVENT_COLUMNS, self.events)
             self.events = []
 
 
-def _adjustment_row(adjustment: Any, service_payment_id: int | None) -> dict[str, Any]:
-    return {"claim_payment_id": None, "service_payment_id": service_payment_id, "group_code": adjustment.group,
-            "reason_code": adjustment.reason, "amount": adjustment.amount,
-            "quantity": None if adjustment.quantity is None else str(adjustment.quantity)}
+def _balanced(clp: ClaimPaymentRecord) -> bool:
+    """The line and claim balances of ``check_line_balances`` / ``check_claim_balances``, without
+    building their errors: only a CLP that fails here goes through them (for the messages)."""
+    adjusted = ZERO  # summed in the order of ``claim_expected_paid``: claim level, then each line's
+    for adjustment in clp.adjustments:
+        adjusted += adjustment.amount
+    for line in clp.lines:
+        line_adjusted = ZERO
+        for adjustment in line.adjustments:
+            line_adjusted += adjustment.amount
+            adjusted += adjustment.amount
+        if line.charge - line_adjusted != line.paid:
+            return False
+    return clp.charge - adjusted == clp.paid
 
 
 # --- entry points --------------------------------------------------------------------------------
@@ -541,16 +637,50 @@ def post_remittance_parts(session: Session, parts: Iterable[RemittancePart], *, 
     ``X12ParseError`` (a broken or cut file); on either the caller must roll back, which leaves
     nothing of the file in the ledger.  Report counters are only meaningful after a commit.
     """
-    poster = _Poster(session, transmission_id=transmission_id, actor=actor, report=report, chunk_size=chunk_size)
-    for part in parts:
-        poster.take(part)
-    poster.finish()
+    with _bulk_posting(session):
+        poster = _Poster(session, transmission_id=transmission_id, actor=actor, report=report,
+                         chunk_size=chunk_size)
+        for part in parts:
+            poster.take(part)
+        poster.finish()
+
+
+SQLITE_POSTING_CACHE_KIB = 65_536
+
+
+@contextmanager
+def _bulk_posting(session: Session) -> Iterator[None]:
+    """Settings for a stream of millions of small rows; nothing here changes what is written.
+
+    - The cyclic garbage collector is paused: the reader and the poster allocate millions of small
+      acyclic objects (segments, records, row tuples) whose reference counts free them, and the
+      collector's generation-0 passes over them cost about a quarter of the posting time.
+    - SQLite: a 64 MiB page cache instead of 2 MiB, so that the indexes being appended to in this
+      one transaction are not spilled to the WAL and read back every few thousand rows.
+    Both are restored afterwards, whatever happens.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    cache_size = None
+    connection = session.connection()
+    try:
+        if connection.dialect.name == "sqlite":
+            cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+            connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_POSTING_CACHE_KIB}")
+        yield
+    finally:
+        if cache_size is not None:
+            try:
+                connection.exec_driver_sql(f"PRAGMA cache_size = {int(cache_size)}")
+            except Exception:  # noqa: BLE001 - the connection may be gone; the pool then drops it
+                pass
+        if collecting:
+            gc.enable()
 
 
 def post_835_text(session: Session, text: str, *, source: str = "<835>", transmission_id: int | None = None,
                   actor: str, report: PaymentReport) -> None:
-    separators = detect_separators(text)
-    post_remittance_parts(session, iter_remittance_parts(iter_segments(text, separators), separators, source=source),
+    post_remittance_parts(session, read_remittance_text(text, source=source),
                           transmission_id=transmission_id, actor=actor, report=report)
 
 
