@@ -292,10 +292,10 @@ def _raw_segment_batches(chunks: Iterator[str], terminator: str) -> Iterator[lis
         batch = list(filter(None, map(str.strip, pieces, repeat(_STRIP))))
         if batch:
             yield batch
-        data = next(chunks, None)
-        if data is None:
+        chunk = next(chunks, None)
+        if chunk is None:
             break
-        pending += data
+        pending += chunk
     raw = pending.strip(_STRIP)
     if raw:
         yield [raw]

@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import fields
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.claim import (
@@ -48,8 +49,15 @@ def content_hash(claim: DomainClaim) -> str:
 
     The repr of frozen dataclasses of strings, Decimals, dates and enums is deterministic.
     """
-    unsourced = replace(claim, source=None, lines=tuple(replace(line, source=None) for line in claim.lines))
-    return hashlib.sha256(repr(unsourced).encode()).hexdigest()
+    content = (
+        tuple(getattr(claim, name) for name in _CLAIM_CONTENT),
+        tuple(tuple(getattr(line, name) for name in _LINE_CONTENT) for line in claim.lines),
+    )
+    return hashlib.sha256(repr(content).encode()).hexdigest()
+
+
+_CLAIM_CONTENT = tuple(f.name for f in fields(DomainClaim) if f.name not in ("source", "lines"))
+_LINE_CONTENT = tuple(f.name for f in fields(ServiceLine) if f.name != "source")
 
 
 def transition(session: Session, claim: Claim, to_status: str, *, actor: str, event: str, detail: str | None = None) -> None:
@@ -84,6 +92,9 @@ def _address_fields(address: Address | None) -> dict[str, Any]:
     return {"address1": address.line1, "city": address.city, "state": address.state, "zip": address.zip}
 
 
+# The domain records are frozen and hashable, and an export repeats the same providers and members
+# on many rows: each distinct one is fingerprinted once per process.
+@lru_cache(maxsize=65_536)
 def _provider_record(provider: Provider | None) -> PartyRecord | None:
     if provider is None:
         return None
@@ -94,20 +105,33 @@ def _provider_record(provider: Provider | None) -> PartyRecord | None:
     })
 
 
+@lru_cache(maxsize=65_536)
+def _subscriber_record(sub: Subscriber) -> PartyRecord:
+    return _party("subscriber", {
+        "member_id": sub.member_id, "last_or_org": sub.last, "first": sub.first, "dob": sub.dob,
+        "sex": sub.sex, **_address_fields(sub.address)})
+
+
+@lru_cache(maxsize=65_536)
+def _patient_record(patient: Patient | None) -> PartyRecord | None:
+    if patient is None:
+        return None
+    return _party("patient", {
+        "last_or_org": patient.last, "first": patient.first, "dob": patient.dob, "sex": patient.sex})
+
+
 def claim_party_records(claim: DomainClaim) -> dict[str, PartyRecord | None]:
     """The party rows a claim refers to, keyed by its role on the claim."""
-    sub = claim.subscriber
-    patient = claim.patient
     return {
         "billing": _provider_record(claim.billing),
-        "subscriber": _party("subscriber", {
-            "member_id": sub.member_id, "last_or_org": sub.last, "first": sub.first, "dob": sub.dob,
-            "sex": sub.sex, **_address_fields(sub.address)}),
-        "patient": None if patient is None else _party("patient", {
-            "last_or_org": patient.last, "first": patient.first, "dob": patient.dob, "sex": patient.sex}),
+        "subscriber": _subscriber_record(claim.subscriber),
+        "patient": _patient_record(claim.patient),
         "rendering": _provider_record(claim.rendering),
         "supervising": _provider_record(claim.supervising),
     }
+
+
+_EMPTY_PARTY = {c.name: None for c in Party.__table__.columns if c.name not in ("id", "role", "fingerprint")}
 
 
 class PartyCache:
@@ -123,22 +147,26 @@ class PartyCache:
         if not wanted:
             return
         fingerprints = sorted({fp for _role, fp in wanted})
+        self._read_ids(fingerprints)
+        missing = [{**_EMPTY_PARTY, "role": role, "fingerprint": fp, **fields}
+                   for (role, fp), fields in wanted.items() if (role, fp) not in self._ids]
+        if missing:
+            # one executemany, ids read back by (role, fingerprint): RETURNING in parameter order
+            # would make SQLite insert row by row
+            self.session.connection().execute(Party.__table__.insert(), missing)
+            self._read_ids(sorted({row["fingerprint"] for row in missing}))
+
+    def _read_ids(self, fingerprints: list[str]) -> None:
         for start in range(0, len(fingerprints), 500):
             for pid, role, fp in self.session.execute(select(Party.id, Party.role, Party.fingerprint).where(
                     Party.fingerprint.in_(fingerprints[start:start + 500]))):
                 self._ids[(role, fp)] = pid
-        missing = [{"role": role, "fingerprint": fp, **fields}
-                   for (role, fp), fields in wanted.items() if (role, fp) not in self._ids]
-        if missing:
-            inserted = self.session.execute(
-                insert(Party).returning(Party.id, Party.role, Party.fingerprint, sort_by_parameter_order=True),
-                missing)
-            for pid, role, fp in inserted:
-                self._ids[(role, fp)] = pid
 
-    def ids_for(self, claim: DomainClaim) -> dict[str, int | None]:
-        records = claim_party_records(claim)
-        self.resolve(records.values())
+    def ids_for(self, claim: DomainClaim, records: dict[str, PartyRecord | None] | None = None) -> dict[str, int | None]:
+        """Party ids for a claim; pass the records already resolved to skip the lookups."""
+        if records is None:
+            records = claim_party_records(claim)
+            self.resolve(records.values())
         return {role: None if rec is None else self._ids[rec[0]] for role, rec in records.items()}
 
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.claim import Claim as DomainClaim
@@ -34,6 +34,7 @@ from ledger.models import ServiceLine as LineRow
 from ledger.types import utcnow
 
 UPDATABLE = (ClaimStatus.READY, ClaimStatus.HELD, ClaimStatus.REJECTED)
+_COLUMN_OF = {attr.key: attr.columns[0].name for attr in Claim.__mapper__.column_attrs if attr.key != attr.columns[0].name}
 
 
 Checker = Callable[[DomainClaim], Sequence[Any]]
@@ -134,22 +135,37 @@ def _ingest_chunk(ledger: Ledger, claims: list[DomainClaim], checker: Checker, a
             }
             new_rows.append((claim, values, status))
             (report.held if status == ClaimStatus.HELD else report.added).append(claim.claim_id)
-        parties.resolve(record for claim, _, _ in new_rows for record in claim_party_records(claim).values())
-        for claim, values, _ in new_rows:
-            values.update(claim_values(claim, parties.ids_for(claim), values["content_hash"]))
+        records = [claim_party_records(claim) for claim, _, _ in new_rows]
+        parties.resolve(record for claim_records in records for record in claim_records.values())
+        for (claim, values, _), claim_records in zip(new_rows, records, strict=True):
+            values.update(claim_values(claim, parties.ids_for(claim, claim_records), values["content_hash"]))
         _insert_new(session, new_rows, actor)
 
 
 def _insert_new(session: Session, new_rows: list[tuple[DomainClaim, dict[str, Any], str]], actor: str) -> None:
     if not new_rows:
         return
+    # Core statements on the session's connection: same transaction, none of the ORM's per-row bookkeeping.
     now = utcnow()
-    ids = list(session.scalars(insert(Claim).returning(Claim.id, sort_by_parameter_order=True),
-                               [{**values, "created_at": now, "updated_at": now} for _, values, _ in new_rows]))
-    session.execute(insert(LineRow), [
+    connection = session.connection()
+    claims_table, lines_table, events_table = Claim.__table__, LineRow.__table__, ClaimEvent.__table__
+    rows = [{_COLUMN_OF.get(key, key): value for key, value in values.items()} | {"created_at": now, "updated_at": now}
+            for _, values, _ in new_rows]
+    connection.execute(claims_table.insert(), rows)  # one executemany; ids are read back by natural key
+    keys = {(row["claim_id"], row["revision"]) for row in rows}
+    id_of: dict[tuple[str, int], int] = {}
+    claim_ids = sorted({claim_id for claim_id, _ in keys})
+    for start in range(0, len(claim_ids), 500):
+        for pk, claim_id, revision in connection.execute(
+                select(claims_table.c.id, claims_table.c.claim_id, claims_table.c.revision)
+                .where(claims_table.c.claim_id.in_(claim_ids[start:start + 500]))):
+            if (claim_id, revision) in keys:
+                id_of[(claim_id, revision)] = pk
+    ids = [id_of[(row["claim_id"], row["revision"])] for row in rows]
+    connection.execute(lines_table.insert(), [
         {**line, "claim_pk": pk} for pk, (claim, _, _) in zip(ids, new_rows, strict=True) for line in line_values(claim)
     ])
-    session.execute(insert(ClaimEvent), [
+    connection.execute(events_table.insert(), [
         {"claim_pk": pk, "actor": actor, "event": "ingested", "from_status": None, "to_status": status,
          "detail": _where(claim), "at": now}
         for pk, (claim, _, status) in zip(ids, new_rows, strict=True)

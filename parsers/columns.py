@@ -13,6 +13,19 @@ MAX_POINTERS = 4
 DIAGNOSIS_COLUMNS = tuple(f"diagnosis_{n}" for n in range(1, MAX_DIAGNOSES + 1))
 MODIFIER_COLUMNS = tuple(f"modifier_{n}" for n in range(1, MAX_MODIFIERS + 1))
 
+BILLING_COLUMNS = (
+    "billing_npi",
+    "billing_name",
+    "billing_tax_id",
+    "billing_taxonomy",
+    "billing_address1",
+    "billing_city",
+    "billing_state",
+    "billing_zip",
+)
+RENDERING_COLUMNS = ("rendering_npi", "rendering_last", "rendering_first", "rendering_taxonomy")
+SUPERVISING_COLUMNS = ("supervising_npi", "supervising_last", "supervising_first")
+
 CLAIM_COLUMNS: tuple[str, ...] = (
     "claim_id",
     "frequency",

@@ -165,6 +165,12 @@ class RowMapper:
         self._indexes = [i for i, _ in self._plain]
         self._date_re = date_pattern(profile.date_format) if profile and profile.date_format else None
 
+    def canonical_positions(self) -> dict[str, int] | None:
+        """Canonical column -> index in the record, when ``map`` only strips cells (no profile)."""
+        if not self._identity or len(self._indexes) != self.width:
+            return None
+        return {column: index for index, column in self._plain}
+
     def claim_key(self, record: Sequence[str]) -> str | None:
         if self.claim_id_index is None or self.claim_id_index >= len(record):
             return None
