@@ -200,9 +200,14 @@ def place_of_service(value: str) -> str:
     raise CellError(f"'{value}' is not a two-digit place of service")
 
 
+MAX_CHARGE_DIGITS = 10  # the ledger keeps NUMERIC(12,2): up to 9,999,999,999.99
+
+
 def charge(value: str) -> Decimal:
     """Decimal dollars with at most 2 places; currency signs, commas, negatives refused."""
     if _AMOUNT.fullmatch(value):
+        if len(value.split(".")[0].lstrip("0")) > MAX_CHARGE_DIGITS:
+            raise CellError(f"'{value}' is too large for a charge (at most {MAX_CHARGE_DIGITS} digits before the point)")
         return Decimal(value).quantize(CENT)
     if value.startswith("-") or (value.startswith("(") and value.endswith(")")):
         raise CellError(f"'{value}' is negative")
@@ -232,7 +237,7 @@ def units(value: str) -> Decimal:
 @lru_cache(maxsize=1024)
 def diagnosis_pointers(value: str, diagnosis_count: int) -> tuple[int, ...]:
     parts = [part.strip() for part in value.split(",")]
-    if not all(part.isdigit() for part in parts):
+    if not all(part.isascii() and part.isdigit() for part in parts):
         raise CellError(f"'{value}' is not a list of diagnosis numbers like 1,2")
     pointers = tuple(int(part) for part in parts)
     if len(pointers) > 4:

@@ -253,7 +253,10 @@ class CsvExportReader:
         the whole file is valid UTF-8 (known only from the byte-level scan)."""
         with open(self.path, "rb") as fh:
             reader = _csv_reader(fh, delimiter)
-            mapper, errors, header_line = self._header(_records(reader, delimiter))
+            try:
+                mapper, errors, header_line = self._header(_records(reader, delimiter))
+            except _Broken:  # the main pass reports the broken header with its line
+                return {}, False
             if mapper is None or errors:
                 return {}, False
             index = mapper.claim_id_index

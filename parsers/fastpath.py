@@ -135,7 +135,7 @@ _LINE_CELLS: dict[str, tuple[str, bool]] = {
     "procedure_code": (r"(?:[0-9]{4}[0-9FTUftu]|[A-Za-z][0-9]{4})", True),
     **{f"modifier_{n}": (r"[0-9A-Za-z]{2}", False) for n in range(1, MAX_MODIFIERS + 1)},
     "units": (r"[0-9]{1,12}(?:\.[0-9]{1,3})?", True),
-    "charge": (r"[0-9]{1,12}(?:\.[0-9]{1,2})?", True),
+    "charge": (r"[0-9]{1,10}(?:\.[0-9]{1,2})?", True),
     "place_of_service": (r"[0-9]{2}", True),
     "diagnosis_pointers": (r"[0-9](?:[0-9, ]{0,30}[0-9])?", False),
 }

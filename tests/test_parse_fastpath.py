@@ -262,10 +262,14 @@ def _template_rows() -> tuple[list[str], list[list[str]]]:
     return header, templates
 
 
-@pytest.mark.parametrize(("column", "value"), [("charge", "1" * 30), ("diagnosis_pointers", "²")])
-def test_cells_that_crash_the_per_cell_checks_crash_alike(tmp_path: Path, column: str, value: str) -> None:
-    """Pre-existing failures, kept as they were: a charge beyond Decimal's precision
-    (``quantize`` raises) and a superscript digit pointer (``isdigit`` but not ``int``)."""
+@pytest.mark.parametrize(("column", "value", "reason"), [
+    ("charge", "1" * 30, "too large for a charge"),
+    ("diagnosis_pointers", "²", "is not a list of diagnosis numbers"),
+])
+def test_cells_that_once_crashed_are_row_errors_on_both_paths(tmp_path: Path, column: str, value: str,
+                                                               reason: str) -> None:
+    """A charge beyond Decimal's precision and a superscript-digit pointer used to raise
+    from inside the cell checks; both are now ordinary row errors, alike on both paths."""
     header, templates = _template_rows()
     row = list(templates[0])
     row[header.index(column)] = value
@@ -273,7 +277,10 @@ def test_cells_that_crash_the_per_cell_checks_crash_alike(tmp_path: Path, column
     csv.writer(out, lineterminator="\n").writerows([header, row])
     path = tmp_path / "crash.csv"
     path.write_text(out.getvalue(), encoding="utf-8", newline="")
-    assert _drain(path, None, TODAY)[1] is not None
+    items, failure = _drain(path, None, TODAY)
+    assert failure is None
+    errors = [item for item in items if isinstance(item, RowError)]
+    assert errors and errors[0].column == column and reason in errors[0].reason
     assert_same_as_per_cell(path)
 
 
