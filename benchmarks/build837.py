@@ -19,6 +19,9 @@ import time
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 from domain.claim import Claim, Frequency, LineOfBusiness, Relationship
 from edi.x837p import BuildSettings, ControlNumbers, Receiver, Submitter, build_837p, transaction_count
