@@ -113,6 +113,15 @@ class Provider:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceFacility:
+    """Where the service was rendered when not at the billing provider's address (loop 2310C)."""
+
+    name: str
+    address: Address  # ZIP+4: the guide asks for all nine digits in 2310C
+    npi: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ServiceLine:
     """One billed service (loop 2400)."""
 
@@ -149,6 +158,8 @@ class Claim:
     prior_auth: str | None = None
     source: Source | None = None
     extra: tuple[tuple[str, str], ...] = field(default=())
+    pay_to: Address | None = None  # loop 2010AB, written only when it differs from the billing address
+    service_facility: ServiceFacility | None = None  # loop 2310C, likewise
 
     @property
     def total_charge(self) -> Decimal:

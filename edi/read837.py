@@ -5,8 +5,8 @@ others.  The reader is strict about the envelope — ISA/GS/ST/SE/GE/IEA must ne
 trailers must name their opener's control number, the transaction must be an
 837P — and raises ``X12ParseError`` naming the segment position when they do not.
 Inside a transaction it is lenient: the claim is taken from the loops it knows
-(2000A/2010AA, 2000B/2010BA/2010BB, 2000C/2010CA, 2300, 2310B, 2310D, 2400) and
-everything else (pay-to, COB loops 2320/2330, line-level providers...) is skipped.
+(2000A/2010AA/2010AB, 2000B/2010BA/2010BB, 2000C/2010CA, 2300, 2310B, 2310C, 2310D,
+2400) and everything else (COB loops 2320/2330, line-level providers...) is skipped.
 What ``Claim`` cannot hold, or what the file lacks, is said in ``Claim.extra``:
 
     ("sbr09", code)                  a claim filing code not in ``claim_filing_codes``
@@ -39,6 +39,7 @@ from domain.claim import (
     Provider,
     Relationship,
     RenderingLicense,
+    ServiceFacility,
     ServiceLine,
     Source,
     Subscriber,
@@ -146,8 +147,9 @@ class _ClaimDraft:
     icd9: bool = False
     rendering: Provider | None = None
     supervising: Provider | None = None
+    facility: dict[str, Segment] = field(default_factory=dict)  # 2310C NM1*77, N3, N4
     lines: list[_LineDraft] = field(default_factory=list)
-    section: str = "claim"  # claim, 2310B, other-payer (2320/2330), line
+    section: str = "claim"  # claim, 2310B, 2310C, other-payer (2320/2330), line
 
 
 @dataclass(slots=True)
@@ -290,6 +292,8 @@ class _Reader:
             self.entity = segment.get(1)
             if self.entity == "85":
                 self.billing["provider"] = segment
+        elif self.entity == "87" and sid in ("N3", "N4"):
+            self.billing[f"pay_to_{sid}"] = segment
         elif self.entity != "85":
             return
         elif sid in ("N3", "N4"):
@@ -360,11 +364,15 @@ class _Reader:
             self.read_diagnoses(segment, claim)
         elif sid == "NM1":
             entity = segment.get(1)
-            claim.section = "2310B" if entity == "82" else "claim"
+            claim.section = {"82": "2310B", "77": "2310C"}.get(entity, "claim")
             if entity == "82":
                 claim.rendering = self.provider(segment)
+            elif entity == "77":
+                claim.facility = {"NM1": segment}
             elif entity == "DQ":
                 claim.supervising = self.provider(segment)
+        elif sid in ("N3", "N4") and claim.section == "2310C":
+            claim.facility[sid] = segment
         elif sid == "PRV" and segment.get(1) == "PE" and claim.section == "2310B" and claim.rendering:
             claim.rendering = _with_taxonomy(claim.rendering, segment.get(3) or None)
 
@@ -459,6 +467,10 @@ class _Reader:
                 prior_auth=draft.prior_auth,
                 source=draft.source,
                 extra=tuple(extra),
+                pay_to=_address(self.billing["pay_to_N3"], self.billing.get("pay_to_N4"))
+                if "pay_to_N3" in self.billing
+                else None,
+                service_facility=_facility(draft.facility),
             )
         )
 
@@ -567,6 +579,17 @@ def _with_taxonomy(provider: Provider, taxonomy: str | None) -> Provider:
         taxonomy=taxonomy,
         tax_id=provider.tax_id,
         address=provider.address,
+    )
+
+
+def _facility(loop: dict[str, Segment]) -> ServiceFacility | None:
+    nm1 = loop.get("NM1")
+    if nm1 is None:
+        return None
+    return ServiceFacility(
+        name=nm1.get(3),
+        address=_address(loop.get("N3"), loop.get("N4")),
+        npi=(nm1.get(9) or None) if nm1.get(8) == "XX" else None,
     )
 
 

@@ -5,9 +5,10 @@ into transaction sets (ST/SE) of ``BuildSettings.claims_per_transaction``.  Insi
 a transaction the hierarchy is
 
     2000A billing provider (HL 20)          one per run of claims sharing a billing provider
+      2010AB pay-to address                 when it differs from the billing address
       2000B subscriber (HL 22)              one per claim
         2000C patient (HL 23)               only when the patient is not the subscriber
-          2300 claim, 2310B/2310D, 2400 lines
+          2300 claim, 2310B/2310C/2310D, 2400 lines
 
 so claims keep their input order and the reader gets them back in that order.
 
@@ -25,9 +26,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from types import MappingProxyType
 
-from domain.claim import Address, Claim, LineOfBusiness, Provider, Relationship, ServiceLine
+from domain.claim import Address, Claim, LineOfBusiness, Provider, Relationship, ServiceFacility, ServiceLine
 from edi.text import UnsafeText, to_x12_identifier, to_x12_text
 from edi.x12 import format_amount, format_quantity
+from validators.codesets.geography import US_STATE_CODES
 
 IMPLEMENTATION_CONVENTION = "005010X222A1"
 
@@ -279,16 +281,20 @@ class _TransactionWriter:
     def write_claims(self, claims: Sequence[Claim], out: list[str]) -> None:
         hl = 0
         billing_hl = 0
-        current_billing: Provider | None = None
+        current: tuple[Provider, Address | None] | None = None
         for claim in claims:
             claim_id = claim.claim_id
             try:
-                if claim.billing != current_billing:
+                # The pay-to address belongs to loop 2000A: a claim paid elsewhere opens its own.
+                billing_loop = (claim.billing, _pay_to(claim))
+                if billing_loop != current:
                     hl += 1
                     billing_hl = hl
-                    current_billing = claim.billing
+                    current = billing_loop
                     out.append(f"HL*{hl}**20*1{self.terminator}")
                     out.extend(self._billing_block(claim.billing))
+                    if billing_loop[1] is not None:
+                        out.extend(_pay_to_block(claim.billing, billing_loop[1], self.terminator))
                 hl += 1
                 hl = self._claim(claim, hl, billing_hl, out)
             except UnsafeText as exc:
@@ -429,11 +435,58 @@ class _TransactionWriter:
             out.append(_name_segment("82", rendering, "rendering provider", t))
             if rendering.taxonomy:
                 out.append(f"PRV*PE*PXC*{_taxonomy(rendering.taxonomy, 'rendering taxonomy')}{t}")
+        facility = _service_facility(claim)
+        if facility is not None:
+            out.extend(_facility_block(facility, t))
         if claim.supervising is not None:
             out.append(_name_segment("DQ", claim.supervising, "supervising provider", t))
         n_diagnoses = len(claim.diagnoses)
         for number, line in enumerate(lines, start=1):
             out.extend(_service_line(number, line, place, n_diagnoses, t))
+
+
+def _pay_to(claim: Claim) -> Address | None:
+    """The pay-to address to write, or None when payment goes to the billing address."""
+    pay_to = claim.pay_to
+    if pay_to is None or pay_to == claim.billing.address:
+        return None
+    return pay_to
+
+
+def _service_facility(claim: Claim) -> ServiceFacility | None:
+    """The service facility to write, or None when the service was at the billing address."""
+    facility = claim.service_facility
+    if facility is None or facility.address == claim.billing.address:
+        return None
+    return facility
+
+
+def _pay_to_block(billing: Provider, address: Address, t: str) -> list[str]:
+    """Loop 2010AB: NM1*87 carries only the entity type (NM103..NM109 are not used), then N3/N4."""
+    entity_type = billing.entity_type if billing.entity_type in ("1", "2") else "2"
+    _check_state(address, "pay-to")
+    return [f"NM1*87*{entity_type}{t}", *_address_segments(address, "pay-to", t)]
+
+
+def _facility_block(facility: ServiceFacility, t: str) -> list[str]:
+    """Loop 2310C: NM1*77 (organisation, NPI when it has one), N3, N4 with ZIP+4."""
+    name = _text(facility.name, "service facility name", longest=60)
+    if not (len(facility.address.zip) == 9 and facility.address.zip.isdigit()):
+        raise ValueError("service facility ZIP must be 9 digits (ZIP+4) in 5010")
+    if facility.npi is None:
+        nm1 = f"NM1*77*2*{name}{t}"
+    elif len(facility.npi) == 10 and facility.npi.isdigit():
+        nm1 = f"NM1*77*2*{name}*****XX*{facility.npi}{t}"
+    else:
+        raise ValueError("service facility NPI must be 10 digits")
+    _check_state(facility.address, "service facility")
+    return [nm1, *_address_segments(facility.address, "service facility", t)]
+
+
+def _check_state(address: Address, label: str) -> None:
+    """pyx12 refuses an N402 that is not a USPS code; no rule checks these two addresses before."""
+    if address.state not in US_STATE_CODES:
+        raise ValueError(f"{label} state must be a USPS state code")
 
 
 def _service_line(number: int, line: ServiceLine, claim_place: str, n_diagnoses: int, t: str) -> list[str]:

@@ -26,6 +26,7 @@ from domain.claim import (
     Provider,
     Relationship,
     RenderingLicense,
+    ServiceFacility,
     ServiceLine,
     Subscriber,
 )
@@ -49,14 +50,21 @@ def content_hash(claim: DomainClaim) -> str:
 
     The repr of frozen dataclasses of strings, Decimals, dates and enums is deterministic.
     """
-    content = (
+    content: tuple[Any, ...] = (
         tuple(getattr(claim, name) for name in _CLAIM_CONTENT),
         tuple(tuple(getattr(line, name) for name in _LINE_CONTENT) for line in claim.lines),
     )
+    optional = tuple(getattr(claim, name) for name in _LATER_CONTENT)
+    if any(value is not None for value in optional):
+        # Counted only when set, so that the claims stored before these fields keep their hash.
+        content = (*content, optional)
     return hashlib.sha256(repr(content).encode()).hexdigest()
 
 
-_CLAIM_CONTENT = tuple(f.name for f in fields(DomainClaim) if f.name not in ("source", "lines"))
+_LATER_CONTENT = ("pay_to", "service_facility")  # fields added after claims were first stored
+_CLAIM_CONTENT = tuple(
+    f.name for f in fields(DomainClaim) if f.name not in ("source", "lines", *_LATER_CONTENT)
+)
 _LINE_CONTENT = tuple(f.name for f in fields(ServiceLine) if f.name != "source")
 
 
@@ -78,7 +86,7 @@ def record_event(session: Session, claim: Claim, *, actor: str, event: str, deta
 
 PartyKey = tuple[str, str]  # (role, fingerprint)
 PartyRecord = tuple[PartyKey, dict[str, Any]]
-PARTY_ROLES = ("billing", "subscriber", "patient", "rendering", "supervising")
+PARTY_ROLES = ("billing", "subscriber", "patient", "rendering", "supervising", "pay_to", "service_facility")
 
 
 def _party(role: str, fields: dict[str, Any]) -> PartyRecord:
@@ -120,6 +128,20 @@ def _patient_record(patient: Patient | None) -> PartyRecord | None:
         "last_or_org": patient.last, "first": patient.first, "dob": patient.dob, "sex": patient.sex})
 
 
+@lru_cache(maxsize=65_536)
+def _pay_to_record(address: Address | None) -> PartyRecord | None:
+    if address is None:
+        return None
+    return _party("pay_to", {"last_or_org": "", **_address_fields(address)})
+
+
+@lru_cache(maxsize=65_536)
+def _facility_record(facility: ServiceFacility | None) -> PartyRecord | None:
+    if facility is None:
+        return None
+    return _party("facility", {"npi": facility.npi, "last_or_org": facility.name, **_address_fields(facility.address)})
+
+
 def claim_party_records(claim: DomainClaim) -> dict[str, PartyRecord | None]:
     """The party rows a claim refers to, keyed by its role on the claim."""
     return {
@@ -128,6 +150,8 @@ def claim_party_records(claim: DomainClaim) -> dict[str, PartyRecord | None]:
         "patient": _patient_record(claim.patient),
         "rendering": _provider_record(claim.rendering),
         "supervising": _provider_record(claim.supervising),
+        "pay_to": _pay_to_record(claim.pay_to),
+        "service_facility": _facility_record(claim.service_facility),
     }
 
 
@@ -190,6 +214,8 @@ def claim_values(claim: DomainClaim, party_ids: dict[str, int | None], digest: s
         "patient_id": party_ids["patient"],
         "rendering_id": party_ids["rendering"],
         "supervising_id": party_ids["supervising"],
+        "pay_to_id": party_ids["pay_to"],
+        "service_facility_id": party_ids["service_facility"],
         "content_hash": digest,
         "source_file": claim.source.file if claim.source else None,
         "source_line": claim.source.line if claim.source else None,
@@ -243,8 +269,11 @@ def _provider(party: Party | None) -> Provider | None:
 def load_domain_claim(session: Session, row: Claim) -> DomainClaim:
     """Rebuild the immutable claim the 837P builder and the rules take."""
     party = {p.id: p for p in session.scalars(select(Party).where(Party.id.in_(
-        [i for i in (row.billing_id, row.subscriber_id, row.patient_id, row.rendering_id, row.supervising_id) if i]
+        [i for i in (row.billing_id, row.subscriber_id, row.patient_id, row.rendering_id, row.supervising_id,
+                     row.pay_to_id, row.service_facility_id) if i]
     )))}
+    pay_to = party[row.pay_to_id] if row.pay_to_id else None
+    facility = party[row.service_facility_id] if row.service_facility_id else None
     sub = party[row.subscriber_id]
     patient_party = party.get(row.patient_id) if row.patient_id else None
     billing = _provider(party[row.billing_id])
@@ -282,6 +311,9 @@ def load_domain_claim(session: Session, row: Claim) -> DomainClaim:
         rendering_license=RenderingLicense(row.rendering_license),
         supervising=_provider(party.get(row.supervising_id) if row.supervising_id else None),
         prior_auth=row.prior_auth,
+        pay_to=None if pay_to is None else _address(pay_to),
+        service_facility=None if facility is None else ServiceFacility(
+            name=facility.last_or_org, address=_address(facility) or Address("", "", "", ""), npi=facility.npi),
     )
 
 

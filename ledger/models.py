@@ -112,6 +112,8 @@ class Claim(Base):
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
     rendering_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
     supervising_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))
+    pay_to_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))  # 2010AB address only
+    service_facility_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id"))  # 2310C
     content_hash: Mapped[str] = mapped_column(String(64))
     source_file: Mapped[str | None] = mapped_column(String(255))
     source_line: Mapped[int | None] = mapped_column(Integer)

@@ -27,6 +27,7 @@ from domain.claim import (
     Provider,
     Relationship,
     RenderingLicense,
+    ServiceFacility,
     ServiceLine,
     Source,
     Subscriber,
@@ -37,8 +38,10 @@ from parsers.columns import (
     BILLING_COLUMNS,
     CLAIM_COLUMNS,
     DIAGNOSIS_COLUMNS,
+    FACILITY_COLUMNS,
     LINE_COLUMNS,
     MODIFIER_COLUMNS,
+    PAY_TO_COLUMNS,
     RENDERING_COLUMNS,
     SUPERVISING_COLUMNS,
 )
@@ -156,6 +159,16 @@ def _address(c: _CellReader, prefix: str, zip_check: Callable[[str], str]) -> Ad
     zip_code = c.read(f"{prefix}_zip", zip_check, True)
     if line1 and city and state and zip_code:
         return Address(line1, city, state, zip_code)
+    return None
+
+
+def _service_facility(c: _CellReader) -> ServiceFacility | None:
+    """Loop 2310C: a name and a street address with ZIP+4 (the guide's rule for 2310C N403)."""
+    name = c.read("facility_name", _TEXT[60], True)
+    npi = c.read("facility_npi", cells.npi)
+    address = _address(c, "facility", cells.facility_zip)
+    if name and address:
+        return ServiceFacility(name, address, npi)
     return None
 
 
@@ -319,6 +332,13 @@ def read_claim_header(
     if not get("diagnosis_1") and "diagnosis_1" not in reported:
         c.complain("diagnosis_1", MISSING)
 
+    pay_to = None
+    if any(get(column) for column in PAY_TO_COLUMNS):
+        pay_to = _address(c, "pay_to", cells.zip_code)
+    facility = None
+    if any(get(column) for column in FACILITY_COLUMNS):
+        facility = _service_facility(c)
+
     if problems or not reported.isdisjoint(CLAIM_COLUMNS):
         return None, problems
     assert member_id and sub_last and sub_first and sub_dob and sub_sex and sub_address and billing and lob
@@ -338,6 +358,8 @@ def read_claim_header(
         "rendering_license": RenderingLicense(license_),
         "supervising": supervising,
         "prior_auth": prior_auth,
+        "pay_to": pay_to,
+        "service_facility": facility,
     }
     return ClaimHeader(fields, len(diagnoses)), problems
 

@@ -101,7 +101,7 @@ _PAYER_ID = re.compile(r"[A-Za-z0-9]{2,80}")
 _TWO_DIGITS = re.compile(r"\d{2}")
 
 
-def zip_code(value: str, *, zip4_required: bool = False) -> str:
+def zip_code(value: str, *, zip4_required: bool = False, whose: str = "the billing provider's") -> str:
     digits = value.replace("-", "") if _ZIP_DASHED.fullmatch(value) else value
     if _DIGITS.fullmatch(digits):
         if len(digits) in (4, 8):
@@ -109,12 +109,17 @@ def zip_code(value: str, *, zip4_required: bool = False) -> str:
         if len(digits) == 9 or (len(digits) == 5 and not zip4_required):
             return digits
         if len(digits) == 5:
-            raise CellError("the billing provider's ZIP must be ZIP+4 (9 digits)")
+            raise CellError(f"{whose} ZIP must be ZIP+4 (9 digits)")
     raise CellError("a ZIP is 5 or 9 digits")
 
 
 def billing_zip(value: str) -> str:
     return zip_code(value, zip4_required=True)
+
+
+def facility_zip(value: str) -> str:
+    """2310C N403: the guide asks for the full nine-digit ZIP, like the billing provider's."""
+    return zip_code(value, zip4_required=True, whose="the service facility's")
 
 
 def tax_id(value: str) -> str:

@@ -25,6 +25,16 @@ BILLING_COLUMNS = (
 )
 RENDERING_COLUMNS = ("rendering_npi", "rendering_last", "rendering_first", "rendering_taxonomy")
 SUPERVISING_COLUMNS = ("supervising_npi", "supervising_last", "supervising_first")
+# Optional, all or none: where payment goes (2010AB) and where the service was given (2310C).
+PAY_TO_COLUMNS = ("pay_to_address1", "pay_to_city", "pay_to_state", "pay_to_zip")
+FACILITY_COLUMNS = (
+    "facility_name",
+    "facility_npi",
+    "facility_address1",
+    "facility_city",
+    "facility_state",
+    "facility_zip",
+)
 
 CLAIM_COLUMNS: tuple[str, ...] = (
     "claim_id",
@@ -65,6 +75,8 @@ CLAIM_COLUMNS: tuple[str, ...] = (
     "supervising_first",
     "prior_auth",
     *DIAGNOSIS_COLUMNS,
+    *PAY_TO_COLUMNS,
+    *FACILITY_COLUMNS,
 )
 
 LINE_COLUMNS: tuple[str, ...] = (

@@ -43,10 +43,12 @@ from parsers.columns import (
     BILLING_COLUMNS,
     CLAIM_COLUMNS,
     DIAGNOSIS_COLUMNS,
+    FACILITY_COLUMNS,
     LINE_COLUMNS,
     MAX_DIAGNOSES,
     MAX_MODIFIERS,
     MODIFIER_COLUMNS,
+    PAY_TO_COLUMNS,
     RENDERING_COLUMNS,
     SUPERVISING_COLUMNS,
 )
@@ -158,19 +160,22 @@ def _span(columns: Sequence[str], group: Sequence[str]) -> slice:
 
 
 # The claim-level columns fall into blocks: the claim's own (its id, payer,
-# subscriber, patient), the providers, the diagnoses.  Provider and diagnosis
-# blocks repeat across the claims of an export, so they are checked once per
-# distinct block and remembered.
+# subscriber, patient), the providers, the diagnoses, and the optional pay-to and
+# service facility.  Provider and diagnosis blocks repeat across the claims of an
+# export, so they are checked once per distinct block and remembered.  A row that
+# fills any pay-to or facility cell is left to the per-cell checks: few rows do.
 OWN_COLUMNS = CLAIM_COLUMNS[: CLAIM_COLUMNS.index("patient_sex") + 1]
 PROVIDER_COLUMNS = (*BILLING_COLUMNS, *RENDERING_COLUMNS, "rendering_license", *SUPERVISING_COLUMNS)
 _OWN = _span(CLAIM_COLUMNS, OWN_COLUMNS)
 _PROVIDERS = _span(CLAIM_COLUMNS, PROVIDER_COLUMNS)
 _PRIOR_AUTH = CLAIM_COLUMNS.index("prior_auth")
 _DIAGNOSES = _span(CLAIM_COLUMNS, DIAGNOSIS_COLUMNS)
-if (_OWN.stop, _PROVIDERS.stop, _PRIOR_AUTH + 1, _DIAGNOSES.stop) != (
+_ELSEWHERE = _span(CLAIM_COLUMNS, (*PAY_TO_COLUMNS, *FACILITY_COLUMNS))
+if (_OWN.stop, _PROVIDERS.stop, _PRIOR_AUTH + 1, _DIAGNOSES.stop, _ELSEWHERE.stop) != (
     _PROVIDERS.start,
     _PRIOR_AUTH,
     _DIAGNOSES.start,
+    _ELSEWHERE.start,
     len(CLAIM_COLUMNS),
 ):
     raise ValueError("the claim-level blocks do not cover CLAIM_COLUMNS in order")
@@ -253,6 +258,8 @@ class FastRows:
 
     def claim_header(self, claim_cells: tuple[str, ...]) -> tuple[dict[str, Any], int] | None:
         """The fields ``read_claim_header`` would return and the diagnosis count, or None."""
+        if any(claim_cells[_ELSEWHERE]):
+            return None
         own = claim_cells[_OWN]
         if OWN_ROW.fullmatch(SEPARATOR.join(own)) is None:
             return None
@@ -349,6 +356,8 @@ class FastRows:
             "rendering_license": providers.license,
             "supervising": providers.supervising,
             "prior_auth": prior_auth or None,
+            "pay_to": None,
+            "service_facility": None,
         }
         return fields, len(diagnoses)
 

@@ -80,6 +80,11 @@ def claim_rows(claim: Claim) -> list[dict[str, str]]:
         )
     for number, code in enumerate(claim.diagnoses[:MAX_DIAGNOSES], 1):
         head[f"diagnosis_{number}"] = code
+    if claim.pay_to is not None:
+        head.update(_address("pay_to", claim.pay_to))
+    if claim.service_facility is not None:
+        head.update(_address("facility", claim.service_facility.address))
+        head.update(facility_name=claim.service_facility.name, facility_npi=claim.service_facility.npi or "")
     rows = []
     for line in claim.lines:
         row = dict(head)

@@ -25,6 +25,7 @@ from domain.claim import (
     Provider,
     Relationship,
     RenderingLicense,
+    ServiceFacility,
     ServiceLine,
     Subscriber,
 )
@@ -61,6 +62,12 @@ BILLING_GROUP = Provider(
 )
 RENDERING_CLINICIAN = Provider(
     npi=CLINICIAN_NPI, last_or_org="NGUYEN", first="LINH", entity_type="1", taxonomy="101YM0800X"
+)
+PAY_TO_LOCKBOX = Address("PO BOX 4410", "WORCESTER", "MA", "016154410")
+SCHOOL_CLINIC = ServiceFacility(
+    name="RIVERBEND SCHOOL CLINIC",
+    address=Address("45 SCHOOL ST", "CAMBRIDGE", "MA", "021391234"),
+    npi=make_npi("165432109"),
 )
 SUPERVISOR = Provider(npi=SUPERVISOR_NPI, last_or_org="OKAFOR", first="ADA", entity_type="1")
 SUBSCRIBER = Subscriber(
@@ -116,8 +123,9 @@ def as_read_back(claim: Claim) -> Claim:
     The 837P cannot carry everything a ``Claim`` holds: the guide forbids the
     subscriber's DMG when the patient is someone else (read back as ``date.min``
     and "U"), a rendering provider equal to the billing one is not written, a
-    supervising provider's taxonomy has no segment, and the rendering license is
-    implied by the presence of a supervising provider.
+    supervising provider's taxonomy has no segment, the rendering license is
+    implied by the presence of a supervising provider, and a pay-to address or
+    service facility at the billing address is not written.
     """
     from edi.read837 import MISSING_DATE  # local: keep this module importable without edi
 
@@ -130,9 +138,15 @@ def as_read_back(claim: Claim) -> Claim:
             None if rendering.npi == claim.billing.npi else replace(rendering, tax_id=None, address=None)
         )
     supervising = claim.supervising and replace(claim.supervising, taxonomy=None, tax_id=None, address=None)
+    pay_to = None if claim.pay_to == claim.billing.address else claim.pay_to
+    facility = claim.service_facility
+    if facility is not None and facility.address == claim.billing.address:
+        facility = None
     return replace(
         claim,
         subscriber=subscriber,
+        pay_to=pay_to,
+        service_facility=facility,
         rendering=rendering,
         supervising=supervising,
         rendering_license=RenderingLicense.SUPERVISED if supervising else RenderingLicense.INDEPENDENT,

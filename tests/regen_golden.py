@@ -13,9 +13,17 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from domain.claim import Claim, Frequency, LineOfBusiness, Relationship
+from domain.claim import Claim, Frequency, LineOfBusiness, Relationship, ServiceFacility
 from edi.x837p import BuildSettings, ControlNumbers, Receiver, Submitter, build_837p
-from tests.claim_factory import RENDERING_CLINICIAN, SUPERVISOR, make_claim, make_line
+from tests.claim_factory import (
+    BILLING_GROUP,
+    PAY_TO_LOCKBOX,
+    RENDERING_CLINICIAN,
+    SCHOOL_CLINIC,
+    SUPERVISOR,
+    make_claim,
+    make_line,
+)
 
 GOLDEN_DIR = Path(__file__).resolve().parent.parent / "fixtures" / "golden"
 
@@ -98,6 +106,26 @@ GOLDEN_CASES: dict[str, tuple[int, list[Claim]]] = {
                 original_claim_number="2025031000456",
                 lines=(make_line(service_date=date(2025, 2, 24)),),
             )
+        ],
+    ),
+    # 2010AB and 2310C are written for the first claim; the second is paid and seen at the
+    # billing address, so it opens a 2000A of its own without them.
+    "facility_and_pay_to": (
+        108,
+        [
+            make_claim(
+                "FAC01",
+                rendering=RENDERING_CLINICIAN,
+                supervising=SUPERVISOR,
+                pay_to=PAY_TO_LOCKBOX,
+                service_facility=SCHOOL_CLINIC,
+                lines=(make_line(place_of_service="03"),),
+            ),
+            make_claim(
+                "FAC02",
+                pay_to=BILLING_GROUP.address,
+                service_facility=ServiceFacility("RIVERBEND MAIN OFFICE", BILLING_GROUP.address),
+            ),
         ],
     ),
 }

@@ -19,6 +19,7 @@ from domain.claim import (
     Patient,
     Provider,
     Relationship,
+    ServiceFacility,
     ServiceLine,
     Subscriber,
 )
@@ -125,6 +126,8 @@ def claims(draw: st.DrawFn, claim_id: str | None = None) -> Claim:
             rendering=rendering,
             supervising=supervising,
             prior_auth=draw(st.none() | IDENTIFIER),
+            pay_to=draw(st.none() | addresses(5) | addresses(9) | st.just(billing.address)),
+            service_facility=draw(st.none() | st.builds(ServiceFacility, NAME, addresses(9), st.none() | NPI)),
         )
     )
 
