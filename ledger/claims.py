@@ -9,14 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import fields
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from domain.claim import (
     Address,
@@ -31,6 +30,7 @@ from domain.claim import (
     Subscriber,
 )
 from domain.claim import Claim as DomainClaim
+from ledger.bulk import BulkWriter
 from ledger.models import Claim, ClaimEvent, Party
 from ledger.models import ServiceLine as LineRow
 
@@ -45,27 +45,6 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def content_hash(claim: DomainClaim) -> str:
-    """A fingerprint of what would be billed; the source file and line do not count.
-
-    The repr of frozen dataclasses of strings, Decimals, dates and enums is deterministic.
-    """
-    content: tuple[Any, ...] = (
-        tuple(getattr(claim, name) for name in _CLAIM_CONTENT),
-        tuple(tuple(getattr(line, name) for name in _LINE_CONTENT) for line in claim.lines),
-    )
-    optional = tuple(getattr(claim, name) for name in _LATER_CONTENT)
-    if any(value is not None for value in optional):
-        # Counted only when set, so that the claims stored before these fields keep their hash.
-        content = (*content, optional)
-    return hashlib.sha256(repr(content).encode()).hexdigest()
-
-
-_LATER_CONTENT = ("pay_to", "service_facility")  # fields added after claims were first stored
-_CLAIM_CONTENT = tuple(
-    f.name for f in fields(DomainClaim) if f.name not in ("source", "lines", *_LATER_CONTENT)
-)
-_LINE_CONTENT = tuple(f.name for f in fields(ServiceLine) if f.name != "source")
 
 
 def transition(session: Session, claim: Claim, to_status: str, *, actor: str, event: str, detail: str | None = None) -> None:
@@ -156,6 +135,7 @@ def claim_party_records(claim: DomainClaim) -> dict[str, PartyRecord | None]:
 
 
 _EMPTY_PARTY = {c.name: None for c in Party.__table__.columns if c.name not in ("id", "role", "fingerprint")}
+_PARTY_COLUMNS = tuple(c.name for c in Party.__table__.columns)  # "id" first
 
 
 class PartyCache:
@@ -175,16 +155,23 @@ class PartyCache:
         missing = [{**_EMPTY_PARTY, "role": role, "fingerprint": fp, **fields}
                    for (role, fp), fields in wanted.items() if (role, fp) not in self._ids]
         if missing:
-            # one executemany, ids read back by (role, fingerprint): RETURNING in parameter order
-            # would make SQLite insert row by row
-            self.session.connection().execute(Party.__table__.insert(), missing)
-            self._read_ids(sorted({row["fingerprint"] for row in missing}))
+            # keys handed out first: one insert, no reading back (see ledger.bulk)
+            writer = BulkWriter(self.session)
+            ids = writer.allocate_ids(Party.__table__, len(missing))
+            writer.insert(Party.__table__, _PARTY_COLUMNS, [
+                (pid, *(row[name] for name in _PARTY_COLUMNS[1:])) for pid, row in zip(ids, missing, strict=True)])
+            for pid, row in zip(ids, missing, strict=True):
+                self._ids[(row["role"], row["fingerprint"])] = pid
 
     def _read_ids(self, fingerprints: list[str]) -> None:
         for start in range(0, len(fingerprints), 500):
             for pid, role, fp in self.session.execute(select(Party.id, Party.role, Party.fingerprint).where(
                     Party.fingerprint.in_(fingerprints[start:start + 500]))):
                 self._ids[(role, fp)] = pid
+
+    def id_of(self, record: PartyRecord) -> int:
+        """The key of a party row already resolved."""
+        return self._ids[record[0]]
 
     def ids_for(self, claim: DomainClaim, records: dict[str, PartyRecord | None] | None = None) -> dict[str, int | None]:
         """Party ids for a claim; pass the records already resolved to skip the lookups."""
@@ -194,8 +181,9 @@ class PartyCache:
         return {role: None if rec is None else self._ids[rec[0]] for role, rec in records.items()}
 
 
-def claim_values(claim: DomainClaim, party_ids: dict[str, int | None], digest: str) -> dict[str, Any]:
-    """The claims-table columns for a domain claim (revision, status and links are the caller's)."""
+def claim_columns(claim: DomainClaim) -> dict[str, Any]:
+    """The claims-table columns of a domain claim but its party links, content hash, revision and status."""
+    source = claim.source
     return {
         "claim_id": claim.claim_id,
         "frequency": claim.frequency.value,
@@ -209,47 +197,57 @@ def claim_values(claim: DomainClaim, party_ids: dict[str, int | None], digest: s
         "diagnoses": ",".join(claim.diagnoses),
         "billed": claim.total_charge,
         "first_service_date": claim.first_service_date,
-        "billing_id": party_ids["billing"],
-        "subscriber_id": party_ids["subscriber"],
-        "patient_id": party_ids["patient"],
-        "rendering_id": party_ids["rendering"],
-        "supervising_id": party_ids["supervising"],
-        "pay_to_id": party_ids["pay_to"],
-        "service_facility_id": party_ids["service_facility"],
-        "content_hash": digest,
-        "source_file": claim.source.file if claim.source else None,
-        "source_line": claim.source.line if claim.source else None,
+        "source_file": source.file if source else None,
+        "source_line": source.line if source else None,
     }
 
 
-def line_values(claim: DomainClaim) -> list[dict[str, Any]]:
-    """The service_lines rows of a claim, in billing order (claim_pk is the caller's)."""
+def party_links(party_ids: dict[str, int | None]) -> dict[str, int | None]:
+    """The claims-table columns that name a claim's parties."""
+    return {f"{role}_id": party_ids[role] for role in PARTY_ROLES}
+
+
+def claim_values(claim: DomainClaim, party_ids: dict[str, int | None], digest: str) -> dict[str, Any]:
+    """The claims-table columns for a domain claim (revision, status and links are the caller's)."""
+    return {**claim_columns(claim), **party_links(party_ids), "content_hash": digest}
+
+
+# service_lines columns but its key and claim link, in the order ``line_rows`` gives them
+LINE_COLUMNS = ("position", "line_id", "service_date", "procedure_code", "modifiers", "units", "charge",
+                "place_of_service", "diagnosis_pointers", "source_line")
+
+
+def line_rows(claim: DomainClaim) -> list[tuple[Any, ...]]:
+    """The service_lines rows of a claim in ``LINE_COLUMNS`` order, in billing order."""
     return [
-        {
-            "position": position,
-            "line_id": line.line_id,
-            "service_date": line.service_date,
-            "procedure_code": line.procedure_code,
-            "modifiers": ":".join(line.modifiers),
-            "units": str(line.units),
-            "charge": line.charge,
-            "place_of_service": line.place_of_service,
-            "diagnosis_pointers": ",".join(str(p) for p in line.diagnosis_pointers),
-            "source_line": line.source.line if line.source else None,
-        }
+        (position, line.line_id, line.service_date, line.procedure_code, ":".join(line.modifiers), str(line.units),
+         line.charge, line.place_of_service, ",".join(map(str, line.diagnosis_pointers)),
+         line.source.line if line.source else None)
         for position, line in enumerate(claim.lines, start=1)
     ]
 
 
+def line_values(claim: DomainClaim) -> list[dict[str, Any]]:
+    """The service_lines rows of a claim as column → value, in billing order (claim_pk is the caller's)."""
+    return [dict(zip(LINE_COLUMNS, row, strict=True)) for row in line_rows(claim)]
+
+
 def fill_claim_row(row: Claim, claim: DomainClaim, parties: PartyCache, digest: str) -> None:
     """Copy a domain claim's content onto a (new or not yet sent) claim row."""
-    for key, value in claim_values(claim, parties.ids_for(claim), digest).items():
+    replace_claim_content(row, claim_values(claim, parties.ids_for(claim), digest), line_rows(claim))
+
+
+def replace_claim_content(row: Claim, values: dict[str, Any], lines: list[tuple[Any, ...]]) -> None:
+    """Set a claim row's columns and replace its lines (rows in ``LINE_COLUMNS`` order)."""
+    for key, value in values.items():
         setattr(row, key, value)
+    session = object_session(row)
     if row.id is not None and row.lines:
         # old lines must be gone before new ones with the same line ids are inserted
         row.lines.clear()
-        parties.session.flush()
-    row.lines = [LineRow(**values) for values in line_values(claim)]
+        if session is not None:
+            session.flush()
+    row.lines = [LineRow(**dict(zip(LINE_COLUMNS, line, strict=True))) for line in lines]
 
 
 def _address(party: Party) -> Address | None:

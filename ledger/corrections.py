@@ -20,14 +20,14 @@ from domain.claim import Claim as DomainClaim
 from domain.claim import Frequency, LineOfBusiness
 from ledger.claims import (
     PartyCache,
-    content_hash,
     current_revision,
     fill_claim_row,
     load_domain_claim,
     transition,
 )
-from ledger.ingest import Checker, findings_json
+from ledger.content import content_hash
 from ledger.models import Claim, ClaimStatus
+from ledger.prepared import Checker, findings_json
 from ledger.queries import original_remit_date
 
 

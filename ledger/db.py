@@ -130,3 +130,7 @@ class Ledger:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def forget_connections(self) -> None:
+        """In a forked child: open connections of its own, leave the parent's alone."""
+        self.engine.dispose(close=False)

@@ -8,36 +8,34 @@ its transmission was rejected; once sent, a change must go through
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.claim import Claim as DomainClaim
-from domain.claim import Frequency
+from ledger.bulk import BulkWriter
 from ledger.claims import (
+    LINE_COLUMNS,
+    PARTY_ROLES,
     PartyCache,
-    claim_party_records,
-    claim_values,
-    content_hash,
-    fill_claim_row,
-    line_values,
+    party_links,
     record_event,
+    replace_claim_content,
     transition,
 )
 from ledger.db import Ledger
 from ledger.models import Claim, ClaimEvent, ClaimStatus
 from ledger.models import ServiceLine as LineRow
+from ledger.prepared import Checker, PreparedClaim, findings_json, prepare_claim
 from ledger.types import utcnow
 
+__all__ = ["Checker", "IngestReport", "findings_json", "ingest_claims", "ingest_prepared"]
+
 UPDATABLE = (ClaimStatus.READY, ClaimStatus.HELD, ClaimStatus.REJECTED)
-_COLUMN_OF = {attr.key: attr.columns[0].name for attr in Claim.__mapper__.column_attrs if attr.key != attr.columns[0].name}
-
-
-Checker = Callable[[DomainClaim], Sequence[Any]]
+_COLUMN_OF = {attr.key: attr.columns[0].name for attr in Claim.__mapper__.column_attrs}
+_ORIGINAL = "1"
 
 
 @dataclass
@@ -49,33 +47,27 @@ class IngestReport:
     refused: list[tuple[str, str]] = field(default_factory=list)  # (claim id, reason)
 
 
-def findings_json(findings: Sequence[Any]) -> str | None:
-    if not findings:
-        return None
-    return json.dumps([
-        {"code": f.code, "severity": f.severity, "message": f.message, "line_id": getattr(f, "line_id", None)}
-        for f in findings
-    ])
-
-
-def _blocking(findings: Sequence[Any]) -> list[Any]:
-    return [f for f in findings if f.severity == "error"]
-
-
 def ingest_claims(ledger: Ledger, claims: Iterable[DomainClaim], *, checker: Checker, actor: str,
                   chunk_size: int = 1000) -> IngestReport:
-    """Store ``claims`` in chunks (one transaction each) and report what happened to each."""
+    """Check ``claims``, store them in chunks (one transaction each), report what happened to each."""
+    return ingest_prepared(ledger, (prepare_claim(claim, checker) for claim in claims), actor=actor,
+                           chunk_size=chunk_size)
+
+
+def ingest_prepared(ledger: Ledger, claims: Iterable[PreparedClaim], *, actor: str,
+                    chunk_size: int = 1000) -> IngestReport:
+    """Store prepared claims in chunks (one transaction each) and report what happened to each."""
     report = IngestReport()
-    chunk: list[DomainClaim] = []
+    chunk: list[PreparedClaim] = []
     ids: set[str] = set()
     for claim in claims:
         if len(chunk) >= chunk_size or claim.claim_id in ids:  # one revision of a claim per chunk
-            _ingest_chunk(ledger, chunk, checker, actor, report)
+            _ingest_chunk(ledger, chunk, actor, report)
             chunk, ids = [], set()
         chunk.append(claim)
         ids.add(claim.claim_id)
     if chunk:
-        _ingest_chunk(ledger, chunk, checker, actor, report)
+        _ingest_chunk(ledger, chunk, actor, report)
     return report
 
 
@@ -99,20 +91,27 @@ def _latest_revisions(session: Session, claim_ids: list[str]) -> dict[str, _Late
     return latest
 
 
-def _ingest_chunk(ledger: Ledger, claims: list[DomainClaim], checker: Checker, actor: str, report: IngestReport) -> None:
+@dataclass
+class _NewRow:
+    claim: PreparedClaim
+    revision: int
+    replaces_id: int | None
+    status: str
+
+
+def _ingest_chunk(ledger: Ledger, claims: list[PreparedClaim], actor: str, report: IngestReport) -> None:
     """One transaction: set-based inserts for new claims, the ORM for the rare update."""
     with ledger.session() as session:
         parties = PartyCache(session)
         latest = _latest_revisions(session, [c.claim_id for c in claims])
-        new_rows: list[tuple[DomainClaim, dict[str, Any], str]] = []
+        new_rows: list[_NewRow] = []
         for claim in claims:
-            digest = content_hash(claim)
             existing = latest.get(claim.claim_id)
-            if existing is not None and existing.content_hash == digest:
+            if existing is not None and existing.content_hash == claim.digest:
                 report.unchanged.append(claim.claim_id)
                 continue
-            is_new_revision = existing is not None and claim.frequency != Frequency.ORIGINAL \
-                and existing.frequency != claim.frequency.value and existing.status in ClaimStatus.ADJUDICATED
+            is_new_revision = existing is not None and claim.frequency != _ORIGINAL \
+                and existing.frequency != claim.frequency and existing.status in ClaimStatus.ADJUDICATED
             if existing is not None and not is_new_revision and existing.status not in UPDATABLE:
                 report.refused.append((
                     claim.claim_id,
@@ -120,71 +119,68 @@ def _ingest_chunk(ledger: Ledger, claims: list[DomainClaim], checker: Checker, a
                     f"use `bhclaims correct {claim.claim_id}` to send a replacement",
                 ))
                 continue
-            findings = checker(claim)
-            status = ClaimStatus.HELD if _blocking(findings) else ClaimStatus.READY
+            status = ClaimStatus.HELD if claim.blocking else ClaimStatus.READY
             if existing is not None and not is_new_revision:
-                _update(session, parties, session.get_one(Claim, existing.id), claim, digest, findings, status,
-                        actor, report)
+                _update(session, parties, session.get_one(Claim, existing.id), claim, status, actor, report)
                 continue
-            values = {
-                "revision": 0 if existing is None else existing.revision + 1,
-                "replaces_id": None if existing is None else existing.id,
-                "status": status,
-                "findings": findings_json(findings),
-                "content_hash": digest,
-            }
-            new_rows.append((claim, values, status))
+            new_rows.append(_NewRow(claim, 0 if existing is None else existing.revision + 1,
+                                    None if existing is None else existing.id, status))
             (report.held if status == ClaimStatus.HELD else report.added).append(claim.claim_id)
-        records = [claim_party_records(claim) for claim, _, _ in new_rows]
-        parties.resolve(record for claim_records in records for record in claim_records.values())
-        for (claim, values, _), claim_records in zip(new_rows, records, strict=True):
-            values.update(claim_values(claim, parties.ids_for(claim, claim_records), values["content_hash"]))
-        _insert_new(session, new_rows, actor)
+        if new_rows:
+            session.flush()  # the updates' ORM rows first: the bulk writer hands out keys above them
+            parties.resolve(record for new in new_rows for record in new.claim.parties.values())
+            _insert_new(session, parties, new_rows, actor)
 
 
-def _insert_new(session: Session, new_rows: list[tuple[DomainClaim, dict[str, Any], str]], actor: str) -> None:
-    if not new_rows:
-        return
-    # Core statements on the session's connection: same transaction, none of the ORM's per-row bookkeeping.
+def _party_ids(parties: PartyCache, claim: PreparedClaim) -> dict[str, int | None]:
+    return {role: None if (record := claim.parties[role]) is None else parties.id_of(record)
+            for role in PARTY_ROLES}
+
+
+def _insert_new(session: Session, parties: PartyCache, new_rows: list[_NewRow], actor: str) -> None:
+    # Straight to the driver (ledger.bulk): same transaction, none of the per-row bookkeeping.
     now = utcnow()
-    connection = session.connection()
+    writer = BulkWriter(session)
     claims_table, lines_table, events_table = Claim.__table__, LineRow.__table__, ClaimEvent.__table__
-    rows = [{_COLUMN_OF.get(key, key): value for key, value in values.items()} | {"created_at": now, "updated_at": now}
-            for _, values, _ in new_rows]
-    connection.execute(claims_table.insert(), rows)  # one executemany; ids are read back by natural key
-    keys = {(row["claim_id"], row["revision"]) for row in rows}
-    id_of: dict[tuple[str, int], int] = {}
-    claim_ids = sorted({claim_id for claim_id, _ in keys})
-    for start in range(0, len(claim_ids), 500):
-        for pk, claim_id, revision in connection.execute(
-                select(claims_table.c.id, claims_table.c.claim_id, claims_table.c.revision)
-                .where(claims_table.c.claim_id.in_(claim_ids[start:start + 500]))):
-            if (claim_id, revision) in keys:
-                id_of[(claim_id, revision)] = pk
-    ids = [id_of[(row["claim_id"], row["revision"])] for row in rows]
-    connection.execute(lines_table.insert(), [
-        {**line, "claim_pk": pk} for pk, (claim, _, _) in zip(ids, new_rows, strict=True) for line in line_values(claim)
-    ])
-    connection.execute(events_table.insert(), [
-        {"claim_pk": pk, "actor": actor, "event": "ingested", "from_status": None, "to_status": status,
-         "detail": _where(claim), "at": now}
-        for pk, (claim, _, status) in zip(ids, new_rows, strict=True)
+    ids = writer.allocate_ids(claims_table, len(new_rows))
+    records = []
+    for new in new_rows:
+        claim = new.claim
+        record = {**claim.columns, **party_links(_party_ids(parties, claim)), "content_hash": claim.digest,
+                  "revision": new.revision, "replaces_id": new.replaces_id, "status": new.status,
+                  "findings": claim.findings, "payer_claim_number": None, "created_at": now, "updated_at": now}
+        records.append(record)
+    keys = tuple(records[0])
+    columns = ("id", *(_COLUMN_OF[key] for key in keys))
+    if set(columns) != set(claims_table.columns.keys()):
+        raise ValueError("a new claim row must name every column of the claims table")
+    writer.insert(claims_table, columns, [(pk, *map(record.__getitem__, keys))
+                                          for pk, record in zip(ids, records, strict=True)])
+    line_rows = [(pk, *line) for pk, new in zip(ids, new_rows, strict=True) for line in new.claim.lines]
+    line_ids = writer.allocate_ids(lines_table, len(line_rows))
+    writer.insert(lines_table, ("id", "claim_pk", *LINE_COLUMNS),
+                  [(line_id, *row) for line_id, row in zip(line_ids, line_rows, strict=True)])
+    event_ids = writer.allocate_ids(events_table, len(new_rows))
+    writer.insert(events_table, _EVENT_COLUMNS, [
+        (event_id, pk, actor, "ingested", None, new.status, new.claim.where, now)
+        for event_id, pk, new in zip(event_ids, ids, new_rows, strict=True)
     ])
 
 
-def _update(session: Session, parties: PartyCache, row: Claim, claim: DomainClaim, digest: str,
-            findings: Sequence[Any], status: str, actor: str, report: IngestReport) -> None:
-    fill_claim_row(row, claim, parties, digest)
-    row.findings = findings_json(findings)
+_EVENT_COLUMNS = ("id", "claim_pk", "actor", "event", "from_status", "to_status", "detail", "at")
+
+
+def _update(session: Session, parties: PartyCache, row: Claim, claim: PreparedClaim, status: str, actor: str,
+            report: IngestReport) -> None:
+    parties.resolve(claim.parties.values())
+    values = {**claim.columns, **party_links(_party_ids(parties, claim)), "content_hash": claim.digest}
+    replace_claim_content(row, values, claim.lines)
+    row.findings = claim.findings
     session.flush()
     if row.status != status:
-        transition(session, row, status, actor=actor, event="updated", detail=_where(claim))
+        transition(session, row, status, actor=actor, event="updated", detail=claim.where)
     else:
-        record_event(session, row, actor=actor, event="updated", detail=_where(claim))
+        record_event(session, row, actor=actor, event="updated", detail=claim.where)
     report.updated.append(claim.claim_id)
     if status == ClaimStatus.HELD:
         report.held.append(claim.claim_id)
-
-
-def _where(claim: DomainClaim) -> str | None:
-    return str(claim.source) if claim.source else None

@@ -584,19 +584,25 @@ class ClaimAssembler:
 
     def finish(self, broken_at: int | None = None) -> list[Claim | RowError]:
         """Complete every claim still open; if the file broke off, refuse them instead."""
-        out: list[Claim | RowError] = []
+        return [item for _first_line, item in self.finish_tagged(broken_at)]
+
+    def finish_tagged(self, broken_at: int | None = None) -> list[tuple[int, Claim | RowError]]:
+        """``finish``, each item with the first line of its claim (the order it comes in)."""
+        out: list[tuple[int, Claim | RowError]] = []
         for key in list(self._open):
+            first_line = self._open[key].first_line
             if broken_at is not None:
                 self._open[key].refused = True
-                out.append(
+                out.append((
+                    first_line,
                     self._error(
                         broken_at,
                         None,
                         "the file could not be read past this line; claim refused as incomplete",
                         key,
-                    )
-                )
+                    ),
+                ))
             finished = self._complete(key)
             if finished is not None:
-                out.append(finished)
+                out.append((first_line, finished))
         return out

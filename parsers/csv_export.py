@@ -23,6 +23,7 @@ import codecs
 import csv
 import io
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from operator import itemgetter
@@ -212,15 +213,34 @@ class _CellPicker:
         return self.claim_text(padded), self.claim_values(padded), self.line_text(padded)
 
 
-class CsvExportReader:
-    """Iterate ``Claim`` and ``RowError`` items of one CSV export; counts ``rows_read``."""
+Tag = tuple[int, int]  # orders the items of a partitioned read: see ``CsvExportReader.tagged``
+_HEAD, _ROWS, _END = 0, 1, 2
 
-    def __init__(self, path: Path, *, today: date, profile: Profile | None = None) -> None:
+
+def partition_of(claim_key: str, parts: int) -> int:
+    """Which of ``parts`` partitions reads a claim: stable across processes and runs."""
+    return zlib.crc32(claim_key.encode("utf-8", "surrogateescape")) % parts
+
+
+class CsvExportReader:
+    """Iterate ``Claim`` and ``RowError`` items of one CSV export; counts ``rows_read``.
+
+    ``partition=(k, n)`` reads only the claims with ``partition_of(key, n) == k`` (and,
+    in partition 0, the errors that belong to no claim), so that n processes can share
+    one export; ``tagged`` gives each item a key that merges the n streams back into the
+    order of a whole read.
+    """
+
+    def __init__(self, path: Path, *, today: date, profile: Profile | None = None,
+                 partition: tuple[int, int] = (0, 1)) -> None:
         self.path = Path(path)
         self.file = str(path)
         self.today = today
         self.profile = profile
         self.rows_read = 0
+        self.part, self.parts = partition
+        if not 0 <= self.part < self.parts:
+            raise ValueError(f"partition {partition} is not (k, n) with 0 <= k < n")
 
     def _file_error(self, line: int | None, reason: str, column: str | None = None) -> RowError:
         return RowError(self.file, line, column, reason)
@@ -280,21 +300,35 @@ class CsvExportReader:
         return last, False
 
     def __iter__(self) -> Iterator[Claim | RowError]:
+        for _tag, item in self.tagged():
+            yield item
+
+    def tagged(self) -> Iterator[tuple[Tag, Claim | RowError]]:
+        """The items with their order in a whole read: (0, 0) before the rows, (1, ordinal of
+        the row that decided it), (2, first line of the claim) for what the end of the file
+        decides, (2, -1) for the file's own errors there.  Partitions never share a tag but
+        (0, 0) and (2, -1), which only partition 0 gives."""
+        first = self.part == 0
         problem = self._head_problem()
         if problem:
-            yield problem
+            if first:
+                yield (_HEAD, 0), problem
             return
         delimiter = self.profile.delimiter if self.profile else ","
         last_rows, all_utf8 = self._last_rows(delimiter)
+        parts, part = self.parts, self.part
         with open(self.path, "rb") as fh:
             records = _records(_csv_reader(fh, delimiter), delimiter, all_utf8=all_utf8)
             try:
                 mapper, errors, _ = self._header(records)
             except _Broken as broken:
-                yield self._file_error(broken.line, broken.reason)
+                if first:
+                    yield (_HEAD, 0), self._file_error(broken.line, broken.reason)
                 return
             if errors or mapper is None:
-                yield from errors
+                if first:
+                    for error in errors:
+                        yield (_HEAD, 0), error
                 return
             assembler = ClaimAssembler(self.file, self.today, mapper.labels)
             add_clean = assembler.add_clean
@@ -310,7 +344,10 @@ class CsvExportReader:
                         continue
                     self.rows_read += 1
                     last = key is not None and last_rows.get(key) == ordinal
+                    tag = (_ROWS, ordinal)
                     ordinal += 1
+                    if parts > 1 and (partition_of(key, parts) != part if key else not first):
+                        continue
                     if picker is not None and key and not bad_lines and len(cells) == width:
                         if picker.pad is None:
                             claim_cells = picker.claim_text(cells)
@@ -325,17 +362,22 @@ class CsvExportReader:
                         else:
                             out = add_clean(line, key, *picker.pick(cells), last_of_claim=last)
                         if out is not None:
-                            yield from out
+                            for item in out:
+                                yield tag, item
                             continue
                     row = self._canonical_row(_Record(line, cells, bad_lines), mapper)
-                    yield from assembler.add(row, last_of_claim=last)
+                    for item in assembler.add(row, last_of_claim=last):
+                        yield tag, item
             except _Broken as broken:
-                yield self._file_error(broken.line, broken.reason)
-                yield from assembler.finish(broken_at=broken.line)
+                if first:
+                    yield (_END, -1), self._file_error(broken.line, broken.reason)
+                for first_line, item in assembler.finish_tagged(broken_at=broken.line):
+                    yield (_END, first_line), item
                 return
-            if self.rows_read == 0:
-                yield self._file_error(None, "the file has a header but no data rows")
-            yield from assembler.finish()
+            if self.rows_read == 0 and first:
+                yield (_END, -1), self._file_error(None, "the file has a header but no data rows")
+            for first_line, item in assembler.finish_tagged():
+                yield (_END, first_line), item
 
     def _canonical_row(self, record: _Record, mapper: RowMapper) -> CanonicalRow:
         """The row as ``add`` takes it: canonical cells and the problems met reading it."""

@@ -39,7 +39,8 @@ def sniff_format(path: Path) -> str:
     return "xml" if head.startswith(b"<") else "csv"
 
 
-def _reader(path: Path, today: date, profile: Path | None) -> CsvExportReader | XmlExportReader:
+def export_reader(path: Path, *, today: date, profile: Path | None = None) -> CsvExportReader | XmlExportReader:
+    """The reader for ``path``, CSV or XML by content; its ``rows_read`` counts as it goes."""
     path = Path(path)
     if sniff_format(path) == "xml":
         if profile is not None:
@@ -50,11 +51,11 @@ def _reader(path: Path, today: date, profile: Path | None) -> CsvExportReader | 
 
 def iter_export(path: Path, *, today: date, profile: Path | None = None) -> Iterator[Claim | RowError]:
     """Stream the claims and row errors of one export, in file order of completion."""
-    return iter(_reader(path, today, profile))
+    return iter(export_reader(path, today=today, profile=profile))
 
 
 def parse_export(path: Path, *, today: date, profile: Path | None = None) -> ParseResult:
-    reader = _reader(path, today, profile)
+    reader = export_reader(path, today=today, profile=profile)
     claims: list[Claim] = []
     errors: list[RowError] = []
     refused: dict[str, None] = {}

@@ -87,7 +87,7 @@ def run_demo(directory: Path | None, *, database_url: str | None = None,
 
 def ledger_summary(app: App) -> dict[str, Any]:
     zero = Decimal("0")
-    totals = {"claims": 0, "billed": zero, "paid": zero, "adjusted": zero, "patient_responsibility": zero,
+    totals: dict[str, Any] = {"claims": 0, "billed": zero, "paid": zero, "adjusted": zero, "patient_responsibility": zero,
               "denied": zero, "balance": zero}
     statuses: dict[str, int] = {}
     with app.ledger.session() as session:

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from domain.claim import Claim as DomainClaim
 from ledger.claims import load_domain_claim
-from ledger.db import upgrade
-from ledger.ingest import findings_json, ingest_claims
+from ledger.db import Ledger, upgrade
+from ledger.ingest import ingest_prepared
 from ledger.models import Claim, ClaimStatus
+from ledger.prepared import Checker, PreparedClaim, findings_json, prepare_claim
 from outbox.files import ensure_private_dir
-from parsers.export import parse_export
+from parsers.csv_export import CsvExportReader
+from parsers.errors import RowError
+from parsers.export import export_reader, parse_export
 from runtime.app import App
 from runtime.config import Config, load_config
+from runtime.ingest_workers import worker_count, worker_shares
 
 
 def create_ledger(config_path: Path, database_url: str | None = None) -> Config:
@@ -26,14 +33,47 @@ def create_ledger(config_path: Path, database_url: str | None = None) -> Config:
     return config
 
 
-def ingest_file(app: App, path: Path, *, profile: Path | None = None) -> dict[str, Any]:
-    result = parse_export(path, today=app.today, profile=profile)
-    report = ingest_claims(app.ledger, result.claims, checker=app.check, actor=app.actor)
+def ingest_file(app: App, path: Path, *, profile: Path | None = None, workers: int | None = None) -> dict[str, Any]:
+    """Read one export into the ledger, checking each claim with the app's rules."""
+    return ingest_export(app.ledger, Path(path), today=app.today, checker=app.check, actor=app.actor,
+                         profile=profile, workers=workers)
+
+
+def ingest_export(ledger: Ledger, path: Path, *, today: date, checker: Checker, actor: str,
+                  profile: Path | None = None, workers: int | None = None) -> dict[str, Any]:
+    """Read one export into the ledger; a large CSV is parsed and checked in worker processes
+    (``runtime.ingest_workers``, ``workers=None``: as ``worker_count`` says), with the same
+    result as in this one."""
+    errors: list[RowError] = []
+
+    def claims_only(items: Iterable[PreparedClaim | RowError]) -> Iterator[PreparedClaim]:
+        for item in items:
+            if isinstance(item, RowError):
+                errors.append(item)
+            else:
+                yield item
+
+    def prepare(claim: DomainClaim) -> PreparedClaim:
+        return prepare_claim(claim, checker)
+
+    reader = export_reader(path, today=today, profile=profile)
+    if workers is None:
+        workers = worker_count(path) if isinstance(reader, CsvExportReader) else 0
+    if workers > 1 and isinstance(reader, CsvExportReader):
+        with worker_shares(path, today=today, profile=reader.profile, prepare=prepare, workers=workers,
+                           after_fork=ledger.forget_connections) as shares:
+            report = ingest_prepared(ledger, claims_only(shares), actor=actor)
+            rows_read = shares.rows_read
+    else:
+        items = (item if isinstance(item, RowError) else prepare(item) for item in reader)
+        report = ingest_prepared(ledger, claims_only(items), actor=actor)
+        rows_read = reader.rows_read
+    refused = {error.claim_id for error in errors if error.claim_id}
     return {
         "file": str(path),
-        "rows_read": result.rows_read,
-        "errors": [str(e) for e in result.errors],
-        "refused_claims": sorted(set(result.refused_claim_ids) | {c for c, _ in report.refused}),
+        "rows_read": rows_read,
+        "errors": [str(e) for e in errors],
+        "refused_claims": sorted(refused | {c for c, _ in report.refused}),
         "added": report.added,
         "updated": report.updated,
         "unchanged": report.unchanged,

@@ -174,7 +174,7 @@ def test_content_hash_of_a_claim_without_pay_to_or_facility_is_unchanged():
     import hashlib
     from dataclasses import fields
 
-    from ledger.claims import content_hash
+    from ledger.content import content_hash
 
     claim = make_claim("HASH1")
     names = [f.name for f in fields(claim) if f.name not in ("source", "lines", "pay_to", "service_facility")]

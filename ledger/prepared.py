@@ -1,0 +1,57 @@
+"""A parsed claim made ready for the ledger: checked, fingerprinted, turned into rows.
+
+Everything ingest does to a claim before it touches the database is here and pure,
+so that it can run in the worker processes that parse an export in parallel
+(``runtime.ingest_workers``) and travel to the writer as plain values: a
+``PreparedClaim`` pickles as tuples of strings, Decimals and dates, a ``Claim``
+of nested dataclasses costs ten times as much.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
+
+from domain.claim import Claim as DomainClaim
+from ledger.claims import PartyRecord, claim_columns, claim_party_records, line_rows
+from ledger.content import content_hash
+
+Checker = Callable[[DomainClaim], Sequence[Any]]
+
+
+class PreparedClaim(NamedTuple):
+    claim_id: str
+    frequency: str  # "1", "7", "8"
+    digest: str  # ledger.content.content_hash
+    findings: str | None  # JSON of the rule findings, None when clean
+    blocking: bool  # a finding of severity "error": the claim is held
+    columns: dict[str, Any]  # ledger.claims.claim_columns
+    parties: dict[str, PartyRecord | None]  # by role, ledger.claims.PARTY_ROLES
+    lines: list[tuple[Any, ...]]  # ledger.claims.LINE_COLUMNS order
+    where: str | None  # file:line of the claim's first row
+
+
+def findings_json(findings: Sequence[Any]) -> str | None:
+    if not findings:
+        return None
+    return json.dumps([
+        {"code": f.code, "severity": f.severity, "message": f.message, "line_id": getattr(f, "line_id", None)}
+        for f in findings
+    ])
+
+
+def prepare_claim(claim: DomainClaim, checker: Checker) -> PreparedClaim:
+    """Run the rules on ``claim`` and make its ledger rows."""
+    findings = checker(claim)
+    return PreparedClaim(
+        claim_id=claim.claim_id,
+        frequency=claim.frequency.value,
+        digest=content_hash(claim),
+        findings=findings_json(findings),
+        blocking=any(f.severity == "error" for f in findings),
+        columns=claim_columns(claim),
+        parties=claim_party_records(claim),
+        lines=line_rows(claim),
+        where=str(claim.source) if claim.source else None,
+    )

@@ -1,0 +1,280 @@
+"""Ingest in worker processes gives what one process gives: same ledger, same report, same errors in
+the same order; a worker that fails or dies stops the ingest with an error that names the file."""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import os
+import random
+import sys
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from domain.claim import Claim as DomainClaim
+from ledger.bulk import BulkWriter
+from ledger.content import content_hash
+from ledger.db import Ledger, upgrade
+from parsers.csv_export import CsvExportReader
+from parsers.errors import RowError
+from parsers.profiles import load_profile
+from runtime.ingest_workers import IngestWorkerError, worker_count
+from runtime.setup import ingest_export
+from tests.claim_factory import PAY_TO_LOCKBOX, SCHOOL_CLINIC, make_claim
+from validators.engine import CheckContext, RuleSettings, check_claim
+
+REPO = Path(__file__).resolve().parent.parent
+EXPORTS = REPO / "fixtures" / "exports"
+TODAY = date(2026, 12, 1)
+CONTEXT = CheckContext(today=TODAY, settings=RuleSettings())
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from gen_export import synthetic_claims  # noqa: E402
+
+from parsers.writer import write_csv_export  # noqa: E402
+
+
+def check(claim):  # type: ignore[no-untyped-def]
+    return check_claim(claim, CONTEXT)
+
+
+def write_export(claims, path: Path) -> None:  # type: ignore[no-untyped-def]
+    with open(path, "w", newline="", encoding="utf-8") as out:
+        write_csv_export(claims, out)
+
+
+def messy_export(path: Path, lines: int = 600, seed: int = 7) -> Path:
+    """A synthetic export with damage: bad cells, a duplicated line id, a row without a claim id,
+    a claim whose rows are apart, rows the fast path turns down (padding)."""
+    write_export(synthetic_claims(lines, seed), path)
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    header, body = rows[0], rows[1:]
+    column = {name: i for i, name in enumerate(header)}
+    rng = random.Random(seed)
+    for row in rng.sample(body, 12):
+        row[column["charge"]] = "$1,200.00"
+    for row in rng.sample(body, 5):
+        row[column["subscriber_id"]] = ""
+    for row in rng.sample(body, 8):
+        row[column["procedure_code"]] = f" {row[column['procedure_code']]} "
+    body[40][column["line_id"]] = body[39][column["line_id"]]
+    body[41][column["claim_id"]] = ""
+    body.append(body.pop(3))  # claim of row 3 now ends at the last row
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows([header, *body])
+    return path
+
+
+def merged_partitions(path: Path, parts: int, profile=None):  # type: ignore[no-untyped-def]
+    readers = [CsvExportReader(path, today=TODAY, profile=profile, partition=(k, parts)) for k in range(parts)]
+    return [item for _tag, item in heapq.merge(*(r.tagged() for r in readers), key=lambda pair: pair[0])]
+
+
+CSV_FIXTURES = sorted(p for p in (EXPORTS / "good").glob("*.csv")) + sorted((EXPORTS / "bad").glob("*.csv"))
+
+
+@pytest.mark.parametrize("path", CSV_FIXTURES, ids=lambda p: f"{p.parent.name}/{p.name}")
+@pytest.mark.parametrize("parts", [2, 3])
+def test_partitions_merge_into_the_whole_read(path, parts):
+    whole = list(CsvExportReader(path, today=TODAY))
+    assert merged_partitions(path, parts) == whole
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+def test_partitions_of_a_messy_export_merge_into_the_whole_read(tmp_path, parts):
+    path = messy_export(tmp_path / "messy.csv")
+    whole = list(CsvExportReader(path, today=TODAY))
+    assert any(isinstance(item, RowError) for item in whole) and any(isinstance(item, DomainClaim) for item in whole)
+    assert merged_partitions(path, parts) == whole
+
+
+@pytest.mark.parametrize("name", ["simplepractice_style", "therapynotes_style"])
+def test_partitions_with_a_profile_merge_into_the_whole_read(name):
+    profile = load_profile(REPO / "fixtures" / "profiles" / f"{name}.toml")
+    path = next((EXPORTS / "good").glob(f"{name}.*"))
+    whole = list(CsvExportReader(path, today=TODAY, profile=profile))
+    assert whole and merged_partitions(path, 2, profile) == whole
+
+
+def test_a_partition_outside_the_parts_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="partition"):
+        CsvExportReader(tmp_path / "x.csv", today=TODAY, partition=(2, 2))
+
+
+def _ledger(url: str) -> Ledger:
+    upgrade(url)
+    return Ledger(url)
+
+
+def _dump(ledger: Ledger) -> dict[str, list[tuple]]:
+    """The ledger's content without keys and timestamps (they differ between two runs), typed
+    (money as Decimal) so that SQLite and PostgreSQL compare."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import aliased
+
+    from ledger.models import Claim, ClaimEvent, Party, ServiceLine
+
+    billing, subscriber = aliased(Party), aliased(Party)
+    queries = {
+        "claims": select(Claim.claim_id, Claim.revision, Claim.frequency, Claim.status, Claim.billed,
+                         Claim.first_service_date, Claim.diagnoses, Claim.content_hash, Claim.findings,
+                         Claim.source_file, Claim.source_line, billing.fingerprint, subscriber.fingerprint)
+        .join(billing, billing.id == Claim.billing_id).join(subscriber, subscriber.id == Claim.subscriber_id),
+        "lines": select(Claim.claim_id, ServiceLine.position, ServiceLine.line_id, ServiceLine.service_date,
+                        ServiceLine.procedure_code, ServiceLine.modifiers, ServiceLine.units, ServiceLine.charge,
+                        ServiceLine.place_of_service, ServiceLine.diagnosis_pointers, ServiceLine.source_line)
+        .join(Claim, Claim.id == ServiceLine.claim_pk),
+        "parties": select(Party.role, Party.fingerprint, Party.npi, Party.member_id, Party.last_or_org, Party.first,
+                          Party.dob, Party.zip),
+        "events": select(Claim.claim_id, ClaimEvent.actor, ClaimEvent.event, ClaimEvent.from_status,
+                         ClaimEvent.to_status, ClaimEvent.detail).join(Claim, Claim.id == ClaimEvent.claim_pk),
+    }
+    with ledger.read_session() as session:
+        return {name: sorted(tuple(map(repr, row)) for row in session.execute(query))
+                for name, query in queries.items()}
+
+
+def test_workers_store_what_one_process_stores(db_url, tmp_path):
+    path = messy_export(tmp_path / "messy.csv")
+    alone = _ledger(f"sqlite+pysqlite:///{tmp_path / 'alone.db'}")
+    together = _ledger(db_url)
+    try:
+        expected = ingest_export(alone, path, today=TODAY, checker=check, actor="t", workers=0)
+        got = ingest_export(together, path, today=TODAY, checker=check, actor="t", workers=2)
+        assert got == expected
+        assert expected["errors"] and expected["added"] and expected["held"]
+        assert expected["rows_read"] == 600
+        assert _dump(together) == _dump(alone)
+        again = ingest_export(together, path, today=TODAY, checker=check, actor="t", workers=2)
+        assert sorted(again["unchanged"]) == sorted(expected["added"] + expected["held"])
+        assert not again["added"] and not again["updated"]
+    finally:
+        alone.dispose()
+        together.dispose()
+
+
+def test_workers_update_a_changed_claim_not_yet_sent(tmp_path):
+    path = tmp_path / "export.csv"
+    claims = synthetic_claims(60, 3)
+    write_export(claims, path)
+    ledger = _ledger(f"sqlite+pysqlite:///{tmp_path / 'l.db'}")
+    try:
+        ingest_export(ledger, path, today=TODAY, checker=check, actor="t", workers=2)
+        changed = replace(claims[5], prior_auth="PA99887766")
+        write_export([*claims[:5], changed, *claims[6:]], path)
+        result = ingest_export(ledger, path, today=TODAY, checker=check, actor="clerk", workers=2)
+        assert result["updated"] == [changed.claim_id]
+        with ledger.read_session() as session:
+            events = session.execute(text(
+                "SELECT e.event, e.actor FROM claim_events e JOIN claims c ON c.id = e.claim_pk "
+                "WHERE c.claim_id = :id ORDER BY e.id"), {"id": changed.claim_id}).all()
+        assert [tuple(e) for e in events] == [("ingested", "t"), ("updated", "clerk")]
+    finally:
+        ledger.dispose()
+
+
+class Boom(Exception):
+    pass
+
+
+def test_a_worker_that_fails_stops_the_ingest_naming_the_file_not_the_data(tmp_path):
+    path = messy_export(tmp_path / "messy.csv")
+    ledger = _ledger(f"sqlite+pysqlite:///{tmp_path / 'l.db'}")
+    victim = next(item for item in CsvExportReader(path, today=TODAY) if isinstance(item, DomainClaim))
+
+    def failing_check(claim):  # type: ignore[no-untyped-def]
+        if claim.claim_id == victim.claim_id:
+            raise Boom(f"cannot check {claim.subscriber.last} {claim.subscriber.member_id}")
+        return check(claim)
+
+    try:
+        with pytest.raises(IngestWorkerError) as caught:
+            ingest_export(ledger, path, today=TODAY, checker=failing_check, actor="t", workers=2)
+        message = str(caught.value)
+        assert str(path) in message and "Boom" in message
+        assert victim.subscriber.last not in message and victim.subscriber.member_id not in message
+    finally:
+        ledger.dispose()
+
+
+def test_a_worker_that_dies_stops_the_ingest(tmp_path):
+    path = messy_export(tmp_path / "messy.csv")
+    ledger = _ledger(f"sqlite+pysqlite:///{tmp_path / 'l.db'}")
+    calls = {"n": 0}
+
+    def dying_check(claim):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 30:  # each worker counts its own calls
+            os._exit(9)
+        return check(claim)
+
+    try:
+        with pytest.raises(IngestWorkerError, match="stopped without a word"):
+            ingest_export(ledger, path, today=TODAY, checker=dying_check, actor="t", workers=2)
+        assert calls["n"] == 0  # the checks ran in the workers, not here
+    finally:
+        ledger.dispose()
+
+
+def test_worker_count_setting(tmp_path, monkeypatch):
+    small = tmp_path / "small.csv"
+    small.write_text("claim_id\n")
+    assert worker_count(small, setting="0") == 0
+    assert worker_count(small, setting="1") == 0
+    assert worker_count(small, setting="3") == 3
+    assert worker_count(small, setting="auto") == 0  # too small to be worth a fork
+    with pytest.raises(ValueError, match="BHCLAIMS_INGEST_WORKERS"):
+        worker_count(small, setting="many")
+    monkeypatch.setenv("BHCLAIMS_INGEST_WORKERS", "2")
+    assert worker_count(small) == 2
+
+
+def test_content_hash_keeps_the_digests_stored_by_earlier_releases():
+    """Re-ingest compares with stored digests: a change here would make every stored claim look changed."""
+    assert content_hash(make_claim()) == "c4cea2b8cabdf3d3630ad610b86380a859199a8bb88061707a46bfbf479a7ead"
+    with_places = replace(make_claim(), pay_to=PAY_TO_LOCKBOX, service_facility=SCHOOL_CLINIC)
+    assert content_hash(with_places) == "bf6483fd20c7e035b81ddb5c6d21b38c10f366fb8bd6579ab403c7621a828bfe"
+
+
+def test_bulk_writer_converts_money_exactly_and_refuses_fractions_of_a_cent(db_url):
+    from sqlalchemy.exc import StatementError
+
+    from ledger.models import ServiceLine
+
+    ledger = _ledger(db_url)
+    try:
+        from ledger.ingest import ingest_claims
+
+        ingest_claims(ledger, [make_claim("BULK-1")], checker=lambda c: [], actor="t")
+        with ledger.session() as session:
+            pk = session.execute(text("SELECT id FROM claims WHERE claim_id = 'BULK-1'")).scalar_one()
+            writer = BulkWriter(session)
+            table = ServiceLine.__table__
+            columns = ("id", "claim_pk", "position", "line_id", "service_date", "procedure_code", "modifiers",
+                       "units", "charge", "place_of_service", "diagnosis_pointers", "source_line")
+            ids = writer.allocate_ids(table, 3)
+            writer.insert(table, columns, [
+                (ids[0], pk, 10, "X1", date(2026, 1, 5), "90834", "", "1", Decimal("100.5"), "11", "1", None),
+                (ids[1], pk, 11, "X2", date(2026, 1, 5), "90834", "", "1", Decimal("100.50"), "11", "1", None),
+                (ids[2], pk, 12, "X3", date(2026, 1, 6), "90834", "", "1", Decimal("0.07"), "11", "1", None),
+            ])
+        with ledger.read_session() as session:
+            rows = session.execute(text(
+                "SELECT line_id, charge, service_date FROM service_lines WHERE line_id LIKE 'X%' ORDER BY line_id")).all()
+        if db_url.startswith("sqlite"):
+            assert [r[1] for r in rows] == [10050, 10050, 7]  # cents
+        else:
+            assert [Decimal(r[1]) for r in rows] == [Decimal("100.50"), Decimal("100.50"), Decimal("0.07")]
+        with pytest.raises(StatementError, match="more than 2 decimal places"), ledger.session() as session:
+            writer = BulkWriter(session)
+            writer.insert(ServiceLine.__table__, columns, [
+                (writer.allocate_ids(ServiceLine.__table__, 1)[0], pk, 13, "X4", date(2026, 1, 6), "90834", "",
+                 "1", Decimal("12.345"), "11", "1", None)])
+    finally:
+        ledger.dispose()
