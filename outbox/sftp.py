@@ -16,19 +16,30 @@ What this module promises the sender and fetcher (``outbox/sender.py``, ``outbox
 - An upload is written as ``NAME.part`` and renamed to ``NAME``; ``NAME`` never exists
   half-written and an existing ``NAME`` is never replaced (``RemoteExists``).
 - Downloaded files are created 0600 (no window where they are wider), directories we
-  create are 0700, whatever the process umask.
+  create are 0700, whatever the process umask.  A download is written under a temp name,
+  checked against the size the server gives, flushed to disk and only then renamed:
+  a final name never holds a partial file, nor one a crash could still take back.
+  ``download_many`` flushes a whole batch with one barrier instead of a journal commit
+  per file (the fetcher's path).
+- Reads are pipelined by hand through paramiko's request/reply plumbing
+  (``SFTPClient._async_request`` / ``_read_response``, what ``SFTPFile.prefetch`` is
+  built on) rather than ``prefetch`` itself, which starts a thread per file and spins
+  against it; the open and the stat of a file travel together.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import functools
 import os
 import posixpath
 import socket
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -36,10 +47,32 @@ from urllib.parse import unquote, urlsplit
 
 import paramiko
 import structlog
+from paramiko.message import Message
+from paramiko.sftp import (
+    CMD_ATTRS,
+    CMD_CLOSE,
+    CMD_DATA,
+    CMD_HANDLE,
+    CMD_OPEN,
+    CMD_READ,
+    CMD_STAT,
+    CMD_STATUS,
+    SFTP_FLAG_READ,
+    int64,
+)
+from paramiko.sftp_attr import SFTPAttributes
 
 from outbox.secrets import SecretError, check_private_file, read_secret
 from outbox.timeouts import Deadline, DeadlineExceeded, call_with_deadline
-from outbox.transport import RemoteExists, RemoteFile, TransportError, check_remote_name
+from outbox.transport import (
+    DownloadBatch,
+    Downloaded,
+    RemoteExists,
+    RemoteFile,
+    TransportError,
+    check_remote_name,
+    publish_durably,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -56,7 +89,8 @@ _HOSTKEY_ALGORITHMS: dict[str, tuple[str, ...]] = {
 # AEAD first: no separate HMAC pass in Python, which is most of paramiko's per-packet cost.
 _CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes256-ctr")
 _MACS = ("hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512")
-_CHUNK = 32768  # paramiko's largest SFTP write request
+_CHUNK = 32768  # paramiko's largest SFTP write request; reads of this size every server answers
+_READ_WINDOW = 64  # read requests in flight per file (2 MiB), as OpenSSH's sftp
 
 
 class HostKeyRejected(TransportError):
@@ -94,7 +128,9 @@ class SftpSettings:
     moves_on_arrival: bool = False  # the server takes files away as they arrive
     archive_dir: str | None = None  # None: delete fetched files
     stable_interval: float = 2.0  # a file listed must keep its size this long
-    fsync_downloads: bool = True  # file and directory flushed to disk before download returns
+    # File and directory flushed to disk before download/download_many return.  Off only to
+    # measure what the flush costs: the fetcher's exactly-once pickup relies on it.
+    fsync_downloads: bool = True
 
     def __post_init__(self) -> None:
         if not self.host or not self.username:
@@ -272,36 +308,56 @@ class SftpTransport:
         check_remote_name(remote_name)
         local_path = Path(local_path)
         make_private_dirs(local_path.parent)
-        remote = posixpath.join(self.settings.remote_inbound_dir, remote_name)
+        temp = _temp_beside(local_path)
+        try:
+            size = self._run(f"download {remote_name}", lambda sftp: self._get(sftp, remote_name, temp))
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        publish_durably([(temp, local_path)], local_path.parent, flush=self.settings.fsync_downloads)
+        log.info("sftp.downloaded", remote_name=remote_name, size=size)
 
-        def fetch(sftp: paramiko.SFTPClient) -> None:
-            tmp = local_path.with_name(f".{local_path.name}.{os.getpid()}.{threading.get_ident()}.part")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-            try:
-                with os.fdopen(fd, "wb") as out, sftp.open(remote, "rb") as src:
-                    expected = src.stat().st_size or 0
-                    src.prefetch(expected)
-                    size = 0
-                    while chunk := src.read(_CHUNK):
-                        out.write(chunk)
-                        size += len(chunk)
-                    out.flush()
-                    if self.settings.fsync_downloads:
-                        os.fsync(out.fileno())
-                if size != expected:
-                    raise TransportError(f"{remote_name}: got {size} bytes, server says {expected}")
-                os.replace(tmp, local_path)
-            except BaseException:
+    def download_many(self, remote_names: Sequence[str], dest_dir: Path) -> DownloadBatch:
+        """Copy inbound files to ``dest_dir/NAME``, then flush the batch to disk with one barrier.
+
+        Each file is fetched within its own ``op_timeout`` (and retries).  A file the server
+        refuses is reported and the batch goes on; once the connection is gone (a timeout,
+        retries spent, a key refused) the rest is left untried, so a dead link is not waited
+        out once per file and a refused key is not offered again.
+        """
+        names = [check_remote_name(name) for name in remote_names]
+        dest_dir = Path(dest_dir)
+        make_private_dirs(dest_dir)
+        batch = DownloadBatch()
+        staged: list[tuple[Path, Path]] = []
+        fetched: list[Downloaded] = []
+        try:
+            for index, name in enumerate(names):
+                final = dest_dir / name
+                temp = _temp_beside(final)
                 try:
-                    os.unlink(tmp)
-                except FileNotFoundError:
-                    pass
-                raise
-            if self.settings.fsync_downloads:
-                _fsync_dir(local_path.parent)
-
-        self._run(f"download {remote_name}", fetch)
-        log.info("sftp.downloaded", remote_name=remote_name)
+                    size = self._run(f"download {name}", functools.partial(self._get, name=name, temp=temp))
+                except TransportError as exc:
+                    temp.unlink(missing_ok=True)
+                    batch.failed.append((name, exc))
+                    if not self._transport_alive():
+                        batch.link_down = True
+                        batch.not_tried = names[index + 1 :]
+                        break
+                    continue
+                except BaseException:
+                    temp.unlink(missing_ok=True)
+                    raise
+                staged.append((temp, final))
+                fetched.append(Downloaded(name=name, path=final, size=size))
+        except BaseException:
+            for temp, _ in staged:
+                temp.unlink(missing_ok=True)
+            raise
+        publish_durably(staged, dest_dir, flush=self.settings.fsync_downloads)
+        batch.done = fetched
+        log.info("sftp.downloaded", files=len(fetched), failed=len(batch.failed), left=len(batch.not_tried))
+        return batch
 
     def archive(self, remote_name: str) -> None:
         """Move to ``archive_dir`` (a recycled name gets a timestamp suffix) or delete.
@@ -345,6 +401,18 @@ class SftpTransport:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # ---- download ---------------------------------------------------------------------
+
+    def _get(self, sftp: paramiko.SFTPClient, name: str, temp: Path) -> int:
+        """One attempt: the inbound file ``name`` into a fresh 0600 ``temp``; returns its size."""
+        remote = posixpath.join(self.settings.remote_inbound_dir, name)
+        temp.unlink(missing_ok=True)  # left by an attempt that failed
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            return _read_remote(sftp, remote, fd, name)
+        finally:
+            os.close(fd)
 
     # ---- upload -----------------------------------------------------------------------
 
@@ -589,12 +657,112 @@ def make_private_dirs(path: Path) -> None:
             pass
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+def _temp_beside(final: Path) -> Path:
+    return final.with_name(f".{final.name}.{os.getpid()}.{threading.get_ident()}.part")
+
+
+class _Replies:
+    """Replies to pipelined requests on one SFTP session, by request number.
+
+    paramiko delivers the reply to a request sent with ``_async_request(obj, ...)`` to
+    ``obj._async_response`` whenever any caller reads the channel (``_read_response``).
+    A reply nobody waits for (a close) is simply dropped with this object.
+    """
+
+    def __init__(self, sftp: paramiko.SFTPClient) -> None:
+        self.sftp = sftp
+        self.by_number: dict[int, tuple[int, Message]] = {}
+
+    def _async_response(self, kind: int, msg: Message, number: int) -> None:
+        self.by_number[number] = (kind, msg)
+
+    def send(self, kind: int, *args: object) -> int:
+        return int(self.sftp._async_request(self, kind, *args))
+
+    def wait(self, number: int) -> tuple[int, Message]:
+        while number not in self.by_number:
+            self.sftp._read_response()
+        return self.by_number.pop(number)
+
+    def raise_status(self, kind: int, msg: Message, name: str) -> None:
+        """Raise what an error status says (``OSError``; ``EOFError`` for end of file)."""
+        if kind == CMD_STATUS:
+            self.sftp._convert_status(msg)
+        raise TransportError(f"{name}: unexpected SFTP reply (type {kind})")
+
+
+def _read_remote(sftp: paramiko.SFTPClient, remote: str, fd: int, name: str) -> int:
+    """Copy ``remote`` into ``fd``: open and stat together, reads in flight, close unanswered."""
+    replies = _Replies(sftp)
+    opened = replies.send(CMD_OPEN, remote, SFTP_FLAG_READ, SFTPAttributes())
+    measured = replies.send(CMD_STAT, remote)
+    kind, msg = replies.wait(opened)
+    if kind != CMD_HANDLE:
+        replies.raise_status(kind, msg, name)
+    handle = msg.get_binary()
     try:
-        os.fsync(fd)
+        kind, msg = replies.wait(measured)
+        if kind != CMD_ATTRS:
+            replies.raise_status(kind, msg, name)
+        size = SFTPAttributes._from_msg(msg).st_size or 0
+        _read_pipelined(replies, handle, fd, size, name)
     finally:
-        os.close(fd)
+        with contextlib.suppress(Exception):  # the server closes the handle in order; nothing to learn
+            replies.send(CMD_CLOSE, handle)
+    return size
+
+
+def _read_pipelined(replies: _Replies, handle: bytes, fd: int, size: int, name: str) -> None:
+    """Read bytes ``[0, size)`` of an open remote file into ``fd``, then make sure it ends there.
+
+    Up to ``_READ_WINDOW`` reads are in flight.  One more read at ``size`` must answer
+    end-of-file: a file that grew after it was measured is refused, and so is one that
+    shrank (end-of-file before ``size``).  A server may answer a read with fewer bytes than
+    asked for; the rest is asked for again.  Writes are positional, so order does not matter.
+    """
+    pending: deque[tuple[int, int, int]] = deque()  # (request number, offset, length); length 0: end probe
+
+    def ask(offset: int, length: int) -> None:
+        pending.append((replies.send(CMD_READ, handle, int64(offset), max(length, 1)), offset, length))
+
+    next_offset = 0
+    end_asked = False
+    while True:
+        while len(pending) < _READ_WINDOW and next_offset < size:
+            length = min(_CHUNK, size - next_offset)
+            ask(next_offset, length)
+            next_offset += length
+        if next_offset >= size and not end_asked:
+            ask(size, 0)
+            end_asked = True
+        if not pending:
+            return
+        number, offset, length = pending.popleft()
+        kind, msg = replies.wait(number)
+        if kind != CMD_DATA:
+            try:
+                replies.raise_status(kind, msg, name)
+            except EOFError:
+                if length == 0:
+                    continue  # ends where it was measured
+                raise TransportError(
+                    f"{name}: shrank while being downloaded (ends before {offset}, server said {size} bytes)"
+                ) from None
+        data = msg.get_string()
+        if length == 0:
+            raise TransportError(f"{name}: grew while being downloaded (server said {size} bytes)")
+        if not 0 < len(data) <= length:
+            raise TransportError(f"{name}: server answered a {length}-byte read with {len(data)} bytes")
+        _write_at(fd, data, offset)
+        if len(data) < length:
+            ask(offset + len(data), length - len(data))
+
+
+def _write_at(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
 
 
 def _exists(sftp: paramiko.SFTPClient, path: str) -> bool:

@@ -94,7 +94,7 @@ elif point == "mid_upload":
 elif point == "after_rename":
     after(paramiko.SFTPClient, "rename")
 elif point == "after_download":
-    after(sftp.SftpTransport, "download")
+    after(sftp.SftpTransport, "download_many")  # the batch is on disk, nothing recorded yet
 elif point == "before_archive":
     before(sftp.SftpTransport, "archive")
 else:
