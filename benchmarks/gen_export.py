@@ -46,7 +46,7 @@ CODES = [
     ("90847", "160.00"),
     ("90853", "65.00"),
 ]
-DIAGNOSES = ["F321", "F411", "F4310", "F900", "F3311", "F1020", "F4323"]
+DIAGNOSES = ["F321", "F411", "F4310", "F900", "F331", "F1020", "F4323"]  # billable ICD-10-CM
 
 
 def npi_check_digit(base9: str) -> str:
@@ -84,11 +84,13 @@ def synthetic_claims(lines: int, seed: int) -> list[Claim]:
     while written < lines:
         number += 1
         count = min(rng.randint(1, 4), lines - written)
-        first_day = date(2026, 9, 1) + timedelta(days=rng.randrange(60))
+        # within the 90-day commercial filing limit and not in the future on the benchmarks' 2026-12-01
+        first_day = date(2026, 9, 5) + timedelta(days=rng.randrange(60))
         diagnoses = tuple(rng.sample(DIAGNOSES, rng.randint(1, 3)))
         service_lines = []
         for line_number in range(1, count + 1):
             code, charge = rng.choice(CODES)
+            place = rng.choice(["11", "10"])  # office, or telehealth at home (modifier 95)
             service_lines.append(
                 ServiceLine(
                     f"L{line_number}",
@@ -96,7 +98,8 @@ def synthetic_claims(lines: int, seed: int) -> list[Claim]:
                     code,
                     Decimal(charge),
                     Decimal(1),
-                    rng.choice(["11", "10"]),
+                    place,
+                    modifiers=("95",) if place == "10" else (),
                     diagnosis_pointers=(1,),
                 )
             )

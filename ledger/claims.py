@@ -134,8 +134,8 @@ def claim_party_records(claim: DomainClaim) -> dict[str, PartyRecord | None]:
     }
 
 
-_EMPTY_PARTY = {c.name: None for c in Party.__table__.columns if c.name not in ("id", "role", "fingerprint")}
-_PARTY_COLUMNS = tuple(c.name for c in Party.__table__.columns)  # "id" first
+_PARTY_FIELDS = tuple(c.name for c in Party.__table__.columns if c.name not in ("id", "role", "fingerprint"))
+_PARTY_COLUMNS = ("id", "role", "fingerprint", *_PARTY_FIELDS)
 
 
 class PartyCache:
@@ -152,16 +152,18 @@ class PartyCache:
             return
         fingerprints = sorted({fp for _role, fp in wanted})
         self._read_ids(fingerprints)
-        missing = [{**_EMPTY_PARTY, "role": role, "fingerprint": fp, **fields}
-                   for (role, fp), fields in wanted.items() if (role, fp) not in self._ids]
+        # in fingerprint order: the unique index takes sorted keys page by page
+        missing = sorted(key for key in wanted if key not in self._ids)
         if missing:
             # keys handed out first: one insert, no reading back (see ledger.bulk)
             writer = BulkWriter(self.session)
             ids = writer.allocate_ids(Party.__table__, len(missing))
-            writer.insert(Party.__table__, _PARTY_COLUMNS, [
-                (pid, *(row[name] for name in _PARTY_COLUMNS[1:])) for pid, row in zip(ids, missing, strict=True)])
-            for pid, row in zip(ids, missing, strict=True):
-                self._ids[(row["role"], row["fingerprint"])] = pid
+            rows = []
+            for pid, key in zip(ids, missing, strict=True):
+                fields = wanted[key]
+                rows.append((pid, *key, *[fields.get(name) for name in _PARTY_FIELDS]))
+                self._ids[key] = pid
+            writer.insert(Party.__table__, _PARTY_COLUMNS, rows)
 
     def _read_ids(self, fingerprints: list[str]) -> None:
         for start in range(0, len(fingerprints), 500):

@@ -48,14 +48,14 @@ class IngestReport:
 
 
 def ingest_claims(ledger: Ledger, claims: Iterable[DomainClaim], *, checker: Checker, actor: str,
-                  chunk_size: int = 1000) -> IngestReport:
+                  chunk_size: int = 5000) -> IngestReport:
     """Check ``claims``, store them in chunks (one transaction each), report what happened to each."""
     return ingest_prepared(ledger, (prepare_claim(claim, checker) for claim in claims), actor=actor,
                            chunk_size=chunk_size)
 
 
 def ingest_prepared(ledger: Ledger, claims: Iterable[PreparedClaim], *, actor: str,
-                    chunk_size: int = 1000) -> IngestReport:
+                    chunk_size: int = 5000) -> IngestReport:
     """Store prepared claims in chunks (one transaction each) and report what happened to each."""
     report = IngestReport()
     chunk: list[PreparedClaim] = []
@@ -143,19 +143,21 @@ def _insert_new(session: Session, parties: PartyCache, new_rows: list[_NewRow], 
     writer = BulkWriter(session)
     claims_table, lines_table, events_table = Claim.__table__, LineRow.__table__, ClaimEvent.__table__
     ids = writer.allocate_ids(claims_table, len(new_rows))
-    records = []
-    for new in new_rows:
-        claim = new.claim
-        record = {**claim.columns, **party_links(_party_ids(parties, claim)), "content_hash": claim.digest,
-                  "revision": new.revision, "replaces_id": new.replaces_id, "status": new.status,
-                  "findings": claim.findings, "payer_claim_number": None, "created_at": now, "updated_at": now}
-        records.append(record)
-    keys = tuple(records[0])
-    columns = ("id", *(_COLUMN_OF[key] for key in keys))
-    if set(columns) != set(claims_table.columns.keys()):
+    first = new_rows[0].claim
+    columns = ("id", *(_COLUMN_OF[key] for key in first.columns), *(f"{role}_id" for role in PARTY_ROLES),
+               "content_hash", "revision", "replaces_id", "status", "findings", "payer_claim_number",
+               "created_at", "updated_at")
+    if sorted(columns) != sorted(claims_table.columns.keys()):
         raise ValueError("a new claim row must name every column of the claims table")
-    writer.insert(claims_table, columns, [(pk, *map(record.__getitem__, keys))
-                                          for pk, record in zip(ids, records, strict=True)])
+    id_of = parties.id_of
+    rows = []
+    for pk, new in zip(ids, new_rows, strict=True):
+        claim = new.claim
+        parties_of = claim.parties
+        links = [None if (record := parties_of[role]) is None else id_of(record) for role in PARTY_ROLES]
+        rows.append((pk, *claim.columns.values(), *links, claim.digest, new.revision, new.replaces_id, new.status,
+                     claim.findings, None, now, now))
+    writer.insert(claims_table, columns, rows)
     line_rows = [(pk, *line) for pk, new in zip(ids, new_rows, strict=True) for line in new.claim.lines]
     line_ids = writer.allocate_ids(lines_table, len(line_rows))
     writer.insert(lines_table, ("id", "claim_pk", *LINE_COLUMNS),

@@ -50,7 +50,7 @@ def write_export(claims, path: Path) -> None:  # type: ignore[no-untyped-def]
 
 def messy_export(path: Path, lines: int = 600, seed: int = 7) -> Path:
     """A synthetic export with damage: bad cells, a duplicated line id, a row without a claim id,
-    a claim whose rows are apart, rows the fast path turns down (padding)."""
+    a claim whose rows are apart, rows the fast path turns down (padding), claims the rules hold."""
     write_export(synthetic_claims(lines, seed), path)
     with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
@@ -63,6 +63,8 @@ def messy_export(path: Path, lines: int = 600, seed: int = 7) -> Path:
         row[column["subscriber_id"]] = ""
     for row in rng.sample(body, 8):
         row[column["procedure_code"]] = f" {row[column['procedure_code']]} "
+    for row in rng.sample(body, 6):  # telehealth without its modifier: the claim is held
+        row[column["place_of_service"]], row[column["modifier_1"]] = "02", ""
     body[40][column["line_id"]] = body[39][column["line_id"]]
     body[41][column["claim_id"]] = ""
     body.append(body.pop(3))  # claim of row 3 now ends at the last row
