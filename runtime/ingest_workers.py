@@ -52,7 +52,9 @@ class IngestWorkerError(RuntimeError):
 
 def worker_count(path: Path, *, setting: str | None = None) -> int:
     """How many workers to use for ``path``: ``BHCLAIMS_INGEST_WORKERS`` (0 or 1: none) or,
-    by default, two on a machine with two or more CPUs for a file of 2 MB or more."""
+    by default, two for a file of 2 MB or more on a machine where the writer and both workers
+    each have a CPU.  On two CPUs the three processes share them and gain nothing measurable
+    (README, Measured), so the default there is this process alone."""
     setting = os.environ.get(WORKERS_ENV) if setting is None else setting
     if setting not in (None, "", "auto"):
         try:
@@ -62,7 +64,7 @@ def worker_count(path: Path, *, setting: str | None = None) -> int:
         if count < 0:
             raise ValueError(f"{WORKERS_ENV} must not be negative")
         return 0 if count <= 1 else count
-    if (os.cpu_count() or 1) < 2 or path.stat().st_size < MIN_BYTES_FOR_WORKERS:
+    if (os.cpu_count() or 1) < 3 or path.stat().st_size < MIN_BYTES_FOR_WORKERS:
         return 0
     return 2
 
