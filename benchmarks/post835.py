@@ -3,8 +3,16 @@
     .venv/bin/python benchmarks/post835.py                # N=100000 on SQLite
     .venv/bin/python benchmarks/post835.py --n 20000 --postgres
 
-Targets: >= 10,000 CLP/s and peak RSS < 400 MB for the posting process (measured in
-a child process that only posts: VmHWM, else ``resource.getrusage``).  Exits 1 when missed.
+Targets: >= 10,000 CLP/s on SQLite (PostgreSQL's rate is reported, not judged) and peak RSS
+< 400 MB for the posting process (measured in a child process that only posts: VmHWM, else
+``resource.getrusage``; its CPU time is printed too, for a shared machine).  Exits 1 when missed.
+``--keep DIR`` leaves the SQLite ledger, a copy of it before posting and the 835 in DIR, to time or
+profile the child again without the setup:
+
+    cp DIR/bench-sqlite-seeded.db DIR/bench.db
+    .venv/bin/python -m cProfile -s tottime benchmarks/post835.py --child sqlite+pysqlite:///DIR/bench.db \
+        DIR/bench-sqlite.835
+
 The claims are bulk-inserted (not through ``ingest_claims``: that is not what is timed);
 the 835 is written from a template, balanced, with REF*6R on every line.
 """
@@ -15,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -91,9 +100,9 @@ def child(url: str, path: str) -> None:
     from remits.inbound import post_files
 
     ledger = Ledger(url)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     report = post_files(ledger, [Path(path)], actor="bench")
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     ledger.dispose()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     try:  # VmHWM: this image's own peak (ru_maxrss can include the parent's pages at fork)
@@ -101,16 +110,18 @@ def child(url: str, path: str) -> None:
             peak_mb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
     except (OSError, StopIteration):
         pass
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": peak_mb, "posted": report.payments.posted,
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_rss_mb": peak_mb, "posted": report.payments.posted,
                       "claims": report.payments.claims_posted, "failed": report.failed}))
 
 
-def run(url: str, n: int, folder: Path, label: str) -> dict[str, float]:
+def run(url: str, n: int, folder: Path, label: str, keep: bool = False) -> dict[str, float]:
     started = time.perf_counter()
     seed_claims(url, n)
     path = folder / f"bench-{label}.835"
     write_835(path, n)
     setup = time.perf_counter() - started
+    if keep and url.startswith("sqlite"):  # an untouched copy, to profile the child again and again
+        shutil.copyfile(url.removeprefix("sqlite+pysqlite:///"), folder / f"bench-{label}-seeded.db")
     result = subprocess.run([sys.executable, __file__, "--child", url, str(path)], capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
     if result.returncode != 0:
@@ -121,7 +132,8 @@ def run(url: str, n: int, folder: Path, label: str) -> dict[str, float]:
     rate = n / figures["seconds"]
     size_mb = path.stat().st_size / 1e6
     print(f"{label:10s} N={n:,} CLP ({n * LINES:,} SVC, {size_mb:.0f} MB): posted in {figures['seconds']:.1f} s "
-          f"= {rate:,.0f} CLP/s, peak RSS {figures['peak_rss_mb']:.0f} MB  (setup {setup:.1f} s)")
+          f"= {rate:,.0f} CLP/s (CPU {figures['cpu_seconds']:.1f} s), peak RSS {figures['peak_rss_mb']:.0f} MB  "
+          f"(setup {setup:.1f} s)")
     return {"rate": rate, "rss": figures["peak_rss_mb"]}
 
 
@@ -129,6 +141,9 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--postgres", action="store_true", help="also run on a throwaway PostgreSQL server")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="leave the SQLite ledger (and a seeded copy) and the 835 in DIR, to profile "
+                             "the child: python -m cProfile benchmarks/post835.py --child URL FILE")
     parser.add_argument("--child", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -137,7 +152,12 @@ def main() -> int:
     results = {}
     with tempfile.TemporaryDirectory(prefix="bhclaims-bench-") as tmp:
         folder = Path(tmp)
-        results["sqlite"] = run(f"sqlite+pysqlite:///{folder / 'bench.db'}", args.n, folder, "sqlite")
+        if args.keep:
+            folder = args.keep.resolve()
+            folder.mkdir(parents=True, exist_ok=True)
+            for name in ("bench.db", "bench.db-wal", "bench.db-shm"):
+                (folder / name).unlink(missing_ok=True)
+        results["sqlite"] = run(f"sqlite+pysqlite:///{folder / 'bench.db'}", args.n, folder, "sqlite", keep=bool(args.keep))
         if args.postgres:
             from tests.pg_server import PostgresServer
 
@@ -147,10 +167,11 @@ def main() -> int:
             finally:
                 server.stop()
     missed = [f"{name}: {r['rate']:,.0f} CLP/s < {TARGET_CLP_PER_S:,}" for name, r in results.items()
-              if r["rate"] < TARGET_CLP_PER_S]
+              if name == "sqlite" and r["rate"] < TARGET_CLP_PER_S]  # PostgreSQL's rate: reported only
     missed += [f"{name}: peak RSS {r['rss']:.0f} MB > {TARGET_RSS_MB}" for name, r in results.items()
                if r["rss"] > TARGET_RSS_MB]
-    print("targets: >= 10,000 CLP/s, peak RSS < 400 MB:", "met" if not missed else "MISSED - " + "; ".join(missed))
+    print("targets: >= 10,000 CLP/s (SQLite), peak RSS < 400 MB:",
+          "met" if not missed else "MISSED - " + "; ".join(missed))
     return 1 if missed else 0
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from itertools import repeat
@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from domain.acks import Envelope
-from domain.remittance import Adjustment, ClaimPayment, Remittance
+from domain.claim import Source
+from domain.remittance import Adjustment, ClaimPayment, Remittance, ServicePayment
 from edi.sniff import _count, _group_envelope, _interchange_envelope, walk_envelopes
 from edi.x12 import (
     ISA_LENGTH,
@@ -46,8 +47,6 @@ from edi.x835 import (
     _MAX_DECIMAL_LENGTH,
     CAS_TRIPLES,
     DECIMAL_PATTERN,
-    _ClaimBuilder,
-    _LineBuilder,
     _RemittanceBuilder,
 )
 
@@ -199,8 +198,14 @@ def _header(builder: _RemittanceBuilder, seg: Segment) -> Remittance:
         builder.claims, builder.plb = claims, plb
 
 
-def read_remittance_file(path: str | Path, *, source: str | None = None) -> Iterator[RemittancePart]:
-    """The parts of every remittance in an 835 file, streamed."""
+def read_remittance_file(
+    path: str | Path, *, source: str | None = None, drafts: bool = False
+) -> Iterator[RemittancePart | ClaimPaymentDraft]:
+    """The parts of every remittance in an 835 file, streamed.
+
+    ``drafts``: claims the fast path reads come as ``ClaimPaymentDraft`` (``record()`` gives the
+    ``ClaimPayment``); those the reference reader reads (the fallback) come as records.
+    """
     seps = separators_of_file(path)
     source = source or str(path)
 
@@ -209,11 +214,14 @@ def read_remittance_file(path: str | Path, *, source: str | None = None) -> Iter
 
     if not _plain_separators(seps):
         return slow()
-    return _parts_with_fallback(lambda: _fast_remittance_parts(_file_text_chunks(path), seps, source), slow)
+    return _parts_with_fallback(lambda: _fast_remittance_parts(_file_text_chunks(path), seps, source, drafts), slow)
 
 
-def read_remittance_text(text: str, *, source: str = "<835>") -> Iterator[RemittancePart]:
-    """``iter_remittance_parts`` over the segments of ``text`` (same parts, same errors)."""
+def read_remittance_text(
+    text: str, *, source: str = "<835>", drafts: bool = False
+) -> Iterator[RemittancePart | ClaimPaymentDraft]:
+    """``iter_remittance_parts`` over the segments of ``text`` (same parts, same errors; ``drafts``
+    as for ``read_remittance_file``)."""
     seps = detect_separators(text)
 
     def slow() -> Iterator[RemittancePart]:
@@ -221,7 +229,7 @@ def read_remittance_text(text: str, *, source: str = "<835>") -> Iterator[Remitt
 
     if not _plain_separators(seps) or not text.isascii():
         return slow()
-    return _parts_with_fallback(lambda: _fast_remittance_parts(iter((text,)), seps, source), slow)
+    return _parts_with_fallback(lambda: _fast_remittance_parts(iter((text,)), seps, source, drafts), slow)
 
 
 # --- the fast path -------------------------------------------------------------------------------
@@ -250,8 +258,8 @@ def _plain_separators(seps: Separators) -> bool:
 
 
 def _parts_with_fallback(
-    fast: Callable[[], Iterator[RemittancePart]], slow: Callable[[], Iterator[RemittancePart]]
-) -> Iterator[RemittancePart]:
+    fast: Callable[[], Iterator[RemittancePart | ClaimPaymentDraft]], slow: Callable[[], Iterator[RemittancePart]]
+) -> Iterator[RemittancePart | ClaimPaymentDraft]:
     yielded = 0
     try:
         for part in fast():
@@ -301,11 +309,111 @@ def _raw_segment_batches(chunks: Iterator[str], terminator: str) -> Iterator[lis
         yield [raw]
 
 
-def _fast_remittance_parts(chunks: Iterator[str], separators: Separators, source: str) -> Iterator[RemittancePart]:
+class ServicePaymentDraft:
+    """Loop 2110 as the fast reader reads it: the attributes of ``ServicePayment`` (lists where the
+    record has tuples; ``_RemittanceBuilder``'s handlers add to them); ``record()`` is the record."""
+
+    __slots__ = ("index", "procedure_qualifier", "procedure_code", "modifiers", "charge", "paid", "units",
+                 "revenue_code", "original_procedure", "line_id", "service_date", "service_start", "service_end",
+                 "adjustments", "remark_codes", "allowed", "references")
+
+    def __init__(self, index: int, procedure_qualifier: str, procedure_code: str, modifiers: tuple[str, ...],
+                 charge: Decimal, paid: Decimal, units: Decimal | None, revenue_code: str, original_procedure: str):
+        self.index = index
+        self.procedure_qualifier = procedure_qualifier
+        self.procedure_code = procedure_code
+        self.modifiers = modifiers
+        self.charge = charge
+        self.paid = paid
+        self.units = units
+        self.revenue_code = revenue_code
+        self.original_procedure = original_procedure
+        self.line_id: str | None = None
+        self.service_date: date | None = None
+        self.service_start: date | None = None
+        self.service_end: date | None = None
+        self.adjustments: list[Adjustment] = []
+        self.remark_codes: list[str] = []
+        self.allowed: Decimal | None = None
+        self.references: list[tuple[str, str]] = []
+
+    def record(self, source: str) -> ServicePayment:
+        """What ``edi.x835._LineBuilder.build`` makes of the same segments."""
+        return ServicePayment(self.procedure_qualifier, self.procedure_code, self.modifiers, self.charge, self.paid,
+                              self.units, self.revenue_code, self.original_procedure, self.line_id,
+                              self.service_date, self.service_start, self.service_end, tuple(self.adjustments),
+                              tuple(self.remark_codes), self.allowed, tuple(self.references),
+                              Source(source, self.index))
+
+
+class ClaimPaymentDraft:
+    """Loop 2100 as the fast reader reads it: CLP01..CLP09, the CAS, lines, REF and remark codes under
+    the names ``ClaimPayment`` gives them (lists where the record has tuples), what else the reference
+    builder reads in ``values``; ``record()`` is the ``ClaimPayment`` itself.
+
+    ``read_remittance_file(..., drafts=True)`` yields these instead of records, for a consumer (the
+    poster) that reads a few attributes of every claim and needs the record of only a few.
+    """
+
+    __slots__ = ("index", "source", "patient_control_number", "status", "charge", "paid",
+                 "patient_responsibility", "filing_indicator", "payer_claim_number", "facility_code", "frequency",
+                 "values", "adjustments", "lines", "references", "remark_codes", "amounts")
+
+    def __init__(self, index: int, source: str, clp: list[str], charge: Decimal, paid: Decimal,
+                 patient_responsibility: Decimal | None):
+        self.index = index
+        self.source = source
+        self.patient_control_number = clp[1]
+        self.status = clp[2]
+        self.charge = charge
+        self.paid = paid
+        self.patient_responsibility = patient_responsibility
+        self.filing_indicator = clp[6]
+        self.payer_claim_number = clp[7]
+        self.facility_code = clp[8]
+        self.frequency = clp[9]
+        self.values: dict[str, object] = {}  # as _ClaimBuilder.values: dates, names, rendering provider
+        self.adjustments: list[Adjustment] = []
+        self.lines: list[ServicePaymentDraft] = []
+        self.references: list[tuple[str, str]] = []
+        self.remark_codes: list[str] = []
+        self.amounts: list[tuple[str, Decimal]] = []
+
+    def record(self) -> ClaimPayment:
+        """What ``edi.x835._ClaimBuilder.build`` makes of the same segments."""
+        source = self.source
+        return ClaimPayment(
+            self.patient_control_number, self.status, self.charge, self.paid, self.patient_responsibility,
+            self.filing_indicator, self.payer_claim_number, self.facility_code, self.frequency,
+            adjustments=tuple(self.adjustments),
+            lines=tuple([line.record(source) for line in self.lines]),
+            references=tuple(self.references),
+            remark_codes=tuple(self.remark_codes),
+            amounts=tuple(self.amounts),
+            source=Source(source, self.index),
+            **self.values,  # type: ignore[arg-type]
+        )
+
+
+# The drafts pass the leading fields by position (keywords are a quarter of the cost of a line)
+assert [f.name for f in fields(ServicePayment)] == [
+    "procedure_qualifier", "procedure_code", "modifiers", "charge", "paid", "units", "revenue_code",
+    "original_procedure", "line_id", "service_date", "service_start", "service_end", "adjustments",
+    "remark_codes", "allowed", "references", "source"], "domain.remittance.ServicePayment changed: see record()"
+assert [f.name for f in fields(ClaimPayment)][:9] == [
+    "patient_control_number", "status", "charge", "paid", "patient_responsibility", "filing_indicator",
+    "payer_claim_number", "facility_code", "frequency"], "domain.remittance.ClaimPayment changed: see record()"
+
+
+def _fast_remittance_parts(
+    chunks: Iterator[str], separators: Separators, source: str, drafts: bool = False
+) -> Iterator[RemittancePart | ClaimPaymentDraft]:
     element, component = separators.element, separators.component
     amounts: dict[str, Decimal] = {}
     dates: dict[str, date] = {}
-    cas_cache: dict[str, tuple[Adjustment, ...]] = {}
+    # CAS, SVC, DTM, REF and NM1 texts seen before, with what they say: they repeat verbatim from claim
+    # to claim, and a dict hit costs less than splitting and reading them again
+    seen: dict[str, tuple[object, ...]] = {}
 
     def money(value: str) -> Decimal:
         found = amounts.get(value)
@@ -326,199 +434,230 @@ def _fast_remittance_parts(chunks: Iterator[str], separators: Separators, source
         return found
 
     def cas(raw: str, parts: list[str]) -> tuple[Adjustment, ...]:
-        found = cas_cache.get(raw)
-        if found is None:
-            n = len(parts)
-            if n > 1 + 3 * CAS_TRIPLES + 1 or n < 2 or not parts[1]:
-                raise _Unusual
-            group = parts[1]
-            triples = []
-            for reason_at in range(2, n, 3):
-                reason = parts[reason_at]
-                value = parts[reason_at + 1] if reason_at + 1 < n else ""
-                quantity = parts[reason_at + 2] if reason_at + 2 < n else ""
-                if not reason:
-                    if value or quantity:
-                        raise _Unusual
-                    continue
-                triples.append(Adjustment(group, reason, money(value), money(quantity) if quantity else None))
-            if not triples:
-                raise _Unusual
-            found = tuple(triples)
-            if len(cas_cache) < _CACHE_LIMIT:
-                cas_cache[raw] = found
+        n = len(parts)
+        if n > 1 + 3 * CAS_TRIPLES + 1 or n < 2 or not parts[1]:
+            raise _Unusual
+        group = parts[1]
+        triples = []
+        for reason_at in range(2, n, 3):
+            reason = parts[reason_at]
+            value = parts[reason_at + 1] if reason_at + 1 < n else ""
+            quantity = parts[reason_at + 2] if reason_at + 2 < n else ""
+            if not reason:
+                if value or quantity:
+                    raise _Unusual
+                continue
+            triples.append(Adjustment(group, reason, money(value), money(quantity) if quantity else None))
+        if not triples:
+            raise _Unusual
+        found = tuple(triples)
+        if len(seen) < _CACHE_LIMIT:
+            seen[raw] = ("CAS", found)
         return found
 
     # envelope state, as edi.sniff.walk_envelopes keeps it
     interchange: Envelope | None = None
     group: Envelope | None = None
-    groups_seen = sets_seen = set_segments = interchanges_closed = 0
+    groups_seen = sets_seen = interchanges_closed = 0
     set_numbers: set[str] = set()
     st: Segment | None = None
-    # transaction set state, as iter_remittance_parts keeps it
+    # transaction set state, as iter_remittance_parts keeps it; ``loop`` mirrors ``builder.loop``
+    # (None outside a transaction set), ``claim`` and ``line`` are the open 2100 and 2110 loops
     builder: _RemittanceBuilder | None = None
+    loop: str | None = None
+    claim: ClaimPaymentDraft | None = None
+    line: ServicePaymentDraft | None = None
     digest = hashlib.sha256()
-    fingerprint: list[str] = []
     header_sent = False
     index = 0
     for batch in _raw_segment_batches(chunks, separators.segment):
+        first = index  # segment index before the batch; batch[i] has index first + i + 1
         for raw in batch:
             index += 1
+            known = seen.get(raw)
+            if known is not None and (loop == "line" or loop == "claim"):  # as below, without the reading
+                kind = known[0]
+                if kind == "CAS":
+                    (line if loop == "line" else claim).adjustments.extend(known[1])  # type: ignore
+                    continue
+                if kind == "SVC":
+                    line = ServicePaymentDraft(index, *known[1])  # type: ignore[arg-type]
+                    claim.lines.append(line)  # type: ignore[union-attr]
+                    loop = builder.loop = "line"  # type: ignore[union-attr]
+                    continue
+                if kind == "REF":
+                    reference = known[1]
+                    if loop == "claim":
+                        claim.references.append(reference)  # type: ignore[union-attr, arg-type]
+                    elif reference[0] == "6R":  # type: ignore[index]
+                        line.line_id = reference[1]  # type: ignore[union-attr, index]
+                    else:
+                        line.references.append(reference)  # type: ignore[union-attr, arg-type]
+                    continue
+                if kind == "NM1":
+                    if loop == "claim":
+                        claim.values.update(known[1])  # type: ignore[union-attr, arg-type]
+                    continue
+                if loop == "line":  # DTM 472, 150 or 151
+                    if known[1] == "472":
+                        line.service_date = known[2]  # type: ignore[assignment, union-attr]
+                    elif known[1] == "150":
+                        line.service_start = known[2]  # type: ignore[assignment, union-attr]
+                    else:
+                        line.service_end = known[2]  # type: ignore[assignment, union-attr]
+                    continue
             parts = raw.split(element)
             sid = parts[0]
-            if len(sid) > 3 or not sid.isalnum():
-                raise _Unusual
-            if st is not None and sid not in _ENVELOPE_IDS:
-                # --- a segment of the open transaction set (builder is set) ---
-                set_segments += 1
-                fingerprint.append(raw)
-                loop = builder.loop  # type: ignore[union-attr]
+            # --- the segments of loops 2100 and 2110, most frequent first ---
+            if sid == "CAS" and (loop == "line" or loop == "claim"):
+                (line if loop == "line" else claim).adjustments.extend(cas(raw, parts))  # type: ignore[union-attr]
+            elif sid == "SVC" and (loop == "line" or loop == "claim"):
                 n = len(parts)
-                if sid == "CAS" and (loop == "claim" or loop == "line"):
-                    claim = builder.claims[-1]  # type: ignore[union-attr]
-                    target = claim.lines[-1] if loop == "line" else claim
-                    target.adjustments.extend(cas(raw, parts))
-                elif sid == "CLP":
-                    seg = Segment(tuple(parts), index)
-                    if not header_sent:
-                        yield RemittanceHeader(_header(builder, seg))  # type: ignore[arg-type]
-                        header_sent = True
-                    if "total_paid" not in builder.header or builder.plb or n < 5 or not parts[1] or not parts[2]:  # type: ignore[union-attr]
-                        raise _Unusual
-                    if n < 10:
-                        parts += [""] * (10 - n)
-                    claim = _ClaimBuilder(seg)
-                    claim.values.update(
-                        patient_control_number=parts[1], status=parts[2], charge=money(parts[3]),
-                        paid=money(parts[4]), patient_responsibility=money(parts[5]) if parts[5] else None,
-                        filing_indicator=parts[6], payer_claim_number=parts[7], facility_code=parts[8],
-                        frequency=parts[9],
-                    )
-                    claims = builder.claims  # type: ignore[union-attr]
-                    claims.append(claim)
-                    builder.loop = "claim"  # type: ignore[union-attr]
-                    if len(claims) > 1:
-                        builder.claims = [claim]  # type: ignore[union-attr]
-                        for done in claims[:-1]:
-                            yield done.build(source)
-                elif sid == "SVC" and (loop == "claim" or loop == "line"):
-                    if n < 4 or not parts[1]:
-                        raise _Unusual
-                    seg = Segment(tuple(parts), index)
-                    if n < 7:
-                        parts += [""] * (7 - n)
-                    procedure = parts[1].split(component)
-                    builder.claims[-1].lines.append(  # type: ignore[union-attr]
-                        _LineBuilder(
-                            seg=seg,
-                            qualifier=procedure[0],
-                            code=procedure[1] if len(procedure) > 1 else "",
-                            modifiers=tuple(m for m in procedure[2:6] if m),
-                            charge=money(parts[2]),
-                            paid=money(parts[3]),
-                            revenue_code=parts[4],
-                            units=money(parts[5]) if parts[5] else None,
-                            original_procedure=parts[6],
-                        )
-                    )
-                    builder.loop = "line"  # type: ignore[union-attr]
-                elif sid == "DTM" and loop == "line":
-                    qualifier = parts[1] if n > 1 else ""
-                    if qualifier in ("472", "150", "151"):
-                        when = day(parts[2] if n > 2 else "")
-                        line = builder.claims[-1].lines[-1]  # type: ignore[union-attr]
-                        if qualifier == "472":
-                            line.service_date = when
-                        elif qualifier == "150":
-                            line.service_start = when
-                        else:
-                            line.service_end = when
-                elif sid == "REF" and (loop == "claim" or loop == "line"):
-                    qualifier = parts[1] if n > 1 else ""
-                    value = parts[2] if n > 2 else ""
-                    claim = builder.claims[-1]  # type: ignore[union-attr]
-                    if loop == "claim":
-                        claim.references.append((qualifier, value))
-                    elif qualifier == "6R":
-                        claim.lines[-1].line_id = value
+                if n < 4 or not parts[1]:
+                    raise _Unusual
+                if n < 7:
+                    parts += [""] * (7 - n)
+                procedure = parts[1].split(component)
+                fields = (procedure[0], procedure[1] if len(procedure) > 1 else "",
+                          tuple([m for m in procedure[2:6] if m]), money(parts[2]), money(parts[3]),
+                          money(parts[5]) if parts[5] else None, parts[4], parts[6])
+                if len(seen) < _CACHE_LIMIT:
+                    seen[raw] = ("SVC", fields)
+                line = ServicePaymentDraft(index, *fields)
+                claim.lines.append(line)  # type: ignore[union-attr]
+                loop = builder.loop = "line"  # type: ignore[union-attr]
+            elif sid == "DTM" and loop == "line":
+                qualifier = parts[1] if len(parts) > 1 else ""
+                if qualifier == "472" or qualifier == "150" or qualifier == "151":
+                    when = day(parts[2] if len(parts) > 2 else "")
+                    if qualifier == "472":
+                        line.service_date = when  # type: ignore[union-attr]
+                    elif qualifier == "150":
+                        line.service_start = when  # type: ignore[union-attr]
                     else:
-                        claim.lines[-1].references.append((qualifier, value))
-                elif sid == "NM1" and loop != "claim":
-                    pass  # names are read in the claim loop only
-                elif sid == "LQ" and loop == "line":
-                    if n > 2 and parts[2]:
-                        builder.claims[-1].lines[-1].remark_codes.append(parts[2])  # type: ignore[union-attr]
-                elif sid == "PLB":
-                    seg = Segment(tuple(parts), index)
-                    if not header_sent:
-                        yield RemittanceHeader(_header(builder, seg))  # type: ignore[arg-type]
-                        header_sent = True
-                    builder.add(seg)  # type: ignore[union-attr]
-                    claims, builder.claims = builder.claims, []  # type: ignore[union-attr]
-                    for done in claims:
-                        yield done.build(source)
+                        line.service_end = when  # type: ignore[union-attr]
+                    if len(seen) < _CACHE_LIMIT:
+                        seen[raw] = ("DTM", qualifier, when)
+            elif sid == "REF" and (loop == "line" or loop == "claim"):
+                n = len(parts)
+                reference = (parts[1] if n > 1 else "", parts[2] if n > 2 else "")
+                if loop == "claim":
+                    claim.references.append(reference)  # type: ignore[union-attr]
+                elif reference[0] == "6R":
+                    line.line_id = reference[1]  # type: ignore[union-attr]
                 else:
-                    builder.add(Segment(tuple(parts), index))  # type: ignore[union-attr]
-                if len(fingerprint) >= 4096:
-                    _fingerprint_batch(digest, fingerprint, separators)
-                    fingerprint = []
-                continue
-            seg = Segment(tuple(parts), index)
-            if sid == "ISA":
-                if interchange is not None:
-                    raise _Unusual
-                interchange, groups_seen = _interchange_envelope(seg, source), 0
-            elif interchange is None:
-                raise _Unusual
-            elif sid == "IEA":
-                if group is not None or _count(seg, 1) != groups_seen:
-                    raise _Unusual
-                if seg.get(2).strip() != interchange.interchange_control_number:
-                    raise _Unusual
-                interchange = None
-                interchanges_closed += 1
-            elif sid == "TA1":
-                raise _Unusual
-            elif sid == "GS":
-                if group is not None:
-                    raise _Unusual
-                group = _group_envelope(interchange, seg)
-                groups_seen += 1
-                sets_seen = 0
-                set_numbers = set()
-            elif group is None:
-                raise _Unusual
-            elif sid == "GE":
-                if st is not None or _count(seg, 1) != sets_seen or seg.get(2) != group.group_control_number:
-                    raise _Unusual
-                group = None
-            elif sid == "ST":
-                if st is not None or seg.get(2) in set_numbers or seg.get(1) != "835":
-                    raise _Unusual
-                set_numbers.add(seg.get(2))
-                st, set_segments = seg, 1
-                builder = _RemittanceBuilder(group, seg, separators, source)
-                digest = hashlib.sha256()
-                fingerprint = []
-                header_sent = False
-            elif st is None:
-                raise _Unusual
-            else:  # SE
-                set_segments += 1
-                if _count(seg, 1) != set_segments or seg.get(2) != st.get(2):
-                    raise _Unusual
-                st = None
-                sets_seen += 1
-                assert builder is not None
+                    line.references.append(reference)  # type: ignore[union-attr]
+                if len(seen) < _CACHE_LIMIT:
+                    seen[raw] = ("REF", reference)
+            elif sid == "CLP" and loop is not None:
                 if not header_sent:
-                    yield RemittanceHeader(_header(builder, seg))
-                for claim in builder.claims:
-                    yield claim.build(source)
-                builder.claims = []
-                _fingerprint_batch(digest, fingerprint, separators)
-                fingerprint = []
-                yield RemittanceEnd(builder.finish(seg), digest.hexdigest())
-                builder = None
+                    yield RemittanceHeader(_header(builder, Segment(tuple(parts), index)))  # type: ignore[arg-type]
+                    header_sent = True
+                n = len(parts)
+                if "total_paid" not in builder.header or builder.plb or n < 5 or not parts[1] or not parts[2]:  # type: ignore[union-attr]
+                    raise _Unusual
+                if n < 10:
+                    parts += [""] * (10 - n)
+                # read before the previous claim is yielded, as the reference reader does
+                opened = ClaimPaymentDraft(index, source, parts, money(parts[3]), money(parts[4]),
+                                           money(parts[5]) if parts[5] else None)
+                if claim is not None:
+                    yield claim if drafts else claim.record()
+                claim = opened
+                builder.claims = [claim]  # type: ignore[list-item, union-attr]
+                loop = builder.loop = "claim"  # type: ignore[union-attr]
+            elif sid == "NM1" and loop is not None:
+                if loop == "claim":  # names are read in the claim loop only (as _RemittanceBuilder._nm1)
+                    n = len(parts)
+                    qualifier = parts[1] if n > 1 else ""
+                    values: dict[str, object] = {}
+                    if qualifier == "QC":
+                        values = {"patient_last": parts[3] if n > 3 else "", "patient_first": parts[4] if n > 4 else "",
+                                  "member_id": parts[9] if n > 9 else ""}
+                    elif qualifier == "82":
+                        values = {"rendering_provider_id": parts[9] if n > 9 else ""}
+                    claim.values.update(values)  # type: ignore[union-attr]
+                    if len(seen) < _CACHE_LIMIT:
+                        seen[raw] = ("NM1", values)
+            elif sid == "LQ" and loop == "line":
+                if len(parts) > 2 and parts[2]:
+                    line.remark_codes.append(parts[2])  # type: ignore[union-attr]
+            elif sid == "PLB" and loop is not None:
+                seg = Segment(tuple(parts), index)
+                if not header_sent:
+                    yield RemittanceHeader(_header(builder, seg))  # type: ignore[arg-type]
+                    header_sent = True
+                builder.add(seg)  # type: ignore[union-attr]
+                loop = builder.loop  # type: ignore[union-attr]
+                builder.claims = []  # type: ignore[union-attr]
+                if claim is not None:
+                    yield claim if drafts else claim.record()
+                    claim = None
+            elif sid in _ENVELOPE_IDS:
+                # --- the envelope, as walk_envelopes checks it ---
+                seg = Segment(tuple(parts), index)
+                if sid == "ISA":
+                    if interchange is not None:
+                        raise _Unusual
+                    interchange, groups_seen = _interchange_envelope(seg, source), 0
+                elif interchange is None:
+                    raise _Unusual
+                elif sid == "IEA":
+                    if group is not None or _count(seg, 1) != groups_seen:
+                        raise _Unusual
+                    if seg.get(2).strip() != interchange.interchange_control_number:
+                        raise _Unusual
+                    interchange = None
+                    interchanges_closed += 1
+                elif sid == "TA1":
+                    raise _Unusual
+                elif sid == "GS":
+                    if group is not None:
+                        raise _Unusual
+                    group = _group_envelope(interchange, seg)
+                    groups_seen += 1
+                    sets_seen = 0
+                    set_numbers = set()
+                elif group is None:
+                    raise _Unusual
+                elif sid == "GE":
+                    if st is not None or _count(seg, 1) != sets_seen or seg.get(2) != group.group_control_number:
+                        raise _Unusual
+                    group = None
+                elif sid == "ST":
+                    if st is not None or seg.get(2) in set_numbers or seg.get(1) != "835":
+                        raise _Unusual
+                    set_numbers.add(seg.get(2))
+                    st = seg
+                    builder = _RemittanceBuilder(group, seg, separators, source)
+                    loop = builder.loop
+                    claim = line = None
+                    digest = hashlib.sha256()
+                    header_sent = False
+                elif st is None:
+                    raise _Unusual
+                else:  # SE: the count is of the segments from ST to SE
+                    if _count(seg, 1) != index - st.index + 1 or seg.get(2) != st.get(2):
+                        raise _Unusual
+                    _fingerprint_batch(digest, batch[max(st.index - first, 0):index - first - 1], separators)
+                    st = None
+                    sets_seen += 1
+                    assert builder is not None
+                    if not header_sent:
+                        yield RemittanceHeader(_header(builder, seg))
+                    if claim is not None:
+                        yield claim if drafts else claim.record()
+                    builder.claims = []
+                    yield RemittanceEnd(builder.finish(seg), digest.hexdigest())
+                    builder = loop = claim = line = None
+            elif loop is None or len(sid) > 3 or not sid.isalnum():
+                raise _Unusual  # outside a transaction set, or not a segment identifier
+            else:
+                # --- any other segment of the transaction set: the reference builder reads it ---
+                builder.add(Segment(tuple(parts), index))  # type: ignore[union-attr]
+                loop = builder.loop  # type: ignore[union-attr]
+        if st is not None:  # the transaction set goes on in the next batch
+            _fingerprint_batch(digest, batch[max(st.index - first, 0):], separators)
     if interchange is not None or interchanges_closed == 0:
         raise _Unusual
 

@@ -29,31 +29,37 @@ remittance of 100,000 claims is never held in memory whole:
 - **Flags.**  SCO / One Care members cannot be charged: a posting with patient
   responsibility on such a claim gets a ``patient_responsibility_flagged`` event.
 
-Rows are written with SQLAlchemy Core executemany (ids the child rows need are
-allocated up front: see ``_allocate_ids``), a chunk of claims at a time, inside the caller's one
-transaction per file.
+Rows are written a chunk of claims at a time, inside the caller's one transaction per file,
+through the driver (``_Bind``: COPY on PostgreSQL, many rows per statement on SQLite), with the
+ids child rows need reserved when the chunk is looked up (``_reserve_ids``).  The fast reader hands
+the poster ``ClaimPaymentDraft``s (the claim as read, not yet a record); the few CLPs that need
+the record (a broken balance, a reversal) are made one.  docs/posting.md, "Performance".
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from itertools import chain
 from typing import Any, NamedTuple
 
 from sqlalchemy import exists, func, insert, select, text, update
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, aliased
 
-from domain.adjudication import adjudicated_status
+from domain.adjudication import CONTRACTUAL_ADJUSTMENTS
 from domain.claim import NO_COST_SHARE_PLANS
+from domain.remittance import DENIED_STATUS, REVERSAL_STATUS
 from domain.remittance import ClaimPayment as ClaimPaymentRecord
 from domain.remittance import Remittance as RemittanceRecord
 from edi.x12stream import (
+    ClaimPaymentDraft,
     RemittanceEnd,
     RemittanceHeader,
     RemittancePart,
@@ -160,19 +166,10 @@ _SERVICE_PAYMENT_COLUMNS = ("id", "claim_payment_id", "service_line_id", "proced
 _ADJUSTMENT_COLUMNS = ("claim_payment_id", "service_payment_id", "group_code", "reason_code", "amount", "quantity")
 _EVENT_COLUMNS = ("claim_pk", "at", "actor", "event", "from_status", "to_status", "detail")
 _CACHE_LIMIT = 50_000
-
-
-@dataclass(slots=True)
-class _PendingLine:
-    row: tuple[Any, ...]  # _SERVICE_PAYMENT_COLUMNS after id and claim_payment_id
-    adjustments: list[tuple[Any, ...]]  # _ADJUSTMENT_COLUMNS after the two ids
-
-
-@dataclass(slots=True)
-class _PendingClaim:
-    row: tuple[Any, ...]  # _CLAIM_PAYMENT_COLUMNS after id
-    adjustments: list[tuple[Any, ...]]
-    lines: list[_PendingLine]
+_ROWS_PER_STATEMENT = 100
+_SQLITE_MAX_VARIABLES = 999  # the lowest limit a SQLite build may have (32766 since 3.32)
+_IN_LIST = 900
+_CLAIM_INFO_COLUMNS = "id, claim_id, revision, status, line_of_business, frequency, payer_claim_number"
 
 
 class _Bind:
@@ -188,8 +185,11 @@ class _Bind:
         self._money = self._processor(ClaimPayment.__table__.c.paid)
         self._date = self._processor(ServicePayment.__table__.c.service_date)
         self._timestamp = self._processor(ClaimPayment.__table__.c.created_at)
-        self._money_cache: dict[Any, Any] = {}
-        self._date_cache: dict[Any, Any] = {}
+        self.money_cache: dict[Decimal, Any] = {}
+        self.date_cache: dict[date, Any] = {}
+        date_type = ServiceLine.__table__.c.service_date.type
+        self._read_date = date_type.dialect_impl(self.dialect).result_processor(self.dialect, None)
+        self._read_date_cache: dict[Any, Any] = {}
         for table, columns in ((ClaimPayment.__table__, _CLAIM_PAYMENT_COLUMNS),
                                (ServicePayment.__table__, _SERVICE_PAYMENT_COLUMNS),
                                (Adjustment.__table__, _ADJUSTMENT_COLUMNS), (ClaimEvent.__table__, _EVENT_COLUMNS)):
@@ -203,11 +203,12 @@ class _Bind:
         return column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
 
     def money(self, value: Decimal | None) -> Any:
+        """``Money``'s database form of ``value``; ``money_cache`` holds those made so far."""
         if value is None:
             return None
-        cache = self._money_cache
-        found = cache.get(value, cache)
-        if found is cache:
+        cache = self.money_cache
+        found = cache.get(value)
+        if found is None:
             try:
                 found = self._money(value) if self._money else value
             except (TypeError, ValueError) as exc:  # as SQLAlchemy reports a failed bind processor
@@ -217,12 +218,13 @@ class _Bind:
         return found
 
     def date(self, value: date | None) -> Any:
-        if value is None or self._date is None:
-            return value
-        cache = self._date_cache
+        """``Date``'s database form of ``value``; ``date_cache`` holds those made so far."""
+        if value is None:
+            return None
+        cache = self.date_cache
         found = cache.get(value)
         if found is None:
-            found = self._date(value)
+            found = self._date(value) if self._date else value
             if len(cache) < _CACHE_LIMIT:
                 cache[value] = found
         return found
@@ -231,6 +233,8 @@ class _Bind:
         return self._timestamp(value) if self._timestamp else value
 
     def insert_many(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
         if self.dialect.name == "postgresql" and self.dialect.driver == "psycopg":
             # COPY: one stream instead of a round trip per row.  Same transaction (same connection).
             driver = self.connection.connection.driver_connection
@@ -238,9 +242,47 @@ class _Bind:
                 for row in rows:
                     copy.write_row(row)
             return
-        sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
-               f"VALUES ({', '.join([self.placeholder] * len(columns))})")
-        self.connection.exec_driver_sql(sql, rows)
+        values = f"({', '.join([self.placeholder] * len(columns))})"
+        self._execute_many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {{}}", values, rows)
+
+    def _execute_many(self, sql: str, values: str, rows: list[tuple[Any, ...]]) -> None:
+        """``sql`` with ``{}`` replaced by ``values`` (one row's placeholders), for every row.
+
+        SQLite: many rows per statement, so that its cost per executed statement (reset, bind, step)
+        is paid once per ``per`` rows instead of once per row (about a third of the write time); the
+        rows that do not fill a statement go one per statement.
+        """
+        if self.dialect.name == "sqlite" and len(rows) >= 2:
+            per = min(_ROWS_PER_STATEMENT, _SQLITE_MAX_VARIABLES // values.count(self.placeholder))
+            full = len(rows) - len(rows) % per
+            if full >= per:
+                self.connection.exec_driver_sql(sql.format(", ".join([values] * per)), [
+                    tuple(chain.from_iterable(rows[start:start + per])) for start in range(0, full, per)])
+                rows = rows[full:]
+                if not rows:
+                    return
+        self.connection.exec_driver_sql(sql.format(values), rows)
+
+    def rows(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        """A lookup of ours on the driver's own cursor (its rows are plain tuples; a third of the cost
+        of a lookup was making result rows); ``{}`` in ``sql`` becomes one placeholder per parameter."""
+        cursor = self.connection.connection.cursor()
+        try:
+            cursor.execute(sql.format(", ".join([self.placeholder] * len(params))), tuple(params))
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+
+    def service_date(self, value: Any) -> date | None:
+        """A ``service_lines.service_date`` as the driver returns it, as ``Date`` reads it."""
+        if value is None or self._read_date is None:
+            return value
+        found = self._read_date_cache.get(value)
+        if found is None:
+            found = self._read_date(value)
+            if len(self._read_date_cache) < _CACHE_LIMIT:
+                self._read_date_cache[value] = found
+        return found
 
     def update_claims(self, rows: list[tuple[Any, ...]]) -> None:
         """rows: (status, payer_claim_number, updated_at, id), one per claim id."""
@@ -252,8 +294,80 @@ class _Bind:
                 f"FROM unnest({p}::bigint[], {p}::varchar[], {p}::varchar[], {p}::timestamptz[]) "
                 "AS v(id, status, number, at) WHERE claims.id = v.id", (ids, statuses, numbers, times))
             return
+        if self.dialect.name == "sqlite" and sqlite3.sqlite_version_info >= (3, 33):  # UPDATE ... FROM
+            self._execute_many(
+                "UPDATE claims SET status = v.column1, payer_claim_number = v.column2, updated_at = v.column3 "
+                "FROM (VALUES {}) AS v WHERE claims.id = v.column4", f"({p}, {p}, {p}, {p})", rows)
+            return
         self.connection.exec_driver_sql(
             f"UPDATE claims SET status={p}, payer_claim_number={p}, updated_at={p} WHERE claims.id = {p}", rows)
+
+
+class _ChunkLines:
+    """The service lines of a chunk's claims (their current revisions), to match SVCs to (``match``).
+
+    Most SVCs carry the REF*6R we sent, and matching those needs only (claim, id, REF*6R), which SQLite
+    reads from the unique index on ``(claim_pk, line_id)`` without the table (``refs``).  Procedure,
+    modifiers and date are read only for the claims with an SVC that REF*6R does not match, in one
+    query for the chunk (a reversal's claim is read on demand when it is not one of those).
+    """
+
+    def __init__(self, bind: _Bind, claims: dict[str, _ClaimInfo], clps: list[_ClaimPayment]):
+        self.bind = bind
+        self.pks = {info.pk for info in claims.values()}
+        self.refs: dict[int, dict[str, int]] = {}
+        wanted = list(self.pks)
+        for start in range(0, len(wanted), _IN_LIST):
+            for claim_pk, line_pk, line_id in bind.rows(
+                    "SELECT claim_pk, id, line_id FROM service_lines WHERE claim_pk IN ({})",
+                    wanted[start:start + _IN_LIST]):
+                refs = self.refs.get(claim_pk)
+                if refs is None:
+                    self.refs[claim_pk] = {line_id: line_pk}
+                else:
+                    refs[line_id] = line_pk
+        whole = set()
+        for clp in clps:
+            info = claims.get(clp.patient_control_number)
+            if info is None:
+                continue
+            refs = self.refs.get(info.pk)
+            if clp.status == REVERSAL_STATUS or refs is None or any(
+                    not svc.line_id or svc.line_id not in refs for svc in clp.lines):
+                whole.add(info.pk)
+        self.lines: dict[int, list[_LineInfo]] = {pk: [] for pk in whole}
+        self._read(whole)
+
+    def match(self, claim_pk: int | None, svc: Any, when: date | None) -> int | None:
+        """The id of the line ``svc`` pays (``match_line`` over the claim's lines), else None."""
+        if claim_pk not in self.pks:
+            return None  # not one of the chunk's claims (a reversal of an older revision): unmatched
+        line_id = svc.line_id
+        refs = self.refs.get(claim_pk)  # type: ignore[arg-type]
+        if line_id and refs is not None and line_id in refs:
+            return refs[line_id]
+        lines = self.lines.get(claim_pk)  # type: ignore[arg-type]
+        if lines is None:
+            lines = self.lines[claim_pk] = []  # type: ignore[index]
+            self._read({claim_pk})  # type: ignore[arg-type]
+        matched = match_line(lines, line_id, svc.procedure_code, svc.modifiers, when) if lines else None
+        return matched.id if matched else None
+
+    def _read(self, claim_pks: set[int]) -> None:
+        service_date = self.bind.service_date
+        modifier_sets: dict[str, tuple[str, ...]] = {"": ()}
+        wanted = list(claim_pks)
+        for start in range(0, len(wanted), _IN_LIST):
+            # In no particular order: match_line takes the one line with the REF*6R (unique per claim) or
+            # the only candidate, never the first of several (no sort by position needed).
+            for claim_pk, line_pk, line_id, procedure_code, modifiers, when in self.bind.rows(
+                    "SELECT claim_pk, id, line_id, procedure_code, modifiers, service_date FROM service_lines "
+                    "WHERE claim_pk IN ({})", wanted[start:start + _IN_LIST]):
+                modifiers = modifiers or ""
+                split = modifier_sets.get(modifiers)
+                if split is None:
+                    split = modifier_sets[modifiers] = tuple(m for m in modifiers.split(":") if m)
+                self.lines[claim_pk].append(_LineInfo(line_pk, line_id, procedure_code, split, service_date(when)))
 
 
 class _Poster:
@@ -273,14 +387,20 @@ class _Poster:
         self.existing_fingerprint: str | None = None
         self.claims_paid = ZERO
         self.claim_count = 0
-        self.chunk: list[ClaimPaymentRecord] = []
-        # pending writes
-        self.pending: list[_PendingClaim] = []
+        self.chunk: list[tuple[_ClaimPayment, Decimal, Decimal]] = []  # with its Σ PR and denied money
+        # pending writes: rows in database form, ids included (see ``_reserve_ids``)
+        self.claim_rows: list[tuple[Any, ...]] = []
+        self.line_rows: list[tuple[Any, ...]] = []
+        self.claim_adjustment_rows: list[tuple[Any, ...]] = []
+        self.line_adjustment_rows: list[tuple[Any, ...]] = []
+        self.claim_payment_ids: Iterator[int] = iter(())
+        self.service_payment_ids: Iterator[int] = iter(())
         self.claim_updates: dict[int, tuple[Any, ...]] = {}
         self.events: list[tuple[Any, ...]] = []
         self.reversed_ids: set[int] = set()
         self.claim_infos: dict[int, _ClaimInfo] = {}  # the claims of the current chunk, by pk
         self.next_id: dict[str, int] = {}
+        self._adjustment_rows: dict[int, tuple[Any, tuple[Any, ...]]] = {}
         self.bind = _Bind(session)
         self.now_db = self.bind.timestamp(self.now)
 
@@ -294,8 +414,8 @@ class _Poster:
     def writing(self) -> bool:
         return not self.reasons and self.remittance_id is not None
 
-    def take(self, part: RemittancePart) -> None:
-        if isinstance(part, ClaimPaymentRecord):
+    def take(self, part: RemittancePart | ClaimPaymentDraft) -> None:
+        if type(part) is ClaimPaymentDraft or isinstance(part, ClaimPaymentRecord):
             self._claim(part)
         elif isinstance(part, RemittanceHeader):
             self._start(part.remittance)
@@ -325,16 +445,17 @@ class _Poster:
             "content_sha256": "pending", "created_at": self.now,
         }).scalar_one()
 
-    def _claim(self, clp: ClaimPaymentRecord) -> None:
+    def _claim(self, clp: _ClaimPayment) -> None:
         assert self.header is not None
         self.claims_paid += clp.paid
         self.claim_count += 1
-        if not _balanced(clp):
-            one = replace(self.header, claims=(clp,))
+        balanced, patient_adjusted, denied = _claim_sums(clp)
+        if not balanced:
+            one = replace(self.header, claims=(_record(clp),))
             for error in check_line_balances(one) + check_claim_balances(one):
                 self.refuse(f"does not balance: {error.message}")
-        if self.writing:
-            self.chunk.append(clp)
+        if self.remittance_id is not None and not self.reasons:  # self.writing, inline: once per CLP
+            self.chunk.append((clp, patient_adjusted, denied))
             if len(self.chunk) >= self.chunk_size:
                 self._post_chunk()
 
@@ -373,23 +494,22 @@ class _Poster:
         clps, self.chunk = self.chunk, []
         if not clps or not self.writing:
             return
-        claims = self._current_revisions({c.patient_control_number for c in clps})
-        lines = self._lines({info.pk for info in claims.values()})
-        for clp in clps:
-            if clp.is_reversal:
-                self._post_reversal(clp, claims, lines)
+        claims = self._current_revisions({c.patient_control_number for c, _, _ in clps})
+        lines = _ChunkLines(self.bind, claims, [c for c, _, _ in clps])
+        self._reserve_ids([c for c, _, _ in clps])
+        for clp, patient_adjusted, denied in clps:
+            if clp.status == REVERSAL_STATUS:
+                self._post_reversal(_record(clp), patient_adjusted, claims, lines)
             else:
-                self._post_claim(clp, claims.get(clp.patient_control_number), lines)
+                self._post_claim(clp, patient_adjusted, denied, claims.get(clp.patient_control_number), lines)
         self._write()
 
     def _current_revisions(self, claim_ids: Iterable[str]) -> dict[str, _ClaimInfo]:
         found: dict[str, _ClaimInfo] = {}
         wanted = list(claim_ids)
-        for start in range(0, len(wanted), 900):
-            rows = self.session.execute(select(
-                Claim.id, Claim.claim_id, Claim.revision, Claim.status, Claim.line_of_business, Claim.frequency,
-                Claim.payer_claim_number).where(Claim.claim_id.in_(wanted[start:start + 900])))
-            for row in rows:
+        for start in range(0, len(wanted), _IN_LIST):
+            for row in self.bind.rows(f"SELECT {_CLAIM_INFO_COLUMNS} FROM claims WHERE claim_id IN ({{}})",
+                                      wanted[start:start + _IN_LIST]):
                 current = found.get(row[1])
                 if current is None or row[2] > current.revision:
                     found[row[1]] = _ClaimInfo(*row)
@@ -399,62 +519,76 @@ class _Poster:
     def _claim_by_pk(self, pk: int) -> _ClaimInfo:
         if pk in self.claim_infos:
             return self.claim_infos[pk]
-        row = self.session.execute(select(
-            Claim.id, Claim.claim_id, Claim.revision, Claim.status, Claim.line_of_business, Claim.frequency,
-            Claim.payer_claim_number).where(Claim.id == pk)).one()
+        row = self.bind.rows(f"SELECT {_CLAIM_INFO_COLUMNS} FROM claims WHERE id IN ({{}})", [pk])[0]
         info = self.claim_infos[pk] = _ClaimInfo(*row)
         return info
 
-    def _lines(self, claim_pks: set[int]) -> dict[int, list[_LineInfo]]:
-        found: dict[int, list[_LineInfo]] = {}
-        wanted = list(claim_pks)
-        for start in range(0, len(wanted), 900):
-            rows = self.session.execute(select(
-                ServiceLine.claim_pk, ServiceLine.id, ServiceLine.line_id, ServiceLine.procedure_code,
-                ServiceLine.modifiers, ServiceLine.service_date).where(
-                ServiceLine.claim_pk.in_(wanted[start:start + 900])).order_by(ServiceLine.position))
-            for claim_pk, line_pk, line_id, procedure_code, modifiers, service_date in rows:
-                found.setdefault(claim_pk, []).append(_LineInfo(
-                    line_pk, line_id, procedure_code, tuple(m for m in modifiers.split(":") if m) if modifiers else (),
-                    service_date))
-        return found
-
-    def _queue(self, clp: ClaimPaymentRecord, claim_pk: int | None, outcome: str, reverses_id: int | None,
-               lines: list[_LineInfo]) -> _PendingClaim:
+    def _queue(self, clp: _ClaimPayment, patient_adjusted: Decimal, claim_pk: int | None, outcome: str,
+               reverses_id: int | None, lines: _ChunkLines) -> None:
+        """The rows of one CLP: its claim payment, service payments and adjustments (the hot loop of
+        posting: the caches of ``_Bind`` and ``_adjustment_row`` are read inline)."""
         patient = clp.patient_responsibility
         if patient is None:
-            patient = sum((a.amount for a in clp.all_adjustments if a.group == "PR"), ZERO)
-        money = self.bind.money
-        pending = _PendingClaim(
-            row=(self.remittance_id, claim_pk, clp.patient_control_number, clp.status, money(clp.charge),
-                 money(clp.paid), money(patient), clp.payer_claim_number or None, self.now_db, outcome,
-                 reverses_id, ",".join(clp.remark_codes)[:200] or None),
-            adjustments=[self._adjustment_row(a) for a in clp.adjustments],
-            lines=[],
-        )
+            patient = patient_adjusted
+        bind = self.bind
+        money = bind.money
+        cents = bind.money_cache.get
+        claim_payment_id = next(self.claim_payment_ids)
+        self.claim_rows.append((
+            claim_payment_id, self.remittance_id, claim_pk, clp.patient_control_number, clp.status,
+            money(clp.charge), money(clp.paid), money(patient), clp.payer_claim_number or None, self.now_db,
+            outcome, reverses_id, ",".join(clp.remark_codes)[:200] or None))
+        adjustment_rows = self._adjustment_rows.get
+        if clp.adjustments:
+            rows = self.claim_adjustment_rows
+            for adjustment in clp.adjustments:
+                found = adjustment_rows(id(adjustment))
+                if found is None or found[0] is not adjustment:
+                    found = self._adjustment_row(adjustment)
+                rows.append((claim_payment_id, None, *found[1]))
+        line_rows = self.line_rows
+        rows = self.line_adjustment_rows
+        line_ids = self.service_payment_ids
+        dates = bind.date_cache.get
+        refs = lines.refs.get(claim_pk) if claim_pk is not None else None  # type: ignore[arg-type]
         for svc in clp.lines:
             when = svc.service_date or svc.service_start
-            matched = match_line(lines, svc.line_id, svc.procedure_code, svc.modifiers, when) if lines else None
+            line_id = svc.line_id
+            matched = refs.get(line_id) if refs is not None and line_id else None  # match_line's first rule
+            if matched is None:
+                matched = lines.match(claim_pk, svc, when)
             if matched is None:
                 self.report.unmatched_lines += 1
-            pending.lines.append(_PendingLine(
-                row=(matched.id if matched else None,
-                     ":".join((svc.procedure_code, *svc.modifiers))[:48] if svc.modifiers else svc.procedure_code[:48],
-                     money(svc.charge), money(svc.paid), svc.line_id, self.bind.date(when),
-                     ",".join(svc.remark_codes)[:200] or None),
-                adjustments=[self._adjustment_row(a) for a in svc.adjustments],
-            ))
-        self.pending.append(pending)
-        return pending
+            service_payment_id = next(line_ids)
+            charge, paid, day = cents(svc.charge), cents(svc.paid), dates(when)
+            if charge is None or paid is None or day is None:
+                charge, paid, day = money(svc.charge), money(svc.paid), bind.date(when)
+            modifiers = svc.modifiers
+            line_rows.append((
+                service_payment_id, claim_payment_id, matched,
+                ":".join((svc.procedure_code, *modifiers))[:48] if modifiers else svc.procedure_code[:48],
+                charge, paid, svc.line_id, day, ",".join(svc.remark_codes)[:200] or None))
+            for adjustment in svc.adjustments:
+                found = adjustment_rows(id(adjustment))
+                if found is None or found[0] is not adjustment:
+                    found = self._adjustment_row(adjustment)
+                rows.append((claim_payment_id, service_payment_id, *found[1]))
 
-    def _adjustment_row(self, adjustment: Any) -> tuple[Any, ...]:
-        return (adjustment.group, adjustment.reason, self.bind.money(adjustment.amount),
-                None if adjustment.quantity is None else str(adjustment.quantity))
+    def _adjustment_row(self, adjustment: Any) -> tuple[Any, tuple[Any, ...]]:
+        """``(adjustment, (group, reason, amount, quantity))``, cached by identity: the fast reader shares
+        one ``Adjustment`` object among all the CAS segments with the same text.  The cache holds the
+        object, so its id is not reused while it is there."""
+        quantity = adjustment.quantity
+        found = (adjustment, (adjustment.group, adjustment.reason, self.bind.money(adjustment.amount),
+                              None if quantity is None else str(quantity)))
+        if len(self._adjustment_rows) < _CACHE_LIMIT:
+            self._adjustment_rows[id(adjustment)] = found
+        return found
 
-    def _post_claim(self, clp: ClaimPaymentRecord, claim: _ClaimInfo | None,
-                    lines: dict[int, list[_LineInfo]]) -> None:
-        outcome = adjudicated_status(clp)
-        self._queue(clp, claim.pk if claim else None, outcome, None, lines.get(claim.pk, []) if claim else [])
+    def _post_claim(self, clp: _ClaimPayment, patient_adjusted: Decimal, denied: Decimal, claim: _ClaimInfo | None,
+                    lines: _ChunkLines) -> None:
+        outcome = _outcome(clp, patient_adjusted, denied)
+        self._queue(clp, patient_adjusted, claim.pk if claim else None, outcome, None, lines)
         if outcome == ClaimStatus.DENIED:
             self.report.denied.append(clp.patient_control_number)
         if claim is None:
@@ -465,16 +599,15 @@ class _Poster:
                          payer_claim_number=clp.payer_claim_number or None)
         self.report.claims_posted += 1
         if claim.line_of_business in NO_CHARGE_PLANS:
-            patient = sum((a.amount for a in clp.all_adjustments if a.group == "PR"), ZERO)
-            patient = max(patient, clp.patient_responsibility or ZERO)
+            patient = max(patient_adjusted, clp.patient_responsibility or ZERO)
             if patient > ZERO:
                 self._event(claim, "patient_responsibility_flagged",
                             f"patient responsibility {patient} on a {claim.line_of_business} claim: "
                             "the member cannot be charged")
                 self.report.flagged.append(clp.patient_control_number)
 
-    def _post_reversal(self, clp: ClaimPaymentRecord, claims: dict[str, _ClaimInfo],
-                       lines: dict[int, list[_LineInfo]]) -> None:
+    def _post_reversal(self, clp: ClaimPaymentRecord, patient_adjusted: Decimal, claims: dict[str, _ClaimInfo],
+                       lines: _ChunkLines) -> None:
         self._write()  # earlier postings of this chunk must be visible to the lookup
         numbers = [n for n in (clp.payer_claim_number, clp.reference("F8")) if n]
         original = self._reversed_posting(clp, numbers)
@@ -485,7 +618,7 @@ class _Poster:
             return
         original_id, claim_pk = original
         self.reversed_ids.add(original_id)
-        self._queue(clp, claim_pk, REVERSAL, original_id, lines.get(claim_pk, []) if claim_pk else [])
+        self._queue(clp, patient_adjusted, claim_pk, REVERSAL, original_id, lines)
         self.report.reversals += 1
         if claim_pk is None:
             self.report.unmatched_claims.append(clp.patient_control_number)
@@ -569,7 +702,9 @@ class _Poster:
         SQLite: the transaction began with ``BEGIN IMMEDIATE`` and holds the only write lock, so
         ids above the current maximum are ours.  PostgreSQL: taken from the column's sequence.
         """
-        if self.session.get_bind().dialect.name == "postgresql":
+        if n <= 0:
+            return []
+        if self.bind.dialect.name == "postgresql":
             return list(self.session.scalars(text(
                 f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
                 {"n": n}))
@@ -579,29 +714,24 @@ class _Poster:
         self.next_id[table.name] = start + n
         return list(range(start, start + n))
 
+    def _reserve_ids(self, clps: list[ClaimPaymentRecord]) -> None:
+        """Ids for every claim and service payment ``clps`` can queue, taken in queueing order (the
+        ids of a reversal refused later are left unused: its file is rolled back)."""
+        self.claim_payment_ids = iter(self._allocate_ids(ClaimPayment.__table__, len(clps)))
+        self.service_payment_ids = iter(self._allocate_ids(ServicePayment.__table__,
+                                                           sum(len(clp.lines) for clp in clps)))
+
     def _write(self) -> None:
-        """The queued rows, a table at a time, through the driver's executemany (see ``_Bind``)."""
+        """The queued rows, a table at a time (see ``_Bind.insert_many``): parents first; the
+        adjustments of what was queued since the last write, claim level first, then line level."""
         bind = self.bind
-        pending, self.pending = self.pending, []
-        if pending:
-            claim_rows: list[tuple[Any, ...]] = []
-            line_rows: list[tuple[Any, ...]] = []
-            adjustment_rows: list[tuple[Any, ...]] = []
-            lines: list[tuple[int, _PendingLine]] = []
-            ids = self._allocate_ids(ClaimPayment.__table__, len(pending))
-            for claim_payment_id, p in zip(ids, pending, strict=True):
-                claim_rows.append((claim_payment_id, *p.row))
-                adjustment_rows.extend((claim_payment_id, None, *adj) for adj in p.adjustments)
-                lines.extend((claim_payment_id, line) for line in p.lines)
-            bind.insert_many("claim_payments", _CLAIM_PAYMENT_COLUMNS, claim_rows)
-            if lines:
-                line_ids = self._allocate_ids(ServicePayment.__table__, len(lines))
-                for line_id, (claim_payment_id, line) in zip(line_ids, lines, strict=True):
-                    line_rows.append((line_id, claim_payment_id, *line.row))
-                    adjustment_rows.extend((claim_payment_id, line_id, *adj) for adj in line.adjustments)
-                bind.insert_many("service_payments", _SERVICE_PAYMENT_COLUMNS, line_rows)
-            if adjustment_rows:
-                bind.insert_many("adjustments", _ADJUSTMENT_COLUMNS, adjustment_rows)
+        if self.claim_rows:
+            bind.insert_many("claim_payments", _CLAIM_PAYMENT_COLUMNS, self.claim_rows)
+            bind.insert_many("service_payments", _SERVICE_PAYMENT_COLUMNS, self.line_rows)
+            bind.insert_many("adjustments", _ADJUSTMENT_COLUMNS,
+                             self.claim_adjustment_rows + self.line_adjustment_rows)
+            self.claim_rows, self.line_rows = [], []
+            self.claim_adjustment_rows, self.line_adjustment_rows = [], []
         if self.claim_updates:
             bind.update_claims(list(self.claim_updates.values()))
             self.claim_updates = {}
@@ -610,26 +740,60 @@ class _Poster:
             self.events = []
 
 
-def _balanced(clp: ClaimPaymentRecord) -> bool:
-    """The line and claim balances of ``check_line_balances`` / ``check_claim_balances``, without
-    building their errors: only a CLP that fails here goes through them (for the messages)."""
-    adjusted = ZERO  # summed in the order of ``claim_expected_paid``: claim level, then each line's
+_ClaimPayment = ClaimPaymentRecord | ClaimPaymentDraft
+"""A CLP as the reader yields it for posting: a draft from the fast path, a record from the reference
+reader; the hot path reads only attributes both have (the rest goes through ``_record``)."""
+
+
+def _record(clp: _ClaimPayment) -> ClaimPaymentRecord:
+    return clp.record() if isinstance(clp, ClaimPaymentDraft) else clp
+
+
+def _claim_sums(clp: _ClaimPayment) -> tuple[bool, Decimal, Decimal]:
+    """One pass over the CAS of a CLP, claim level then each line's (the order of
+    ``claim_expected_paid``):
+
+    - whether its line and claim balances hold, as ``check_line_balances`` / ``check_claim_balances``
+      find them (only a CLP that fails goes through those, for the messages);
+    - Σ PR (patient responsibility) and Σ of the rest but the contractual adjustments (denied money):
+      the sums ``domain.adjudication.adjudicated_status`` takes (``_outcome``).
+    """
+    balanced = True
+    adjusted = patient = denied = ZERO
     for adjustment in clp.adjustments:
-        adjusted += adjustment.amount
+        amount = adjustment.amount
+        adjusted += amount
+        if adjustment.group == "PR":
+            patient += amount
+        elif (adjustment.group, adjustment.reason) not in CONTRACTUAL_ADJUSTMENTS:
+            denied += amount
     for line in clp.lines:
         line_adjusted = ZERO
         for adjustment in line.adjustments:
-            line_adjusted += adjustment.amount
-            adjusted += adjustment.amount
+            amount = adjustment.amount
+            line_adjusted += amount
+            adjusted += amount
+            if adjustment.group == "PR":
+                patient += amount
+            elif (adjustment.group, adjustment.reason) not in CONTRACTUAL_ADJUSTMENTS:
+                denied += amount
         if line.charge - line_adjusted != line.paid:
-            return False
-    return clp.charge - adjusted == clp.paid
+            balanced = False
+    return balanced and clp.charge - adjusted == clp.paid, patient, denied
+
+
+def _outcome(clp: _ClaimPayment, patient_adjusted: Decimal, denied: Decimal) -> str:
+    """``domain.adjudication.adjudicated_status`` from the sums of ``_claim_sums`` (one pass instead of
+    four; tests/test_posting_speed_paths.py holds the two equal)."""
+    if clp.status == DENIED_STATUS or (clp.paid <= 0 and patient_adjusted <= 0):
+        return "denied"
+    return "partially_paid" if denied > 0 else "paid"
 
 
 # --- entry points --------------------------------------------------------------------------------
 
 
-def post_remittance_parts(session: Session, parts: Iterable[RemittancePart], *, transmission_id: int | None,
+def post_remittance_parts(session: Session, parts: Iterable[RemittancePart | ClaimPaymentDraft], *, transmission_id: int | None,
                           actor: str, report: PaymentReport, chunk_size: int = 2000) -> None:
     """Post a stream of remittance parts inside the caller's transaction.
 
@@ -646,6 +810,11 @@ def post_remittance_parts(session: Session, parts: Iterable[RemittancePart], *, 
 
 
 SQLITE_POSTING_CACHE_KIB = 65_536
+_NONE_ADAPTER_KEY = (type(None), sqlite3.PrepareProtocol)
+_none_adapter: Any = {}.get
+"""``f(None) -> None`` in C.  Python 3.11's ``sqlite3`` binds a None parameter only after looking for an
+adapter for it, and that lookup raises and clears an AttributeError (about 1 µs, a dozen times per CLP);
+registered as the adapter for None, it makes the lookup a dict hit, and None is still bound as NULL."""
 
 
 @contextmanager
@@ -656,19 +825,27 @@ def _bulk_posting(session: Session) -> Iterator[None]:
       acyclic objects (segments, records, row tuples) whose reference counts free them, and the
       collector's generation-0 passes over them cost about a quarter of the posting time.
     - SQLite: a 64 MiB page cache instead of 2 MiB, so that the indexes being appended to in this
-      one transaction are not spilled to the WAL and read back every few thousand rows.
-    Both are restored afterwards, whatever happens.
+      one transaction are not spilled to the WAL and read back every few thousand rows; and
+      ``_none_adapter`` as the driver's adapter for None (process-wide while it is set).
+    All are restored afterwards, whatever happens.
     """
     collecting = gc.isenabled()
     gc.disable()
     cache_size = None
+    none_adapter = None
     connection = session.connection()
     try:
         if connection.dialect.name == "sqlite":
             cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
             connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_POSTING_CACHE_KIB}")
+            none_adapter = sqlite3.adapters.get(_NONE_ADAPTER_KEY, _none_adapter)
+            sqlite3.adapters[_NONE_ADAPTER_KEY] = _none_adapter
         yield
     finally:
+        if none_adapter is _none_adapter:
+            sqlite3.adapters.pop(_NONE_ADAPTER_KEY, None)
+        elif none_adapter is not None:  # someone else's: put it back
+            sqlite3.adapters[_NONE_ADAPTER_KEY] = none_adapter
         if cache_size is not None:
             try:
                 connection.exec_driver_sql(f"PRAGMA cache_size = {int(cache_size)}")
@@ -680,13 +857,13 @@ def _bulk_posting(session: Session) -> Iterator[None]:
 
 def post_835_text(session: Session, text: str, *, source: str = "<835>", transmission_id: int | None = None,
                   actor: str, report: PaymentReport) -> None:
-    post_remittance_parts(session, read_remittance_text(text, source=source),
+    post_remittance_parts(session, read_remittance_text(text, source=source, drafts=True),
                           transmission_id=transmission_id, actor=actor, report=report)
 
 
 def post_835_file(session: Session, path: Any, *, source: str | None = None, transmission_id: int | None = None,
                   actor: str, report: PaymentReport) -> None:
     """Stream an 835 file into the ledger (bounded memory whatever its size)."""
-    post_remittance_parts(session, read_remittance_file(path, source=source), transmission_id=transmission_id,
-                          actor=actor, report=report)
+    post_remittance_parts(session, read_remittance_file(path, source=source, drafts=True),
+                          transmission_id=transmission_id, actor=actor, report=report)
 

@@ -1,0 +1,382 @@
+"""The speed paths of 835 posting write exactly what the reference paths write (SQLite and PostgreSQL).
+
+- The fast reader hands the poster ``ClaimPaymentDraft``s; ``record()`` must be the reference reader's
+  ``ClaimPayment``, and posting from drafts must leave the same ledger rows, report and refusals as
+  posting the reference reader's records, whatever the chunk size.
+- ``_claim_sums`` / ``_outcome`` (one pass over the CAS) must agree with ``check_line_balances`` /
+  ``check_claim_balances`` and ``domain.adjudication.adjudicated_status``.
+- SQLite gets many rows per INSERT statement: the rows must be those of one row per statement.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import remits.payments as payments
+from benchmarks.post835 import seed_claims
+from benchmarks.post835 import write_835 as write_benchmark_835
+from domain.adjudication import adjudicated_status
+from domain.claim import LineOfBusiness
+from domain.remittance import Adjustment, ClaimPayment, ServicePayment
+from edi.x12 import detect_separators, iter_segments
+from edi.x12stream import (
+    ClaimPaymentDraft,
+    iter_remittance_parts,
+    iter_segments_from_file,
+    read_remittance_file,
+    read_remittance_text,
+    separators_of_file,
+)
+from edi.x835 import read_835
+from ledger.db import Ledger
+from ledger.models import ServiceLine as ServiceLineRow
+from remits.payments import PaymentReport, RemittanceRefused, match_line, post_835_file, post_remittance_parts
+from tests.claim_factory import make_claim, make_line
+from tests.remit_factory import ledger_with, pay, plb, remit, reverse, write_835
+from tests.test_posting_speedpath import sources
+from validators.remit_balance import check_claim_balances, check_line_balances
+
+D = Decimal
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = REPO.parent / "shared" / "corpus" / "x12"
+FILES = sorted(CORPUS.glob("**/*.835"))
+TIMESTAMPS = {"created_at", "updated_at", "at"}
+TABLES = ("remittances", "claim_payments", "service_payments", "adjustments", "provider_adjustments",
+          "claim_events", "claims", "quarantine")
+
+
+# --- the reader: drafts are the records ----------------------------------------------------------------
+
+
+def as_records(parts: list[Any]) -> list[Any]:
+    return [part.record() if isinstance(part, ClaimPaymentDraft) else part for part in parts]
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_drafts_are_the_reference_records(path: Path) -> None:
+    text = path.read_text()
+    seps = detect_separators(text)
+    expected = list(iter_remittance_parts(iter_segments(text, seps), seps, source="f.835"))
+    for read in (read_remittance_file(path, source="f.835", drafts=True),
+                 read_remittance_text(text, source="f.835", drafts=True)):
+        got = as_records(list(read))
+        assert got == expected
+        assert sources(got) == sources(expected)
+
+
+def test_benchmark_file_yields_drafts_whose_records_are_the_reference(tmp_path: Path) -> None:
+    path = tmp_path / "b.835"
+    write_benchmark_835(path, 250)
+    parts = list(read_remittance_file(path, drafts=True))
+    assert sum(isinstance(p, ClaimPaymentDraft) for p in parts) == 250
+    seps = separators_of_file(path)
+    expected = list(iter_remittance_parts(iter_segments_from_file(path, separators=seps), seps, source=str(path)))
+    assert as_records(parts) == expected and sources(as_records(parts)) == sources(expected)
+    (remittance,) = read_835(path.read_text())
+    assert tuple(p for p in as_records(parts) if isinstance(p, ClaimPayment)) == remittance.claims
+
+
+def test_a_late_problem_gives_drafts_then_the_reference_error(tmp_path: Path) -> None:
+    path = tmp_path / "b.835"
+    write_benchmark_835(path, 30)
+    text = path.read_text().replace("CLP*C0000020*1*540*390", "CLP*C0000020*1*540*390.0.0")
+    path.write_text(text)
+    parts, error = [], None
+    try:
+        for part in read_remittance_file(path, source="f.835", drafts=True):
+            parts.append(part)
+    except Exception as exc:  # noqa: BLE001 - compared with the reference reader's below
+        error = str(exc)
+    seps = detect_separators(text)
+    expected, expected_error = [], None
+    try:
+        for part in iter_remittance_parts(iter_segments(text, seps), seps, source="f.835"):
+            expected.append(part)
+    except Exception as exc:  # noqa: BLE001
+        expected_error = str(exc)
+    assert expected_error is not None and error == expected_error
+    assert as_records(parts) == expected and len(expected) == 20  # the header and claims 0..18
+
+
+def test_segments_read_before_mean_the_same_in_another_loop(tmp_path: Path) -> None:
+    """The fast reader remembers CAS, SVC, DTM, REF and NM1 texts it has read: met again in another loop
+    (a line's DTM, REF*6R or CAS at claim level, a claim's NM1 inside a line), each must do there what the
+    reference reader does there (drafts are turned into records last, so a stray change would show)."""
+    path = tmp_path / "b.835"
+    write_benchmark_835(path, 4)
+    claims = path.read_text().split("CLP*")
+    nm1, roe = "NM1*QC*1*DOE*JANE****MI*M1~\n", "NM1*QC*1*ROE*RICHARD****MI*M2~\n"
+    claims[1] = claims[1].replace("DTM*472*20250303~\n", "DTM*472*20250303~\nDTM*150*20250301~\n", 1)
+    claims[2] = claims[2].replace(nm1, nm1 + "DTM*150*20250301~\nREF*6R*L1~\nCAS*PR*3*10~\n", 1)
+    claims[3] = claims[3].replace(nm1, roe, 1)
+    claims[4] = claims[4].replace("REF*6R*L1~\n", "REF*6R*L1~\n" + roe, 1)
+    text = "CLP*".join(claims)
+    count = int(text.split("SE*", 1)[1].split("*", 1)[0])
+    text = text.replace(f"SE*{count}*", f"SE*{count + 5}*")  # five segments more
+    seps = detect_separators(text)
+    expected = list(iter_remittance_parts(iter_segments(text, seps), seps, source="f.835"))
+    got = as_records(list(read_remittance_text(text, source="f.835", drafts=True)))
+    assert got == expected and sources(got) == sources(expected)
+    first, second, _, fourth = (p for p in expected if isinstance(p, ClaimPayment))
+    assert [line.service_start for line in first.lines] == [date(2025, 3, 1), None, None]
+    assert second.references == (("6R", "L1"),) and len(second.adjustments) == 1
+    assert second.statement_start is None and fourth.patient_last == "DOE"
+
+
+# --- one pass over the CAS = the balance checks and adjudicated_status ------------------------------------
+
+
+def clp_verdict(clp: ClaimPayment) -> tuple[bool, str]:
+    """The reference: the balance checks on a remittance of this one claim, and adjudicated_status."""
+    one = remit([clp], trace="V")
+    return not (check_line_balances(one) or check_claim_balances(one)), adjudicated_status(clp)
+
+
+def fused_verdict(clp: ClaimPayment | ClaimPaymentDraft) -> tuple[bool, str]:
+    balanced, patient, denied = payments._claim_sums(clp)
+    return balanced, payments._outcome(clp, patient, denied)
+
+
+@pytest.mark.skipif(not FILES, reason="shared corpus not present beside the repo")
+def test_claim_sums_agree_with_the_checks_on_every_corpus_claim() -> None:
+    seen = 0
+    for path in FILES:
+        for part in read_remittance_file(path, drafts=True):
+            if isinstance(part, ClaimPaymentDraft | ClaimPayment):
+                record = part.record() if isinstance(part, ClaimPaymentDraft) else part
+                assert fused_verdict(part) == fused_verdict(record) == clp_verdict(record)
+                seen += 1
+    assert seen >= 10  # every CLP of the corpus
+
+
+amounts = st.integers(min_value=-30000, max_value=30000).map(lambda n: D(n) / 100)
+adjustments = st.lists(st.builds(Adjustment, st.sampled_from(["CO", "PR", "OI", "PI", "CR"]),
+                                 st.sampled_from(["45", "253", "1", "2", "3", "197", "96"]), amounts),
+                       max_size=4).map(tuple)
+
+
+@st.composite
+def claim_payments(draw: st.DrawFn) -> ClaimPayment:
+    lines = []
+    for _ in range(draw(st.integers(0, 3))):
+        adjusted = draw(adjustments)
+        charge = draw(amounts)
+        paid = charge - sum((a.amount for a in adjusted), D(0)) + draw(st.sampled_from([D(0), D(0), D("0.01")]))
+        lines.append(ServicePayment("HC", "90837", (), charge, paid, adjustments=adjusted))
+    claim_level = draw(adjustments)
+    charge = sum((ln.charge for ln in lines), D(0)) + draw(st.sampled_from([D(0), D("5.00")]))
+    paid = charge - sum((a.amount for a in claim_level), D(0)) - sum(
+        (a.amount for ln in lines for a in ln.adjustments), D(0)) + draw(st.sampled_from([D(0), D(0), D("-0.01")]))
+    return ClaimPayment("C1", draw(st.sampled_from(["1", "2", "4", "22", "19"])), charge, paid,
+                        draw(st.sampled_from([None, D(0), D("10.00")])), "12", "P1",
+                        adjustments=claim_level, lines=tuple(lines))
+
+
+@settings(max_examples=300, deadline=None)
+@given(claim_payments())
+def test_claim_sums_agree_with_the_checks_and_adjudicated_status(clp: ClaimPayment) -> None:
+    assert fused_verdict(clp) == clp_verdict(clp)
+
+
+# --- posting: drafts and records, one row or many per statement, give the same ledger ----------------------
+
+
+@pytest.fixture
+def two_urls(db_url: str, request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """Two empty ledgers on the backend of ``db_url``."""
+    if db_url.startswith("sqlite"):
+        return db_url, f"sqlite+pysqlite:///{tmp_path / 'other.db'}"
+    return db_url, request.getfixturevalue("postgres_server").create_database()
+
+
+def dump(ledger: Ledger) -> dict[str, list[tuple[Any, ...]]]:
+    found = {}
+    with ledger.engine.connect() as conn:
+        for table in TABLES:
+            columns = [c["name"] for c in sa.inspect(conn).get_columns(table) if c["name"] not in TIMESTAMPS]
+            found[table] = [tuple(columns), *conn.exec_driver_sql(
+                f"SELECT {', '.join(columns)} FROM {table} ORDER BY id").all()]
+    return found
+
+
+CLAIMS = [make_claim("C1"),
+          make_claim("C2", lines=(make_line("L1", modifiers=("HJ",)),
+                                  make_line("L2", procedure_code="90785", charge=D("40.00")))),
+          make_claim("C3"), make_claim("C4"), make_claim("C5"),
+          replace(make_claim("S1"), line_of_business=LineOfBusiness.SCO)]
+
+
+def scenario_files(folder: Path) -> list[Path]:
+    """Matched, modifier-dropped, REF*6R-less, denied, unmatched and SCO claims, PLBs, a reversal and its
+    re-adjudication, two sets in one file, the benchmark's shape, and a file that does not balance."""
+    c1, c2, c3, c4, c5, s1 = CLAIMS
+    first = pay(c1)
+    files = [
+        write_835(folder, "a.835", [remit([
+            first, pay(c2, drop_modifiers=True), pay(c3, line_ids=False),
+            pay(c4, denied_reason="197", remark_codes=("N54", "M62")), replace(pay(c5), patient_control_number="CX"),
+            pay(s1, copay=D("10.00"))], trace="T1", plb=(plb("WO", "PC1", D("5.00")), plb("L6", "C2", D("-1.25"))))]),
+        write_835(folder, "b.835", [remit([reverse(first), pay(c1, contractual=D("20.00"))], trace="T2"),
+                                    remit([pay(c5)], trace="T3", control="0002")], icn=2),
+    ]
+    bench = folder / "bench.835"
+    write_benchmark_835(bench, 57)
+    files.append(bench)
+    one_cent_over = replace(pay(c3), paid=pay(c3).paid + D("0.01"))  # the claim balance breaks
+    files.append(write_835(folder, "broken.835", [remit([pay(c4), one_cent_over], trace="T9")]))
+    return files
+
+
+def post_all(url: str, folder: Path, *, drafts: bool, chunk_size: int) -> tuple[Any, list[Any]]:
+    """Seed the ledger, post the scenario files one transaction each; the ledger rows and the outcomes."""
+    seed_claims(url, 57)
+    ledger = ledger_with(url, CLAIMS)
+    outcomes: list[Any] = []
+    for path in scenario_files(folder):
+        seps = separators_of_file(path)
+        parts = (read_remittance_file(path, source=path.name, drafts=True) if drafts else
+                 iter_remittance_parts(iter_segments_from_file(path, separators=seps), seps, source=path.name))
+        report = PaymentReport()
+        try:
+            with ledger.session() as session:
+                post_remittance_parts(session, parts, transmission_id=None, actor="t", report=report,
+                                      chunk_size=chunk_size)
+        except RemittanceRefused as refused:
+            outcomes.append(("refused", refused.reasons))
+        else:
+            outcomes.append(("posted", report))
+    rows = dump(ledger)
+    ledger.dispose()
+    return rows, outcomes
+
+
+@pytest.mark.parametrize("chunk_size", [1, 7, 2000])
+def test_posting_drafts_writes_what_posting_records_writes(two_urls: tuple[str, str], tmp_path: Path,
+                                                           chunk_size: int) -> None:
+    (tmp_path / "1").mkdir()
+    (tmp_path / "2").mkdir()
+    fast = post_all(two_urls[0], tmp_path / "1", drafts=True, chunk_size=chunk_size)
+    reference = post_all(two_urls[1], tmp_path / "2", drafts=False, chunk_size=chunk_size)
+    assert fast == reference
+    rows, outcomes = fast
+    assert [kind for kind, _ in outcomes] == ["posted", "posted", "posted", "refused"]
+    assert "does not balance" in outcomes[-1][1][0]
+    assert len(rows["claim_payments"]) - 1 == 6 + 3 + 57 and len(rows["provider_adjustments"]) - 1 == 2
+
+
+def test_many_rows_per_statement_write_what_one_row_per_statement_writes(
+        two_urls: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """257 claims: full statements of 100 rows and a remainder (SQLite); COPY on PostgreSQL either way."""
+    found = []
+    for url, rows_per_statement in zip(two_urls, (payments._ROWS_PER_STATEMENT, 1), strict=True):
+        monkeypatch.setattr(payments, "_ROWS_PER_STATEMENT", rows_per_statement)
+        seed_claims(url, 257)
+        path = tmp_path / f"b{rows_per_statement}.835"
+        write_benchmark_835(path, 257)
+        ledger = Ledger(url)
+        report = PaymentReport()
+        with ledger.session() as session:
+            post_835_file(session, path, source="b.835", actor="t", report=report)
+        found.append((dump(ledger), report))
+        ledger.dispose()
+    assert found[0] == found[1]
+    assert found[0][1].claims_posted == 257 and len(found[0][0]["adjustments"]) - 1 == 257 * 6
+
+
+def test_ids_are_taken_in_queueing_order_across_chunks(db_url: str, tmp_path: Path) -> None:
+    """Ids reserved per chunk: every service payment and adjustment names its own claim payment."""
+    seed_claims(db_url, 23)
+    path = tmp_path / "b.835"
+    write_benchmark_835(path, 23)
+    ledger = Ledger(db_url)
+    with ledger.session() as session:
+        post_remittance_parts(session, read_remittance_file(path, drafts=True), transmission_id=None, actor="t",
+                              report=PaymentReport(), chunk_size=5)
+    with ledger.engine.connect() as conn:
+        q = lambda sql: conn.exec_driver_sql(sql).all()  # noqa: E731
+        assert q("SELECT count(*) FROM claim_payments cp JOIN claims c ON c.id = cp.claim_pk "
+                 "WHERE c.claim_id = cp.patient_control_number") == [(23,)]
+        assert q("SELECT count(*) FROM service_payments sp JOIN claim_payments cp ON cp.id = sp.claim_payment_id "
+                 "JOIN service_lines sl ON sl.id = sp.service_line_id WHERE sl.claim_pk = cp.claim_pk") == [(69,)]
+        assert q("SELECT count(*) FROM adjustments a JOIN service_payments sp ON sp.id = a.service_payment_id "
+                 "WHERE sp.claim_payment_id = a.claim_payment_id") == [(138,)]
+        ids = [r[0] for r in q("SELECT id FROM claim_payments ORDER BY id")]
+        assert ids == sorted(ids) and len(set(ids)) == 23
+    ledger.dispose()
+
+
+
+def test_posting_leaves_the_sqlite_adapters_as_they_were(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The adapter for None is the driver's only while a file posts, refused or not; NULL is still written."""
+    url = f"sqlite+pysqlite:///{tmp_path / 'ledger.db'}"
+    seed_claims(url, 3)
+    path = tmp_path / "b.835"
+    write_benchmark_835(path, 3)
+    bad = tmp_path / "bad.835"
+    write_benchmark_835(bad, 3, trace="BAD")
+    bad.write_text(bad.read_text().replace("SVC*HC:90837*180*130", "SVC*HC:90837*180*131", 1))
+    before = dict(sqlite3.adapters)
+    seen: list[bool] = []
+    write = payments._Poster._write
+
+    def spy(poster: Any) -> None:
+        seen.append(payments._NONE_ADAPTER_KEY in sqlite3.adapters)
+        write(poster)
+
+    monkeypatch.setattr(payments._Poster, "_write", spy)
+    ledger = Ledger(url)
+    with ledger.session() as session:
+        post_835_file(session, path, actor="t", report=PaymentReport())
+    assert seen and all(seen) and dict(sqlite3.adapters) == before
+    with pytest.raises(RemittanceRefused), ledger.session() as session:
+        post_835_file(session, bad, actor="t", report=PaymentReport())
+    assert dict(sqlite3.adapters) == before
+    with ledger.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*), count(reverses_id), count(remark_codes) "
+                                    "FROM claim_payments").all() == [(3, 0, 0)]
+        assert conn.exec_driver_sql("SELECT count(*), count(quantity) FROM adjustments").all() == [(18, 0)]
+    ledger.dispose()
+
+
+def test_chunk_lines_match_as_match_line_over_the_claims_whole_lines(db_url: str) -> None:
+    """REF*6R from the index, the whole lines only where needed, and the same answer as ``match_line``."""
+    day, other_day = date(2025, 3, 3), date(2025, 3, 4)
+    claims = [make_claim("M1", lines=(make_line("L1"), make_line("L2", modifiers=("HJ",)),
+                                      make_line("L3", procedure_code="90785", service_date=other_day))),
+              make_claim("M2", lines=(make_line("A"), make_line("B"))),  # two 90837 on one day
+              make_claim("M3", lines=(make_line("X", modifiers=("HJ",)),))]
+    ledger = ledger_with(db_url, claims)
+    shapes = [("L1", "90837", (), day), ("L9", "90837", ("HJ",), day), (None, "90837", (), day),
+              (None, "90785", (), other_day), (None, "90785", (), day), ("A", "90837", (), None),
+              (None, "90837", (), day), ("B", "99999", (), None), (None, "90837", ("HJ",), None)]
+    svcs = [ServicePayment("HC", code, mods, D(1), D(1), line_id=ref, service_date=when)
+            for ref, code, mods, when in shapes]
+    clp = ClaimPayment("M1", "1", D(9), D(9), None, "12", "P1", lines=tuple(svcs))
+    by_ref = replace(clp, patient_control_number="M2", lines=tuple(s for s in svcs if s.line_id in ("A", "B")))
+    with ledger.session() as session:
+        poster = payments._Poster(session, transmission_id=None, actor="t", report=PaymentReport(), chunk_size=9)
+        infos = poster._current_revisions(["M1", "M2", "M3"])
+        chunk = payments._ChunkLines(poster.bind, infos, [clp, by_ref])  # M3: not in these CLPs
+        assert set(chunk.lines) == {infos["M1"].pk}  # M2's SVCs all match by REF*6R: no whole lines read
+        for claim_id in ("M1", "M2", "M3"):
+            pk = infos[claim_id].pk
+            whole = [payments._LineInfo(line.id, line.line_id, line.procedure_code,
+                                        tuple(m for m in line.modifiers.split(":") if m), line.service_date)
+                     for line in session.scalars(sa.select(ServiceLineRow).where(ServiceLineRow.claim_pk == pk))]
+            for svc in svcs:
+                expected = match_line(whole, svc.line_id, svc.procedure_code, svc.modifiers, svc.service_date)
+                assert chunk.match(pk, svc, svc.service_date) == (expected.id if expected else None), (claim_id, svc)
+        assert infos["M3"].pk in chunk.lines  # read on demand
+        assert chunk.match(None, svcs[0], day) is None
+        assert chunk.match(max(infos[c].pk for c in infos) + 1, svcs[0], day) is None  # not a claim of the chunk
+    ledger.dispose()
