@@ -28,7 +28,7 @@ from datetime import date
 from decimal import Decimal
 from itertools import repeat
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from domain.acks import Envelope
 from domain.claim import Source
@@ -317,17 +317,12 @@ class ServicePaymentDraft:
                  "revenue_code", "original_procedure", "line_id", "service_date", "service_start", "service_end",
                  "adjustments", "remark_codes", "allowed", "references")
 
-    def __init__(self, index: int, procedure_qualifier: str, procedure_code: str, modifiers: tuple[str, ...],
-                 charge: Decimal, paid: Decimal, units: Decimal | None, revenue_code: str, original_procedure: str):
+    def __init__(self, index: int, svc: tuple[str, str, tuple[str, ...], Decimal, Decimal, Decimal | None, str, str]):
+        """``svc``: SVC01-1, SVC01-2, SVC01-3..6, SVC02, SVC03, SVC05, SVC04, SVC06, as ``ServicePayment``
+        orders them (one tuple, shared by the lines whose SVC reads the same)."""
         self.index = index
-        self.procedure_qualifier = procedure_qualifier
-        self.procedure_code = procedure_code
-        self.modifiers = modifiers
-        self.charge = charge
-        self.paid = paid
-        self.units = units
-        self.revenue_code = revenue_code
-        self.original_procedure = original_procedure
+        (self.procedure_qualifier, self.procedure_code, self.modifiers, self.charge, self.paid, self.units,
+         self.revenue_code, self.original_procedure) = svc
         self.line_id: str | None = None
         self.service_date: date | None = None
         self.service_start: date | None = None
@@ -413,7 +408,7 @@ def _fast_remittance_parts(
     dates: dict[str, date] = {}
     # CAS, SVC, DTM, REF and NM1 texts seen before, with what they say: they repeat verbatim from claim
     # to claim, and a dict hit costs less than splitting and reading them again
-    seen: dict[str, tuple[object, ...]] = {}
+    seen: dict[str, tuple[Any, ...]] = {}
 
     def money(value: str) -> Decimal:
         found = amounts.get(value)
@@ -478,33 +473,33 @@ def _fast_remittance_parts(
             if known is not None and (loop == "line" or loop == "claim"):  # as below, without the reading
                 kind = known[0]
                 if kind == "CAS":
-                    (line if loop == "line" else claim).adjustments.extend(known[1])  # type: ignore
+                    (line if loop == "line" else claim).adjustments.extend(known[1])  # type: ignore[union-attr]
                     continue
                 if kind == "SVC":
-                    line = ServicePaymentDraft(index, *known[1])  # type: ignore[arg-type]
+                    line = ServicePaymentDraft(index, known[1])
                     claim.lines.append(line)  # type: ignore[union-attr]
                     loop = builder.loop = "line"  # type: ignore[union-attr]
                     continue
                 if kind == "REF":
                     reference = known[1]
                     if loop == "claim":
-                        claim.references.append(reference)  # type: ignore[union-attr, arg-type]
-                    elif reference[0] == "6R":  # type: ignore[index]
-                        line.line_id = reference[1]  # type: ignore[union-attr, index]
+                        claim.references.append(reference)  # type: ignore[union-attr]
+                    elif reference[0] == "6R":
+                        line.line_id = reference[1]  # type: ignore[union-attr]
                     else:
-                        line.references.append(reference)  # type: ignore[union-attr, arg-type]
+                        line.references.append(reference)  # type: ignore[union-attr]
                     continue
                 if kind == "NM1":
                     if loop == "claim":
-                        claim.values.update(known[1])  # type: ignore[union-attr, arg-type]
+                        claim.values.update(known[1])  # type: ignore[union-attr]
                     continue
                 if loop == "line":  # DTM 472, 150 or 151
                     if known[1] == "472":
-                        line.service_date = known[2]  # type: ignore[assignment, union-attr]
+                        line.service_date = known[2]  # type: ignore[union-attr]
                     elif known[1] == "150":
-                        line.service_start = known[2]  # type: ignore[assignment, union-attr]
+                        line.service_start = known[2]  # type: ignore[union-attr]
                     else:
-                        line.service_end = known[2]  # type: ignore[assignment, union-attr]
+                        line.service_end = known[2]  # type: ignore[union-attr]
                     continue
             parts = raw.split(element)
             sid = parts[0]
@@ -523,7 +518,7 @@ def _fast_remittance_parts(
                           money(parts[5]) if parts[5] else None, parts[4], parts[6])
                 if len(seen) < _CACHE_LIMIT:
                     seen[raw] = ("SVC", fields)
-                line = ServicePaymentDraft(index, *fields)
+                line = ServicePaymentDraft(index, fields)
                 claim.lines.append(line)  # type: ignore[union-attr]
                 loop = builder.loop = "line"  # type: ignore[union-attr]
             elif sid == "DTM" and loop == "line":

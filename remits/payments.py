@@ -41,7 +41,7 @@ from __future__ import annotations
 import gc
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -139,7 +139,7 @@ class _LineInfo(NamedTuple):
     line_id: str
     procedure_code: str
     modifiers: tuple[str, ...]
-    service_date: date
+    service_date: date | None
 
 
 def match_line(lines: list[_LineInfo], line_id: str | None, code: str, modifiers: tuple[str, ...],
@@ -186,7 +186,7 @@ class _Bind:
         self._date = self._processor(ServicePayment.__table__.c.service_date)
         self._timestamp = self._processor(ClaimPayment.__table__.c.created_at)
         self.money_cache: dict[Decimal, Any] = {}
-        self.date_cache: dict[date, Any] = {}
+        self.date_cache: dict[date | None, Any] = {}
         date_type = ServiceLine.__table__.c.service_date.type
         self._read_date = date_type.dialect_impl(self.dialect).result_processor(self.dialect, None)
         self._read_date_cache: dict[Any, Any] = {}
@@ -263,7 +263,7 @@ class _Bind:
                     return
         self.connection.exec_driver_sql(sql.format(values), rows)
 
-    def rows(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    def rows(self, sql: str, params: list[Any]) -> Sequence[Any]:
         """A lookup of ours on the driver's own cursor (its rows are plain tuples; a third of the cost
         of a lookup was making result rows); ``{}`` in ``sql`` becomes one placeholder per parameter."""
         cursor = self.connection.connection.cursor()
@@ -273,7 +273,7 @@ class _Bind:
         finally:
             cursor.close()
 
-    def service_date(self, value: Any) -> date | None:
+    def service_date(self, value: Any) -> Any:
         """A ``service_lines.service_date`` as the driver returns it, as ``Date`` reads it."""
         if value is None or self._read_date is None:
             return value
@@ -541,11 +541,12 @@ class _Poster:
         adjustment_rows = self._adjustment_rows.get
         if clp.adjustments:
             rows = self.claim_adjustment_rows
+            parent: tuple[int, int | None] = (claim_payment_id, None)
             for adjustment in clp.adjustments:
                 found = adjustment_rows(id(adjustment))
                 if found is None or found[0] is not adjustment:
                     found = self._adjustment_row(adjustment)
-                rows.append((claim_payment_id, None, *found[1]))
+                rows.append(parent + found[1])  # (a concatenation: (x, y, *z) builds a list first)
         line_rows = self.line_rows
         rows = self.line_adjustment_rows
         line_ids = self.service_payment_ids
@@ -568,11 +569,12 @@ class _Poster:
                 service_payment_id, claim_payment_id, matched,
                 ":".join((svc.procedure_code, *modifiers))[:48] if modifiers else svc.procedure_code[:48],
                 charge, paid, svc.line_id, day, ",".join(svc.remark_codes)[:200] or None))
+            parent = (claim_payment_id, service_payment_id)
             for adjustment in svc.adjustments:
                 found = adjustment_rows(id(adjustment))
                 if found is None or found[0] is not adjustment:
                     found = self._adjustment_row(adjustment)
-                rows.append((claim_payment_id, service_payment_id, *found[1]))
+                rows.append(parent + found[1])
 
     def _adjustment_row(self, adjustment: Any) -> tuple[Any, tuple[Any, ...]]:
         """``(adjustment, (group, reason, amount, quantity))``, cached by identity: the fast reader shares
@@ -714,7 +716,7 @@ class _Poster:
         self.next_id[table.name] = start + n
         return list(range(start, start + n))
 
-    def _reserve_ids(self, clps: list[ClaimPaymentRecord]) -> None:
+    def _reserve_ids(self, clps: list[_ClaimPayment]) -> None:
         """Ids for every claim and service payment ``clps`` can queue, taken in queueing order (the
         ids of a reversal refused later are left unused: its file is rolled back)."""
         self.claim_payment_ids = iter(self._allocate_ids(ClaimPayment.__table__, len(clps)))
