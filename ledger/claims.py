@@ -11,7 +11,6 @@ import json
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -31,20 +30,9 @@ from domain.claim import (
 )
 from domain.claim import Claim as DomainClaim
 from ledger.bulk import BulkWriter
+from ledger.memo import ByIdentity
 from ledger.models import Claim, ClaimEvent, Party
 from ledger.models import ServiceLine as LineRow
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Decimal | date):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items() if k != "source"}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
 
 
 def transition(session: Session, claim: Claim, to_status: str, *, actor: str, event: str, detail: str | None = None) -> None:
@@ -67,10 +55,29 @@ PartyKey = tuple[str, str]  # (role, fingerprint)
 PartyRecord = tuple[PartyKey, dict[str, Any]]
 PARTY_ROLES = ("billing", "subscriber", "patient", "rendering", "supervising", "pay_to", "service_facility")
 
+_json_string = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]  # what json.dumps uses
+
+
+def _json_value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return _json_string(value)
+    if isinstance(value, date):
+        return _json_string(value.isoformat())
+    raise TypeError(f"a party field holds {type(value).__name__}, not text or a date")
+
+
+def party_fingerprint(fields: dict[str, Any]) -> str:
+    """The key that finds a party row again: the sha256 of its fields as sorted JSON (dates in ISO
+    form), written directly — ``json.dumps(..., sort_keys=True)`` gives the same text, slower.
+    Stored in every ledger: tests pin known values."""
+    text = "{" + ", ".join([f"{_json_string(key)}: {_json_value(fields[key])}" for key in sorted(fields)]) + "}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
 
 def _party(role: str, fields: dict[str, Any]) -> PartyRecord:
-    fingerprint = hashlib.sha256(json.dumps(_jsonable(fields), sort_keys=True).encode()).hexdigest()
-    return (role, fingerprint), fields
+    return (role, party_fingerprint(fields)), fields
 
 
 def _address_fields(address: Address | None) -> dict[str, Any]:
@@ -79,12 +86,7 @@ def _address_fields(address: Address | None) -> dict[str, Any]:
     return {"address1": address.line1, "city": address.city, "state": address.state, "zip": address.zip}
 
 
-# The domain records are frozen and hashable, and an export repeats the same providers and members
-# on many rows: each distinct one is fingerprinted once per process.
-@lru_cache(maxsize=65_536)
-def _provider_record(provider: Provider | None) -> PartyRecord | None:
-    if provider is None:
-        return None
+def _provider_fields(provider: Provider) -> PartyRecord:
     return _party("provider", {
         "npi": provider.npi, "entity_type": provider.entity_type, "last_or_org": provider.last_or_org,
         "first": provider.first, "taxonomy": provider.taxonomy, "tax_id": provider.tax_id,
@@ -92,14 +94,12 @@ def _provider_record(provider: Provider | None) -> PartyRecord | None:
     })
 
 
-@lru_cache(maxsize=65_536)
 def _subscriber_record(sub: Subscriber) -> PartyRecord:
     return _party("subscriber", {
         "member_id": sub.member_id, "last_or_org": sub.last, "first": sub.first, "dob": sub.dob,
         "sex": sub.sex, **_address_fields(sub.address)})
 
 
-@lru_cache(maxsize=65_536)
 def _patient_record(patient: Patient | None) -> PartyRecord | None:
     if patient is None:
         return None
@@ -107,30 +107,32 @@ def _patient_record(patient: Patient | None) -> PartyRecord | None:
         "last_or_org": patient.last, "first": patient.first, "dob": patient.dob, "sex": patient.sex})
 
 
-@lru_cache(maxsize=65_536)
-def _pay_to_record(address: Address | None) -> PartyRecord | None:
-    if address is None:
-        return None
+def _pay_to_fields(address: Address) -> PartyRecord:
     return _party("pay_to", {"last_or_org": "", **_address_fields(address)})
 
 
-@lru_cache(maxsize=65_536)
-def _facility_record(facility: ServiceFacility | None) -> PartyRecord | None:
-    if facility is None:
-        return None
+def _facility_fields(facility: ServiceFacility) -> PartyRecord:
     return _party("facility", {"npi": facility.npi, "last_or_org": facility.name, **_address_fields(facility.address)})
+
+
+# The parser hands out one object per distinct provider, pay-to address and facility, and an export
+# repeats them on many claims: each is fingerprinted once (ledger.memo).  Members rarely repeat.
+_known_provider = ByIdentity(_provider_fields)
+_known_pay_to = ByIdentity(_pay_to_fields)
+_known_facility = ByIdentity(_facility_fields)
 
 
 def claim_party_records(claim: DomainClaim) -> dict[str, PartyRecord | None]:
     """The party rows a claim refers to, keyed by its role on the claim."""
+    rendering, supervising, pay_to, facility = claim.rendering, claim.supervising, claim.pay_to, claim.service_facility
     return {
-        "billing": _provider_record(claim.billing),
+        "billing": _known_provider(claim.billing),
         "subscriber": _subscriber_record(claim.subscriber),
         "patient": _patient_record(claim.patient),
-        "rendering": _provider_record(claim.rendering),
-        "supervising": _provider_record(claim.supervising),
-        "pay_to": _pay_to_record(claim.pay_to),
-        "service_facility": _facility_record(claim.service_facility),
+        "rendering": None if rendering is None else _known_provider(rendering),
+        "supervising": None if supervising is None else _known_provider(supervising),
+        "pay_to": None if pay_to is None else _known_pay_to(pay_to),
+        "service_facility": None if facility is None else _known_facility(facility),
     }
 
 
@@ -150,8 +152,7 @@ class PartyCache:
         wanted = {key: fields for key, fields in (r for r in records if r is not None) if key not in self._ids}
         if not wanted:
             return
-        fingerprints = sorted({fp for _role, fp in wanted})
-        self._read_ids(fingerprints)
+        self._read_ids(sorted(wanted))
         # in fingerprint order: the unique index takes sorted keys page by page
         missing = sorted(key for key in wanted if key not in self._ids)
         if missing:
@@ -165,11 +166,17 @@ class PartyCache:
                 self._ids[key] = pid
             writer.insert(Party.__table__, _PARTY_COLUMNS, rows)
 
-    def _read_ids(self, fingerprints: list[str]) -> None:
-        for start in range(0, len(fingerprints), 500):
-            for pid, role, fp in self.session.execute(select(Party.id, Party.role, Party.fingerprint).where(
-                    Party.fingerprint.in_(fingerprints[start:start + 500]))):
-                self._ids[(role, fp)] = pid
+    def _read_ids(self, keys: list[PartyKey]) -> None:
+        # By role and fingerprint, the unique index's order: a search per key, where a
+        # fingerprint alone would make each query scan every party in the ledger.
+        by_role: dict[str, list[str]] = {}
+        for role, fingerprint in keys:
+            by_role.setdefault(role, []).append(fingerprint)
+        for role, fingerprints in by_role.items():
+            for start in range(0, len(fingerprints), 500):
+                for pid, fp in self.session.execute(select(Party.id, Party.fingerprint).where(
+                        Party.role == role, Party.fingerprint.in_(fingerprints[start:start + 500]))):
+                    self._ids[(role, fp)] = pid
 
     def id_of(self, record: PartyRecord) -> int:
         """The key of a party row already resolved."""

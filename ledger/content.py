@@ -1,11 +1,19 @@
 """The content fingerprint of a claim: what would be billed, not where it was read.
 
 Re-ingesting an export compares this fingerprint with the stored one, so it must
-never change for the same content: it is the sha256 of the ``repr`` of the claim's
-fields (source and lines left out) and of its lines' fields (source left out), the
-two fields added later (pay-to, service facility) only when set.  The repr of
-frozen dataclasses of strings, Decimals, dates and enums is deterministic.
-Claims stored since the first release carry it; tests pin known digests.
+never change for the same content: it is the sha256 of ``reference_text`` — the
+``repr`` of the claim's fields (source and lines left out) and of its lines' fields
+(source left out), the two fields added later (pay-to, service facility) only when
+set.  The repr of frozen dataclasses of strings, Decimals, dates and enums is
+deterministic.  Claims stored since the first release carry it; tests pin known
+digests.
+
+Ingest fingerprints every claim of an export, and the generic dataclass ``repr``
+(a recursion guard per object, an f-string per field) was a tenth of its time:
+``content_text`` writes the same characters with one f-string per record, and
+remembers the text of the providers an export repeats on every claim.  Tests hold
+it to ``reference_text`` on generated claims; the field lists below are checked at
+import, so a field added to a record cannot slip past it.
 """
 
 from __future__ import annotations
@@ -15,8 +23,20 @@ import hashlib
 from operator import attrgetter
 from typing import Any
 
+from domain.claim import (
+    Address,
+    Frequency,
+    LineOfBusiness,
+    Patient,
+    Provider,
+    Relationship,
+    RenderingLicense,
+    ServiceFacility,
+    ServiceLine,
+    Subscriber,
+)
 from domain.claim import Claim as DomainClaim
-from domain.claim import ServiceLine
+from ledger.memo import ByIdentity
 
 LATER_CONTENT = ("pay_to", "service_facility")  # fields added after claims were first stored
 CLAIM_CONTENT = tuple(
@@ -24,17 +44,111 @@ CLAIM_CONTENT = tuple(
 )
 LINE_CONTENT = tuple(f.name for f in dataclasses.fields(ServiceLine) if f.name != "source")
 
-# attrgetter builds the field tuples in C: ingest fingerprints every claim of an export.
 _claim_content = attrgetter(*CLAIM_CONTENT)
 _line_content = attrgetter(*LINE_CONTENT)
 _later_content = attrgetter(*LATER_CONTENT)
 
 
-def content_hash(claim: DomainClaim) -> str:
-    """A fingerprint of what would be billed; the source file and line do not count."""
+def reference_text(claim: DomainClaim) -> str:
+    """What the fingerprint is of, by its definition."""
     content: tuple[Any, ...] = (_claim_content(claim), tuple(map(_line_content, claim.lines)))
     optional = _later_content(claim)
     if optional != (None, None):
         # Counted only when set, so that the claims stored before these fields keep their hash.
         content = (*content, optional)
-    return hashlib.sha256(repr(content).encode()).hexdigest()
+    return repr(content)
+
+
+def content_hash(claim: DomainClaim) -> str:
+    """A fingerprint of what would be billed; the source file and line do not count."""
+    return hashlib.sha256(content_text(claim).encode()).hexdigest()
+
+
+# --- content_text: reference_text, written directly -------------------------------------------
+
+_WRITTEN_FIELDS = {
+    DomainClaim: (*CLAIM_CONTENT, "source", "lines", *LATER_CONTENT),
+    ServiceLine: (*LINE_CONTENT, "source"),
+    Address: ("line1", "city", "state", "zip"),
+    Subscriber: ("member_id", "last", "first", "dob", "sex", "address"),
+    Patient: ("last", "first", "dob", "sex"),
+    Provider: ("npi", "last_or_org", "first", "entity_type", "taxonomy", "tax_id", "address"),
+    ServiceFacility: ("name", "address", "npi"),
+}
+for _record, _names in _WRITTEN_FIELDS.items():
+    if {f.name for f in dataclasses.fields(_record) if f.repr} != set(_names):
+        raise ValueError(f"ledger.content writes {_record.__name__} with other fields than it has")
+if CLAIM_CONTENT != ("claim_id", "line_of_business", "payer_id", "subscriber", "billing", "diagnoses", "frequency",
+                     "original_claim_number", "payer_name", "relationship", "patient", "rendering",
+                     "rendering_license", "supervising", "prior_auth", "extra") or LINE_CONTENT != (
+        "line_id", "service_date", "procedure_code", "charge", "units", "place_of_service", "modifiers",
+        "diagnosis_pointers"):
+    raise ValueError("ledger.content writes the claim's fields in another order than the dataclass has them")
+
+_ENUM_TEXT: dict[type, dict[Any, str]] = {
+    kind: {member: repr(member) for member in kind}
+    for kind in (Frequency, LineOfBusiness, Relationship, RenderingLicense)
+}
+
+
+def _enum(value: Any) -> str:
+    texts = _ENUM_TEXT.get(type(value))
+    return repr(value) if texts is None else texts[value]
+
+
+def _address(a: Address | None) -> str:
+    if a is None:
+        return "None"
+    return f"Address(line1={a.line1!r}, city={a.city!r}, state={a.state!r}, zip={a.zip!r})"
+
+
+def _subscriber(s: Subscriber) -> str:
+    return (f"Subscriber(member_id={s.member_id!r}, last={s.last!r}, first={s.first!r}, dob={s.dob!r}, "
+            f"sex={s.sex!r}, address={_address(s.address)})")
+
+
+def _patient(p: Patient | None) -> str:
+    if p is None:
+        return "None"
+    return f"Patient(last={p.last!r}, first={p.first!r}, dob={p.dob!r}, sex={p.sex!r})"
+
+
+def _provider_text(p: Provider) -> str:
+    return (f"Provider(npi={p.npi!r}, last_or_org={p.last_or_org!r}, first={p.first!r}, "
+            f"entity_type={p.entity_type!r}, taxonomy={p.taxonomy!r}, tax_id={p.tax_id!r}, "
+            f"address={_address(p.address)})")
+
+
+_known_provider_text = ByIdentity(_provider_text)
+
+
+def _provider(p: Provider | None) -> str:
+    return "None" if p is None else _known_provider_text(p)
+
+
+def _facility(f: ServiceFacility | None) -> str:
+    if f is None:
+        return "None"
+    return f"ServiceFacility(name={f.name!r}, address={_address(f.address)}, npi={f.npi!r})"
+
+
+def _line(line: ServiceLine) -> str:
+    return (f"({line.line_id!r}, {line.service_date!r}, {line.procedure_code!r}, {line.charge!r}, "
+            f"{line.units!r}, {line.place_of_service!r}, {line.modifiers!r}, {line.diagnosis_pointers!r})")
+
+
+def _tuple(items: list[str]) -> str:
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+
+
+def content_text(claim: DomainClaim) -> str:
+    """``reference_text(claim)``, the same characters, several times faster."""
+    c = claim
+    fields = (f"({c.claim_id!r}, {_enum(c.line_of_business)}, {c.payer_id!r}, {_subscriber(c.subscriber)}, "
+              f"{_provider(c.billing)}, {c.diagnoses!r}, {_enum(c.frequency)}, {c.original_claim_number!r}, "
+              f"{c.payer_name!r}, {_enum(c.relationship)}, {_patient(c.patient)}, {_provider(c.rendering)}, "
+              f"{_enum(c.rendering_license)}, {_provider(c.supervising)}, {c.prior_auth!r}, {c.extra!r})")
+    lines = _tuple([_line(line) for line in c.lines])
+    if c.pay_to is None and c.service_facility is None:
+        return f"({fields}, {lines})"
+    return f"({fields}, {lines}, ({_address(c.pay_to)}, {_facility(c.service_facility)}))"
