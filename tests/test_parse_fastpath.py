@@ -432,11 +432,67 @@ def test_byte_level_first_pass_agrees_with_the_csv_reader(data: bytes, chunk: in
         with mock.patch.object(csv_export, "_SCAN_CHUNK", chunk):
             scanned = reader._last_rows(",")
         with mock.patch.object(csv_export, "_scan_unquoted", lambda *args: None):
-            by_csv, _ = reader._last_rows(",")
-        assert scanned[0] == by_csv
-        assert scanned[1] == (b"\xe9" not in data)
+            by_csv = reader._last_rows(",")
+        assert scanned.last == by_csv.last
+        assert scanned.all_utf8 == (b"\xe9" not in data)
+        assert scanned.unquoted and not by_csv.unquoted
         with mock.patch.object(csv_export, "_SCAN_CHUNK", chunk):
             assert_same_as_per_cell(path)
+        assert_split_rows_same_as_csv_reader(path)
+
+
+def _tagged(path: Path, *, split: bool, partition: tuple[int, int] = (0, 1), today: date = TODAY) -> tuple:
+    reader = csv_export.CsvExportReader(path, today=today, partition=partition)
+    reader.split_unquoted = split
+    items = [(tag, repr(item), str(item)) for tag, item in reader.tagged()]
+    return items, reader.rows_read
+
+
+def _rows(path: Path, *, split: bool) -> list:
+    with open(path, "rb") as fh:
+        text = csv_export._text(fh)
+        reader = csv_export._csv_reader(text, ",")
+        records = csv_export._records(reader, ",")
+        for _line, cells, _bad in records:
+            if not csv_export._is_blank(cells):
+                break  # the header
+        if split:
+            records = csv_export._split_records(text, ",", reader.line_num + 1, 0, None)
+        return [(line, cells) for line, cells, _bad in records]
+
+
+def assert_split_rows_same_as_csv_reader(path: Path, today: date = TODAY) -> None:
+    """Rows split at the delimiter are the CSV reader's rows, cell for cell, at the same lines;
+    and the reader gives the same items, order tags and rows read on both, whole and in
+    partitions (where another partition's rows are not even split)."""
+    if csv_export.CsvExportReader(path, today=today)._last_rows(",").unquoted:
+        assert _rows(path, split=True) == _rows(path, split=False)
+    for partition in ((0, 1), (0, 2), (1, 2), (2, 3)):
+        assert _tagged(path, split=True, partition=partition, today=today) == \
+            _tagged(path, split=False, partition=partition, today=today), partition
+
+
+def test_split_rows_are_the_csv_readers_rows_on_the_fixtures_and_the_benchmark_export(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from gen_export import synthetic_claims
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    bench = tmp_path / "bench.csv"
+    bench.write_text(csv_export_text(synthetic_claims(400, seed=7)), encoding="utf-8", newline="")
+    crlf = tmp_path / "crlf.csv"
+    crlf.write_bytes(bench.read_bytes().replace(b"\n", b"\r\n") + b"\r\n\r\n,,,\r\n")
+    split_used = []
+    original = csv_export._split_records
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        split_used.append(args[2])
+        return original(*args, **kwargs)
+
+    with mock.patch.object(csv_export, "_split_records", recording):
+        for path in [bench, crlf, *(p for p, profile in _fixture_files() if p.suffix == ".csv" and profile is None)]:
+            assert_split_rows_same_as_csv_reader(path, today=date(2026, 12, 1))
+    assert len(split_used) >= 8  # both generated files, whole and in each partition, took the split path
 
 
 def test_first_pass_falls_back_to_the_csv_reader_when_the_bytes_need_it(tmp_path: Path) -> None:
