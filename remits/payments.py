@@ -46,7 +46,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from itertools import chain
 from typing import Any, NamedTuple
 
 from sqlalchemy import exists, func, insert, select, text, update
@@ -66,6 +65,7 @@ from edi.x12stream import (
     read_remittance_file,
     read_remittance_text,
 )
+from ledger.bulk import execute_rows
 from ledger.models import (
     Adjustment,
     Claim,
@@ -166,8 +166,6 @@ _SERVICE_PAYMENT_COLUMNS = ("id", "claim_payment_id", "service_line_id", "proced
 _ADJUSTMENT_COLUMNS = ("claim_payment_id", "service_payment_id", "group_code", "reason_code", "amount", "quantity")
 _EVENT_COLUMNS = ("claim_pk", "at", "actor", "event", "from_status", "to_status", "detail")
 _CACHE_LIMIT = 50_000
-_ROWS_PER_STATEMENT = 100
-_SQLITE_MAX_VARIABLES = 999  # the lowest limit a SQLite build may have (32766 since 3.32)
 _IN_LIST = 900
 _CLAIM_INFO_COLUMNS = "id, claim_id, revision, status, line_of_business, frequency, payer_claim_number"
 
@@ -246,22 +244,7 @@ class _Bind:
         self._execute_many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {{}}", values, rows)
 
     def _execute_many(self, sql: str, values: str, rows: list[tuple[Any, ...]]) -> None:
-        """``sql`` with ``{}`` replaced by ``values`` (one row's placeholders), for every row.
-
-        SQLite: many rows per statement, so that its cost per executed statement (reset, bind, step)
-        is paid once per ``per`` rows instead of once per row (about a third of the write time); the
-        rows that do not fill a statement go one per statement.
-        """
-        if self.dialect.name == "sqlite" and len(rows) >= 2:
-            per = min(_ROWS_PER_STATEMENT, _SQLITE_MAX_VARIABLES // values.count(self.placeholder))
-            full = len(rows) - len(rows) % per
-            if full >= per:
-                self.connection.exec_driver_sql(sql.format(", ".join([values] * per)), [
-                    tuple(chain.from_iterable(rows[start:start + per])) for start in range(0, full, per)])
-                rows = rows[full:]
-                if not rows:
-                    return
-        self.connection.exec_driver_sql(sql.format(values), rows)
+        execute_rows(self.connection, sql, values, rows)
 
     def rows(self, sql: str, params: list[Any]) -> Sequence[Any]:
         """A lookup of ours on the driver's own cursor (its rows are plain tuples; a third of the cost

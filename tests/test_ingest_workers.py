@@ -314,3 +314,21 @@ def test_bulk_writer_leaves_out_columns_null_in_every_row_and_stores_them_null(t
             (("id",), [(1,)])
     finally:
         ledger.dispose()
+
+
+def test_many_rows_per_statement_store_what_one_row_per_statement_stores(tmp_path, monkeypatch):
+    from ledger import bulk
+
+    path = messy_export(tmp_path / "messy.csv")
+    dumps = []
+    for rows_per_statement in (bulk.ROWS_PER_STATEMENT, 7, 1):
+        monkeypatch.setattr(bulk, "ROWS_PER_STATEMENT", rows_per_statement)
+        ledger = _ledger(f"sqlite+pysqlite:///{tmp_path / f'l{rows_per_statement}.db'}")
+        try:
+            result = ingest_export(ledger, path, today=TODAY, checker=check, actor="t", workers=0)
+            assert result["added"] and result["held"]
+            dumps.append(_dump(ledger))
+        finally:
+            ledger.dispose()
+    assert dumps[0] == dumps[1] == dumps[2]
+    assert len(dumps[0]["claims"]) > 100

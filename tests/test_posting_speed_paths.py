@@ -278,8 +278,10 @@ def test_many_rows_per_statement_write_what_one_row_per_statement_writes(
         two_urls: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """257 claims: full statements of 100 rows and a remainder (SQLite); COPY on PostgreSQL either way."""
     found = []
-    for url, rows_per_statement in zip(two_urls, (payments._ROWS_PER_STATEMENT, 1), strict=True):
-        monkeypatch.setattr(payments, "_ROWS_PER_STATEMENT", rows_per_statement)
+    from ledger import bulk
+
+    for url, rows_per_statement in zip(two_urls, (bulk.ROWS_PER_STATEMENT, 1), strict=True):
+        monkeypatch.setattr(bulk, "ROWS_PER_STATEMENT", rows_per_statement)
         seed_claims(url, 257)
         path = tmp_path / f"b{rows_per_statement}.835"
         write_benchmark_835(path, 257)
