@@ -29,7 +29,14 @@ class PreparedClaim(NamedTuple):
     columns: dict[str, Any]  # ledger.claims.claim_columns
     parties: dict[str, PartyRecord | None]  # by role, ledger.claims.PARTY_ROLES
     lines: list[tuple[Any, ...]]  # ledger.claims.LINE_COLUMNS order
-    where: str | None  # file:line of the claim's first row
+
+    @property
+    def where(self) -> str | None:
+        """file:line of the claim's first row, as ``Source`` writes it (not sent: the columns hold it)."""
+        file, line = self.columns["source_file"], self.columns["source_line"]
+        if file is None:
+            return None
+        return file if line is None else f"{file}:{line}"
 
 
 def findings_json(findings: Sequence[Any]) -> str | None:
@@ -53,5 +60,4 @@ def prepare_claim(claim: DomainClaim, checker: Checker) -> PreparedClaim:
         columns=claim_columns(claim),
         parties=claim_party_records(claim),
         lines=line_rows(claim),
-        where=str(claim.source) if claim.source else None,
     )

@@ -374,10 +374,12 @@ class CsvExportReader:
             picker = _CellPicker.for_mapper(mapper)
             width = mapper.width
             index = mapper.claim_id_index
+            prefiltered = False
             if self.split_unquoted and first_pass.unquoted and first_pass.all_utf8 and index is not None:
                 # the CSV reader stopped right after the header: the lines from here on are the rows
                 theirs = None if parts == 1 else (lambda key: partition_of(key, parts) != part)
                 records = _split_records(text, delimiter, reader.line_num + 1, index, theirs)
+                prefiltered = True  # a row with a claim id that arrives here is this partition's
             ordinal = 0
             try:
                 for line, cells, bad_lines in records:
@@ -393,7 +395,7 @@ class CsvExportReader:
                     last = key is not None and last_rows.get(key) == ordinal
                     tag = (_ROWS, ordinal)
                     ordinal += 1
-                    if parts > 1 and (partition_of(key, parts) != part if key else not first):
+                    if parts > 1 and ((not prefiltered and partition_of(key, parts) != part) if key else not first):
                         continue
                     if picker is not None and key and not bad_lines and len(cells) == width:
                         if picker.pad is None:

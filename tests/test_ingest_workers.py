@@ -237,6 +237,18 @@ def test_worker_count_setting(tmp_path, monkeypatch):
     assert worker_count(small) == 2
 
 
+def test_workers_by_default_for_a_large_file_on_two_cpus_or_more(tmp_path, monkeypatch):
+    from runtime import ingest_workers
+
+    large = tmp_path / "large.csv"
+    large.write_bytes(b"claim_id\n" + b"x" * ingest_workers.MIN_BYTES_FOR_WORKERS)
+    monkeypatch.delenv("BHCLAIMS_INGEST_WORKERS", raising=False)
+    assert 1 <= ingest_workers.usable_cpus() <= (os.cpu_count() or 1)
+    for cpus, expected in ((1, 0), (2, 2), (8, 2)):
+        monkeypatch.setattr(ingest_workers, "usable_cpus", lambda cpus=cpus: cpus)
+        assert worker_count(large) == expected, cpus
+
+
 def test_content_hash_keeps_the_digests_stored_by_earlier_releases():
     """Re-ingest compares with stored digests: a change here would make every stored claim look changed."""
     assert content_hash(make_claim()) == "c4cea2b8cabdf3d3630ad610b86380a859199a8bb88061707a46bfbf479a7ead"
@@ -332,3 +344,12 @@ def test_many_rows_per_statement_store_what_one_row_per_statement_stores(tmp_pat
             ledger.dispose()
     assert dumps[0] == dumps[1] == dumps[2]
     assert len(dumps[0]["claims"]) > 100
+
+
+def test_a_prepared_claim_says_where_it_was_read_as_its_source_does():
+    from domain.claim import Source
+    from ledger.prepared import prepare_claim
+
+    for source in (Source("/exports/day.csv", 17), Source("/exports/day.xml"), None):
+        claim = replace(make_claim("WHERE-1"), source=source)
+        assert prepare_claim(claim, lambda c: []).where == (None if source is None else str(source))
