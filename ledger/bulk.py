@@ -47,6 +47,22 @@ def execute_rows(connection: Connection, sql: str, values: str, rows: Sequence[S
     connection.exec_driver_sql(sql.format(values), rows)  # type: ignore[arg-type]
 
 
+class _Converted(dict[Any, Any]):
+    """A processor's results by value; None stays None, as SQLAlchemy leaves it."""
+
+    def __init__(self, processor: Processor) -> None:
+        super().__init__({None: None})
+        self.processor = processor
+
+    def __missing__(self, value: Any) -> Any:
+        try:
+            found = self.processor(value)
+        except (TypeError, ValueError) as exc:  # as SQLAlchemy reports a failed bind processor
+            raise StatementError(str(exc), None, None, exc, hide_parameters=True) from exc
+        self[value] = found
+        return found
+
+
 class BulkWriter:
     """Set-based inserts on one session's connection (one transaction)."""
 
@@ -94,27 +110,13 @@ class BulkWriter:
     def _convert(rows: Sequence[Sequence[Any]], converters: list[tuple[int, Processor]]) -> list[tuple[Any, ...]]:
         if not converters:
             return [tuple(row) for row in rows]
-        # Amounts, dates and timestamps repeat across rows, and a processor's result depends only
-        # on the value (Decimal("100.5") and Decimal("100.50") are the same cents): each distinct
-        # value is converted once per call.
-        memoized: list[tuple[int, Processor, dict[Any, Any]]] = [(p, f, {}) for p, f in converters]
-        out: list[tuple[Any, ...]] = []
-        for row in rows:
-            values = list(row)
-            for position, processor, memo in memoized:
-                value = values[position]
-                if value is None:
-                    continue
-                found = memo.get(value, memo)
-                if found is memo:
-                    try:
-                        found = processor(value)
-                    except (TypeError, ValueError) as exc:  # as SQLAlchemy reports a failed bind processor
-                        raise StatementError(str(exc), None, None, exc, hide_parameters=True) from exc
-                    memo[value] = found
-                values[position] = found
-            out.append(tuple(values))
-        return out
+        # Column by column (the transpositions run in C), each distinct value converted once per
+        # call: amounts, dates and timestamps repeat across rows, and a processor's result depends
+        # only on the value (Decimal("100.5") and Decimal("100.50") are the same cents).
+        columns: list[Sequence[Any]] = list(zip(*rows, strict=True))
+        for position, processor in converters:
+            columns[position] = list(map(_Converted(processor).__getitem__, columns[position]))
+        return list(zip(*columns, strict=True))
 
     def allocate_ids(self, table: Any, n: int) -> list[int]:
         """Primary keys for ``n`` new rows of ``table``.
