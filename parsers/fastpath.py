@@ -246,6 +246,7 @@ class FastRows:
         self._modifiers: dict[tuple[str, ...], tuple[str, ...] | None] = {}
         self._charges: dict[str, Decimal] = {}
         self._units: dict[str, Decimal | None] = {}
+        self._pointers: dict[tuple[str, int], tuple[int, ...] | None] = {}
 
     def _past_date(self, value: str) -> date | None:
         try:
@@ -403,10 +404,17 @@ class FastRows:
                 self._charges[charge] = amount
         diagnosis_pointers: tuple[int, ...] = (1,)
         if pointers:
-            try:
-                diagnosis_pointers = cells.diagnosis_pointers(pointers, diagnosis_count)
-            except cells.CellError:
+            read_pointers = self._pointers.get((pointers, diagnosis_count), _UNSEEN)
+            if read_pointers is _UNSEEN:
+                try:
+                    read_pointers = cells.diagnosis_pointers(pointers, diagnosis_count)
+                except cells.CellError:
+                    read_pointers = None
+                if len(self._pointers) < _CACHE_LIMIT:
+                    self._pointers[(pointers, diagnosis_count)] = read_pointers
+            if read_pointers is None:
                 return None
+            diagnosis_pointers = read_pointers
         return ServiceLine(
             line_id,
             date_of_service,
