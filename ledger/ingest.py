@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.claim import Claim as DomainClaim
-from ledger.bulk import BulkWriter
+from ledger.bulk import BulkWriter, bulk_writes
 from ledger.claims import (
     LINE_COLUMNS,
     PARTY_ROLES,
@@ -101,7 +101,7 @@ class _NewRow:
 
 def _ingest_chunk(ledger: Ledger, claims: list[PreparedClaim], actor: str, report: IngestReport) -> None:
     """One transaction: set-based inserts for new claims, the ORM for the rare update."""
-    with ledger.session() as session:
+    with ledger.session() as session, bulk_writes(session):
         parties = PartyCache(session)
         latest = _latest_revisions(session, [c.claim_id for c in claims])
         new_rows: list[_NewRow] = []

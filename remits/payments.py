@@ -38,11 +38,9 @@ the record (a broken balance, a reversal) are made one.  docs/posting.md, "Perfo
 
 from __future__ import annotations
 
-import gc
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -65,7 +63,7 @@ from edi.x12stream import (
     read_remittance_file,
     read_remittance_text,
 )
-from ledger.bulk import execute_rows
+from ledger.bulk import bulk_writes, execute_rows
 from ledger.models import (
     Adjustment,
     Claim,
@@ -786,7 +784,7 @@ def post_remittance_parts(session: Session, parts: Iterable[RemittancePart | Cla
     ``X12ParseError`` (a broken or cut file); on either the caller must roll back, which leaves
     nothing of the file in the ledger.  Report counters are only meaningful after a commit.
     """
-    with _bulk_posting(session):
+    with bulk_writes(session):
         poster = _Poster(session, transmission_id=transmission_id, actor=actor, report=report,
                          chunk_size=chunk_size)
         for part in parts:
@@ -794,50 +792,6 @@ def post_remittance_parts(session: Session, parts: Iterable[RemittancePart | Cla
         poster.finish()
 
 
-SQLITE_POSTING_CACHE_KIB = 65_536
-_NONE_ADAPTER_KEY = (type(None), sqlite3.PrepareProtocol)
-_none_adapter: Any = {}.get
-"""``f(None) -> None`` in C.  Python 3.11's ``sqlite3`` binds a None parameter only after looking for an
-adapter for it, and that lookup raises and clears an AttributeError (about 1 µs, a dozen times per CLP);
-registered as the adapter for None, it makes the lookup a dict hit, and None is still bound as NULL."""
-
-
-@contextmanager
-def _bulk_posting(session: Session) -> Iterator[None]:
-    """Settings for a stream of millions of small rows; nothing here changes what is written.
-
-    - The cyclic garbage collector is paused: the reader and the poster allocate millions of small
-      acyclic objects (segments, records, row tuples) whose reference counts free them, and the
-      collector's generation-0 passes over them cost about a quarter of the posting time.
-    - SQLite: a 64 MiB page cache instead of 2 MiB, so that the indexes being appended to in this
-      one transaction are not spilled to the WAL and read back every few thousand rows; and
-      ``_none_adapter`` as the driver's adapter for None (process-wide while it is set).
-    All are restored afterwards, whatever happens.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    cache_size = None
-    none_adapter = None
-    connection = session.connection()
-    try:
-        if connection.dialect.name == "sqlite":
-            cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-            connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_POSTING_CACHE_KIB}")
-            none_adapter = sqlite3.adapters.get(_NONE_ADAPTER_KEY, _none_adapter)
-            sqlite3.adapters[_NONE_ADAPTER_KEY] = _none_adapter
-        yield
-    finally:
-        if none_adapter is _none_adapter:
-            sqlite3.adapters.pop(_NONE_ADAPTER_KEY, None)
-        elif none_adapter is not None:  # someone else's: put it back
-            sqlite3.adapters[_NONE_ADAPTER_KEY] = none_adapter
-        if cache_size is not None:
-            try:
-                connection.exec_driver_sql(f"PRAGMA cache_size = {int(cache_size)}")
-            except Exception:  # noqa: BLE001 - the connection may be gone; the pool then drops it
-                pass
-        if collecting:
-            gc.enable()
 
 
 def post_835_text(session: Session, text: str, *, source: str = "<835>", transmission_id: int | None = None,

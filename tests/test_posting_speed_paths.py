@@ -327,12 +327,14 @@ def test_posting_leaves_the_sqlite_adapters_as_they_were(tmp_path: Path, monkeyp
     bad = tmp_path / "bad.835"
     write_benchmark_835(bad, 3, trace="BAD")
     bad.write_text(bad.read_text().replace("SVC*HC:90837*180*130", "SVC*HC:90837*180*131", 1))
+    from ledger import bulk
+
     before = dict(sqlite3.adapters)
     seen: list[bool] = []
     write = payments._Poster._write
 
     def spy(poster: Any) -> None:
-        seen.append(payments._NONE_ADAPTER_KEY in sqlite3.adapters)
+        seen.append(bulk._NONE_ADAPTER_KEY in sqlite3.adapters)
         write(poster)
 
     monkeypatch.setattr(payments._Poster, "_write", spy)
