@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from domain.claim import Claim as DomainClaim
@@ -33,6 +33,7 @@ from ledger.types import utcnow
 
 __all__ = ["Checker", "IngestReport", "findings_json", "ingest_claims", "ingest_prepared"]
 
+INGEST_LOCK_KEY = 0x62686331  # "bhc1": PostgreSQL advisory lock held by each ingest chunk
 UPDATABLE = (ClaimStatus.READY, ClaimStatus.HELD, ClaimStatus.REJECTED)
 _COLUMN_OF = {attr.key: attr.columns[0].name for attr in Claim.__mapper__.column_attrs}
 _ORIGINAL = "1"
@@ -102,6 +103,10 @@ class _NewRow:
 def _ingest_chunk(ledger: Ledger, claims: list[PreparedClaim], actor: str, report: IngestReport) -> None:
     """One transaction: set-based inserts for new claims, the ORM for the rare update."""
     with ledger.session() as session, bulk_writes(session):
+        if session.get_bind().dialect.name == "postgresql":
+            # One ingest chunk at a time, as SQLite's BEGIN IMMEDIATE has it: two writers (worker
+            # processes, two clerks) must not both store a party the other is storing.
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INGEST_LOCK_KEY})
         parties = PartyCache(session)
         latest = _latest_revisions(session, [c.claim_id for c in claims])
         new_rows: list[_NewRow] = []

@@ -22,7 +22,7 @@ from parsers.export import export_reader, parse_export
 from runtime.app import App
 from runtime.collector import fewer_collections
 from runtime.config import Config, load_config
-from runtime.ingest_workers import worker_count, worker_shares
+from runtime.ingest_workers import ingest_in_workers, worker_count
 
 
 def create_ledger(config_path: Path, database_url: str | None = None) -> Config:
@@ -42,9 +42,9 @@ def ingest_file(app: App, path: Path, *, profile: Path | None = None, workers: i
 
 def ingest_export(ledger: Ledger, path: Path, *, today: date, checker: Checker, actor: str,
                   profile: Path | None = None, workers: int | None = None) -> dict[str, Any]:
-    """Read one export into the ledger; a large CSV is parsed and checked in worker processes
-    (``runtime.ingest_workers``, ``workers=None``: as ``worker_count`` says), with the same
-    result as in this one."""
+    """Read one export into the ledger; a large CSV is parsed, checked and stored by worker
+    processes (``runtime.ingest_workers``, ``workers=None``: as ``worker_count`` says), with
+    the same result as in this one."""
     with fewer_collections():
         return _ingest_export(ledger, path, today=today, checker=checker, actor=actor, profile=profile,
                               workers=workers)
@@ -68,10 +68,9 @@ def _ingest_export(ledger: Ledger, path: Path, *, today: date, checker: Checker,
     if workers is None:
         workers = worker_count(path) if isinstance(reader, CsvExportReader) else 0
     if workers > 1 and isinstance(reader, CsvExportReader):
-        with worker_shares(path, today=today, profile=reader.profile, prepare=prepare, workers=workers,
-                           after_fork=ledger.forget_connections) as shares:
-            report = ingest_prepared(ledger, claims_only(shares), actor=actor)
-            rows_read = shares.rows_read
+        report, row_errors, rows_read = ingest_in_workers(ledger, path, today=today, profile=reader.profile,
+                                                          prepare=prepare, actor=actor, workers=workers)
+        errors.extend(row_errors)
     else:
         items = (item if isinstance(item, RowError) else prepare(item) for item in reader)
         report = ingest_prepared(ledger, claims_only(items), actor=actor)
