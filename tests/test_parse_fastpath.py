@@ -472,14 +472,19 @@ def assert_split_rows_same_as_csv_reader(path: Path, today: date = TODAY) -> Non
             _tagged(path, split=False, partition=partition, today=today), partition
 
 
-def test_split_rows_are_the_csv_readers_rows_on_the_fixtures_and_the_benchmark_export(tmp_path: Path) -> None:
+def _benchmark_export(path: Path) -> Path:
+    """400 lines as ``benchmarks/gen_export.py`` writes them."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         from gen_export import synthetic_claims
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
-    bench = tmp_path / "bench.csv"
-    bench.write_text(csv_export_text(synthetic_claims(400, seed=7)), encoding="utf-8", newline="")
+    path.write_text(csv_export_text(synthetic_claims(400, seed=7)), encoding="utf-8", newline="")
+    return path
+
+
+def test_split_rows_are_the_csv_readers_rows_on_the_fixtures_and_the_benchmark_export(tmp_path: Path) -> None:
+    bench = _benchmark_export(tmp_path / "bench.csv")
     crlf = tmp_path / "crlf.csv"
     crlf.write_bytes(bench.read_bytes().replace(b"\n", b"\r\n") + b"\r\n\r\n,,,\r\n")
     split_used = []
@@ -510,13 +515,7 @@ def test_first_pass_falls_back_to_the_csv_reader_when_the_bytes_need_it(tmp_path
 
 
 def test_the_benchmark_export_parses_the_same_on_both_paths(tmp_path: Path) -> None:
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        from gen_export import synthetic_claims
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    path = tmp_path / "bench.csv"
-    path.write_text(csv_export_text(synthetic_claims(400, seed=7)), encoding="utf-8", newline="")
+    path = _benchmark_export(tmp_path / "bench.csv")
     items = assert_same_as_per_cell(path, today=date(2026, 12, 1))
     assert len(items) > 100 and not any(isinstance(item, RowError) for item in items)
 
