@@ -9,6 +9,8 @@ It writes on the session's connection, inside the caller's transaction.
 
 Child rows need their parents' keys, and reading them back by natural key costs a
 query per few hundred rows: ``allocate_ids`` hands out primary keys first.
+``execute_rows`` puts many rows in one SQLite statement, and ``bulk_writes`` holds the
+settings ingest and posting write under.
 """
 
 from __future__ import annotations
@@ -49,6 +51,27 @@ def execute_rows(connection: Connection, sql: str, values: str, rows: Sequence[S
     connection.exec_driver_sql(sql.format(values), rows)  # type: ignore[arg-type]
 
 
+def _copies(connection: Connection) -> bool:
+    return connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg"
+
+
+def insert_rows(connection: Connection, table: str, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
+    """Rows already in the driver's terms into ``table``, on ``connection`` (the caller's transaction):
+    ``COPY`` on PostgreSQL (one stream instead of a round trip per row), ``execute_rows`` elsewhere."""
+    if not rows:
+        return
+    if _copies(connection):
+        driver = connection.connection.driver_connection
+        with driver.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    execute_rows(connection, f"INSERT INTO {table} ({', '.join(columns)}) VALUES {{}}",
+                 f"({', '.join([placeholder] * len(columns))})", rows)
+
+
 class _Converted(dict[Any, Any]):
     """A processor's results by value; None stays None, as SQLAlchemy leaves it."""
 
@@ -72,7 +95,6 @@ class BulkWriter:
         self.session = session
         self.connection = session.connection()
         self.dialect = self.connection.dialect
-        self.placeholder = "?" if self.dialect.paramstyle == "qmark" else "%s"
         self._next_id: dict[str, int] = {}
         self._processors: dict[tuple[str, tuple[str, ...]], list[tuple[int, Processor]]] = {}
 
@@ -93,19 +115,9 @@ class BulkWriter:
         """Insert ``rows`` (values in ``columns`` order, as Python values) into ``table``."""
         if not rows:
             return
-        converters = self._converters(table, columns)
-        if self.dialect.name == "postgresql" and self.dialect.driver == "psycopg":
-            # psycopg adapts Decimal, date and datetime itself; the processors only check.
-            self._convert(rows, converters)
-            driver = self.connection.connection.driver_connection
-            statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-            with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-                for row in rows:
-                    copy.write_row(row)
-            return
-        converted = self._convert(rows, converters)
-        execute_rows(self.connection, f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {{}}",
-                     f"({', '.join([self.placeholder] * len(columns))})", converted)
+        converted = self._convert(rows, converters=self._converters(table, columns))
+        # psycopg adapts Decimal, date and datetime itself: there the processors only check.
+        insert_rows(self.connection, table.name, columns, rows if _copies(self.connection) else converted)
 
     @staticmethod
     def _convert(rows: Sequence[Sequence[Any]], converters: list[tuple[int, Processor]]) -> list[tuple[Any, ...]]:
@@ -137,7 +149,6 @@ class BulkWriter:
             start = int(self.session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
         self._next_id[table.name] = start + n
         return list(range(start, start + n))
-
 
 
 SQLITE_BULK_CACHE_KIB = 65_536

@@ -178,16 +178,16 @@ class PartyCache:
                         Party.role == role, Party.fingerprint.in_(fingerprints[start:start + 500]))):
                     self._ids[(role, fp)] = pid
 
-    def id_of(self, record: PartyRecord) -> int:
-        """The key of a party row already resolved."""
-        return self._ids[record[0]]
+    def ids_of(self, records: dict[str, PartyRecord | None]) -> dict[str, int | None]:
+        """Party ids by role (``PARTY_ROLES`` order) for records already resolved."""
+        ids = self._ids
+        return {role: None if (record := records[role]) is None else ids[record[0]] for role in PARTY_ROLES}
 
-    def ids_for(self, claim: DomainClaim, records: dict[str, PartyRecord | None] | None = None) -> dict[str, int | None]:
-        """Party ids for a claim; pass the records already resolved to skip the lookups."""
-        if records is None:
-            records = claim_party_records(claim)
-            self.resolve(records.values())
-        return {role: None if rec is None else self._ids[rec[0]] for role, rec in records.items()}
+    def ids_for(self, claim: DomainClaim) -> dict[str, int | None]:
+        """Party ids by role for a claim, its parties found or stored first."""
+        records = claim_party_records(claim)
+        self.resolve(records.values())
+        return self.ids_of(records)
 
 
 def claim_columns(claim: DomainClaim) -> dict[str, Any]:
@@ -234,11 +234,6 @@ def line_rows(claim: DomainClaim) -> list[tuple[Any, ...]]:
          line.source.line if line.source else None)
         for position, line in enumerate(claim.lines, start=1)
     ]
-
-
-def line_values(claim: DomainClaim) -> list[dict[str, Any]]:
-    """The service_lines rows of a claim as column → value, in billing order (claim_pk is the caller's)."""
-    return [dict(zip(LINE_COLUMNS, row, strict=True)) for row in line_rows(claim)]
 
 
 def fill_claim_row(row: Claim, claim: DomainClaim, parties: PartyCache, digest: str) -> None:

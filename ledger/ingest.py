@@ -137,11 +137,6 @@ def _ingest_chunk(ledger: Ledger, claims: list[PreparedClaim], actor: str, repor
             _insert_new(session, parties, new_rows, actor)
 
 
-def _party_ids(parties: PartyCache, claim: PreparedClaim) -> dict[str, int | None]:
-    return {role: None if (record := claim.parties[role]) is None else parties.id_of(record)
-            for role in PARTY_ROLES}
-
-
 def _insert_new(session: Session, parties: PartyCache, new_rows: list[_NewRow], actor: str) -> None:
     # Straight to the driver (ledger.bulk): same transaction, none of the per-row bookkeeping.
     now = utcnow()
@@ -154,12 +149,10 @@ def _insert_new(session: Session, parties: PartyCache, new_rows: list[_NewRow], 
                "created_at", "updated_at")
     if sorted(columns) != sorted(claims_table.columns.keys()):
         raise ValueError("a new claim row must name every column of the claims table")
-    id_of = parties.id_of
     rows = []
     for pk, new in zip(ids, new_rows, strict=True):
         claim = new.claim
-        parties_of = claim.parties
-        links = [None if (record := parties_of[role]) is None else id_of(record) for role in PARTY_ROLES]
+        links = parties.ids_of(claim.parties).values()
         rows.append((pk, *claim.columns.values(), *links, claim.digest, new.revision, new.replaces_id, new.status,
                      claim.findings, None, now, now))
     writer.insert(claims_table, columns, rows)
@@ -180,7 +173,7 @@ _EVENT_COLUMNS = ("id", "claim_pk", "actor", "event", "from_status", "to_status"
 def _update(session: Session, parties: PartyCache, row: Claim, claim: PreparedClaim, status: str, actor: str,
             report: IngestReport) -> None:
     parties.resolve(claim.parties.values())
-    values = {**claim.columns, **party_links(_party_ids(parties, claim)), "content_hash": claim.digest}
+    values = {**claim.columns, **party_links(parties.ids_of(claim.parties)), "content_hash": claim.digest}
     replace_claim_content(row, values, claim.lines)
     row.findings = claim.findings
     session.flush()

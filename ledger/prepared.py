@@ -1,10 +1,8 @@
 """A parsed claim made ready for the ledger: checked, fingerprinted, turned into rows.
 
-Everything ingest does to a claim before it touches the database is here and pure,
-so that it can run in the worker processes that parse an export in parallel
-(``runtime.ingest_workers``) and travel to the writer as plain values: a
-``PreparedClaim`` pickles as tuples of strings, Decimals and dates, a ``Claim``
-of nested dataclasses costs ten times as much.
+Everything ingest does to a claim before it touches the database is here and pure;
+the ledger writes (``ledger.ingest``) take only these plain values: tuples and dicts
+of strings, Decimals and dates, in the claims and service_lines columns' terms.
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ from edi.x12stream import (
     read_remittance_file,
     read_remittance_text,
 )
-from ledger.bulk import bulk_writes, execute_rows
+from ledger.bulk import bulk_writes, execute_rows, insert_rows
 from ledger.models import (
     Adjustment,
     Claim,
@@ -229,17 +229,7 @@ class _Bind:
         return self._timestamp(value) if self._timestamp else value
 
     def insert_many(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        if self.dialect.name == "postgresql" and self.dialect.driver == "psycopg":
-            # COPY: one stream instead of a round trip per row.  Same transaction (same connection).
-            driver = self.connection.connection.driver_connection
-            with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        values = f"({', '.join([self.placeholder] * len(columns))})"
-        self._execute_many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES {{}}", values, rows)
+        insert_rows(self.connection, table, columns, rows)
 
     def _execute_many(self, sql: str, values: str, rows: list[tuple[Any, ...]]) -> None:
         execute_rows(self.connection, sql, values, rows)

@@ -23,6 +23,7 @@ import multiprocessing
 import os
 import traceback
 from collections.abc import Callable, Iterator
+from dataclasses import fields
 from datetime import date
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -42,7 +43,7 @@ log = structlog.get_logger(__name__)
 
 MIN_BYTES_FOR_WORKERS = 2_000_000  # below this, forking costs more than it saves
 WORKERS_ENV = "BHCLAIMS_INGEST_WORKERS"
-REPORT_LISTS = ("added", "updated", "unchanged", "held", "refused")
+REPORT_LISTS = tuple(f.name for f in fields(IngestReport))  # each in the order its claims came
 
 Prepare = Callable[[Claim], PreparedClaim]
 

@@ -37,5 +37,5 @@ def test_party_lookups_search_the_unique_index_instead_of_scanning(tmp_path: Pat
         records = claim_party_records(claims[0])
         again.resolve(records.values())
         assert session.query(Party).count() == count == 3  # billing group, clinician, one member
-        assert {again.id_of(r) for r in records.values() if r} <= set(range(1, count + 1))
+        assert {pid for pid in again.ids_of(records).values() if pid} <= set(range(1, count + 1))
     ledger.dispose()
