@@ -400,6 +400,17 @@ assert [f.name for f in fields(ClaimPayment)][:9] == [
     "payer_claim_number", "facility_code", "frequency"], "domain.remittance.ClaimPayment changed: see record()"
 
 
+def _take_reference(reference: tuple[str, str], claim: ClaimPaymentDraft | None,
+                    line: ServicePaymentDraft | None) -> None:
+    """A REF of loop 2100 (``claim`` given) or 2110: REF*6R is the line's own id."""
+    if claim is not None:
+        claim.references.append(reference)
+    elif reference[0] == "6R":
+        line.line_id = reference[1]  # type: ignore[union-attr]
+    else:
+        line.references.append(reference)  # type: ignore[union-attr]
+
+
 def _fast_remittance_parts(
     chunks: Iterator[str], separators: Separators, source: str, drafts: bool = False
 ) -> Iterator[RemittancePart | ClaimPaymentDraft]:
@@ -481,13 +492,7 @@ def _fast_remittance_parts(
                     loop = builder.loop = "line"  # type: ignore[union-attr]
                     continue
                 if kind == "REF":
-                    reference = known[1]
-                    if loop == "claim":
-                        claim.references.append(reference)  # type: ignore[union-attr]
-                    elif reference[0] == "6R":
-                        line.line_id = reference[1]  # type: ignore[union-attr]
-                    else:
-                        line.references.append(reference)  # type: ignore[union-attr]
+                    _take_reference(known[1], claim if loop == "claim" else None, line)
                     continue
                 if kind == "NM1":
                     if loop == "claim":
@@ -536,12 +541,7 @@ def _fast_remittance_parts(
             elif sid == "REF" and (loop == "line" or loop == "claim"):
                 n = len(parts)
                 reference = (parts[1] if n > 1 else "", parts[2] if n > 2 else "")
-                if loop == "claim":
-                    claim.references.append(reference)  # type: ignore[union-attr]
-                elif reference[0] == "6R":
-                    line.line_id = reference[1]  # type: ignore[union-attr]
-                else:
-                    line.references.append(reference)  # type: ignore[union-attr]
+                _take_reference(reference, claim if loop == "claim" else None, line)
                 if len(seen) < _CACHE_LIMIT:
                     seen[raw] = ("REF", reference)
             elif sid == "CLP" and loop is not None:
