@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -55,20 +56,48 @@ def ingest_claims(ledger: Ledger, claims: Iterable[DomainClaim], *, checker: Che
                            chunk_size=chunk_size)
 
 
+class WriteTurn(Protocol):
+    """Whose turn it is to write, among processes sharing one ingest (a ``multiprocessing.Lock``)."""
+
+    def acquire(self, block: bool = True) -> bool: ...
+
+    def release(self) -> None: ...
+
+
 def ingest_prepared(ledger: Ledger, claims: Iterable[PreparedClaim], *, actor: str,
-                    chunk_size: int = 5000) -> IngestReport:
-    """Store prepared claims in chunks (one transaction each) and report what happened to each."""
+                    chunk_size: int = 5000, turn: WriteTurn | None = None) -> IngestReport:
+    """Store prepared claims in chunks (one transaction each) and report what happened to each.
+
+    ``turn``: processes storing shares of one export take turns to write.  A full chunk is
+    written when the turn is free; while another process writes, this one goes on reading
+    and writes when its turn comes or its chunk is twice the size, instead of waiting idle
+    on the database's write lock.  The chunks' sizes do not change what is stored.
+    """
     report = IngestReport()
     chunk: list[PreparedClaim] = []
     ids: set[str] = set()
-    for claim in claims:
-        if len(chunk) >= chunk_size or claim.claim_id in ids:  # one revision of a claim per chunk
+
+    def write(*, waiting: bool) -> bool:
+        if turn is None:
             _ingest_chunk(ledger, chunk, actor, report)
+            return True
+        if not turn.acquire(waiting):
+            return False
+        try:
+            _ingest_chunk(ledger, chunk, actor, report)
+        finally:
+            turn.release()
+        return True
+
+    for claim in claims:
+        # one revision of a claim per chunk
+        if (claim.claim_id in ids or len(chunk) >= chunk_size) and write(
+                waiting=claim.claim_id in ids or len(chunk) >= 2 * chunk_size):
             chunk, ids = [], set()
         chunk.append(claim)
         ids.add(claim.claim_id)
     if chunk:
-        _ingest_chunk(ledger, chunk, actor, report)
+        write(waiting=True)
     return report
 
 

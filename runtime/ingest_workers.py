@@ -5,8 +5,10 @@ Each worker reads the whole file but builds only its share of the claims
 and stores them itself, chunk by chunk, as one process would (``ledger.ingest``).
 The writes of the workers take turns: a chunk's transaction holds the ledger's
 write lock (SQLite's ``BEGIN IMMEDIATE``; on PostgreSQL the chunk takes an advisory
-lock), so a worker finds the parties another one stored and keys never collide;
-while one writes, the other parses.  Nothing but a small report crosses the pipe:
+lock), so a worker finds the parties another one stored and keys never collide.
+Before that, the workers pass a turn among themselves (a lock they share): a worker
+whose chunk is full but finds the turn taken goes on parsing instead of waiting on
+the database (``ingest_prepared``), so while one writes, the other parses.  Nothing but a small report crosses the pipe:
 each claim id and error with its place in the file, from which this process
 rebuilds the report of a single process — its lists and errors in file order.
 
@@ -33,7 +35,7 @@ import structlog
 
 from domain.claim import Claim
 from ledger.db import Ledger
-from ledger.ingest import IngestReport, ingest_prepared
+from ledger.ingest import IngestReport, WriteTurn, ingest_prepared
 from ledger.prepared import PreparedClaim
 from parsers.csv_export import CsvExportReader, Tag
 from parsers.errors import RowError
@@ -87,12 +89,13 @@ def ingest_in_workers(ledger: Ledger, path: Path, *, today: date, profile: Profi
     processes: list[Any] = []
     receivers: dict[Connection, int] = {}
     shares: dict[int, dict[str, Any]] = {}
+    turn = context.Lock()  # whose turn it is to write (ledger.ingest.ingest_prepared)
     try:
         for number in range(workers):
             receiver, sender = context.Pipe(duplex=False)
             process = context.Process(
                 target=_work,
-                args=(sender, ledger, path, today, profile, (number, workers), prepare, actor),
+                args=(sender, ledger, path, today, profile, (number, workers), prepare, actor, turn),
                 name=f"bhclaims-ingest-{number}",
                 daemon=True,
             )
@@ -148,7 +151,7 @@ def _merged_errors(shares: dict[int, dict[str, Any]]) -> list[RowError]:
 
 
 def _work(sender: Connection, ledger: Ledger, path: Path, today: date, profile: Profile | None,
-          partition: tuple[int, int], prepare: Prepare, actor: str) -> None:
+          partition: tuple[int, int], prepare: Prepare, actor: str, turn: WriteTurn) -> None:
     """One worker: read its partition, prepare and store its claims, report with places in the file."""
     try:
         ledger.forget_connections()
@@ -164,7 +167,7 @@ def _work(sender: Connection, ledger: Ledger, path: Path, today: date, profile: 
                     tags[item.claim_id] = tag  # one claim per id in a file
                     yield prepare(item)
 
-        report = ingest_prepared(ledger, claims(), actor=actor)
+        report = ingest_prepared(ledger, claims(), actor=actor, turn=turn)
         share: dict[str, Any] = {"errors": errors, "rows_read": reader.rows_read}
         for name in REPORT_LISTS:
             values = getattr(report, name)

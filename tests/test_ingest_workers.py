@@ -347,3 +347,71 @@ def test_a_prepared_claim_says_where_it_was_read_as_its_source_does():
     for source in (Source("/exports/day.csv", 17), Source("/exports/day.xml"), None):
         claim = replace(make_claim("WHERE-1"), source=source)
         assert prepare_claim(claim, lambda c: []).where == (None if source is None else str(source))
+
+
+class _Turn:
+    """A write turn that another process holds for the first ``busy`` tries that would not wait."""
+
+    def __init__(self, busy: int) -> None:
+        self.busy, self.held, self.calls = busy, False, []  # type: ignore[var-annotated]
+
+    def acquire(self, block: bool = True) -> bool:
+        self.calls.append(block)
+        if not block and self.busy > 0:
+            self.busy -= 1
+            return False
+        assert not self.held
+        self.held = True
+        return True
+
+    def release(self) -> None:
+        assert self.held
+        self.held = False
+
+
+@pytest.mark.parametrize(("busy", "sizes"), [(0, [2, 2, 2, 1]), (1, [3, 2, 2]), (100, [4, 3])])
+def test_a_full_chunk_waits_for_its_turn_only_at_twice_its_size(tmp_path, monkeypatch, busy, sizes):
+    """While the turn is taken a chunk keeps growing; at twice its size it waits for the turn; the
+    claims stored are the same whatever the chunks were."""
+    from ledger import ingest
+    from ledger.prepared import prepare_claim
+
+    ledger = _ledger(f"sqlite+pysqlite:///{tmp_path / 'ledger.db'}")
+    written: list[int] = []
+    ingest_chunk = ingest._ingest_chunk
+
+    def spy(ledger, chunk, actor, report):  # type: ignore[no-untyped-def]
+        assert turn.held  # every write holds the turn
+        written.append(len(chunk))
+        return ingest_chunk(ledger, chunk, actor, report)
+
+    monkeypatch.setattr(ingest, "_ingest_chunk", spy)
+    turn = _Turn(busy)
+    try:
+        claims = [prepare_claim(make_claim(f"TURN-{n}"), lambda c: []) for n in range(7)]
+        report = ingest.ingest_prepared(ledger, claims, actor="t", chunk_size=2, turn=turn)
+        assert written == sizes and report.added == [c.claim_id for c in claims]
+        assert not turn.held and turn.calls[-1] is True  # the last chunk waits for its turn
+    finally:
+        ledger.dispose()
+
+
+def test_a_claim_twice_in_one_export_waits_for_the_turn_to_store_its_first_revision(tmp_path, monkeypatch):
+    from ledger import ingest
+    from ledger.prepared import prepare_claim
+
+    ledger = _ledger(f"sqlite+pysqlite:///{tmp_path / 'ledger.db'}")
+    written: list[list[str]] = []
+    ingest_chunk = ingest._ingest_chunk
+    monkeypatch.setattr(ingest, "_ingest_chunk", lambda ledger, chunk, actor, report: (
+        written.append([c.claim_id for c in chunk]), ingest_chunk(ledger, chunk, actor, report)))
+    turn = _Turn(busy=100)
+    try:
+        first = make_claim("TWICE-1")
+        changed = replace(first, prior_auth="PA-CHANGED")
+        claims = [prepare_claim(c, lambda c: []) for c in (first, changed)]
+        report = ingest.ingest_prepared(ledger, claims, actor="t", chunk_size=5, turn=turn)
+        assert written == [["TWICE-1"], ["TWICE-1"]] and turn.calls == [True, True]
+        assert report.added == ["TWICE-1"] and report.updated == ["TWICE-1"]
+    finally:
+        ledger.dispose()
