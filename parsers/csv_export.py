@@ -23,12 +23,12 @@ import codecs
 import csv
 import io
 import re
-import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
+from zlib import crc32
 
 from domain.claim import Claim
 from parsers.assemble import CanonicalRow, ClaimAssembler
@@ -100,27 +100,37 @@ def _records(
 
 
 def _split_records(
-    text: Iterable[str], delimiter: str, first_line: int, index: int, theirs: Callable[[str], bool] | None
+    text: Iterable[str], delimiter: str, first_line: int, index: int, partition: tuple[int, int]
 ) -> Iterator[tuple[int, list[str] | None, Sequence[int]]]:
     """``_records`` for a file the first pass found unquoted and valid UTF-8 (``_FirstPass``).
 
     There a record is one physical line and its cells are the line split at the
     delimiter, exactly as the CSV reader splits it (``_scan_unquoted`` says why), at a
-    third of the cost.  A row whose claim ``theirs`` (another partition's) is given as
-    None, not split at all: a worker skips half the file for the price of finding ids.
+    third of the cost.  Rows of another partition's claims are not split, nor given one
+    by one: ``(n, None, ())`` before the next row stands for the n rows skipped since
+    the last one given (``partition_of``, written inline), so a worker passes over the
+    other half of the file for the price of finding its ids.
     """
     number = first_line
     no_bad_lines: tuple[int, ...] = ()
+    part, parts = partition
+    skipped = 0
     for line in text:
-        if theirs is not None:
+        if parts > 1:
             cut = line.split(delimiter, index + 1)
-            if index < len(cut) and (key := cut[index].strip()) and theirs(key):
-                yield number, None, no_bad_lines
+            if (index < len(cut) and (key := cut[index].strip())
+                    and crc32(key.encode("utf-8", "surrogateescape")) % parts != part):
+                skipped += 1
                 number += 1
                 continue
+            if skipped:
+                yield skipped, None, no_bad_lines
+                skipped = 0
         line = line.rstrip("\r\n")
         yield number, line.split(delimiter) if line else [], no_bad_lines  # the CSV reader's [] for a blank line
         number += 1
+    if skipped:
+        yield skipped, None, no_bad_lines
 
 
 _SCAN_CHUNK = 1 << 16  # below csv.field_size_limit(), so a region rarely needs the long-line test
@@ -246,7 +256,7 @@ _HEAD, _ROWS, _END = 0, 1, 2
 
 def partition_of(claim_key: str, parts: int) -> int:
     """Which of ``parts`` partitions reads a claim: stable across processes and runs."""
-    return zlib.crc32(claim_key.encode("utf-8", "surrogateescape")) % parts
+    return crc32(claim_key.encode("utf-8", "surrogateescape")) % parts
 
 
 class _FirstPass(NamedTuple):
@@ -377,15 +387,14 @@ class CsvExportReader:
             prefiltered = False
             if self.split_unquoted and first_pass.unquoted and first_pass.all_utf8 and index is not None:
                 # the CSV reader stopped right after the header: the lines from here on are the rows
-                theirs = None if parts == 1 else (lambda key: partition_of(key, parts) != part)
-                records = _split_records(text, delimiter, reader.line_num + 1, index, theirs)
+                records = _split_records(text, delimiter, reader.line_num + 1, index, (part, parts))
                 prefiltered = True  # a row with a claim id that arrives here is this partition's
             ordinal = 0
             try:
                 for line, cells, bad_lines in records:
-                    if cells is None:  # a row of another partition's claim (_split_records)
-                        self.rows_read += 1
-                        ordinal += 1
+                    if cells is None:  # rows of other partitions' claims, as many as ``line`` (_split_records)
+                        self.rows_read += line
+                        ordinal += line
                         continue
                     # mapper.claim_key, inline: a row with a claim id is not blank
                     key = cells[index].strip() or None if index is not None and index < len(cells) else None

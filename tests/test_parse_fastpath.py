@@ -457,7 +457,7 @@ def _rows(path: Path, *, split: bool) -> list:
             if not csv_export._is_blank(cells):
                 break  # the header
         if split:
-            records = csv_export._split_records(text, ",", reader.line_num + 1, 0, None)
+            records = csv_export._split_records(text, ",", reader.line_num + 1, 0, (0, 1))
         return [(line, cells) for line, cells, _bad in records]
 
 
