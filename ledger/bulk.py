@@ -72,6 +72,21 @@ def insert_rows(connection: Connection, table: str, columns: tuple[str, ...], ro
                  f"({', '.join([placeholder] * len(columns))})", rows)
 
 
+IN_LIST_SIZE = 500
+
+
+def rows_where_in(connection: Connection, sql: str, values: Sequence[Any],
+                  leading: Sequence[Any] = ()) -> Iterator[Any]:
+    """The rows of ``sql`` (its ``{}`` the placeholders of an IN list) for ``values``, a few
+    hundred per statement, straight from the driver: SQLAlchemy coerces and renders each
+    value of an expanded IN list, which costs more than the database's work to find the row.
+    ``leading``: the parameters before the IN list."""
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    for start in range(0, len(values), IN_LIST_SIZE):
+        batch = values[start:start + IN_LIST_SIZE]
+        yield from connection.exec_driver_sql(sql.format(", ".join([mark] * len(batch))), (*leading, *batch))
+
+
 class _Converted(dict[Any, Any]):
     """A processor's results by value; None stays None, as SQLAlchemy leaves it."""
 

@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from domain.claim import Claim as DomainClaim
-from ledger.bulk import BulkWriter, bulk_writes
+from ledger.bulk import BulkWriter, bulk_writes, rows_where_in
 from ledger.claims import (
     LINE_COLUMNS,
     PARTY_ROLES,
@@ -112,12 +112,11 @@ class _Latest:
 
 def _latest_revisions(session: Session, claim_ids: list[str]) -> dict[str, _Latest]:
     latest: dict[str, _Latest] = {}
-    for start in range(0, len(claim_ids), 500):
-        for row in session.execute(select(Claim.id, Claim.claim_id, Claim.revision, Claim.content_hash,
-                                          Claim.status, Claim.frequency)
-                                   .where(Claim.claim_id.in_(claim_ids[start:start + 500]))):
-            if row.claim_id not in latest or latest[row.claim_id].revision < row.revision:
-                latest[row.claim_id] = _Latest(row.id, row.revision, row.content_hash, row.status, row.frequency)
+    rows = rows_where_in(session.connection(), "SELECT id, claim_id, revision, content_hash, status, frequency "
+                         "FROM claims WHERE claim_id IN ({})", claim_ids)
+    for pk, claim_id, revision, digest, status, frequency in rows:
+        if claim_id not in latest or latest[claim_id].revision < revision:
+            latest[claim_id] = _Latest(pk, revision, digest, status, frequency)
     return latest
 
 
