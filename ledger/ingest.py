@@ -8,7 +8,7 @@ its transmission was rejected; once sent, a change must go through
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -34,6 +34,7 @@ from ledger.types import utcnow
 
 __all__ = ["Checker", "IngestReport", "findings_json", "ingest_claims", "ingest_prepared"]
 
+CHUNK_SIZE = 5000  # claims per transaction
 INGEST_LOCK_KEY = 0x62686331  # "bhc1": PostgreSQL advisory lock held by each ingest chunk
 UPDATABLE = (ClaimStatus.READY, ClaimStatus.HELD, ClaimStatus.REJECTED)
 _COLUMN_OF = {attr.key: attr.columns[0].name for attr in Claim.__mapper__.column_attrs}
@@ -50,7 +51,7 @@ class IngestReport:
 
 
 def ingest_claims(ledger: Ledger, claims: Iterable[DomainClaim], *, checker: Checker, actor: str,
-                  chunk_size: int = 5000) -> IngestReport:
+                  chunk_size: int = CHUNK_SIZE) -> IngestReport:
     """Check ``claims``, store them in chunks (one transaction each), report what happened to each."""
     return ingest_prepared(ledger, (prepare_claim(claim, checker) for claim in claims), actor=actor,
                            chunk_size=chunk_size)
@@ -65,13 +66,16 @@ class WriteTurn(Protocol):
 
 
 def ingest_prepared(ledger: Ledger, claims: Iterable[PreparedClaim], *, actor: str,
-                    chunk_size: int = 5000, turn: WriteTurn | None = None) -> IngestReport:
+                    chunk_size: int = CHUNK_SIZE, turn: WriteTurn | None = None,
+                    chunk_target: Callable[[], int] | None = None) -> IngestReport:
     """Store prepared claims in chunks (one transaction each) and report what happened to each.
 
     ``turn``: processes storing shares of one export take turns to write.  A full chunk is
     written when the turn is free; while another process writes, this one goes on reading
     and writes when its turn comes or its chunk is twice the size, instead of waiting idle
-    on the database's write lock.  The chunks' sizes do not change what is stored.
+    on the database's write lock.  ``chunk_target``, asked before each claim, sets the
+    chunk size instead of ``chunk_size`` (a worker's chunks shrink towards the end of its
+    share).  The chunks' sizes do not change what is stored.
     """
     report = IngestReport()
     chunk: list[PreparedClaim] = []
@@ -90,9 +94,10 @@ def ingest_prepared(ledger: Ledger, claims: Iterable[PreparedClaim], *, actor: s
         return True
 
     for claim in claims:
+        size = chunk_size if chunk_target is None else chunk_target()
         # one revision of a claim per chunk
-        if (claim.claim_id in ids or len(chunk) >= chunk_size) and write(
-                waiting=claim.claim_id in ids or len(chunk) >= 2 * chunk_size):
+        if (claim.claim_id in ids or len(chunk) >= size) and write(
+                waiting=claim.claim_id in ids or len(chunk) >= 2 * size):
             chunk, ids = [], set()
         chunk.append(claim)
         ids.add(claim.claim_id)

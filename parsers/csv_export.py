@@ -138,14 +138,15 @@ _SCAN_CHUNK = 1 << 16  # below csv.field_size_limit(), so a region rarely needs 
 
 def _scan_unquoted(
     path: Path, header_line: int, index: int | None, delimiter: str
-) -> tuple[dict[str, int], bool] | None:
+) -> tuple[dict[str, int], bool, int] | None:
     """The first pass over bytes, for the usual file without a quote character.
 
     Without quotes (and without a lone CR) a record is exactly one physical line and
     its cells are the line split at the delimiter, as the CSV reader would give them,
     so the claim id cell is cut out of the bytes directly.  Returns None — the CSV
     reader's pass is needed — at the first quote, lone CR or line the reader could
-    refuse as too long.  The second value says the whole file is valid UTF-8.
+    refuse as too long.  The second value says the whole file is valid UTF-8, the third
+    is the number of data rows.
     """
     if len(delimiter) != 1 or not delimiter.isascii() or delimiter in '"\r\n':
         return None
@@ -211,7 +212,7 @@ def _scan_unquoted(
                         continue
                     ordinal += 1
             if not chunk:
-                return last, all_utf8
+                return last, all_utf8, ordinal
 
 
 def _is_blank(cells: list[str]) -> bool:
@@ -262,6 +263,7 @@ def partition_of(claim_key: str, parts: int) -> int:
 class _FirstPass(NamedTuple):
     last: dict[str, int]  # claim key -> ordinal of its last data row
     all_utf8: bool  # the whole file decodes as UTF-8
+    rows: int  # data rows (not blank)
     unquoted: bool  # no quote, no lone CR: one record per physical line (_scan_unquoted)
 
 
@@ -281,6 +283,8 @@ class CsvExportReader:
         self.today = today
         self.profile = profile
         self.rows_read = 0
+        self.rows_total = 0  # data rows and claim ids in the file, once the first pass has counted them
+        self.claims_total = 0
         self.part, self.parts = partition
         self.split_unquoted = True  # False: the CSV reader reads every row (tests compare the two)
         if not 0 <= self.part < self.parts:
@@ -315,7 +319,7 @@ class CsvExportReader:
     def _last_rows(self, delimiter: str) -> _FirstPass:
         """First pass: claim key → ordinal of the claim's last data row; whether the
         whole file is valid UTF-8 and has no quote (known only from the byte-level scan)."""
-        nothing = _FirstPass({}, all_utf8=False, unquoted=False)
+        nothing = _FirstPass({}, all_utf8=False, rows=0, unquoted=False)
         with open(self.path, "rb") as fh:
             reader = _csv_reader(_text(fh), delimiter)
             try:
@@ -342,7 +346,7 @@ class CsvExportReader:
                     ordinal += 1
             except csv.Error:
                 pass
-        return _FirstPass(last, all_utf8=False, unquoted=False)
+        return _FirstPass(last, all_utf8=False, rows=ordinal, unquoted=False)
 
     def __iter__(self) -> Iterator[Claim | RowError]:
         for _tag, item in self.tagged():
@@ -362,6 +366,7 @@ class CsvExportReader:
         delimiter = self.profile.delimiter if self.profile else ","
         first_pass = self._last_rows(delimiter)
         last_rows = first_pass.last
+        self.rows_total, self.claims_total = first_pass.rows, len(last_rows)
         parts, part = self.parts, self.part
         with open(self.path, "rb") as fh:
             text = _text(fh)

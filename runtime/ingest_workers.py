@@ -35,7 +35,7 @@ import structlog
 
 from domain.claim import Claim
 from ledger.db import Ledger
-from ledger.ingest import IngestReport, WriteTurn, ingest_prepared
+from ledger.ingest import CHUNK_SIZE, IngestReport, WriteTurn, ingest_prepared
 from ledger.prepared import PreparedClaim
 from parsers.csv_export import CsvExportReader, Tag
 from parsers.errors import RowError
@@ -43,7 +43,8 @@ from parsers.profiles import Profile
 
 log = structlog.get_logger(__name__)
 
-MIN_BYTES_FOR_WORKERS = 2_000_000  # below this, forking costs more than it saves
+MIN_BYTES_FOR_WORKERS = 2_000_000
+MIN_CHUNK_SIZE = 500  # below this, forking costs more than it saves
 WORKERS_ENV = "BHCLAIMS_INGEST_WORKERS"
 REPORT_LISTS = tuple(f.name for f in fields(IngestReport))  # each in the order its claims came
 
@@ -150,6 +151,20 @@ def _merged_errors(shares: dict[int, dict[str, Any]]) -> list[RowError]:
     return [error for _tag, error in heapq.merge(*(share["errors"] for share in shares.values()), key=_first)]
 
 
+def share_chunk_size(reader: CsvExportReader, parts: int) -> int:
+    """Claims per chunk for one of ``parts`` workers: ``CHUNK_SIZE``, but towards the end of
+    the file half the claims the worker has still to read (at least ``MIN_CHUNK_SIZE``).
+
+    The workers reach the end of the file together; with full-size last chunks one would
+    then wait for the other's whole chunk to be written, a CPU idle all the while.  Chunks
+    halving towards the end cost a few more transactions and leave small last chunks."""
+    if reader.rows_total <= 0:
+        return CHUNK_SIZE
+    rows_left = reader.rows_total - reader.rows_read
+    claims_left = rows_left * reader.claims_total / reader.rows_total / parts
+    return max(MIN_CHUNK_SIZE, min(CHUNK_SIZE, int(claims_left / 2)))
+
+
 def _work(sender: Connection, ledger: Ledger, path: Path, today: date, profile: Profile | None,
           partition: tuple[int, int], prepare: Prepare, actor: str, turn: WriteTurn) -> None:
     """One worker: read its partition, prepare and store its claims, report with places in the file."""
@@ -167,7 +182,8 @@ def _work(sender: Connection, ledger: Ledger, path: Path, today: date, profile: 
                     tags[item.claim_id] = tag  # one claim per id in a file
                     yield prepare(item)
 
-        report = ingest_prepared(ledger, claims(), actor=actor, turn=turn)
+        report = ingest_prepared(ledger, claims(), actor=actor, turn=turn,
+                                 chunk_target=lambda: share_chunk_size(reader, partition[1]))
         share: dict[str, Any] = {"errors": errors, "rows_read": reader.rows_read}
         for name in REPORT_LISTS:
             values = getattr(report, name)

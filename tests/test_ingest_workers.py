@@ -415,3 +415,27 @@ def test_a_claim_twice_in_one_export_waits_for_the_turn_to_store_its_first_revis
         assert report.added == ["TWICE-1"] and report.updated == ["TWICE-1"]
     finally:
         ledger.dispose()
+
+
+def test_a_workers_chunks_halve_towards_the_end_of_the_file(tmp_path):
+    """Full chunks while much of the file is left; towards its end, half the claims the worker has
+    still to read, never below the minimum; the first pass counted the rows the read then reads."""
+    from ledger.ingest import CHUNK_SIZE
+    from runtime.ingest_workers import MIN_CHUNK_SIZE, share_chunk_size
+
+    path = messy_export(tmp_path / "messy.csv", lines=600)
+    reader = CsvExportReader(path, today=TODAY, partition=(0, 2))
+    assert share_chunk_size(reader, 2) == CHUNK_SIZE  # nothing counted yet
+    items = reader.tagged()
+    next(items)
+    assert reader.rows_total == 600  # the data rows, the one without a claim id among them
+    assert 0 < reader.claims_total < reader.rows_total
+    reader.rows_total, reader.claims_total = 100_000, 40_000  # as a large export would have it
+    for rows_read, expected in [(0, CHUNK_SIZE), (50_000, CHUNK_SIZE), (80_000, 2000), (90_000, 1000),
+                                (97_000, MIN_CHUNK_SIZE), (100_000, MIN_CHUNK_SIZE)]:
+        reader.rows_read = rows_read
+        assert share_chunk_size(reader, 2) == expected, rows_read
+    reader = CsvExportReader(path, today=TODAY, partition=(1, 2))
+    for _ in reader.tagged():
+        pass
+    assert reader.rows_read == reader.rows_total

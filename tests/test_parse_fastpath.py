@@ -433,7 +433,7 @@ def test_byte_level_first_pass_agrees_with_the_csv_reader(data: bytes, chunk: in
             scanned = reader._last_rows(",")
         with mock.patch.object(csv_export, "_scan_unquoted", lambda *args: None):
             by_csv = reader._last_rows(",")
-        assert scanned.last == by_csv.last
+        assert scanned.last == by_csv.last and scanned.rows == by_csv.rows
         assert scanned.all_utf8 == (b"\xe9" not in data)
         assert scanned.unquoted and not by_csv.unquoted
         with mock.patch.object(csv_export, "_SCAN_CHUNK", chunk):
