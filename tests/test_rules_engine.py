@@ -25,7 +25,8 @@ from tests.rule_claims import (
     findings_of,
     line,
 )
-from validators.engine import RULE_CODES, RULES, check_claims
+from validators import rules_optum
+from validators.engine import RULE_CODES, RULES, check_claim, check_claims
 from validators.findings import has_errors
 from validators.settings import RuleSettings
 
@@ -191,3 +192,11 @@ def test_a_valid_claim_raises_no_error(claim):
 def test_rule_table_in_docs_lists_every_rule():
     table = (Path(__file__).resolve().parent.parent / "docs" / "rules.md").read_text(encoding="utf-8")
     assert {code for code in RULE_CODES if f"| `{code}` |" not in table} == set()
+
+
+def test_check_claim_runs_only_the_rules_given_and_then_the_pack_again():
+    claim = clean_claim(payer_id="04293", lines=OLD_LINE)
+    ctx = context()
+    assert codes(check_claim(claim, ctx)) == {"OPT-PAYER-ID", "OPT-TF-90"}
+    assert codes(check_claim(claim, ctx, rules=(rules_optum.TIMELY_FILING,))) == {"OPT-TF-90"}
+    assert codes(check_claim(claim, ctx)) == {"OPT-PAYER-ID", "OPT-TF-90"}

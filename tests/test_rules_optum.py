@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,6 +12,7 @@ from domain.claim import Frequency, LineOfBusiness, Relationship, RenderingLicen
 from tests.rule_claims import (
     CHILD,
     RENDERING,
+    SERVICE_DATE,
     SUBSCRIBER,
     SUPERVISING,
     clean_claim,
@@ -294,3 +295,29 @@ def test_facility_message_says_bill_on_837i():
 def test_testing_without_auth_is_a_warning_by_default():
     [finding] = findings_of(clean_claim(lines=(line("1", procedure_code="96132"),)))
     assert finding.severity == "warning"
+
+
+def test_primary_diagnosis_is_read_without_its_dot_and_case():
+    assert findings_of(clean_claim(diagnoses=("f41.1",))) == []
+    [finding] = findings_of(clean_claim(diagnoses=("z13.31",)))
+    assert finding.code == "OPT-DX-PRIMARY" and "Z13.31 is a Z code" in finding.message
+
+
+def test_timely_filing_follows_today_under_one_settings_object():
+    rule_settings = RuleSettings()
+    day_90, day_91 = SERVICE_DATE + timedelta(days=90), SERVICE_DATE + timedelta(days=91)
+    claim = clean_claim()
+    assert findings_of(claim, context(rule_settings, today=day_90)) == []
+    assert codes(findings_of(claim, context(rule_settings, today=day_91))) == {"OPT-TF-90"}
+    assert findings_of(claim, context(rule_settings, today=day_90)) == []
+
+
+def test_timely_filing_days_follow_each_claims_plan_under_one_context():
+    ctx = context(
+        RuleSettings.from_mapping({"timely_filing_days": {"medicaid": 120}}),
+        today=SERVICE_DATE + timedelta(days=100),
+    )
+    commercial, medicaid = clean_claim(), clean_claim(line_of_business=LineOfBusiness.MEDICAID)
+    assert codes(findings_of(commercial, ctx)) == {"OPT-TF-90"}
+    assert findings_of(medicaid, ctx) == []
+    assert codes(findings_of(commercial, ctx)) == {"OPT-TF-90"}

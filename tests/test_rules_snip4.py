@@ -9,6 +9,8 @@ import pytest
 from domain.claim import Frequency, Relationship, RenderingLicense
 from tests.rule_claims import CHILD, RENDERING, SUPERVISING, clean_claim, codes, findings_of, line
 
+THIRTEEN_DIAGNOSES = tuple("F411 F331 F900 F4310 F17210 F321 F1020 F4323 F840 F419 F329 F339 F4312".split())
+
 CASES = [
     pytest.param(
         "SNIP4-PATIENT",
@@ -80,6 +82,36 @@ CASES = [
         id="no-diagnosis",
     ),
     pytest.param(
+        "SNIP4-DX-POINTER",
+        clean_claim(lines=(line("1"), line("2", diagnosis_pointers=(3,)))),
+        clean_claim(lines=(line("1"), line("2", diagnosis_pointers=(2,)))),
+        id="single-pointer-past-last-diagnosis",
+    ),
+    pytest.param(
+        "SNIP4-DX-POINTER",
+        clean_claim(lines=(line("1", diagnosis_pointers=(0,)),)),
+        clean_claim(lines=(line("1", diagnosis_pointers=(1,)),)),
+        id="pointer-zero",
+    ),
+    pytest.param(
+        "SNIP4-DX-POINTER",
+        clean_claim(lines=(line("1", diagnosis_pointers=(2, 2)),)),
+        clean_claim(lines=(line("1", diagnosis_pointers=(2, 1)),)),
+        id="same-pointer-twice",
+    ),
+    pytest.param(
+        "SNIP4-DX-POINTER",
+        clean_claim(lines=(line("1", diagnosis_pointers=()),)),
+        clean_claim(lines=(line("1", diagnosis_pointers=(1,)),)),
+        id="line-without-pointer",
+    ),
+    pytest.param(
+        "SNIP4-DX-POINTER",
+        clean_claim(diagnoses=THIRTEEN_DIAGNOSES),
+        clean_claim(diagnoses=THIRTEEN_DIAGNOSES[:12]),
+        id="thirteen-diagnoses",
+    ),
+    pytest.param(
         "SNIP4-RENDERING-TAXONOMY",
         clean_claim(rendering=replace(RENDERING, taxonomy=None)),
         clean_claim(rendering=RENDERING),
@@ -92,3 +124,21 @@ CASES = [
 def test_snip4_rule_fires_on_failing_claim_only(code, failing, passing):
     assert code in codes(findings_of(failing))
     assert findings_of(passing) == []
+
+
+def test_pointer_findings_name_each_line_that_points_wrong():
+    claim = clean_claim(
+        lines=(line("1"), line("2", diagnosis_pointers=(3,)), line("3"), line("4", diagnosis_pointers=(1, 1)))
+    )
+    findings = findings_of(claim)
+    assert [(finding.code, finding.line_id) for finding in findings] == [
+        ("SNIP4-DX-POINTER", "2"),
+        ("SNIP4-DX-POINTER", "4"),
+    ]
+    assert "diagnosis 3 but the claim has 2" in findings[0].message
+    assert "same diagnosis twice" in findings[1].message
+
+
+def test_too_many_diagnoses_is_one_claim_level_finding():
+    [finding] = findings_of(clean_claim(diagnoses=THIRTEEN_DIAGNOSES))
+    assert finding.line_id is None and "13 diagnoses" in finding.message

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from domain.claim import Address
 from tests.rule_claims import (
     BILLING,
     RENDERING,
@@ -55,6 +56,12 @@ CASES = [
         clean_claim(lines=(line("1", modifiers=("HO", "9")),)),
         clean_claim(lines=(line("1", modifiers=("HO", "59")),)),
         id="modifier-shape",
+    ),
+    pytest.param(
+        "SNIP5-PROCEDURE",
+        clean_claim(lines=(line("1", modifiers=("HO", "95", "GT", "U5", "59")),)),
+        clean_claim(lines=(line("1", modifiers=("HO", "95", "GT", "U5")),)),
+        id="five-modifiers",
     ),
     pytest.param(
         "SNIP5-POS",
@@ -124,3 +131,31 @@ def test_icd10cm_message_tells_a_header_from_a_made_up_code():
 )
 def test_npi_luhn_with_80840_prefix(npi, valid):
     assert npi_is_valid(npi) is valid
+
+
+PARTY_WITH_ADDRESS = {
+    "subscriber": lambda address: clean_claim(subscriber=replace(SUBSCRIBER, address=address)),
+    "billing provider": lambda address: clean_claim(billing=replace(BILLING, address=address)),
+    "rendering clinician": lambda address: clean_claim(rendering=replace(RENDERING, address=address)),
+    "supervising clinician": lambda address: clean_claim(
+        supervising=replace(SUPERVISING, address=address), lines=(line("1", modifiers=("U5",)),)
+    ),
+}
+
+
+@pytest.mark.parametrize("party", PARTY_WITH_ADDRESS)
+def test_state_and_zip_are_checked_on_every_address(party):
+    claim_with = PARTY_WITH_ADDRESS[party]
+    good = Address("1 MAIN ST", "SALEM", "MA", "019701234")
+    [state] = findings_of(claim_with(replace(good, state="Ma")))
+    [zip_code] = findings_of(claim_with(replace(good, zip="1970")))
+    assert (state.code, zip_code.code) == ("SNIP5-STATE", "SNIP5-ZIP")
+    assert state.message.startswith(f"The {party}'s address has state 'Ma'")
+    assert zip_code.message.startswith(f"The {party}'s ZIP code has 4 characters")
+    assert findings_of(claim_with(good)) == []
+
+
+def test_dotted_or_lower_case_diagnoses_are_read_as_their_codes():
+    assert findings_of(clean_claim(diagnoses=("F41.1", "f331"))) == []
+    [finding] = findings_of(clean_claim(diagnoses=("F41.1", "f32")))
+    assert finding.code == "SNIP5-ICD10" and "Diagnosis 2 (F32) is a category" in finding.message

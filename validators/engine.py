@@ -52,22 +52,25 @@ _last_plan: tuple[RuleSettings, tuple[tuple[RuleCheck, Severity | None], ...]] |
 
 
 def _plan(settings: RuleSettings, rules: Sequence[Rule]) -> tuple[tuple[RuleCheck, Severity | None], ...]:
-    """``rule_plan`` for one claim at a time: the common case — the whole pack under the
-    settings of the previous call — is found by identity, without hashing 29 rules."""
+    """``rule_plan`` for ``check_claim``; the whole pack's is kept for the next claim."""
     global _last_plan
-    if rules is RULES:
-        last = _last_plan
-        if last is not None and last[0] is settings:
-            return last[1]
-        plan = rule_plan(settings, RULES)
-        _last_plan = (settings, plan)
-        return plan
-    return rule_plan(settings, tuple(rules))
+    if rules is not RULES:
+        return rule_plan(settings, tuple(rules))
+    plan = rule_plan(settings, RULES)
+    _last_plan = (settings, plan)
+    return plan
 
 
 def check_claim(claim: Claim, ctx: CheckContext, rules: Sequence[Rule] = RULES) -> list[Finding]:
     """Every finding of the pack about one claim, in pack order."""
-    return _run(_plan(ctx.settings, rules), claim, ctx)
+    # The common case, the whole pack under the settings of the previous call, is found
+    # by identity: no hashing of 29 rules, and no call, for what runs once per claim.
+    last = _last_plan
+    if rules is RULES and last is not None and last[0] is ctx.settings:
+        plan = last[1]
+    else:
+        plan = _plan(ctx.settings, rules)
+    return _run(plan, claim, ctx)
 
 
 def _run(
@@ -78,14 +81,14 @@ def _run(
         found = check(claim, ctx)
         if not found:  # the usual case: rules return () when the claim passes
             continue
-        if level is None:
-            findings.extend(found)
-        else:
-            findings.extend(
-                finding if finding.severity == level else replace(finding, severity=level)
-                for finding in found
-            )
+        findings.extend(found if level is None else _relevelled(found, level))
     return findings
+
+
+def _relevelled(found: Iterable[Finding], level: Severity) -> list[Finding]:
+    """``found`` at the level the settings give the rule (kept out of ``_run``, whose
+    locals the comprehension would otherwise turn into cells on every claim)."""
+    return [finding if finding.severity == level else replace(finding, severity=level) for finding in found]
 
 
 def check_claims(

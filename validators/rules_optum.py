@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from domain.claim import OPTUM_BH_PAYER_ID, Claim, Frequency, LineOfBusiness, RenderingLicense
 from validators.codesets import (
@@ -20,7 +21,22 @@ from validators.codesets import (
 )
 from validators.findings import CheckContext, Finding, Rule
 
+if TYPE_CHECKING:
+    from validators.settings import RuleSettings
+
+# A check tests the clean claim first and returns () at once; its findings are built by a
+# separate function, so the check holds no comprehension (a comprehension makes cells of
+# the check's names it reads, an allocation on every call).
+
 _DOC = "payer-87726.md"
+# Enum members read once: looking one up on its class costs as much as a whole clean rule.
+_ORIGINAL = Frequency.ORIGINAL
+_REPLACEMENT = Frequency.REPLACEMENT
+_COMMERCIAL = LineOfBusiness.COMMERCIAL
+_MEDICAID = LineOfBusiness.MEDICAID
+_SCO = LineOfBusiness.SCO
+_ONE_CARE = LineOfBusiness.ONE_CARE
+_SUPERVISED = RenderingLicense.SUPERVISED
 _MEDICARE_PLANS = (LineOfBusiness.MEDICARE_ADVANTAGE, LineOfBusiness.SCO, LineOfBusiness.ONE_CARE)
 _PLAN_NAMES = {
     LineOfBusiness.COMMERCIAL: "commercial",
@@ -66,21 +82,39 @@ def check_payer_id(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
     )
 
 
-@lru_cache(maxsize=64)
-def _earliest_timely_service_date(today: date, days: int) -> date:
-    return today - timedelta(days=days)
+_timely_filing_starts: tuple[RuleSettings, date, dict[LineOfBusiness, date]] | None = None
+
+
+def _earliest_timely_service_date(ctx: CheckContext, lob: LineOfBusiness) -> date:
+    """The earliest date of service still within timely filing on ``ctx.today`` for a plan.
+
+    A run checks all its claims under one settings object and one today, so the dates
+    are kept for the previous claim's (settings found by identity: they are frozen),
+    and a claim costs a dict lookup instead of two calls into the settings.
+    """
+    global _timely_filing_starts
+    starts = _timely_filing_starts
+    if starts is None or starts[0] is not ctx.settings or starts[1] != ctx.today:
+        starts = _timely_filing_starts = (ctx.settings, ctx.today, {})
+    earliest = starts[2].get(lob)
+    if earliest is None:
+        earliest = ctx.today - timedelta(days=ctx.settings.timely_filing_days(lob))
+        starts[2][lob] = earliest
+    return earliest
 
 
 def check_timely_filing(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
-    if claim.frequency != Frequency.ORIGINAL:
+    if claim.frequency != _ORIGINAL:
         return ()  # corrections and voids run on the corrected-claim window, not the date of service
-    days = ctx.settings.timely_filing_days(claim.line_of_business)
-    earliest = _earliest_timely_service_date(ctx.today, days)
+    earliest = _earliest_timely_service_date(ctx, claim.line_of_business)
     for line in claim.lines:
         if line.service_date < earliest:
-            break
-    else:
-        return ()
+            return _timely_filing_findings(claim, ctx, earliest)
+    return ()
+
+
+def _timely_filing_findings(claim: Claim, ctx: CheckContext, earliest: date) -> list[Finding]:
+    days = ctx.settings.timely_filing_days(claim.line_of_business)
     return [
         TIMELY_FILING.finding(
             claim,
@@ -106,6 +140,8 @@ def _preventive_pediatric(claim: Claim) -> bool:
 def check_primary_diagnosis(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
     if not claim.diagnoses:
         return ()
+    if claim.diagnoses[0][:1] == "F":
+        return ()  # the usual claim, without normalising its code
     primary = claim.diagnoses[0].replace(".", "").upper()
     if primary.startswith("F"):
         return ()
@@ -137,36 +173,48 @@ def _facility_reason(code: str, place: str, ctx: CheckContext) -> str:
 def check_facility_level_of_care(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
     codes = ctx.settings.facility_procedure_codes
     places = ctx.settings.facility_places_of_service
-    findings = []
     for line in claim.lines:
         code = line.procedure_code
         if code in codes or line.place_of_service in places or (len(code) == 4 and code.isdigit()):
-            findings.append(
-                FACILITY.finding(
-                    claim,
-                    f"Line {line.line_id} ({line.service_date}): {_facility_reason(code, line.place_of_service, ctx)}. "
-                    "Residential, inpatient, partial hospitalization and intensive outpatient care is billed "
-                    "on an 837I (UB-04), not on this professional claim; remove the line and bill it on the "
-                    "facility claim.",
-                    line,
-                )
-            )
-    return findings
+            return _facility_findings(claim, ctx, codes, places)
+    return ()
+
+
+def _facility_findings(
+    claim: Claim, ctx: CheckContext, codes: frozenset[str], places: frozenset[str]
+) -> list[Finding]:
+    return [
+        FACILITY.finding(
+            claim,
+            f"Line {line.line_id} ({line.service_date}): "
+            f"{_facility_reason(line.procedure_code, line.place_of_service, ctx)}. "
+            "Residential, inpatient, partial hospitalization and intensive outpatient care is billed "
+            "on an 837I (UB-04), not on this professional claim; remove the line and bill it on the "
+            "facility claim.",
+            line,
+        )
+        for line in claim.lines
+        if line.procedure_code in codes
+        or line.place_of_service in places
+        or (len(line.procedure_code) == 4 and line.procedure_code.isdigit())
+    ]
 
 
 def _procedures_among(claim: Claim, wanted: frozenset[str]) -> list[str]:
-    for line in claim.lines:
-        if line.procedure_code in wanted:
-            return sorted({line.procedure_code for line in claim.lines if line.procedure_code in wanted})
-    return []
+    return sorted({line.procedure_code for line in claim.lines if line.procedure_code in wanted})
 
 
 def check_testing_authorization(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
     if claim.prior_auth:
         return ()
+    for line in claim.lines:
+        if line.procedure_code in PSYCH_TESTING_PROCEDURES:
+            return _testing_authorization_findings(claim)
+    return ()
+
+
+def _testing_authorization_findings(claim: Claim) -> tuple[Finding, ...]:
     codes = _procedures_among(claim, PSYCH_TESTING_PROCEDURES)
-    if not codes:
-        return ()
     return (
         TESTING_AUTH.finding(
             claim,
@@ -177,7 +225,7 @@ def check_testing_authorization(claim: Claim, ctx: CheckContext) -> Iterable[Fin
 
 
 def _is_supervised(claim: Claim) -> bool:
-    return claim.supervising is not None or claim.rendering_license == RenderingLicense.SUPERVISED
+    return claim.supervising is not None or claim.rendering_license == _SUPERVISED
 
 
 def check_medicare_supervision(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
@@ -198,10 +246,7 @@ def check_medicare_supervision(claim: Claim, ctx: CheckContext) -> Iterable[Find
 
 
 def check_medicaid_supervision(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
-    if (
-        claim.line_of_business != LineOfBusiness.MEDICAID
-        or claim.rendering_license != RenderingLicense.SUPERVISED
-    ):
+    if claim.line_of_business != _MEDICAID or claim.rendering_license != _SUPERVISED:
         return ()
     missing = []
     if claim.rendering is None:
@@ -221,7 +266,7 @@ def check_medicaid_supervision(claim: Claim, ctx: CheckContext) -> Iterable[Find
 
 
 def check_commercial_supervision(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
-    if claim.line_of_business != LineOfBusiness.COMMERCIAL or not _is_supervised(claim):
+    if claim.line_of_business != _COMMERCIAL or not _is_supervised(claim):
         return ()
     missing = []
     if claim.supervising is None:
@@ -241,7 +286,7 @@ def check_commercial_supervision(claim: Claim, ctx: CheckContext) -> Iterable[Fi
 
 def check_member_age_for_plan(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
     lob = claim.line_of_business
-    if lob == LineOfBusiness.SCO:
+    if lob == _SCO:
         if age_on(patient_dob(claim), claim.first_service_date) < 65:
             return (
                 AGE_PLAN.finding(
@@ -250,7 +295,7 @@ def check_member_age_for_plan(claim: Claim, ctx: CheckContext) -> Iterable[Findi
                     f"{claim.first_service_date}; check the member's plan (line of business) on the card.",
                 ),
             )
-    elif lob == LineOfBusiness.ONE_CARE:
+    elif lob == _ONE_CARE:
         dob = patient_dob(claim)
         if age_on(dob, claim.first_service_date) < 21 or age_on(dob, claim.last_service_date) > 64:
             return (
@@ -272,13 +317,13 @@ def _remit_date(claim: Claim, ctx: CheckContext) -> date | None:
 def _window_words(claim: Claim, ctx: CheckContext) -> str:
     days = ctx.settings.corrected_claim_days(claim.line_of_business)
     words = f"{days} days of the original's remittance (PRA) date for {_PLAN_NAMES[claim.line_of_business]}"
-    if claim.line_of_business == LineOfBusiness.MEDICAID:
+    if claim.line_of_business == _MEDICAID:
         words += "; the Optum portal says 365 days from the denial"
     return words
 
 
 def check_correction_window(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
-    if claim.frequency != Frequency.REPLACEMENT:
+    if claim.frequency != _REPLACEMENT:
         return ()
     remitted = _remit_date(claim, ctx)
     if remitted is None:
@@ -297,7 +342,7 @@ def check_correction_window(claim: Claim, ctx: CheckContext) -> Iterable[Finding
 
 
 def check_correction_window_known(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
-    if claim.frequency != Frequency.REPLACEMENT or not claim.original_claim_number:
+    if claim.frequency != _REPLACEMENT or not claim.original_claim_number:
         return ()
     if _remit_date(claim, ctx) is not None:
         return ()
@@ -325,9 +370,14 @@ def check_participation(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
 
 
 def check_aba(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    for line in claim.lines:
+        if line.procedure_code in ABA_PROCEDURES:
+            return _aba_findings(claim)
+    return ()
+
+
+def _aba_findings(claim: Claim) -> tuple[Finding, ...]:
     codes = _procedures_among(claim, ABA_PROCEDURES)
-    if not codes:
-        return ()
     return (
         ABA.finding(
             claim,

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from domain.claim import Claim, Frequency, Relationship
 from validators.findings import CheckContext, Finding, Rule
 
+# A check tests the clean claim first and returns () at once; its findings are built by a
+# separate function, so the check holds no comprehension (a comprehension makes cells of
+# the check's names it reads, an allocation on every call).
 _MAX_POINTERS = 4  # SV107-1..4
 _MAX_DIAGNOSES = 12  # HI: ABK + 11 ABF
 _CORRECTIONS = (Frequency.REPLACEMENT, Frequency.VOID)
+_SELF = Relationship.SELF  # read once: an enum class attribute costs more than this whole rule
 
 
 def check_patient_demographics(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
-    if claim.relationship == Relationship.SELF:
+    if claim.relationship == _SELF:
         return ()
     patient = claim.patient
     if patient is None:
@@ -72,9 +76,11 @@ def check_telehealth_modifier(claim: Claim, ctx: CheckContext) -> Iterable[Findi
     wanted = settings.telehealth_modifiers
     for line in claim.lines:
         if line.place_of_service in places and wanted.isdisjoint(line.modifiers):
-            break
-    else:
-        return ()
+            return _telehealth_findings(claim, places, wanted)
+    return ()
+
+
+def _telehealth_findings(claim: Claim, places: frozenset[str], wanted: frozenset[str]) -> list[Finding]:
     return [
         TELEHEALTH.finding(
             claim,
@@ -99,10 +105,19 @@ def _pointers_ok(pointers: tuple[int, ...], count: int) -> bool:
 
 def check_diagnosis_pointers(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
     count = len(claim.diagnoses)
-    if 0 < count <= _MAX_DIAGNOSES and all(
-        _pointers_ok(line.diagnosis_pointers, count) for line in claim.lines
-    ):
-        return
+    if not 0 < count <= _MAX_DIAGNOSES:
+        return list(_diagnosis_pointer_findings(claim, count))
+    for line in claim.lines:
+        pointers = line.diagnosis_pointers
+        if len(pointers) == 1:  # the usual line: checked here, without the cache lookup
+            if not 1 <= pointers[0] <= count:
+                return list(_diagnosis_pointer_findings(claim, count))
+        elif not _pointers_ok(pointers, count):
+            return list(_diagnosis_pointer_findings(claim, count))
+    return ()
+
+
+def _diagnosis_pointer_findings(claim: Claim, count: int) -> Iterator[Finding]:
     if count == 0:
         yield DX_POINTER.finding(claim, "The claim has no diagnosis; add the primary diagnosis code.")
         return

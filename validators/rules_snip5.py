@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache, lru_cache
 
 from domain.claim import Address, Claim, Provider
 from validators.codesets import ICD10CM_RELEASE, PLACES_OF_SERVICE, US_STATE_CODES, icd10cm_billable
 from validators.findings import CheckContext, Finding, Rule
 
+# A check tests the clean claim first and returns () at once; its findings are built by a
+# separate function, so the check holds no comprehension (a comprehension makes cells of
+# the check's names it reads, an allocation on every call).
 _PROCEDURE = re.compile(r"\d{5}|\d{4}[FTU]|[A-Z]\d{4}")
 _MODIFIER = re.compile(r"[A-Z0-9]{2}")
 _TAXONOMY = re.compile(r"[0-9A-Z]{9}X")
@@ -54,6 +57,10 @@ def check_npis(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
         and (supervising is None or npi_is_valid(supervising.npi))
     ):
         return ()
+    return _npi_findings(claim)
+
+
+def _npi_findings(claim: Claim) -> list[Finding]:
     return [
         NPI.finding(
             claim,
@@ -84,7 +91,11 @@ def _is_icd10cm_header(code: str) -> bool:
 def check_icd10cm(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
     billable = icd10cm_billable()
     if billable.issuperset(claim.diagnoses):
-        return
+        return ()
+    return list(_icd10cm_findings(claim, billable))
+
+
+def _icd10cm_findings(claim: Claim, billable: frozenset[str]) -> Iterator[Finding]:
     for position, code in enumerate(claim.diagnoses, start=1):
         if code in billable:
             continue
@@ -103,27 +114,35 @@ def check_icd10cm(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
 
 
 @lru_cache(maxsize=4096)
-def _line_codes_ok(procedure_code: str, modifiers: tuple[str, ...]) -> bool:
-    return (
-        _PROCEDURE.fullmatch(procedure_code) is not None
-        and len(modifiers) <= 4
-        and all(_MODIFIER.fullmatch(modifier) for modifier in modifiers)
-    )
+def _procedure_code_ok(procedure_code: str) -> bool:
+    return _PROCEDURE.fullmatch(procedure_code) is not None
+
+
+@lru_cache(maxsize=1024)
+def _modifiers_ok(modifiers: tuple[str, ...]) -> bool:
+    return len(modifiers) <= 4 and all(_MODIFIER.fullmatch(modifier) for modifier in modifiers)
 
 
 def check_procedure_codes(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
-    if all(_line_codes_ok(line.procedure_code, line.modifiers) for line in claim.lines):
-        return
     for line in claim.lines:
-        if not _PROCEDURE.fullmatch(line.procedure_code):
+        # most lines have no modifier: skip the cache lookup, whose key is a tuple
+        if not (
+            _procedure_code_ok(line.procedure_code) and (not line.modifiers or _modifiers_ok(line.modifiers))
+        ):
+            return list(_procedure_code_findings(claim))
+    return ()
+
+
+def _procedure_code_findings(claim: Claim) -> Iterator[Finding]:
+    for line in claim.lines:
+        if not _procedure_code_ok(line.procedure_code):
             yield PROCEDURE.finding(
                 claim,
                 f"Line {line.line_id}: procedure code {line.procedure_code!r} is neither a CPT code "
                 "(5 digits, or 4 digits and F/T/U) nor a HCPCS code (a letter and 4 digits); correct it.",
                 line,
             )
-        bad = [modifier for modifier in line.modifiers if not _MODIFIER.fullmatch(modifier)]
-        if bad or len(line.modifiers) > 4:
+        if not _modifiers_ok(line.modifiers):
             yield PROCEDURE.finding(
                 claim,
                 f"Line {line.line_id} ({line.procedure_code}): modifiers {', '.join(map(repr, line.modifiers))} "
@@ -135,9 +154,11 @@ def check_procedure_codes(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
 def check_places_of_service(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
     for line in claim.lines:
         if line.place_of_service not in PLACES_OF_SERVICE:
-            break
-    else:
-        return ()
+            return _place_of_service_findings(claim)
+    return ()
+
+
+def _place_of_service_findings(claim: Claim) -> list[Finding]:
     return [
         POS.finding(
             claim,
@@ -159,35 +180,31 @@ def _addresses(claim: Claim) -> list[tuple[str, Address]]:
     return addresses
 
 
+@lru_cache(maxsize=4096)
 def _zip_ok(zip_code: str) -> bool:
     return (len(zip_code) == 5 or len(zip_code) == 9) and zip_code.isdigit() and zip_code.isascii()
 
 
+@lru_cache(maxsize=1024)
 def _billing_zip_ok(zip_code: str) -> bool:
     return len(zip_code) == 9 and _zip_ok(zip_code) and not zip_code.endswith("0000")
 
 
-def _all_addresses_pass(claim: Claim, test: Callable[[Address], bool]) -> bool:
-    billing, rendering, supervising = claim.billing, claim.rendering, claim.supervising
-    return (
-        test(claim.subscriber.address)
-        and (billing.address is None or test(billing.address))
-        and (rendering is None or rendering.address is None or test(rendering.address))
-        and (supervising is None or supervising.address is None or test(supervising.address))
-    )
-
-
-def _state_ok(address: Address) -> bool:
-    return address.state in US_STATE_CODES
-
-
-def _address_zip_ok(address: Address) -> bool:
-    return _zip_ok(address.zip)
-
-
 def check_states(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
-    if _all_addresses_pass(claim, _state_ok):
-        return ()
+    billing, rendering, supervising = claim.billing.address, claim.rendering, claim.supervising
+    if (
+        claim.subscriber.address.state in US_STATE_CODES
+        and (billing is None or billing.state in US_STATE_CODES)
+        and (rendering is None or rendering.address is None or rendering.address.state in US_STATE_CODES)
+        and (
+            supervising is None or supervising.address is None or supervising.address.state in US_STATE_CODES
+        )
+    ):
+        return ()  # the clean case, read off the claim without building _addresses
+    return _state_findings(claim)
+
+
+def _state_findings(claim: Claim) -> list[Finding]:
     return [
         STATE.finding(
             claim,
@@ -199,12 +216,20 @@ def check_states(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
 
 
 def check_zip_codes(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    billing, rendering, supervising = claim.billing.address, claim.rendering, claim.supervising
+    if (
+        _zip_ok(claim.subscriber.address.zip)
+        and (billing is None or _billing_zip_ok(billing.zip))  # which implies _zip_ok
+        and (rendering is None or rendering.address is None or _zip_ok(rendering.address.zip))
+        and (supervising is None or supervising.address is None or _zip_ok(supervising.address.zip))
+    ):
+        return ()  # the clean case, read off the claim without building _addresses
+    return _zip_findings(claim)
+
+
+def _zip_findings(claim: Claim) -> list[Finding]:
     addresses = _addresses(claim)
     billing = claim.billing.address
-    if all(_zip_ok(address.zip) for _, address in addresses) and (
-        billing is None or _billing_zip_ok(billing.zip)
-    ):
-        return ()
     # The subscriber's ZIP is PHI-adjacent; say what is wrong without repeating it.
     findings = [
         ZIP.finding(
@@ -239,6 +264,10 @@ def check_taxonomy_codes(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
         and (supervising is None or not supervising.taxonomy or _taxonomy_ok(supervising.taxonomy))
     ):
         return ()
+    return _taxonomy_findings(claim)
+
+
+def _taxonomy_findings(claim: Claim) -> list[Finding]:
     return [
         TAXONOMY.finding(
             claim,
