@@ -72,19 +72,23 @@ def insert_rows(connection: Connection, table: str, columns: tuple[str, ...], ro
                  f"({', '.join([placeholder] * len(columns))})", rows)
 
 
-IN_LIST_SIZE = 500
+IN_LIST_SIZE = 500  # values per IN list, under SQLite's lowest limit of bound values (999)
 
 
 def rows_where_in(connection: Connection, sql: str, values: Sequence[Any],
-                  leading: Sequence[Any] = ()) -> Iterator[Any]:
-    """The rows of ``sql`` (its ``{}`` the placeholders of an IN list) for ``values``, a few
-    hundred per statement, straight from the driver: SQLAlchemy coerces and renders each
-    value of an expanded IN list, which costs more than the database's work to find the row.
-    ``leading``: the parameters before the IN list."""
+                  leading: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``sql`` for ``values``, a few hundred per statement, as the driver's tuples.
+
+    ``sql`` marks the parameters ``leading`` gives with ``{mark}`` and the IN list with
+    ``{marks}``.  Straight to the driver: SQLAlchemy coerces and renders each value of an
+    expanded IN list and makes a row object of each result, which together cost about as
+    much as the database's searches."""
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     for start in range(0, len(values), IN_LIST_SIZE):
         batch = values[start:start + IN_LIST_SIZE]
-        yield from connection.exec_driver_sql(sql.format(", ".join([mark] * len(batch))), (*leading, *batch))
+        statement = sql.format(mark=mark, marks=", ".join([mark] * len(batch)))
+        with connection.exec_driver_sql(statement, (*leading, *batch)) as result:
+            yield from result.cursor.fetchall()
 
 
 class _Converted(dict[Any, Any]):

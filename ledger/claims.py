@@ -6,11 +6,11 @@ append-only event log with who, when, from and to.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from hashlib import sha256
 from typing import Any
 
 from sqlalchemy import func, select
@@ -29,7 +29,7 @@ from domain.claim import (
     Subscriber,
 )
 from domain.claim import Claim as DomainClaim
-from ledger.bulk import BulkWriter
+from ledger.bulk import BulkWriter, rows_where_in
 from ledger.memo import ByIdentity
 from ledger.models import Claim, ClaimEvent, Party
 from ledger.models import ServiceLine as LineRow
@@ -73,7 +73,7 @@ def party_fingerprint(fields: dict[str, Any]) -> str:
     form), written directly — ``json.dumps(..., sort_keys=True)`` gives the same text, slower.
     Stored in every ledger: tests pin known values."""
     text = "{" + ", ".join([f"{_json_string(key)}: {_json_value(fields[key])}" for key in sorted(fields)]) + "}"
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256(text.encode()).hexdigest()
 
 
 def _party(role: str, fields: dict[str, Any]) -> PartyRecord:
@@ -95,16 +95,46 @@ def _provider_fields(provider: Provider) -> PartyRecord:
 
 
 def _subscriber_record(sub: Subscriber) -> PartyRecord:
-    return _party("subscriber", {
-        "member_id": sub.member_id, "last_or_org": sub.last, "first": sub.first, "dob": sub.dob,
-        "sex": sub.sex, **_address_fields(sub.address)})
+    """A member is new on nearly every claim.  The fields are fixed, so the fingerprint's text is
+    written in one f-string, keys in sorted order, each value as ``_json_value`` writes it when it is
+    text and the birth date a ``date``; any other value (None, a number, a subclass of date) is left
+    to ``party_fingerprint``, the definition.  The same text either way: tests hold the two equal."""
+    member_id, last, first, dob, sex, address = sub.member_id, sub.last, sub.first, sub.dob, sub.sex, sub.address
+    if address is None:
+        fields: dict[str, Any] = {"member_id": member_id, "last_or_org": last, "first": first, "dob": dob,
+                                  "sex": sex, "address1": None, "city": None, "state": None, "zip": None}
+        return ("subscriber", party_fingerprint(fields)), fields
+    line1, city, state, zip_code = address.line1, address.city, address.state, address.zip
+    fields = {"member_id": member_id, "last_or_org": last, "first": first, "dob": dob, "sex": sex,
+              "address1": line1, "city": city, "state": state, "zip": zip_code}
+    if type(dob) is date:
+        try:
+            text = (f'{{"address1": {_json_string(line1)}, "city": {_json_string(city)}, '
+                    f'"dob": "{dob.isoformat()}", "first": {_json_string(first)}, '
+                    f'"last_or_org": {_json_string(last)}, "member_id": {_json_string(member_id)}, '
+                    f'"sex": {_json_string(sex)}, "state": {_json_string(state)}, "zip": {_json_string(zip_code)}}}')
+        except TypeError:  # a value that is not text
+            pass
+        else:
+            return ("subscriber", sha256(text.encode()).hexdigest()), fields
+    return ("subscriber", party_fingerprint(fields)), fields
 
 
 def _patient_record(patient: Patient | None) -> PartyRecord | None:
+    """As ``_subscriber_record``."""
     if patient is None:
         return None
-    return _party("patient", {
-        "last_or_org": patient.last, "first": patient.first, "dob": patient.dob, "sex": patient.sex})
+    last, first, dob, sex = patient.last, patient.first, patient.dob, patient.sex
+    fields: dict[str, Any] = {"last_or_org": last, "first": first, "dob": dob, "sex": sex}
+    if type(dob) is date:
+        try:
+            text = (f'{{"dob": "{dob.isoformat()}", "first": {_json_string(first)}, '
+                    f'"last_or_org": {_json_string(last)}, "sex": {_json_string(sex)}}}')
+        except TypeError:  # a value that is not text
+            pass
+        else:
+            return ("patient", sha256(text.encode()).hexdigest()), fields
+    return ("patient", party_fingerprint(fields)), fields
 
 
 def _pay_to_fields(address: Address) -> PartyRecord:
@@ -116,28 +146,38 @@ def _facility_fields(facility: ServiceFacility) -> PartyRecord:
 
 
 # The parser hands out one object per distinct provider, pay-to address and facility, and an export
-# repeats them on many claims: each is fingerprinted once (ledger.memo).  Members rarely repeat.
-_known_provider = ByIdentity(_provider_fields)
-_known_pay_to = ByIdentity(_pay_to_fields)
-_known_facility = ByIdentity(_facility_fields)
+# repeats them on many claims: each is fingerprinted once (ledger.memo), looked up inline as
+# ``(known(id(obj)) or new(obj))[1]``: a call per hit would cost about as much as a member's record.
+_providers = ByIdentity(_provider_fields)
+_known_provider, _new_provider = _providers.entry, _providers.remember
+_pay_tos = ByIdentity(_pay_to_fields)
+_known_pay_to, _new_pay_to = _pay_tos.entry, _pay_tos.remember
+_facilities = ByIdentity(_facility_fields)
+_known_facility, _new_facility = _facilities.entry, _facilities.remember
 
 
 def claim_party_records(claim: DomainClaim) -> dict[str, PartyRecord | None]:
     """The party rows a claim refers to, keyed by its role on the claim."""
-    rendering, supervising, pay_to, facility = claim.rendering, claim.supervising, claim.pay_to, claim.service_facility
+    billing, rendering, supervising, pay_to, facility = (
+        claim.billing, claim.rendering, claim.supervising, claim.pay_to, claim.service_facility)
+    patient = claim.patient
     return {
-        "billing": _known_provider(claim.billing),
+        "billing": (_known_provider(id(billing)) or _new_provider(billing))[1],
         "subscriber": _subscriber_record(claim.subscriber),
-        "patient": _patient_record(claim.patient),
-        "rendering": None if rendering is None else _known_provider(rendering),
-        "supervising": None if supervising is None else _known_provider(supervising),
-        "pay_to": None if pay_to is None else _known_pay_to(pay_to),
-        "service_facility": None if facility is None else _known_facility(facility),
+        "patient": None if patient is None else _patient_record(patient),
+        "rendering": None if rendering is None else (
+            _known_provider(id(rendering)) or _new_provider(rendering))[1],
+        "supervising": None if supervising is None else (
+            _known_provider(id(supervising)) or _new_provider(supervising))[1],
+        "pay_to": None if pay_to is None else (_known_pay_to(id(pay_to)) or _new_pay_to(pay_to))[1],
+        "service_facility": None if facility is None else (
+            _known_facility(id(facility)) or _new_facility(facility))[1],
     }
 
 
 _PARTY_FIELDS = tuple(c.name for c in Party.__table__.columns if c.name not in ("id", "role", "fingerprint"))
 _PARTY_COLUMNS = ("id", "role", "fingerprint", *_PARTY_FIELDS)
+_PARTIES = Party.__tablename__
 
 
 class PartyCache:
@@ -172,11 +212,11 @@ class PartyCache:
         by_role: dict[str, list[str]] = {}
         for role, fingerprint in keys:
             by_role.setdefault(role, []).append(fingerprint)
+        connection = self.session.connection()
         for role, fingerprints in by_role.items():
-            for start in range(0, len(fingerprints), 500):
-                for pid, fp in self.session.execute(select(Party.id, Party.fingerprint).where(
-                        Party.role == role, Party.fingerprint.in_(fingerprints[start:start + 500]))):
-                    self._ids[(role, fp)] = pid
+            for pid, fp in rows_where_in(connection, f"SELECT id, fingerprint FROM {_PARTIES} WHERE role = {{mark}} "
+                                         "AND fingerprint IN ({marks})", fingerprints, leading=(role,)):
+                self._ids[(role, fp)] = pid
 
     def ids_of(self, records: dict[str, PartyRecord | None]) -> dict[str, int | None]:
         """Party ids by role (``PARTY_ROLES`` order) for records already resolved."""

@@ -11,15 +11,17 @@ digests.
 Ingest fingerprints every claim of an export, and the generic dataclass ``repr``
 (a recursion guard per object, an f-string per field) was a tenth of its time:
 ``content_text`` writes the same characters with one f-string per record, and
-remembers the text of the providers an export repeats on every claim.  Tests hold
-it to ``reference_text`` on generated claims; the field lists below are checked at
-import, so a field added to a record cannot slip past it.
+remembers the text of what an export repeats: providers, amounts, modifier and
+pointer lists (per object, ``ledger.memo``), dates (per value).  Tests hold it to
+``reference_text`` on generated claims; the field lists below are checked at import,
+so a field added to a record cannot slip past it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+from datetime import date
 from operator import attrgetter
 from typing import Any
 
@@ -36,7 +38,7 @@ from domain.claim import (
     Subscriber,
 )
 from domain.claim import Claim as DomainClaim
-from ledger.memo import ByIdentity
+from ledger.memo import ByIdentity, ByValue
 
 LATER_CONTENT = ("pay_to", "service_facility")  # fields added after claims were first stored
 CLAIM_CONTENT = tuple(
@@ -85,15 +87,25 @@ if CLAIM_CONTENT != ("claim_id", "line_of_business", "payer_id", "subscriber", "
         "diagnosis_pointers"):
     raise ValueError("ledger.content writes the claim's fields in another order than the dataclass has them")
 
-_ENUM_TEXT: dict[type, dict[Any, str]] = {
-    kind: {member: repr(member) for member in kind}
-    for kind in (Frequency, LineOfBusiness, Relationship, RenderingLicense)
+# Enum members live as long as their class: by id, a lookup costs no call of ``Enum.__hash__``.
+_ENUM_TEXT: dict[int, str] = {
+    id(member): repr(member)
+    for kind in (Frequency, LineOfBusiness, Relationship, RenderingLicense) for member in kind
 }
+_enum_text = _ENUM_TEXT.get
 
+# A date's repr is the dearest part of a line's text.  The parser makes a new date object per row,
+# but an export's service dates are few and its members' birth dates repeat: the text is remembered
+# by value, for a ``date`` itself only (an instance of a subclass can equal a date, with another repr).
+_date_text = ByValue(repr, limit=16384)
 
-def _enum(value: Any) -> str:
-    texts = _ENUM_TEXT.get(type(value))
-    return repr(value) if texts is None else texts[value]
+# The parser hands out one object per distinct amount, modifier list, pointer list and diagnosis
+# list: their text is remembered per object, not per equal value, since Decimal('65.0') equals
+# Decimal('65.00') and 1 equals Decimal(1), with other reprs.  Written inline as
+# ``(_known_repr(id(x)) or _new_repr(x))[1]``: a call per value would cost what the repr does.
+_shared_repr = ByIdentity(repr)
+_known_repr = _shared_repr.entry
+_new_repr = _shared_repr.remember
 
 
 def _address(a: Address | None) -> str:
@@ -103,14 +115,18 @@ def _address(a: Address | None) -> str:
 
 
 def _subscriber(s: Subscriber) -> str:
-    return (f"Subscriber(member_id={s.member_id!r}, last={s.last!r}, first={s.first!r}, dob={s.dob!r}, "
+    dob = s.dob
+    return (f"Subscriber(member_id={s.member_id!r}, last={s.last!r}, first={s.first!r}, "
+            f"dob={_date_text[dob] if type(dob) is date else repr(dob)}, "
             f"sex={s.sex!r}, address={_address(s.address)})")
 
 
 def _patient(p: Patient | None) -> str:
     if p is None:
         return "None"
-    return f"Patient(last={p.last!r}, first={p.first!r}, dob={p.dob!r}, sex={p.sex!r})"
+    dob = p.dob
+    return (f"Patient(last={p.last!r}, first={p.first!r}, "
+            f"dob={_date_text[dob] if type(dob) is date else repr(dob)}, sex={p.sex!r})")
 
 
 def _provider_text(p: Provider) -> str:
@@ -119,11 +135,10 @@ def _provider_text(p: Provider) -> str:
             f"address={_address(p.address)})")
 
 
-_known_provider_text = ByIdentity(_provider_text)
-
-
-def _provider(p: Provider | None) -> str:
-    return "None" if p is None else _known_provider_text(p)
+# Written inline as ``(_known_provider(id(p)) or _new_provider(p))[1]`` (see ``_shared_repr``).
+_provider_texts = ByIdentity(_provider_text)
+_known_provider = _provider_texts.entry
+_new_provider = _provider_texts.remember
 
 
 def _facility(f: ServiceFacility | None) -> str:
@@ -133,8 +148,13 @@ def _facility(f: ServiceFacility | None) -> str:
 
 
 def _line(line: ServiceLine) -> str:
-    return (f"({line.line_id!r}, {line.service_date!r}, {line.procedure_code!r}, {line.charge!r}, "
-            f"{line.units!r}, {line.place_of_service!r}, {line.modifiers!r}, {line.diagnosis_pointers!r})")
+    day, charge, units, modifiers, pointers = (
+        line.service_date, line.charge, line.units, line.modifiers, line.diagnosis_pointers)
+    return (f"({line.line_id!r}, {_date_text[day] if type(day) is date else repr(day)}, "
+            f"{line.procedure_code!r}, {(_known_repr(id(charge)) or _new_repr(charge))[1]}, "
+            f"{(_known_repr(id(units)) or _new_repr(units))[1]}, {line.place_of_service!r}, "
+            f"{(_known_repr(id(modifiers)) or _new_repr(modifiers))[1]}, "
+            f"{(_known_repr(id(pointers)) or _new_repr(pointers))[1]})")
 
 
 def _tuple(items: list[str]) -> str:
@@ -144,10 +164,20 @@ def _tuple(items: list[str]) -> str:
 def content_text(claim: DomainClaim) -> str:
     """``reference_text(claim)``, the same characters, several times faster."""
     c = claim
-    fields = (f"({c.claim_id!r}, {_enum(c.line_of_business)}, {c.payer_id!r}, {_subscriber(c.subscriber)}, "
-              f"{_provider(c.billing)}, {c.diagnoses!r}, {_enum(c.frequency)}, {c.original_claim_number!r}, "
-              f"{c.payer_name!r}, {_enum(c.relationship)}, {_patient(c.patient)}, {_provider(c.rendering)}, "
-              f"{_enum(c.rendering_license)}, {_provider(c.supervising)}, {c.prior_auth!r}, {c.extra!r})")
+    line_of_business, frequency, relationship, license_ = (
+        c.line_of_business, c.frequency, c.relationship, c.rendering_license)
+    billing, rendering, supervising, diagnoses = c.billing, c.rendering, c.supervising, c.diagnoses
+    known, new = _known_provider, _new_provider
+    fields = (f"({c.claim_id!r}, {_enum_text(id(line_of_business)) or repr(line_of_business)}, "
+              f"{c.payer_id!r}, {_subscriber(c.subscriber)}, "
+              f"{(known(id(billing)) or new(billing))[1]}, "
+              f"{(_known_repr(id(diagnoses)) or _new_repr(diagnoses))[1]}, "
+              f"{_enum_text(id(frequency)) or repr(frequency)}, {c.original_claim_number!r}, {c.payer_name!r}, "
+              f"{_enum_text(id(relationship)) or repr(relationship)}, {_patient(c.patient)}, "
+              f"{'None' if rendering is None else (known(id(rendering)) or new(rendering))[1]}, "
+              f"{_enum_text(id(license_)) or repr(license_)}, "
+              f"{'None' if supervising is None else (known(id(supervising)) or new(supervising))[1]}, "
+              f"{c.prior_auth!r}, {c.extra!r})")
     lines = _tuple([_line(line) for line in c.lines])
     if c.pay_to is None and c.service_facility is None:
         return f"({fields}, {lines})"

@@ -118,7 +118,7 @@ class _Latest:
 def _latest_revisions(session: Session, claim_ids: list[str]) -> dict[str, _Latest]:
     latest: dict[str, _Latest] = {}
     rows = rows_where_in(session.connection(), "SELECT id, claim_id, revision, content_hash, status, frequency "
-                         "FROM claims WHERE claim_id IN ({})", claim_ids)
+                         "FROM claims WHERE claim_id IN ({marks})", claim_ids)
     for pk, claim_id, revision, digest, status, frequency in rows:
         if claim_id not in latest or latest[claim_id].revision < revision:
             latest[claim_id] = _Latest(pk, revision, digest, status, frequency)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from datetime import date, datetime
+from decimal import Decimal
+from unittest.mock import patch
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,7 +14,7 @@ from hypothesis import strategies as st
 from domain.claim import Address, Claim, Patient, Provider, ServiceFacility, ServiceLine, Source, Subscriber
 from ledger import content
 from ledger.content import content_hash, content_text, reference_text
-from tests.claim_factory import make_claim
+from tests.claim_factory import BILLING_GROUP, CHILD, RENDERING_CLINICIAN, SUBSCRIBER, make_claim, make_line
 
 
 def _every_field(record: type) -> st.SearchStrategy[typing.Any]:
@@ -91,3 +94,63 @@ def test_a_party_fingerprint_is_the_sha256_of_its_sorted_json(fields: dict[str, 
     reference = json.dumps({k: str(v) if v is not None and not isinstance(v, str) else v for k, v in fields.items()},
                            sort_keys=True)
     assert party_fingerprint(fields) == hashlib.sha256(reference.encode()).hexdigest()
+
+
+class LocalDate(date):
+    """Equal to the date of the same day, with another repr."""
+
+
+class Modifier(str):
+    def __repr__(self) -> str:
+        return f"Modifier({str(self)!r})"
+
+
+def test_equal_values_with_other_reprs_each_keep_their_own_text() -> None:
+    """Decimals, tuples and dates are remembered per object (per value for a date itself): a value
+    equal to one already written, with another repr, is written as itself."""
+    day = date(2026, 1, 2)
+    variants = [
+        dict(service_date=day, charge=Decimal("65.0"), units=Decimal("1"), modifiers=("95",), diagnosis_pointers=(1,)),
+        dict(service_date=LocalDate(2026, 1, 2), charge=Decimal("65.00"), units=Decimal("1.0"),
+             modifiers=(Modifier("95"),), diagnosis_pointers=(True,)),
+        dict(service_date=datetime(2026, 1, 2), charge=Decimal("6.5E+1"), units=1, modifiers=("95",),
+             diagnosis_pointers=(1.0,)),
+    ]
+    claims = [make_claim(lines=(make_line(**fields), make_line("L2", **fields)),
+                         subscriber=dataclasses.replace(SUBSCRIBER, dob=fields["service_date"]),
+                         patient=dataclasses.replace(CHILD, dob=fields["service_date"]),
+                         diagnoses=("F331", Modifier("F332")) if n else ("F331", "F332"))
+              for n, fields in enumerate(variants)]
+    texts = [content_text(claim) for claim in [*claims, *reversed(claims), *claims]]
+    assert texts == [reference_text(claim) for claim in [*claims, *reversed(claims), *claims]]
+    assert len(set(texts)) == len(claims)
+
+
+_AMOUNTS = st.decimals() | st.integers(0, 3)
+_DAYS = st.dates() | st.dates().map(lambda d: LocalDate(d.year, d.month, d.day)) | st.datetimes()
+_TUPLES = st.lists(st.integers(1, 3) | st.booleans(), max_size=3).map(tuple) | st.lists(
+    st.sampled_from(["95", "HO"]) | st.sampled_from(["95", "HO"]).map(Modifier), max_size=2).map(tuple)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_AMOUNTS, min_size=1, max_size=4), st.lists(_DAYS, min_size=1, max_size=4),
+       st.lists(_TUPLES, min_size=1, max_size=4), st.data())
+def test_values_shared_by_lines_and_claims_are_written_right_past_the_memo_limits(
+        amounts: list[typing.Any], days: list[date], tuples: list[tuple[typing.Any, ...]], data: st.DataObject) -> None:
+    """The parser shares one object per distinct amount or list among lines and claims; the memos
+    are bounded (here to two entries), so entries come and go while the objects live on."""
+    pick = st.sampled_from
+    with patch.object(content._shared_repr, "_limit", 2), patch.object(content._date_text, "_limit", 2), \
+            patch.object(content._provider_texts, "_limit", 2):
+        for n in range(4):
+            lines = tuple(
+                make_line(f"L{i}", service_date=data.draw(pick(days)), charge=data.draw(pick(amounts)),
+                          units=data.draw(pick(amounts)), modifiers=data.draw(pick(tuples)),
+                          diagnosis_pointers=data.draw(pick(tuples)))
+                for i in range(data.draw(st.integers(1, 3))))
+            claim = make_claim(f"C{n}", lines=lines, diagnoses=data.draw(pick(tuples)),
+                               subscriber=dataclasses.replace(SUBSCRIBER, dob=data.draw(pick(days))),
+                               billing=data.draw(pick([BILLING_GROUP, dataclasses.replace(BILLING_GROUP)])),
+                               rendering=data.draw(pick([None, RENDERING_CLINICIAN])),
+                               patient=data.draw(pick([None, dataclasses.replace(CHILD, dob=data.draw(pick(days)))])))
+            assert content_text(claim) == reference_text(claim)

@@ -39,3 +39,27 @@ def test_party_lookups_search_the_unique_index_instead_of_scanning(tmp_path: Pat
         assert session.query(Party).count() == count == 3  # billing group, clinician, one member
         assert {pid for pid in again.ids_of(records).values() if pid} <= set(range(1, count + 1))
     ledger.dispose()
+
+
+def test_more_known_parties_than_one_lookup_takes_are_all_found_again(tmp_path: Path) -> None:
+    """Lookups go 500 keys at a time: a second unit of work finds every one of 1,201 members again."""
+    import dataclasses
+
+    from tests.claim_factory import SUBSCRIBER
+
+    url = sqlite_url(tmp_path / "ledger.db")
+    upgrade(url)
+    ledger = Ledger(url)
+    claims = [make_claim(f"C{n}", subscriber=dataclasses.replace(SUBSCRIBER, member_id=f"M{n:05d}"))
+              for n in range(1201)]
+    records = [record for claim in claims for record in claim_party_records(claim).values()]
+    with ledger.session() as session:
+        first = PartyCache(session)
+        first.resolve(records)
+        stored = {claim.claim_id: first.ids_for(claim) for claim in claims}
+    with ledger.session() as session:
+        again = PartyCache(session)
+        again.resolve(records)
+        assert session.query(Party).count() == 1202  # the members and one billing group, none twice
+        assert {claim.claim_id: again.ids_of(claim_party_records(claim)) for claim in claims} == stored
+    ledger.dispose()
