@@ -7,7 +7,7 @@ append-only event log with who, when, from and to.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from decimal import Decimal
 from hashlib import sha256
@@ -94,47 +94,42 @@ def _provider_fields(provider: Provider) -> PartyRecord:
     })
 
 
+def _written_record(role: str, fields: dict[str, Any], dob: Any, text: Callable[[], str]) -> PartyRecord:
+    """``_party(role, fields)`` for a member or patient, new on nearly every claim: their fields are
+    fixed, so ``text`` writes the fingerprint's text in one f-string, keys in sorted order, each value
+    as ``_json_value`` writes it when it is text and the birth date a ``date``; any other value (None,
+    a number, a subclass of date) is left to ``party_fingerprint``, the definition.  The same text
+    either way: tests hold the two equal."""
+    if type(dob) is date:
+        try:
+            written = text()
+        except TypeError:  # a value that is not text
+            pass
+        else:
+            return (role, sha256(written.encode()).hexdigest()), fields
+    return _party(role, fields)
+
+
 def _subscriber_record(sub: Subscriber) -> PartyRecord:
-    """A member is new on nearly every claim.  The fields are fixed, so the fingerprint's text is
-    written in one f-string, keys in sorted order, each value as ``_json_value`` writes it when it is
-    text and the birth date a ``date``; any other value (None, a number, a subclass of date) is left
-    to ``party_fingerprint``, the definition.  The same text either way: tests hold the two equal."""
     member_id, last, first, dob, sex, address = sub.member_id, sub.last, sub.first, sub.dob, sub.sex, sub.address
     if address is None:
-        fields: dict[str, Any] = {"member_id": member_id, "last_or_org": last, "first": first, "dob": dob,
-                                  "sex": sex, "address1": None, "city": None, "state": None, "zip": None}
-        return ("subscriber", party_fingerprint(fields)), fields
+        return _party("subscriber", {"member_id": member_id, "last_or_org": last, "first": first, "dob": dob,
+                                     "sex": sex, "address1": None, "city": None, "state": None, "zip": None})
     line1, city, state, zip_code = address.line1, address.city, address.state, address.zip
     fields = {"member_id": member_id, "last_or_org": last, "first": first, "dob": dob, "sex": sex,
               "address1": line1, "city": city, "state": state, "zip": zip_code}
-    if type(dob) is date:
-        try:
-            text = (f'{{"address1": {_json_string(line1)}, "city": {_json_string(city)}, '
-                    f'"dob": "{dob.isoformat()}", "first": {_json_string(first)}, '
-                    f'"last_or_org": {_json_string(last)}, "member_id": {_json_string(member_id)}, '
-                    f'"sex": {_json_string(sex)}, "state": {_json_string(state)}, "zip": {_json_string(zip_code)}}}')
-        except TypeError:  # a value that is not text
-            pass
-        else:
-            return ("subscriber", sha256(text.encode()).hexdigest()), fields
-    return ("subscriber", party_fingerprint(fields)), fields
+    return _written_record("subscriber", fields, dob, lambda: (
+        f'{{"address1": {_json_string(line1)}, "city": {_json_string(city)}, '
+        f'"dob": "{dob.isoformat()}", "first": {_json_string(first)}, '
+        f'"last_or_org": {_json_string(last)}, "member_id": {_json_string(member_id)}, '
+        f'"sex": {_json_string(sex)}, "state": {_json_string(state)}, "zip": {_json_string(zip_code)}}}'))
 
 
-def _patient_record(patient: Patient | None) -> PartyRecord | None:
-    """As ``_subscriber_record``."""
-    if patient is None:
-        return None
+def _patient_record(patient: Patient) -> PartyRecord:
     last, first, dob, sex = patient.last, patient.first, patient.dob, patient.sex
-    fields: dict[str, Any] = {"last_or_org": last, "first": first, "dob": dob, "sex": sex}
-    if type(dob) is date:
-        try:
-            text = (f'{{"dob": "{dob.isoformat()}", "first": {_json_string(first)}, '
-                    f'"last_or_org": {_json_string(last)}, "sex": {_json_string(sex)}}}')
-        except TypeError:  # a value that is not text
-            pass
-        else:
-            return ("patient", sha256(text.encode()).hexdigest()), fields
-    return ("patient", party_fingerprint(fields)), fields
+    return _written_record("patient", {"last_or_org": last, "first": first, "dob": dob, "sex": sex}, dob, lambda: (
+        f'{{"dob": "{dob.isoformat()}", "first": {_json_string(first)}, '
+        f'"last_or_org": {_json_string(last)}, "sex": {_json_string(sex)}}}'))
 
 
 def _pay_to_fields(address: Address) -> PartyRecord:
