@@ -226,17 +226,20 @@ class PartyCache:
 
 
 def claim_columns(claim: DomainClaim) -> dict[str, Any]:
-    """The claims-table columns of a domain claim but its party links, content hash, revision and status."""
+    """The claims-table columns of a domain claim but its party links, content hash, revision and status.
+
+    The codes are StrEnum members: ``str(member)`` is their value, without the Python-level
+    property ``.value`` is (a quarter of this function's time at ingest)."""
     source = claim.source
     return {
         "claim_id": claim.claim_id,
-        "frequency": claim.frequency.value,
+        "frequency": str(claim.frequency),
         "original_claim_number": claim.original_claim_number,
-        "line_of_business": claim.line_of_business.value,
+        "line_of_business": str(claim.line_of_business),
         "payer_id": claim.payer_id,
         "payer_name": claim.payer_name,
-        "relationship_code": claim.relationship.value,
-        "rendering_license": claim.rendering_license.value,
+        "relationship_code": str(claim.relationship),
+        "rendering_license": str(claim.rendering_license),
         "prior_auth": claim.prior_auth,
         "diagnoses": ",".join(claim.diagnoses),
         "billed": claim.total_charge,

@@ -51,7 +51,7 @@ def prepare_claim(claim: DomainClaim, checker: Checker) -> PreparedClaim:
     findings = checker(claim)
     return PreparedClaim(
         claim_id=claim.claim_id,
-        frequency=claim.frequency.value,
+        frequency=str(claim.frequency),  # a StrEnum: its value
         digest=content_hash(claim),
         findings=findings_json(findings),
         blocking=any(f.severity == "error" for f in findings),

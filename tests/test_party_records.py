@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.claim import Address, Patient, Subscriber
+from domain.claim import Address, Frequency, LineOfBusiness, Patient, Subscriber
 from ledger import claims
 from ledger.claims import (
     PartyRecord,
@@ -133,3 +133,16 @@ def test_a_claim_without_optional_parties_has_none_for_them() -> None:
     assert {role for role, record in records.items() if record is None} == {
         "patient", "rendering", "supervising", "pay_to", "service_facility"}
 
+
+
+@pytest.mark.parametrize("frequency", list(Frequency))
+@pytest.mark.parametrize("line_of_business", list(LineOfBusiness))
+def test_claim_columns_hold_each_codes_value_as_plain_text(frequency: Frequency,
+                                                          line_of_business: LineOfBusiness) -> None:
+    claim = dataclasses.replace(make_claim("COLS-1"), frequency=frequency, line_of_business=line_of_business,
+                                original_claim_number=None if frequency is Frequency.ORIGINAL else "ORIG-1")
+    columns = claims.claim_columns(claim)
+    expected = {"frequency": frequency.value, "line_of_business": line_of_business.value,
+                "relationship_code": claim.relationship.value, "rendering_license": claim.rendering_license.value}
+    assert {name: columns[name] for name in expected} == expected
+    assert all(type(columns[name]) is str for name in expected)
