@@ -133,6 +133,7 @@ def _split_records(
         yield skipped, None, no_bad_lines
 
 
+_LONE_CR = re.compile(rb"\r(?!\n)")  # a CR that ends no line: the CSV reader's business
 _SCAN_CHUNK = 1 << 16  # below csv.field_size_limit(), so a region rarely needs the long-line test
 
 
@@ -172,7 +173,7 @@ def _scan_unquoted(
                     region = region[:-1]  # a final line ended by CR alone
             if b'"' in region:
                 return None
-            if b"\r" in region and region.count(b"\r") != region.count(b"\r\n"):
+            if _LONE_CR.search(region):
                 return None
             if all_utf8:
                 try:
