@@ -95,9 +95,8 @@ def ingest_prepared(ledger: Ledger, claims: Iterable[PreparedClaim], *, actor: s
 
     for claim in claims:
         size = chunk_size if chunk_target is None else chunk_target()
-        # one revision of a claim per chunk
-        if (claim.claim_id in ids or len(chunk) >= size) and write(
-                waiting=claim.claim_id in ids or len(chunk) >= 2 * size):
+        repeated = claim.claim_id in ids  # one revision of a claim per chunk: write the first now
+        if (repeated or len(chunk) >= size) and write(waiting=repeated or len(chunk) >= 2 * size):
             chunk, ids = [], set()
         chunk.append(claim)
         ids.add(claim.claim_id)

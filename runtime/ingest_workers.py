@@ -8,9 +8,10 @@ write lock (SQLite's ``BEGIN IMMEDIATE``; on PostgreSQL the chunk takes an advis
 lock), so a worker finds the parties another one stored and keys never collide.
 Before that, the workers pass a turn among themselves (a lock they share): a worker
 whose chunk is full but finds the turn taken goes on parsing instead of waiting on
-the database (``ingest_prepared``), so while one writes, the other parses.  Nothing but a small report crosses the pipe:
-each claim id and error with its place in the file, from which this process
-rebuilds the report of a single process — its lists and errors in file order.
+the database (``ingest_prepared``), so while one writes, the other parses; towards the
+end of the file their chunks halve (``share_chunk_size``).  Nothing but a small report
+crosses the pipe: each claim id and error with its place in the file, from which this
+process rebuilds the report of a single process — its lists and errors in file order.
 
 Workers are forked (they inherit the configuration, the rule settings and the
 checker); a worker that fails stops the ingest with an error naming the file, the
@@ -43,8 +44,8 @@ from parsers.profiles import Profile
 
 log = structlog.get_logger(__name__)
 
-MIN_BYTES_FOR_WORKERS = 2_000_000
-MIN_CHUNK_SIZE = 500  # below this, forking costs more than it saves
+MIN_BYTES_FOR_WORKERS = 2_000_000  # below this, forking costs more than it saves
+MIN_CHUNK_SIZE = 500  # a chunk costs ≈ 16 ms of fixed time (commit, checkpoint): share_chunk_size
 WORKERS_ENV = "BHCLAIMS_INGEST_WORKERS"
 REPORT_LISTS = tuple(f.name for f in fields(IngestReport))  # each in the order its claims came
 

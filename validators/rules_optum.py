@@ -24,9 +24,7 @@ from validators.findings import CheckContext, Finding, Rule
 if TYPE_CHECKING:
     from validators.settings import RuleSettings
 
-# A check tests the clean claim first and returns () at once; its findings are built by a
-# separate function, so the check holds no comprehension (a comprehension makes cells of
-# the check's names it reads, an allocation on every call).
+# Each check tests the clean claim first and returns () (how a rule is written: validators/engine.py).
 
 _DOC = "payer-87726.md"
 # Enum members read once: looking one up on its class costs as much as a whole clean rule.

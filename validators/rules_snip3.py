@@ -14,9 +14,7 @@ from functools import lru_cache
 from domain.claim import Claim
 from validators.findings import CheckContext, Finding, Rule
 
-# A check tests the clean claim first and returns () at once; its findings are built by a
-# separate function, so the check holds no comprehension (a comprehension makes cells of
-# the check's names it reads, an allocation on every call).
+# Each check tests the clean claim first and returns () (how a rule is written: validators/engine.py).
 _ZERO = Decimal(0)
 _CENT = Decimal("0.01")
 _SOURCE_837P = "837P implementation guide 005010X222A1: CLM02 equals the sum of SV102"

@@ -8,9 +8,7 @@ from functools import lru_cache
 from domain.claim import Claim, Frequency, Relationship
 from validators.findings import CheckContext, Finding, Rule
 
-# A check tests the clean claim first and returns () at once; its findings are built by a
-# separate function, so the check holds no comprehension (a comprehension makes cells of
-# the check's names it reads, an allocation on every call).
+# Each check tests the clean claim first and returns () (how a rule is written: validators/engine.py).
 _MAX_POINTERS = 4  # SV107-1..4
 _MAX_DIAGNOSES = 12  # HI: ABK + 11 ABF
 _CORRECTIONS = (Frequency.REPLACEMENT, Frequency.VOID)

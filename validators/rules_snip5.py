@@ -16,9 +16,7 @@ from domain.claim import Address, Claim, Provider
 from validators.codesets import ICD10CM_RELEASE, PLACES_OF_SERVICE, US_STATE_CODES, icd10cm_billable
 from validators.findings import CheckContext, Finding, Rule
 
-# A check tests the clean claim first and returns () at once; its findings are built by a
-# separate function, so the check holds no comprehension (a comprehension makes cells of
-# the check's names it reads, an allocation on every call).
+# Each check tests the clean claim first and returns () (how a rule is written: validators/engine.py).
 _PROCEDURE = re.compile(r"\d{5}|\d{4}[FTU]|[A-Z]\d{4}")
 _MODIFIER = re.compile(r"[A-Z0-9]{2}")
 _TAXONOMY = re.compile(r"[0-9A-Z]{9}X")
