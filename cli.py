@@ -72,8 +72,21 @@ def main_group(ctx: click.Context, config_path: Path, db: str | None, log_format
       bhclaims fetch && bhclaims post && bhclaims claims
     """
     configure_logging(json_lines=None if log_format == "auto" else log_format == "json", verbose=verbose)
+    _warn_if_clock_pinned()
     ctx.obj = State(config_path, db, verbose)
     ctx.call_on_close(lambda: ctx.obj._app.close() if ctx.obj._app else None)
+
+
+def _warn_if_clock_pinned() -> None:
+    """A pinned calendar moves every deadline: said in the debug log of every run (`-v`) and in
+    nightly's run report; it is for tests and demos."""
+    from domain import clock
+    from runtime.logs import get_logger
+
+    pinned = clock.pinned_today()
+    if pinned is not None:
+        get_logger("bhclaims").debug("clock.pinned", today=pinned.isoformat(),
+                                       variable=clock.ENVIRONMENT_VARIABLE)
 
 
 @main_group.command()
@@ -479,6 +492,7 @@ _register_edge_commands()
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one clear line for expected failures, a traceback only with -v."""
+    from domain.clock import ClockError
     from ledger.db import DatabaseError
     from outbox.lock import MailboxBusy
     from outbox.transport import TransportError
@@ -498,7 +512,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_ERROR)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except (ConfigError, DatabaseError, MailboxBusy, TransportError, PermissionError, FileNotFoundError,
+    except (ConfigError, ClockError, DatabaseError, MailboxBusy, TransportError, PermissionError, FileNotFoundError,
             FileExistsError) as exc:
         if verbose:
             traceback.print_exc()

@@ -14,11 +14,13 @@ import io
 import json
 import os
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
+
+from domain import clock
 
 MONEY_COLUMNS = (
     "billed",
@@ -484,7 +486,7 @@ def report_html(state: Any, out: Path) -> None:
         page = render_report(
             practice=app.config.submitter_name,
             today=app.today,
-            generated=datetime.now(UTC),
+            generated=clock.now(),
             aging=reports.ar_aging(session, app.today),
             payments=deposits,
             payments_over_time=reports.payments_by_date(deposits),

@@ -22,13 +22,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import structlog
 from sqlalchemy import func, select
 
+from domain import clock
 from ledger.models import Batch, Claim, ClaimEvent, ClaimPayment, ClaimStatus, Transmission
 from outbox.files import ensure_private_dir, sha256_file, write_private
 from outbox.lock import MailboxBusy, mailbox_lock
@@ -101,10 +102,12 @@ def run_nightly(
 ) -> dict[str, Any]:
     """Run (or, with ``dry_run``, describe) the loop; returns the run report (also written to reports/)."""
     run_id = run_id or uuid.uuid4().hex[:12]
-    started = datetime.now(UTC)
+    started = clock.now()
     structlog.contextvars.bind_contextvars(run_id=run_id)
     try:
         log.info("nightly.started", dry_run=dry_run, actor=app.actor)
+        if clock.pinned_today() is not None:  # deadlines follow it: never meant for production
+            log.warning("clock.pinned", today=app.today.isoformat(), variable=clock.ENVIRONMENT_VARIABLE)
         if dry_run:
             steps = _describe(app, settle_seconds=settle_seconds)
         else:
@@ -136,8 +139,9 @@ def _report(app: App, run_id: str, started: datetime, dry_run: bool, steps: list
         "dry_run": dry_run,
         "actor": app.actor,
         "started": started.isoformat(timespec="seconds"),
-        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+        "finished": clock.now().isoformat(timespec="seconds"),
         "today": app.today.isoformat(),
+        "clock_pinned": clock.pinned_today() is not None,
         "exit_code": code,
         "steps": [step.as_dict() for step in steps],
         "attention": attention,
@@ -204,7 +208,7 @@ def _ingest(app: App, step: Step, settle_seconds: float) -> None:
     done = ensure_private_dir(drop / "done")
     known = ingested_digests(done)
     ready, settling = waiting_exports(drop, settle_seconds=settle_seconds, now=time.time())
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
     files = []
     for path in ready:
         digest = sha256_file(path)[:16]
@@ -498,7 +502,7 @@ def write_run_report(folder: Path, report: dict[str, Any]) -> list[str]:
     import json
 
     ensure_private_dir(folder)
-    stem = f"nightly-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{report['run_id']}"
+    stem = f"nightly-{clock.now().strftime('%Y%m%dT%H%M%SZ')}-{report['run_id']}"
     json_path, text_path = folder / f"{stem}.json", folder / f"{stem}.txt"
     report = {**report, "report_files": [str(json_path), str(text_path)]}
     write_private(json_path, (json.dumps(report, indent=2, default=str) + "\n").encode())

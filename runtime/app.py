@@ -7,11 +7,12 @@ function of an edge module.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from domain import clock
 from domain.claim import Claim as DomainClaim
 from ledger.db import Ledger
 from ledger.queries import original_remit_date
@@ -23,7 +24,7 @@ from validators.engine import CheckContext, RuleSettings, check_claim
 class App:
     def __init__(self, config: Config, *, today: date | None = None, actor: str | None = None):
         self.config = config
-        self.today = today or date.today()
+        self.today = today or clock.today()
         self.actor = actor or current_actor()
 
     @cached_property
@@ -50,7 +51,7 @@ class App:
                                                original_remit_date=remit_date))
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return clock.now()
 
     def transport(self) -> Any:
         url = self.config.transport_url

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from domain import clock
 from ledger.models import Claim
 from ledger.queries import claim_totals
 from outbox.batches import build_batches
@@ -50,7 +51,7 @@ def shifted_export(source: Path, today: date) -> bytes:
 
 def run_demo(directory: Path | None, *, database_url: str | None = None,
              echo: Callable[[str], Any] = print, today: date | None = None) -> dict[str, Any]:
-    today = today or date.today()
+    today = today or clock.today()
     if directory is None:
         directory = Path(tempfile.mkdtemp(prefix="bhclaims-demo-"))
     else:

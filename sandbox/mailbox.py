@@ -13,6 +13,7 @@ import os
 from datetime import date
 from pathlib import Path
 
+from domain import clock
 from outbox.files import ensure_private_dir, write_private
 from sandbox.clearinghouse import answer_837
 
@@ -40,7 +41,7 @@ def process_mailbox(root: Path, *, today: date | None = None) -> list[tuple[str,
             continue
         text = path.read_bytes().decode("ascii", errors="replace")
         first = _next_control_numbers(root, 10)
-        answer = answer_837(text, today=today or date.today(), first_control_number=first)
+        answer = answer_837(text, today=today or clock.today(), first_control_number=first)
         stem = path.stem
         outputs = []
         for suffix, text_out in (

@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
+
+from domain import clock
 
 pytest_plugins = ["tests.pg_server", "tests.sshd_server"]
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
 CORPUS = (REPO.parent / "shared" / "corpus" / "x12").resolve()
+
+# The day the bundled fixtures were written for: every service date in fixtures/ is fresh
+# (inside timely filing) and no fixture date is in the future.  Tests run on this day
+# whatever the calendar says; tests that need another day pin their own.
+FIXTURE_TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[date]:
+    """Pin the product's clock (``BHCLAIMS_TODAY``, inherited by the CLI subprocesses tests start)."""
+    monkeypatch.setenv(clock.ENVIRONMENT_VARIABLE, FIXTURE_TODAY.isoformat())
+    yield FIXTURE_TODAY
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from clerk import worklists
 from cli import main_group
+from domain import clock
 from domain.claim import LineOfBusiness
 from ledger.claims import transition
 from ledger.db import Ledger
@@ -62,7 +63,7 @@ def _walk(session, claim: Claim, *steps: tuple[str, str, str | None]) -> None:  
 
 
 def build_scenario(folder: Path, db_url: str) -> Scenario:
-    today = date.today()
+    today = clock.today()
     run_demo(folder, database_url=db_url, echo=lambda _line: None, today=today)
     ledger = Ledger(db_url)
     claims = [

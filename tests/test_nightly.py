@@ -8,7 +8,6 @@ import pty
 import select as select_module
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from cli import main_group
+from domain import clock
 from ledger.db import Ledger
 from ledger.models import Claim, ClaimEvent
 from outbox.lock import mailbox_lock
@@ -65,7 +65,7 @@ def _events(practice: Path) -> int:
 
 @pytest.mark.slow
 def test_nightly_runs_the_loop_and_a_second_run_finishes_it(practice: Path) -> None:
-    export = _drop(practice, "charges-today.csv", shifted_export(DEMO_EXPORT, date.today()))
+    export = _drop(practice, "charges-today.csv", shifted_export(DEMO_EXPORT, clock.today()))
     first = _cli(["--log-format", "json", "nightly", "--settle-seconds", "0"], cwd=practice)
     assert first.returncode in (0, 1), first.stderr
     report = _report(practice, first)
@@ -98,7 +98,7 @@ def test_nightly_runs_the_loop_and_a_second_run_finishes_it(practice: Path) -> N
 
     # the same export dropped again, and nothing else new: nothing changes, nothing needs a human
     before = _events(practice)
-    _drop(practice, "charges-again.csv", shifted_export(DEMO_EXPORT, date.today()))
+    _drop(practice, "charges-again.csv", shifted_export(DEMO_EXPORT, clock.today()))
     third = _cli(["nightly", "--json", "--settle-seconds", "0"], cwd=practice)
     assert third.returncode == 0, third.stdout + third.stderr
     report = json.loads(third.stdout)
@@ -108,7 +108,7 @@ def test_nightly_runs_the_loop_and_a_second_run_finishes_it(practice: Path) -> N
 
 
 def test_dry_run_changes_nothing(practice: Path) -> None:
-    export = _drop(practice, "charges.csv", shifted_export(DEMO_EXPORT, date.today()))
+    export = _drop(practice, "charges.csv", shifted_export(DEMO_EXPORT, clock.today()))
     result = CliRunner().invoke(
         main_group,
         [
@@ -131,7 +131,7 @@ def test_dry_run_changes_nothing(practice: Path) -> None:
 
 
 def test_a_file_still_being_written_waits_for_the_next_run(practice: Path) -> None:
-    export = _drop(practice, "charges.csv", shifted_export(DEMO_EXPORT, date.today()))
+    export = _drop(practice, "charges.csv", shifted_export(DEMO_EXPORT, clock.today()))
     result = CliRunner().invoke(
         main_group, ["--config", str(practice / "bhclaims.toml"), "nightly", "--json"]
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from domain import clock
 from domain.claim import LineOfBusiness
 from ledger.db import Ledger
 from ledger.models import (
@@ -256,7 +256,7 @@ def test_sco_patient_responsibility_is_flagged(db_url: str, tmp_path: Path) -> N
     from clerk.worklists import patient_responsibility
 
     with ledger.session() as session:
-        (item,) = patient_responsibility(session, datetime.date.today())
+        (item,) = patient_responsibility(session, clock.today())
         events = list(session.scalars(select(ClaimEvent.event).where(ClaimEvent.event == "patient_responsibility_flagged")))
     assert (item["claim_id"], item["patient_responsibility"]) == ("S1", "15.00") and len(events) == 1
 
