@@ -9,9 +9,11 @@ error can name the file and line.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from types import MappingProxyType
 
 OPTUM_BH_PAYER_ID = "87726"
 OPTUM_BH_PAYER_NAME = "OPTUM BEHAVIORAL HEALTH"
@@ -29,6 +31,28 @@ class LineOfBusiness(enum.StrEnum):
 
 NO_COST_SHARE_PLANS = frozenset({LineOfBusiness.SCO, LineOfBusiness.ONE_CARE})
 """Massachusetts D-SNPs whose members cannot be charged: patient responsibility must be $0."""
+
+
+class SupervisedBilling(enum.StrEnum):
+    """How a claim by a clinician who is not independently licensed goes to the payer.
+
+    Set per line of business in ``[supervision]`` of bhclaims.toml; the defaults are
+    ``DEFAULT_SUPERVISED_BILLING``.  The rule pack and the 837P builder read the same
+    mapping, so what is checked is what is sent.
+    """
+
+    UNDER_SUPERVISOR = "supervisor"
+    """Optum commercial (Massachusetts, since 2024-10): the licensed, contracted supervisor is
+    the rendering provider (2310B) and the supervising provider (2310D), every line carries
+    modifier U5; the supervisee's NPI is not sent (the ledger keeps who saw the patient)."""
+    SUPERVISEE_RENDERS = "supervisee"
+    """MassHealth: the supervisee's Type 1 NPI in 2310B (box 24J), the supervisor in 2310D (box 31)."""
+    NOT_PERMITTED = "not_permitted"
+    """Medicare: no supervisory billing; bill under a licensed clinician."""
+
+
+SUPERVISION_MODIFIER = "U5"
+"""The HCPCS modifier Optum commercial asks for on services of a supervised clinician."""
 
 
 class Frequency(enum.StrEnum):
@@ -53,6 +77,18 @@ class RenderingLicense(enum.StrEnum):
 
     INDEPENDENT = "independent"
     SUPERVISED = "supervised"
+
+
+DEFAULT_SUPERVISED_BILLING: Mapping[LineOfBusiness, SupervisedBilling] = MappingProxyType(
+    {
+        LineOfBusiness.COMMERCIAL: SupervisedBilling.UNDER_SUPERVISOR,
+        LineOfBusiness.MEDICAID: SupervisedBilling.SUPERVISEE_RENDERS,
+        LineOfBusiness.MEDICARE_ADVANTAGE: SupervisedBilling.NOT_PERMITTED,
+        LineOfBusiness.SCO: SupervisedBilling.NOT_PERMITTED,  # Medicare-like D-SNPs, settable
+        LineOfBusiness.ONE_CARE: SupervisedBilling.NOT_PERMITTED,
+    }
+)
+"""``[supervision]`` defaults (issue 15; payer-87726.md, Rendering, billing and supervising providers)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +196,11 @@ class Claim:
     extra: tuple[tuple[str, str], ...] = field(default=())
     pay_to: Address | None = None  # loop 2010AB, written only when it differs from the billing address
     service_facility: ServiceFacility | None = None  # loop 2310C, likewise
+
+    @property
+    def is_supervised(self) -> bool:
+        """Rendered by a clinician who is not independently licensed (or naming a supervisor)."""
+        return self.supervising is not None or self.rendering_license is RenderingLicense.SUPERVISED
 
     @property
     def total_charge(self) -> Decimal:

@@ -22,11 +22,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from types import MappingProxyType
 
-from domain.claim import Address, Claim, LineOfBusiness, Provider, Relationship, ServiceFacility, ServiceLine
+from domain.claim import (
+    DEFAULT_SUPERVISED_BILLING,
+    SUPERVISION_MODIFIER,
+    Address,
+    Claim,
+    LineOfBusiness,
+    Provider,
+    Relationship,
+    RenderingLicense,
+    ServiceFacility,
+    ServiceLine,
+    SupervisedBilling,
+)
 from edi.text import UnsafeText, to_x12_identifier, to_x12_text
 from edi.x12 import format_amount, format_quantity
 from validators.codesets.geography import US_STATE_CODES
@@ -108,6 +120,45 @@ class BuildSettings:
     )
     claims_per_transaction: int = 5000
     line_breaks: bool = True  # a newline after each segment terminator, for people reading the file
+    supervised_billing: Mapping[LineOfBusiness, SupervisedBilling] = field(
+        default_factory=lambda: DEFAULT_SUPERVISED_BILLING
+    )
+
+
+def claim_as_billed(claim: Claim, supervised_billing: Mapping[LineOfBusiness, SupervisedBilling]) -> Claim:
+    """The claim as the payer is to see it.
+
+    Where the plan pays the licensed supervisor (``SupervisedBilling.UNDER_SUPERVISOR``,
+    Optum commercial in Massachusetts since 2024-10), a supervised clinician's claim goes
+    out under the supervisor: 2310B rendering and 2310D supervising are the supervisor, and
+    every line carries modifier U5 (added when the export lacks it).  The ledger keeps the
+    claim as exported, so who saw the patient is not lost.  Every other claim is unchanged.
+    """
+    supervisor = claim.supervising
+    if supervisor is None or claim.rendering_license is not RenderingLicense.SUPERVISED:
+        return claim
+    if supervised_billing.get(claim.line_of_business) is not SupervisedBilling.UNDER_SUPERVISOR:
+        return claim
+    lines = tuple(
+        line
+        if SUPERVISION_MODIFIER in line.modifiers
+        else replace(line, modifiers=(*line.modifiers, SUPERVISION_MODIFIER))
+        for line in claim.lines
+    )
+    return replace(claim, rendering=supervisor, lines=lines)
+
+
+def billing_as_written(claim: Claim) -> Provider:
+    """Loop 2010AA's provider: a solo clinician billing under their own Type 1 NPI is a person.
+
+    The PM export names a solo clinician's practice in ``billing_name``; when the billing NPI
+    is the rendering clinician's, NM1*85*1 carries that clinician's last and first name.
+    """
+    billing = claim.billing
+    rendering = claim.rendering
+    if billing.entity_type != "1" or billing.first or rendering is None or rendering.npi != billing.npi:
+        return billing
+    return replace(billing, last_or_org=rendering.last_or_org, first=rendering.first)
 
 
 def transaction_count(n_claims: int, settings: BuildSettings) -> int:
@@ -282,19 +333,23 @@ class _TransactionWriter:
         hl = 0
         billing_hl = 0
         current: tuple[Provider, Address | None] | None = None
+        supervised_billing = self.settings.supervised_billing
         for claim in claims:
             claim_id = claim.claim_id
             try:
+                if claim.supervising is not None:
+                    claim = claim_as_billed(claim, supervised_billing)
+                billing = claim.billing if claim.billing.entity_type == "2" else billing_as_written(claim)
                 # The pay-to address belongs to loop 2000A: a claim paid elsewhere opens its own.
-                billing_loop = (claim.billing, _pay_to(claim))
+                billing_loop = (billing, _pay_to(claim))
                 if billing_loop != current:
                     hl += 1
                     billing_hl = hl
                     current = billing_loop
                     out.append(f"HL*{hl}**20*1{self.terminator}")
-                    out.extend(self._billing_block(claim.billing))
+                    out.extend(self._billing_block(billing))
                     if billing_loop[1] is not None:
-                        out.extend(_pay_to_block(claim.billing, billing_loop[1], self.terminator))
+                        out.extend(_pay_to_block(billing, billing_loop[1], self.terminator))
                 hl += 1
                 hl = self._claim(claim, hl, billing_hl, out)
             except UnsafeText as exc:

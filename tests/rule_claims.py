@@ -16,6 +16,7 @@ from domain.claim import (
     Address,
     Claim,
     LineOfBusiness,
+    RenderingLicense,
     Patient,
     Provider,
     ServiceLine,
@@ -23,7 +24,7 @@ from domain.claim import (
     Subscriber,
 )
 from validators.engine import check_claim
-from validators.findings import CheckContext, Finding
+from validators.findings import CheckContext, Finding, OriginalClaim
 from validators.settings import RuleSettings
 
 TODAY = date(2026, 5, 1)
@@ -51,6 +52,12 @@ SUBSCRIBER = Subscriber(
     sex="F",
     address=Address("5 ELM ST", "SALEM", "MA", "01970"),
 )
+SUPERVISED_MEDICAID: dict[str, Any] = {
+    "line_of_business": LineOfBusiness.MEDICAID,
+    "rendering_license": RenderingLicense.SUPERVISED,
+    "supervising": SUPERVISING,
+}
+"""A MassHealth claim by a supervised clinician, as the payer takes it (supervisee renders)."""
 CHILD = Patient(last="DOE", first="SAM", dob=date(2016, 3, 2), sex="M")
 
 
@@ -88,11 +95,15 @@ def context(
     settings: RuleSettings | None = None,
     today: date = TODAY,
     remits: Mapping[str, date] | None = None,
+    originals: Mapping[str, OriginalClaim] | None = None,
 ) -> CheckContext:
+    """A context; ``remits`` (payer claim number -> PRA date) and ``originals`` (claim id ->
+    what the ledger knows) stand in for the ledger's lookups, None for no ledger at all."""
     return CheckContext(
         today=today,
         settings=settings or RuleSettings(),
         original_remit_date=remits.get if remits is not None else None,
+        original_claim=originals.get if originals is not None else None,
     )
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.claim import LineOfBusiness, RenderingLicense
+from domain.claim import LineOfBusiness, RenderingLicense, SupervisedBilling
 from tests import test_rules_optum, test_rules_snip3, test_rules_snip4, test_rules_snip5
 from tests.rule_claims import (
     BILLING,
@@ -28,7 +28,7 @@ from tests.rule_claims import (
 from validators import rules_optum
 from validators.engine import RULE_CODES, RULES, check_claim, check_claims
 from validators.findings import has_errors
-from validators.settings import RuleSettings
+from validators.settings import RuleSettings, supervision_from_mapping
 
 OLD_LINE = (line("1", service_date=date(2026, 1, 2)),)
 
@@ -52,13 +52,47 @@ def test_severity_override_off_silences_the_rule():
     assert codes(findings_of(claim)) == {"OPT-TF-90", "OPT-ABA"}
 
 
-def test_commercial_supervision_setting_makes_it_an_error():
-    claim = clean_claim(supervising=SUPERVISING, rendering_license=RenderingLicense.SUPERVISED)
+def test_commercial_supervision_setting_relevels_the_missing_supervisor():
+    claim = clean_claim(rendering_license=RenderingLicense.SUPERVISED)  # no supervisor to bill under
     [default] = findings_of(claim)
-    [strict] = findings_of(
-        claim, context(settings=RuleSettings.from_mapping({"commercial_supervision": "error"}))
+    [lenient] = findings_of(
+        claim, context(settings=RuleSettings.from_mapping({"commercial_supervision": "warning"}))
     )
-    assert (default.severity, strict.severity) == ("warning", "error")
+    assert default.code == lenient.code == "OPT-SUPV-COMMERCIAL"
+    assert (default.severity, lenient.severity) == ("error", "warning")
+
+
+def test_new_settings_are_read_from_the_rules_table():
+    rule_settings = RuleSettings.from_mapping(
+        {
+            "telehealth_missing_modifier": {"medicaid": "error"},
+            "preventive_z_code_under_age": {"commercial": 19},
+            "appeal_windows": {"medicaid": "90 days", "commercial": "6 months"},
+            "sco_one_care_start": date(2026, 3, 1),
+            "correction_receipt_days": 120,
+        },
+        supervision={LineOfBusiness.SCO: SupervisedBilling.SUPERVISEE_RENDERS},
+    )
+    assert rule_settings.telehealth_level(LineOfBusiness.MEDICAID) == "error"
+    assert rule_settings.telehealth_level(LineOfBusiness.COMMERCIAL) == "warning"
+    assert rule_settings.preventive_z_code_age(LineOfBusiness.COMMERCIAL) == 19
+    assert rule_settings.preventive_z_code_age(LineOfBusiness.MEDICAID) == 21
+    assert rule_settings.appeal_window(LineOfBusiness.MEDICAID) == (90, "days")
+    assert rule_settings.appeal_window(LineOfBusiness.COMMERCIAL) == (6, "months")
+    assert rule_settings.appeal_window(LineOfBusiness.MEDICARE_ADVANTAGE) == (12, "months")
+    assert (rule_settings.sco_one_care_start, rule_settings.correction_receipt_days) == (date(2026, 3, 1), 120)
+    assert rule_settings.supervised_billing(LineOfBusiness.SCO) is SupervisedBilling.SUPERVISEE_RENDERS
+    assert rule_settings.supervised_billing(LineOfBusiness.ONE_CARE) is SupervisedBilling.NOT_PERMITTED
+    assert rule_settings.supervised_billing_by_plan[LineOfBusiness.COMMERCIAL] is SupervisedBilling.UNDER_SUPERVISOR
+
+
+def test_supervision_table_is_checked():
+    assert supervision_from_mapping({})[LineOfBusiness.MEDICAID] is SupervisedBilling.SUPERVISEE_RENDERS
+    assert supervision_from_mapping({"sco": "supervisee"})[LineOfBusiness.SCO] is SupervisedBilling.SUPERVISEE_RENDERS
+    with pytest.raises(ValueError, match=r"\[supervision\] sco: 'maybe' is not one of supervisor, supervisee"):
+        supervision_from_mapping({"sco": "maybe"})
+    with pytest.raises(ValueError, match=r"\[supervision\] 'medicare': not a line of business"):
+        supervision_from_mapping({"medicare": "not_permitted"})
 
 
 def test_telehealth_modifiers_are_configurable():
@@ -80,7 +114,13 @@ def test_timely_filing_days_merge_with_defaults():
     [
         ({"OPT-TF-30": "warning"}, "'OPT-TF-30': not a rule code"),
         ({"opt-tf-90": "warning"}, "upper case"),
-        ({"OPT-TF-90": "fatal"}, "not one of error, warning, off"),
+        ({"OPT-TF-90": "fatal"}, "not one of error, warning, info, off"),
+        ({"telehealth_missing_modifier": {"medicaid": "fatal"}}, "medicaid: 'fatal' is not one of"),
+        ({"appeal_windows": {"medicaid": "2 weeks"}}, "is not a window such as"),
+        ({"appeal_windows": {"medicaid": 60}}, "is not a window such as"),
+        ({"preventive_z_code_under_age": {"medicaid": 99}}, "is not an age"),
+        ({"sco_one_care_start": "next year"}, "is not a date"),
+        ({"correction_receipt_days": 0}, "is not a number of days"),
         ({"commercial_supervision": "maybe"}, "not one of"),
         ({"timely_filing_days": {"medicare": 90}}, "'medicare': not a line of business"),
         ({"timely_filing_days": {"medicaid": "90"}}, "not a number of days"),
@@ -152,7 +192,7 @@ def valid_claims(draw):
     lines = []
     for number in range(1, draw(st.integers(1, 6)) + 1):
         place = draw(st.sampled_from(["11", "53", "02", "10", "12", "03"]))
-        modifiers = [draw(st.sampled_from(["95", "GT"]))] if place in ("02", "10") else []
+        modifiers = [draw(st.sampled_from(["95", "GT", "93", "FQ"]))] if place in ("02", "10") else []
         modifiers += ["U5"] if supervised else []
         modifiers += draw(
             st.lists(st.sampled_from(["HO", "HN", "AJ", "59"]), max_size=4 - len(modifiers), unique=True)

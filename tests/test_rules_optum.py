@@ -9,23 +9,35 @@ from decimal import Decimal
 import pytest
 
 from domain.claim import Frequency, LineOfBusiness, Relationship, RenderingLicense
+from domain.claim import Address, SupervisedBilling
 from tests.rule_claims import (
+    BILLING_NPI,
     CHILD,
     RENDERING,
     SERVICE_DATE,
     SUBSCRIBER,
+    SUPERVISED_MEDICAID,
     SUPERVISING,
+    TODAY,
     clean_claim,
     codes,
     context,
     findings_of,
     line,
 )
+from validators.findings import OriginalClaim
 from validators.settings import RuleSettings
 
 MA = LineOfBusiness.MEDICARE_ADVANTAGE
 SENIOR = replace(SUBSCRIBER, dob=date(1955, 2, 1))
 REPLACEMENT = {"frequency": Frequency.REPLACEMENT, "original_claim_number": "2026010700042"}
+VOID = {"frequency": Frequency.VOID, "original_claim_number": "2026010700042"}
+RECENT = {"2026010700042": date(2026, 1, 15)}
+TEEN_19 = replace(CHILD, dob=date(2007, 1, 5))  # 19 on the date of service
+WORCESTER = Address("1 MAIN ST", "WORCESTER", "MA", "01608")  # Worcester county
+NASHUA = Address("1 MAIN ST", "NASHUA", "NH", "03060")
+PO_BOX = Address("PO BOX 9", "BOSTON", "MA", "02205")  # a PO-box ZIP: no ZCTA, county unknown
+SUPERVISED_UNDERSTOOD = {"rendering_license": RenderingLicense.SUPERVISED, "supervising": SUPERVISING}
 LATE_REMIT = context(remits={"2026010700042": date(2025, 10, 1)})  # 212 days before TODAY
 RECENT_REMIT = context(remits={"2026010700042": date(2026, 1, 15)})
 SUPERVISED_U5 = {
@@ -34,6 +46,8 @@ SUPERVISED_U5 = {
     "lines": (line("1", modifiers=("U5",)),),
 }
 DEFAULT = context()
+NO_U5_NOTE = context(settings=RuleSettings.from_mapping({"OPT-SUPV-U5": "off"}))
+"""A context without the info note that a supervised commercial claim goes under its supervisor."""
 
 
 def case(code, failing, passing, failing_ctx, passing_ctx=None, *, id):
@@ -70,10 +84,76 @@ CASES = [
     ),
     case(
         "OPT-DX-PRIMARY",
-        clean_claim(diagnoses=("G4700", "F411")),
-        clean_claim(diagnoses=("F411", "G4700")),
+        clean_claim(diagnoses=("I10", "F411")),
+        clean_claim(diagnoses=("F411", "I10")),
         DEFAULT,
         id="primary-not-behavioral",
+    ),
+    case(
+        "OPT-DX-PRIMARY",
+        clean_claim(diagnoses=("G4701", "F411")),  # insomnia due to a medical condition: not DSM-5-TR's
+        clean_claim(diagnoses=("G4700", "F411")),  # unspecified insomnia disorder: DSM-5-TR's G47.00
+        DEFAULT,
+        id="sleep-wake-primary-from-the-crosswalk",
+    ),
+    case(
+        "OPT-DX-PRIMARY",
+        clean_claim(diagnoses=("G2589", "F411")),  # other extrapyramidal disorder: not DSM-5-TR's
+        clean_claim(diagnoses=("G2571", "F200")),  # medication-induced akathisia, schizophrenia
+        DEFAULT,
+        id="movement-disorder-primary-from-the-crosswalk",
+    ),
+    case(
+        "OPT-DX-PRIMARY",
+        clean_claim(
+            line_of_business=LineOfBusiness.COMMERCIAL,
+            diagnoses=("Z1331",),
+            relationship=Relationship.CHILD,
+            patient=TEEN_19,
+            lines=(line("1", procedure_code="96127", charge=Decimal("10.00")),),
+        ),
+        clean_claim(
+            line_of_business=LineOfBusiness.MEDICAID,
+            diagnoses=("Z1331",),
+            relationship=Relationship.CHILD,
+            patient=TEEN_19,
+            lines=(line("1", procedure_code="96127", charge=Decimal("10.00")),),
+        ),
+        DEFAULT,
+        id="z-code-preventive-to-21-for-masshealth-epsdt",
+    ),
+    case(
+        "OPT-DX-PRIMARY",
+        clean_claim(
+            line_of_business=LineOfBusiness.MEDICAID,
+            diagnoses=("Z1331",),
+            relationship=Relationship.CHILD,
+            patient=replace(CHILD, dob=SERVICE_DATE.replace(year=SERVICE_DATE.year - 21)),  # 21 that day
+            lines=(line("1", procedure_code="96127", charge=Decimal("10.00")),),
+        ),
+        clean_claim(
+            line_of_business=LineOfBusiness.MEDICAID,
+            diagnoses=("Z1331",),
+            relationship=Relationship.CHILD,
+            patient=replace(CHILD, dob=SERVICE_DATE.replace(year=SERVICE_DATE.year - 21) + timedelta(days=1)),
+            lines=(line("1", procedure_code="96127", charge=Decimal("10.00")),),
+        ),
+        DEFAULT,
+        id="z-code-masshealth-boundary-21st-birthday",
+    ),
+    case(
+        "OPT-DX-CODE-FIRST",
+        clean_claim(diagnoses=("F0280", "F411")),
+        clean_claim(diagnoses=("F0280", "G309")),
+        DEFAULT,
+        id="dementia-without-its-etiology",
+    ),
+    case(
+        "OPT-DX-CODE-FIRST",
+        clean_claim(diagnoses=("F061", "F200")),
+        clean_claim(diagnoses=("F061", "E039")),  # the note names no codes: any non-F condition answers it
+        DEFAULT,
+        id="catatonia-due-to-a-physiological-condition",
     ),
     case(
         "OPT-DX-PRIMARY",
@@ -112,10 +192,25 @@ CASES = [
     ),
     case(
         "OPT-FACILITY",
-        clean_claim(lines=(line("1", place_of_service="51"),)),
-        clean_claim(lines=(line("1", place_of_service="53"),)),
+        clean_claim(lines=(line("1", procedure_code="99223", place_of_service="51"),)),
+        clean_claim(lines=(line("1", procedure_code="99223", place_of_service="51"),)),
+        context(settings=RuleSettings.from_mapping({"facility_places_of_service": ["21", "51"]})),
         DEFAULT,
-        id="inpatient-psych-pos",
+        id="inpatient-pos-only-when-the-practice-lists-it",
+    ),
+    case(
+        "OPT-FACILITY",
+        clean_claim(lines=(line("1", procedure_code="H0015"),)),
+        clean_claim(lines=(line("1", procedure_code="99232", place_of_service="21"),)),
+        DEFAULT,
+        id="sud-iop-code-vs-psychiatrist-hospital-visit",
+    ),
+    case(
+        "OPT-FACILITY",
+        clean_claim(lines=(line("1", procedure_code="H0019"),)),
+        clean_claim(lines=(line("1", procedure_code="90837", place_of_service="55"),)),
+        DEFAULT,
+        id="residential-code-vs-therapy-at-a-residential-place",
     ),
     case(
         "OPT-FACILITY",
@@ -132,11 +227,26 @@ CASES = [
         id="testing-without-auth",
     ),
     case(
+        "OPT-AUTH-TESTING",
+        clean_claim(lines=(line("1", procedure_code="96112"),)),
+        clean_claim(lines=(line("1", procedure_code="96112"),), prior_auth="A778899"),
+        DEFAULT,
+        id="developmental-testing-96112-without-auth",
+    ),
+    case(
         "OPT-SUPV-MEDICARE",
         clean_claim(line_of_business=MA, supervising=SUPERVISING),
         clean_claim(line_of_business=MA),
         DEFAULT,
         id="medicare-advantage-supervisor",
+    ),
+    case(
+        "OPT-SUPV-MEDICARE",
+        clean_claim(line_of_business=MA, rendering_license=RenderingLicense.SUPERVISED),
+        clean_claim(line_of_business=LineOfBusiness.SCO, subscriber=SENIOR, **SUPERVISED_UNDERSTOOD),
+        DEFAULT,
+        context(settings=RuleSettings.from_mapping({}, supervision={LineOfBusiness.SCO: SupervisedBilling.SUPERVISEE_RENDERS})),
+        id="supervised-without-supervisor-vs-sco-set-to-supervisee",
     ),
     case(
         "OPT-SUPV-MEDICARE",
@@ -162,6 +272,20 @@ CASES = [
     ),
     case(
         "OPT-SUPV-MEDICAID",
+        clean_claim(**SUPERVISED_MEDICAID, rendering=replace(RENDERING, npi=BILLING_NPI)),
+        clean_claim(**SUPERVISED_MEDICAID),
+        DEFAULT,
+        id="medicaid-rendering-npi-is-the-groups",
+    ),
+    case(
+        "OPT-SUPV-MEDICAID",
+        clean_claim(**{**SUPERVISED_MEDICAID, "supervising": replace(SUPERVISING, npi=RENDERING.npi)}),
+        clean_claim(**SUPERVISED_MEDICAID),
+        DEFAULT,
+        id="medicaid-supervisor-is-the-rendering-clinician",
+    ),
+    case(
+        "OPT-SUPV-MEDICAID",
         clean_claim(
             line_of_business=LineOfBusiness.MEDICAID,
             rendering_license=RenderingLicense.SUPERVISED,
@@ -179,10 +303,56 @@ CASES = [
     ),
     case(
         "OPT-SUPV-COMMERCIAL",
-        clean_claim(supervising=SUPERVISING, rendering_license=RenderingLicense.SUPERVISED),
+        clean_claim(rendering_license=RenderingLicense.SUPERVISED),
         clean_claim(**SUPERVISED_U5),
         DEFAULT,
-        id="commercial-supervised-without-u5",
+        NO_U5_NOTE,
+        id="commercial-supervised-without-supervisor",
+    ),
+    case(
+        "OPT-SUPV-COMMERCIAL",
+        clean_claim(**{**SUPERVISED_U5, "lines": (line("1", modifiers=("HO", "GT", "59", "XU")),)}),
+        clean_claim(**{**SUPERVISED_U5, "lines": (line("1", modifiers=("HO", "GT", "59", "U5")),)}),
+        DEFAULT,
+        NO_U5_NOTE,
+        id="commercial-supervised-line-without-room-for-u5",
+    ),
+    case(
+        "OPT-SUPV-U5",
+        clean_claim(supervising=SUPERVISING, rendering_license=RenderingLicense.SUPERVISED),
+        clean_claim(supervising=SUPERVISING, rendering_license=RenderingLicense.SUPERVISED),
+        DEFAULT,
+        NO_U5_NOTE,
+        id="commercial-supervised-goes-under-the-supervisor",
+    ),
+    case(
+        "OPT-DSNP-START",
+        clean_claim(line_of_business=LineOfBusiness.SCO, subscriber=SENIOR, lines=(line("1", service_date=date(2025, 12, 31)),)),
+        clean_claim(line_of_business=LineOfBusiness.SCO, subscriber=SENIOR, lines=(line("1", service_date=date(2026, 1, 1)),)),
+        context(today=date(2026, 2, 1)),
+        id="sco-before-optums-start",
+    ),
+    case(
+        "OPT-DSNP-START",
+        clean_claim(line_of_business=LineOfBusiness.ONE_CARE),
+        clean_claim(line_of_business=LineOfBusiness.ONE_CARE),
+        context(settings=RuleSettings.from_mapping({"sco_one_care_start": date(2026, 4, 15)})),
+        context(settings=RuleSettings.from_mapping({"sco_one_care_start": "2026-04-14"})),
+        id="one-care-start-settable",
+    ),
+    case(
+        "OPT-SERVICE-AREA",
+        clean_claim(line_of_business=LineOfBusiness.SCO, subscriber=replace(SENIOR, address=WORCESTER)),
+        clean_claim(line_of_business=LineOfBusiness.SCO, subscriber=SENIOR),  # Salem, Essex county
+        DEFAULT,
+        id="sco-member-outside-the-eight-counties",
+    ),
+    case(
+        "OPT-SERVICE-AREA",
+        clean_claim(line_of_business=LineOfBusiness.ONE_CARE, subscriber=replace(SUBSCRIBER, address=NASHUA)),
+        clean_claim(line_of_business=LineOfBusiness.ONE_CARE, subscriber=replace(SUBSCRIBER, address=PO_BOX)),
+        DEFAULT,
+        id="one-care-member-out-of-state-vs-unplaceable-zip",
     ),
     case(
         "OPT-AGE-PLAN",
@@ -235,6 +405,73 @@ CASES = [
         context(remits={}),
         RECENT_REMIT,
         id="correction-without-remit-on-file",
+    ),
+    case(
+        "OPT-ORIGINAL-NUMBER",
+        clean_claim(**REPLACEMENT),
+        clean_claim(**REPLACEMENT),
+        context(remits={"2026010700042": date(2026, 1, 15)}, originals={"C1001": OriginalClaim("2026010799999")}),
+        context(remits={"2026010700042": date(2026, 1, 15)}, originals={"C1001": OriginalClaim("2026010700042")}),
+        id="replacement-names-another-claim-number",
+    ),
+    case(
+        "OPT-ORIGINAL-NUMBER",
+        clean_claim(**VOID),
+        clean_claim(**VOID),
+        context(originals={"C1001": OriginalClaim(None)}),
+        context(originals={"C1001": OriginalClaim("2026010700042")}),
+        id="void-of-an-original-not-finalized",
+    ),
+    case(
+        "OPT-ORIGINAL-UNKNOWN",
+        clean_claim(**VOID),
+        clean_claim(**VOID),
+        context(originals={}),
+        context(originals={"C1001": OriginalClaim("2026010700042")}),
+        id="void-for-a-claim-never-sent",
+    ),
+    case(
+        "OPT-CORR-RECEIPT",
+        clean_claim(**REPLACEMENT),
+        clean_claim(**REPLACEMENT),
+        context(remits=RECENT, originals={"C1001": OriginalClaim("2026010700042", TODAY - timedelta(days=91))}),
+        context(remits=RECENT, originals={"C1001": OriginalClaim("2026010700042", TODAY - timedelta(days=90))}),
+        id="correction-91-days-after-receipt",
+    ),
+    case(
+        "OPT-DUP-LINE",
+        clean_claim(lines=(line("1", modifiers=("HO", "95")), line("2", modifiers=("95", "HO")))),
+        clean_claim(lines=(line("1"), line("2", service_date=SERVICE_DATE - timedelta(days=7)))),
+        DEFAULT,
+        id="same-code-date-and-modifiers",
+    ),
+    case(
+        "OPT-SESSION-UNITS",
+        clean_claim(lines=(line("1", units=Decimal("2")),)),
+        clean_claim(lines=(line("1", procedure_code="90840", units=Decimal("2")), line("2", procedure_code="90839"))),
+        DEFAULT,
+        id="psychotherapy-two-units",
+    ),
+    case(
+        "OPT-ADD-ON",
+        clean_claim(lines=(line("1", procedure_code="90833"), line("2", procedure_code="90834"))),
+        clean_claim(lines=(line("1", procedure_code="90833"), line("2", procedure_code="99214"))),
+        DEFAULT,
+        id="psychotherapy-add-on-without-em",
+    ),
+    case(
+        "OPT-ADD-ON",
+        clean_claim(lines=(line("1", procedure_code="90785"),)),
+        clean_claim(lines=(line("1", procedure_code="90785"), line("2", procedure_code="90791"))),
+        DEFAULT,
+        id="interactive-complexity-alone",
+    ),
+    case(
+        "OPT-ADD-ON",
+        clean_claim(lines=(line("1", procedure_code="90839"), line("2", procedure_code="90840", service_date=SERVICE_DATE - timedelta(days=1)))),
+        clean_claim(lines=(line("1", procedure_code="90839"), line("2", procedure_code="90840"))),
+        DEFAULT,
+        id="crisis-add-on-on-another-day",
     ),
     case(
         "OPT-NONPAR",

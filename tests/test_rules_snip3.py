@@ -26,8 +26,8 @@ CASES = [
     ),
     pytest.param(
         "SNIP3-CHARGE",
-        clean_claim(lines=(line("1"), line("2", charge=Decimal("0.00")))),
-        clean_claim(lines=(line("1"), line("2", charge=Decimal("0.01")))),
+        clean_claim(lines=(line("1"), line("2", procedure_code="90847", charge=Decimal("0.00")))),
+        clean_claim(lines=(line("1"), line("2", procedure_code="90847", charge=Decimal("0.01")))),
         id="zero-charge",
     ),
     pytest.param(
@@ -52,6 +52,6 @@ def test_snip3_rule_fires_on_failing_claim_only(code, failing, passing):
 
 
 def test_line_finding_points_at_the_export_row():
-    [finding] = findings_of(clean_claim(lines=(line("1"), line("2", charge=Decimal("-5.00")))))
+    [finding] = findings_of(clean_claim(lines=(line("1"), line("2", procedure_code="90847", charge=Decimal("-5.00")))))
     assert (finding.line_id, str(finding.source)) == ("2", "fixtures/day.csv:3")
     assert finding.severity == "error" and "$-5.00" in finding.message

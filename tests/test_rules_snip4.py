@@ -7,7 +7,16 @@ from dataclasses import replace
 import pytest
 
 from domain.claim import Frequency, Relationship, RenderingLicense
-from tests.rule_claims import CHILD, RENDERING, SUPERVISING, clean_claim, codes, findings_of, line
+from tests.rule_claims import (
+    CHILD,
+    RENDERING,
+    SUPERVISED_MEDICAID,
+    SUPERVISING,
+    clean_claim,
+    codes,
+    findings_of,
+    line,
+)
 
 THIRTEEN_DIAGNOSES = tuple("F411 F331 F900 F4310 F17210 F321 F1020 F4323 F840 F419 F329 F339 F4312".split())
 
@@ -38,11 +47,7 @@ CASES = [
     pytest.param(
         "SNIP4-SUPV-RENDERING",
         clean_claim(rendering=None, supervising=SUPERVISING, lines=(line("1", modifiers=("U5",)),)),
-        clean_claim(
-            supervising=SUPERVISING,
-            rendering_license=RenderingLicense.SUPERVISED,
-            lines=(line("1", modifiers=("U5",)),),
-        ),
+        clean_claim(**SUPERVISED_MEDICAID),
         id="supervising-without-rendering",
     ),
     pytest.param(
@@ -83,8 +88,8 @@ CASES = [
     ),
     pytest.param(
         "SNIP4-DX-POINTER",
-        clean_claim(lines=(line("1"), line("2", diagnosis_pointers=(3,)))),
-        clean_claim(lines=(line("1"), line("2", diagnosis_pointers=(2,)))),
+        clean_claim(lines=(line("1"), line("2", procedure_code="90847", diagnosis_pointers=(3,)))),
+        clean_claim(lines=(line("1"), line("2", procedure_code="90847", diagnosis_pointers=(2,)))),
         id="single-pointer-past-last-diagnosis",
     ),
     pytest.param(
@@ -128,7 +133,12 @@ def test_snip4_rule_fires_on_failing_claim_only(code, failing, passing):
 
 def test_pointer_findings_name_each_line_that_points_wrong():
     claim = clean_claim(
-        lines=(line("1"), line("2", diagnosis_pointers=(3,)), line("3"), line("4", diagnosis_pointers=(1, 1)))
+        lines=(
+            line("1"),
+            line("2", procedure_code="90847", diagnosis_pointers=(3,)),
+            line("3", procedure_code="90846"),
+            line("4", procedure_code="90853", diagnosis_pointers=(1, 1)),
+        )
     )
     findings = findings_of(claim)
     assert [(finding.code, finding.line_id) for finding in findings] == [

@@ -11,6 +11,7 @@ from tests.rule_claims import (
     BILLING,
     RENDERING,
     SUBSCRIBER,
+    SUPERVISED_MEDICAID,
     SUPERVISING,
     clean_claim,
     codes,
@@ -89,10 +90,8 @@ CASES = [
     ),
     pytest.param(
         "SNIP5-TAXONOMY",
-        clean_claim(
-            supervising=replace(SUPERVISING, taxonomy="103T00000"), lines=(line("1", modifiers=("U5",)),)
-        ),
-        clean_claim(supervising=SUPERVISING, lines=(line("1", modifiers=("U5",)),)),
+        clean_claim(**{**SUPERVISED_MEDICAID, "supervising": replace(SUPERVISING, taxonomy="103T00000")}),
+        clean_claim(**SUPERVISED_MEDICAID),
         id="taxonomy-missing-x",
     ),
 ]
@@ -138,7 +137,7 @@ PARTY_WITH_ADDRESS = {
     "billing provider": lambda address: clean_claim(billing=replace(BILLING, address=address)),
     "rendering clinician": lambda address: clean_claim(rendering=replace(RENDERING, address=address)),
     "supervising clinician": lambda address: clean_claim(
-        supervising=replace(SUPERVISING, address=address), lines=(line("1", modifiers=("U5",)),)
+        **{**SUPERVISED_MEDICAID, "supervising": replace(SUPERVISING, address=address)}
     ),
 }
 

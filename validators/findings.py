@@ -21,8 +21,10 @@ from domain.claim import Claim, ServiceLine, Source
 if TYPE_CHECKING:
     from validators.settings import RuleSettings
 
-Severity = Literal["error", "warning"]
-SEVERITIES: tuple[Severity, ...] = ("error", "warning")
+Severity = Literal["error", "warning", "info"]
+SEVERITIES: tuple[Severity, ...] = ("error", "warning", "info")
+"""An error keeps the claim out of the batch; a warning is shown and the claim goes; an
+info says what the builder does for the clerk (e.g. modifier U5 added)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,17 +56,37 @@ def has_errors(findings: Iterable[Finding]) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class OriginalClaim:
+    """What the ledger knows of the claim a replacement (7) or void (8) names, by its claim id.
+
+    ``payer_claim_number`` is the payer's number of the newest finalized (adjudicated)
+    revision, None when no revision is finalized yet; ``received`` is when the payer
+    received that revision (its 277CA acceptance, else the day it was sent).
+    """
+
+    payer_claim_number: str | None
+    received: date | None = None
+
+    @property
+    def finalized(self) -> bool:
+        return self.payer_claim_number is not None
+
+
+@dataclass(frozen=True, slots=True)
 class CheckContext:
     """What a rule may know besides the claim.
 
-    ``today`` is passed in so tests can pin it.  ``original_remit_date`` answers
-    "when was the remittance (PRA) of the claim with this payer claim number";
-    the ledger supplies it, tests pass a dict's ``get``; None means unknown.
+    ``today`` is passed in so tests can pin it.  The ledger answers two questions through
+    callbacks (tests pass a dict's ``get``), so the rules stay pure:
+    ``original_remit_date`` — when was the remittance (PRA) of the claim with this payer
+    claim number; ``original_claim`` — what is known of the claim with this claim id
+    (CLM01).  None, as a callback or as its answer, means unknown.
     """
 
     today: date
     settings: RuleSettings
     original_remit_date: Callable[[str], date | None] | None = None
+    original_claim: Callable[[str], OriginalClaim | None] | None = None
 
 
 RuleCheck = Callable[[Claim, CheckContext], Iterable[Finding]]

@@ -11,15 +11,35 @@ from datetime import date, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from domain.claim import OPTUM_BH_PAYER_ID, Claim, Frequency, LineOfBusiness, RenderingLicense
+from domain.claim import (
+    OPTUM_BH_PAYER_ID,
+    SUPERVISION_MODIFIER,
+    Claim,
+    Frequency,
+    LineOfBusiness,
+    SupervisedBilling,
+)
 from validators.codesets import (
     ABA_PROCEDURES,
+    PSYCHOTHERAPY_SESSION_CODES,
     FACILITY_PLACES_OF_SERVICE,
     FACILITY_PROCEDURES,
+    MGB_SERVICE_COUNTIES,
     PEDIATRIC_PREVENTIVE_PROCEDURES,
     PSYCH_TESTING_PROCEDURES,
+    code_first,
+    is_dsm_derived,
+    massachusetts_counties,
 )
-from validators.findings import CheckContext, Finding, Rule
+from validators.codesets.procedures import (
+    CRISIS_ADD_ON,
+    CRISIS_PRIMARY,
+    INTERACTIVE_COMPLEXITY,
+    INTERACTIVE_COMPLEXITY_PRIMARIES,
+    PSYCHOTHERAPY_WITH_EM_ADD_ONS,
+    is_evaluation_and_management,
+)
+from validators.findings import CheckContext, Finding, OriginalClaim, Rule
 
 if TYPE_CHECKING:
     from validators.settings import RuleSettings
@@ -30,12 +50,14 @@ _DOC = "payer-87726.md"
 # Enum members read once: looking one up on its class costs as much as a whole clean rule.
 _ORIGINAL = Frequency.ORIGINAL
 _REPLACEMENT = Frequency.REPLACEMENT
-_COMMERCIAL = LineOfBusiness.COMMERCIAL
+_VOID = Frequency.VOID
 _MEDICAID = LineOfBusiness.MEDICAID
 _SCO = LineOfBusiness.SCO
 _ONE_CARE = LineOfBusiness.ONE_CARE
-_SUPERVISED = RenderingLicense.SUPERVISED
-_MEDICARE_PLANS = (LineOfBusiness.MEDICARE_ADVANTAGE, LineOfBusiness.SCO, LineOfBusiness.ONE_CARE)
+_DSNP_PLANS = (LineOfBusiness.SCO, LineOfBusiness.ONE_CARE)
+_UNDER_SUPERVISOR = SupervisedBilling.UNDER_SUPERVISOR
+_SUPERVISEE_RENDERS = SupervisedBilling.SUPERVISEE_RENDERS
+_NOT_PERMITTED = SupervisedBilling.NOT_PERMITTED
 _PLAN_NAMES = {
     LineOfBusiness.COMMERCIAL: "commercial",
     LineOfBusiness.MEDICAID: "Medicaid",
@@ -43,6 +65,7 @@ _PLAN_NAMES = {
     LineOfBusiness.SCO: "Senior Care Options (SCO)",
     LineOfBusiness.ONE_CARE: "One Care",
 }
+_ADD_ON_CODES = PSYCHOTHERAPY_WITH_EM_ADD_ONS | {INTERACTIVE_COMPLEXITY, CRISIS_ADD_ON}
 MASS_GENERAL_BRIGHAM_MEDICAL_PAYER_ID = "04293"
 NON_PARTICIPATING_STATUSES = {
     "non_participating": "a non-participating clinician",
@@ -127,10 +150,11 @@ def _timely_filing_findings(claim: Claim, ctx: CheckContext, earliest: date) -> 
     ]
 
 
-def _preventive_pediatric(claim: Claim) -> bool:
+def _preventive_pediatric(claim: Claim, ctx: CheckContext) -> bool:
     dob = patient_dob(claim)
+    under = ctx.settings.preventive_z_code_age(claim.line_of_business)
     return all(
-        line.procedure_code in PEDIATRIC_PREVENTIVE_PROCEDURES and age_on(dob, line.service_date) < 18
+        line.procedure_code in PEDIATRIC_PREVENTIVE_PROCEDURES and age_on(dob, line.service_date) < under
         for line in claim.lines
     )
 
@@ -141,22 +165,48 @@ def check_primary_diagnosis(claim: Claim, ctx: CheckContext) -> Iterable[Finding
     if claim.diagnoses[0][:1] == "F":
         return ()  # the usual claim, without normalising its code
     primary = claim.diagnoses[0].replace(".", "").upper()
-    if primary.startswith("F"):
+    if primary.startswith("F") or is_dsm_derived(primary):
         return ()
     if primary.startswith("Z"):
-        if _preventive_pediatric(claim):
+        if _preventive_pediatric(claim, ctx):
             return ()
+        under = ctx.settings.preventive_z_code_age(claim.line_of_business)
         message = (
             f"The primary diagnosis {_dotted(primary)} is a Z code; Optum accepts a Z code alone only for "
-            "preventive behavioral-health services to a patient under 18. Put the mental or "
-            "behavioral (F01-F99) diagnosis first."
+            f"preventive behavioral-health services to a patient under {under} "
+            f"({_PLAN_NAMES[claim.line_of_business]}). Put the DSM-5-TR diagnosis first."
         )
     else:
         message = (
-            f"The primary diagnosis {_dotted(primary)} is outside the mental, behavioral and neurodevelopmental "
-            "chapter; put the DSM-5 derived F01-F99 diagnosis first."
+            f"The primary diagnosis {_dotted(primary)} is not a code DSM-5-TR assigns to a mental disorder "
+            "(F01-F99, or e.g. G47.x sleep-wake and G21/G24/G25 medication-induced movement disorders); "
+            "put the DSM-5-TR diagnosis first and the medical condition after it."
         )
     return (PRIMARY_DX.finding(claim, message),)
+
+
+def check_code_first_etiology(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    for code in claim.diagnoses:
+        if code[:1] == "F" and code_first(code.replace(".", "").upper()) is not None:
+            return _code_first_findings(claim)
+    return ()
+
+
+def _code_first_findings(claim: Claim) -> list[Finding]:
+    codes = [code.replace(".", "").upper() for code in claim.diagnoses]
+    findings = []
+    for code in codes:
+        note = code_first(code) if code.startswith("F") else None
+        if note is None or any(note.is_etiology(other) for other in codes if other != code):
+            continue
+        findings.append(
+            CODE_FIRST.finding(
+                claim,
+                f"Diagnosis {_dotted(code)} carries the ICD-10-CM note \"{note.note}\"; add the underlying "
+                "condition as a secondary diagnosis (the DSM-5-TR code stays primary for Optum).",
+            )
+        )
+    return findings
 
 
 def _facility_reason(code: str, place: str, ctx: CheckContext) -> str:
@@ -170,10 +220,10 @@ def _facility_reason(code: str, place: str, ctx: CheckContext) -> str:
 
 def check_facility_level_of_care(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
     codes = ctx.settings.facility_procedure_codes
-    places = ctx.settings.facility_places_of_service
+    places = ctx.settings.facility_places_of_service  # empty by default: the code decides
     for line in claim.lines:
         code = line.procedure_code
-        if code in codes or line.place_of_service in places or (len(code) == 4 and code.isdigit()):
+        if code in codes or (len(code) == 4 and code.isdigit()) or line.place_of_service in places:
             return _facility_findings(claim, ctx, codes, places)
     return ()
 
@@ -222,12 +272,15 @@ def _testing_authorization_findings(claim: Claim) -> tuple[Finding, ...]:
     )
 
 
-def _is_supervised(claim: Claim) -> bool:
-    return claim.supervising is not None or claim.rendering_license == _SUPERVISED
+def _supervised_billing(claim: Claim, ctx: CheckContext) -> SupervisedBilling | None:
+    """How this supervised claim is billed under ``[supervision]``, or None when it is not supervised."""
+    if claim.supervising is None and not claim.is_supervised:
+        return None
+    return ctx.settings.supervised_billing(claim.line_of_business)
 
 
-def check_medicare_supervision(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
-    if claim.line_of_business not in _MEDICARE_PLANS or not _is_supervised(claim):
+def check_supervision_not_permitted(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    if _supervised_billing(claim, ctx) is not _NOT_PERMITTED:
         return ()
     plan = _PLAN_NAMES[claim.line_of_business]
     if claim.supervising is not None:
@@ -237,47 +290,102 @@ def check_medicare_supervision(claim: Claim, ctx: CheckContext) -> Iterable[Find
     return (
         SUPV_MEDICARE.finding(
             claim,
-            f"This {plan} claim {what}; Medicare does not permit supervisory billing. Bill under an "
-            "independently licensed clinician as rendering provider and remove the supervising provider.",
+            f"This {plan} claim {what}; Medicare does not permit supervisory billing. Bill the service under "
+            "an independently licensed clinician who saw the patient (rendering provider), without a "
+            "supervising provider; a service by a clinician who is not independently licensed cannot be "
+            "billed to this plan.",
         ),
     )
 
 
-def check_medicaid_supervision(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
-    if claim.line_of_business != _MEDICAID or claim.rendering_license != _SUPERVISED:
+def check_supervisee_renders(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    if _supervised_billing(claim, ctx) is not _SUPERVISEE_RENDERS:
         return ()
-    missing = []
-    if claim.rendering is None:
-        missing.append("the supervised clinician's Type 1 NPI as rendering provider (box 24J)")
-    elif claim.rendering.entity_type != "1":
-        missing.append("a Type 1 (individual) NPI for the rendering clinician, not an organisation's")
-    if claim.supervising is None:
-        missing.append("the licensed supervising clinician's NPI (box 31, loop 2310D)")
-    if not missing:
+    rendering, supervising, billing = claim.rendering, claim.supervising, claim.billing
+    if (
+        rendering is not None
+        and supervising is not None
+        and rendering.entity_type == "1"
+        and rendering.npi != billing.npi
+        and supervising.npi != rendering.npi
+    ):
         return ()
-    return (
-        SUPV_MEDICAID.finding(
-            claim,
-            f"A Medicaid claim by a clinician who is not independently licensed needs {' and '.join(missing)}.",
-        ),
-    )
+    return (SUPV_MEDICAID.finding(claim, _supervisee_problems(claim)),)
 
 
-def check_commercial_supervision(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
-    if claim.line_of_business != _COMMERCIAL or not _is_supervised(claim):
+def _supervisee_problems(claim: Claim) -> str:
+    rendering, supervising, billing = claim.rendering, claim.supervising, claim.billing
+    plan = _PLAN_NAMES[claim.line_of_business]
+    fixes = []
+    if rendering is None:
+        fixes.append("put the supervised clinician's own Type 1 NPI in rendering_npi (box 24J, loop 2310B)")
+    elif rendering.entity_type != "1":
+        fixes.append(
+            f"the rendering NPI {rendering.npi} is a Type 2 (organisation) NPI: put the supervised "
+            "clinician's own Type 1 NPI in rendering_npi"
+        )
+    elif rendering.npi == billing.npi:
+        fixes.append(
+            f"the rendering NPI {rendering.npi} is the billing provider's: put the supervised clinician's own "
+            "Type 1 NPI in rendering_npi and keep the group's NPI as billing provider"
+        )
+    if supervising is None:
+        fixes.append("add the licensed supervising clinician's NPI (box 31, loop 2310D)")
+    elif rendering is not None and supervising.npi == rendering.npi:
+        fixes.append(
+            f"the supervising NPI {supervising.npi} is the rendering clinician's: the supervisor is the licensed "
+            "clinician who supervises, put their NPI in supervising_npi"
+        )
+    return f"A {plan} claim by a clinician who is not independently licensed: {'; '.join(fixes)}."
+
+
+def check_under_supervisor(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    if _supervised_billing(claim, ctx) is not _UNDER_SUPERVISOR:
         return ()
-    missing = []
+    if claim.supervising is not None:
+        for line in claim.lines:
+            if len(line.modifiers) >= 4 and SUPERVISION_MODIFIER not in line.modifiers:
+                break
+        else:
+            return ()
+    return _under_supervisor_findings(claim)
+
+
+def _under_supervisor_findings(claim: Claim) -> list[Finding]:
+    plan = _PLAN_NAMES[claim.line_of_business]
     if claim.supervising is None:
-        missing.append("add the supervising clinician's NPI (loop 2310D)")
-    without_u5 = [line.line_id for line in claim.lines if "U5" not in line.modifiers]
-    if without_u5:
-        missing.append(f"add modifier U5 to line {', '.join(without_u5)}")
-    if not missing:
-        return ()
-    return (
+        return [
+            SUPV_COMMERCIAL.finding(
+                claim,
+                f"A {plan} claim by a clinician who is not independently licensed goes out under the licensed "
+                "supervising clinician (Optum pays the licensed, contracted clinician); add the supervisor "
+                "(supervising_npi, supervising_last, supervising_first).",
+            )
+        ]
+    return [
         SUPV_COMMERCIAL.finding(
             claim,
-            f"Supervised commercial claim: {'; '.join(missing)} (Optum commercial supervision policy).",
+            f"Line {line.line_id} ({line.procedure_code}) has four modifiers and no room for U5, which a "
+            f"{plan} claim of a supervised clinician needs; drop a modifier the payer does not need.",
+            line,
+        )
+        for line in claim.lines
+        if len(line.modifiers) >= 4 and SUPERVISION_MODIFIER not in line.modifiers
+    ]
+
+
+def check_billed_under_supervisor(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    supervisor = claim.supervising
+    if supervisor is None or _supervised_billing(claim, ctx) is not _UNDER_SUPERVISOR:
+        return ()
+    without = [line.line_id for line in claim.lines if SUPERVISION_MODIFIER not in line.modifiers]
+    seen_by = f" (the ledger keeps NPI {claim.rendering.npi} as who saw the patient)" if claim.rendering else ""
+    added = f"; modifier U5 added to line {', '.join(without)}" if without else ""
+    return (
+        SUPV_BILLED_UNDER.finding(
+            claim,
+            f"Sent under the supervising clinician: NPI {supervisor.npi} as rendering (2310B) and supervising "
+            f"(2310D) provider{seen_by}{added}.",
         ),
     )
 
@@ -354,6 +462,197 @@ def check_correction_window_known(claim: Claim, ctx: CheckContext) -> Iterable[F
     )
 
 
+def _original(claim: Claim, ctx: CheckContext) -> tuple[bool, OriginalClaim | None]:
+    """(asked, what the ledger knows) of the original a 7/8 names; asked is False without a ledger."""
+    if ctx.original_claim is None:
+        return False, None
+    return True, ctx.original_claim(claim.claim_id)
+
+
+def check_original_claim_number(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    if claim.frequency == _ORIGINAL or not claim.original_claim_number:
+        return ()
+    asked, original = _original(claim, ctx)
+    if original is None:
+        return ()
+    given = claim.original_claim_number.strip()
+    if original.payer_claim_number == given:
+        return ()
+    kind = "replacement" if claim.frequency == _REPLACEMENT else "void"
+    if original.payer_claim_number is None:
+        message = (
+            f"This {kind} names claim {claim.claim_id}, which Optum has not finalized yet (no 835 on file); "
+            "Optum takes a replacement or void only for an adjudicated claim: wait for its remittance."
+        )
+    else:
+        message = (
+            f"This {kind} carries original claim number {given} (REF*F8), but Optum's claim number for "
+            f"claim {claim.claim_id} is {original.payer_claim_number} (from its 835); correct "
+            "original_claim_number in the PM system, or it will be rejected."
+        )
+    return (ORIGINAL_NUMBER.finding(claim, message),)
+
+
+def check_original_claim_known(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    if claim.frequency == _ORIGINAL:
+        return ()
+    asked, original = _original(claim, ctx)
+    if not asked or original is not None:
+        return ()
+    kind = "replacement" if claim.frequency == _REPLACEMENT else "void"
+    return (
+        ORIGINAL_UNKNOWN.finding(
+            claim,
+            f"This {kind} is for claim {claim.claim_id}, which the ledger has never sent; check that original "
+            f"claim number {claim.original_claim_number or '(none)'} is Optum's number for the claim it replaces.",
+        ),
+    )
+
+
+def check_correction_after_receipt(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    if claim.frequency != _REPLACEMENT:
+        return ()
+    asked, original = _original(claim, ctx)
+    if original is None or original.received is None:
+        return ()
+    days = ctx.settings.correction_receipt_days
+    if (ctx.today - original.received).days <= days:
+        return ()
+    return (
+        CORRECTION_RECEIPT.finding(
+            claim,
+            f"Optum asks for corrections or additions within {days} days of receipt of the initial claim; "
+            f"the original was received {original.received} ({(ctx.today - original.received).days} days ago). "
+            "Send it if the corrected-claim window is still open, else file an appeal.",
+        ),
+    )
+
+
+def check_dsnp_start(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    if claim.line_of_business not in _DSNP_PLANS:
+        return ()
+    start = ctx.settings.sco_one_care_start
+    if claim.first_service_date >= start:
+        return ()
+    plan = _PLAN_NAMES[claim.line_of_business]
+    early = ", ".join(line.line_id for line in claim.lines if line.service_date < start)
+    return (
+        DSNP_START.finding(
+            claim,
+            f"Line {early}: Optum administers {plan} behavioral health from {start}; services before that date "
+            "go to the plan that covered the member then, not to payer 87726.",
+        ),
+    )
+
+
+def check_service_area(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    if claim.line_of_business not in _DSNP_PLANS:
+        return ()
+    address = claim.subscriber.address
+    if address.state == "MA":
+        counties = massachusetts_counties(address.zip)
+        if not counties or not counties.isdisjoint(MGB_SERVICE_COUNTIES):
+            return ()  # inside, or a ZIP without an area (PO box): nothing to say
+        where = f"ZIP {address.zip[:5]} lies in {' / '.join(sorted(counties))} county"
+    else:
+        where = f"the member's address is in {address.state}"
+    plan = _PLAN_NAMES[claim.line_of_business]
+    return (
+        SERVICE_AREA.finding(
+            claim,
+            f"{plan} with Mass General Brigham Health Plan serves Bristol, Dukes, Essex, Middlesex, Nantucket, "
+            f"Norfolk, Plymouth and Suffolk counties, and {where}; check the member's plan and address.",
+        ),
+    )
+
+
+def check_duplicate_lines(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    if len(claim.lines) < 2:
+        return ()
+    seen: set[tuple[str, date, tuple[str, ...]]] = set()
+    for line in claim.lines:
+        key = (line.procedure_code, line.service_date, tuple(sorted(line.modifiers)))
+        if key in seen:
+            return _duplicate_findings(claim)
+        seen.add(key)
+    return ()
+
+
+def _duplicate_findings(claim: Claim) -> list[Finding]:
+    first: dict[tuple[str, date, tuple[str, ...]], str] = {}
+    findings = []
+    for line in claim.lines:
+        key = (line.procedure_code, line.service_date, tuple(sorted(line.modifiers)))
+        if key in first:
+            findings.append(
+                DUPLICATE_LINE.finding(
+                    claim,
+                    f"Line {line.line_id} repeats line {first[key]} ({line.procedure_code}, {line.service_date}, "
+                    "same modifiers); Optum's payment-integrity review denies the repeat. Remove it, or add the "
+                    "modifier that tells the services apart (e.g. 59 or 76).",
+                    line,
+                )
+            )
+        else:
+            first[key] = line.line_id
+    return findings
+
+
+def check_session_units(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    for line in claim.lines:
+        if line.units > 1 and line.procedure_code in PSYCHOTHERAPY_SESSION_CODES:
+            return [
+                SESSION_UNITS.finding(
+                    claim,
+                    f"Line {line.line_id} bills {line.procedure_code} with {line.units} units; it is one session "
+                    "(1 unit), and more units are paid as one. Bill 1 unit, or each session on its own line.",
+                    line,
+                )
+                for line in claim.lines
+                if line.units > 1 and line.procedure_code in PSYCHOTHERAPY_SESSION_CODES
+            ]
+    return ()
+
+
+def check_add_on_primary(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    for line in claim.lines:
+        if line.procedure_code in _ADD_ON_CODES:
+            return _add_on_findings(claim)
+    return ()
+
+
+def _add_on_findings(claim: Claim) -> list[Finding]:
+    codes_by_day: dict[date, set[str]] = {}
+    for line in claim.lines:
+        codes_by_day.setdefault(line.service_date, set()).add(line.procedure_code)
+    findings = []
+    for line in claim.lines:
+        code, day_codes = line.procedure_code, codes_by_day[line.service_date]
+        if code in PSYCHOTHERAPY_WITH_EM_ADD_ONS:
+            if any(is_evaluation_and_management(other) for other in day_codes):
+                continue
+            wants = "an evaluation and management (E/M) service (99202-99499)"
+        elif code == INTERACTIVE_COMPLEXITY:
+            if not day_codes.isdisjoint(INTERACTIVE_COMPLEXITY_PRIMARIES):
+                continue
+            wants = "the service it adds to (90791, 90792, 90832-90838 or 90853)"
+        elif code == CRISIS_ADD_ON:
+            if CRISIS_PRIMARY in day_codes:
+                continue
+            wants = "90839 (psychotherapy for crisis, first 60 minutes)"
+        else:
+            continue
+        findings.append(
+            ADD_ON.finding(
+                claim,
+                f"Line {line.line_id}: {code} is an add-on code and the claim has no {wants} on {line.service_date}; "
+                "add the primary service or the add-on will be denied.",
+                line,
+            )
+        )
+    return findings
+
+
 def check_participation(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
     for key, value in claim.extra:
         if key == "participation" and value in NON_PARTICIPATING_STATUSES:
@@ -405,15 +704,25 @@ PRIMARY_DX = Rule(
     "OPT-DX-PRIMARY",
     7,
     "error",
-    "Primary diagnosis is F01-F99, or a Z code for preventive services to a patient under 18",
-    f"Optum: primary diagnosis ICD-10-CM derived from DSM-5 ({_DOC}, Codes)",
+    "Primary diagnosis is a DSM-5-TR code (F01-F99, G47.x, G21/G24/G25 ...), or a Z code for preventive "
+    "services to a patient under 21 (Medicaid, EPSDT) or 18",
+    f"Optum: primary diagnosis ICD-10-CM derived from DSM-5 ({_DOC}, Codes); "
+    "validators/codesets/dsm5tr_icd10cm.csv",
     check_primary_diagnosis,
+)
+CODE_FIRST = Rule(
+    "OPT-DX-CODE-FIRST",
+    7,
+    "warning",
+    "An F code under a \"Code first\" note has its underlying condition as a secondary diagnosis",
+    "CDC ICD-10-CM tabular list, \"Code first\" instructional notes (validators/codesets/README.md)",
+    check_code_first_etiology,
 )
 FACILITY = Rule(
     "OPT-FACILITY",
     7,
     "error",
-    "PHP, IOP, residential and inpatient services (codes, revenue codes, POS) are refused: bill an 837I",
+    "PHP, IOP, residential and inpatient services (HCPCS level-of-care and revenue codes) are refused: bill an 837I",
     f"Optum: facility-based levels of care are institutional claims ({_DOC}, What may go on an 837P)",
     check_facility_level_of_care,
 )
@@ -429,25 +738,37 @@ SUPV_MEDICARE = Rule(
     "OPT-SUPV-MEDICARE",
     7,
     "error",
-    "Medicare Advantage, SCO and One Care claims have no supervising or supervised clinician",
+    "Plans without supervisory billing ([supervision] not_permitted: Medicare Advantage, SCO, One Care) "
+    "have no supervising or supervised clinician",
     f"Medicare does not permit supervisory billing ({_DOC}, Rendering, billing and supervising)",
-    check_medicare_supervision,
+    check_supervision_not_permitted,
 )
 SUPV_MEDICAID = Rule(
     "OPT-SUPV-MEDICAID",
     7,
     "error",
-    "A Medicaid supervised clinician bills a Type 1 rendering NPI with a supervising NPI",
+    "Supervisee-renders plans (Medicaid): the supervisee's own Type 1 NPI renders (not the billing NPI), "
+    "a different supervisor in 2310D",
     f"MA Medicaid: non-independently licensed clinician in box 24J, supervisor in box 31 ({_DOC})",
-    check_medicaid_supervision,
+    check_supervisee_renders,
 )
 SUPV_COMMERCIAL = Rule(
     "OPT-SUPV-COMMERCIAL",
     7,
-    "warning",
-    "A supervised commercial claim has a supervising provider (2310D) and modifier U5",
-    f"Optum commercial reimbursement policy on supervision; [rules] commercial_supervision ({_DOC})",
-    check_commercial_supervision,
+    "error",
+    "Bill-under-supervisor plans (commercial): a supervised claim names its supervisor and each line has room "
+    "for U5",
+    "Optum commercial (Massachusetts, since 2024-10): services of a supervised clinician are billed under the "
+    "licensed, contracted supervisor with modifier U5 (issue 15); [supervision], [rules] commercial_supervision",
+    check_under_supervisor,
+)
+SUPV_BILLED_UNDER = Rule(
+    "OPT-SUPV-U5",
+    7,
+    "info",
+    "A supervised commercial claim is sent under its supervisor (2310B and 2310D), U5 added where missing",
+    "Optum commercial supervision policy (issue 15); edi/x837p.py claim_as_billed",
+    check_billed_under_supervisor,
 )
 AGE_PLAN = Rule(
     "OPT-AGE-PLAN",
@@ -473,6 +794,71 @@ CORRECTION_UNVERIFIED = Rule(
     f"Optum corrected-claim windows ({_DOC}, Deadlines)",
     check_correction_window_known,
 )
+ORIGINAL_NUMBER = Rule(
+    "OPT-ORIGINAL-NUMBER",
+    7,
+    "error",
+    "A replacement or void's REF*F8 is the payer claim number of the finalized original the ledger holds",
+    f"Corrected or void claims carry the original claim number; the original must be finalized ({_DOC}, Deadlines)",
+    check_original_claim_number,
+)
+ORIGINAL_UNKNOWN = Rule(
+    "OPT-ORIGINAL-UNKNOWN",
+    7,
+    "warning",
+    "A replacement or void for a claim the ledger never sent is flagged",
+    f"Corrected or void claims carry the original claim number ({_DOC}, Deadlines)",
+    check_original_claim_known,
+)
+CORRECTION_RECEIPT = Rule(
+    "OPT-CORR-RECEIPT",
+    7,
+    "warning",
+    "A corrected claim more than 90 days after the payer received the original is flagged",
+    f"Optum: \"Corrections or additions within 90 days of receipt of the initial claim\" ({_DOC}, Deadlines)",
+    check_correction_after_receipt,
+)
+DSNP_START = Rule(
+    "OPT-DSNP-START",
+    7,
+    "error",
+    "SCO and One Care dates of service are on or after Optum's start (2026-01-01, settable)",
+    f"Optum administers the Massachusetts D-SNPs SCO and One Care from 2026-01-01 ({_DOC}, Plans and members)",
+    check_dsnp_start,
+)
+SERVICE_AREA = Rule(
+    "OPT-SERVICE-AREA",
+    7,
+    "warning",
+    "SCO and One Care members live in the eight MGB counties (ZIP to county, US Census 2020)",
+    f"2026 SCO/One Care service area ({_DOC}, Plans and members); validators/codesets/README.md",
+    check_service_area,
+)
+DUPLICATE_LINE = Rule(
+    "OPT-DUP-LINE",
+    7,
+    "warning",
+    "No two lines bill the same code on the same date with the same modifiers",
+    f"Optum payment-integrity reviews reduce payments ({_DOC}, Remittances)",
+    check_duplicate_lines,
+)
+SESSION_UNITS = Rule(
+    "OPT-SESSION-UNITS",
+    7,
+    "warning",
+    "Psychotherapy and evaluation session codes (90791-90853) bill 1 unit",
+    f"CPT: one session per code; Optum payment-integrity reviews ({_DOC}, Remittances)",
+    check_session_units,
+)
+ADD_ON = Rule(
+    "OPT-ADD-ON",
+    7,
+    "warning",
+    "Add-on codes come with their primary the same day: 90833/90836/90838 with an E/M, 90785 with a "
+    "psychiatric service, 90840 with 90839",
+    f"CPT add-on code rules; Optum payment-integrity reviews ({_DOC}, Remittances)",
+    check_add_on_primary,
+)
 NON_PARTICIPATING = Rule(
     "OPT-NONPAR",
     7,
@@ -494,14 +880,24 @@ RULES: tuple[Rule, ...] = (
     PAYER_ID,
     TIMELY_FILING,
     PRIMARY_DX,
+    CODE_FIRST,
     FACILITY,
     TESTING_AUTH,
     SUPV_MEDICARE,
     SUPV_MEDICAID,
     SUPV_COMMERCIAL,
+    SUPV_BILLED_UNDER,
     AGE_PLAN,
+    DSNP_START,
+    SERVICE_AREA,
+    ORIGINAL_NUMBER,
+    ORIGINAL_UNKNOWN,
     CORRECTION_WINDOW,
     CORRECTION_UNVERIFIED,
+    CORRECTION_RECEIPT,
+    DUPLICATE_LINE,
+    SESSION_UNITS,
+    ADD_ON,
     NON_PARTICIPATING,
     ABA,
 )

@@ -74,18 +74,24 @@ def check_telehealth_modifier(claim: Claim, ctx: CheckContext) -> Iterable[Findi
     wanted = settings.telehealth_modifiers
     for line in claim.lines:
         if line.place_of_service in places and wanted.isdisjoint(line.modifiers):
-            return _telehealth_findings(claim, places, wanted)
+            return _telehealth_findings(claim, ctx, places, wanted)
     return ()
 
 
-def _telehealth_findings(claim: Claim, places: frozenset[str], wanted: frozenset[str]) -> list[Finding]:
+def _telehealth_findings(
+    claim: Claim, ctx: CheckContext, places: frozenset[str], wanted: frozenset[str]
+) -> list[Finding]:
+    level = ctx.settings.telehealth_level(claim.line_of_business)
+    if level == "off":
+        return []
     return [
         TELEHEALTH.finding(
             claim,
             f"Line {line.line_id} ({line.procedure_code}, {line.service_date}) is telehealth "
             f"(place of service {line.place_of_service}) without a telehealth modifier; add modifier "
-            f"{' or '.join(sorted(wanted))}.",
+            f"{', '.join(sorted(wanted))} (93 or FQ for audio-only).",
             line,
+            severity=level,
         )
         for line in claim.lines
         if line.place_of_service in places and wanted.isdisjoint(line.modifiers)
@@ -199,9 +205,10 @@ SUPV_RENDERING = Rule(
 TELEHEALTH = Rule(
     "SNIP4-TELEHEALTH-MOD",
     4,
-    "error",
-    "A telehealth line (POS 02/10) carries modifier 95 or GT (configurable)",
-    "Optum telehealth billing: POS 02/10 with modifier 95 or GT ([rules] telehealth_modifiers)",
+    "warning",
+    "A telehealth line (POS 02/10) carries modifier 95, GT, 93 (audio-only) or FQ; level per line of business",
+    "Optum telehealth billing: POS 02/10 with 95, GT, 93 or FQ ([rules] telehealth_modifiers, "
+    "[rules.telehealth_missing_modifier])",
     check_telehealth_modifier,
 )
 DX_POINTER = Rule(

@@ -5,7 +5,8 @@ Each list names its source here or in README.md beside this file; the ICD-10-CM
 table is data (one code a line), the short lists are Python constants.
 """
 
-from validators.codesets.geography import US_STATE_CODES
+from validators.codesets.diagnoses import code_first, is_dsm_derived
+from validators.codesets.geography import MGB_SERVICE_COUNTIES, US_STATE_CODES, massachusetts_counties
 from validators.codesets.icd10cm import ICD10CM_RELEASE, icd10cm_billable, is_billable_icd10cm
 from validators.codesets.places_of_service import PLACES_OF_SERVICE
 from validators.codesets.procedures import (
@@ -14,6 +15,8 @@ from validators.codesets.procedures import (
     FACILITY_PROCEDURES,
     PEDIATRIC_PREVENTIVE_PROCEDURES,
     PSYCH_TESTING_PROCEDURES,
+    PSYCHOTHERAPY_SESSION_CODES,
+    TELEHEALTH_MODIFIERS,
 )
 
 __all__ = [
@@ -21,10 +24,16 @@ __all__ = [
     "FACILITY_PLACES_OF_SERVICE",
     "FACILITY_PROCEDURES",
     "ICD10CM_RELEASE",
+    "MGB_SERVICE_COUNTIES",
     "PEDIATRIC_PREVENTIVE_PROCEDURES",
     "PLACES_OF_SERVICE",
     "PSYCH_TESTING_PROCEDURES",
+    "PSYCHOTHERAPY_SESSION_CODES",
+    "TELEHEALTH_MODIFIERS",
     "US_STATE_CODES",
+    "code_first",
+    "is_dsm_derived",
+    "massachusetts_counties",
     "icd10cm_billable",
     "is_billable_icd10cm",
 ]

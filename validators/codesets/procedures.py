@@ -30,10 +30,14 @@ FACILITY_PLACES_OF_SERVICE: dict[str, str] = {
     "55": "residential substance-use treatment facility",
     "56": "psychiatric residential treatment center",
 }
-"""Places of service whose claims Optum expects as institutional claims."""
+"""Inpatient and residential places of service.  Not refused by default: the level of care is
+the procedure or revenue code, and a psychiatrist's professional visit at such a place (99232
+at POS 21, 99223 at POS 51) is an 837P claim.  A practice may list them in
+``[rules] facility_places_of_service``; the words are used in the message then."""
 
 PSYCH_TESTING_PROCEDURES: frozenset[str] = frozenset(
     {
+        "96112",  # developmental test administration, first hour
         "96116",
         "96121",  # neurobehavioral status exam, first hour / each additional
         "96130",
@@ -90,3 +94,48 @@ PEDIATRIC_PREVENTIVE_PROCEDURES: frozenset[str] = frozenset(
 )
 """Behavioral-health preventive and screening services that may carry a Z code alone
 when the patient is under 18 (payer-87726.md, Codes)."""
+
+TELEHEALTH_MODIFIERS: dict[str, str] = {
+    "95": "synchronous audio-video telemedicine",
+    "GT": "interactive audio and video",
+    "93": "audio-only",
+    "FQ": "audio-only (Medicare)",
+}
+"""Modifiers Optum accepts on a telehealth line (POS 02 or 10)."""
+
+PSYCHOTHERAPY_SESSION_CODES: frozenset[str] = frozenset(
+    {
+        "90791",
+        "90792",  # diagnostic evaluation
+        "90832",
+        "90833",
+        "90834",
+        "90836",
+        "90837",
+        "90838",  # psychotherapy by time, with or without E/M
+        "90839",  # crisis, first 60 minutes
+        "90845",  # psychoanalysis
+        "90846",
+        "90847",
+        "90849",  # family
+        "90853",  # group
+    }
+)
+"""Session codes: one per session, so one unit; more units on one line are paid as one."""
+
+PSYCHOTHERAPY_WITH_EM_ADD_ONS: frozenset[str] = frozenset({"90833", "90836", "90838"})
+"""Psychotherapy add-ons reported with an evaluation and management (E/M) service the same day."""
+
+INTERACTIVE_COMPLEXITY = "90785"
+INTERACTIVE_COMPLEXITY_PRIMARIES: frozenset[str] = frozenset(
+    {"90791", "90792", "90832", "90833", "90834", "90836", "90837", "90838", "90853"}
+)
+"""The services interactive complexity (90785) is added to."""
+
+CRISIS_ADD_ON = "90840"
+CRISIS_PRIMARY = "90839"
+
+
+def is_evaluation_and_management(code: str) -> bool:
+    """CPT E/M codes 99202-99499 (office, hospital, nursing facility, home, consultations)."""
+    return len(code) == 5 and code.isdigit() and 99202 <= int(code) <= 99499
