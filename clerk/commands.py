@@ -181,6 +181,8 @@ def _worklist_rows(state: Any, name: str, **options: Any) -> list[dict[str, Any]
             return worklists.timely_filing(session, app.today, app.rule_settings, **options)
         if name == "corrections":
             return worklists.corrections(session, app.today, app.rule_settings)
+        if name == "denied":
+            return worklists.denied(session, app.today, app.rule_settings)
         return worklists.WORKLISTS[name](session, app.today)
 
 

@@ -2,8 +2,8 @@
 
 Read-only views of the ledger.  Every function takes a session, the ``today``
 the deadlines count from, and (where a window applies) the practice's
-``RuleSettings``, so timely-filing and corrected-claim windows come from the one
-place the claim scrubber reads them.  Rows are plain dicts of strings and ints,
+``RuleSettings``, so timely-filing, corrected-claim and appeal windows come from the
+one place the claim scrubber reads them (``[rules]`` of bhclaims.toml).  Rows are plain dicts of strings and ints,
 ready for a table, CSV or JSON; money is text with two decimals.
 """
 
@@ -17,11 +17,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from domain.adjudication import is_contractual
 from domain.claim import NO_COST_SHARE_PLANS, LineOfBusiness
-from domain.codes import describe_carc
+from domain.codes import describe_carc, describe_rarc
 from ledger.models import (
     Acknowledgement,
     Adjustment,
@@ -30,24 +30,13 @@ from ledger.models import (
     ClaimPayment,
     ClaimStatus,
     Remittance,
+    ServiceLine,
+    ServicePayment,
 )
 from remits.worklists import denial_worklist, unmatched_items
 from validators.settings import RuleSettings
 
 ZERO = Decimal("0")
-
-APPEAL_WINDOWS: dict[LineOfBusiness, tuple[int, str]] = {
-    LineOfBusiness.MEDICAID: (60, "days"),
-    LineOfBusiness.COMMERCIAL: (12, "months"),
-    LineOfBusiness.MEDICARE_ADVANTAGE: (12, "months"),
-    # SCO and One Care are integrated MassHealth + Medicare plans; Optum's material names
-    # no separate number, so the stricter MassHealth reading applies (payer-87726.md).
-    LineOfBusiness.SCO: (60, "days"),
-    LineOfBusiness.ONE_CARE: (60, "days"),
-}
-"""Optum appeals of an adverse determination: MassHealth within 60 calendar days,
-Commercial and Medicare Advantage within 12 months of the remittance (payer-87726.md).
-TODO(lead): move into ``RuleSettings`` (``appeal_days``) so a practice can configure it."""
 
 NO_COST_SHARE = tuple(sorted(lob.value for lob in NO_COST_SHARE_PLANS))
 """Plans whose members cannot be charged: patient responsibility must be zero."""
@@ -87,8 +76,9 @@ def add_months(start: date, months: int) -> date:
     return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
-def appeal_deadline(lob: str, remit_date: date) -> date:
-    amount, unit = APPEAL_WINDOWS.get(_lob(lob), (60, "days"))
+def appeal_deadline(lob: str, remit_date: date, settings: RuleSettings) -> date:
+    """The last day to appeal a denial remitted on ``remit_date`` (``[rules.appeal_windows]``)."""
+    amount, unit = settings.appeal_window(_lob(lob))
     return add_months(remit_date, amount) if unit == "months" else remit_date + timedelta(days=amount)
 
 
@@ -123,11 +113,6 @@ def _reasons(carcs: Iterable[dict[str, Any]]) -> tuple[str, str, Decimal]:
     codes = "; ".join(f"{g}-{r}" for g, r in totals)
     words = "; ".join(f"{g}-{r}: {d}" for (g, r), d in ((k, describe_carc(*k)) for k in totals) if d)
     return codes, words, sum(totals.values(), ZERO)
-
-
-def _standing_denials(session: Session) -> list[tuple[dict[str, Any], date | None]]:
-    """The posting side's denial worklist (reversals netted), each with its remittance date."""
-    return [(item, item["payment_date"]) for item in denial_worklist(session)]
 
 
 def rejected(session: Session, today: date) -> list[dict[str, Any]]:
@@ -206,17 +191,85 @@ def _reason_999(detail: str) -> str:
     return "; ".join(out)
 
 
-def denied(session: Session, today: date) -> list[dict[str, Any]]:
-    """Denied claims with the reasons in words and the appeal deadline (days left may be negative)."""
+def _line_denials(session: Session) -> list[dict[str, Any]]:
+    """Lines denied inside a claim the payer otherwise paid (e.g. testing denied CO-197, the rest paid).
+
+    A line is denied when its SVC paid nothing and the payer kept its money for a reason that is
+    neither patient responsibility nor a contractual adjustment.  Only the claim's standing
+    posting counts: the newest paid or partly paid CLP of a claim whose status is still paid.
+    """
+    reversal = aliased(ClaimPayment)
+    latest = (
+        select(ClaimPayment.claim_pk, func.max(ClaimPayment.id).label("id"))
+        .where(ClaimPayment.claim_pk.is_not(None), ClaimPayment.status_code != "22")
+        .group_by(ClaimPayment.claim_pk)
+        .subquery()
+    )
+    query = (
+        select(ServicePayment, ClaimPayment, Claim, Remittance, ServiceLine)
+        .join(ClaimPayment, ClaimPayment.id == ServicePayment.claim_payment_id)
+        .join(latest, latest.c.id == ClaimPayment.id)
+        .join(Claim, Claim.id == ClaimPayment.claim_pk)
+        .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
+        .outerjoin(ServiceLine, ServiceLine.id == ServicePayment.service_line_id)
+        .where(
+            Claim.status.in_((ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID)),
+            ServicePayment.paid <= 0,
+            ~select(reversal.id).where(reversal.reverses_id == ClaimPayment.id).exists(),
+        )
+        .order_by(ServicePayment.id)
+    )
+    found = list(session.execute(query))
+    by_line: dict[int, list[Adjustment]] = {}
+    if found:
+        ids = [row[0].id for row in found]
+        for adjustment in session.scalars(select(Adjustment).where(Adjustment.service_payment_id.in_(ids))):
+            by_line.setdefault(adjustment.service_payment_id or 0, []).append(adjustment)
+    items = []
+    for line, payment, claim, remit, billed_line in found:
+        carcs = [{"group": a.group_code, "code": a.reason_code, "amount": a.amount} for a in by_line.get(line.id, [])]
+        if _reasons(carcs)[2] <= ZERO:
+            continue  # nothing denied: a $0 line paid in full by contract or by the patient
+        remarks = [c for c in (line.remark_codes or "").split(",") if c]
+        items.append(
+            {
+                "claim_id": claim.claim_id,
+                "revision": claim.revision,
+                "line_of_business": claim.line_of_business,
+                "first_service_date": claim.first_service_date,
+                "line_id": billed_line.line_id if billed_line is not None else (line.line_ref or ""),
+                "procedure": line.procedure_code,
+                "service_date": line.service_date or (billed_line.service_date if billed_line else None),
+                "payer_claim_number": payment.payer_claim_number,
+                "payment_date": remit.payment_date or remit.created_at.date(),
+                "carcs": carcs,
+                "rarcs": [{"code": code, "description": describe_rarc(code)} for code in dict.fromkeys(remarks)],
+            }
+        )
+    return items
+
+
+def _denials(session: Session) -> list[dict[str, Any]]:
+    """Whole-claim denials (the posting side's worklist, reversals netted) and denied lines of paid claims."""
+    claims = [{**item, "line_id": "", "procedure": "", "service_date": None} for item in denial_worklist(session)]
+    return claims + _line_denials(session)
+
+
+def denied(session: Session, today: date, settings: RuleSettings) -> list[dict[str, Any]]:
+    """Denied claims and denied lines of paid claims, with the reasons in words and the appeal
+    deadline of ``[rules.appeal_windows]`` (days left may be negative)."""
     rows = []
-    for item, remit_date in _standing_denials(session):
+    for item in _denials(session):
+        remit_date = item["payment_date"]
         codes, words, amount = _reasons(item["carcs"])
         remarks = item["rarcs"]
-        deadline = appeal_deadline(item["line_of_business"], remit_date) if remit_date else None
+        deadline = appeal_deadline(item["line_of_business"], remit_date, settings) if remit_date else None
         rows.append(
             {
                 "claim_id": item["claim_id"],
                 "revision": item["revision"],
+                "line_id": item["line_id"],
+                "procedure": item["procedure"],
                 "line_of_business": item["line_of_business"],
                 "first_service_date": item["first_service_date"].isoformat(),
                 "remit_date": remit_date.isoformat() if remit_date else "",
@@ -230,7 +283,7 @@ def denied(session: Session, today: date) -> list[dict[str, Any]]:
                 "payer_claim_number": item["payer_claim_number"] or "",
             }
         )
-    rows.sort(key=lambda r: (r["appeal_days_left"] is None, r["appeal_days_left"] or 0, r["claim_id"]))
+    rows.sort(key=lambda r: (r["appeal_days_left"] is None, r["appeal_days_left"] or 0, r["claim_id"], r["line_id"]))
     return rows
 
 
@@ -274,9 +327,10 @@ def _held_codes(claim: Claim) -> str:
 
 
 def corrections(session: Session, today: date, settings: RuleSettings) -> list[dict[str, Any]]:
-    """Denied claims whose corrected-claim window (from the remittance date) is still open."""
+    """Denied claims and denied lines whose corrected-claim window (from the remittance date) is still open."""
     rows = []
-    for item, remit_date in _standing_denials(session):
+    for item in _denials(session):
+        remit_date = item["payment_date"]
         if remit_date is None:
             continue
         window = settings.corrected_claim_days(_lob(item["line_of_business"]))
@@ -289,6 +343,8 @@ def corrections(session: Session, today: date, settings: RuleSettings) -> list[d
             {
                 "claim_id": item["claim_id"],
                 "revision": item["revision"],
+                "line_id": item["line_id"],
+                "procedure": item["procedure"],
                 "line_of_business": item["line_of_business"],
                 "remit_date": remit_date.isoformat(),
                 "correct_by": deadline.isoformat(),
@@ -300,7 +356,7 @@ def corrections(session: Session, today: date, settings: RuleSettings) -> list[d
                 "original_claim_number": item["payer_claim_number"] or "",
             }
         )
-    rows.sort(key=lambda r: (r["days_left"], r["claim_id"]))
+    rows.sort(key=lambda r: (r["days_left"], r["claim_id"], r["line_id"]))
     return rows
 
 
@@ -382,10 +438,10 @@ def open_counts(session: Session, today: date, settings: RuleSettings) -> dict[s
     """How many rows each worklist has now (for the nightly summary)."""
     return {
         "rejected": len(rejected(session, today)),
-        "denied": session.scalar(
-            select(func.count()).select_from(Claim).where(Claim.status == ClaimStatus.DENIED)
+        "denied": (
+            session.scalar(select(func.count()).select_from(Claim).where(Claim.status == ClaimStatus.DENIED)) or 0
         )
-        or 0,
+        + len(_line_denials(session)),
         "timely_filing": len(timely_filing(session, today, settings)),
         "corrections": len(corrections(session, today, settings)),
         "unmatched": session.scalar(
@@ -398,7 +454,6 @@ def open_counts(session: Session, today: date, settings: RuleSettings) -> dict[s
 
 WORKLISTS = {
     "rejected": rejected,
-    "denied": denied,
     "unmatched": unmatched,
     "patient-responsibility": patient_responsibility,
 }

@@ -1,9 +1,10 @@
 """Replacement (frequency 7) and void (frequency 8) claims: a new revision that names the original.
 
 The payer only takes a 7 or 8 for a claim it has finalized, by the payer claim
-control number it gave (835 CLP07 or 277CA REF*1K), and only within the
-corrected-claim window of the line of business (payer-87726.md: commercial
-and Medicare 180 days, Medicaid 365 days from the remittance date).  Each is
+control number it gave (835 CLP07 or 277CA REF*1K), and a replacement only
+within the corrected-claim window of the line of business (payer-87726.md:
+commercial and Medicare 180 days, Medicaid 365 days from the remittance date);
+a void, which returns money, is not held to that window.  Each is
 refused here with the reason the clerk can act on.  The original becomes
 ``replaced`` or ``voided``; the chain is kept by ``claims.replaces_id``.
 """
@@ -36,7 +37,7 @@ class CorrectionRefused(ValueError):
 
 
 def _original_for_correction(session: Session, claim_id: str, *, today: date,
-                             window_days: Any) -> Claim:
+                             window_days: Any, frequency: Frequency) -> Claim:
     original = current_revision(session, claim_id)
     if original is None:
         raise CorrectionRefused(f"no claim {claim_id} in the ledger")
@@ -49,8 +50,9 @@ def _original_for_correction(session: Session, claim_id: str, *, today: date,
     if not original.payer_claim_number:
         raise CorrectionRefused(f"claim {claim_id} has no payer claim number yet (835 CLP07 or 277CA); "
                                 "it is needed for REF*F8")
+    # A void returns money to the payer: the corrected-claim window does not bar it.
     remitted = original_remit_date(session, original.payer_claim_number)
-    if remitted is not None:
+    if remitted is not None and frequency == Frequency.REPLACEMENT:
         days = window_days(LineOfBusiness(original.line_of_business))
         closes = remitted + timedelta(days=days)
         if today > closes:
@@ -65,7 +67,8 @@ def create_correction(session: Session, claim_id: str, *, frequency: Frequency, 
     """Add the 7 or 8 revision of ``claim_id`` (status ready, or held if the rules say so)."""
     if frequency == Frequency.ORIGINAL:
         raise ValueError("a correction is frequency 7 or 8")
-    original = _original_for_correction(session, claim_id, today=today, window_days=window_days)
+    original = _original_for_correction(session, claim_id, today=today, window_days=window_days,
+                                        frequency=frequency)
     base = content if content is not None else load_domain_claim(session, original)
     if base.claim_id != claim_id:
         raise CorrectionRefused(f"the corrected data is for claim {base.claim_id}, not {claim_id}")

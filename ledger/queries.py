@@ -133,3 +133,28 @@ def original_remit_date(session: Session, payer_claim_number: str) -> date | Non
     return session.scalar(
         select(func.max(Remittance.payment_date)).join(ClaimPayment, ClaimPayment.remittance_id == Remittance.id)
         .where(ClaimPayment.payer_claim_number == payer_claim_number))
+
+
+FINALIZED = (*ClaimStatus.ADJUDICATED, *SUPERSEDED)
+"""Revisions the payer adjudicated (a replaced or voided one was adjudicated before it was)."""
+
+
+def original_claim_facts(session: Session, claim_id: str) -> tuple[str | None, date | None] | None:
+    """(payer claim number, received) of the claim a 7 or 8 names, None when the ledger has no
+    such claim: the newest finalized revision's CLP07 and when the payer received it (its 277CA
+    acceptance, else the day it was sent); (None, None) when no revision is finalized yet."""
+    revisions = list(session.execute(
+        select(Claim.id, Claim.status, Claim.payer_claim_number).where(Claim.claim_id == claim_id)
+        .order_by(Claim.revision.desc())))
+    if not revisions:
+        return None
+    for pk, status, number in revisions:
+        if status in FINALIZED and number:
+            received = session.execute(
+                select(ClaimEvent.event, func.min(ClaimEvent.at)).where(
+                    ClaimEvent.claim_pk == pk, ClaimEvent.event.in_(("accepted_277ca", "sent")))
+                .group_by(ClaimEvent.event)).all()
+            by_event = {event: at for event, at in received}
+            at = by_event.get("accepted_277ca") or by_event.get("sent")
+            return number, at.date() if at is not None else None
+    return None, None

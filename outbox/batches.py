@@ -131,7 +131,8 @@ def _render(ledger: Ledger, config: Config, batch_id: int, *, actor: str, now: d
                                            group=batch.group_control_number),
                     settings=BuildSettings(created=now, usage_indicator=config.usage_indicator,
                                            claim_filing_codes=config.filing_codes,
-                                           claims_per_transaction=config.claims_per_transaction),
+                                           claims_per_transaction=config.claims_per_transaction,
+                                           supervised_billing=config.supervision),
                 )
                 break
             except ClaimNotWritable as exc:

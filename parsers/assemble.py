@@ -308,7 +308,10 @@ def read_claim_header(
     if license_ == "supervised":
         if not rendering_given:
             c.complain("rendering_npi", "a supervised clinician must be named as the rendering provider")
-        supervising = providers.read(c, SUPERVISING_COLUMNS, lambda: _supervising(c))
+        # No supervisor at all is the rule pack's to judge: the fix depends on the plan
+        # (Medicare plans do not take supervisory billing at all).
+        if any(get(column) for column in SUPERVISING_COLUMNS):
+            supervising = providers.read(c, SUPERVISING_COLUMNS, lambda: _supervising(c))
     elif any(get(column) for column in SUPERVISING_COLUMNS):
         c.complain(
             "supervising_npi", "a supervising provider is given, but rendering_license is not supervised"

@@ -482,9 +482,12 @@ def _provider_block(block: tuple[str, ...]) -> _Providers | None:
     license_ = license_ or "independent"
     supervising = None
     if license_ == "supervised":
-        if not (rendering_given and supervising_npi and supervising_last and supervising_first):
+        if not rendering_given:
             return None
-        supervising = Provider(supervising_npi, supervising_last, supervising_first, entity_type="1")
+        if supervising_npi or supervising_last or supervising_first:
+            if not (supervising_npi and supervising_last and supervising_first):
+                return None
+            supervising = Provider(supervising_npi, supervising_last, supervising_first, entity_type="1")
     elif supervising_npi or supervising_last or supervising_first:
         return None
     return _Providers(billing, rendering, LICENSES[license_], supervising)

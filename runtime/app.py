@@ -15,10 +15,11 @@ from typing import Any
 from domain import clock
 from domain.claim import Claim as DomainClaim
 from ledger.db import Ledger
-from ledger.queries import original_remit_date
+from ledger.queries import original_claim_facts, original_remit_date
 from runtime.actor import current_actor
 from runtime.config import Config, ConfigError
 from validators.engine import CheckContext, RuleSettings, check_claim
+from validators.findings import OriginalClaim
 
 
 class App:
@@ -36,19 +37,25 @@ class App:
     @cached_property
     def rule_settings(self) -> RuleSettings:
         try:
-            return RuleSettings.from_mapping(self.config.rules)
+            return RuleSettings.from_mapping(self.config.rules, supervision=self.config.supervision)
         except ValueError as exc:
             raise ConfigError(f"{self.config.path}: [rules] {exc}") from None
 
     def check(self, claim: DomainClaim) -> Sequence[Any]:
-        """Run the rule pack on one claim, with remittance dates looked up in the ledger."""
+        """Run the rule pack on one claim; what it asks of the ledger (the original's remittance
+        date and payer claim number, for a 7 or 8) is looked up here, so the rules stay pure."""
 
         def remit_date(number: str) -> date | None:
             with self.ledger.read_session() as session:
                 return original_remit_date(session, number)
 
+        def original_claim(claim_id: str) -> OriginalClaim | None:
+            with self.ledger.read_session() as session:
+                facts = original_claim_facts(session, claim_id)
+            return None if facts is None else OriginalClaim(*facts)
+
         return check_claim(claim, CheckContext(today=self.today, settings=self.rule_settings,
-                                               original_remit_date=remit_date))
+                                               original_remit_date=remit_date, original_claim=original_claim))
 
     def now(self) -> datetime:
         return clock.now()

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from domain.claim import LineOfBusiness
+from domain.claim import DEFAULT_SUPERVISED_BILLING, LineOfBusiness, SupervisedBilling
+from validators.settings import supervision_from_mapping
 
 DEFAULT_CONFIG_NAME = "bhclaims.toml"
 DATABASE_URL_ENV = "BHCLAIMS_DATABASE_URL"
@@ -53,6 +54,9 @@ class Config:
     transport_options: dict[str, Any]
     filing_codes: dict[LineOfBusiness, str]
     rules: dict[str, Any] = field(default_factory=dict)
+    supervision: dict[LineOfBusiness, SupervisedBilling] = field(
+        default_factory=lambda: dict(DEFAULT_SUPERVISED_BILLING)
+    )
 
     @property
     def base_dir(self) -> Path:
@@ -110,6 +114,11 @@ def load_config(path: Path, database_url: str | None = None) -> Config:
         except ValueError:
             raise ConfigError(f"{path}: [claim_filing_codes] unknown line of business {key!r}") from None
 
+    try:
+        supervision = supervision_from_mapping(_section(data, "supervision"))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
     url = database_url or os.environ.get(DATABASE_URL_ENV) or str(database.get("url", "")).strip()
     if not url:
         url = f"sqlite+pysqlite:///{base / 'bhclaims.db'}"
@@ -142,6 +151,7 @@ def load_config(path: Path, database_url: str | None = None) -> Config:
         transport_options=transport,
         filing_codes=filing,
         rules=dict(_section(data, "rules")),
+        supervision=supervision,
     )
 
 
@@ -203,9 +213,29 @@ medicare_advantage = "16"
 sco = "16"
 one_care = "16"
 
+[supervision]               # how a supervised clinician's claim is billed, per line of business
+commercial = "supervisor"           # Optum commercial (MA, since 2024-10): under the supervisor, modifier U5
+medicaid = "supervisee"             # MassHealth: supervisee's Type 1 NPI renders, supervisor in 2310D
+medicare_advantage = "not_permitted"  # Medicare: no supervisory billing
+sco = "not_permitted"               # Medicare-like by default; "supervisee" if MGB says so
+one_care = "not_permitted"
+
 [rules]
-# Re-level or switch off a rule by its code, e.g.:
+# Re-level or switch off a rule by its code ("error", "warning", "info", "off"), e.g.:
 # "OPT-TF-90" = "warning"
+# telehealth_modifiers = ["95", "GT", "93", "FQ"]
+# sco_one_care_start = 2026-01-01        # Optum's first day for SCO / One Care
+# correction_receipt_days = 90           # warn on corrections later than this after receipt
+#
+# [rules.telehealth_missing_modifier]    # per line of business; default "warning"
+# medicaid = "error"
+#
+# [rules.appeal_windows]                 # from the remittance date; defaults below
+# medicaid = "60 days"
+# commercial = "12 months"
+# medicare_advantage = "12 months"
+# sco = "60 days"
+# one_care = "60 days"
 """
 
 

@@ -33,6 +33,7 @@ from ledger.models import (
     ClaimPayment,
     ProviderAdjustment,
     Remittance,
+    ServicePayment,
 )
 from runtime.demo import run_demo
 from tests.claim_factory import make_claim, make_line
@@ -74,6 +75,14 @@ def build_scenario(folder: Path, db_url: str) -> Scenario:
         _claim("T-TF-HELD", LineOfBusiness.MEDICAID, today - timedelta(days=80)),
         _claim("T-TF-FAR", LineOfBusiness.COMMERCIAL, today - timedelta(days=10)),
         _claim("T-SCO-PR", LineOfBusiness.SCO, today - timedelta(days=40)),
+        make_claim(
+            "T-LINE-MCD",
+            line_of_business=LineOfBusiness.MEDICAID,
+            lines=(
+                make_line("L1", service_date=today - timedelta(days=60)),
+                make_line("L2", procedure_code="96130", charge=Decimal("220.00"), service_date=today - timedelta(days=60)),
+            ),
+        ),
     ]
     ingest_claims(ledger, claims, checker=no_findings, actor="test")
     remit_date = today - timedelta(days=50)
@@ -166,6 +175,48 @@ def build_scenario(folder: Path, db_url: str) -> Scenario:
                 claim_payment_id=sco_payment.id, group_code="PR", reason_code="3", amount=Decimal("20.00")
             )
         )
+        # Testing denied for want of prior authorization, the therapy line paid (Medicaid: 60 days to appeal).
+        split = rows["T-LINE-MCD"]
+        _walk(session, split, *sent, ("partially_paid", "remit_posted", "CLP02 1"))
+        split_payment = ClaimPayment(
+            remittance_id=remit.id,
+            claim_pk=split.id,
+            patient_control_number="T-LINE-MCD",
+            status_code="1",
+            charge=split.billed,
+            paid=Decimal("180.00"),
+            patient_responsibility=Decimal("0"),
+            payer_claim_number="PCN-LINE",
+            outcome="partially_paid",
+        )
+        session.add(split_payment)
+        session.flush()
+        billed_lines = {line.line_id: line for line in split.lines}
+        for line_id, procedure, charge, paid, remarks in (
+            ("L1", "90837", Decimal("180.00"), Decimal("180.00"), None),
+            ("L2", "96130", Decimal("220.00"), Decimal("0"), "M62"),
+        ):
+            service = ServicePayment(
+                claim_payment_id=split_payment.id,
+                service_line_id=billed_lines[line_id].id,
+                procedure_code=procedure,
+                charge=charge,
+                paid=paid,
+                line_ref=line_id,
+                remark_codes=remarks,
+            )
+            session.add(service)
+            session.flush()
+            if paid == 0:
+                session.add(
+                    Adjustment(
+                        claim_payment_id=split_payment.id,
+                        service_payment_id=service.id,
+                        group_code="CO",
+                        reason_code="197",
+                        amount=charge,
+                    )
+                )
         session.add(
             ProviderAdjustment(
                 remittance_id=remit.id, provider_id="1234567893", reason_code="WO", amount=Decimal("5.00")
@@ -194,7 +245,7 @@ def test_worklists_find_each_case_with_its_deadline(scenario: Scenario) -> None:
     ledger = Ledger(scenario.db_url)
     with ledger.session() as session:
         rejected = _by_id(worklists.rejected(session, today))
-        denied = _by_id(worklists.denied(session, today))
+        denied = _by_id(worklists.denied(session, today, settings))
         timely = _by_id(worklists.timely_filing(session, today, settings))
         corrections = _by_id(worklists.corrections(session, today, settings))
         unmatched = worklists.unmatched(session, today)
@@ -214,6 +265,14 @@ def test_worklists_find_each_case_with_its_deadline(scenario: Scenario) -> None:
     assert denied["T-DENY-COM"]["appeal_by"] == worklists.add_months(remit_date, 12).isoformat()
     assert list(denied)[0] == "T-DENY-MCD", "soonest deadline first"
 
+    line_denial = denied["T-LINE-MCD"]
+    assert (line_denial["line_id"], line_denial["procedure"], line_denial["denied"]) == ("L2", "96130", "220.00")
+    assert line_denial["reason"] == "CO-197: Precertification/authorization/notification/pre-treatment absent."
+    assert line_denial["remarks"] == "M62: Missing/incomplete/invalid treatment authorization code."
+    assert line_denial["appeal_days_left"] == 10 and line_denial["payer_claim_number"] == "PCN-LINE"
+    assert corrections["T-LINE-MCD"]["line_id"] == "L2" and corrections["T-LINE-MCD"]["days_left"] == 365 - 50
+    assert denied["T-DENY-MCD"]["line_id"] == ""  # a whole-claim denial
+
     assert timely["T-TF-HELD"]["days_left"] == 10 and timely["T-TF-HELD"]["why_held"] == "OPT-TEST"
     assert "T-TF-FAR" not in timely  # 80 days left: not near
 
@@ -230,8 +289,14 @@ def test_windows_come_from_the_rule_settings() -> None:
     )
     assert settings.timely_filing_days(LineOfBusiness.MEDICAID) == 120
     assert worklists.add_months(date(2025, 1, 31), 1) == date(2025, 2, 28)
-    assert worklists.appeal_deadline("medicaid", date(2026, 1, 1)) == date(2026, 3, 2)
-    assert worklists.appeal_deadline("medicare_advantage", date(2026, 1, 1)) == date(2027, 1, 1)
+    default = RuleSettings()
+    assert worklists.appeal_deadline("medicaid", date(2026, 1, 1), default) == date(2026, 3, 2)
+    assert worklists.appeal_deadline("medicare_advantage", date(2026, 1, 1), default) == date(2027, 1, 1)
+    assert worklists.appeal_deadline("commercial", date(2026, 1, 31), default) == date(2027, 1, 31)
+    assert worklists.appeal_deadline("sco", date(2026, 1, 1), default) == date(2026, 3, 2)
+    practice = RuleSettings.from_mapping({"appeal_windows": {"medicaid": "90 days", "commercial": "6 months"}})
+    assert worklists.appeal_deadline("medicaid", date(2026, 1, 1), practice) == date(2026, 4, 1)
+    assert worklists.appeal_deadline("commercial", date(2026, 1, 31), practice) == date(2026, 7, 31)
 
 
 def _invoke(scenario: Scenario, *args: str) -> str:
