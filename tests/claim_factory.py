@@ -63,6 +63,15 @@ BILLING_GROUP = Provider(
 RENDERING_CLINICIAN = Provider(
     npi=CLINICIAN_NPI, last_or_org="NGUYEN", first="LINH", entity_type="1", taxonomy="101YM0800X"
 )
+SOLO_CLINICIAN = Provider(
+    npi=make_npi("154321098"),
+    last_or_org="LINH NGUYEN LICSW",  # the practice name of the export's billing_name column
+    entity_type="1",
+    taxonomy="1041C0700X",
+    tax_id="041234568",
+    address=Address("8 PARK ST", "SALEM", "MA", "019701234"),
+)
+"""A solo clinician billing under their own Type 1 NPI (the export names no first name for billing)."""
 PAY_TO_LOCKBOX = Address("PO BOX 4410", "WORCESTER", "MA", "016154410")
 SCHOOL_CLINIC = ServiceFacility(
     name="RIVERBEND SCHOOL CLINIC",
@@ -125,10 +134,15 @@ def as_read_back(claim: Claim) -> Claim:
     and "U"), a rendering provider equal to the billing one is not written, a
     supervising provider's taxonomy has no segment, the rendering license is
     implied by the presence of a supervising provider, and a pay-to address or
-    service facility at the billing address is not written.
+    service facility at the billing address is not written.  A supervised commercial
+    claim is written under its supervisor (``claim_as_billed``, the default ``[supervision]``).
     """
+    from domain.claim import DEFAULT_SUPERVISED_BILLING
     from edi.read837 import MISSING_DATE  # local: keep this module importable without edi
+    from edi.x837p import claim_as_billed
 
+    license_ = RenderingLicense.SUPERVISED if claim.supervising else RenderingLicense.INDEPENDENT
+    claim = claim_as_billed(replace(claim, rendering_license=license_), DEFAULT_SUPERVISED_BILLING)
     subscriber = claim.subscriber
     if claim.relationship is not Relationship.SELF:
         subscriber = replace(subscriber, dob=MISSING_DATE, sex="U")

@@ -9,6 +9,7 @@ review; run this script only once the new output is the intended one.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,7 @@ from tests.claim_factory import (
     PAY_TO_LOCKBOX,
     RENDERING_CLINICIAN,
     SCHOOL_CLINIC,
+    SOLO_CLINICIAN,
     SUPERVISOR,
     make_claim,
     make_line,
@@ -126,6 +128,35 @@ GOLDEN_CASES: dict[str, tuple[int, list[Claim]]] = {
                 pay_to=BILLING_GROUP.address,
                 service_facility=ServiceFacility("RIVERBEND MAIN OFFICE", BILLING_GROUP.address),
             ),
+        ],
+    ),
+    # Optum commercial pays the licensed supervisor: 2310B and 2310D are the supervisor, every
+    # line carries U5 (the first line had it already, the second gets it); the supervisee's NPI
+    # is not in the file.
+    "commercial_supervised": (
+        109,
+        [
+            make_claim(
+                "SUPV02",
+                rendering=RENDERING_CLINICIAN,
+                supervising=SUPERVISOR,
+                lines=(
+                    make_line("L1", procedure_code="90834", charge=Decimal("120.00"), modifiers=("HO", "U5")),
+                    make_line("L2", procedure_code="90785", charge=Decimal("25.50"), modifiers=("HO",)),
+                ),
+            )
+        ],
+    ),
+    # A solo clinician billing under their own Type 1 NPI: NM1*85*1 with the clinician's name,
+    # no 2310B (the rendering provider is the billing provider).
+    "solo_type1": (
+        110,
+        [
+            make_claim(
+                "SOLO01",
+                billing=SOLO_CLINICIAN,
+                rendering=replace(RENDERING_CLINICIAN, npi=SOLO_CLINICIAN.npi),
+            )
         ],
     ),
 }

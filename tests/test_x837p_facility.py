@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from domain.claim import Address, ServiceFacility
+from domain.claim import Address, LineOfBusiness, ServiceFacility
 from edi.read837 import read_837p
 from edi.x837p import ClaimNotWritable, ControlNumbers, build_837p
 from tests.claim_factory import (
@@ -83,7 +83,11 @@ def test_service_facility_sits_between_rendering_and_supervising():
 
     text = build(
         make_claim(
-            "F1", rendering=RENDERING_CLINICIAN, supervising=SUPERVISOR, service_facility=SCHOOL_CLINIC
+            "F1",
+            line_of_business=LineOfBusiness.MEDICAID,  # the supervisee renders: 2310B, then 2310C, then 2310D
+            rendering=RENDERING_CLINICIAN,
+            supervising=SUPERVISOR,
+            service_facility=SCHOOL_CLINIC,
         )
     )
     found = segments(text)

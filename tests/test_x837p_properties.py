@@ -101,10 +101,13 @@ def claims(draw: st.DrawFn, claim_id: str | None = None) -> Claim:
     if rendering is not None and rendering.npi == billing.npi:
         rendering = None
     supervising = draw(st.none() | people("1"))
+    lob = draw(st.sampled_from(list(LineOfBusiness)))
+    if supervising is not None and lob is LineOfBusiness.COMMERCIAL:  # U5 is added: leave it room
+        lines = tuple(replace(line, modifiers=line.modifiers[:3]) for line in lines)
     return as_read_back(
         Claim(
             claim_id=claim_id or draw(IDENTIFIER),
-            line_of_business=draw(st.sampled_from(list(LineOfBusiness))),
+            line_of_business=lob,
             payer_id="87726",
             subscriber=Subscriber(
                 member_id=draw(IDENTIFIER),
