@@ -99,3 +99,21 @@ def test_second_build_has_new_control_numbers(setup: tuple[Ledger, object]) -> N
     a, b = (read_837p(Path(r.files[0]).read_text()) for r in (first, second))
     assert a.interchange_control_number != b.interchange_control_number
     assert a.group_control_number != b.group_control_number
+
+
+def test_build_sends_a_supervised_commercial_claim_under_the_supervisor_and_the_ledger_keeps_the_supervisee(
+        setup: tuple[Ledger, object]) -> None:
+    from ledger.claims import load_domain_claim
+    from tests.claim_factory import RENDERING_CLINICIAN, SUPERVISOR
+
+    ledger, config = setup
+    claim = make_claim("S1", rendering=RENDERING_CLINICIAN, supervising=SUPERVISOR)
+    ingest_claims(ledger, [claim], checker=no_findings, actor="t")
+    report = build_batches(ledger, config, checker=no_findings, actor="t", now=NOW)
+    [sent] = read_837p(Path(report.files[0]).read_text()).claims
+    assert sent.rendering is not None and sent.rendering.npi == SUPERVISOR.npi
+    assert all("U5" in line.modifiers for line in sent.lines)
+    with ledger.session() as session:
+        kept = load_domain_claim(session, session.scalars(select(Claim)).one())
+    assert kept.rendering is not None and kept.rendering.npi == RENDERING_CLINICIAN.npi
+    assert all("U5" not in line.modifiers for line in kept.lines)

@@ -123,3 +123,64 @@ def test_cli_correct_refusal_exit_1(tmp_path: Path) -> None:
     assert _cli(["init", str(tmp_path / "p")], cwd=tmp_path).returncode == 0
     result = _cli(["correct", "NOPE"], cwd=tmp_path / "p")
     assert result.returncode == 1 and "no claim NOPE" in result.stderr
+
+
+def test_void_is_not_held_to_the_correction_window(ledger: Ledger) -> None:
+    ingest_one(ledger, "ENC-12")
+    adjudicate(ledger, "ENC-12", remitted=TODAY - timedelta(days=181))
+    with pytest.raises(CorrectionRefused, match="correction window"):
+        correct(ledger, "ENC-12")
+    assert correct(ledger, "ENC-12", Frequency.VOID).frequency == "8"
+
+
+def _received(ledger: Ledger, claim_id: str, event: str, on: date) -> None:
+    """Add the audit row that says when the payer got the claim (as the sender/poster write it)."""
+    from datetime import UTC, datetime
+
+    with ledger.session() as session:
+        claim = current_revision(session, claim_id)
+        assert claim is not None
+        session.add(ClaimEvent(claim_pk=claim.id, actor="test", event=event, from_status=claim.status,
+                               to_status=claim.status, at=datetime(on.year, on.month, on.day, 12, tzinfo=UTC)))
+
+
+def test_original_claim_facts_answer_what_the_ref_f8_rules_ask(ledger: Ledger) -> None:
+    from ledger.queries import original_claim_facts
+
+    ingest_one(ledger, "ENC-13")
+    with ledger.read_session() as session:
+        assert original_claim_facts(session, "ENC-13") == (None, None)  # known, not finalized
+        assert original_claim_facts(session, "NEVER-SENT") is None
+    _received(ledger, "ENC-13", "sent", date(2026, 6, 1))
+    _received(ledger, "ENC-13", "accepted_277ca", date(2026, 6, 3))
+    adjudicate(ledger, "ENC-13", number="PCN-13")
+    with ledger.read_session() as session:
+        assert original_claim_facts(session, "ENC-13") == ("PCN-13", date(2026, 6, 3))
+    correct(ledger, "ENC-13")  # the original is now "replaced": still the finalized one to name
+    with ledger.read_session() as session:
+        assert original_claim_facts(session, "ENC-13") == ("PCN-13", date(2026, 6, 3))
+
+
+def test_app_check_holds_a_replacement_whose_ref_f8_is_not_the_ledgers(ledger: Ledger, tmp_path: Path,
+                                                                        db_url: str) -> None:
+    from runtime.app import App
+    from runtime.config import load_config, starter_config
+
+    config_path = tmp_path / "bhclaims.toml"
+    config_path.write_text(starter_config(transport_url="file://./clearinghouse"), encoding="utf-8")
+    app = App(load_config(config_path, db_url), today=TODAY)
+    ingest_one(ledger, "ENC-14")
+    _received(ledger, "ENC-14", "sent", TODAY - timedelta(days=100))
+    adjudicate(ledger, "ENC-14", number="PCN-14", remitted=TODAY - timedelta(days=60))
+    base = replace(make_claim(claim_id="ENC-14"), frequency=Frequency.REPLACEMENT)
+
+    def codes(claim: object) -> dict[str, str]:
+        return {f.code: f.severity for f in app.check(claim)}  # type: ignore[arg-type]
+
+    wrong = codes(replace(base, original_claim_number="PCN-99"))
+    assert wrong["OPT-ORIGINAL-NUMBER"] == "error"
+    right = codes(replace(base, original_claim_number="PCN-14"))
+    assert "OPT-ORIGINAL-NUMBER" not in right and right["OPT-CORR-RECEIPT"] == "warning"  # 100 days after receipt
+    unknown = codes(replace(base, claim_id="ENC-NEW", original_claim_number="PCN-14"))
+    assert unknown["OPT-ORIGINAL-UNKNOWN"] == "warning" and "OPT-ORIGINAL-NUMBER" not in unknown
+    app.close()

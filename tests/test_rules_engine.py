@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.claim import LineOfBusiness, RenderingLicense, SupervisedBilling
+from domain.claim import DEFAULT_SUPERVISED_BILLING, LineOfBusiness, RenderingLicense, SupervisedBilling
 from tests import test_rules_optum, test_rules_snip3, test_rules_snip4, test_rules_snip5
 from tests.rule_claims import (
     BILLING,
@@ -240,3 +240,24 @@ def test_check_claim_runs_only_the_rules_given_and_then_the_pack_again():
     assert codes(check_claim(claim, ctx)) == {"OPT-PAYER-ID", "OPT-TF-90"}
     assert codes(check_claim(claim, ctx, rules=(rules_optum.TIMELY_FILING,))) == {"OPT-TF-90"}
     assert codes(check_claim(claim, ctx)) == {"OPT-PAYER-ID", "OPT-TF-90"}
+
+
+def test_supervision_table_of_the_config_reaches_rules_and_builder(tmp_path):
+    from runtime.app import App
+    from runtime.config import ConfigError, load_config, starter_config
+
+    path = tmp_path / "bhclaims.toml"
+    starter = starter_config(transport_url="file://./clearinghouse")
+    path.write_text(starter, encoding="utf-8")
+    config = load_config(path)
+    assert config.supervision == dict(DEFAULT_SUPERVISED_BILLING)  # the starter spells out the defaults
+
+    path.write_text(starter.replace('sco = "not_permitted"', 'sco = "supervisee"'), encoding="utf-8")
+    config = load_config(path)
+    assert config.supervision[LineOfBusiness.SCO] is SupervisedBilling.SUPERVISEE_RENDERS
+    app = App(config, today=TODAY)
+    assert app.rule_settings.supervised_billing(LineOfBusiness.SCO) is SupervisedBilling.SUPERVISEE_RENDERS
+
+    path.write_text(starter.replace('sco = "not_permitted"', 'sco = "yes"'), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[supervision\] sco: 'yes' is not one of"):
+        load_config(path)

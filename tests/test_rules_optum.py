@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +30,7 @@ from validators.findings import OriginalClaim
 from validators.settings import RuleSettings
 
 MA = LineOfBusiness.MEDICARE_ADVANTAGE
+FIXTURES_GOOD = Path(__file__).resolve().parent.parent / "fixtures" / "exports" / "good"
 SENIOR = replace(SUBSCRIBER, dob=date(1955, 2, 1))
 REPLACEMENT = {"frequency": Frequency.REPLACEMENT, "original_claim_number": "2026010700042"}
 VOID = {"frequency": Frequency.VOID, "original_claim_number": "2026010700042"}
@@ -558,3 +560,84 @@ def test_timely_filing_days_follow_each_claims_plan_under_one_context():
     assert codes(findings_of(commercial, ctx)) == {"OPT-TF-90"}
     assert findings_of(medicaid, ctx) == []
     assert codes(findings_of(commercial, ctx)) == {"OPT-TF-90"}
+
+
+# --- the words of the supervision, telehealth and facility rules -----------------------------
+
+
+def test_medicare_advantage_supervised_row_without_supervisor_is_told_to_bill_a_licensed_clinician(tmp_path):
+    """The export's supervised row with no supervisor parses; the rule pack, not the parser, says why
+    it cannot go (Medicare takes no supervisory billing) — and never asks for supervising_npi."""
+    import csv
+
+    from parsers.export import parse_export
+
+    source = FIXTURES_GOOD / "canonical.csv"
+    with source.open(encoding="utf-8", newline="") as handle:
+        rows = [row for row in csv.DictReader(handle) if row["line_of_business"] == "medicare_advantage"]
+    rows = [{**row, "rendering_license": "supervised"} for row in rows]
+    export = tmp_path / "ma.csv"
+    with export.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    served = date.fromisoformat(rows[-1]["service_date"])
+    result = parse_export(export, today=served)
+    assert not result.errors and len(result.claims) == 1
+    [claim] = result.claims
+    [finding] = [f for f in findings_of(claim, context(today=claim.last_service_date)) if f.code.startswith("OPT-SUPV")]
+    assert finding.code == "OPT-SUPV-MEDICARE" and finding.severity == "error"
+    assert "independently licensed clinician" in finding.message and "supervising_npi" not in finding.message
+
+
+def test_medicaid_supervision_messages_say_how_to_fix():
+    same_as_group = clean_claim(**SUPERVISED_MEDICAID, rendering=replace(RENDERING, npi=BILLING_NPI))
+    [finding] = findings_of(same_as_group)
+    assert "is the billing provider's" in finding.message and "own Type 1 NPI in rendering_npi" in finding.message
+    self_supervised = clean_claim(**{**SUPERVISED_MEDICAID, "supervising": replace(SUPERVISING, npi=RENDERING.npi)})
+    [finding] = findings_of(self_supervised)
+    assert "is the rendering clinician's" in finding.message
+    organisation = clean_claim(**SUPERVISED_MEDICAID, rendering=replace(RENDERING, entity_type="2"))
+    [finding] = findings_of(organisation)
+    assert "Type 2 (organisation) NPI" in finding.message
+
+
+def test_commercial_supervised_note_names_the_supervisor_and_the_lines_given_u5():
+    claim = clean_claim(
+        supervising=SUPERVISING,
+        rendering_license=RenderingLicense.SUPERVISED,
+        lines=(line("1", modifiers=("U5",)), line("2", procedure_code="90785")),
+    )
+    [note] = findings_of(claim)
+    assert (note.code, note.severity) == ("OPT-SUPV-U5", "info")
+    assert f"NPI {SUPERVISING.npi} as rendering (2310B) and supervising (2310D)" in note.message
+    assert "U5 added to line 2" in note.message and f"keeps NPI {RENDERING.npi}" in note.message
+
+
+@pytest.mark.parametrize("modifier", ["95", "GT", "93", "FQ"])
+@pytest.mark.parametrize("lob", [LineOfBusiness.COMMERCIAL, MA, LineOfBusiness.MEDICAID])
+def test_telehealth_with_any_accepted_modifier_goes_out(modifier, lob):
+    claim = clean_claim(line_of_business=lob, lines=(line("1", place_of_service="10", modifiers=(modifier,)),))
+    assert findings_of(claim) == []
+
+
+def test_telehealth_without_modifier_is_a_warning_unless_the_plan_says_error():
+    claim = clean_claim(line_of_business=LineOfBusiness.MEDICAID, lines=(line("1", place_of_service="02"),))
+    [default] = findings_of(claim)
+    strict = context(settings=RuleSettings.from_mapping({"telehealth_missing_modifier": {"medicaid": "error"}}))
+    [held] = findings_of(claim, strict)
+    assert (default.severity, held.severity) == ("warning", "error")
+    assert findings_of(clean_claim(lines=(line("1", place_of_service="02"),)), strict)[0].severity == "warning"
+    quiet = context(settings=RuleSettings.from_mapping({"telehealth_missing_modifier": {"medicaid": "off"}}))
+    assert findings_of(claim, quiet) == []
+
+
+@pytest.mark.parametrize(("code", "place"), [("99232", "21"), ("99223", "51"), ("90792", "56")])
+def test_a_psychiatrists_facility_visit_is_a_professional_claim(code, place):
+    assert findings_of(clean_claim(lines=(line("1", procedure_code=code, place_of_service=place),))) == []
+
+
+def test_code_first_message_quotes_the_tabular_note():
+    [finding] = findings_of(clean_claim(diagnoses=("F0280",)))
+    assert finding.code == "OPT-DX-CODE-FIRST" and finding.severity == "warning"
+    assert "Alzheimer's (G30.-)" in finding.message and "F02.80" in finding.message
