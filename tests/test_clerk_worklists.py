@@ -117,7 +117,7 @@ def build_scenario(folder: Path, db_url: str) -> Scenario:
             payer_id="1999987726",
             payer_name="OPTUM BEHAVIORAL HEALTH",
             trace_number=TRACE,
-            total_paid=Decimal("75.00") + sco.billed - Decimal("20.00") - Decimal("5.00"),
+            total_paid=Decimal("75.00") + sco.billed - Decimal("20.00") - Decimal("5.00") + Decimal("180.00"),
             payment_method="ACH",
             payment_date=remit_date,
             content_sha256="0" * 64,

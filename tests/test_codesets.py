@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from validators.codesets import icd10cm_billable
-from validators.codesets.diagnoses import CodePattern, code_first_notes, dsm5tr_codes, dsm5tr_patterns, is_dsm_derived
+from validators.codesets.diagnoses import (
+    CodePattern,
+    code_first_notes,
+    dsm5tr_codes,
+    dsm5tr_patterns,
+    is_dsm_derived,
+)
 from validators.codesets.geography import MGB_SERVICE_COUNTIES, massachusetts_counties
 
 

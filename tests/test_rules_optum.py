@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.claim import Frequency, LineOfBusiness, Relationship, RenderingLicense
-from domain.claim import Address, SupervisedBilling
+from domain.claim import Address, Frequency, LineOfBusiness, Relationship, RenderingLicense, SupervisedBilling
 from tests.rule_claims import (
     BILLING_NPI,
     CHILD,

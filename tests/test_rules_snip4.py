@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from domain.claim import Frequency, Relationship, RenderingLicense
+from domain.claim import Frequency, Relationship
 from tests.rule_claims import (
     CHILD,
     RENDERING,

@@ -21,12 +21,12 @@ from domain.claim import (
 )
 from validators.codesets import (
     ABA_PROCEDURES,
-    PSYCHOTHERAPY_SESSION_CODES,
     FACILITY_PLACES_OF_SERVICE,
     FACILITY_PROCEDURES,
     MGB_SERVICE_COUNTIES,
     PEDIATRIC_PREVENTIVE_PROCEDURES,
     PSYCH_TESTING_PROCEDURES,
+    PSYCHOTHERAPY_SESSION_CODES,
     code_first,
     is_dsm_derived,
     massachusetts_counties,
