@@ -135,14 +135,16 @@ def as_read_back(claim: Claim) -> Claim:
     supervising provider's taxonomy has no segment, the rendering license is
     implied by the presence of a supervising provider, and a pay-to address or
     service facility at the billing address is not written.  A supervised commercial
-    claim is written under its supervisor (``claim_as_billed``, the default ``[supervision]``).
+    claim is written under its supervisor (``claim_as_billed``, the default ``[supervision]``),
+    and a solo clinician's Type 1 billing provider with the clinician's name.
     """
     from domain.claim import DEFAULT_SUPERVISED_BILLING
     from edi.read837 import MISSING_DATE  # local: keep this module importable without edi
-    from edi.x837p import claim_as_billed
+    from edi.x837p import billing_as_written, claim_as_billed
 
     license_ = RenderingLicense.SUPERVISED if claim.supervising else RenderingLicense.INDEPENDENT
     claim = claim_as_billed(replace(claim, rendering_license=license_), DEFAULT_SUPERVISED_BILLING)
+    claim = replace(claim, billing=billing_as_written(claim))
     subscriber = claim.subscriber
     if claim.relationship is not Relationship.SELF:
         subscriber = replace(subscriber, dob=MISSING_DATE, sex="U")

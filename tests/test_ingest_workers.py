@@ -63,8 +63,8 @@ def messy_export(path: Path, lines: int = 600, seed: int = 7) -> Path:
         row[column["subscriber_id"]] = ""
     for row in rng.sample(body, 8):
         row[column["procedure_code"]] = f" {row[column['procedure_code']]} "
-    for row in rng.sample(body, 6):  # telehealth without its modifier: the claim is held
-        row[column["place_of_service"]], row[column["modifier_1"]] = "02", ""
+    for row in rng.sample(body, 6):  # partial hospitalization belongs on an 837I: the claim is held
+        row[column["procedure_code"]] = "H0035"
     body[40][column["line_id"]] = body[39][column["line_id"]]
     body[41][column["claim_id"]] = ""
     body.append(body.pop(3))  # claim of row 3 now ends at the last row

@@ -462,6 +462,10 @@ def check_correction_window_known(claim: Claim, ctx: CheckContext) -> Iterable[F
     )
 
 
+def _correction_kind(claim: Claim) -> str:
+    return "replacement" if claim.frequency == _REPLACEMENT else "void"
+
+
 def _original(claim: Claim, ctx: CheckContext) -> tuple[bool, OriginalClaim | None]:
     """(asked, what the ledger knows) of the original a 7/8 names; asked is False without a ledger."""
     if ctx.original_claim is None:
@@ -472,13 +476,13 @@ def _original(claim: Claim, ctx: CheckContext) -> tuple[bool, OriginalClaim | No
 def check_original_claim_number(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
     if claim.frequency == _ORIGINAL or not claim.original_claim_number:
         return ()
-    asked, original = _original(claim, ctx)
+    _, original = _original(claim, ctx)
     if original is None:
         return ()
     given = claim.original_claim_number.strip()
     if original.payer_claim_number == given:
         return ()
-    kind = "replacement" if claim.frequency == _REPLACEMENT else "void"
+    kind = _correction_kind(claim)
     if original.payer_claim_number is None:
         message = (
             f"This {kind} names claim {claim.claim_id}, which Optum has not finalized yet (no 835 on file); "
@@ -499,7 +503,7 @@ def check_original_claim_known(claim: Claim, ctx: CheckContext) -> Iterable[Find
     asked, original = _original(claim, ctx)
     if not asked or original is not None:
         return ()
-    kind = "replacement" if claim.frequency == _REPLACEMENT else "void"
+    kind = _correction_kind(claim)
     return (
         ORIGINAL_UNKNOWN.finding(
             claim,
@@ -512,7 +516,7 @@ def check_original_claim_known(claim: Claim, ctx: CheckContext) -> Iterable[Find
 def check_correction_after_receipt(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
     if claim.frequency != _REPLACEMENT:
         return ()
-    asked, original = _original(claim, ctx)
+    _, original = _original(claim, ctx)
     if original is None or original.received is None:
         return ()
     days = ctx.settings.correction_receipt_days
