@@ -17,6 +17,7 @@ from domain.claim import (
     Claim,
     Frequency,
     LineOfBusiness,
+    RenderingLicense,
     SupervisedBilling,
 )
 from validators.codesets import (
@@ -31,6 +32,7 @@ from validators.codesets import (
     is_dsm_derived,
     massachusetts_counties,
 )
+from validators.codesets.diagnoses import code_first_notes
 from validators.codesets.procedures import (
     CRISIS_ADD_ON,
     CRISIS_PRIMARY,
@@ -55,6 +57,7 @@ _MEDICAID = LineOfBusiness.MEDICAID
 _SCO = LineOfBusiness.SCO
 _ONE_CARE = LineOfBusiness.ONE_CARE
 _DSNP_PLANS = (LineOfBusiness.SCO, LineOfBusiness.ONE_CARE)
+_SUPERVISED = RenderingLicense.SUPERVISED
 _UNDER_SUPERVISOR = SupervisedBilling.UNDER_SUPERVISOR
 _SUPERVISEE_RENDERS = SupervisedBilling.SUPERVISEE_RENDERS
 _NOT_PERMITTED = SupervisedBilling.NOT_PERMITTED
@@ -186,8 +189,9 @@ def check_primary_diagnosis(claim: Claim, ctx: CheckContext) -> Iterable[Finding
 
 
 def check_code_first_etiology(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
+    notes = code_first_notes()
     for code in claim.diagnoses:
-        if code[:1] == "F" and code_first(code.replace(".", "").upper()) is not None:
+        if code in notes or (code[:1] in "Ff." and code.replace(".", "").upper() in notes):
             return _code_first_findings(claim)
     return ()
 
@@ -274,7 +278,7 @@ def _testing_authorization_findings(claim: Claim) -> tuple[Finding, ...]:
 
 def _supervised_billing(claim: Claim, ctx: CheckContext) -> SupervisedBilling | None:
     """How this supervised claim is billed under ``[supervision]``, or None when it is not supervised."""
-    if claim.supervising is None and not claim.is_supervised:
+    if claim.supervising is None and claim.rendering_license is not _SUPERVISED:
         return None
     return ctx.settings.supervised_billing(claim.line_of_business)
 
@@ -575,7 +579,8 @@ def check_duplicate_lines(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
         return ()
     seen: set[tuple[str, date, tuple[str, ...]]] = set()
     for line in claim.lines:
-        key = (line.procedure_code, line.service_date, tuple(sorted(line.modifiers)))
+        modifiers = line.modifiers
+        key = (line.procedure_code, line.service_date, modifiers if len(modifiers) < 2 else tuple(sorted(modifiers)))
         if key in seen:
             return _duplicate_findings(claim)
         seen.add(key)
@@ -604,7 +609,7 @@ def _duplicate_findings(claim: Claim) -> list[Finding]:
 
 def check_session_units(claim: Claim, ctx: CheckContext) -> Iterable[Finding]:
     for line in claim.lines:
-        if line.units > 1 and line.procedure_code in PSYCHOTHERAPY_SESSION_CODES:
+        if line.procedure_code in PSYCHOTHERAPY_SESSION_CODES and line.units > 1:
             return [
                 SESSION_UNITS.finding(
                     claim,
