@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from runtime.config import DEFAULT_CONFIG_NAME, ConfigError, load_config
+from runtime.escaping import visible
 from runtime.logs import configure_logging
 
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
@@ -267,14 +268,16 @@ def fetch(state: State, wait: float) -> None:
     finally:
         transport.close()
     for name in report.fetched:
-        click.echo(f"fetched {name}")
+        click.echo(f"fetched {visible(name)}")
     for name in report.duplicates:
-        click.echo(f"already have {name} (same content): skipped")
+        click.echo(f"already have {visible(name)} (same content): skipped")
     for name in report.waiting:
-        click.echo(f"{name} is incomplete (no IEA yet): left for the next run")
+        click.echo(f"{visible(name)} is incomplete (no IEA yet, or still being written): left for the next run")
     for name, why in report.failed:
-        click.echo(f"could not fetch {name}: {why}", err=True)
-    if report.failed:
+        click.echo(f"could not fetch {visible(name)}: {visible(why)}", err=True)
+    for name, why in report.needs_human:
+        click.echo(f"needs a human: {visible(name)} {visible(why)}", err=True)
+    if report.failed or report.needs_human:
         raise Refused("some files were not fetched")
 
 
