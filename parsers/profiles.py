@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from parsers.columns import ALL_COLUMNS, DATE_COLUMNS, REQUIRED_COLUMNS
+from parsers.layout import header_shape_problem
 
 _TOKENS = {
     "YYYY": r"(?P<y>\d{4})",
@@ -117,7 +118,9 @@ class RowMapper:
     """Turns a row of export cells into canonical column → text, per the header.
 
     Built once per file from the header; ``header_problems`` lists what makes the
-    header unusable (unknown, duplicate or missing columns).
+    header unusable (unknown, duplicate or missing columns), or says the first line is
+    no header at all (``parsers.layout.header_shape_problem``) — then without naming
+    any of its cells, which would be a patient's data.
     """
 
     def __init__(self, header: Sequence[str], profile: Profile | None = None) -> None:
@@ -131,9 +134,11 @@ class RowMapper:
         split = profile.split_names if profile else {}
         ignore = profile.ignore if profile else frozenset()
         seen: dict[str, str] = {}
+        known = 0
         for index, raw_name in enumerate(header):
             name = raw_name.strip()
             if name in ignore:
+                known += 1
                 continue
             if name in split:
                 targets: tuple[str, ...] = split[name]
@@ -144,9 +149,10 @@ class RowMapper:
             else:
                 where = "the canonical columns or the profile" if profile else "the canonical columns"
                 self.header_problems.append(
-                    (name or f"column {index + 1}", f"unknown column; not one of {where}")
+                    (name or f"column {index + 1}", f"unknown column (column {index + 1}); not one of {where}")
                 )
                 continue
+            known += 1
             for target in targets:
                 if target in seen:
                     self.header_problems.append((name, f"duplicate: {seen[target]!r} already gives {target}"))
@@ -159,11 +165,23 @@ class RowMapper:
         defaults = profile.defaults if profile else {}
         for column in sorted(REQUIRED_COLUMNS - set(seen) - set(defaults)):
             self.header_problems.append((column, "required column is missing from the header"))
+        shape = header_shape_problem(
+            [name.strip() for name in header], delimiter=profile.delimiter if profile else ",", known=known
+        )
+        if shape is not None:
+            self.header_problems = [(None, shape)]
         self.claim_id_index = next((i for i, col in self._plain if col == "claim_id"), None)
         self._identity = profile is None and not self._split
         self._names = [col for _, col in self._plain]
         self._indexes = [i for i, _ in self._plain]
         self._date_re = date_pattern(profile.date_format) if profile and profile.date_format else None
+
+    def positions(self) -> dict[str, int]:
+        """Canonical column -> its 1-based position in the file (both halves of a split column)."""
+        found = {column: index + 1 for index, column in self._plain}
+        for index, last, first in self._split:
+            found[last] = found[first] = index + 1
+        return found
 
     def canonical_positions(self) -> dict[str, int] | None:
         """Canonical column -> index in the record, when ``map`` only strips cells (no profile)."""
