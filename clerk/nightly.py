@@ -501,7 +501,7 @@ def summary_text(report: dict[str, Any]) -> str:
         "Open worklists: " + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in report["worklists"].items()),
         "  (bhclaims worklist NAME for the rows)",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(visible(line) for line in lines) + "\n"  # data in a line cannot drive a terminal
 
 
 def write_run_report(folder: Path, report: dict[str, Any]) -> list[str]:
