@@ -158,21 +158,25 @@ class Practice:
 
     def states(self) -> tuple[dict[str, str], dict[str, list[str]], dict[str, str]]:
         """(batch status by file, out-transmission states by file, claim status by claim id)."""
-        ledger = self.ledger()
-        try:
-            with ledger.session() as session:
-                batches = dict(session.execute(select(Batch.file_name, Batch.status)).all())
-                transmissions: dict[str, list[str]] = {}
-                for name, state in session.execute(
-                    select(Transmission.file_name, Transmission.state)
-                    .where(Transmission.direction == "out")
-                    .order_by(Transmission.id)
-                ):
-                    transmissions.setdefault(name, []).append(state)
-                claims = dict(session.execute(select(Claim.claim_id, Claim.status)).all())
-        finally:
-            ledger.dispose()
-        return batches, transmissions, claims
+        return send_states(self.ledger())
+
+
+def send_states(ledger: Ledger) -> tuple[dict[str, str], dict[str, list[str]], dict[str, str]]:
+    """(batch status by file, out-transmission states by file, claim status by claim id); disposes ``ledger``."""
+    try:
+        with ledger.session() as session:
+            batches = dict(session.execute(select(Batch.file_name, Batch.status)).all())
+            transmissions: dict[str, list[str]] = {}
+            for name, state in session.execute(
+                select(Transmission.file_name, Transmission.state)
+                .where(Transmission.direction == "out")
+                .order_by(Transmission.id)
+            ):
+                transmissions.setdefault(name, []).append(state)
+            claims = dict(session.execute(select(Claim.claim_id, Claim.status)).all())
+    finally:
+        ledger.dispose()
+    return batches, transmissions, claims
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,10 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from domain import clock
 from ledger.db import Ledger
 from ledger.ingest import ingest_claims
-from ledger.models import Batch, Transmission
 from outbox.batches import build_batches
 from runtime.app import App
 from runtime.config import DEFAULT_CONFIG_NAME, load_config, starter_config
@@ -33,6 +31,7 @@ from runtime.setup import create_ledger
 from sandbox.mailbox import process_mailbox
 from tests.claim_factory import make_claim
 from tests.ledger_helpers import no_findings
+from tests.test_send_fetch_sftp import send_states
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -123,23 +122,6 @@ def practice(tmp_path: Path, db_url: str) -> Path:
     return folder
 
 
-def _states(db_url: str) -> tuple[dict[str, str], dict[str, list[str]]]:
-    ledger = Ledger(db_url)
-    try:
-        with ledger.session() as session:
-            batches = dict(session.execute(select(Batch.file_name, Batch.status)).all())
-            sent: dict[str, list[str]] = {}
-            for name, state in session.execute(
-                select(Transmission.file_name, Transmission.state)
-                .where(Transmission.direction == "out")
-                .order_by(Transmission.id)
-            ):
-                sent.setdefault(name, []).append(state)
-        return batches, sent
-    finally:
-        ledger.dispose()
-
-
 def _partner_answers(folder: Path) -> list[str]:
     """The clearinghouse's turn: it answers (and takes away) every file that arrived."""
     return [name for name, _outputs in process_mailbox(folder / "clearinghouse")]
@@ -153,7 +135,7 @@ def _partner_answers(folder: Path) -> list[str]:
 def test_kill_9_at_each_step_of_a_local_send_then_rerun_bills_each_batch_once(
     practice: Path, db_url: str, tmp_path: Path, point: str, partner_runs_between: bool
 ) -> None:
-    batches, _ = _states(db_url)
+    batches, _, _ = send_states(Ledger(db_url))
     assert len(batches) >= 2 and set(batches.values()) == {"built"}
     signals = tmp_path / "signals"
     signals.mkdir()
@@ -187,6 +169,6 @@ def test_kill_9_at_each_step_of_a_local_send_then_rerun_bills_each_batch_once(
     assert list(inbound.iterdir()) == []  # no temp name left behind
     for name in batches:
         assert (done / name).read_bytes() == (practice / "outbox" / name).read_bytes()
-    final_batches, transmissions = _states(db_url)
+    final_batches, transmissions, _ = send_states(Ledger(db_url))
     assert set(final_batches.values()) == {"sent"}
     assert all(states == ["sent"] for states in transmissions.values()), transmissions
