@@ -87,8 +87,7 @@ NOT_A_FILE = {
 }
 NOT_REGULAR = "is not a regular file (a device, pipe or socket); not fetched: ask the clearinghouse what it is"
 NO_TRAILER = "has no IEA trailer (cut off, or not X12 at all)"
-TEMP_NAME = "has a temporary name (a dot first, or the temp suffix): still being written"
-STILL_GROWING = "was still growing while we looked"
+BEING_WRITTEN = "is still being written (a temporary name, or a size that moved while we looked)"
 
 
 @dataclass
@@ -144,14 +143,10 @@ def _sort_listing(listing: Sequence[RemoteFile], report: FetchReport) -> tuple[l
             report.needs_human.append((remote.name, NOT_A_FILE.get(remote.kind, NOT_REGULAR)))
             log.warning("file.not_a_file", file=visible(remote.name), kind=remote.kind)
         elif not remote.settled:
-            incomplete[remote.name] = TEMP_NAME if _temp_named(remote.name) else STILL_GROWING
+            incomplete[remote.name] = BEING_WRITTEN
         else:
             ready.append(remote)
     return ready, incomplete
-
-
-def _temp_named(name: str) -> bool:
-    return name.startswith(".") or name.endswith(".part")
 
 
 def fetch_batches(listing: Sequence[RemoteFile]) -> Iterator[list[RemoteFile]]:
@@ -349,9 +344,9 @@ def _track_incomplete(
             age = (now - seen).total_seconds() / 3600
             report.needs_human.append((
                 name,
-                f"{why}, and has been since {seen:%Y-%m-%d %H:%M} UTC ({age:.0f} h, "
-                f"more than incomplete_reply_hours = {hours:g}): not imported; ask the clearinghouse "
-                "to send it again whole, or to take it away",
+                f"{why}, and has been since {seen:%Y-%m-%d %H:%M} UTC ({age:.0f} h; the limit, "
+                f"incomplete_reply_hours, is {hours:g}): not imported; ask the clearinghouse to send it "
+                "again whole, or to take it away",
             ))
             log.warning("file.never_completed", file=visible(name), hours=round(age, 1))
         else:

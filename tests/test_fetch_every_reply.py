@@ -277,7 +277,7 @@ def test_a_reply_that_never_completes_is_raised_after_the_settable_age(mailbox: 
     assert len(raised) == 3, late.stderr
     assert any("ERA half.835 has no IEA trailer" in line and "25 h" in line for line in raised)
     assert any("NOTICE.txt has no IEA trailer" in line for line in raised)
-    assert any("R4.835.part has a temporary name" in line for line in raised)
+    assert any("R4.835.part is still being written" in line for line in raised)
     assert mailbox.inbound_rows() == []  # raised, never imported half
 
     (mailbox.replies / "ERA half.835").write_bytes(whole)  # the clearinghouse finishes it
