@@ -47,9 +47,14 @@ _COMPILED = {column: re.compile(shape) for column, (shape, _what) in LOOSE_SHAPE
 def header_shape_problem(names: Sequence[str], *, delimiter: str, known: int) -> str | None:
     """Why the first line is not a header row we can use (in words, quoting none of it), or None.
 
-    ``known`` is how many of its cells name a column (canonical, or in the profile).
+    ``known`` is how many of its cells name a column (canonical, or in the profile).  A
+    line that is mostly column names is a header, odd names and all (each is then
+    named in its own message); otherwise nothing of it is quoted: it may be a patient's
+    row.
     """
-    if len(names) == 1 and known == 0:
+    if known * 2 >= len(names):
+        return None
+    if len(names) == 1:
         for separator, word in _DELIMITERS.items():
             if separator != delimiter and separator in names[0]:
                 return (
@@ -62,12 +67,10 @@ def header_shape_problem(names: Sequence[str], *, delimiter: str, known: int) ->
             "the first line holds values (numbers or dates), not column names: the export must start with "
             "its header row (nothing in the file was read)"
         )
-    if known == 0:
-        return (
-            f"none of the {len(names)} names on the first line is a column we know: is the header missing, or "
-            "does this PM system's export need a --profile? (nothing in the file was read)"
-        )
-    return None
+    return (
+        f"only {known} of the {len(names)} names on the first line are columns we know: is the header missing, "
+        "or does this PM system's export need a --profile? (nothing in the file was read)"
+    )
 
 
 def misfit_columns(

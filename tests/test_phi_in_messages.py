@@ -183,6 +183,10 @@ def test_the_layout_messages_say_what_is_wrong(tmp_path: Path) -> None:
     # rotated by one: the name service_date now heads the column before it (1-based: its old index)
     assert any(e.column == "service_date" and f"has a date in column {HEADER.index('service_date')}:" in e.reason
                for e in rotated.errors)
+    odd = parse_export(_write(tmp_path / "e.csv", [*HEADER, "notes 2026"], [[*row, ""] for row in rows]),
+                       today=FIXTURE_TODAY)
+    (error,) = odd.errors  # a header with one odd name is still a header: the name is given
+    assert error.column == "notes 2026" and f"unknown column (column {len(HEADER) + 1})" in error.reason
     wide = parse_export(_write(tmp_path / "d.csv", HEADER, [["x", *row] for row in rows]), today=FIXTURE_TODAY)
     (error,) = wide.errors
     assert f"the header has {len(HEADER)} columns but the first {len(rows)} rows have {len(HEADER) + 1}" in error.reason
