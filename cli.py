@@ -184,8 +184,8 @@ def ingest(state: State, files: tuple[Path, ...], profile: Path | None, as_json:
             for claim_id, reason in r["refused"]:
                 _say(f"{r['file']}: claim {claim_id}: {reason}", err=True)
             _say(f"{r['file']}: {len(r['added'])} new, {len(r['updated'])} updated, "
-                       f"{len(r['unchanged'])} unchanged, {len(r['held'])} held by rules, "
-                       f"{len(r['refused_claims'])} refused")
+                 f"{len(r['unchanged'])} unchanged, {len(r['held'])} held by rules, "
+                 f"{len(r['refused_claims'])} refused")
             if r["added"] == [] and r["updated"] == [] and r["unchanged"] and not r["errors"]:
                 _say(f"{r['file']}: nothing new (already ingested)")
     if refused:
@@ -209,7 +209,7 @@ def check(state: State, claim_id: str | None, as_json: bool) -> None:
     else:
         for item in results:
             _say(f"claim {item['claim_id']} ({item['status']}): "
-                       f"{len(item['findings']) or 'no'} finding(s)")
+                 f"{len(item['findings']) or 'no'} finding(s)")
             for f in item["findings"]:
                 line = f" line {f['line_id']}" if f.get("line_id") else ""
                 _say(f"  {f['severity'].upper()} {f['code']}{line}: {f['message']}")
@@ -354,12 +354,12 @@ def post(state: State, files: tuple[Path, ...], as_json: bool) -> None:
         for name, why in report.failed:
             _say(f"{name}: not posted: {why}", err=True)
         _say(f"posted {len(report.files_posted)} file(s): {summary['remittances_posted']} remittance(s) "
-                   f"paying {summary['total_paid']}, {summary['claims_accepted']} claim(s) accepted, "
-                   f"{len(summary['claims_requeued'])} requeued, {len(summary['denied_claims'])} denied, "
-                   f"{summary['reversals']} reversal(s), {len(summary['unmatched_claims'])} unmatched")
+             f"paying {summary['total_paid']}, {summary['claims_accepted']} claim(s) accepted, "
+             f"{len(summary['claims_requeued'])} requeued, {len(summary['denied_claims'])} denied, "
+             f"{summary['reversals']} reversal(s), {len(summary['unmatched_claims'])} unmatched")
         for claim_id in report.payments.flagged:
             _say(f"claim {claim_id}: SCO/One Care member charged patient responsibility "
-                       "(must be $0): see `bhclaims worklist patient-responsibility`", err=True)
+                 "(must be $0): see `bhclaims worklist patient-responsibility`", err=True)
     if report.failed:
         raise Refused("some files were not posted")
 
@@ -377,7 +377,7 @@ def _correction(state: State, claim_id: str, *, void: bool, from_file: Path | No
         return
     kind = "void (frequency 8)" if void else "replacement (frequency 7)"
     _say(f"claim {claim_id}: {kind} created as revision {result['revision']} with REF*F8 "
-               f"{result['original_claim_number']}; status {result['status']}. `bhclaims build` sends it.")
+         f"{result['original_claim_number']}; status {result['status']}. `bhclaims build` sends it.")
 
 
 @main_group.command()
@@ -465,18 +465,18 @@ def claim_cmd(state: State, claim_id: str, as_json: bool) -> None:
         return
     for rev in story["revisions"]:
         _say(f"claim {claim_id} revision {rev['revision']} (frequency {rev['frequency']}): {rev['status']}; "
-                   f"billed {rev['billed']} paid {rev['paid']} patient {rev['patient_responsibility']} "
-                   f"balance {rev['balance']}; payer claim # {rev['payer_claim_number'] or '-'}")
+             f"billed {rev['billed']} paid {rev['paid']} patient {rev['patient_responsibility']} "
+             f"balance {rev['balance']}; payer claim # {rev['payer_claim_number'] or '-'}")
         for e in rev["events"]:
             _say(f"  {e['at'][:19]} {e['actor']:<10} {e['event']:<22} {e['from'] or '':>14} -> {e['to'] or ''}"
-                       f"{'  ' + e['detail'] if e['detail'] else ''}")
+                 f"{'  ' + e['detail'] if e['detail'] else ''}")
         for b in rev["batches"]:
             _say(f"  batch {b['batch']} file {b['file']} ISA13 {b['isa13']} ST {b['st02']}: {b['status']}")
         for a in rev["acknowledgements"]:
             _say(f"  {a['kind']} {a['code']}: {a['detail'] or ''}")
         for p in rev["payments"]:
             _say(f"  835 trace {p['trace_number']} CLP02 {p['status_code']} paid {p['paid']} "
-                       f"patient {p['patient_responsibility']} {' '.join(p['adjustments'])}")
+                 f"patient {p['patient_responsibility']} {' '.join(p['adjustments'])}")
 
 
 @main_group.group()
