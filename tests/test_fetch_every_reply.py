@@ -232,6 +232,32 @@ def test_a_name_that_is_not_a_file_name_never_reaches_our_disk(mailbox: Mailbox,
     assert not (mailbox.folder / "escape.835").exists() and not (mailbox.folder.parent / "escape.835").exists()
 
 
+def test_a_file_swapped_for_a_symlink_after_the_listing_is_not_followed(
+    mailbox: Mailbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listing said "file"; by the time it is opened it is a link: lstat (SFTP) / O_NOFOLLOW refuse it."""
+    from dataclasses import replace
+
+    from outbox import local, sftp
+
+    secret = tmp_path / "not-for-the-ledger.835"
+    secret.write_bytes(reply(78))
+    os.symlink(secret, mailbox.replies / "R1.835")
+    for transport in (sftp.SftpTransport, local.LocalDirTransport):
+        listed = transport.list_inbound
+
+        def as_files(self: object, listed: object = listed) -> list[object]:
+            return [replace(entry, kind="file", settled=True) for entry in listed(self)]  # type: ignore[operator]
+
+        monkeypatch.setattr(transport, "list_inbound", as_files)
+    report = mailbox.fetch()
+    assert report.fetched == []  # type: ignore[attr-defined]
+    ((name, why),) = report.failed  # type: ignore[attr-defined]
+    assert name == "R1.835" and ("symbolic link" in why or "not a regular file" in why), why
+    assert mailbox.inbound_rows() == [] and _inbox(mailbox) == []
+    assert os.path.islink(mailbox.replies / "R1.835")
+
+
 # ---- replies that never complete ---------------------------------------------------------
 
 
