@@ -66,7 +66,6 @@ from paramiko.sftp import (
     CMD_READDIR,
     CMD_STATUS,
     SFTP_FLAG_READ,
-    SFTPError,
     int64,
 )
 from paramiko.sftp_attr import SFTPAttributes
@@ -807,7 +806,7 @@ def _list_folder(sftp: paramiko.SFTPClient, folder: bytes) -> list[tuple[str, SF
     """
     kind, msg = sftp._request(CMD_OPENDIR, folder)
     if kind != CMD_HANDLE:
-        raise SFTPError("expected a handle for the folder")
+        raise TransportError("the server answered opening the reply folder with something else than a handle")
     handle = msg.get_binary()
     entries = []
     try:
@@ -817,7 +816,7 @@ def _list_folder(sftp: paramiko.SFTPClient, folder: bytes) -> list[tuple[str, SF
             except EOFError:
                 break
             if kind != CMD_NAME:
-                raise SFTPError("expected the folder's names")
+                raise TransportError("the server answered reading the reply folder with something else than names")
             for _ in range(msg.get_int()):
                 name = msg.get_string().decode("utf-8", "surrogateescape")
                 msg.get_string()  # the long (ls -l) form
