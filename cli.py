@@ -8,7 +8,9 @@ configuration or environment error.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -18,7 +20,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from runtime.config import DEFAULT_CONFIG_NAME, ConfigError, load_config
+from runtime.config import DATABASE_URL_ENV, DEFAULT_CONFIG_NAME, load_config
+from runtime.escaping import spreadsheet_cell, terminal_cell, visible
 from runtime.logs import configure_logging
 
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
@@ -42,8 +45,31 @@ class State:
         if self._app is None:
             from runtime.app import App
 
-            self._app = App(load_config(self.config_path, self.db))
+            self._app = App(self.config())
         return self._app
+
+    def config(self) -> Any:
+        """The config, with a warning when a password in it can be read by other users."""
+        config = load_config(self.config_path, self.db)
+        if self.db is None and not os.environ.get(DATABASE_URL_ENV) and _has_password(config.database_url):
+            mode = config.path.stat().st_mode & 0o777
+            if mode & 0o044:
+                _say(f"bhclaims: warning: {config.path} holds a database password and other users can read it "
+                     f"(mode {mode:o}): chmod 600 {config.path}, or put the password in ~/.pgpass", err=True)
+        return config
+
+
+def _has_password(url: str | None) -> bool:
+    """Whether a database URL carries a password (never shown: only whether)."""
+    if not url:
+        return False
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return bool(make_url(url).password)
+    except (ArgumentError, ValueError):
+        return False
 
 
 def _console() -> Console:
@@ -52,6 +78,11 @@ def _console() -> Console:
 
 def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
+
+
+def _say(line: str, *, err: bool = False) -> None:
+    """One line for a person: data in it (claim ids, file names, reasons) cannot drive the terminal."""
+    click.echo(visible(line), err=err)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,6 +104,9 @@ def main_group(ctx: click.Context, config_path: Path, db: str | None, log_format
     """
     configure_logging(json_lines=None if log_format == "auto" else log_format == "json", verbose=verbose)
     _warn_if_clock_pinned()
+    if _has_password(db):
+        _say("bhclaims: warning: --db carries a database password, which other users can read in the process "
+             "list (ps): put it in ~/.pgpass or BHCLAIMS_DATABASE_URL instead", err=True)
     ctx.obj = State(config_path, db, verbose)
     ctx.call_on_close(lambda: ctx.obj._app.close() if ctx.obj._app else None)
 
@@ -108,8 +142,8 @@ def init(directory: Path, transport_url: str) -> None:
         raise click.UsageError(f"{config_path} already exists; not overwriting it")
     write_private(config_path, starter_config(transport_url=transport_url).encode())
     config = create_ledger(config_path, click.get_current_context().obj.db)
-    click.echo(f"created {config_path}")
-    click.echo(f"ledger: {config.database_url.split('///')[-1] if config.database_url.startswith('sqlite') else 'PostgreSQL'}")
+    _say(f"created {config_path}")
+    _say(f"ledger: {config.database_url.split('///')[-1] if config.database_url.startswith('sqlite') else 'PostgreSQL'}")
 
 
 @main_group.command()
@@ -118,7 +152,7 @@ def migrate(state: State) -> None:
     """Bring the ledger's schema up to date (safe to run at every upgrade)."""
     from ledger.db import upgrade
 
-    upgrade(load_config(state.config_path, state.db).database_url)
+    upgrade(state.config().database_url)
     click.echo("ledger schema is up to date")
 
 
@@ -146,14 +180,14 @@ def ingest(state: State, files: tuple[Path, ...], profile: Path | None, as_json:
     else:
         for r in results:
             for error in r["errors"]:
-                click.echo(error, err=True)
+                _say(error, err=True)
             for claim_id, reason in r["refused"]:
-                click.echo(f"{r['file']}: claim {claim_id}: {reason}", err=True)
-            click.echo(f"{r['file']}: {len(r['added'])} new, {len(r['updated'])} updated, "
-                       f"{len(r['unchanged'])} unchanged, {len(r['held'])} held by rules, "
-                       f"{len(r['refused_claims'])} refused")
+                _say(f"{r['file']}: claim {claim_id}: {reason}", err=True)
+            _say(f"{r['file']}: {len(r['added'])} new, {len(r['updated'])} updated, "
+                 f"{len(r['unchanged'])} unchanged, {len(r['held'])} held by rules, "
+                 f"{len(r['refused_claims'])} refused")
             if r["added"] == [] and r["updated"] == [] and r["unchanged"] and not r["errors"]:
-                click.echo(f"{r['file']}: nothing new (already ingested)")
+                _say(f"{r['file']}: nothing new (already ingested)")
     if refused:
         raise Refused("some claims were refused; fix them in the PM system and export again")
 
@@ -174,11 +208,11 @@ def check(state: State, claim_id: str | None, as_json: bool) -> None:
         _print_json(results)
     else:
         for item in results:
-            click.echo(f"claim {item['claim_id']} ({item['status']}): "
-                       f"{len(item['findings']) or 'no'} finding(s)")
+            _say(f"claim {item['claim_id']} ({item['status']}): "
+                 f"{len(item['findings']) or 'no'} finding(s)")
             for f in item["findings"]:
                 line = f" line {f['line_id']}" if f.get("line_id") else ""
-                click.echo(f"  {f['severity'].upper()} {f['code']}{line}: {f['message']}")
+                _say(f"  {f['severity'].upper()} {f['code']}{line}: {f['message']}")
     if any(f["severity"] == "error" for item in results for f in item["findings"]):
         raise Refused("some claims have errors and will not be sent")
 
@@ -199,12 +233,12 @@ def build(state: State, as_json: bool) -> None:
         _print_json(report.__dict__)
     else:
         for claim_id, reason in report.held:
-            click.echo(f"held claim {claim_id}: {reason}", err=True)
+            _say(f"held claim {claim_id}: {reason}", err=True)
         for batch_id, problems in report.invalid_batches:
-            click.echo(f"batch {batch_id} failed X12 validation, not released: {problems[0]}", err=True)
-        click.echo(f"built {len(report.files)} file(s) with {report.claims} claim(s)")
+            _say(f"batch {batch_id} failed X12 validation, not released: {problems[0]}", err=True)
+        _say(f"built {len(report.files)} file(s) with {report.claims} claim(s)")
         for path in report.files:
-            click.echo(f"  {path}")
+            _say(f"  {path}")
     if report.held or report.invalid_batches:
         raise Refused("some claims were held")
 
@@ -223,9 +257,9 @@ def send(state: State, wait: float) -> None:
     finally:
         transport.close()
     for name in report.sent:
-        click.echo(f"sent {name}")
+        _say(f"sent {name}")
     for name, why in report.in_doubt + report.failed:
-        click.echo(f"not sent {name}: {why}", err=True)
+        _say(f"not sent {name}: {why}", err=True)
     if not report.sent and not report.failed and not report.in_doubt:
         click.echo("nothing to send")
     if report.failed or report.in_doubt:
@@ -250,7 +284,7 @@ def resolve_upload(state: State, file_name: str, delivered: bool) -> None:
         outcome = resolve_in_doubt(state.app.ledger, file_name, delivered=delivered, actor=state.app.actor)
     except ValueError as exc:
         raise Refused(str(exc)) from None
-    click.echo(f"{file_name}: {outcome}")
+    _say(f"{file_name}: {outcome}")
 
 
 @main_group.command()
@@ -267,14 +301,16 @@ def fetch(state: State, wait: float) -> None:
     finally:
         transport.close()
     for name in report.fetched:
-        click.echo(f"fetched {name}")
+        _say(f"fetched {visible(name)}")
     for name in report.duplicates:
-        click.echo(f"already have {name} (same content): skipped")
+        _say(f"already have {visible(name)} (same content): skipped")
     for name in report.waiting:
-        click.echo(f"{name} is incomplete (no IEA yet): left for the next run")
+        _say(f"{visible(name)} is incomplete (no IEA yet, or still being written): left for the next run")
     for name, why in report.failed:
-        click.echo(f"could not fetch {name}: {why}", err=True)
-    if report.failed:
+        _say(f"could not fetch {visible(name)}: {visible(why)}", err=True)
+    for name, why in report.needs_human:
+        _say(f"needs a human: {visible(name)} {visible(why)}", err=True)
+    if report.failed or report.needs_human:
         raise Refused("some files were not fetched")
 
 
@@ -314,16 +350,16 @@ def post(state: State, files: tuple[Path, ...], as_json: bool) -> None:
         _print_json(summary)
     else:
         for name in report.already_posted:
-            click.echo(f"{name}: already posted, nothing to do")
+            _say(f"{name}: already posted, nothing to do")
         for name, why in report.failed:
-            click.echo(f"{name}: not posted: {why}", err=True)
-        click.echo(f"posted {len(report.files_posted)} file(s): {summary['remittances_posted']} remittance(s) "
-                   f"paying {summary['total_paid']}, {summary['claims_accepted']} claim(s) accepted, "
-                   f"{len(summary['claims_requeued'])} requeued, {len(summary['denied_claims'])} denied, "
-                   f"{summary['reversals']} reversal(s), {len(summary['unmatched_claims'])} unmatched")
+            _say(f"{name}: not posted: {why}", err=True)
+        _say(f"posted {len(report.files_posted)} file(s): {summary['remittances_posted']} remittance(s) "
+             f"paying {summary['total_paid']}, {summary['claims_accepted']} claim(s) accepted, "
+             f"{len(summary['claims_requeued'])} requeued, {len(summary['denied_claims'])} denied, "
+             f"{summary['reversals']} reversal(s), {len(summary['unmatched_claims'])} unmatched")
         for claim_id in report.payments.flagged:
-            click.echo(f"claim {claim_id}: SCO/One Care member charged patient responsibility "
-                       "(must be $0): see `bhclaims worklist patient-responsibility`", err=True)
+            _say(f"claim {claim_id}: SCO/One Care member charged patient responsibility "
+                 "(must be $0): see `bhclaims worklist patient-responsibility`", err=True)
     if report.failed:
         raise Refused("some files were not posted")
 
@@ -340,8 +376,8 @@ def _correction(state: State, claim_id: str, *, void: bool, from_file: Path | No
         _print_json(result)
         return
     kind = "void (frequency 8)" if void else "replacement (frequency 7)"
-    click.echo(f"claim {claim_id}: {kind} created as revision {result['revision']} with REF*F8 "
-               f"{result['original_claim_number']}; status {result['status']}. `bhclaims build` sends it.")
+    _say(f"claim {claim_id}: {kind} created as revision {result['revision']} with REF*F8 "
+         f"{result['original_claim_number']}; status {result['status']}. `bhclaims build` sends it.")
 
 
 @main_group.command()
@@ -393,17 +429,22 @@ def claims_cmd(state: State, status: str | None, as_json: bool) -> None:
 
 
 def _render_table(title: str, columns: tuple[str, ...], rows: list[list[str]], money: tuple[str, ...] = ()) -> None:
-    """A rich table on a terminal; tab-separated lines with a header row otherwise (stable, parseable)."""
+    """A rich table on a terminal; tab-separated lines with a header row otherwise (stable, parseable).
+
+    Cells are data: on a terminal each is a ``Text`` (no markup, controls shown as escapes);
+    in the tab-separated lines a cell that would start a spreadsheet formula gets a ``'``
+    (``runtime.escaping``).
+    """
     if not sys.stdout.isatty():
         click.echo("\t".join(columns))
         for row in rows:
-            click.echo("\t".join(row))
+            click.echo("\t".join(spreadsheet_cell(cell) for cell in row))
         return
-    table = Table(title=title)
+    table = Table(title=terminal_cell(title))
     for col in columns:
         table.add_column(col.replace("_", " "), justify="right" if col in money else "left")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(terminal_cell(cell) for cell in row))
     _console().print(table)
 
 
@@ -423,19 +464,19 @@ def claim_cmd(state: State, claim_id: str, as_json: bool) -> None:
         _print_json(story)
         return
     for rev in story["revisions"]:
-        click.echo(f"claim {claim_id} revision {rev['revision']} (frequency {rev['frequency']}): {rev['status']}; "
-                   f"billed {rev['billed']} paid {rev['paid']} patient {rev['patient_responsibility']} "
-                   f"balance {rev['balance']}; payer claim # {rev['payer_claim_number'] or '-'}")
+        _say(f"claim {claim_id} revision {rev['revision']} (frequency {rev['frequency']}): {rev['status']}; "
+             f"billed {rev['billed']} paid {rev['paid']} patient {rev['patient_responsibility']} "
+             f"balance {rev['balance']}; payer claim # {rev['payer_claim_number'] or '-'}")
         for e in rev["events"]:
-            click.echo(f"  {e['at'][:19]} {e['actor']:<10} {e['event']:<22} {e['from'] or '':>14} -> {e['to'] or ''}"
-                       f"{'  ' + e['detail'] if e['detail'] else ''}")
+            _say(f"  {e['at'][:19]} {e['actor']:<10} {e['event']:<22} {e['from'] or '':>14} -> {e['to'] or ''}"
+                 f"{'  ' + e['detail'] if e['detail'] else ''}")
         for b in rev["batches"]:
-            click.echo(f"  batch {b['batch']} file {b['file']} ISA13 {b['isa13']} ST {b['st02']}: {b['status']}")
+            _say(f"  batch {b['batch']} file {b['file']} ISA13 {b['isa13']} ST {b['st02']}: {b['status']}")
         for a in rev["acknowledgements"]:
-            click.echo(f"  {a['kind']} {a['code']}: {a['detail'] or ''}")
+            _say(f"  {a['kind']} {a['code']}: {a['detail'] or ''}")
         for p in rev["payments"]:
-            click.echo(f"  835 trace {p['trace_number']} CLP02 {p['status_code']} paid {p['paid']} "
-                       f"patient {p['patient_responsibility']} {' '.join(p['adjustments'])}")
+            _say(f"  835 trace {p['trace_number']} CLP02 {p['status_code']} paid {p['paid']} "
+                 f"patient {p['patient_responsibility']} {' '.join(p['adjustments'])}")
 
 
 @main_group.group()
@@ -455,7 +496,7 @@ def sandbox_process(directory: Path) -> None:
 
     answered = process_mailbox(directory.resolve())
     for name, outputs in answered:
-        click.echo(f"answered {name}: {', '.join(outputs)}")
+        _say(f"answered {name}: {', '.join(outputs)}")
     if not answered:
         click.echo("no 837P files waiting")
 
@@ -492,11 +533,6 @@ _register_edge_commands()
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one clear line for expected failures, a traceback only with -v."""
-    from domain.clock import ClockError
-    from ledger.db import DatabaseError
-    from outbox.lock import MailboxBusy
-    from outbox.transport import TransportError
-
     args = sys.argv[1:] if argv is None else argv
     verbose = "-v" in args or "--verbose" in args
     try:
@@ -505,25 +541,84 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("aborted", err=True)
         sys.exit(EXIT_ERROR)
     except Refused as exc:
-        click.echo(f"bhclaims: {exc.message}", err=True)
+        _say(f"bhclaims: {exc.message}", err=True)
         sys.exit(EXIT_REFUSED)
-    except click.ClickException as exc:
+    except click.UsageError as exc:
         exc.show()
+        sys.exit(EXIT_ERROR)
+    except click.ClickException as exc:
+        _say(f"bhclaims: {exc.format_message()}", err=True)
         sys.exit(EXIT_ERROR)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except (ConfigError, ClockError, DatabaseError, MailboxBusy, TransportError, PermissionError, FileNotFoundError,
-            FileExistsError) as exc:
-        if verbose:
-            traceback.print_exc()
-        click.echo(f"bhclaims: {exc}", err=True)
-        sys.exit(EXIT_ERROR)
-    except Exception as exc:  # a bug: say so plainly; the traceback may carry data, so only with -v
-        if verbose:
-            traceback.print_exc()
-        click.echo(f"bhclaims: internal error ({type(exc).__name__}); run again with -v for details", err=True)
-        sys.exit(EXIT_ERROR)
+    except Exception as exc:
+        # a bug when not expected: said plainly; the traceback may carry data, so only with -v
+        line = expected_failure(exc) or f"internal error ({type(exc).__name__}); run again with -v for details"
+        _fail(line, verbose)
     sys.exit(EXIT_OK)
+
+
+# Failures of the environment or of the input that are said in one line, by module and class.  Looked up
+# in the modules already loaded: an error of a module the command never imported cannot have happened.
+ONE_LINE_ERRORS = (
+    ("runtime.config", "ConfigError"),
+    ("domain.clock", "ClockError"),
+    ("ledger.db", "DatabaseError"),
+    ("outbox.lock", "MailboxBusy"),
+    ("outbox.transport", "TransportError"),
+    ("parsers.profiles", "ProfileError"),
+    ("runtime.ingest_workers", "IngestWorkerError"),
+)
+
+
+def expected_failure(exc: Exception) -> str | None:
+    """The one line for a failure of the machine, the database or the input; None for a bug."""
+    for module_name, class_name in ONE_LINE_ERRORS:
+        module = sys.modules.get(module_name)
+        if module is not None and isinstance(exc, getattr(module, class_name)):
+            return str(exc)
+    if isinstance(exc, OSError):  # disk full, no permission, a file gone
+        return os_error_line(exc)
+    database_errors = sys.modules.get("sqlalchemy.exc")
+    if database_errors is not None and isinstance(exc, database_errors.SQLAlchemyError):
+        return database_error_line(exc)  # the database went away or refused, after the command started
+    return None
+
+
+def _fail(line: str, verbose: bool) -> None:
+    if verbose:
+        traceback.print_exc()
+    _say(f"bhclaims: {line}", err=True)
+    sys.exit(EXIT_ERROR)
+
+
+_DISK_HINTS = {
+    errno.ENOSPC: "the disk is full: free some space, then run the command again",
+    errno.EDQUOT: "the disk quota is used up: free some space, then run the command again",
+    errno.EFBIG: "the file size limit was reached",
+    errno.EROFS: "the filesystem is read-only",
+}
+
+
+def os_error_line(exc: OSError) -> str:
+    """``file: reason (what to do)``; an OSError we raised ourselves already says it in words."""
+    if exc.strerror is None:
+        return str(exc)
+    where = f"{exc.filename}: " if exc.filename else ""
+    hint = _DISK_HINTS.get(exc.errno or 0)
+    return f"{where}{exc.strerror}" + (f" ({hint})" if hint else "")
+
+
+def database_error_line(exc: Exception) -> str:
+    """What the database said when it failed mid-command: the driver's first line for a lost
+    connection or a full disk, only the error's kind otherwise (a refused row's detail may hold data)."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    original = getattr(exc, "orig", None) or exc
+    if isinstance(exc, OperationalError | InterfaceError):
+        said = (str(original).strip().splitlines() or [""])[0][:200]
+        return f"the ledger database failed: {said} ({type(original).__name__})"
+    return f"the ledger database refused a change ({type(original).__name__}); run again with -v for details"
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from typing import Any
 import click
 
 from domain import clock
+from runtime.escaping import spreadsheet_cell, visible
 
 MONEY_COLUMNS = (
     "billed",
@@ -39,7 +40,6 @@ MONEY_COLUMNS = (
     "61-90",
     "90+",
 )
-CSV_FORMULA_START = ("=", "+", "@", "\t", "\r")
 
 
 class CouldNotRun(click.ClickException):
@@ -67,9 +67,7 @@ def emit(
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
-            cells = [_cell(row.get(c)) for c in columns]
-            # a spreadsheet must not run a cell as a formula
-            writer.writerow(["'" + c if c.startswith(CSV_FORMULA_START) else c for c in cells])
+            writer.writerow([spreadsheet_cell(_cell(row.get(c))) for c in columns])
         click.echo(out.getvalue(), nl=False)
         return
     from cli import _render_table
@@ -122,9 +120,8 @@ def nightly(state: Any, dry_run: bool, settle_seconds: float, as_json: bool) -> 
     """
     from clerk.nightly import EXIT_ATTENTION, EXIT_ERROR, run_nightly, summary_text
     from runtime.app import App
-    from runtime.config import load_config
 
-    app = App(load_config(state.config_path, state.db), actor="cron")
+    app = App(state.config(), actor="cron")
     try:
         report = run_nightly(app, dry_run=dry_run, settle_seconds=settle_seconds)
     finally:
@@ -148,7 +145,7 @@ def nightly(state: Any, dry_run: bool, settle_seconds: float, as_json: bool) -> 
         if not dry_run:
             click.echo(summary_text(report).splitlines()[0])
             for path in report.get("report_files", []):
-                click.echo(f"report: {path}")
+                click.echo(f"report: {visible(path)}")
     if report["exit_code"] == EXIT_ERROR:
         raise CouldNotRun("the nightly run could not finish; see the report")
     if report["exit_code"] == EXIT_ATTENTION:
@@ -496,7 +493,7 @@ def report_html(state: Any, out: Path) -> None:
             worklist_counts=open_counts(session, app.today, app.rule_settings),
         )
     write_replacing(out, page.encode("utf-8"))
-    click.echo(f"wrote {out}")
+    click.echo(f"wrote {visible(out)}")
 
 
 def write_replacing(path: Path, data: bytes) -> None:

@@ -35,6 +35,7 @@ from outbox.files import ensure_private_dir, sha256_file, write_private
 from outbox.lock import MailboxBusy, mailbox_lock
 from outbox.transport import TransportError
 from runtime.app import App
+from runtime.escaping import visible
 from runtime.logs import get_logger
 
 log = get_logger("bhclaims.nightly")
@@ -296,8 +297,14 @@ def _fetch(app: App, step: Step, transport: Any) -> None:
     step.summary = f"{len(report.fetched)} file(s) fetched" + (
         f", {len(report.waiting)} incomplete left for next run" if report.waiting else ""
     )
-    step.attention += [f"could not fetch {name}: {why}" for name, why in report.failed]
-    step.detail = {"fetched": report.fetched, "duplicates": len(report.duplicates), "waiting": report.waiting}
+    step.attention += [f"could not fetch {visible(name)}: {why}" for name, why in report.failed]
+    step.attention += [f"reply {visible(name)} {why}" for name, why in report.needs_human]
+    step.detail = {
+        "fetched": [visible(name) for name in report.fetched],
+        "duplicates": len(report.duplicates),
+        "waiting": [visible(name) for name in report.waiting],
+        "needs_human": len(report.needs_human),
+    }
     if any(name == "(listing)" for name, _ in report.failed):
         step.status = "error"
 
@@ -449,7 +456,7 @@ def _describe(app: App, *, settle_seconds: float) -> list[Step]:
     try:
         transport = app.transport()
         try:
-            names = [remote.name for remote in transport.list_inbound()]
+            names = [visible(remote.name) for remote in transport.list_inbound()]
         finally:
             transport.close()
         fetch.summary = f"{len(names)} file(s) waiting at the clearinghouse"
@@ -494,7 +501,7 @@ def summary_text(report: dict[str, Any]) -> str:
         "Open worklists: " + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in report["worklists"].items()),
         "  (bhclaims worklist NAME for the rows)",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(visible(line) for line in lines) + "\n"  # data in a line cannot drive a terminal
 
 
 def write_run_report(folder: Path, report: dict[str, Any]) -> list[str]:

@@ -203,15 +203,33 @@ class Transmission(Base):
     direction: Mapped[str] = mapped_column(String(3))  # out, in
     kind: Mapped[str] = mapped_column(String(8))  # 837P, 999, TA1, 277CA, 835, unknown
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"))
-    file_name: Mapped[str] = mapped_column(String(128))
+    file_name: Mapped[str] = mapped_column(String(128))  # ours, or outbox.transport.local_name of theirs
     local_path: Mapped[str | None] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
+    # 0007: an inbound file's name at the clearinghouse, any length, control characters made visible
+    remote_name: Mapped[str | None] = mapped_column(Text)
     # out: uploading, sent, in_doubt, conflict, not_delivered; in: fetched, posted, failed, quarantined
     state: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class InboundWaiting(Base):
+    """A reply at the clearinghouse that is not complete yet (no IEA, still growing, a temp name).
+
+    Its first sighting is kept so that one that never completes is raised to a human
+    after ``[transport] incomplete_reply_hours`` instead of being looked at forever; the
+    row goes when the file is fetched or leaves the reply folder.
+    """
+
+    __tablename__ = "inbound_waiting"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_sha256: Mapped[str] = mapped_column(String(64), unique=True)  # of the remote name's bytes
+    remote_name: Mapped[str] = mapped_column(Text)  # control characters made visible
+    first_seen: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class Acknowledgement(Base):

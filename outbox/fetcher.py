@@ -1,10 +1,10 @@
 """`bhclaims fetch`: every reply file from the clearinghouse is taken in exactly once.
 
-List → refuse unsafe names → download a batch into ``inbox/.incoming`` (one disk
-flush for the batch) → check each IEA trailer → sha256 → link into the inbox and
-flush the inbox folder → record in the ledger (Transmission ``fetched``) → archive on
-the far side.  Every file is on disk, data and name, before it is recorded, and
-recorded before it leaves the far side.
+List → sort the listing → download a batch into ``inbox/.incoming`` (one disk flush
+for the batch) → check each IEA trailer → sha256 → link into the inbox and flush the
+inbox folder → record in the ledger (Transmission ``fetched``) → archive on the far
+side.  Every file is on disk, data and name, before it is recorded, and recorded
+before it leaves the far side.
 
 - A file already recorded (same sha256) is only archived again, so a crash
   (kill -9) between recording and archiving imports nothing twice; a recycled
@@ -17,35 +17,57 @@ recorded before it leaves the far side.
   of its batch are recorded and archived.  Once the link is down, what is already
   on disk is still recorded, and archiving waits for the next run (which finds the
   files known and only archives them).
-- The kept copy is named ``<sha256 prefix>-<remote name>``: a copy left by a run
-  killed before its commit has exactly the content a rerun would write, so it is
-  reused, never doubled.
-- A file without its IEA trailer is still being written and is left for the next
-  run (SFTP also skips files whose size or mtime is still moving).
-- A remote name outside ``[A-Za-z0-9._-]`` is refused before it touches our disk.
+- Nothing listed is passed over in silence.  Any name is fetched (spaces,
+  parentheses, newlines, 200 characters, bytes that are not UTF-8): a remote name
+  never chooses a local path — the copy is ``<sha256 prefix>-<local_name>`` and the
+  ledger keeps the remote name whole (``Transmission.remote_name``).  A copy left by
+  a run killed before its commit has exactly the content a rerun would write, so it
+  is reused, never doubled.
+- What cannot be fetched is listed as needing a human (the command exits 1): a
+  symlink (never followed), a folder, a device, a name that is not a file name.
+- A file still being written (no IEA trailer yet, a size that moved, a temp name) is
+  left for the next run; its first sighting is recorded (``InboundWaiting``) and one
+  that is still incomplete after ``[transport] incomplete_reply_hours`` (half an 835,
+  a NOTICE.txt that is not X12) is raised to a human instead of being looked at
+  forever.
 
 Files are written 0600 in 0700 folders (``outbox.files``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from domain import clock
 from edi.sniff import sniff
 from edi.x12 import X12ParseError, interchange_complete
 from ledger.db import Ledger
-from ledger.models import Transmission
+from ledger.models import InboundWaiting, Transmission
 from outbox.files import ensure_private_dir, sha256_file
 from outbox.lock import mailbox_lock
-from outbox.transport import Downloaded, RemoteFile, TransportError, check_remote_name, flush_dir
+from outbox.transport import (
+    DIRECTORY,
+    FILE,
+    SYMLINK,
+    Downloaded,
+    RemoteFile,
+    TransportError,
+    check_listed_name,
+    flush_dir,
+    local_name,
+    remote_name_bytes,
+)
 from runtime.config import Config
+from runtime.escaping import visible
 from runtime.logs import get_logger
 
 log = get_logger("bhclaims.fetch")
@@ -57,13 +79,26 @@ TAIL_BYTES = 1 << 12
 BATCH_FILES = 256
 BATCH_BYTES = 64 << 20
 
+NOT_A_FILE = {
+    SYMLINK: "is a symbolic link at the clearinghouse; links are never followed, so it is not fetched: "
+    "ask the clearinghouse to put the file itself there",
+    DIRECTORY: "is a folder in the reply folder; nothing inside it is fetched: ask the clearinghouse "
+    "to put replies in the reply folder itself",
+}
+NOT_REGULAR = "is not a regular file (a device, pipe or socket); not fetched: ask the clearinghouse what it is"
+NO_TRAILER = "has no IEA trailer (cut off, or not X12 at all)"
+BEING_WRITTEN = "is still being written (a temporary name, or a size that moved while we looked)"
+
 
 @dataclass
 class FetchReport:
+    """What a fetch did, by the clearinghouse's names (``visible`` them before printing)."""
+
     fetched: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
-    waiting: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)  # incomplete, left for the next run
+    failed: list[tuple[str, str]] = field(default_factory=list)  # tried, failed; tried again next run
+    needs_human: list[tuple[str, str]] = field(default_factory=list)  # never fetched without a human
 
 
 def sniff_kind(text: str) -> str:
@@ -85,20 +120,33 @@ def fetch_files(ledger: Ledger, config: Config, transport: Any, *, lock_wait: fl
         except TransportError as exc:
             report.failed.append(("(listing)", str(exc)))
             return report
-        waiting = []
-        for remote in listing:
-            try:
-                check_remote_name(remote.name)
-            except ValueError as exc:
-                log.warning("file.unsafe_name_refused")
-                report.failed.append((repr(remote.name), f"{exc}; left at the clearinghouse, not imported"))
-                continue
-            waiting.append(remote)
-        for batch in fetch_batches(waiting):
+        ready, incomplete = _sort_listing(listing, report)
+        for batch in fetch_batches(ready):
             names = [remote.name for remote in batch]
-            if not _fetch_batch(ledger, transport, names, inbox, incoming, report):
+            if not _fetch_batch(ledger, transport, names, inbox, incoming, report, incomplete):
                 break
+        _track_incomplete(ledger, listing, incomplete, report, hours=config.incomplete_reply_hours)
     return report
+
+
+def _sort_listing(listing: Sequence[RemoteFile], report: FetchReport) -> tuple[list[RemoteFile], dict[str, str]]:
+    """(files to download now, incomplete files with why); the rest goes to ``needs_human``."""
+    ready: list[RemoteFile] = []
+    incomplete: dict[str, str] = {}
+    for remote in listing:
+        try:
+            check_listed_name(remote.name)
+        except ValueError as exc:
+            report.needs_human.append((remote.name, f"{exc}; not fetched"))
+            continue
+        if remote.kind != FILE:
+            report.needs_human.append((remote.name, NOT_A_FILE.get(remote.kind, NOT_REGULAR)))
+            log.warning("file.not_a_file", file=visible(remote.name), kind=remote.kind)
+        elif not remote.settled:
+            incomplete[remote.name] = BEING_WRITTEN
+        else:
+            ready.append(remote)
+    return ready, incomplete
 
 
 def fetch_batches(listing: Sequence[RemoteFile]) -> Iterator[list[RemoteFile]]:
@@ -142,20 +190,28 @@ class _Arrival:
     size: int
     digest: str
     head: str
-    inbox_path: Path  # <sha256 prefix>-<remote name>
+    inbox_path: Path  # <sha256 prefix>-<local_name(remote name)>
     kept: Path | None  # inbox_path once linked; None when the ledger already knew the content
 
 
 def _fetch_batch(
-    ledger: Ledger, transport: Any, names: list[str], inbox: Path, incoming: Path, report: FetchReport
+    ledger: Ledger,
+    transport: Any,
+    names: list[str],
+    inbox: Path,
+    incoming: Path,
+    report: FetchReport,
+    incomplete: dict[str, str],
 ) -> bool:
     """Download, keep, record and archive one batch; False once the link is down."""
     got = transport.download_many(names, incoming)  # every file in got.done is on disk
     for name, exc in got.failed:
-        log.warning("file.fetch_failed", file=name, error=str(exc))
+        log.warning("file.fetch_failed", file=visible(name), error=visible(exc))
         report.failed.append((name, str(exc)))
     try:
-        arrivals = [a for a in (_arrive(ledger, file, inbox, report) for file in got.done) if a is not None]
+        arrivals = [
+            a for a in (_arrive(ledger, file, inbox, incomplete) for file in got.done) if a is not None
+        ]
         if any(arrival.kept is not None for arrival in arrivals):
             flush_dir(inbox)  # the inbox names are on disk before the ledger points at them
         for arrival in arrivals:
@@ -165,7 +221,7 @@ def _fetch_batch(
             try:
                 transport.archive(arrival.name)
             except TransportError as exc:
-                log.warning("file.archive_failed", file=arrival.name, error=str(exc))
+                log.warning("file.archive_failed", file=visible(arrival.name), error=visible(exc))
                 report.failed.append((arrival.name, str(exc)))
                 if _link_down(exc):
                     return False
@@ -175,14 +231,14 @@ def _fetch_batch(
     return not got.link_down
 
 
-def _arrive(ledger: Ledger, file: Downloaded, inbox: Path, report: FetchReport) -> _Arrival | None:
+def _arrive(ledger: Ledger, file: Downloaded, inbox: Path, incomplete: dict[str, str]) -> _Arrival | None:
     """Check the trailer and hash; link new content into the inbox (not yet flushed)."""
     complete, head = _looks_complete(file.path, file.size)
     if not complete:
-        report.waiting.append(file.name)
+        incomplete[file.name] = NO_TRAILER
         return None
     digest = sha256_file(file.path)
-    inbox_path = inbox / f"{digest[:16]}-{file.name}"
+    inbox_path = inbox / f"{digest[:16]}-{local_name(file.name)}"
     kept = _keep(file.path, inbox_path, digest) if _known(ledger, digest) is None else None
     return _Arrival(file.name, file.path, file.size, digest, head, inbox_path, kept)
 
@@ -194,10 +250,10 @@ def _record_arrival(ledger: Ledger, arrival: _Arrival, report: FetchReport) -> N
         known = -1
     if known is None:
         report.fetched.append(arrival.name)
-        log.info("file.fetched", file=arrival.name, sha256=arrival.digest[:12])
+        log.info("file.fetched", file=visible(arrival.name), sha256=arrival.digest[:12])
     else:
         report.duplicates.append(arrival.name)
-        log.info("file.duplicate", file=arrival.name, sha256=arrival.digest[:12])
+        log.info("file.duplicate", file=visible(arrival.name), sha256=arrival.digest[:12])
 
 
 def _known(ledger: Ledger, digest: str) -> int | None:
@@ -226,7 +282,8 @@ def _record(ledger: Ledger, arrival: _Arrival) -> int | None:
                 Transmission(
                     direction="in",
                     kind=sniff_kind(arrival.head),
-                    file_name=arrival.name,
+                    file_name=local_name(arrival.name),
+                    remote_name=visible(arrival.name),
                     local_path=str(kept),
                     sha256=arrival.digest,
                     size=arrival.size,
@@ -244,3 +301,53 @@ def _keep(temp: Path, final: Path, digest: str) -> Path:
         if sha256_file(final) != digest:
             raise FileExistsError(f"{final}: exists with other content; refusing to overwrite") from None
     return final
+
+
+def _name_key(name: str) -> str:
+    return hashlib.sha256(remote_name_bytes(name)).hexdigest()
+
+
+def _track_incomplete(
+    ledger: Ledger, listing: Sequence[RemoteFile], incomplete: dict[str, str], report: FetchReport, *, hours: float
+) -> None:
+    """Remember when each incomplete reply was first seen; raise the ones older than ``hours``.
+
+    A reply taken in (or gone from the reply folder) is forgotten; one listed but not
+    looked at this run (the link went down) keeps its first sighting.
+    """
+    now = clock.now()
+    limit = timedelta(hours=hours)
+    listed = {_name_key(remote.name) for remote in listing}
+    taken = {_name_key(name) for name in report.fetched + report.duplicates}
+    waiting = {_name_key(name): name for name in incomplete}
+    first_seen: dict[str, datetime] = {}
+    for attempt in range(2):  # a second fetcher (another machine) may record the same name first
+        try:
+            with ledger.session() as session:
+                rows = {row.name_sha256: row for row in session.scalars(select(InboundWaiting))}
+                for key, row in rows.items():
+                    if key not in listed or key in taken:
+                        session.delete(row)
+                for key, name in waiting.items():
+                    row = rows.get(key)
+                    if row is None:
+                        row = InboundWaiting(name_sha256=key, remote_name=visible(name), first_seen=now)
+                        session.add(row)
+                    first_seen[name] = row.first_seen
+            break
+        except IntegrityError:
+            if attempt:
+                raise
+    for name, why in incomplete.items():
+        seen = first_seen[name]
+        if now - seen >= limit:
+            age = (now - seen).total_seconds() / 3600
+            report.needs_human.append((
+                name,
+                f"{why}, and has been since {seen:%Y-%m-%d %H:%M} UTC ({age:.0f} h; the limit, "
+                f"incomplete_reply_hours, is {hours:g}): not imported; ask the clearinghouse to send it "
+                "again whole, or to take it away",
+            ))
+            log.warning("file.never_completed", file=visible(name), hours=round(age, 1))
+        else:
+            report.waiting.append(name)

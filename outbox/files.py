@@ -6,6 +6,9 @@ a permissive umask never leaves a window where the file is readable by others.
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -56,3 +59,33 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+_AT_FDCWD = -100
+_RENAME_NOREPLACE = 1
+_NOT_SUPPORTED = (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP)
+
+
+def rename_no_replace(source: Path, target: Path) -> None:
+    """Rename ``source`` to ``target`` in one step, refusing (``FileExistsError``) to replace it.
+
+    Linux ``renameat2(RENAME_NOREPLACE)``: the old name disappears exactly when the new
+    one appears, so a crash leaves one of them, never both.  The sender relies on that
+    to tell "renamed, then taken by the partner" from "never renamed".  Where the call or
+    the filesystem lacks it, ``link`` + ``unlink`` (also never replaces, but a crash
+    between the two leaves both names).
+    """
+    renameat2 = getattr(_libc(), "renameat2", None)
+    if renameat2 is not None:
+        if renameat2(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), _RENAME_NOREPLACE) == 0:
+            return
+        failure = ctypes.get_errno()
+        if failure not in _NOT_SUPPORTED:
+            raise OSError(failure, os.strerror(failure), str(target))
+    os.link(source, target)
+    os.unlink(source)
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)

@@ -16,10 +16,16 @@ What can go wrong, and what the ledger then says:
 - The final name already exists and is not ours (``RemoteExists``): never
   overwritten.  Batch and Transmission say ``conflict``; the batch is not
   retried until a person finds out whose file that is.
-- Partners that move files away on arrival (``moves_on_arrival``) cannot be
-  asked: an interrupted upload to them is left ``in_doubt`` (batch and
-  Transmission) for a human instead of risking a duplicate claim;
-  ``resolve_in_doubt`` records the answer the clearinghouse gives.
+- The rename from the temp name to the final name is recorded just before it is
+  asked for (Transmission ``renaming``): the whole file is then under its temp name,
+  and the rename takes the temp name away in the same step as the final name
+  appears.  So when a rerun finds neither name, the rename happened and the partner
+  has already taken the file (a local-folder clearinghouse, or one that moves files
+  on arrival): it is marked sent, not uploaded again.
+- Without that record, partners that move files away on arrival
+  (``moves_on_arrival``) cannot be asked: an upload interrupted before its rename is
+  left ``in_doubt`` (batch and Transmission) for a human instead of risking a
+  duplicate claim; ``resolve_in_doubt`` records the answer the clearinghouse gives.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ from runtime.logs import get_logger
 log = get_logger("bhclaims.send")
 
 SENDABLE = ("built", "uploading")
-OPEN_TRANSMISSION = ("uploading", "in_doubt", "conflict")
+OPEN_TRANSMISSION = ("uploading", "renaming", "in_doubt", "conflict")
 
 
 @dataclass
@@ -92,6 +98,7 @@ def _send_one(
         assert name is not None
         path = config.outbox_dir / name
         interrupted = batch.status == "uploading"
+        renamed = interrupted and _rename_was_asked(session, batch_id)
         if not interrupted:
             if sha256_file(path) != batch.sha256:
                 report.failed.append((name, "outbox file differs from what was built; not sent"))
@@ -111,7 +118,9 @@ def _send_one(
             batch.status = "uploading"
     try:
         state = transport.remote_state(name) if interrupted else "absent"
-        if interrupted and state == "absent" and moves_on_arrival(transport):
+        if renamed and state == "absent":
+            state = "taken"  # renamed whole, then taken away by the partner: delivered
+        elif interrupted and state == "absent" and moves_on_arrival(transport):
             why = (
                 "an earlier upload was interrupted and the clearinghouse moves files on arrival, so it "
                 "cannot be asked whether the file arrived: confirm with the clearinghouse, then run "
@@ -121,8 +130,8 @@ def _send_one(
             log.warning("batch.in_doubt", batch_id=batch_id, file=name)
             report.in_doubt.append((name, why))
             return True
-        if state != "final":
-            transport.upload(path, name)
+        if state not in ("final", "taken"):
+            transport.upload(path, name, before_rename=lambda: _record_rename(ledger, batch_id))
     except RemoteExists as exc:
         why = (
             f"{exc}. Someone else's file has this name at the clearinghouse; it was not replaced. "
@@ -143,9 +152,35 @@ def _send_one(
         report.in_doubt.append((name, why))
         return False
     _mark(ledger, batch_id, "sent", batch_state="sent", actor=actor)
-    log.info("batch.sent", batch_id=batch_id, file=name, resolved=interrupted and state == "final")
+    log.info("batch.sent", batch_id=batch_id, file=name, resolved=state if interrupted else None)
     report.sent.append(name)
     return True
+
+
+def _rename_was_asked(session: Any, batch_id: int) -> bool:
+    found = session.scalar(
+        select(Transmission.id)
+        .where(
+            Transmission.batch_id == batch_id,
+            Transmission.direction == "out",
+            Transmission.state == "renaming",
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def _record_rename(ledger: Ledger, batch_id: int) -> None:
+    """The whole file is under its temp name and its rename is next: say so first (see the module doc)."""
+    with ledger.session() as session:
+        for transmission in session.scalars(
+            select(Transmission).where(
+                Transmission.batch_id == batch_id,
+                Transmission.direction == "out",
+                Transmission.state.in_(("uploading", "in_doubt")),
+            )
+        ):
+            transmission.state = "renaming"
 
 
 def _mark(
@@ -161,7 +196,8 @@ def _mark(
                 Transmission.state.in_(OPEN_TRANSMISSION),
             )
         ):
-            transmission.state = state
+            if not (state == "in_doubt" and transmission.state == "renaming"):  # keep: the rename was asked
+                transmission.state = state
             transmission.detail = detail
         if state == "sent":
             claims = session.scalars(

@@ -15,6 +15,11 @@ What this module promises the sender and fetcher (``outbox/sender.py``, ``outbox
   ``remote_state`` before sending again.
 - An upload is written as ``NAME.part`` and renamed to ``NAME``; ``NAME`` never exists
   half-written and an existing ``NAME`` is never replaced (``RemoteExists``).
+- The reply folder is listed whole, names as raw bytes (a name that is not UTF-8 is
+  kept, not a reason to fail the listing), each entry with its lstat attributes: a
+  symlink or a folder is reported as such and never opened, and a file is opened only
+  if its lstat (sent with the open) says it is a regular file.  A remote name never
+  chooses a local path (``outbox.transport.local_name``).
 - Downloaded files are created 0600 (no window where they are wider), directories we
   create are 0700, whatever the process umask.  A download is written under a temp name,
   checked against the size the server gives, flushed to disk and only then renamed:
@@ -53,9 +58,12 @@ from paramiko.sftp import (
     CMD_CLOSE,
     CMD_DATA,
     CMD_HANDLE,
+    CMD_LSTAT,
+    CMD_NAME,
     CMD_OPEN,
+    CMD_OPENDIR,
     CMD_READ,
-    CMD_STAT,
+    CMD_READDIR,
     CMD_STATUS,
     SFTP_FLAG_READ,
     int64,
@@ -70,8 +78,13 @@ from outbox.transport import (
     RemoteExists,
     RemoteFile,
     TransportError,
+    archive_name,
+    check_listed_name,
     check_remote_name,
+    entry_kind,
+    local_name,
     publish_durably,
+    remote_name_bytes,
 )
 
 log = structlog.get_logger(__name__)
@@ -240,13 +253,14 @@ class SftpTransport:
 
     # ---- public API -------------------------------------------------------------------
 
-    def upload(self, local_path: Path, remote_name: str) -> None:
+    def upload(self, local_path: Path, remote_name: str, *, before_rename: Callable[[], None] | None = None) -> None:
+        """``NAME.part``, then ``before_rename()`` (the sender records it), then the rename to ``NAME``."""
         check_remote_name(remote_name)
         size = os.stat(local_path).st_size
         progress = _UploadProgress()
         self._run(
             f"upload {remote_name}",
-            lambda sftp: self._upload_once(sftp, Path(local_path), remote_name, size, progress),
+            lambda sftp: self._upload_once(sftp, Path(local_path), remote_name, size, progress, before_rename),
         )
         log.info("sftp.uploaded", remote_name=remote_name, size=size)
 
@@ -263,49 +277,49 @@ class SftpTransport:
         return self._run(f"remote_state {remote_name}", look)
 
     def list_inbound(self) -> list[RemoteFile]:
-        """Regular files with safe names whose size and mtime held still for ``stable_interval``.
+        """Every entry of the reply folder; a file is ``settled`` once its size and mtime held still.
 
-        A name ending in the temp suffix or starting with a dot is some writer's temp file;
-        a file still growing is being written by the server.  Both wait for the next run.
+        A name ending in the temp suffix or starting with a dot is some writer's temp file,
+        and a file still growing is being written by the server: both are listed unsettled
+        (the fetcher waits for them, and raises them to a human if they never settle).
+        Symlinks and folders are listed as what they are, from lstat.
         """
-        inbound = self.settings.remote_inbound_dir
+        inbound = remote_name_bytes(self.settings.remote_inbound_dir)
+        suffix = self.settings.temp_suffix
 
-        def snapshot(sftp: paramiko.SFTPClient) -> dict[str, paramiko.SFTPAttributes]:
-            found = {}
-            for attr in sftp.listdir_attr(inbound):
-                name = attr.filename
-                if not stat.S_ISREG(attr.st_mode or 0):
-                    continue
-                if name.startswith(".") or name.endswith(self.settings.temp_suffix):
-                    continue
-                try:
-                    check_remote_name(name)
-                except ValueError:
-                    log.warning("sftp.inbound.unsafe_name_skipped", name=name)
-                    continue
-                found[name] = attr
-            return found
+        def settling(name: str, attr: SFTPAttributes) -> bool:
+            return stat.S_ISREG(attr.st_mode or 0) and not (name.startswith(".") or name.endswith(suffix))
 
         def stable(sftp: paramiko.SFTPClient) -> list[RemoteFile]:
-            first = snapshot(sftp)
-            if not first:
-                return []
-            time.sleep(self.settings.stable_interval)
-            second = snapshot(sftp)
+            first = dict(_list_folder(sftp, inbound))
+            if any(settling(name, attr) for name, attr in first.items()):
+                time.sleep(self.settings.stable_interval)
+                second = dict(_list_folder(sftp, inbound))
+            else:
+                second = first
             files = []
             for name, attr in sorted(second.items()):
                 before = first.get(name)
-                if before is None or (before.st_size, before.st_mtime) != (attr.st_size, attr.st_mtime):
-                    log.info("sftp.inbound.still_growing", name=name)
-                    continue
-                files.append(RemoteFile(name=name, size=attr.st_size or 0, mtime=float(attr.st_mtime or 0)))
+                moved = before is None or (before.st_size, before.st_mtime) != (attr.st_size, attr.st_mtime)
+                settled = settling(name, attr) and not moved
+                if settling(name, attr) and moved:
+                    log.info("sftp.inbound.still_growing", file=local_name(name))
+                files.append(
+                    RemoteFile(
+                        name=name,
+                        size=attr.st_size or 0,
+                        mtime=float(attr.st_mtime or 0),
+                        kind=entry_kind(attr.st_mode or 0),
+                        settled=settled or not stat.S_ISREG(attr.st_mode or 0),
+                    )
+                )
             return files
 
         return self._run("list_inbound", stable)
 
     def download(self, remote_name: str, local_path: Path) -> None:
         """Copy an inbound file to ``local_path`` via a 0600 temp file beside it, then rename."""
-        check_remote_name(remote_name)
+        check_listed_name(remote_name)
         local_path = Path(local_path)
         make_private_dirs(local_path.parent)
         temp = _temp_beside(local_path)
@@ -315,17 +329,17 @@ class SftpTransport:
             temp.unlink(missing_ok=True)
             raise
         publish_durably([(temp, local_path)], local_path.parent, flush=self.settings.fsync_downloads)
-        log.info("sftp.downloaded", remote_name=remote_name, size=size)
+        log.info("sftp.downloaded", file=local_name(remote_name), size=size)
 
     def download_many(self, remote_names: Sequence[str], dest_dir: Path) -> DownloadBatch:
-        """Copy inbound files to ``dest_dir/NAME``, then flush the batch to disk with one barrier.
+        """Copy inbound files to ``dest_dir/local_name(NAME)``, then flush the batch to disk with one barrier.
 
         Each file is fetched within its own ``op_timeout`` (and retries).  A file the server
         refuses is reported and the batch goes on; once the connection is gone (a timeout,
         retries spent, a key refused) the rest is left untried, so a dead link is not waited
         out once per file and a refused key is not offered again.
         """
-        names = [check_remote_name(name) for name in remote_names]
+        names = [check_listed_name(name) for name in remote_names]
         dest_dir = Path(dest_dir)
         make_private_dirs(dest_dir)
         batch = DownloadBatch()
@@ -333,7 +347,7 @@ class SftpTransport:
         fetched: list[Downloaded] = []
         try:
             for index, name in enumerate(names):
-                final = dest_dir / name
+                final = dest_dir / local_name(name)
                 temp = _temp_beside(final)
                 try:
                     size = self._run(f"download {name}", functools.partial(self._get, name=name, temp=temp))
@@ -365,32 +379,33 @@ class SftpTransport:
         Idempotent: a file already gone (an earlier run archived it and lost the reply)
         is success.
         """
-        check_remote_name(remote_name)
-        remote = posixpath.join(self.settings.remote_inbound_dir, remote_name)
+        check_listed_name(remote_name)
+        remote = self._inbound_path(remote_name)
         archive_dir = self.settings.archive_dir
 
         def take(sftp: paramiko.SFTPClient) -> None:
             if not _exists(sftp, remote):
                 return
             if archive_dir is None:
-                _tolerate_missing(lambda: sftp.remove(remote))
+                _tolerate_missing(lambda: sftp.remove(remote))  # type: ignore[arg-type]
                 return
-            target = posixpath.join(archive_dir, remote_name)
-            for n in range(100):
+            stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+            for attempt in range(100):
+                target = posixpath.join(
+                    remote_name_bytes(archive_dir), remote_name_bytes(archive_name(remote_name, stamp, attempt))
+                )
                 try:
-                    sftp.rename(remote, target)  # SFTPv3 rename: fails if target exists
+                    sftp.rename(remote, target)  # type: ignore[arg-type]  # SFTPv3 rename: fails if target exists
                     return
                 except OSError:
                     if not _exists(sftp, remote):
                         return
                     if not _exists(sftp, target):
                         raise
-                stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-                target = posixpath.join(archive_dir, f"{remote_name}.{stamp}.{n}")
-            raise TransportError(f"cannot find a free archive name for {remote_name}")
+            raise TransportError("cannot find a free archive name")
 
-        self._run(f"archive {remote_name}", take)
-        log.info("sftp.archived", remote_name=remote_name, to=archive_dir or "deleted")
+        self._run(f"archive {local_name(remote_name)}", take)
+        log.info("sftp.archived", file=local_name(remote_name), to=archive_dir or "deleted")
 
     def close(self) -> None:
         with self._lock:
@@ -404,9 +419,12 @@ class SftpTransport:
 
     # ---- download ---------------------------------------------------------------------
 
+    def _inbound_path(self, name: str) -> bytes:
+        return posixpath.join(remote_name_bytes(self.settings.remote_inbound_dir), remote_name_bytes(name))
+
     def _get(self, sftp: paramiko.SFTPClient, name: str, temp: Path) -> int:
         """One attempt: the inbound file ``name`` into a fresh 0600 ``temp``; returns its size."""
-        remote = posixpath.join(self.settings.remote_inbound_dir, name)
+        remote = self._inbound_path(name)
         temp.unlink(missing_ok=True)  # left by an attempt that failed
         fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
@@ -420,7 +438,13 @@ class SftpTransport:
         return posixpath.join(self.settings.remote_outbound_dir, name)
 
     def _upload_once(
-        self, sftp: paramiko.SFTPClient, local_path: Path, name: str, size: int, progress: _UploadProgress
+        self,
+        sftp: paramiko.SFTPClient,
+        local_path: Path,
+        name: str,
+        size: int,
+        progress: _UploadProgress,
+        before_rename: Callable[[], None] | None = None,
     ) -> None:
         final = self._outbound(name)
         part = final + self.settings.temp_suffix
@@ -450,6 +474,8 @@ class SftpTransport:
         if sent != size:
             raise TransportError(f"{name}: local file changed size during upload ({sent} of {size} bytes)")
 
+        if before_rename is not None:
+            before_rename()
         progress.rename_sent = True
         try:
             sftp.rename(part, final)  # SFTPv3 rename refuses an existing target; posix-rename would not
@@ -691,11 +717,15 @@ class _Replies:
         raise TransportError(f"{name}: unexpected SFTP reply (type {kind})")
 
 
-def _read_remote(sftp: paramiko.SFTPClient, remote: str, fd: int, name: str) -> int:
-    """Copy ``remote`` into ``fd``: open and stat together, reads in flight, close unanswered."""
+def _read_remote(sftp: paramiko.SFTPClient, remote: bytes, fd: int, name: str) -> int:
+    """Copy ``remote`` into ``fd``: open and lstat together, reads in flight, close unanswered.
+
+    The lstat is what the size comes from, and it must say "regular file": a symlink put
+    in the file's place after the listing is not followed.
+    """
     replies = _Replies(sftp)
     opened = replies.send(CMD_OPEN, remote, SFTP_FLAG_READ, SFTPAttributes())
-    measured = replies.send(CMD_STAT, remote)
+    measured = replies.send(CMD_LSTAT, remote)
     kind, msg = replies.wait(opened)
     if kind != CMD_HANDLE:
         replies.raise_status(kind, msg, name)
@@ -704,7 +734,10 @@ def _read_remote(sftp: paramiko.SFTPClient, remote: str, fd: int, name: str) -> 
         kind, msg = replies.wait(measured)
         if kind != CMD_ATTRS:
             replies.raise_status(kind, msg, name)
-        size = SFTPAttributes._from_msg(msg).st_size or 0
+        attributes = SFTPAttributes._from_msg(msg)
+        if not stat.S_ISREG(attributes.st_mode or 0):
+            raise TransportError(f"is a {entry_kind(attributes.st_mode or 0)}, not a regular file; not fetched")
+        size = attributes.st_size or 0
         _read_pipelined(replies, handle, fd, size, name)
     finally:
         with contextlib.suppress(Exception):  # the server closes the handle in order; nothing to learn
@@ -765,9 +798,39 @@ def _write_at(fd: int, data: bytes, offset: int) -> None:
         view, offset = view[written:], offset + written
 
 
-def _exists(sftp: paramiko.SFTPClient, path: str) -> bool:
+def _list_folder(sftp: paramiko.SFTPClient, folder: bytes) -> list[tuple[str, SFTPAttributes]]:
+    """(name, lstat attributes) of every entry but ``.`` and ``..``, as the server sends them.
+
+    paramiko's ``listdir_attr`` decodes names strictly, so one name that is not UTF-8
+    would fail the whole listing; here such bytes survive as lone surrogates.
+    """
+    kind, msg = sftp._request(CMD_OPENDIR, folder)
+    if kind != CMD_HANDLE:
+        raise TransportError("the server answered opening the reply folder with something else than a handle")
+    handle = msg.get_binary()
+    entries = []
     try:
-        sftp.stat(path)
+        while True:
+            try:
+                kind, msg = sftp._request(CMD_READDIR, handle)
+            except EOFError:
+                break
+            if kind != CMD_NAME:
+                raise TransportError("the server answered reading the reply folder with something else than names")
+            for _ in range(msg.get_int()):
+                name = msg.get_string().decode("utf-8", "surrogateescape")
+                msg.get_string()  # the long (ls -l) form
+                attributes = SFTPAttributes._from_msg(msg)
+                if name not in (".", ".."):
+                    entries.append((name, attributes))
+    finally:
+        sftp._request(CMD_CLOSE, handle)
+    return entries
+
+
+def _exists(sftp: paramiko.SFTPClient, path: str | bytes) -> bool:
+    try:
+        sftp.lstat(path)  # type: ignore[arg-type]
     except FileNotFoundError:
         return False
     except OSError as exc:

@@ -382,7 +382,7 @@ def read_service_line(
     line_id = c.read("line_id", _LINE_ID, True)
     service_date = c.read("service_date", cells.iso_date, True)
     if service_date is not None and service_date > today:
-        c.complain("service_date", f"service date {service_date} is in the future (today is {today})")
+        c.complain("service_date", f"service date is in the future (today is {today})")
     procedure = c.read("procedure_code", cells.procedure, True)
     modifiers: list[str] = []
     if get("modifier_1") or get("modifier_2") or get("modifier_3") or get("modifier_4"):
@@ -556,7 +556,7 @@ class ClaimAssembler:
                     problems.append(
                         (
                             "line_id",
-                            f"line id {line.line_id} already used on line {claim.line_ids[line.line_id]} of this claim",
+                            f"line id already used on line {claim.line_ids[line.line_id]} of this claim",
                         )
                     )
                 else:

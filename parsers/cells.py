@@ -1,7 +1,9 @@
 """Cell-level checks: one function per kind of value, raising ``CellError(reason)``.
 
-Reasons never contain the cell's value (it may be PHI); the caller decides whether
-a column's value may be quoted.  Spreadsheet damage is caught, not repaired: a
+Reasons never contain the cell's value: it may be PHI even in a code column, when a
+header is shifted or a profile maps the wrong column (a last name under
+``procedure_code``).  The one exception is a vocabulary word written in another case
+(``'Medicaid'`` for ``medicaid``), which is the vocabulary's own word.  Spreadsheet damage is caught, not repaired: a
 number that lost its leading zero, a cell that starts like a formula.
 """
 
@@ -186,14 +188,14 @@ def diagnosis(value: str) -> str:
 def procedure(value: str) -> str:
     code = value.upper()
     if not _PROCEDURE.fullmatch(code):
-        raise CellError(f"'{value}' is not a CPT or HCPCS code")
+        raise CellError("is not a CPT or HCPCS code (5 characters, e.g. 90837 or H0031)")
     return code
 
 
 def modifier(value: str) -> str:
     code = value.upper()
     if not _MODIFIER.fullmatch(code):
-        raise CellError(f"'{value}' is not a two-character modifier")
+        raise CellError("is not a two-character modifier")
     return code
 
 
@@ -201,8 +203,8 @@ def place_of_service(value: str) -> str:
     if _TWO_DIGITS.fullmatch(value):
         return value
     if re.fullmatch(r"[1-9]", value):
-        raise CellError(f"place of service '{value}' has one digit; {LEADING_ZERO}")
-    raise CellError(f"'{value}' is not a two-digit place of service")
+        raise CellError(f"place of service has one digit; {LEADING_ZERO}")
+    raise CellError("is not a two-digit place of service")
 
 
 MAX_CHARGE_DIGITS = 10  # the ledger keeps NUMERIC(12,2): up to 9,999,999,999.99
@@ -212,17 +214,17 @@ def charge(value: str) -> Decimal:
     """Decimal dollars with at most 2 places; currency signs, commas, negatives refused."""
     if _AMOUNT.fullmatch(value):
         if len(value.split(".")[0].lstrip("0")) > MAX_CHARGE_DIGITS:
-            raise CellError(f"'{value}' is too large for a charge (at most {MAX_CHARGE_DIGITS} digits before the point)")
+            raise CellError(f"is too large for a charge (at most {MAX_CHARGE_DIGITS} digits before the point)")
         return Decimal(value).quantize(CENT)
     if value.startswith("-") or (value.startswith("(") and value.endswith(")")):
-        raise CellError(f"'{value}' is negative")
+        raise CellError("is negative")
     if "$" in value:
-        raise CellError(f"'{value}' has a currency sign; write plain dollars like 150.00")
+        raise CellError("has a currency sign; write plain dollars like 150.00")
     if "," in value:
-        raise CellError(f"'{value}' has a thousands separator; write plain dollars like 1500.00")
+        raise CellError("has a thousands separator; write plain dollars like 1500.00")
     if re.fullmatch(r"\d*\.\d{3,}", value):
-        raise CellError(f"'{value}' has more than 2 decimal places")
-    raise CellError(f"'{value}' is not a dollar amount like 150.00")
+        raise CellError("has more than 2 decimal places")
+    raise CellError("is not a dollar amount like 150.00")
 
 
 def units(value: str) -> Decimal:
@@ -230,25 +232,25 @@ def units(value: str) -> Decimal:
         try:
             amount = Decimal(value)
         except InvalidOperation:  # pragma: no cover - the pattern admits only digits
-            raise CellError(f"'{value}' is not a number") from None
+            raise CellError("is not a number") from None
         if amount > 0:
             return amount
         raise CellError("units must be positive")
     if value.startswith("-"):
-        raise CellError(f"'{value}' is negative; units must be positive")
-    raise CellError(f"'{value}' is not a positive number of units")
+        raise CellError("is negative; units must be positive")
+    raise CellError("is not a positive number of units")
 
 
 @lru_cache(maxsize=1024)
 def diagnosis_pointers(value: str, diagnosis_count: int) -> tuple[int, ...]:
     parts = [part.strip() for part in value.split(",")]
     if not all(part.isascii() and part.isdigit() for part in parts):
-        raise CellError(f"'{value}' is not a list of diagnosis numbers like 1,2")
+        raise CellError("is not a list of diagnosis numbers like 1,2")
     pointers = tuple(int(part) for part in parts)
     if len(pointers) > 4:
         raise CellError("at most 4 diagnosis pointers per line")
     if len(set(pointers)) != len(pointers):
-        raise CellError(f"'{value}' points at a diagnosis twice")
+        raise CellError("points at a diagnosis twice")
     missing = [p for p in pointers if not 1 <= p <= diagnosis_count]
     if missing:
         raise CellError(
@@ -259,7 +261,11 @@ def diagnosis_pointers(value: str, diagnosis_count: int) -> tuple[int, ...]:
 
 
 def one_of(value: str, vocabulary: tuple[str, ...], *, quote: bool) -> str:
+    """``quote``: a value that is a vocabulary word in another case may be shown (it is not data)."""
     if value not in vocabulary:
-        shown = f"'{value}'" if quote else "value"
-        raise CellError(f"{shown} is not one of {', '.join(vocabulary)}")
+        words = {word.casefold(): word for word in vocabulary}
+        near = words.get(value.casefold()) if quote else None
+        if near:
+            raise CellError(f"'{value}' is not one of {', '.join(vocabulary)} (write '{near}')")
+        raise CellError(f"value is not one of {', '.join(vocabulary)}")
     return value

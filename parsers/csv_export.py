@@ -34,6 +34,7 @@ from domain.claim import Claim
 from parsers.assemble import CanonicalRow, ClaimAssembler
 from parsers.columns import ALL_COLUMNS, CLAIM_COLUMNS, LINE_COLUMNS
 from parsers.errors import RowError
+from parsers.layout import SAMPLE_ROWS, misfit_columns, width_problem
 from parsers.profiles import Profile, RowMapper
 
 NOT_UTF8 = "is not UTF-8 (Latin-1 or Windows-1252 bytes?); save the export as UTF-8"
@@ -317,6 +318,34 @@ class CsvExportReader:
             return mapper, errors, line
         return None, [self._file_error(None, "the file is empty")], 0
 
+    def _layout_problems(self, mapper: RowMapper, delimiter: str) -> list[RowError]:
+        """Whether the first rows fit the header (``parsers.layout``): a shifted header or a
+        profile mapping the wrong columns refuses the file before any row is read."""
+        rows: list[dict[str, str]] = []
+        widths: list[int] = []
+        header_line = 0
+        with open(self.path, "rb") as fh:
+            records = _records(_csv_reader(_text(fh), delimiter), delimiter)
+            try:
+                _, _, header_line = self._header(records)
+                for _line, cells, bad_lines in records:
+                    if _is_blank(cells):
+                        continue
+                    widths.append(len(cells))
+                    if len(cells) == mapper.width and not bad_lines:
+                        rows.append(mapper.map(cells)[0])
+                    if len(widths) >= SAMPLE_ROWS:
+                        break
+            except _Broken:
+                pass  # the main pass reports where the quoting broke
+        problem = width_problem(widths, mapper.width)
+        if problem is not None:
+            return [self._file_error(header_line, problem)]
+        return [
+            self._file_error(header_line, reason, mapper.labels.get(column, column))
+            for column, reason in misfit_columns(rows, mapper.positions())
+        ]
+
     def _last_rows(self, delimiter: str) -> _FirstPass:
         """First pass: claim key → ordinal of the claim's last data row; whether the
         whole file is valid UTF-8 and has no quote (known only from the byte-level scan)."""
@@ -380,6 +409,8 @@ class CsvExportReader:
                 if first:
                     yield (_HEAD, 0), self._file_error(broken.line, broken.reason)
                 return
+            if not errors and mapper is not None:
+                errors = self._layout_problems(mapper, delimiter)
             if errors or mapper is None:
                 if first:
                     for error in errors:

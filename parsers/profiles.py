@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from parsers.columns import ALL_COLUMNS, DATE_COLUMNS, REQUIRED_COLUMNS
+from parsers.layout import header_shape_problem
 
 _TOKENS = {
     "YYYY": r"(?P<y>\d{4})",
@@ -79,45 +80,80 @@ class Profile:
 
 
 def load_profile(path: Path) -> Profile:
-    with open(path, "rb") as fh:
-        try:
+    """Read and check a profile; anything wrong with the file is a ``ProfileError`` naming it."""
+    try:
+        with open(path, "rb") as fh:
             document = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as error:
-            raise ProfileError(f"{path}: {error}") from None
-    meta = document.get("profile", {})
-    rename = dict(document.get("columns", {}))
-    split = {source: tuple(targets) for source, targets in document.get("split_names", {}).items()}
-    values = {column: dict(mapping) for column, mapping in document.get("values", {}).items()}
-    defaults = {column: str(value) for column, value in document.get("defaults", {}).items()}
+    except tomllib.TOMLDecodeError as error:
+        raise ProfileError(f"{path}: not valid TOML: {error}") from None
+    except UnicodeDecodeError:
+        raise ProfileError(f"{path}: not UTF-8 text") from None
+    except OSError as error:
+        raise ProfileError(f"{path}: cannot read the profile: {error.strerror}") from None
+    meta = _table(path, document, "profile")
+    rename = _strings(path, _table(path, document, "columns"), "[columns]")
+    split: dict[str, tuple[str, str]] = {}
+    for source, targets in _table(path, document, "split_names").items():
+        if not isinstance(targets, list) or len(targets) != 2 or not all(isinstance(t, str) for t in targets):
+            raise ProfileError(f"{path}: split_names maps a column onto [last, first]")
+        split[source] = (targets[0], targets[1])
+    values = {
+        column: _strings(path, _table(path, _table(path, document, "values"), column, f"values.{column}"),
+                         f"[values.{column}]")
+        for column in _table(path, document, "values")
+    }
+    defaults = {column: str(value) for column, value in _table(path, document, "defaults").items()}
     targets = [*rename.values(), *(t for pair in split.values() for t in pair), *values, *defaults]
     unknown = sorted(set(targets) - set(ALL_COLUMNS))
     if unknown:
         raise ProfileError(f"{path}: not canonical columns: {', '.join(unknown)}")
-    if any(len(pair) != 2 for pair in split.values()):
-        raise ProfileError(f"{path}: split_names maps a column onto [last, first]")
     delimiter = meta.get("delimiter", ",")
-    if len(delimiter) != 1:
+    if not isinstance(delimiter, str) or len(delimiter) != 1:
         raise ProfileError(f"{path}: delimiter must be one character")
+    name, date_format = meta.get("name", path.stem), meta.get("date_format")
+    if not isinstance(name, str) or not (date_format is None or isinstance(date_format, str)):
+        raise ProfileError(f"{path}: [profile] name and date_format are text")
+    ignored = _table(path, document, "ignore").get("columns", ())
+    if not isinstance(ignored, list | tuple) or not all(isinstance(column, str) for column in ignored):
+        raise ProfileError(f"{path}: [ignore] columns is a list of column names")
     profile = Profile(
-        name=meta.get("name", path.stem),
+        name=name,
         delimiter=delimiter,
-        date_format=meta.get("date_format"),
+        date_format=date_format,
         rename=rename,
-        split_names=split,  # type: ignore[arg-type]
+        split_names=split,
         values=values,
         defaults=defaults,
-        ignore=frozenset(document.get("ignore", {}).get("columns", ())),
+        ignore=frozenset(ignored),
     )
     if profile.date_format:
-        date_pattern(profile.date_format)
+        try:
+            date_pattern(profile.date_format)
+        except ProfileError as error:
+            raise ProfileError(f"{path}: {error}") from None
     return profile
+
+
+def _table(path: Path, document: Mapping[str, object], key: str, label: str | None = None) -> dict[str, object]:
+    value = document.get(key, {})
+    if not isinstance(value, dict):
+        raise ProfileError(f"{path}: {label or key} must be a table ([{label or key}])")
+    return value
+
+
+def _strings(path: Path, table: Mapping[str, object], where: str) -> dict[str, str]:
+    if not all(isinstance(value, str) for value in table.values()):
+        raise ProfileError(f"{path}: every value in {where} must be text in quotes")
+    return {key: str(value) for key, value in table.items()}
 
 
 class RowMapper:
     """Turns a row of export cells into canonical column → text, per the header.
 
     Built once per file from the header; ``header_problems`` lists what makes the
-    header unusable (unknown, duplicate or missing columns).
+    header unusable (unknown, duplicate or missing columns), or says the first line is
+    no header at all (``parsers.layout.header_shape_problem``) — then without naming
+    any of its cells, which would be a patient's data.
     """
 
     def __init__(self, header: Sequence[str], profile: Profile | None = None) -> None:
@@ -131,9 +167,11 @@ class RowMapper:
         split = profile.split_names if profile else {}
         ignore = profile.ignore if profile else frozenset()
         seen: dict[str, str] = {}
+        known = 0
         for index, raw_name in enumerate(header):
             name = raw_name.strip()
             if name in ignore:
+                known += 1
                 continue
             if name in split:
                 targets: tuple[str, ...] = split[name]
@@ -144,9 +182,10 @@ class RowMapper:
             else:
                 where = "the canonical columns or the profile" if profile else "the canonical columns"
                 self.header_problems.append(
-                    (name or f"column {index + 1}", f"unknown column; not one of {where}")
+                    (name or f"column {index + 1}", f"unknown column (column {index + 1}); not one of {where}")
                 )
                 continue
+            known += 1
             for target in targets:
                 if target in seen:
                     self.header_problems.append((name, f"duplicate: {seen[target]!r} already gives {target}"))
@@ -159,11 +198,23 @@ class RowMapper:
         defaults = profile.defaults if profile else {}
         for column in sorted(REQUIRED_COLUMNS - set(seen) - set(defaults)):
             self.header_problems.append((column, "required column is missing from the header"))
+        shape = header_shape_problem(
+            [name.strip() for name in header], delimiter=profile.delimiter if profile else ",", known=known
+        )
+        if shape is not None:
+            self.header_problems = [(None, shape)]
         self.claim_id_index = next((i for i, col in self._plain if col == "claim_id"), None)
         self._identity = profile is None and not self._split
         self._names = [col for _, col in self._plain]
         self._indexes = [i for i, _ in self._plain]
         self._date_re = date_pattern(profile.date_format) if profile and profile.date_format else None
+
+    def positions(self) -> dict[str, int]:
+        """Canonical column -> its 1-based position in the file (both halves of a split column)."""
+        found = {column: index + 1 for index, column in self._plain}
+        for index, last, first in self._split:
+            found[last] = found[first] = index + 1
+        return found
 
     def canonical_positions(self) -> dict[str, int] | None:
         """Canonical column -> index in the record, when ``map`` only strips cells (no profile)."""

@@ -9,12 +9,19 @@ exporting program is broken, not that one claim is).  The claims are flattened
 into canonical rows, one per ``<line>``, and checked by the same code as CSV
 cells, so both forms yield equal ``Claim`` records and equally PHI-free errors.
 
+Messages quote element names only when they are the schema's (``pm-export.xsd``) or
+shaped like one (``subscriber_lastname``, lower-case words joined by ``_``): libxml2
+quotes whatever sits in the document, so any other quoted name is shown as ``'…'``,
+and a document that is not well-formed is described by libxml2's error kind
+(``ERR_TAG_NAME_MISMATCH``) and line, never by its text.
+
 Unlike the CSV reader this one holds the document in memory; XML exports are the
 smaller, per-day kind.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
 from functools import cache
@@ -44,6 +51,31 @@ def hardened_parser() -> etree.XMLParser:
 @cache
 def export_schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(XSD_PATH), hardened_parser()))
+
+
+@cache
+def schema_names() -> frozenset[str]:
+    """The element and attribute names ``pm-export.xsd`` declares: the only names a message quotes."""
+    tree = etree.parse(str(XSD_PATH), hardened_parser())
+    return frozenset(str(node.get("name")) for node in tree.iter() if node.get("name"))
+
+
+_QUOTED = re.compile(r"'([^']*)'")
+_SCHEMA_SHAPED = re.compile(r"[a-z][a-z0-9]*(?:[_-][a-z0-9]+)+")  # element-only, subscriber_lastname
+
+
+def schema_message(message: str) -> str:
+    """A schema error with every quoted name that is neither the XSD's nor shaped like one shown as '…'."""
+    names = schema_names()
+    return _QUOTED.sub(lambda m: m[0] if m[1] in names or _SCHEMA_SHAPED.fullmatch(m[1]) else "'…'", message)
+
+
+def syntax_message(error: etree.XMLSyntaxError) -> str:
+    """What is wrong with a document that is not XML, by libxml2's error kind (its text may quote data)."""
+    entries = list(error.error_log) if error.error_log else []
+    kind = entries[-1].type_name if entries else "ERR_UNKNOWN"
+    truncated = "truncated or " if kind in ("ERR_TAG_NOT_FINISHED", "ERR_DOCUMENT_END") else ""
+    return f"the XML is {truncated}not well-formed (libxml2 {kind})"
 
 
 def _text(element: etree._Element) -> str:
@@ -93,13 +125,7 @@ class XmlExportReader:
         try:
             root = etree.fromstring(data, parser)
         except etree.XMLSyntaxError as error:
-            truncated = (
-                "truncated or "
-                if "end of data" in str(error).lower() or "premature" in str(error).lower()
-                else ""
-            )
-            line = error.lineno if error.lineno else None
-            yield self._error(line, f"the XML is {truncated}not well-formed: {error.msg}")
+            yield self._error(error.lineno or None, syntax_message(error))
             return
         tree = root.getroottree()
         if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
@@ -108,7 +134,7 @@ class XmlExportReader:
         schema = export_schema()
         if not schema.validate(tree):
             for entry in schema.error_log:
-                yield self._error(entry.line, f"does not match pm-export.xsd: {entry.message}")
+                yield self._error(entry.line, f"does not match pm-export.xsd: {schema_message(entry.message)}")
             return
         rows = list(_rows(root))
         last = {row.claim_key: ordinal for ordinal, row in enumerate(rows) if row.claim_key}

@@ -15,6 +15,8 @@ from typing import Any
 
 import click
 
+from runtime.escaping import visible
+
 
 def _rows(state: Any, query: Callable[[Any], list[dict[str, Any]]]) -> list[dict[str, Any]]:
     with state.app.ledger.session() as session:
@@ -22,6 +24,7 @@ def _rows(state: Any, query: Callable[[Any], list[dict[str, Any]]]) -> list[dict
 
 
 def _show(rows: list[dict[str, Any]], as_json: bool, columns: list[str], empty: str) -> None:
+    """JSON, or one line per row; cells are data (reasons, file names), shown with controls escaped."""
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -30,7 +33,7 @@ def _show(rows: list[dict[str, Any]], as_json: bool, columns: list[str], empty: 
         return
     click.echo("  ".join(columns))
     for row in rows:
-        click.echo("  ".join("" if row.get(c) is None else str(row.get(c)) for c in columns))
+        click.echo("  ".join(visible("" if row.get(c) is None else row.get(c)) for c in columns))
 
 
 @click.command("quarantine")
@@ -43,10 +46,16 @@ def quarantine(state: Any, release_id: int | None, as_json: bool) -> None:
     from remits.worklists import quarantine_items
 
     if release_id is not None:
+        from sqlalchemy.exc import NoResultFound
+
         from remits.inbound import release_quarantined
 
         try:
             release_quarantined(state.app.ledger, release_id, actor=state.app.actor)
+        except NoResultFound:
+            raise click.ClickException(
+                f"there is no transmission {release_id} in the ledger; `bhclaims quarantine` lists what is held"
+            ) from None
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"transmission {release_id} released: the next `bhclaims post` tries it again")

@@ -18,6 +18,7 @@ from validators.settings import supervision_from_mapping
 
 DEFAULT_CONFIG_NAME = "bhclaims.toml"
 DATABASE_URL_ENV = "BHCLAIMS_DATABASE_URL"
+DEFAULT_INCOMPLETE_REPLY_HOURS = 24.0
 
 DEFAULT_FILING_CODES = {
     LineOfBusiness.COMMERCIAL: "CI",
@@ -57,6 +58,8 @@ class Config:
     supervision: dict[LineOfBusiness, SupervisedBilling] = field(
         default_factory=lambda: dict(DEFAULT_SUPERVISED_BILLING)
     )
+    # [transport] incomplete_reply_hours: a reply still incomplete this long needs a human
+    incomplete_reply_hours: float = DEFAULT_INCOMPLETE_REPLY_HOURS
 
     @property
     def base_dir(self) -> Path:
@@ -126,6 +129,9 @@ def load_config(path: Path, database_url: str | None = None) -> Config:
     transport_url = str(transport.pop("url", "")).strip()
     if not transport_url:
         raise ConfigError(f"{path}: [transport] url is required (file://DIR or sftp://user@host:port/path)")
+    incomplete_hours = transport.pop("incomplete_reply_hours", DEFAULT_INCOMPLETE_REPLY_HOURS)
+    if isinstance(incomplete_hours, bool) or not isinstance(incomplete_hours, int | float) or incomplete_hours < 0:
+        raise ConfigError(f"{path}: [transport] incomplete_reply_hours must be a number of hours (0 or more)")
 
     def _dir(key: str, default: str) -> Path:
         return (base / str(paths.get(key, default))).resolve()
@@ -152,6 +158,7 @@ def load_config(path: Path, database_url: str | None = None) -> Config:
         filing_codes=filing,
         rules=dict(_section(data, "rules")),
         supervision=supervision,
+        incomplete_reply_hours=float(incomplete_hours),
     )
 
 
@@ -192,6 +199,8 @@ reports = "reports"         # nightly run reports
 # file://DIR talks to a local folder pair DIR/inbound (we write) and DIR/outbound (we read):
 # the sandbox clearinghouse (`bhclaims sandbox process DIR`) answers there.
 url = "{transport_url}"
+# incomplete_reply_hours = 24       # a reply still incomplete (no IEA trailer, still growing, a temp
+#                                   # name) after this many hours is raised to a human (fetch exit 1)
 # For SFTP:
 # url = "sftp://billing@sftp.example-clearinghouse.com:22/"
 # key_path = "/etc/bhclaims/id_ed25519"

@@ -16,14 +16,22 @@ process rebuilds the report of a single process — its lists and errors in file
 Workers are forked (they inherit the configuration, the rule settings and the
 checker); a worker that fails stops the ingest with an error naming the file, the
 others are stopped, and what was stored before stays stored (re-ingesting the file
-adds only the rest).
+adds only the rest).  Workers die with the process that forked them, also when it
+is killed with SIGKILL and can stop nothing itself: each asks the kernel for SIGKILL
+when its parent goes (Linux ``prctl(PR_SET_PDEATHSIG)``) and checks, once that is
+asked, that its parent is still the one that forked it.  A killed worker's chunk in
+flight is rolled back by the database, and its locks (SQLite's file lock, the
+PostgreSQL session and its advisory locks) go with it, so the next ingest is not
+kept waiting.
 """
 
 from __future__ import annotations
 
+import ctypes
 import heapq
 import multiprocessing
 import os
+import signal
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import fields
@@ -88,6 +96,7 @@ def ingest_in_workers(ledger: Ledger, path: Path, *, today: date, profile: Profi
     """Ingest ``path`` in ``workers`` processes; the report, the row errors (both in file
     order, as one process gives them) and the rows read."""
     context = multiprocessing.get_context("fork")
+    parent = os.getpid()
     processes: list[Any] = []
     receivers: dict[Connection, int] = {}
     shares: dict[int, dict[str, Any]] = {}
@@ -97,7 +106,7 @@ def ingest_in_workers(ledger: Ledger, path: Path, *, today: date, profile: Profi
             receiver, sender = context.Pipe(duplex=False)
             process = context.Process(
                 target=_work,
-                args=(sender, ledger, path, today, profile, (number, workers), prepare, actor, turn),
+                args=(sender, ledger, path, today, profile, (number, workers), prepare, actor, turn, parent),
                 name=f"bhclaims-ingest-{number}",
                 daemon=True,
             )
@@ -166,9 +175,27 @@ def share_chunk_size(reader: CsvExportReader, parts: int) -> int:
     return max(MIN_CHUNK_SIZE, min(CHUNK_SIZE, int(claims_left / 2)))
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def die_with_parent(parent: int) -> None:
+    """Be killed when ``parent`` dies (Linux); leave at once if it already has.
+
+    The request is made in the child, after the fork: a parent that died before it was
+    made would never send the signal, so the parent's pid is checked afterwards.
+    """
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the pid check below, and the pipe, remain
+        pass
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 def _work(sender: Connection, ledger: Ledger, path: Path, today: date, profile: Profile | None,
-          partition: tuple[int, int], prepare: Prepare, actor: str, turn: WriteTurn) -> None:
+          partition: tuple[int, int], prepare: Prepare, actor: str, turn: WriteTurn, parent: int) -> None:
     """One worker: read its partition, prepare and store its claims, report with places in the file."""
+    die_with_parent(parent)
     try:
         ledger.forget_connections()
         reader = CsvExportReader(path, today=today, profile=profile, partition=partition)

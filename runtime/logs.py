@@ -4,16 +4,31 @@ Redaction is by field name: any event field that can carry a member's name, id,
 date of birth or address is replaced before any renderer sees it.  Code logs ids
 of *our* records (claim ids, batch ids, file names), never member data; the
 processor is the safety net for the day someone forgets.
+
+The console renderer writes text as it is, so there every value passes through
+``runtime.escaping.visible`` first (a file name from the clearinghouse cannot send
+escape sequences to the clerk's terminal); JSON lines escape control characters
+themselves.
+
+Libraries log through the standard ``logging`` module, whose last-resort handler
+would print their warnings — paramiko's transport thread prints a whole traceback
+when a connection fails — on stderr beside our one line.  Without ``-v`` their
+records are dropped (what they say reaches the user as our own one-line error);
+with ``-v`` they are shown, tracebacks included.  An exception that ends one of our
+threads is likewise one log line without ``-v``.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import threading
 from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+
+from runtime.escaping import visible
 
 PHI_FIELDS = frozenset(
     {
@@ -32,12 +47,23 @@ def redact_phi(_logger: Any, _method: str, event_dict: MutableMapping[str, Any])
     return event_dict
 
 
+def visible_values(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    for key, value in event_dict.items():
+        if isinstance(value, str):
+            event_dict[key] = visible(value)
+    return event_dict
+
+
+LIBRARY_LOGGERS = ("paramiko",)
+
+
 def configure_logging(*, json_lines: bool | None = None, verbose: bool = False, stream: Any = None) -> None:
     """Call once at the CLI edge.  ``json_lines`` None = JSON when stderr is not a terminal."""
     out = stream or sys.stderr
     if json_lines is None:
         json_lines = not out.isatty()
     renderer: Any = structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=out.isatty())
+    shown = [] if json_lines else [visible_values]
     structlog.configure(
         processors=[
             redact_phi,
@@ -45,12 +71,41 @@ def configure_logging(*, json_lines: bool | None = None, verbose: bool = False, 
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             redact_phi,
+            *shown,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG if verbose else logging.INFO),
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
+    _quiet_libraries(verbose, out)
+    threading.excepthook = _thread_failure_verbose if verbose else _thread_failure
+
+
+def _quiet_libraries(verbose: bool, out: Any) -> None:
+    for name in LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        for handler in list(library.handlers):
+            library.removeHandler(handler)
+        library.propagate = False
+        if verbose:
+            handler = logging.StreamHandler(out)
+            handler.setFormatter(logging.Formatter("%(name)s: %(levelname)s: %(message)s"))
+            library.addHandler(handler)
+            library.setLevel(logging.WARNING)
+        else:
+            library.addHandler(logging.NullHandler())
+
+
+def _thread_failure(args: threading.ExceptHookArgs) -> None:
+    """A thread died: one line naming the thread and the kind of error (its text may carry data)."""
+    name = args.thread.name if args.thread is not None else "a thread"
+    get_logger("bhclaims").error("thread.failed", thread=name, error=args.exc_type.__name__)
+
+
+def _thread_failure_verbose(args: threading.ExceptHookArgs) -> None:
+    _thread_failure(args)
+    sys.__excepthook__(args.exc_type, args.exc_value, args.exc_traceback)  # type: ignore[arg-type]
 
 
 def get_logger(name: str) -> Any:

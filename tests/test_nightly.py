@@ -191,3 +191,22 @@ def test_terminal_gets_a_rich_table_and_a_pipe_gets_tab_separated_lines(practice
     on_tty = _run_in_pty(["nightly", "--dry-run"], cwd=practice)
     assert "step\tstatus" not in on_tty and "\t" not in on_tty
     assert "nightly run" in on_tty and any(c in on_tty for c in "┃│━─"), on_tty
+
+
+def test_a_reply_that_cannot_be_fetched_makes_the_run_need_a_human(practice: Path, tmp_path: Path) -> None:
+    """Item 46 in the unattended run: a symlink in the reply folder is raised (exit 1), never followed."""
+    outbound = practice / "clearinghouse" / "outbound"
+    outbound.mkdir(mode=0o700, parents=True, exist_ok=True)
+    outbound.parent.chmod(0o700)
+    secret = tmp_path / "elsewhere.835"
+    secret.write_text("ISA*not ours~IEA*1*000000001~")
+    os.symlink(secret, outbound / "ERA \x1b[2J(1).835")
+    result = _cli(["nightly", "--settle-seconds", "0"], cwd=practice)
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = _report(practice, result)
+    fetch = next(step for step in report["steps"] if step["step"] == "fetch")
+    assert fetch["status"] == "attention"
+    assert any("ERA \\x1b[2J(1).835" in item and "symbolic link" in item for item in report["attention"])
+    text = Path(report["report_files"][1]).read_text()
+    assert "ERA \\x1b[2J(1).835" in text and "\x1b" not in text and "\x1b" not in result.stdout
+    assert os.path.islink(outbound / "ERA \x1b[2J(1).835") and secret.exists()

@@ -36,7 +36,6 @@ from ledger.ingest import ingest_claims
 from ledger.models import Batch, Claim, Transmission
 from outbox.batches import build_batches
 from outbox.fetcher import fetch_files
-from outbox.local import LocalDirTransport
 from outbox.lock import mailbox_lock
 from outbox.sender import send_batches
 from runtime.app import App
@@ -159,21 +158,25 @@ class Practice:
 
     def states(self) -> tuple[dict[str, str], dict[str, list[str]], dict[str, str]]:
         """(batch status by file, out-transmission states by file, claim status by claim id)."""
-        ledger = self.ledger()
-        try:
-            with ledger.session() as session:
-                batches = dict(session.execute(select(Batch.file_name, Batch.status)).all())
-                transmissions: dict[str, list[str]] = {}
-                for name, state in session.execute(
-                    select(Transmission.file_name, Transmission.state)
-                    .where(Transmission.direction == "out")
-                    .order_by(Transmission.id)
-                ):
-                    transmissions.setdefault(name, []).append(state)
-                claims = dict(session.execute(select(Claim.claim_id, Claim.status)).all())
-        finally:
-            ledger.dispose()
-        return batches, transmissions, claims
+        return send_states(self.ledger())
+
+
+def send_states(ledger: Ledger) -> tuple[dict[str, str], dict[str, list[str]], dict[str, str]]:
+    """(batch status by file, out-transmission states by file, claim status by claim id); disposes ``ledger``."""
+    try:
+        with ledger.session() as session:
+            batches = dict(session.execute(select(Batch.file_name, Batch.status)).all())
+            transmissions: dict[str, list[str]] = {}
+            for name, state in session.execute(
+                select(Transmission.file_name, Transmission.state)
+                .where(Transmission.direction == "out")
+                .order_by(Transmission.id)
+            ):
+                transmissions.setdefault(name, []).append(state)
+            claims = dict(session.execute(select(Claim.claim_id, Claim.status)).all())
+    finally:
+        ledger.dispose()
+    return batches, transmissions, claims
 
 
 @pytest.fixture(scope="module")
@@ -282,7 +285,8 @@ def test_kill_9_while_sending_then_rerun_delivers_each_file_once(
 
     batches, transmissions, _ = practice.states()
     assert batches == {first: "uploading", second: "built"}
-    assert transmissions == {first: ["uploading"]}
+    # the rename is recorded before it is asked for (a partner that takes the file is then no doubt)
+    assert transmissions == {first: ["renaming" if point == "after_rename" else "uploading"]}
     expected_remote = {"before_upload": [], "mid_upload": [part.name], "after_rename": [first]}[point]
     assert remote_names(practice.outbound) == expected_remote
     delivered_before = (practice.outbound / first).stat() if point == "after_rename" else None
@@ -438,8 +442,15 @@ class _CrashAfterUpload:
     def remote_state(self, name: str) -> str:
         return self.inner.remote_state(name)  # type: ignore[attr-defined]
 
-    def upload(self, path: Path, name: str) -> None:
-        self.inner.upload(path, name)  # type: ignore[attr-defined]
+    def upload(self, path: Path, name: str, **options: object) -> None:
+        self.inner.upload(path, name, **options)  # type: ignore[attr-defined]
+        raise _Crash
+
+
+class _CrashBeforeUpload(_CrashAfterUpload):
+    """The process dies after the ledger said 'uploading', before a byte went out."""
+
+    def upload(self, path: Path, name: str, **options: object) -> None:
         raise _Crash
 
 
@@ -459,17 +470,38 @@ def test_partner_that_moves_files_on_arrival(practice: Practice) -> None:
         while first not in remote_names(taken):
             assert time.monotonic() < end
             time.sleep(0.01)
-        # rerun: the first upload cannot be checked (the partner took it) -> in doubt, not sent again;
-        # the second goes up normally although the partner takes it at once: no false failure
+        # rerun: the rename was recorded before it was asked for, and neither name is on the
+        # server, so the partner took it: sent, not uploaded again; the second goes up
+        # normally although the partner takes it at once: no false failure
         report = send_batches(app.ledger, app.config, transport, actor="t")
     finally:
         transport.close()
         app.close()
         mover.stop()
+    assert report.sent == [first, second] and report.failed == [] and report.in_doubt == []
+    assert remote_names(taken) == [first, second] and remote_names(practice.outbound) == []
+    batches, transmissions, claims = practice.states()
+    assert batches == {first: "sent", second: "sent"}
+    assert transmissions == {first: ["sent"], second: ["sent"]}
+    assert claims == {"ENC-1": "sent", "ENC-2": "sent"}
+
+
+def test_partner_that_moves_files_on_arrival_and_an_upload_never_renamed(practice: Practice) -> None:
+    """Interrupted before any rename was asked: nothing says whether the partner has it -> a human."""
+    first, second = practice.batch_files()
+    practice.configure(moves_on_arrival=True)
+    app = practice.app()
+    transport = app.transport()
+    try:
+        with pytest.raises(_Crash):
+            send_batches(app.ledger, app.config, _CrashBeforeUpload(transport), actor="t")
+        report = send_batches(app.ledger, app.config, transport, actor="t")
+    finally:
+        transport.close()
+        app.close()
     assert report.sent == [second] and report.failed == []
     assert [name for name, _ in report.in_doubt] == [first]
     assert "moves files on arrival" in report.in_doubt[0][1]
-    assert remote_names(taken) == [first, second] and remote_names(practice.outbound) == []
     batches, transmissions, claims = practice.states()
     assert batches == {first: "in_doubt", second: "sent"}
     assert transmissions == {first: ["in_doubt"], second: ["sent"]}
@@ -599,29 +631,6 @@ def test_two_fetchers_at_once_import_each_file_once(practice: Practice) -> None:
     assert fetched == names
     assert sorted(name for name, _ in inbound_rows(practice)) == names
     assert len(inbox_files(practice)) == 3
-
-
-def test_unsafe_remote_names_are_refused(practice: Practice, tmp_path: Path) -> None:
-    # SFTP: the listing never offers it; it stays at the clearinghouse
-    (practice.inbound / "bad name;rm.ta1").write_bytes(reply(4))
-    app = practice.app()
-    transport = app.transport()
-    try:
-        report = fetch_files(app.ledger, app.config, transport)
-    finally:
-        transport.close()
-    assert report.fetched == [] and remote_names(practice.inbound) == ["bad name;rm.ta1"]
-    # a transport that does list it (a local folder mailbox): refused with a clear message
-    local = LocalDirTransport(tmp_path / "localbox")
-    (local.outbound / "bad name;rm.ta1").write_bytes(reply(4))
-    try:
-        report = fetch_files(app.ledger, app.config, local)
-    finally:
-        app.close()
-    assert report.fetched == []
-    ((name, why),) = report.failed
-    assert name == "'bad name;rm.ta1'" and "[A-Za-z0-9._-]" in why and "not imported" in why
-    assert inbound_rows(practice) == [] and (local.outbound / "bad name;rm.ta1").exists()
 
 
 def test_fetched_files_are_0600_in_0700_folders_even_with_umask_000(practice: Practice) -> None:

@@ -452,19 +452,29 @@ def test_upload_retries_by_itself_after_the_session_is_killed(
 # ---- inbound listing and local files ----------------------------------------------------
 
 
-def test_listing_skips_temp_names_directories_and_unsafe_names(
+def test_listing_shows_every_entry_for_what_it_is(
     sshd: SshdServer,  # noqa: F811
     make_transport: MakeTransport,
 ) -> None:
+    """Nothing is left out: temp names are unsettled, links and folders are what lstat says."""
     (sshd.inbound / "R1.835").write_bytes(b"ready")
     (sshd.inbound / "R2.835.part").write_bytes(b"being written")
     (sshd.inbound / ".R3.835").write_bytes(b"hidden temp")
-    (sshd.inbound / "has space.835").write_bytes(b"unsafe")
+    (sshd.inbound / "has space.835").write_bytes(b"any name")
     (sshd.inbound / "folder").mkdir()
-    assert [f.name for f in make_transport().list_inbound()] == ["R1.835"]
+    os.symlink(sshd.inbound / "R1.835", sshd.inbound / "link.835")
+    listed = {f.name: (f.kind, f.settled) for f in make_transport().list_inbound()}
+    assert listed == {
+        ".R3.835": ("file", False),
+        "R1.835": ("file", True),
+        "R2.835.part": ("file", False),
+        "folder": ("directory", True),
+        "has space.835": ("file", True),
+        "link.835": ("symlink", True),
+    }
 
 
-def test_growing_file_is_not_listed_until_its_size_holds(
+def test_growing_file_is_not_settled_until_its_size_holds(
     sshd: SshdServer,  # noqa: F811
     make_transport: MakeTransport,
 ) -> None:
@@ -483,12 +493,12 @@ def test_growing_file_is_not_listed_until_its_size_holds(
     writer.start()
     try:
         transport = make_transport(stable_interval=0.3)
-        assert transport.list_inbound() == []
+        assert [(f.name, f.settled) for f in transport.list_inbound()] == [("R5.835", False)]
     finally:
         stop.set()
         writer.join()
     listed = transport.list_inbound()
-    assert listed == [RemoteFile("R5.835", growing.stat().st_size, listed[0].mtime)]
+    assert listed == [RemoteFile("R5.835", growing.stat().st_size, listed[0].mtime, kind="file", settled=True)]
 
 
 def test_downloads_are_private_even_with_umask_000(
