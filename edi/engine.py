@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from domain.acks import Envelope
@@ -295,6 +295,7 @@ class _Open:
     kind: str  # ISA, GS, ST
     control: str
     number: int
+    pending: list[Finding] = field(default_factory=list)
 
 
 class _Pass:
@@ -330,7 +331,19 @@ class _Pass:
         """A broken envelope: a reader stops (``EnvelopeError``), the validator notes it and goes on."""
         if self.reader is not None and not self.check:
             raise EnvelopeError(message, level=level, code=code, segment_index=number, source=self.name)
+        kind = {"set": "ST", "group": "GS", "interchange": "ISA"}[level]
+        for opened in reversed(self.open):
+            if opened.kind == kind:
+                # pyx12 reports an envelope's problems at its trailer (or its header, if none comes)
+                opened.pending.append(Finding(number, segment, None, code, message))
+                return
         self.findings.append(Finding(number, segment, None, code, message))
+
+    def close(self, number: int) -> None:
+        """Pop the innermost envelope; its problems are reported at ``number`` (its trailer)."""
+        opened = self.open.pop()
+        for finding in opened.pending:
+            self.findings.append(Finding(number, finding.segment, finding.element, finding.code, finding.message))
 
     def tolerated(self) -> bool:
         return self.reader is not None and not self.reader.check_trailer_numbers and not self.check
@@ -558,13 +571,14 @@ def _open_interchange(state: _Pass, elements: list[str], number: int) -> Engine:
     if state.open:
         state.envelope_problem("ISA before the IEA of the previous interchange", "interchange", TA1_END_OF_FILE,
                                number, "ISA")
-        state.open = []
+        while state.open:
+            state.close(number)
     control = elements[13]
+    state.open.append(_Open("ISA", control, number))
     if control in state.isa_numbers:
         state.envelope_problem("ISA13 repeats an interchange control number of this file", "interchange",
                                TA1_DUPLICATE, number, "ISA")
     state.isa_numbers.append(control)
-    state.open.append(_Open("ISA", control, number))
     state.gs_numbers = []
     state.groups = 0
     state.icvn = elements[12]
@@ -582,8 +596,9 @@ def _open_group(state: _Pass, elements: list[str], number: int, engine: Engine) 
             state.envelope_problem(f"GS before the {'SE' if top == 'ST' else 'GE'} that closes the previous "
                                    f"{'set' if top == 'ST' else 'group'}", "group", GROUP_TRAILER_MISSING, number, "GS")
         while state.open and state.open[-1].kind != "ISA":
-            state.open.pop()
+            state.close(number)
     control = _get(elements, 6)
+    state.open.append(_Open("GS", control, number))
     if control in state.gs_numbers:
         state.envelope_problem("GS06 repeats a group control number of this interchange", "group",
                                GROUP_NOT_UNIQUE, number, "GS")
@@ -591,7 +606,6 @@ def _open_group(state: _Pass, elements: list[str], number: int, engine: Engine) 
     state.groups += 1
     state.sets = 0
     state.st_numbers = []
-    state.open.append(_Open("GS", control, number))
     assert state.interchange is not None
     state.group = _group_envelope(state.interchange, elements)
     map_file = map_file_for(state.icvn, _get(elements, 1), _get(elements, 8))
@@ -613,16 +627,16 @@ def _envelope_segment(state: _Pass, sid: str, elements: list[str], number: int) 
     if sid == "ST":
         if top is not None and top.kind == "ST":
             state.envelope_problem("ST before the SE of the previous set", "set", SET_TRAILER_MISSING, number, "ST")
-            state.open.pop()
+            state.close(number)
         elif top is None or top.kind != "GS":
             state.envelope_problem("ST outside a functional group", "interchange", TA1_CONTENT, number, "ST")
         control = _get(elements, 2)
+        state.open.append(_Open("ST", control, number))
         if control in state.st_numbers:
             state.envelope_problem("ST02 repeats a control number of this group", "set", SET_CONTROL_NOT_UNIQUE,
                                    number, "ST")
         state.st_numbers.append(control)
         state.sets += 1
-        state.open.append(_Open("ST", control, number))
         state.set_segments = 1
         state.hl_count = 0
         state.hl_stack = []
@@ -645,7 +659,7 @@ def _envelope_segment(state: _Pass, sid: str, elements: list[str], number: int) 
                                    "set", SET_SEGMENT_COUNT, number, "SE")
         if _get(elements, 2) != top.control:
             state.envelope_problem("SE02 does not match ST02", "set", SET_CONTROL_MISMATCH, number, "SE")
-        state.open.pop()
+        state.close(number)
         state.in_set = False
         if state.reading_set and reader is not None:
             state.reading_set = False
@@ -654,7 +668,7 @@ def _envelope_segment(state: _Pass, sid: str, elements: list[str], number: int) 
         if top is not None and top.kind == "ST":
             state.envelope_problem("GE before the SE of an open transaction set", "set", SET_TRAILER_MISSING,
                                    number, "GE")
-            state.open.pop()
+            state.close(number)
             state.in_set = state.reading_set = False
             top = state.open[-1] if state.open else None
         if top is None or top.kind != "GS":
@@ -666,12 +680,12 @@ def _envelope_segment(state: _Pass, sid: str, elements: list[str], number: int) 
                                        GROUP_SET_COUNT, number, "GE")
             if _get(elements, 2) != top.control:
                 state.envelope_problem("GE02 does not match GS06", "group", GROUP_CONTROL_MISMATCH, number, "GE")
-        state.open.pop()
+        state.close(number)
     elif sid == "IEA":
         while top is not None and top.kind != "ISA":
             state.envelope_problem("IEA before the GE of an open group", "interchange", TA1_END_OF_FILE, number,
                                    "IEA")
-            state.open.pop()
+            state.close(number)
             top = state.open[-1] if state.open else None
         if top is None:
             state.envelope_problem("IEA outside an interchange", "interchange", TA1_CONTROL_STRUCTURE, number, "IEA")
@@ -683,7 +697,7 @@ def _envelope_segment(state: _Pass, sid: str, elements: list[str], number: int) 
             if _get(elements, 2).strip() != top.control.strip():
                 state.envelope_problem("IEA02 does not match ISA13", "interchange", TA1_CONTROL_MISMATCH, number,
                                        "IEA")
-        state.open.pop()
+        state.close(number)
         state.interchanges_closed += 1
         state.in_set = state.reading_set = False
     elif sid == "TA1":
@@ -730,7 +744,7 @@ def _lx(state: _Pass, sid: str, elements: list[str], number: int) -> None:
 
 
 def _finish(state: _Pass, number: int) -> None:
-    for opened in reversed(state.open):
+    for opened in reversed(list(state.open)):
         level, code, trailer = {
             "ST": ("set", SET_TRAILER_MISSING, "SE"),
             "GS": ("group", GROUP_TRAILER_MISSING, "GE"),
@@ -738,5 +752,7 @@ def _finish(state: _Pass, number: int) -> None:
         }[opened.kind]
         state.envelope_problem(f"file ends before the {trailer} of {opened.kind} at segment {opened.number} "
                                "(truncated?)", level, code, number, trailer)
-    if state.interchanges_closed == 0 and not state.open:
+    while state.open:
+        state.close(state.open[-1].number)
+    if state.interchanges_closed == 0 and not state.isa_numbers:
         state.envelope_problem("file ends before its IEA (truncated?)", "interchange", TA1_END_OF_FILE, number, "IEA")
