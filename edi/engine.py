@@ -22,7 +22,7 @@ ISA = 1, as pyx12 counts them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -91,6 +91,7 @@ class TransactionReader:
     TRANSACTIONS: ClassVar[frozenset[str]] = frozenset()
     HANDLERS: ClassVar[dict[str, str]] = {}
     check_trailer_numbers: ClassVar[bool] = True
+    WANTS_TEXT: ClassVar[bool] = False  # ``raw_segment`` gets the text of every segment inside ST..SE
     source: str = "<x12>"
     separators: Separators
 
@@ -102,6 +103,9 @@ class TransactionReader:
 
     def interchange_ack(self, envelope: Envelope, ta1: list[str], number: int) -> None:
         """A TA1 segment (outside any group)."""
+
+    def raw_segment(self, text: str) -> None:
+        """The text of a segment between ST and SE (readers with ``WANTS_TEXT``)."""
 
     def other_set(self, st: list[str], number: int) -> None:
         """ST of a set this reader does not read (default: refuse the file)."""
@@ -322,6 +326,7 @@ class _Pass:
         self.group: Envelope | None = None
         self.reading_set = False  # inside an ST..SE the reader reads
         self.in_set = False
+        self.unmapped = False  # a group pyx12 has no map for: its sets are not checked
         self.interchanges_closed = 0
         self.number = 0
 
@@ -437,17 +442,24 @@ def engine_for(map_file: str) -> Engine:
     return found
 
 
-def run(
-    data: SegmentSource,
-    reader: TransactionReader | None = None,
-    *,
-    check: bool = False,
-) -> list[Finding]:
+def run(data: SegmentSource, reader: TransactionReader | None = None, *, check: bool = False) -> list[Finding]:
     """Walk ``data`` once; feed ``reader``; with ``check`` return every finding (else ``[]``).
 
     Raises ``X12ParseError`` (a reader's ``EnvelopeError`` among them) for what cannot be read.
     """
+    findings: list[Finding] = []
+    for _ in walk(data, reader, check=check, findings=findings):
+        pass
+    return findings
+
+
+def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check: bool = False,
+         findings: list[Finding] | None = None) -> Iterator[None]:
+    """``run`` a block of segments at a time: yields after each, so a streaming reader can hand
+    on what it has built (``edi.x835.read_remittance_file``) while memory stays bounded."""
     state = _Pass(data, reader, check)
+    if findings is not None:
+        state.findings = findings
     separators = data.separators
     element_sep, component = separators.element, separators.component
     if reader is not None:
@@ -462,6 +474,7 @@ def run(
     number = 0
     findings = state.findings
     verified: set[tuple[int, str]] = set()
+    raw_sink = reader.raw_segment if reader is not None and reader.WANTS_TEXT else None
     for batch in data.batches():
         for raw in batch:
             number += 1
@@ -512,7 +525,7 @@ def run(
                     _hl(state, elements, number)
                 elif state.check_lx and (sid == "CLM" or sid == "LX"):
                     _lx(state, sid, elements, number)
-            if engine is None or structure is None:
+            if engine is None or structure is None or (check and state.unmapped):
                 continue
             target, ops = engine.plan(position, sid, elements, component)
             if check:
@@ -526,8 +539,10 @@ def run(
                 handler = handlers[target]
                 if handler is not None:
                     handler(elements, number)
+                if raw_sink is not None and sid != "ST":
+                    raw_sink(raw)
+        yield None
     _finish(state, number)
-    return findings
 
 
 def _bind(engine: Engine, reader: TransactionReader | None) -> list[Callable[[list[str], int], None] | None]:
@@ -609,6 +624,7 @@ def _open_group(state: _Pass, elements: list[str], number: int, engine: Engine) 
     assert state.interchange is not None
     state.group = _group_envelope(state.interchange, elements)
     map_file = map_file_for(state.icvn, _get(elements, 1), _get(elements, 8))
+    state.unmapped = map_file is None
     if map_file is None:
         map_file = _FALLBACK_MAPS.get(_get(elements, 1))
         if state.check:
