@@ -141,14 +141,14 @@ class _Planner:
         self.g = grammar
         self.nodes = grammar.nodes
 
-    def matches(self, node: Node, sid: str, values: dict[tuple[int, int | None], str]) -> bool:
+    def matches(self, node: Node, sid: str, values: dict[tuple[int, int | None], str] | None) -> bool:
         if node.id != sid:
             return False
-        if node.key is None:
+        if node.key is None or values is None:  # values None: by segment id alone (a lenient reader)
             return True
         return values.get((node.key[0], node.key[1]), "") in node.key[2]
 
-    def plan(self, start: int, sid: str, values: dict[tuple[int, int | None], str]) -> tuple[int, tuple[Any, ...]]:
+    def plan(self, start: int, sid: str, values: dict[tuple[int, int | None], str] | None) -> tuple[int, tuple[Any, ...]]:
         nodes = self.nodes
         ops: list[tuple[Any, ...]] = []
         orig = nodes[start]
@@ -385,7 +385,7 @@ class Engine:
     def __init__(self, grammar: Grammar):
         self.grammar = grammar
         self.planner = _Planner(grammar)
-        self.plans: dict[tuple[int, str, object], tuple[int, tuple[Any, ...]]] = {}
+        self.plans: dict[tuple[int, str, object], tuple[int, tuple[Any, ...], int]] = {}
         self.patterns: dict[Separators, list[re.Pattern[str] | None]] = {}
         self.key_fields = grammar.key_fields
         self.first_segment = {node.id: node.index for node in grammar.nodes if node.kind == "segment"}
@@ -406,19 +406,24 @@ class Engine:
             values.append(value)
         return tuple(values) if len(values) > 1 else values[0]
 
-    def plan(self, state: int, sid: str, elements: list[str], component: str) -> tuple[int, tuple[Any, ...]]:
+    def plan(self, state: int, sid: str, elements: list[str], component: str) -> tuple[int, tuple[Any, ...], int]:
+        """(node pyx12 places the segment at or -1, the checks on the way, the node a reader uses)."""
         qualifier = self.qualifier(sid, elements, component)
         key = (state, sid, qualifier)
         found = self.plans.get(key)
         if found is None:
-            values: dict[tuple[int, int | None], str] = {}
+            values: dict[tuple[int, int | None], str] | None = {}
             for position, sub in self.key_fields.get(sid, ()):
                 value = elements[position] if position < len(elements) else ""
                 if sub is not None:
                     parts = value.split(component)
                     value = parts[sub - 1] if sub - 1 < len(parts) else ""
-                values[(position, sub)] = value
+                values[(position, sub)] = value  # type: ignore[index]
             found = self.planner.plan(state, sid, values)
+            if found[0] == -1:  # not placed: where a lenient reader puts it, by segment id alone
+                found = (found[0], found[1], self.planner.plan(state, sid, None)[0])
+            else:
+                found = (found[0], found[1], found[0])
             if len(self.plans) < _CACHE_LIMIT:
                 self.plans[key] = found
         return found
@@ -519,6 +524,8 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                 if check and not _SEGMENT_ID.fullmatch(sid):
                     findings.append(Finding(number, sid[:3], None, "1", "segment identifier is not valid"))
                 state.set_segments += 1
+                if raw_sink is not None and state.reading_set:
+                    raw_sink(raw)
                 if not state.in_set:
                     _outside_set(state, sid, number)
                 if sid == "HL":
@@ -527,9 +534,11 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                     _lx(state, sid, elements, number)
             if engine is None or structure is None or (check and state.unmapped):
                 continue
-            target, ops = engine.plan(position, sid, elements, component)
+            target, ops, lenient = engine.plan(position, sid, elements, component)
             if check:
                 structure.replay(ops, number, sid)
+            elif target < 0:
+                target = lenient
             if target < 0:
                 continue
             position = target
@@ -539,8 +548,7 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                 handler = handlers[target]
                 if handler is not None:
                     handler(elements, number)
-                if raw_sink is not None and sid != "ST":
-                    raw_sink(raw)
+
         yield None
     _finish(state, number)
 
@@ -766,8 +774,8 @@ def _finish(state: _Pass, number: int) -> None:
             "GS": ("group", GROUP_TRAILER_MISSING, "GE"),
             "ISA": ("interchange", TA1_END_OF_FILE, "IEA"),
         }[opened.kind]
-        state.envelope_problem(f"file ends before the {trailer} of {opened.kind} at segment {opened.number} "
-                               "(truncated?)", level, code, number, trailer)
+        state.envelope_problem(f"file ends before its IEA (truncated?): no {trailer} for the {opened.kind} at "
+                               f"segment {opened.number}", level, code, number, trailer)
     while state.open:
         state.close(state.open[-1].number)
     if state.interchanges_closed == 0 and not state.isa_numbers:
