@@ -362,14 +362,14 @@ def _get(elements: list[str], position: int) -> str:
     return elements[position] if position < len(elements) else ""
 
 
-def _interchange_envelope(isa: list[str]) -> Envelope:
+def interchange_envelope(isa: list[str]) -> Envelope:
     return Envelope(
         sender_qualifier=isa[5].strip(), sender_id=isa[6].strip(), receiver_qualifier=isa[7].strip(),
         receiver_id=isa[8].strip(), interchange_control_number=isa[13].strip(), usage=isa[15].strip(),
     )
 
 
-def _group_envelope(interchange: Envelope, gs: list[str]) -> Envelope:
+def group_envelope(interchange: Envelope, gs: list[str]) -> Envelope:
     return Envelope(
         sender_qualifier=interchange.sender_qualifier, sender_id=interchange.sender_id,
         receiver_qualifier=interchange.receiver_qualifier, receiver_id=interchange.receiver_id,
@@ -605,7 +605,7 @@ def _open_interchange(state: _Pass, elements: list[str], number: int) -> Engine:
     state.gs_numbers = []
     state.groups = 0
     state.icvn = elements[12]
-    state.interchange = _interchange_envelope(elements)
+    state.interchange = interchange_envelope(elements)
     state.in_set = state.reading_set = False
     return engine_for(control_map_for(state.icvn))
 
@@ -630,7 +630,7 @@ def _open_group(state: _Pass, elements: list[str], number: int, engine: Engine) 
     state.sets = 0
     state.st_numbers = []
     assert state.interchange is not None
-    state.group = _group_envelope(state.interchange, elements)
+    state.group = group_envelope(state.interchange, elements)
     map_file = map_file_for(state.icvn, _get(elements, 1), _get(elements, 8))
     state.unmapped = map_file is None
     if map_file is None:
