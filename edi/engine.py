@@ -91,6 +91,8 @@ class TransactionReader:
     TRANSACTIONS: ClassVar[frozenset[str]] = frozenset()
     HANDLERS: ClassVar[dict[str, str]] = {}
     check_trailer_numbers: ClassVar[bool] = True
+    check_set_count: ClassVar[bool] = True  # SE01 against the segments counted, ST02 unique
+    check_trailer_counts: ClassVar[bool] = True  # GE01/IEA01 counts, GS06/ISA13 unique
     WANTS_TEXT: ClassVar[bool] = False  # ``raw_segment`` gets the text of every segment inside ST..SE
     source: str = "<x12>"
     separators: Separators
@@ -353,6 +355,9 @@ class _Pass:
     def tolerated(self) -> bool:
         return self.reader is not None and not self.reader.check_trailer_numbers and not self.check
 
+    def counts_tolerated(self) -> bool:
+        return self.tolerated() or (self.reader is not None and not self.reader.check_trailer_counts and not self.check)
+
 
 def _count(value: str) -> int | None:
     return int(value) if value.isdigit() else None
@@ -539,6 +544,9 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                 structure.replay(ops, number, sid)
             elif target < 0:
                 target = lenient
+                if target < 0 and not (sid.isalnum() and len(sid) <= 3):
+                    raise X12ParseError(f"bad segment identifier {sid[:10]!r}", segment_index=number,
+                                        source=data.source)
             if target < 0:
                 continue
             position = target
@@ -598,7 +606,7 @@ def _open_interchange(state: _Pass, elements: list[str], number: int) -> Engine:
             state.close(number)
     control = elements[13]
     state.open.append(_Open("ISA", control, number))
-    if control in state.isa_numbers:
+    if control in state.isa_numbers and not state.counts_tolerated():
         state.envelope_problem("ISA13 repeats an interchange control number of this file", "interchange",
                                TA1_DUPLICATE, number, "ISA")
     state.isa_numbers.append(control)
@@ -622,7 +630,7 @@ def _open_group(state: _Pass, elements: list[str], number: int, engine: Engine) 
             state.close(number)
     control = _get(elements, 6)
     state.open.append(_Open("GS", control, number))
-    if control in state.gs_numbers:
+    if control in state.gs_numbers and not state.counts_tolerated():
         state.envelope_problem("GS06 repeats a group control number of this interchange", "group",
                                GROUP_NOT_UNIQUE, number, "GS")
     state.gs_numbers.append(control)
@@ -656,7 +664,7 @@ def _envelope_segment(state: _Pass, sid: str, elements: list[str], number: int) 
             state.envelope_problem("ST outside a functional group", "interchange", TA1_CONTENT, number, "ST")
         control = _get(elements, 2)
         state.open.append(_Open("ST", control, number))
-        if control in state.st_numbers:
+        if control in state.st_numbers and (reader is None or state.check or reader.check_set_count):
             state.envelope_problem("ST02 repeats a control number of this group", "set", SET_CONTROL_NOT_UNIQUE,
                                    number, "ST")
         state.st_numbers.append(control)
@@ -678,7 +686,7 @@ def _envelope_segment(state: _Pass, sid: str, elements: list[str], number: int) 
             state.envelope_problem("SE outside a transaction set", "group", GROUP_TRAILER_MISSING, number, "SE")
             return
         state.set_segments += 1
-        if _count(_get(elements, 1)) != state.set_segments:
+        if _count(_get(elements, 1)) != state.set_segments and (reader is None or state.check or reader.check_set_count):
             state.envelope_problem(f"SE01 says {_get(elements, 1)[:12]!r} segments, counted {state.set_segments}",
                                    "set", SET_SEGMENT_COUNT, number, "SE")
         if _get(elements, 2) != top.control:
@@ -699,7 +707,7 @@ def _envelope_segment(state: _Pass, sid: str, elements: list[str], number: int) 
             state.envelope_problem("GE outside a functional group", "interchange", TA1_CONTENT, number, "GE")
             return
         if not state.tolerated():
-            if _count(_get(elements, 1)) != state.sets:
+            if _count(_get(elements, 1)) != state.sets and not state.counts_tolerated():
                 state.envelope_problem(f"GE01 says {_get(elements, 1)[:12]!r} sets, found {state.sets}", "group",
                                        GROUP_SET_COUNT, number, "GE")
             if _get(elements, 2) != top.control:
@@ -715,7 +723,7 @@ def _envelope_segment(state: _Pass, sid: str, elements: list[str], number: int) 
             state.envelope_problem("IEA outside an interchange", "interchange", TA1_CONTROL_STRUCTURE, number, "IEA")
             return
         if not state.tolerated():
-            if _count(_get(elements, 1)) != state.groups:
+            if _count(_get(elements, 1)) != state.groups and not state.counts_tolerated():
                 state.envelope_problem(f"IEA01 says {_get(elements, 1)[:12]!r} groups, found {state.groups}",
                                        "interchange", TA1_GROUP_COUNT, number, "IEA")
             if _get(elements, 2).strip() != top.control.strip():
@@ -774,8 +782,8 @@ def _finish(state: _Pass, number: int) -> None:
             "GS": ("group", GROUP_TRAILER_MISSING, "GE"),
             "ISA": ("interchange", TA1_END_OF_FILE, "IEA"),
         }[opened.kind]
-        state.envelope_problem(f"file ends before its IEA (truncated?): no {trailer} for the {opened.kind} at "
-                               f"segment {opened.number}", level, code, number, trailer)
+        state.envelope_problem(f"interchange not closed by IEA (truncated?): no {trailer} for the "
+                               f"{opened.kind} at segment {opened.number}", level, code, number, trailer)
     while state.open:
         state.close(state.open[-1].number)
     if state.interchanges_closed == 0 and not state.isa_numbers:

@@ -25,10 +25,12 @@ such claims always read back that way.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from domain.acks import Envelope
 from domain.claim import (
     OPTUM_BH_PAYER_NAME,
     Address,
@@ -44,21 +46,13 @@ from domain.claim import (
     Source,
     Subscriber,
 )
-from edi.x12 import (
-    Segment,
-    Separators,
-    X12ParseError,
-    detect_separators,
-    iter_segments,
-    parse_amount,
-    parse_date,
-)
+from edi.engine import TransactionReader, run
+from edi.grammar import grammar_for
+from edi.tokenizer import SegmentSource
+from edi.x12 import Segment, Separators, X12ParseError, parse_amount, parse_date
 from edi.x837p import DEFAULT_CLAIM_FILING_CODES, PATIENT_RELATIONSHIP_CODES, PLAN_NAMES
 
 MISSING_DATE = date.min
-
-# ISA element widths (ISA01..ISA16); a file whose ISA does not have them is not X12.
-_ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 
 _RELATIONSHIPS = {code: relationship for relationship, code in PATIENT_RELATIONSHIP_CODES.items()}
 _PLAN_LINES = {name: line for line, name in PLAN_NAMES.items()}
@@ -89,25 +83,46 @@ def read_837p(
     claim_filing_codes: Mapping[LineOfBusiness, str] = DEFAULT_CLAIM_FILING_CODES,
 ) -> Read837:
     """Read every claim of an 837P interchange (or several concatenated ones)."""
-    try:
-        separators = detect_separators(text)
-        reader = _Reader(source, separators, claim_filing_codes)
-        for segment in iter_segments(text, separators):
-            try:
-                reader.read(segment)
-            except X12ParseError as exc:
-                if exc.segment_index is not None:
-                    raise
-                raise X12ParseError(str(exc), segment_index=segment.index, source=source) from None
-            except ValueError as exc:
-                raise X12ParseError(
-                    f"{segment.id}: {exc}", segment_index=segment.index, source=source
-                ) from None
-    except X12ParseError as exc:
-        if exc.source is None:
-            raise _with_source(exc, source) from None
-        raise
+    data = SegmentSource(text, source=source)
+    reader = _Reader(source, data.separators, claim_filing_codes)
+    run(data, _EngineFeed(reader))
     return reader.finish()
+
+
+class _EngineFeed(TransactionReader):
+    """Hands the segments the engine placed in each 837 set to ``_Reader`` (envelope checked by the engine)."""
+
+    TRANSACTIONS: ClassVar[frozenset[str]] = frozenset({"837"})
+    check_set_count = False  # 837s written by others are read for their claims
+    check_trailer_counts = False
+    HANDLERS: ClassVar[dict[str, str]] = {
+        node.id: "segment" for node in grammar_for("837.5010.X222.A1.xml").nodes
+        if node.kind == "segment" and node.id not in ("ST", "SE", "GS", "GE", "ISA", "IEA", "TA1")
+    }
+
+    def __init__(self, reader: _Reader):
+        self.reader = reader
+
+    def other_set(self, st: list[str], number: int) -> None:
+        kind = st[1] if len(st) > 1 else ""
+        raise X12ParseError(f"not an 837P 005010X222 transaction ({kind})", segment_index=number, source=self.source)
+
+    def begin_set(self, envelope: Envelope, st: list[str], number: int) -> None:
+        self.reader.open_transaction(envelope, Segment(tuple(st), number))
+
+    def segment(self, elements: list[str], number: int) -> None:
+        segment = Segment(tuple(elements), number)
+        try:
+            self.reader.read_transaction_segment(segment)
+        except X12ParseError as exc:
+            if exc.segment_index is not None:
+                raise
+            raise X12ParseError(str(exc), segment_index=number, source=self.source) from None
+        except ValueError as exc:
+            raise X12ParseError(f"{segment.id}: {exc}", segment_index=number, source=self.source) from None
+
+    def end_set(self, se: list[str], number: int) -> None:
+        self.reader.close_claim(Segment(tuple(se), number))
 
 
 def _with_source(exc: X12ParseError, source: str) -> X12ParseError:
@@ -158,14 +173,8 @@ class _Reader:
     separators: Separators
     claim_filing_codes: Mapping[LineOfBusiness, str]
     claims: list[Claim] = field(default_factory=list)
-    # envelope
-    isa: Segment | None = None
-    gs: Segment | None = None
-    st: Segment | None = None
-    isa_numbers: list[str] = field(default_factory=list)
-    gs_numbers: list[str] = field(default_factory=list)
+    envelopes: list[Envelope] = field(default_factory=list)
     st_numbers: list[str] = field(default_factory=list)
-    first_isa: Segment | None = None
     # hierarchy context
     level: str = ""  # HL03 of the current HL: 20, 22, 23
     entity: str = ""  # NM101 of the current name loop, to place N3/N4/DMG/REF/PRV
@@ -178,83 +187,34 @@ class _Reader:
     def fail(self, message: str, segment: Segment) -> X12ParseError:
         return X12ParseError(message, segment_index=segment.index, source=self.source)
 
-    # -- envelope -------------------------------------------------------------
+    # -- envelope (checked by the engine) -----------------------------------------
 
-    def read(self, segment: Segment) -> None:
-        sid = segment.id
-        if sid == "ISA":
-            self.open_interchange(segment)
-        elif self.isa is None:
-            raise self.fail(f"{sid} outside an interchange (ISA..IEA)", segment)
-        elif sid == "IEA":
-            if self.gs is not None:
-                raise self.fail("IEA before the group was closed by GE", segment)
-            if segment.get(2) != self.isa.get(13):
-                raise self.fail("IEA02 does not match ISA13", segment)
-            self.isa = None
-        elif sid == "GS":
-            if self.gs is not None:
-                raise self.fail("GS inside an open group", segment)
-            self.gs = segment
-            self.gs_numbers.append(segment.get(6))
-        elif self.gs is None:
-            raise self.fail(f"{sid} outside a functional group (GS..GE)", segment)
-        elif sid == "GE":
-            if self.st is not None:
-                raise self.fail("GE before the transaction was closed by SE", segment)
-            if segment.get(2) != self.gs.get(6):
-                raise self.fail("GE02 does not match GS06", segment)
-            self.gs = None
-        elif sid == "ST":
-            self.open_transaction(segment)
-        elif self.st is None:
-            raise self.fail(f"{sid} outside a transaction set (ST..SE)", segment)
-        elif sid == "SE":
-            if segment.get(2) != self.st.get(2):
-                raise self.fail("SE02 does not match ST02", segment)
-            self.close_claim(segment)
-            self.st = None
-        else:
-            self.read_transaction_segment(segment)
-
-    def open_interchange(self, segment: Segment) -> None:
-        if self.isa is not None:
-            raise self.fail("ISA inside an open interchange (IEA missing)", segment)
-        values = segment.elements[1:]
-        if len(values) != len(_ISA_WIDTHS) or any(
-            len(v) != w for v, w in zip(values, _ISA_WIDTHS, strict=True)
-        ):
-            raise self.fail("ISA elements do not have their fixed widths", segment)
-        self.isa = segment
-        self.first_isa = self.first_isa or segment
-        self.isa_numbers.append(segment.get(13))
-
-    def open_transaction(self, segment: Segment) -> None:
-        assert self.gs is not None
-        if self.st is not None:
-            raise self.fail("ST inside an open transaction (SE missing)", segment)
-        convention = segment.get(3) or self.gs.get(8)
-        if segment.get(1) != "837" or not convention.startswith("005010X222"):
+    def open_transaction(self, envelope: Envelope, segment: Segment) -> None:
+        convention = segment.get(3) or envelope.version
+        if not convention.startswith("005010X222"):
             raise self.fail(f"not an 837P 005010X222 transaction ({segment.get(1)} {convention})", segment)
-        self.st = segment
+        if not self.envelopes or envelope is not self.envelopes[-1]:
+            self.envelopes.append(envelope)
         self.st_numbers.append(segment.get(2))
         self.level, self.entity = "", ""
         self.billing, self.subscriber, self.patient = {}, {}, None
 
     def finish(self) -> Read837:
-        if self.isa is not None or self.first_isa is None:
-            raise X12ParseError("interchange not closed by IEA", source=self.source)
-        isa = self.first_isa
+        if not self.envelopes:
+            raise X12ParseError("no 837P transaction set in the file", source=self.source)
+        first = self.envelopes[0]
         return Read837(
             claims=tuple(self.claims),
-            sender_id=isa.get(6).strip(),
-            receiver_id=isa.get(8).strip(),
-            interchange_control_number=isa.get(13),
-            group_control_number=self.gs_numbers[0] if self.gs_numbers else "",
+            sender_id=first.sender_id,
+            receiver_id=first.receiver_id,
+            interchange_control_number=first.interchange_control_number,
+            group_control_number=first.group_control_number,
             transaction_set_control_numbers=tuple(self.st_numbers),
-            usage_indicator=isa.get(15),
-            interchange_control_numbers=tuple(self.isa_numbers),
-            group_control_numbers=tuple(self.gs_numbers),
+            usage_indicator=first.usage,
+            interchange_control_numbers=tuple(
+                e.interchange_control_number for i, e in enumerate(self.envelopes)
+                if i == 0 or e.interchange_control_number != self.envelopes[i - 1].interchange_control_number),
+            group_control_numbers=tuple(e.group_control_number for e in self.envelopes),
         )
 
     # -- inside ST..SE --------------------------------------------------------
