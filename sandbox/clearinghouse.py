@@ -59,6 +59,7 @@ negative (voids only) gets BPR02 0 and a PLB FB (forward balance) for the debt.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
@@ -74,8 +75,10 @@ from edi.build277ca import (
 )
 from edi.build835 import REMIT_VERSION, build_835
 from edi.build999 import acknowledge_group, build_999, reply_envelope
-from edi.sniff import EnvelopeError, walk_envelopes
-from edi.x12 import Segment, Separators, X12ParseError, detect_separators, iter_segments, parse_date
+from edi.engine import EnvelopeError, TransactionReader, walk
+from edi.grammar import grammar_for
+from edi.tokenizer import SegmentSource
+from edi.x12 import Segment, Separators, X12ParseError, parse_date
 from edi.x835 import DECIMAL_PATTERN
 
 CENT = Decimal("0.01")
@@ -280,6 +283,44 @@ class _SetReader:
         return self.set
 
 
+class _Placed(TransactionReader):
+    """Every segment the engine placed inside an 837 set (and each TA1), with its group's envelope."""
+
+    TRANSACTIONS = frozenset({"837", "835", "999", "997", "277", "270", "271", "276", "278", "820", "834"})
+    HANDLERS = {node.id: "segment" for node in grammar_for("837.5010.X222.A1.xml").nodes if node.kind == "segment"}
+
+    def __init__(self) -> None:
+        self.out: list[tuple[Envelope, Segment]] = []
+        self.envelope: Envelope | None = None
+
+    def begin_set(self, envelope: Envelope, st: list[str], number: int) -> None:
+        self.envelope = envelope
+        self.out.append((envelope, Segment(tuple(st), number)))
+
+    def segment(self, elements: list[str], number: int) -> None:
+        assert self.envelope is not None
+        self.out.append((self.envelope, Segment(tuple(elements), number)))
+
+    def end_set(self, se: list[str], number: int) -> None:
+        assert self.envelope is not None
+        self.out.append((self.envelope, Segment(tuple(se), number)))
+
+    def interchange_ack(self, envelope: Envelope, ta1: list[str], number: int) -> None:
+        self.out.append((envelope, Segment(tuple(ta1), number)))
+
+
+def _placed_segments(text: str) -> Iterator[tuple[Envelope, Segment]]:
+    reader = _Placed()
+    try:
+        for _ in walk(SegmentSource(text, source="<837>"), reader):
+            yield from reader.out
+            reader.out = []
+    except X12ParseError:
+        yield from reader.out  # what came before the broken envelope, then its error
+        raise
+    yield from reader.out
+
+
 # --- adjudication -----------------------------------------------------------------------
 
 
@@ -449,7 +490,7 @@ def answer_837(
 ) -> SandboxAnswer:
     """The clearinghouse's 999 and the payer's 835 (or a TA1) for one 837P interchange."""
     try:
-        separators = detect_separators(text)
+        separators = SegmentSource(text).separators
     except X12ParseError:
         return SandboxAnswer(
             None, None, (), _ta1(None, "022", control_number=first_control_number, today=today)
@@ -471,7 +512,7 @@ def _answer(
     reader: _SetReader | None = None
     interchange: Envelope | None = None
     try:
-        for envelope, seg in walk_envelopes(iter_segments(text, separators), source="<837>"):
+        for envelope, seg in _placed_segments(text):
             interchange = interchange or envelope
             if seg.id == "TA1":
                 continue
