@@ -185,16 +185,20 @@ def check(state: State, claim_id: str | None, as_json: bool) -> None:
 
 @main_group.command()
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--pyx12", "second_opinion", is_flag=True,
+              help="Also validate each file with pyx12 (slower); both must find nothing.")
 @click.pass_obj
-def build(state: State, as_json: bool) -> None:
-    """Turn ready claims into 837P files in the outbox (each pyx12-validated).
+def build(state: State, as_json: bool, second_opinion: bool) -> None:
+    """Turn ready claims into 837P files in the outbox (each X12-validated).
 
-    Claims the rules refuse are held, with the reasons.
+    Claims the rules refuse are held, with the reasons; a file with X12 findings is not released.
     """
     from outbox.batches import build_batches
+    from validators.x12_syntax import check_x12, check_x12_and_pyx12
 
     app = state.app
-    report = build_batches(app.ledger, app.config, checker=app.check, actor=app.actor, now=app.now())
+    report = build_batches(app.ledger, app.config, checker=app.check, actor=app.actor, now=app.now(),
+                           validate=check_x12_and_pyx12 if second_opinion else check_x12)
     if as_json:
         _print_json(report.__dict__)
     else:

@@ -1,9 +1,9 @@
-"""`bhclaims build`: ready claims → 837P files in the outbox, each pyx12-clean or not released.
+"""`bhclaims build`: ready claims → 837P files in the outbox, each X12-clean or not released.
 
 Step 1 (one transaction): pick ready claims, re-check the rules (deadlines move
 with the calendar), hold the failing ones, take fresh control numbers, record
 the batch and move its claims to ``batched``.  Step 2: render the file, validate
-it with pyx12, write it 0600.  A batch whose file was never written (a crash
+it with the X12 engine (and pyx12 too with ``build --pyx12``), write it 0600.  A batch whose file was never written (a crash
 between the steps) is rendered again from the same claims and numbers on the
 next run, so no claim ends up in two batches.
 """
@@ -29,10 +29,10 @@ from ledger.ingest import findings_json
 from ledger.models import Batch, BatchClaim, Claim, ClaimStatus
 from outbox.files import write_private
 from runtime.config import Config
-from validators.x12_syntax import SyntaxFinding, validate_x12
+from validators.x12_syntax import check_x12
 
 Checker = Callable[[DomainClaim], Sequence[Any]]
-Validator = Callable[[str], list[SyntaxFinding]]
+Validator = Callable[[str], Sequence[object]]  # findings, each printable; empty when clean
 
 
 @dataclass
@@ -49,7 +49,7 @@ def batch_file_name(submitter_id: str, interchange: int) -> str:
 
 
 def build_batches(ledger: Ledger, config: Config, *, checker: Checker, actor: str, now: datetime,
-                  validate: Validator = validate_x12) -> BuildReport:
+                  validate: Validator = check_x12) -> BuildReport:
     report = BuildReport()
     with ledger.session() as session:
         pending = list(session.scalars(select(Batch.id).where(Batch.status == "allocated").order_by(Batch.id)))
