@@ -214,6 +214,59 @@ def build(state: State, as_json: bool, second_opinion: bool) -> None:
 
 
 @main_group.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def validate(files: tuple[Path, ...], as_json: bool) -> None:
+    """Check X12 files (837P, 835, 999, 277CA, TA1, ...) against the implementation guides.
+
+    Each finding names the segment number (ISA = 1), the segment, the element and a code,
+    never an element's value.  Exit 1 when anything is found, 2 when a file cannot be read.
+
+    Example: bhclaims validate outbox/*.837
+    """
+    from runtime.logs import get_logger
+    from validators.x12_syntax import UNREADABLE, check_x12
+
+    log = get_logger("bhclaims.validate")
+    results: list[dict[str, Any]] = []
+    unreadable = False
+    for path in files:
+        notes: list[str] = []
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            unreadable = True
+            results.append({"file": str(path), "readable": False, "error": exc.strerror or type(exc).__name__,
+                            "findings": [], "notes": []})
+            continue
+        findings = check_x12(path, notes=notes)
+        for note in notes:
+            log.info("x12.tolerated", file=str(path), note=note)
+        unreadable |= any(f.code == UNREADABLE for f in findings)
+        results.append({"file": str(path), "readable": not any(f.code == UNREADABLE for f in findings),
+                        "findings": [{"segment_number": f.number, "segment_id": f.segment, "element": f.element,
+                                      "code": f.code, "message": f.message} for f in findings],
+                        "notes": notes})
+    if as_json:
+        _print_json(results)
+    else:
+        for item in results:
+            if "error" in item:
+                click.echo(f"{item['file']}: cannot be read: {item['error']}", err=True)
+            elif not item["findings"]:
+                click.echo(f"{item['file']}: clean")
+            for f in item["findings"]:
+                element = f" ({f['element']})" if f["element"] else ""
+                click.echo(f"{item['file']}: segment {f['segment_number']} {f['segment_id']}{element}: "
+                           f"{f['message']} [{f['code']}]")
+    if unreadable:
+        raise click.ClickException("some files could not be read as X12")  # exit 2
+    if any(item["findings"] for item in results):
+        raise Refused("X12 findings in " + ", ".join(item["file"] for item in results if item["findings"]))
+
+
+@main_group.command()
 @click.option("--wait", default=0.0, show_default=True, help="Seconds to wait for another send/fetch to finish.")
 @click.pass_obj
 def send(state: State, wait: float) -> None:
