@@ -25,10 +25,10 @@ such claims always read back that way.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import ClassVar
 
 from domain.acks import Envelope
 from domain.claim import (

@@ -144,14 +144,14 @@ class RemittanceReader(TransactionReader):
     TRANSACTIONS: ClassVar[frozenset[str]] = frozenset({"835"})
     WANTS_TEXT = True
     HANDLERS: ClassVar[dict[str, str]] = {
-        "HEADER/BPR": "bpr", "HEADER/TRN": "trn", "HEADER/DTM": "production_date",
+        "HEADER/BPR": "bpr", "HEADER/TRN": "trn", "HEADER/DTM": "production_dtm",
         "1000A/N1": "payer", "1000A/REF": "payer_reference",
         "1000B/N1": "payee", "1000B/REF": "payee_reference",
         "2100/CLP": "clp", "2100/CAS": "claim_adjustment", "2100/NM1": "claim_name", "2100/REF": "claim_reference",
         "2100/DTM": "claim_date", "2100/MOA": "moa", "2100/MIA": "mia", "2100/AMT": "claim_amount",
         "2110/SVC": "svc", "2110/CAS": "line_adjustment", "2110/DTM": "line_date", "2110/REF": "line_reference",
         "2110/AMT": "line_amount", "2110/LQ": "remark",
-        "FOOTER/PLB": "plb",
+        "FOOTER/PLB": "provider_adjustment",
     }
 
     def __init__(self, *, drafts: bool = False):
@@ -282,7 +282,7 @@ class RemittanceReader(TransactionReader):
         if "trace_number" not in self.header:
             self.header.update(trace_number=self.required(e, 2, number), trace_payer_id=_get(e, 3))
 
-    def production_date(self, e: list[str], number: int) -> None:
+    def production_dtm(self, e: list[str], number: int) -> None:
         if _get(e, 1) == "405":
             self.production_date = self.day(e, 2, number)
 
@@ -425,7 +425,7 @@ class RemittanceReader(TransactionReader):
 
     # -- provider level -----------------------------------------------------------------------------
 
-    def plb(self, e: list[str], number: int) -> None:
+    def provider_adjustment(self, e: list[str], number: int) -> None:
         self.send_header(number)
         self.close_claim()
         provider_id = self.required(e, 1, number)

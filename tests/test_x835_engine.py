@@ -60,3 +60,20 @@ def test_bad_amount_names_segment_and_element_not_value() -> None:
     with pytest.raises(X12ParseError) as caught:
         read_835(broken)
     assert "CLP03" in str(caught.value) and "12X4" not in str(caught.value)
+
+
+def test_second_functional_group_is_read_with_its_production_date_and_adjustments() -> None:
+    """Handlers are bound again at each GS: none may be shadowed by the reader's own state."""
+    text = (CORPUS / "linuxforhealth-x12" / "835_005010X221A1" / "managed-care.835").read_text()
+    start, end = text.index("GS*"), text.index("IEA*")
+    group = text[start:end]
+    second = group.replace("GS*HP*000000005*54321*20131031*1147*1*", "GS*HP*000000005*54321*20131031*1147*2*")
+    second = second.replace("GE*1*1~", "GE*1*2~").replace("ST*835*112233~", "ST*835*112234~")
+    second = second.replace("SE*", "SE*", 1).replace("*112233~", "*112234~")
+    two = text[:end] + second + text[end:].replace("IEA*1*", "IEA*2*")
+    one = read_835(text)
+    both = read_835(two)
+    assert len(both) == 2
+    assert both[1].production_date == one[0].production_date is not None
+    assert both[1].provider_adjustments == one[0].provider_adjustments
+    assert len(both[1].claims) == len(one[0].claims)
