@@ -424,11 +424,10 @@ class Engine:
                     parts = value.split(component)
                     value = parts[sub - 1] if sub - 1 < len(parts) else ""
                 values[(position, sub)] = value  # type: ignore[index]
-            found = self.planner.plan(state, sid, values)
-            if found[0] == -1:  # not placed: where a lenient reader puts it, by segment id alone
-                found = (found[0], found[1], self.planner.plan(state, sid, None)[0])
-            else:
-                found = (found[0], found[1], found[0])
+            target, ops = self.planner.plan(state, sid, values)
+            # not placed: where a lenient reader puts it, by segment id alone
+            lenient = self.planner.plan(state, sid, None)[0] if target == -1 else target
+            found = (target, ops, lenient)
             if len(self.plans) < _CACHE_LIMIT:
                 self.plans[key] = found
         return found

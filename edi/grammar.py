@@ -56,7 +56,7 @@ class CompositeSpec(NamedTuple):
 class Node(NamedTuple):
     """A loop or segment of the map, numbered in preorder."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index, never called on a Node
     kind: str  # "loop", "segment", "root"
     id: str  # loop id ("2100") or segment id ("CLP")
     name: str

@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterator
 from itertools import repeat
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from edi.x12 import ISA_LENGTH, Separators, X12ParseError, detect_separators
 
@@ -113,7 +113,7 @@ class SegmentSource:
                 self.notes.append(NOTE_BOM)
                 self._offset = len(BOM)
             else:
-                self._handle = _Prefixed(first, self._handle)
+                self._handle = cast(BinaryIO, _Prefixed(first, self._handle))
         head = ""
         while True:
             block = self._read_text()

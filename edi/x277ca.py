@@ -80,7 +80,8 @@ class ClaimAckReader(TransactionReader):
 
     def begin_set(self, envelope: Envelope, st: list[str], number: int) -> None:
         self.envelope, self.control_number, self.st_number = envelope, _get(st, 2), number
-        self.reference, self.created, self.payer_name = "", None, ""
+        self.reference, self.payer_name = "", ""
+        self.created: date | None = None
         self.batch_reference: str | None = None
         self.batch_statuses: list[StatusCode] = []
         self.member_id = ""
