@@ -554,7 +554,14 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
             if state.reading_set:
                 handler = handlers[target]
                 if handler is not None:
-                    handler(elements, number)
+                    try:
+                        handler(elements, number)
+                    except X12ParseError as exc:
+                        if exc.segment_index is not None:
+                            raise
+                        raise X12ParseError(str(exc), segment_index=number, source=data.source) from None
+                    except ValueError as exc:
+                        raise X12ParseError(f"{sid}: {exc}", segment_index=number, source=data.source) from None
 
         yield None
     _finish(state, number)
