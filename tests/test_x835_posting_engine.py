@@ -77,7 +77,7 @@ def test_posted_rows_match_the_file(db_url: str, tmp_path: Path) -> None:
             ("remit_posted", "accepted", "paid", 30)]
         assert rows("SELECT DISTINCT status FROM claims") == [("paid",)]
         paid = session.execute(sa.text("SELECT sum(paid) FROM claim_payments")).scalar()
-        assert Decimal(paid) in (Decimal(30 * 390), Decimal(30 * 390 * 100))  # NUMERIC or cents
+        assert Decimal(str(paid)) in (Decimal(30 * 390), Decimal(30 * 390 * 100))  # NUMERIC or cents
         assert rows("SELECT count(*) FROM service_payments sp JOIN service_lines sl ON sl.id = sp.service_line_id "
                     "WHERE sl.line_id <> sp.line_ref") == [(0,)]
     ledger.dispose()
