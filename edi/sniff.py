@@ -38,8 +38,11 @@ class Sniffed:
 _BY_SET = {"999": FileKind.ACK_999, "997": FileKind.ACK_997, "835": FileKind.REMITTANCE_835}
 
 
-def sniff(text: str, *, source: str = "<x12>") -> Sniffed:
-    """Classify an interchange by its first TA1 or ST; raises ``X12ParseError`` if it has neither."""
+def sniff(text: str | bytes, *, source: str = "<x12>") -> Sniffed:
+    """Classify an interchange by its first TA1 or ST; raises ``X12ParseError`` if it has neither.
+
+    Given bytes (the top of a file), a byte-order mark before the ISA is read as the readers read it.
+    """
     data = SegmentSource(text, source=source)
     separators = data.separators
     envelope: Envelope | None = None

@@ -13,7 +13,7 @@ from typing import ClassVar
 from domain.acks import Envelope, InterchangeAck
 from domain.claim import Source
 from edi.engine import TransactionReader, run
-from edi.tokenizer import SegmentSource
+from edi.tokenizer import SegmentSource, X12Input, segment_source
 from edi.x12 import X12ParseError, parse_date
 
 TA1_CODES = frozenset({"A", "E", "R"})
@@ -47,10 +47,10 @@ class InterchangeAckReader(TransactionReader):
         ))
 
 
-def read_ta1(text: str, source: str = "<ta1>") -> tuple[InterchangeAck, ...]:
+def read_ta1(text: X12Input | SegmentSource, source: str = "<ta1>") -> tuple[InterchangeAck, ...]:
     """Every TA1 in ``text``; raises ``X12ParseError`` for an unreadable file or a file without a TA1."""
     reader = InterchangeAckReader()
-    run(SegmentSource(text, source=source), reader)
+    run(segment_source(text, source), reader)
     if not reader.acks:
         raise X12ParseError("no TA1 segment in the file", source=source)
     return tuple(reader.acks)

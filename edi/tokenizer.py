@@ -194,6 +194,14 @@ class SegmentSource:
         )
 
 
+X12Input = str | bytes | Path | BinaryIO
+
+
+def segment_source(data: X12Input | SegmentSource, source: str) -> SegmentSource:
+    """``data`` as a ``SegmentSource`` (itself if it is one: the caller keeps it to read its ``notes``)."""
+    return data if isinstance(data, SegmentSource) else SegmentSource(data, source=source)
+
+
 class _Prefixed(io.RawIOBase):
     """A binary file with a few bytes already read put back in front."""
 

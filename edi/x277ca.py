@@ -19,15 +19,15 @@ from typing import ClassVar
 from domain.acks import ClaimStatus, ClaimStatusReport, Envelope, LineStatus, StatusCode
 from domain.claim import Source
 from edi.engine import TransactionReader, run
-from edi.tokenizer import SegmentSource
+from edi.tokenizer import SegmentSource, X12Input, segment_source
 from edi.x12 import X12ParseError, parse_date
 from edi.x835 import DECIMAL_PATTERN, MAX_DECIMAL_LENGTH
 
 
-def read_277ca(text: str, source: str = "<277CA>") -> tuple[ClaimStatusReport, ...]:
+def read_277ca(text: X12Input | SegmentSource, source: str = "<277CA>") -> tuple[ClaimStatusReport, ...]:
     """Every 277 transaction set in ``text``; raises ``X12ParseError`` if unreadable."""
     reader = ClaimAckReader()
-    run(SegmentSource(text, source=source), reader)
+    run(segment_source(text, source), reader)
     return tuple(reader.reports)
 
 

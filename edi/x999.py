@@ -19,14 +19,14 @@ from typing import ClassVar
 from domain.acks import ElementError, Envelope, FunctionalAck, SegmentError, SetAck
 from domain.claim import Source
 from edi.engine import TransactionReader, run
-from edi.tokenizer import SegmentSource
+from edi.tokenizer import SegmentSource, X12Input, segment_source
 from edi.x12 import X12ParseError
 
 
-def read_999(text: str, source: str = "<999>") -> tuple[FunctionalAck, ...]:
+def read_999(text: X12Input | SegmentSource, source: str = "<999>") -> tuple[FunctionalAck, ...]:
     """Every 999 (or 997) transaction set in ``text``; raises ``X12ParseError`` if unreadable."""
     reader = FunctionalAckReader()
-    run(SegmentSource(text, source=source), reader)
+    run(segment_source(text, source), reader)
     return tuple(reader.acks)
 
 

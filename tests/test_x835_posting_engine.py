@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from structlog.testing import capture_logs
 
 from benchmarks.post835 import seed_claims, write_835
+from edi.tokenizer import NOTE_BOM, NOTE_PADDING
 from ledger.db import Ledger
 from remits.inbound import post_files
 from remits.payments import PaymentReport, post_835_text
@@ -128,6 +130,7 @@ def test_a_50_mb_835_is_read_through_the_engine_in_bounded_memory(tmp_path: Path
 POSTING_PROBE = """
 import json, sys
 from pathlib import Path
+from edi.tokenizer import NOTE_BOM, NOTE_PADDING
 from ledger.db import Ledger
 from remits.inbound import post_files
 ledger = Ledger(sys.argv[1])
@@ -164,3 +167,17 @@ def test_a_50_mb_835_posts_on_sqlite_in_bounded_memory(tmp_path: Path) -> None:
     figures = json.loads(result.stdout.strip().splitlines()[-1])
     assert figures["failed"] == [] and figures["claims"] == claims, figures
     assert figures["peak_mb"] < 150, figures
+
+
+def test_an_835_with_a_bom_and_padding_is_posted_and_the_notes_are_logged(tmp_path: Path) -> None:
+    url = f"sqlite+pysqlite:///{tmp_path / 'ledger.db'}"
+    seed_claims(url, 3)
+    path = tmp_path / "bom.835"
+    write_835(path, 3)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes() + b"\x1a")
+    ledger = Ledger(url)
+    with capture_logs() as logs:
+        report = post_files(ledger, [path], actor="t")
+    ledger.dispose()
+    assert report.failed == [] and report.payments.claims_posted == 3
+    assert [entry["note"] for entry in logs if entry["event"] == "x12.tolerated"] == [NOTE_BOM, NOTE_PADDING]
