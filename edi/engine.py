@@ -442,6 +442,7 @@ class Engine:
 
 
 _ENGINES: dict[str, Engine] = {}
+_HEADER_PATHS = {"ISA": "/ISA_LOOP/ISA", "GS": "/ISA_LOOP/GS_LOOP/GS"}
 
 
 def engine_for(map_file: str) -> Engine:
@@ -497,11 +498,16 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
             elements = raw.split(element_sep)
             sid = elements[0]
             if sid in ENVELOPE_IDS:
-                if sid == "ISA":
-                    engine = _open_interchange(state, elements, number)
+                if sid == "ISA" or (sid == "GS" and engine is not None):
+                    if sid == "ISA":
+                        engine = _open_interchange(state, elements, number)
+                        structure = _Structure(engine.grammar, findings if check else None)
+                    else:
+                        assert engine is not None
+                        engine = _open_group(state, elements, number, engine)
+                        structure = _Structure(engine.grammar, findings if check else None).carry(structure)
                     grammar = engine.grammar
-                    structure = _Structure(grammar, findings if check else None)
-                    position = grammar.by_path["/ISA_LOOP/ISA"]
+                    position = grammar.by_path[_HEADER_PATHS[sid]]
                     structure.reset_to(grammar.nodes[position].parent, position)
                     handlers = _bind(engine, reader)
                     patterns = engine.patterns_for(separators) if check else []
@@ -511,17 +517,6 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                 if engine is None:
                     state.envelope_problem(f"{sid} outside an interchange", "interchange", TA1_CONTROL_STRUCTURE,
                                            number, sid)
-                    continue
-                if sid == "GS":
-                    engine = _open_group(state, elements, number, engine)
-                    grammar = engine.grammar
-                    structure = _Structure(grammar, findings if check else None).carry(structure)
-                    position = grammar.by_path["/ISA_LOOP/GS_LOOP/GS"]
-                    structure.reset_to(grammar.nodes[position].parent, position)
-                    handlers = _bind(engine, reader)
-                    patterns = engine.patterns_for(separators) if check else []
-                    if check:
-                        _check_elements(engine, position, raw, elements, number, separators, findings, verified, patterns)
                     continue
                 _envelope_segment(state, sid, elements, number)
             else:
