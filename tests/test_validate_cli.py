@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import structlog
 
 import cli
 from edi.x837p import ControlNumbers, build_837p
@@ -16,6 +18,14 @@ from tests.regen_golden import RECEIVER, SETTINGS, SUBMITTER
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "x12"
 AMBIGUOUS = CORPUS / "imsweb-x12-parser" / "837_5010" / "x12_ambiguous_loop.txt"
 NO_ISA = CORPUS / "imsweb-x12-parser" / "837_5010" / "x12_no_isa_line.txt"
+
+
+@pytest.fixture(autouse=True)
+def logging_restored() -> Iterator[None]:
+    """``cli.main`` points the log at this test's captured stderr; later tests must not write to it closed."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
