@@ -34,7 +34,7 @@ AGREE = "agree"
 PYX12_CRASH = "pyx12 cannot read (no map / crash)"
 PYX12_SKIPS_ENVELOPE_ELEMENTS = "pyx12 skips envelope element errors"
 PYX12_MISSES_NESTED_HEADER = "pyx12 misses an ST/GS before the previous SE/GE"
-PYX12_IGNORES_SEGMENT_BEFORE_ST = "pyx12 ignores a segment between GS and ST"
+PYX12_IGNORES_SEGMENT_BEFORE_ST = "pyx12 ignores a set segment before the first GS or ST"
 BOTH_REFUSE = "both refuse the file"
 DISAGREE = "disagree"
 
@@ -87,7 +87,8 @@ def _known_divergence(finding: engine.Finding) -> str | None:
         return PYX12_SKIPS_ENVELOPE_ELEMENTS
     if finding.segment in ("ST", "GS") and " before the " in finding.message:
         return PYX12_MISSES_NESTED_HEADER
-    if finding.segment not in ENVELOPE_SEGMENTS and finding.message.endswith("outside a transaction set"):
+    if finding.segment not in ENVELOPE_SEGMENTS and finding.message.endswith(
+            ("outside a transaction set", "outside a functional group")):
         return PYX12_IGNORES_SEGMENT_BEFORE_ST
     return None
 
