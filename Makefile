@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench venv servers clean
+.PHONY: demo test lint bench oracle venv servers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ test: $(STAMP) servers
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+# pyx12 vs the engine on COUNT mutated built files; prints agreements and divergences by kind
+COUNT ?= 10000
+oracle: $(STAMP)
+	$(BIN)/python -m tests.x12_oracle --count $(COUNT)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/parse.py

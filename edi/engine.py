@@ -743,12 +743,17 @@ def _envelope_segment(state: _Pass, sid: str, elements: list[str], number: int) 
 
 
 def _outside_set(state: _Pass, sid: str, number: int) -> None:
+    """A set segment with no ST open: reported at the segment itself (as pyx12 does), not at a trailer."""
     if any(o.kind == "GS" for o in state.open):
-        state.envelope_problem(f"{sid} outside a transaction set", "group", GROUP_TRAILER_MISSING, number, sid[:3])
+        message, level, code = f"{sid} outside a transaction set", "group", GROUP_TRAILER_MISSING
     elif state.open:
-        state.envelope_problem(f"{sid} outside a functional group", "interchange", TA1_CONTENT, number, sid[:3])
+        message, level, code = f"{sid} outside a functional group", "interchange", TA1_CONTENT
     else:
-        state.envelope_problem(f"{sid} outside an interchange", "interchange", TA1_CONTROL_STRUCTURE, number, sid[:3])
+        message, level, code = f"{sid} outside an interchange", "interchange", TA1_CONTROL_STRUCTURE
+    if state.check:
+        state.findings.append(Finding(number, sid[:3], None, code, message))
+    else:
+        state.envelope_problem(message, level, code, number, sid[:3])
 
 
 def _hl(state: _Pass, elements: list[str], number: int) -> None:
