@@ -394,6 +394,9 @@ class Engine:
         self.patterns: dict[Separators, list[re.Pattern[str] | None]] = {}
         self.key_fields = grammar.key_fields
         self.first_segment = {node.id: node.index for node in grammar.nodes if node.kind == "segment"}
+        # the plan key's shape by segment id: absent = no key element, n >= 0 = element n alone, -1 = composite
+        self.key_position = {sid: fields[0][0] if len(fields) == 1 and fields[0][1] is None else -1
+                             for sid, fields in self.key_fields.items() if fields}
 
     def qualifier(self, sid: str, elements: list[str], component: str) -> object:
         fields = self.key_fields.get(sid)
@@ -413,8 +416,13 @@ class Engine:
 
     def plan(self, state: int, sid: str, elements: list[str], component: str) -> tuple[int, tuple[Any, ...], int]:
         """(node pyx12 places the segment at or -1, the checks on the way, the node a reader uses)."""
-        qualifier = self.qualifier(sid, elements, component)
-        key = (state, sid, qualifier)
+        at = self.key_position.get(sid)
+        if at is None:
+            key: tuple[int, str, object] = (state, sid, "")
+        elif at >= 0:
+            key = (state, sid, elements[at] if at < len(elements) else "")
+        else:
+            key = (state, sid, self.qualifier(sid, elements, component))
         found = self.plans.get(key)
         if found is None:
             values: dict[tuple[int, int | None], str] | None = {}
