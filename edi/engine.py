@@ -239,9 +239,10 @@ class _Structure:
                         add(Finding(number - 1, child.id, None, "2", f"segment {child.id} is marked as not used here"))
                 elif counts[child.index] > child.max_repeat and add:
                     add(Finding(number, sid, None, "5", f"segment {child.id} repeats more than {child.max_repeat} times"))
-                missing = [m for m in missing if m[0] != child.index]
-                self._flush(missing, number, child.pos)
-                missing = [m for m in missing if nodes[m[0]].pos == child.pos]
+                if missing:
+                    missing = [m for m in missing if m[0] != child.index]
+                    self._flush(missing, number, child.pos)
+                    missing = [m for m in missing if nodes[m[0]].pos == child.pos]
             elif kind == NEED_SEGMENT:
                 if counts[op[1]] < 1:
                     node = nodes[op[1]]
@@ -261,8 +262,9 @@ class _Structure:
                     if counts[loop.index] > loop.max_repeat and add:
                         add(Finding(number, sid, None, "4", f"loop {loop.id} repeats more than {loop.max_repeat} times"))
                 counts[op[2]] += 1
-                self._flush(missing, number, None)
-                missing = []
+                if missing:
+                    self._flush(missing, number, None)
+                    missing = []
             elif kind == NOT_FOUND:
                 if add:
                     add(Finding(number, sid, None, "1", f"segment {sid} is not expected here (after {nodes[op[1]].path})"))
