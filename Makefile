@@ -40,6 +40,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/parse.py
 	$(BIN)/python benchmarks/check.py
 	$(BIN)/python benchmarks/build837.py --claims 20000
+	$(BIN)/python benchmarks/x12_engine.py
+	$(BIN)/python benchmarks/post835.py --gigabyte
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
