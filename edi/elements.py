@@ -4,8 +4,9 @@ Two forms of the same rules, chosen per segment at run time, not held equal by a
 
 - ``segment_pattern`` compiles a node into one regular expression that accepts only
   segments every check below would pass (codes, lengths, types, dates, required and
-  unused elements, counts of elements and components).  It may refuse a valid segment
-  (a leap day, an amount with three decimals): those go to the checks below.
+  unused elements, counts of elements and components) except the syntax notes (P, R, E, C,
+  L), which ``syntax_problem`` checks on a segment the pattern accepted.  It may refuse a
+  valid segment (a leap day, an amount with three decimals): those go to the checks below.
 - ``element_findings`` makes the checks one element at a time and says what failed; it
   runs only for a segment the pattern refused, and for nodes with no pattern.
 
@@ -280,8 +281,9 @@ def _element_pattern(spec: ElementSpec | CompositeSpec, grammar: Grammar, separa
 
 
 def segment_pattern(node: Node, grammar: Grammar, separators: Separators) -> re.Pattern[str] | None:
-    """One regex accepting only segments of ``node`` with no element problem (see module doc)."""
-    if node.syntax or node.kind != "segment":
+    """One regex accepting only segments of ``node`` with no element problem, syntax notes aside
+    (see module doc)."""
+    if node.kind != "segment":
         return None
     reserved = {separators.element, separators.component, separators.segment, separators.repetition}
     chars = "".join(ch for ch in _class_members() if ch not in reserved)

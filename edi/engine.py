@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from domain.acks import Envelope
-from edi.elements import element_findings, segment_pattern
+from edi.elements import element_findings, segment_pattern, syntax_problem
 from edi.grammar import Grammar, Node, control_map_for, grammar_for, map_file_for
 from edi.tokenizer import SegmentSource
 from edi.x12 import Separators, X12ParseError
@@ -584,12 +584,11 @@ def _check_elements(engine: Engine, target: int, raw: str, elements: list[str], 
     if key in verified:
         return
     pattern = patterns[target]
-    if pattern is not None and pattern.fullmatch(raw):
-        if len(verified) < _CACHE_LIMIT:
-            verified.add(key)
-        return
     node = engine.grammar.nodes[target]
-    problems = element_findings(node, elements, separators, engine.grammar)
+    if pattern is not None and pattern.fullmatch(raw):
+        problems = [p for rule in node.syntax if (p := syntax_problem(node.id, rule, elements)) is not None]
+    else:
+        problems = element_findings(node, elements, separators, engine.grammar)
     for problem in problems:
         findings.append(Finding(number, node.id, problem.refdes, problem.code, problem.words))
     if not problems and len(verified) < _CACHE_LIMIT:
