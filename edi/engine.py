@@ -393,7 +393,7 @@ class Engine:
         self.grammar = grammar
         self.planner = _Planner(grammar)
         self.plans: dict[tuple[int, str, object], tuple[int, tuple[Any, ...], int]] = {}
-        self.patterns: dict[Separators, list[re.Pattern[str] | None]] = {}
+        self.patterns: dict[Separators, dict[int, re.Pattern[str] | None]] = {}
         self.key_fields = grammar.key_fields
         self.first_segment = {node.id: node.index for node in grammar.nodes if node.kind == "segment"}
         # the plan key's shape by segment id: absent = no key element, n >= 0 = element n alone, -1 = composite
@@ -442,13 +442,10 @@ class Engine:
                 self.plans[key] = found
         return found
 
-    def patterns_for(self, separators: Separators) -> list[re.Pattern[str] | None]:
-        found = self.patterns.get(separators)
-        if found is None:
-            found = [segment_pattern(n, self.grammar, separators) if n.kind == "segment" else None
-                     for n in self.grammar.nodes]
-            self.patterns[separators] = found
-        return found
+    def patterns_for(self, separators: Separators) -> dict[int, re.Pattern[str] | None]:
+        """Each segment node's pattern, compiled the first time a segment is placed at it
+        (a map has hundreds of segments, a file uses a few dozen)."""
+        return self.patterns.setdefault(separators, {})
 
 
 _ENGINES: dict[str, Engine] = {}
@@ -488,7 +485,7 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
     engine: Engine | None = None
     structure: _Structure | None = None
     handlers: list[Callable[[list[str], int], None] | None] = []
-    patterns: list[re.Pattern[str] | None] = []
+    patterns: dict[int, re.Pattern[str] | None] = {}
     grammar: Grammar | None = None
     position = -1  # the node of the last segment placed
     number = 0
@@ -520,7 +517,7 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                     position = grammar.by_path[_HEADER_PATHS[sid]]
                     structure.reset_to(grammar.nodes[position].parent, position)
                     handlers = _bind(engine, reader)
-                    patterns = engine.patterns_for(separators) if check else []
+                    patterns = engine.patterns_for(separators) if check else {}
                     if check:
                         _check_elements(engine, position, raw, elements, number, separators, findings, verified, patterns)
                     continue
@@ -579,12 +576,15 @@ def _bind(engine: Engine, reader: TransactionReader | None) -> list[Callable[[li
 
 
 def _check_elements(engine: Engine, target: int, raw: str, elements: list[str], number: int, separators: Separators,
-                    findings: list[Finding], verified: set[tuple[int, str]], patterns: list[re.Pattern[str] | None]) -> None:
+                    findings: list[Finding], verified: set[tuple[int, str]], patterns: dict[int, re.Pattern[str] | None]) -> None:
     key = (target, raw)
     if key in verified:
         return
-    pattern = patterns[target]
     node = engine.grammar.nodes[target]
+    try:
+        pattern = patterns[target]
+    except KeyError:
+        pattern = patterns[target] = segment_pattern(node, engine.grammar, separators)
     if pattern is not None and pattern.fullmatch(raw):
         problems = [p for rule in node.syntax if (p := syntax_problem(node.id, rule, elements)) is not None]
     else:
