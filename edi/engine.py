@@ -93,7 +93,8 @@ class TransactionReader:
     check_trailer_numbers: ClassVar[bool] = True
     check_set_count: ClassVar[bool] = True  # SE01 against the segments counted, ST02 unique
     check_trailer_counts: ClassVar[bool] = True  # GE01/IEA01 counts, GS06/ISA13 unique
-    WANTS_TEXT: ClassVar[bool] = False  # ``raw_segment`` gets the text of every segment inside ST..SE
+    WANTS_TEXT: ClassVar[bool] = False  # ``texts`` gets the text of every segment inside ST..SE
+    texts: list[str]  # readers with ``WANTS_TEXT``: the walk appends to this list (never replace it)
     source: str = "<x12>"
     separators: Separators
 
@@ -105,9 +106,6 @@ class TransactionReader:
 
     def interchange_ack(self, envelope: Envelope, ta1: list[str], number: int) -> None:
         """A TA1 segment (outside any group)."""
-
-    def raw_segment(self, text: str) -> None:
-        """The text of a segment between ST and SE (readers with ``WANTS_TEXT``)."""
 
     def other_set(self, st: list[str], number: int) -> None:
         """ST of a set this reader does not read (default: refuse the file)."""
@@ -491,7 +489,7 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
     number = 0
     findings = state.findings
     verified: set[tuple[int, str]] = set()
-    raw_sink = reader.raw_segment if reader is not None and reader.WANTS_TEXT else None
+    raw_sink = reader.texts.append if reader is not None and reader.WANTS_TEXT else None
     for batch in data.batches():
         for raw in batch:
             number += 1

@@ -219,14 +219,9 @@ class RemittanceReader(TransactionReader):
         self.claim = self.line = None
         self.header_sent = False
         self.digest = hashlib.sha256()
-        self.texts = []
+        self.texts.clear()
         seps = self.separators
         self.plain = not any(ch in _FINGERPRINT_CONTROLS for ch in seps.all())
-
-    def raw_segment(self, text: str) -> None:
-        self.texts.append(text)
-        if len(self.texts) >= 4096:
-            self.fingerprint()
 
     def fingerprint(self) -> None:
         """Feed the collected segment texts to the content digest (separators mapped to controls)."""
@@ -236,7 +231,7 @@ class RemittanceReader(TransactionReader):
         text = "\x1e".join(self.texts) + "\x1e"
         text = text.replace(seps.element, "\x1f").replace(seps.component, "\x1c").replace(seps.repetition, "\x1b")
         self.digest.update(text.encode("ascii", errors="replace"))
-        self.texts = []
+        self.texts.clear()
 
     def remittance(self, number: int, *, claims: bool = False) -> Remittance:
         if "total_paid" not in self.header:
@@ -455,6 +450,7 @@ def read_remittance_parts(source: SegmentSource, *, drafts: bool = False) -> Ite
     """The parts of every remittance of ``source``, streamed (see the module doc)."""
     reader = RemittanceReader(drafts=drafts)
     for _ in walk(source, reader):
+        reader.fingerprint()  # the block's segments: what is kept stays one block long
         if reader.out:
             yield from reader.out
             reader.out = []
