@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench venv servers clean
+.PHONY: demo test lint bench oracle venv servers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +31,17 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# pyx12 vs the engine on COUNT mutated built files; prints agreements and divergences by kind
+COUNT ?= 10000
+oracle: $(STAMP)
+	$(BIN)/python -m tests.x12_oracle --count $(COUNT)
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/parse.py
 	$(BIN)/python benchmarks/check.py
 	$(BIN)/python benchmarks/build837.py --claims 20000
+	$(BIN)/python benchmarks/x12_engine.py
+	$(BIN)/python benchmarks/post835.py --gigabyte
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -219,16 +219,20 @@ def check(state: State, claim_id: str | None, as_json: bool) -> None:
 
 @main_group.command()
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--pyx12", "second_opinion", is_flag=True,
+              help="Also validate each file with pyx12 (slower); both must find nothing.")
 @click.pass_obj
-def build(state: State, as_json: bool) -> None:
-    """Turn ready claims into 837P files in the outbox (each pyx12-validated).
+def build(state: State, as_json: bool, second_opinion: bool) -> None:
+    """Turn ready claims into 837P files in the outbox (each X12-validated).
 
-    Claims the rules refuse are held, with the reasons.
+    Claims the rules refuse are held, with the reasons; a file with X12 findings is not released.
     """
     from outbox.batches import build_batches
+    from validators.x12_syntax import check_x12, check_x12_and_pyx12
 
     app = state.app
-    report = build_batches(app.ledger, app.config, checker=app.check, actor=app.actor, now=app.now())
+    report = build_batches(app.ledger, app.config, checker=app.check, actor=app.actor, now=app.now(),
+                           validate=check_x12_and_pyx12 if second_opinion else check_x12)
     if as_json:
         _print_json(report.__dict__)
     else:
@@ -241,6 +245,59 @@ def build(state: State, as_json: bool) -> None:
             _say(f"  {path}")
     if report.held or report.invalid_batches:
         raise Refused("some claims were held")
+
+
+@main_group.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True)
+def validate(files: tuple[Path, ...], as_json: bool) -> None:
+    """Check X12 files (837P, 835, 999, 277CA, TA1, ...) against the implementation guides.
+
+    Each finding names the segment number (ISA = 1), the segment, the element and a code,
+    never an element's value.  Exit 1 when anything is found, 2 when a file cannot be read.
+
+    Example: bhclaims validate outbox/*.837
+    """
+    from runtime.logs import get_logger
+    from validators.x12_syntax import UNREADABLE, check_x12
+
+    log = get_logger("bhclaims.validate")
+    results: list[dict[str, Any]] = []
+    unreadable = False
+    for path in files:
+        notes: list[str] = []
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            unreadable = True
+            results.append({"file": str(path), "readable": False, "error": exc.strerror or type(exc).__name__,
+                            "findings": [], "notes": []})
+            continue
+        findings = check_x12(path, notes=notes)
+        for note in notes:
+            log.info("x12.tolerated", file=str(path), note=note)
+        unreadable |= any(f.code == UNREADABLE for f in findings)
+        results.append({"file": str(path), "readable": not any(f.code == UNREADABLE for f in findings),
+                        "findings": [{"segment_number": f.number, "segment_id": f.segment, "element": f.element,
+                                      "code": f.code, "message": f.message} for f in findings],
+                        "notes": notes})
+    if as_json:
+        _print_json(results)
+    else:
+        for item in results:
+            if "error" in item:
+                click.echo(f"{item['file']}: cannot be read: {item['error']}", err=True)
+            elif not item["findings"]:
+                click.echo(f"{item['file']}: clean")
+            for f in item["findings"]:
+                element = f" ({f['element']})" if f["element"] else ""
+                click.echo(f"{item['file']}: segment {f['segment_number']} {f['segment_id']}{element}: "
+                           f"{f['message']} [{f['code']}]")
+    if unreadable:
+        raise click.ClickException("some files could not be read as X12")  # exit 2
+    if any(item["findings"] for item in results):
+        raise Refused("X12 findings in " + ", ".join(item["file"] for item in results if item["findings"]))
 
 
 @main_group.command()

@@ -31,13 +31,18 @@ import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 TARGET_CLP_PER_S = 10_000
 TARGET_RSS_MB = 400
+TARGET_GIGABYTE_RSS_MB = 300
+GIGABYTE = 1_000_000_000
 LINES = 3
+CLAIM_BYTES_UNPADDED = "CLP*C0000000*1*540*390*30*12*P000000000*11*1~\nNM1*QC*1*DOE*JANE****MI*M1~\nREF*EA*~\n" + LINES * (
+    "SVC*HC:90837*180*130**1~\nDTM*472*20250303~\nCAS*CO*45*40~\nCAS*PR*3*10~\nREF*6R*L1~\n")
 
 
 def seed_claims(url: str, n: int) -> None:
@@ -74,8 +79,10 @@ def seed_claims(url: str, n: int) -> None:
     ledger.dispose()
 
 
-def write_835(path: Path, n: int, trace: str = "BENCH1") -> None:
-    """ISA/GS/ST, N claims of 3 lines (180 billed, CO-45 40, PR-3 10, 130 paid each), SE/GE/IEA."""
+def write_835(path: Path, n: int, trace: str = "BENCH1", padding: int = 0) -> None:
+    """ISA/GS/ST, N claims of 3 lines (180 billed, CO-45 40, PR-3 10, 130 paid each), SE/GE/IEA.
+
+    ``padding`` > 0 gives every claim a REF*EA of that many characters (``--gigabyte``'s bulk)."""
     isa = ("ISA*00*          *00*          *ZZ*87726          *ZZ*RIVERBEND      *260202*1200*^*00501*"
            "000000001*0*T*:~\n")
     head = ["ST*835*0001", f"BPR*I*{n * 390}*C*CHK************20260202", f"TRN*1*{trace}*1411289245",
@@ -87,6 +94,8 @@ def write_835(path: Path, n: int, trace: str = "BENCH1") -> None:
         count = len(head)
         for i in range(n):
             block = [f"CLP*C{i:07d}*1*540*390*30*12*P{i:09d}*11*1", "NM1*QC*1*DOE*JANE****MI*M1"]
+            if padding:
+                block.append("REF*EA*" + "X" * padding)
             for k in range(1, LINES + 1):
                 block += ["SVC*HC:90837*180*130**1", "DTM*472*20250303", "CAS*CO*45*40", "CAS*PR*3*10",
                           f"REF*6R*L{k}"]
@@ -96,6 +105,7 @@ def write_835(path: Path, n: int, trace: str = "BENCH1") -> None:
 
 
 def child(url: str, path: str) -> None:
+    """Post one file; print the figures (and the refusal, if any) as one JSON line."""
     from ledger.db import Ledger
     from remits.inbound import post_files
 
@@ -114,27 +124,58 @@ def child(url: str, path: str) -> None:
                       "claims": report.payments.claims_posted, "failed": report.failed}))
 
 
-def run(url: str, n: int, folder: Path, label: str, keep: bool = False) -> dict[str, float]:
-    started = time.perf_counter()
-    seed_claims(url, n)
-    path = folder / f"bench-{label}.835"
-    write_835(path, n)
-    setup = time.perf_counter() - started
-    if keep and url.startswith("sqlite"):  # an untouched copy, to profile the child again and again
-        shutil.copyfile(url.removeprefix("sqlite+pysqlite:///"), folder / f"bench-{label}-seeded.db")
+def post_in_child(url: str, path: Path) -> dict[str, Any]:
     result = subprocess.run([sys.executable, __file__, "--child", url, str(path)], capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
     if result.returncode != 0:
         print(result.stderr[-3000:], file=sys.stderr)
         raise SystemExit(2)
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def run(url: str, n: int, folder: Path, label: str, keep: bool = False, padding: int = 0) -> dict[str, float]:
+    started = time.perf_counter()
+    seed_claims(url, n)
+    path = folder / f"bench-{label}.835"
+    write_835(path, n, padding=padding)
+    setup = time.perf_counter() - started
+    if keep and url.startswith("sqlite"):  # an untouched copy, to profile the child again and again
+        shutil.copyfile(url.removeprefix("sqlite+pysqlite:///"), folder / f"bench-{label}-seeded.db")
+    figures = post_in_child(url, path)
     assert figures["posted"] == 1 and figures["claims"] == n and not figures["failed"], figures
     rate = n / figures["seconds"]
     size_mb = path.stat().st_size / 1e6
     print(f"{label:10s} N={n:,} CLP ({n * LINES:,} SVC, {size_mb:.0f} MB): posted in {figures['seconds']:.1f} s "
           f"= {rate:,.0f} CLP/s (CPU {figures['cpu_seconds']:.1f} s), peak RSS {figures['peak_rss_mb']:.0f} MB  "
           f"(setup {setup:.1f} s)")
+    if not keep:
+        path.unlink()
     return {"rate": rate, "rss": figures["peak_rss_mb"]}
+
+
+def gigabyte(folder: Path, n: int) -> list[str]:
+    """A 1 GB 835 (N claims, each with a REF*EA pad) posted on SQLite in <= 300 MB; then one segment
+    above the segment limit refused with a message that says so.  Both files are deleted."""
+    padding = max(0, GIGABYTE // n - len(CLAIM_BYTES_UNPADDED))
+    url = f"sqlite+pysqlite:///{folder / 'gigabyte.db'}"
+    figures = run(url, n, folder, "gigabyte", padding=padding)
+    missed = [f"1 GB: peak RSS {figures['rss']:.0f} MB > {TARGET_GIGABYTE_RSS_MB}"] \
+        if figures["rss"] > TARGET_GIGABYTE_RSS_MB else []
+    print(f"1 GB 835: peak RSS {figures['rss']:.0f} MB (target <= {TARGET_GIGABYTE_RSS_MB} MB)")
+    from edi.tokenizer import max_segment_from_env
+
+    limit = max_segment_from_env()
+    long_one = folder / "one-long-segment.835"
+    write_835(long_one, 1, trace="BENCH2", padding=limit + 1)
+    refused = post_in_child(url, long_one)
+    long_one.unlink()
+    message = refused["failed"][0][1] if refused["failed"] else ""
+    print(f"one {limit + 1:,}-byte segment: {'refused: ' + message if message else 'NOT refused'} "
+          f"(peak RSS {refused['peak_rss_mb']:.0f} MB)")
+    if "longer than the limit" not in message:
+        missed.append("a segment above the limit was not refused as such")
+    return missed
 
 
 def main() -> int:
@@ -144,12 +185,17 @@ def main() -> int:
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="leave the SQLite ledger (and a seeded copy) and the 835 in DIR, to profile "
                              "the child: python -m cProfile benchmarks/post835.py --child URL FILE")
+    parser.add_argument("--gigabyte", action="store_true",
+                        help="also post a 1 GB 835 of --gigabyte-claims claims (peak RSS <= 300 MB) and refuse "
+                             "a file with one segment above the limit")
+    parser.add_argument("--gigabyte-claims", type=int, default=100_000)
     parser.add_argument("--child", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return 0
     results = {}
+    missed_gigabyte: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bhclaims-bench-") as tmp:
         folder = Path(tmp)
         if args.keep:
@@ -166,11 +212,15 @@ def main() -> int:
                 results["postgresql"] = run(server.create_database(), args.n, folder, "postgresql")
             finally:
                 server.stop()
+        if args.gigabyte:
+            missed_gigabyte = gigabyte(folder, args.gigabyte_claims)
     missed = [f"{name}: {r['rate']:,.0f} CLP/s < {TARGET_CLP_PER_S:,}" for name, r in results.items()
               if name == "sqlite" and r["rate"] < TARGET_CLP_PER_S]  # PostgreSQL's rate: reported only
     missed += [f"{name}: peak RSS {r['rss']:.0f} MB > {TARGET_RSS_MB}" for name, r in results.items()
                if r["rss"] > TARGET_RSS_MB]
-    print("targets: >= 10,000 CLP/s (SQLite), peak RSS < 400 MB:",
+    missed += missed_gigabyte
+    print("targets: >= 10,000 CLP/s (SQLite), peak RSS < 400 MB" + (", 1 GB in <= 300 MB, long segment refused"
+                                                                    if args.gigabyte else "") + ":",
           "met" if not missed else "MISSED - " + "; ".join(missed))
     return 1 if missed else 0
 

@@ -28,7 +28,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import ClassVar
 
+from domain.acks import Envelope
 from domain.claim import (
     OPTUM_BH_PAYER_NAME,
     Address,
@@ -44,21 +46,12 @@ from domain.claim import (
     Source,
     Subscriber,
 )
-from edi.x12 import (
-    Segment,
-    Separators,
-    X12ParseError,
-    detect_separators,
-    iter_segments,
-    parse_amount,
-    parse_date,
-)
+from edi.engine import TransactionReader, run
+from edi.tokenizer import SegmentSource
+from edi.x12 import Segment, Separators, X12ParseError, parse_amount, parse_date
 from edi.x837p import DEFAULT_CLAIM_FILING_CODES, PATIENT_RELATIONSHIP_CODES, PLAN_NAMES
 
 MISSING_DATE = date.min
-
-# ISA element widths (ISA01..ISA16); a file whose ISA does not have them is not X12.
-_ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 
 _RELATIONSHIPS = {code: relationship for relationship, code in PATIENT_RELATIONSHIP_CODES.items()}
 _PLAN_LINES = {name: line for line, name in PLAN_NAMES.items()}
@@ -89,33 +82,10 @@ def read_837p(
     claim_filing_codes: Mapping[LineOfBusiness, str] = DEFAULT_CLAIM_FILING_CODES,
 ) -> Read837:
     """Read every claim of an 837P interchange (or several concatenated ones)."""
-    try:
-        separators = detect_separators(text)
-        reader = _Reader(source, separators, claim_filing_codes)
-        for segment in iter_segments(text, separators):
-            try:
-                reader.read(segment)
-            except X12ParseError as exc:
-                if exc.segment_index is not None:
-                    raise
-                raise X12ParseError(str(exc), segment_index=segment.index, source=source) from None
-            except ValueError as exc:
-                raise X12ParseError(
-                    f"{segment.id}: {exc}", segment_index=segment.index, source=source
-                ) from None
-    except X12ParseError as exc:
-        if exc.source is None:
-            raise _with_source(exc, source) from None
-        raise
+    data = SegmentSource(text, source=source)
+    reader = _Reader(source, data.separators, claim_filing_codes)
+    run(data, reader)
     return reader.finish()
-
-
-def _with_source(exc: X12ParseError, source: str) -> X12ParseError:
-    message = str(exc)
-    prefix = f"segment {exc.segment_index}: "
-    if exc.segment_index is not None and message.startswith(prefix):
-        message = message[len(prefix) :]
-    return X12ParseError(message, segment_index=exc.segment_index, source=source)
 
 
 @dataclass(slots=True)
@@ -149,183 +119,133 @@ class _ClaimDraft:
     supervising: Provider | None = None
     facility: dict[str, Segment] = field(default_factory=dict)  # 2310C NM1*77, N3, N4
     lines: list[_LineDraft] = field(default_factory=list)
-    section: str = "claim"  # claim, 2310B, 2310C, other-payer (2320/2330), line
 
 
-@dataclass(slots=True)
-class _Reader:
-    source: str
-    separators: Separators
-    claim_filing_codes: Mapping[LineOfBusiness, str]
-    claims: list[Claim] = field(default_factory=list)
-    # envelope
-    isa: Segment | None = None
-    gs: Segment | None = None
-    st: Segment | None = None
-    isa_numbers: list[str] = field(default_factory=list)
-    gs_numbers: list[str] = field(default_factory=list)
-    st_numbers: list[str] = field(default_factory=list)
-    first_isa: Segment | None = None
-    # hierarchy context
-    level: str = ""  # HL03 of the current HL: 20, 22, 23
-    entity: str = ""  # NM101 of the current name loop, to place N3/N4/DMG/REF/PRV
-    billing: dict[str, object] = field(default_factory=dict)
-    subscriber: dict[str, object] = field(default_factory=dict)
-    patient: dict[str, object] | None = None
-    claim: _ClaimDraft | None = None
-    line: _LineDraft | None = None
+class _Reader(TransactionReader):
+    """Takes the segments the engine placed in the 837's loops (``HANDLERS``); envelope checked there."""
+
+    TRANSACTIONS: ClassVar[frozenset[str]] = frozenset({"837"})
+    check_set_count = False  # 837s written by others are read for their claims
+    check_trailer_counts = False
+    HANDLERS: ClassVar[dict[str, str]] = {
+        "2000A/HL": "billing_hl", "2000A/PRV": "billing_taxonomy",
+        "2010AA/NM1": "billing_name", "2010AA/N3": "billing_part", "2010AA/N4": "billing_part",
+        "2010AA/REF": "billing_tax_id", "2010AB/N3": "pay_to_part", "2010AB/N4": "pay_to_part",
+        "2000B/HL": "subscriber_hl", "2000B/SBR": "subscriber_part", "2010BA/NM1": "subscriber_name",
+        "2010BA/N3": "subscriber_part", "2010BA/N4": "subscriber_part", "2010BA/DMG": "subscriber_part",
+        "2010BB/NM1": "subscriber_name",
+        "2000C/HL": "patient_hl", "2000C/PAT": "patient_part", "2010CA/NM1": "patient_part",
+        "2010CA/N3": "patient_part", "2010CA/N4": "patient_part", "2010CA/DMG": "patient_part",
+        "2300/CLM": "claim_start", "2300/REF": "claim_ref", "2300/HI": "claim_diagnoses",
+        "2310B/NM1": "rendering_name", "2310B/PRV": "rendering_taxonomy",
+        "2310C/NM1": "facility_part", "2310C/N3": "facility_part", "2310C/N4": "facility_part",
+        "2310D/NM1": "supervising_name",
+        "2400/LX": "line_start", "2400/SV1": "line_sv1", "2400/DTP": "line_date", "2400/REF": "line_ref",
+    }
+
+    def __init__(self, source: str, separators: Separators, claim_filing_codes: Mapping[LineOfBusiness, str]):
+        self.source = source
+        self.separators = separators
+        self.claim_filing_codes = claim_filing_codes
+        self.claims: list[Claim] = []
+        self.envelopes: list[Envelope] = []
+        self.st_numbers: list[str] = []
+        self.billing: dict[str, object] = {}
+        self.subscriber: dict[str, object] = {}
+        self.patient: dict[str, object] | None = None
+        self.claim: _ClaimDraft | None = None
+        self.line: _LineDraft | None = None
 
     def fail(self, message: str, segment: Segment) -> X12ParseError:
         return X12ParseError(message, segment_index=segment.index, source=self.source)
 
-    # -- envelope -------------------------------------------------------------
+    # -- envelope (checked by the engine) -----------------------------------------
 
-    def read(self, segment: Segment) -> None:
-        sid = segment.id
-        if sid == "ISA":
-            self.open_interchange(segment)
-        elif self.isa is None:
-            raise self.fail(f"{sid} outside an interchange (ISA..IEA)", segment)
-        elif sid == "IEA":
-            if self.gs is not None:
-                raise self.fail("IEA before the group was closed by GE", segment)
-            if segment.get(2) != self.isa.get(13):
-                raise self.fail("IEA02 does not match ISA13", segment)
-            self.isa = None
-        elif sid == "GS":
-            if self.gs is not None:
-                raise self.fail("GS inside an open group", segment)
-            self.gs = segment
-            self.gs_numbers.append(segment.get(6))
-        elif self.gs is None:
-            raise self.fail(f"{sid} outside a functional group (GS..GE)", segment)
-        elif sid == "GE":
-            if self.st is not None:
-                raise self.fail("GE before the transaction was closed by SE", segment)
-            if segment.get(2) != self.gs.get(6):
-                raise self.fail("GE02 does not match GS06", segment)
-            self.gs = None
-        elif sid == "ST":
-            self.open_transaction(segment)
-        elif self.st is None:
-            raise self.fail(f"{sid} outside a transaction set (ST..SE)", segment)
-        elif sid == "SE":
-            if segment.get(2) != self.st.get(2):
-                raise self.fail("SE02 does not match ST02", segment)
-            self.close_claim(segment)
-            self.st = None
-        else:
-            self.read_transaction_segment(segment)
+    def other_set(self, st: list[str], number: int) -> None:
+        kind = st[1] if len(st) > 1 else ""
+        raise X12ParseError(f"not an 837P 005010X222 transaction ({kind})", segment_index=number, source=self.source)
 
-    def open_interchange(self, segment: Segment) -> None:
-        if self.isa is not None:
-            raise self.fail("ISA inside an open interchange (IEA missing)", segment)
-        values = segment.elements[1:]
-        if len(values) != len(_ISA_WIDTHS) or any(
-            len(v) != w for v, w in zip(values, _ISA_WIDTHS, strict=True)
-        ):
-            raise self.fail("ISA elements do not have their fixed widths", segment)
-        self.isa = segment
-        self.first_isa = self.first_isa or segment
-        self.isa_numbers.append(segment.get(13))
-
-    def open_transaction(self, segment: Segment) -> None:
-        assert self.gs is not None
-        if self.st is not None:
-            raise self.fail("ST inside an open transaction (SE missing)", segment)
-        convention = segment.get(3) or self.gs.get(8)
-        if segment.get(1) != "837" or not convention.startswith("005010X222"):
+    def begin_set(self, envelope: Envelope, st: list[str], number: int) -> None:
+        segment = Segment(tuple(st), number)
+        convention = segment.get(3) or envelope.version
+        if not convention.startswith("005010X222"):
             raise self.fail(f"not an 837P 005010X222 transaction ({segment.get(1)} {convention})", segment)
-        self.st = segment
+        if not self.envelopes or envelope is not self.envelopes[-1]:
+            self.envelopes.append(envelope)
         self.st_numbers.append(segment.get(2))
-        self.level, self.entity = "", ""
         self.billing, self.subscriber, self.patient = {}, {}, None
 
+    def end_set(self, se: list[str], number: int) -> None:
+        self.close_claim(Segment(tuple(se), number))
+
     def finish(self) -> Read837:
-        if self.isa is not None or self.first_isa is None:
-            raise X12ParseError("interchange not closed by IEA", source=self.source)
-        isa = self.first_isa
+        if not self.envelopes:
+            raise X12ParseError("no 837P transaction set in the file", source=self.source)
+        first = self.envelopes[0]
         return Read837(
             claims=tuple(self.claims),
-            sender_id=isa.get(6).strip(),
-            receiver_id=isa.get(8).strip(),
-            interchange_control_number=isa.get(13),
-            group_control_number=self.gs_numbers[0] if self.gs_numbers else "",
+            sender_id=first.sender_id,
+            receiver_id=first.receiver_id,
+            interchange_control_number=first.interchange_control_number,
+            group_control_number=first.group_control_number,
             transaction_set_control_numbers=tuple(self.st_numbers),
-            usage_indicator=isa.get(15),
-            interchange_control_numbers=tuple(self.isa_numbers),
-            group_control_numbers=tuple(self.gs_numbers),
+            usage_indicator=first.usage,
+            interchange_control_numbers=tuple(
+                e.interchange_control_number for i, e in enumerate(self.envelopes)
+                if i == 0 or e.interchange_control_number != self.envelopes[i - 1].interchange_control_number),
+            group_control_numbers=tuple(e.group_control_number for e in self.envelopes),
         )
 
-    # -- inside ST..SE --------------------------------------------------------
+    # -- 2000A/B/C: billing provider, subscriber, patient ----------------------------
 
-    def read_transaction_segment(self, segment: Segment) -> None:
-        sid = segment.id
-        if sid == "HL":
-            self.close_claim(segment)
-            self.level, self.entity = segment.get(3), ""
-            if self.level == "20":
-                self.billing, self.subscriber, self.patient = {}, {}, None
-            elif self.level == "22":
-                self.subscriber, self.patient = {}, None
-            elif self.level == "23":
-                self.patient = {}
-            return
-        if sid == "CLM":
-            self.close_claim(segment)
-            self.open_claim(segment)
-            return
-        if self.claim is not None:
-            self.read_claim_segment(segment, self.claim)
-        elif self.level == "20":
-            self.read_billing_segment(segment)
-        elif self.level == "22":
-            self.read_subscriber_segment(segment)
-        elif self.level == "23" and self.patient is not None:
-            self.read_patient_segment(segment, self.patient)
+    def billing_hl(self, elements: list[str], number: int) -> None:
+        self.close_claim(Segment(tuple(elements), number))
+        self.billing, self.subscriber, self.patient = {}, {}, None
 
-    def read_billing_segment(self, segment: Segment) -> None:
-        sid = segment.id
-        if sid == "PRV" and segment.get(1) == "BI":
+    def billing_taxonomy(self, elements: list[str], number: int) -> None:
+        segment = Segment(tuple(elements), number)
+        if segment.get(1) == "BI":
             self.billing["taxonomy"] = segment.get(3) or None
-        elif sid == "NM1":
-            self.entity = segment.get(1)
-            if self.entity == "85":
-                self.billing["provider"] = segment
-        elif self.entity == "87" and sid in ("N3", "N4"):
-            self.billing[f"pay_to_{sid}"] = segment
-        elif self.entity != "85":
-            return
-        elif sid in ("N3", "N4"):
-            self.billing[sid] = segment
-        elif sid == "REF" and segment.get(1) == "EI":
+
+    def billing_name(self, elements: list[str], number: int) -> None:
+        if _get(elements, 1) == "85":  # a lenient read places any NM1 here by id alone
+            self.billing["provider"] = Segment(tuple(elements), number)
+
+    def billing_part(self, elements: list[str], number: int) -> None:
+        self.billing[elements[0]] = Segment(tuple(elements), number)
+
+    def billing_tax_id(self, elements: list[str], number: int) -> None:
+        segment = Segment(tuple(elements), number)
+        if segment.get(1) == "EI":
             self.billing["tax_id"] = segment.get(2)
 
-    def read_subscriber_segment(self, segment: Segment) -> None:
-        sid = segment.id
-        if sid == "SBR":
-            self.subscriber["SBR"] = segment
-        elif sid == "NM1":
-            self.entity = segment.get(1)
-            if self.entity in ("IL", "PR"):
-                self.subscriber[self.entity] = segment
-        elif self.entity == "IL" and sid in ("N3", "N4", "DMG"):
-            self.subscriber[sid] = segment
+    def pay_to_part(self, elements: list[str], number: int) -> None:
+        self.billing[f"pay_to_{elements[0]}"] = Segment(tuple(elements), number)
 
-    def read_patient_segment(self, segment: Segment, patient: dict[str, object]) -> None:
-        sid = segment.id
-        if sid == "PAT":
-            patient["PAT"] = segment
-        elif sid == "NM1":
-            self.entity = segment.get(1)
-            if self.entity == "QC":
-                patient["QC"] = segment
-        elif self.entity == "QC" and sid in ("N3", "N4", "DMG"):
-            patient[sid] = segment
+    def subscriber_hl(self, elements: list[str], number: int) -> None:
+        self.close_claim(Segment(tuple(elements), number))
+        self.subscriber, self.patient = {}, None
+
+    def subscriber_name(self, elements: list[str], number: int) -> None:
+        segment = Segment(tuple(elements), number)
+        self.subscriber[segment.get(1)] = segment
+
+    def subscriber_part(self, elements: list[str], number: int) -> None:
+        self.subscriber[elements[0]] = Segment(tuple(elements), number)
+
+    def patient_hl(self, elements: list[str], number: int) -> None:
+        self.close_claim(Segment(tuple(elements), number))
+        self.patient = {}
+
+    def patient_part(self, elements: list[str], number: int) -> None:
+        if self.patient is not None and (elements[0] != "NM1" or _get(elements, 1) == "QC"):
+            self.patient["QC" if elements[0] == "NM1" else elements[0]] = Segment(tuple(elements), number)
 
     # -- loop 2300 and below ---------------------------------------------------
 
-    def open_claim(self, segment: Segment) -> None:
+    def claim_start(self, elements: list[str], number: int) -> None:
+        segment = Segment(tuple(elements), number)
+        self.close_claim(segment)
         if "provider" not in self.billing:
             raise self.fail("claim without a billing provider (loop 2010AA NM1*85)", segment)
         if "IL" not in self.subscriber:
@@ -342,39 +262,36 @@ class _Reader:
             frequency_code=place[2] if len(place) > 2 else "1",
         )
 
-    def read_claim_segment(self, segment: Segment, claim: _ClaimDraft) -> None:
-        sid = segment.id
-        if sid == "LX":
-            self.line = _LineDraft(number=segment.get(1), source=Source(self.source, segment.index))
-            claim.lines.append(self.line)
-            claim.section = "line"
-        elif sid == "SBR":
-            claim.section = "other-payer"  # 2320/2330: another payer's view, not this claim
-        elif claim.section == "line":
-            assert self.line is not None
-            self.read_line_segment(segment, self.line)
-        elif claim.section == "other-payer":
+    def claim_ref(self, elements: list[str], number: int) -> None:
+        claim = self.claim
+        if claim is None or len(elements) < 3:
             return
-        elif sid == "REF" and segment.get(1) in ("G1", "F8"):
-            if segment.get(1) == "G1":
-                claim.prior_auth = segment.get(2) or None
-            else:
-                claim.original_claim_number = segment.get(2) or None
-        elif sid == "HI":
-            self.read_diagnoses(segment, claim)
-        elif sid == "NM1":
-            entity = segment.get(1)
-            claim.section = {"82": "2310B", "77": "2310C"}.get(entity, "claim")
-            if entity == "82":
-                claim.rendering = self.provider(segment)
-            elif entity == "77":
-                claim.facility = {"NM1": segment}
-            elif entity == "DQ":
-                claim.supervising = self.provider(segment)
-        elif sid in ("N3", "N4") and claim.section == "2310C":
-            claim.facility[sid] = segment
-        elif sid == "PRV" and segment.get(1) == "PE" and claim.section == "2310B" and claim.rendering:
+        if elements[1] == "G1":
+            claim.prior_auth = elements[2] or None
+        elif elements[1] == "F8":
+            claim.original_claim_number = elements[2] or None
+
+    def claim_diagnoses(self, elements: list[str], number: int) -> None:
+        if self.claim is not None:
+            self.read_diagnoses(Segment(tuple(elements), number), self.claim)
+
+    def rendering_name(self, elements: list[str], number: int) -> None:
+        if self.claim is not None and _get(elements, 1) == "82":
+            self.claim.rendering = self.provider(Segment(tuple(elements), number))
+
+    def rendering_taxonomy(self, elements: list[str], number: int) -> None:
+        claim = self.claim
+        segment = Segment(tuple(elements), number)
+        if claim is not None and claim.rendering and segment.get(1) == "PE":
             claim.rendering = _with_taxonomy(claim.rendering, segment.get(3) or None)
+
+    def facility_part(self, elements: list[str], number: int) -> None:
+        if self.claim is not None and (elements[0] != "NM1" or _get(elements, 1) == "77"):
+            self.claim.facility[elements[0]] = Segment(tuple(elements), number)
+
+    def supervising_name(self, elements: list[str], number: int) -> None:
+        if self.claim is not None and _get(elements, 1) == "DQ":
+            self.claim.supervising = self.provider(Segment(tuple(elements), number))
 
     def read_diagnoses(self, segment: Segment, claim: _ClaimDraft) -> None:
         for position in range(1, len(segment.elements)):
@@ -384,27 +301,42 @@ class _Reader:
             claim.diagnoses.append(parts[1].replace(".", ""))
             claim.icd9 = claim.icd9 or _DIAGNOSIS_QUALIFIERS[parts[0]]
 
-    def read_line_segment(self, segment: Segment, line: _LineDraft) -> None:
-        sid = segment.id
-        if sid == "SV1":
-            procedure = segment.components(1, self.separators)
-            line.has_sv1 = True
-            if len(procedure) < 2:
-                line.notes.append(("sv101", segment.get(1)))
-            line.procedure_code = procedure[1] if len(procedure) > 1 else ""
-            line.modifiers = tuple(m for m in procedure[2:6] if m)
-            line.charge = parse_amount(segment.get(2) or "0")
-            line.units = parse_amount(segment.get(4) or "1")
-            line.place_of_service = segment.get(5)
-            pointers = _pointers(segment.components(7, self.separators))
-            if pointers is None:
-                line.notes.append(("sv107", segment.get(7)))
-            line.pointers = pointers or ()
-        elif sid == "DTP" and segment.get(1) == "472":
-            value = segment.get(3)
-            line.service_date = parse_date(value[:8] if segment.get(2) == "RD8" else value)
-        elif sid == "REF" and segment.get(1) == "6R":
-            line.line_id = segment.get(2)
+    # -- loop 2400 -------------------------------------------------------------
+
+    def line_start(self, elements: list[str], number: int) -> None:
+        if self.claim is not None:
+            self.line = _LineDraft(number=_get(elements, 1), source=Source(self.source, number))
+            self.claim.lines.append(self.line)
+
+    def line_sv1(self, elements: list[str], number: int) -> None:
+        line = self.line
+        if line is None:
+            return
+        segment = Segment(tuple(elements), number)
+        procedure = segment.components(1, self.separators)
+        line.has_sv1 = True
+        if len(procedure) < 2:
+            line.notes.append(("sv101", segment.get(1)))
+        line.procedure_code = procedure[1] if len(procedure) > 1 else ""
+        line.modifiers = tuple(m for m in procedure[2:6] if m)
+        line.charge = parse_amount(segment.get(2) or "0")
+        line.units = parse_amount(segment.get(4) or "1")
+        line.place_of_service = segment.get(5)
+        pointers = _pointers(segment.components(7, self.separators))
+        if pointers is None:
+            line.notes.append(("sv107", segment.get(7)))
+        line.pointers = pointers or ()
+
+    def line_date(self, elements: list[str], number: int) -> None:
+        line = self.line
+        if line is None or _get(elements, 1) != "472":
+            return
+        value = _get(elements, 3)
+        line.service_date = parse_date(value[:8] if _get(elements, 2) == "RD8" else value)
+
+    def line_ref(self, elements: list[str], number: int) -> None:
+        if self.line is not None and _get(elements, 1) == "6R":
+            self.line.line_id = _get(elements, 2)
 
     def provider(self, segment: Segment) -> Provider:
         entity_type = segment.get(2) or "1"
@@ -621,3 +553,7 @@ def _demographics(dmg: object) -> tuple[date, str]:
         return MISSING_DATE, "U"
     value = dmg.get(2)
     return (parse_date(value) if value else MISSING_DATE), (dmg.get(3) or "U")
+
+
+def _get(elements: list[str], position: int) -> str:
+    return elements[position] if position < len(elements) else ""

@@ -9,7 +9,6 @@ followed by CR/LF or other whitespace, which is not data.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -92,23 +91,6 @@ def detect_separators(text: str) -> Separators:
     elif repetition in taken:
         raise X12ParseError("ISA11 repetition separator is the same as another separator")
     return Separators(element=element, component=component, repetition=repetition, segment=segment)
-
-
-def iter_segments(text: str, separators: Separators | None = None) -> Iterator[Segment]:
-    """Split an interchange into segments, skipping line breaks between them."""
-    seps = separators or detect_separators(text)
-    start = text.find("ISA")
-    body = text[start:] if start > 0 else text
-    index = 0
-    for raw in body.split(seps.segment):
-        raw = raw.strip("\r\n\t \x1d")
-        if not raw:
-            continue
-        index += 1
-        elements = tuple(raw.split(seps.element))
-        if not elements[0].isalnum() or len(elements[0]) > 3:
-            raise X12ParseError(f"bad segment identifier {elements[0][:10]!r}", segment_index=index)
-        yield Segment(elements=elements, index=index)
 
 
 X12_DECIMAL = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")

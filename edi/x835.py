@@ -1,400 +1,486 @@
-"""835 (005010X221A1) reader: remittance text in, ``Remittance`` records out.
+"""835 (005010X221A1) reader on the X12 engine: remittance text in, remittance parts out.
 
-One record per ST..SE, whatever the number of interchanges, groups, sets or
-payers in the file.  The reader walks the segments once and keeps only the
-transaction set it is building, so ``iter_remittances`` can be fed from a
-segment stream.  A remittance is yielded only after its SE was checked; a file
-whose IEA never comes raises at the end, so ``read_835`` (which collects
-everything first) returns nothing from a truncated file.
+The engine places every segment in its loop (``edi.engine``); this reader only says
+what each segment of each loop means.  Per ST..SE it yields, streamed:
 
-Leniency, because real 835s are not all guide-clean: unknown segments are
-skipped, a missing or impossible BPR16 becomes ``None``, SVC01 is kept as written
-when it uses another component separator.  Strictness, because money is posted
-from this: amounts must be X12 decimals, CAS triples complete, dates valid, BPR
-and TRN present.  Every failure is an ``X12ParseError`` naming the segment
-position and never quoting element values (they can be patient data).
+- ``RemittanceHeader`` once, before the first claim (BPR, TRN, payer, payee read);
+- a ``ClaimPaymentDraft`` (``drafts=True``) or ``ClaimPayment`` for every CLP, once the
+  next CLP, PLB or SE shows it is complete;
+- ``RemittanceEnd`` at the SE: the remittance without its claims, with its PLBs, and a
+  fingerprint of the segments between ST and SE that ignores separators and envelope.
+
+A consumer that writes while iterating must treat any later ``X12ParseError`` (a file cut
+before its IEA raises at the end) as a failure of the whole file.  ``read_835`` collects
+whole ``Remittance`` records for small files.
+
+Leniency, because real 835s are not all guide-clean: segments the map does not place are
+skipped, a missing or impossible BPR16 becomes ``None``.  Strictness, because money is
+posted from this: amounts must be X12 decimals, CAS triples complete, dates valid, BPR and
+TRN present.  Every failure is an ``X12ParseError`` naming the segment number and never
+quoting element values (they can be patient data).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
+from typing import BinaryIO, ClassVar
 
 from domain.acks import Envelope
 from domain.claim import Source
 from domain.remittance import Adjustment, ClaimPayment, ProviderAdjustment, Remittance, ServicePayment
-from edi.sniff import walk_envelopes
-from edi.x12 import Segment, Separators, X12ParseError, detect_separators, iter_segments, parse_date
+from edi.engine import TransactionReader, walk
+from edi.tokenizer import SegmentSource
+from edi.x12 import X12ParseError, parse_date
 
 DECIMAL_PATTERN = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)")
-_MAX_DECIMAL_LENGTH = 20  # R elements are at most 18 digits; sign and point on top
+MAX_DECIMAL_LENGTH = 20  # R elements are at most 18 digits; sign and point on top
 CAS_TRIPLES = 6
+_CACHE_LIMIT = 50_000
+_FINGERPRINT_CONTROLS = "\x1b\x1c\x1e\x1f"
 
 
-def read_835(text: str, source: str = "<835>") -> tuple[Remittance, ...]:
-    """Every remittance in ``text``; raises ``X12ParseError`` if any part is unreadable."""
-    separators = detect_separators(text)
-    return tuple(iter_remittances(iter_segments(text, separators), separators, source=source))
+@dataclass(frozen=True, slots=True)
+class RemittanceHeader:
+    remittance: Remittance  # claims=() and provider_adjustments=(): the header only
 
 
-def iter_remittances(
-    segments: Iterable[Segment], separators: Separators, *, source: str = "<835>"
-) -> Iterator[Remittance]:
-    """Yield each remittance as its SE is reached.  A consumer that acts while
-    iterating must treat a later ``X12ParseError`` as a failure of the whole file."""
-    builder: _RemittanceBuilder | None = None
-    for envelope, seg in walk_envelopes(segments, source=source):
-        if seg.id == "TA1":
-            raise X12ParseError("TA1 in a remittance file", segment_index=seg.index, source=source)
-        if seg.id == "ST":
-            if seg.get(1) != "835":
-                raise X12ParseError("transaction set is not an 835", segment_index=seg.index, source=source)
-            builder = _RemittanceBuilder(envelope, seg, separators, source)
-        elif builder is None:  # pragma: no cover - walk_envelopes yields ST first
-            raise X12ParseError("segment outside a transaction set", segment_index=seg.index, source=source)
-        elif seg.id == "SE":
-            yield builder.finish(seg)
-            builder = None
+@dataclass(frozen=True, slots=True)
+class RemittanceEnd:
+    remittance: Remittance  # claims=(), the PLBs
+    fingerprint: str  # sha256 of the segments between ST and SE, separator-independent
+
+
+class ServicePaymentDraft:
+    """Loop 2110 as read: the attributes of ``ServicePayment`` (lists where the record has tuples)."""
+
+    __slots__ = ("index", "procedure_qualifier", "procedure_code", "modifiers", "charge", "paid", "units",
+                 "revenue_code", "original_procedure", "line_id", "service_date", "service_start", "service_end",
+                 "adjustments", "remark_codes", "allowed", "references")
+
+    def __init__(self, index: int, svc: tuple[str, str, tuple[str, ...], Decimal, Decimal, Decimal | None, str, str]):
+        self.index = index
+        (self.procedure_qualifier, self.procedure_code, self.modifiers, self.charge, self.paid, self.units,
+         self.revenue_code, self.original_procedure) = svc
+        self.line_id: str | None = None
+        self.service_date: date | None = None
+        self.service_start: date | None = None
+        self.service_end: date | None = None
+        self.adjustments: list[Adjustment] = []
+        self.remark_codes: list[str] = []
+        self.allowed: Decimal | None = None
+        self.references: list[tuple[str, str]] = []
+
+    def record(self, source: str) -> ServicePayment:
+        return ServicePayment(
+            procedure_qualifier=self.procedure_qualifier, procedure_code=self.procedure_code,
+            modifiers=self.modifiers, charge=self.charge, paid=self.paid, units=self.units,
+            revenue_code=self.revenue_code, original_procedure=self.original_procedure, line_id=self.line_id,
+            service_date=self.service_date, service_start=self.service_start, service_end=self.service_end,
+            adjustments=tuple(self.adjustments), remark_codes=tuple(self.remark_codes), allowed=self.allowed,
+            references=tuple(self.references), source=Source(source, self.index),
+        )
+
+
+class ClaimPaymentDraft:
+    """Loop 2100 as read: CLP01..CLP09, the CAS, lines, REF, remark codes and amounts under the names
+    ``ClaimPayment`` gives them, the rest in ``values``; ``record()`` is the ``ClaimPayment``.
+
+    The poster reads a few attributes of every claim and needs the record of only a few.
+    """
+
+    __slots__ = ("index", "source", "patient_control_number", "status", "charge", "paid",
+                 "patient_responsibility", "filing_indicator", "payer_claim_number", "facility_code", "frequency",
+                 "values", "adjustments", "lines", "references", "remark_codes", "amounts")
+
+    def __init__(self, index: int, source: str, clp: list[str], charge: Decimal, paid: Decimal,
+                 patient_responsibility: Decimal | None):
+        self.index = index
+        self.source = source
+        self.patient_control_number = clp[1]
+        self.status = clp[2]
+        self.charge = charge
+        self.paid = paid
+        self.patient_responsibility = patient_responsibility
+        self.filing_indicator = clp[6]
+        self.payer_claim_number = clp[7]
+        self.facility_code = clp[8]
+        self.frequency = clp[9]
+        self.values: dict[str, object] = {}  # dates, names, rendering provider
+        self.adjustments: list[Adjustment] = []
+        self.lines: list[ServicePaymentDraft] = []
+        self.references: list[tuple[str, str]] = []
+        self.remark_codes: list[str] = []
+        self.amounts: list[tuple[str, Decimal]] = []
+
+    def record(self) -> ClaimPayment:
+        source = self.source
+        return ClaimPayment(
+            self.patient_control_number, self.status, self.charge, self.paid, self.patient_responsibility,
+            self.filing_indicator, self.payer_claim_number, self.facility_code, self.frequency,
+            adjustments=tuple(self.adjustments),
+            lines=tuple([line.record(source) for line in self.lines]),
+            references=tuple(self.references),
+            remark_codes=tuple(self.remark_codes),
+            amounts=tuple(self.amounts),
+            source=Source(source, self.index),
+            **self.values,  # type: ignore[arg-type]
+        )
+
+
+RemittancePart = RemittanceHeader | ClaimPaymentDraft | ClaimPayment | RemittanceEnd
+
+_CLAIM_DATES = {"232": "statement_start", "233": "statement_end", "050": "received"}
+
+
+class RemittanceReader(TransactionReader):
+    """The meaning of each 835 segment, by loop; ``out`` collects parts until the caller takes them."""
+
+    TRANSACTIONS: ClassVar[frozenset[str]] = frozenset({"835"})
+    WANTS_TEXT = True
+    HANDLERS: ClassVar[dict[str, str]] = {
+        "HEADER/BPR": "bpr", "HEADER/TRN": "trn", "HEADER/DTM": "production_dtm",
+        "1000A/N1": "payer", "1000A/REF": "payer_reference",
+        "1000B/N1": "payee", "1000B/REF": "payee_reference",
+        "2100/CLP": "clp", "2100/CAS": "claim_adjustment", "2100/NM1": "claim_name", "2100/REF": "claim_reference",
+        "2100/DTM": "claim_date", "2100/MOA": "moa", "2100/MIA": "mia", "2100/AMT": "claim_amount",
+        "2110/SVC": "svc", "2110/CAS": "line_adjustment", "2110/DTM": "line_date", "2110/REF": "line_reference",
+        "2110/AMT": "line_amount", "2110/LQ": "remark",
+        "FOOTER/PLB": "provider_adjustment",
+    }
+
+    def __init__(self, *, drafts: bool = False):
+        self.drafts = drafts
+        self.out: list[RemittanceHeader | ClaimPaymentDraft | ClaimPayment | RemittanceEnd] = []
+        self.amounts: dict[str, Decimal] = {}
+        self.dates: dict[str, date] = {}
+        self.cas_seen: dict[tuple[str, ...], tuple[Adjustment, ...]] = {}
+        self.header_sent = False
+        self.claim: ClaimPaymentDraft | None = None
+        self.line: ServicePaymentDraft | None = None
+        self.texts: list[str] = []
+
+    def interchange_ack(self, envelope: Envelope, ta1: list[str], number: int) -> None:
+        raise self.fail(number, "TA1 in a remittance file")
+
+    def other_set(self, st: list[str], number: int) -> None:
+        raise self.fail(number, "transaction set is not an 835")
+
+    # -- values -------------------------------------------------------------------------------
+
+    def fail(self, number: int, message: str) -> X12ParseError:
+        return X12ParseError(message, segment_index=number, source=self.source)
+
+    def money(self, elements: list[str], position: int, number: int) -> Decimal:
+        value = elements[position] if position < len(elements) else ""
+        found = self.amounts.get(value)
+        if found is None:
+            if len(value) > MAX_DECIMAL_LENGTH or not DECIMAL_PATTERN.fullmatch(value):
+                raise self.fail(number, f"{elements[0]}{position:02d} is not a decimal amount")
+            found = Decimal(value)
+            if len(self.amounts) < _CACHE_LIMIT:
+                self.amounts[value] = found
+        return found
+
+    def optional_money(self, elements: list[str], position: int, number: int) -> Decimal | None:
+        return self.money(elements, position, number) if position < len(elements) and elements[position] else None
+
+    def day(self, elements: list[str], position: int, number: int) -> date:
+        value = elements[position] if position < len(elements) else ""
+        found = self.dates.get(value)
+        if found is None:
+            try:
+                found = parse_date(value)
+            except X12ParseError:
+                raise self.fail(number, f"{elements[0]}{position:02d} is not a valid CCYYMMDD date") from None
+            if len(self.dates) < _CACHE_LIMIT:
+                self.dates[value] = found
+        return found
+
+    def required(self, elements: list[str], position: int, number: int) -> str:
+        value = elements[position] if position < len(elements) else ""
+        if not value:
+            raise self.fail(number, f"{elements[0]}{position:02d} is required")
+        return value
+
+    # -- the set -------------------------------------------------------------------------------
+
+    def begin_set(self, envelope: Envelope, st: list[str], number: int) -> None:
+        self.envelope, self.st_number, self.control_number = envelope, number, st[2] if len(st) > 2 else ""
+        self.header: dict[str, object] = {}
+        self.payer_name = self.payer_id = self.payee_name = self.payee_npi = self.payee_tax_id = ""
+        self.production_date: date | None = None
+        self.plb: list[ProviderAdjustment] = []
+        self.claim = self.line = None
+        self.header_sent = False
+        self.digest = hashlib.sha256()
+        self.texts.clear()
+        seps = self.separators
+        self.plain = not any(ch in _FINGERPRINT_CONTROLS for ch in seps.all())
+
+    def fingerprint(self) -> None:
+        """Feed the collected segment texts to the content digest (separators mapped to controls)."""
+        if not self.texts:
+            return
+        seps = self.separators
+        text = "\x1e".join(self.texts) + "\x1e"
+        text = text.replace(seps.element, "\x1f").replace(seps.component, "\x1c").replace(seps.repetition, "\x1b")
+        self.digest.update(text.encode("ascii", errors="replace"))
+        self.texts.clear()
+
+    def remittance(self, number: int, *, claims: bool = False) -> Remittance:
+        if "total_paid" not in self.header:
+            raise self.fail(number, "835 transaction set without a BPR")
+        if "trace_number" not in self.header:
+            raise self.fail(number, "835 transaction set without a TRN")
+        return Remittance(
+            envelope=self.envelope, control_number=self.control_number,
+            **self.header,  # type: ignore[arg-type]
+            payer_name=self.payer_name, payer_id=self.payer_id, payee_name=self.payee_name,
+            payee_npi=self.payee_npi, payee_tax_id=self.payee_tax_id, production_date=self.production_date,
+            provider_adjustments=tuple(self.plb) if claims else (),
+            source=Source(self.source, self.st_number),
+        )
+
+    def send_header(self, number: int) -> None:
+        if not self.header_sent:
+            self.out.append(RemittanceHeader(self.remittance(number)))
+            self.header_sent = True
+
+    def close_claim(self) -> None:
+        if self.claim is not None:
+            self.out.append(self.claim if self.drafts else self.claim.record())
+            self.claim = self.line = None
+
+    def end_set(self, se: list[str], number: int) -> None:
+        self.send_header(number)
+        self.close_claim()
+        self.fingerprint()
+        self.out.append(RemittanceEnd(self.remittance(number, claims=True), self.digest.hexdigest()))
+
+    # -- header and parties ------------------------------------------------------------------------
+
+    def bpr(self, e: list[str], number: int) -> None:
+        if "total_paid" in self.header:
+            raise self.fail(number, "BPR: second BPR in one transaction set")
+        self.header.update(
+            handling_code=self.required(e, 1, number), total_paid=self.money(e, 2, number),
+            credit_debit=_get(e, 3), payment_method=_get(e, 4), payment_date=_lenient_date(_get(e, 16)),
+        )
+
+    def trn(self, e: list[str], number: int) -> None:
+        if "trace_number" not in self.header:
+            self.header.update(trace_number=self.required(e, 2, number), trace_payer_id=_get(e, 3))
+
+    def production_dtm(self, e: list[str], number: int) -> None:
+        if _get(e, 1) == "405":
+            self.production_date = self.day(e, 2, number)
+
+    def payer(self, e: list[str], number: int) -> None:
+        self.payer_name = _get(e, 2)
+        if _get(e, 3) == "XV" and not self.payer_id:
+            self.payer_id = _get(e, 4)
+
+    def payer_reference(self, e: list[str], number: int) -> None:
+        if _get(e, 1) == "2U":
+            self.payer_id = _get(e, 2)
+
+    def payee(self, e: list[str], number: int) -> None:
+        self.payee_name = _get(e, 2)
+        if _get(e, 3) == "XX":
+            self.payee_npi = _get(e, 4)
+        elif _get(e, 3) == "FI":
+            self.payee_tax_id = _get(e, 4)
+
+    def payee_reference(self, e: list[str], number: int) -> None:
+        if _get(e, 1) == "TJ" and not self.payee_tax_id:
+            self.payee_tax_id = _get(e, 2)
+
+    # -- loop 2100 -------------------------------------------------------------------------------
+
+    def clp(self, e: list[str], number: int) -> None:
+        self.send_header(number)
+        if self.plb:
+            raise self.fail(number, "CLP: claim payment after the PLB")
+        if len(e) < 10:
+            e = e + [""] * (10 - len(e))
+        self.required(e, 1, number)
+        self.required(e, 2, number)
+        opened = ClaimPaymentDraft(number, self.source, e, self.money(e, 3, number), self.money(e, 4, number),
+                                   self.optional_money(e, 5, number))
+        self.close_claim()
+        self.claim = opened
+
+    def adjustments(self, e: list[str], number: int) -> tuple[Adjustment, ...]:
+        """CAS: a group code then up to six (reason, amount, quantity) triples."""
+        key = tuple(e)
+        found = self.cas_seen.get(key)
+        if found is not None:
+            return found
+        group = self.required(e, 1, number)
+        triples = []
+        for i in range(CAS_TRIPLES):
+            at = 2 + 3 * i
+            reason = _get(e, at)
+            if not reason:
+                if _get(e, at + 1) or _get(e, at + 2):
+                    raise self.fail(number, f"CAS{at + 1:02d} without a reason code")
+                continue
+            triples.append(Adjustment(group, reason, self.money(e, at + 1, number), self.optional_money(e, at + 2, number)))
+        if not triples:
+            raise self.fail(number, "CAS without any adjustment")
+        if len(e) > 1 + 3 * CAS_TRIPLES + 1:
+            raise self.fail(number, "CAS has more than six adjustments")
+        found = tuple(triples)
+        if len(self.cas_seen) < _CACHE_LIMIT:
+            self.cas_seen[key] = found
+        return found
+
+    def claim_adjustment(self, e: list[str], number: int) -> None:
+        if self.claim is not None:
+            self.claim.adjustments.extend(self.adjustments(e, number))
+
+    def claim_name(self, e: list[str], number: int) -> None:
+        if self.claim is None:
+            return
+        if _get(e, 1) == "QC":
+            self.claim.values.update(patient_last=_get(e, 3), patient_first=_get(e, 4), member_id=_get(e, 9))
+        elif _get(e, 1) == "82":
+            self.claim.values["rendering_provider_id"] = _get(e, 9)
+
+    def claim_reference(self, e: list[str], number: int) -> None:
+        if self.claim is not None:
+            self.claim.references.append((_get(e, 1), _get(e, 2)))
+
+    def claim_date(self, e: list[str], number: int) -> None:
+        key = _CLAIM_DATES.get(_get(e, 1))
+        if key and self.claim is not None:
+            self.claim.values[key] = self.day(e, 2, number)
+
+    def moa(self, e: list[str], number: int) -> None:
+        if self.claim is not None:
+            self.claim.remark_codes.extend(code for code in (_get(e, i) for i in range(3, 8)) if code)
+
+    def mia(self, e: list[str], number: int) -> None:
+        if self.claim is not None:
+            self.claim.remark_codes.extend(code for code in (_get(e, i) for i in (5, 20, 21, 22, 23)) if code)
+
+    def claim_amount(self, e: list[str], number: int) -> None:
+        if self.claim is not None:
+            self.claim.amounts.append((_get(e, 1), self.money(e, 2, number)))
+
+    # -- loop 2110 -------------------------------------------------------------------------------
+
+    def svc(self, e: list[str], number: int) -> None:
+        if self.claim is None:
+            raise self.fail(number, "SVC: service line outside a claim")
+        parts = self.required(e, 1, number).split(self.separators.component)
+        fields = (parts[0], parts[1] if len(parts) > 1 else "", tuple([m for m in parts[2:6] if m]),
+                  self.money(e, 2, number), self.money(e, 3, number), self.optional_money(e, 5, number),
+                  _get(e, 4), _get(e, 6))
+        self.line = ServicePaymentDraft(number, fields)
+        self.claim.lines.append(self.line)
+
+    def line_adjustment(self, e: list[str], number: int) -> None:
+        if self.line is not None:
+            self.line.adjustments.extend(self.adjustments(e, number))
+
+    def line_date(self, e: list[str], number: int) -> None:
+        qualifier = _get(e, 1)
+        line = self.line
+        if line is None:
+            return
+        if qualifier == "472":
+            line.service_date = self.day(e, 2, number)
+        elif qualifier == "150":
+            line.service_start = self.day(e, 2, number)
+        elif qualifier == "151":
+            line.service_end = self.day(e, 2, number)
+
+    def line_reference(self, e: list[str], number: int) -> None:
+        if self.line is None:
+            return
+        if _get(e, 1) == "6R":
+            self.line.line_id = _get(e, 2)
         else:
-            builder.add(seg)
+            self.line.references.append((_get(e, 1), _get(e, 2)))
+
+    def line_amount(self, e: list[str], number: int) -> None:
+        if self.line is not None and _get(e, 1) == "B6":
+            self.line.allowed = self.money(e, 2, number)
+
+    def remark(self, e: list[str], number: int) -> None:
+        if self.line is not None and _get(e, 2):
+            self.line.remark_codes.append(_get(e, 2))
+
+    # -- provider level -----------------------------------------------------------------------------
+
+    def provider_adjustment(self, e: list[str], number: int) -> None:
+        self.send_header(number)
+        self.close_claim()
+        provider_id = self.required(e, 1, number)
+        period = self.day(e, 2, number)
+        for at in range(3, 15, 2):
+            reason = _get(e, at)
+            if not reason:
+                if _get(e, at + 1):
+                    raise self.fail(number, f"PLB{at + 1:02d} without a reason")
+                continue
+            code, _, reference = reason.partition(self.separators.component)
+            self.plb.append(ProviderAdjustment(provider_id, period, code, reference, self.money(e, at + 1, number)))
 
 
-# --- element readers: each names the segment and element, never the value ---------------
+def _get(elements: list[str], position: int) -> str:
+    return elements[position] if position < len(elements) else ""
 
 
-def _fail(seg: Segment, message: str, source: str) -> X12ParseError:
-    return X12ParseError(f"{seg.id}: {message}", segment_index=seg.index, source=source)
-
-
-def amount(seg: Segment, position: int, source: str) -> Decimal:
-    value = seg.get(position)
-    if len(value) > _MAX_DECIMAL_LENGTH or not DECIMAL_PATTERN.fullmatch(value):
-        raise _fail(seg, f"{seg.id}{position:02d} is not a decimal amount", source)
-    return Decimal(value)
-
-
-def optional_amount(seg: Segment, position: int, source: str) -> Decimal | None:
-    return amount(seg, position, source) if seg.get(position) else None
-
-
-def required(seg: Segment, position: int, source: str) -> str:
-    value = seg.get(position)
-    if not value:
-        raise _fail(seg, f"{seg.id}{position:02d} is required", source)
-    return value
-
-
-def a_date(seg: Segment, position: int, source: str) -> date:
-    try:
-        return parse_date(seg.get(position))
-    except X12ParseError:
-        raise _fail(seg, f"{seg.id}{position:02d} is not a valid CCYYMMDD date", source) from None
-
-
-def lenient_date(value: str) -> date | None:
+def _lenient_date(value: str) -> date | None:
     try:
         return parse_date(value)
     except X12ParseError:
         return None
 
 
-def adjustments(seg: Segment, source: str) -> list[Adjustment]:
-    """CAS: a group code then up to six (reason, amount, quantity) triples."""
-    group = required(seg, 1, source)
-    found: list[Adjustment] = []
-    for i in range(CAS_TRIPLES):
-        reason_at = 2 + 3 * i
-        reason = seg.get(reason_at)
-        if not reason:
-            if seg.get(reason_at + 1) or seg.get(reason_at + 2):
-                raise _fail(seg, f"CAS{reason_at + 1:02d} without a reason code", source)
-            continue
-        found.append(
-            Adjustment(
-                group, reason, amount(seg, reason_at + 1, source), optional_amount(seg, reason_at + 2, source)
-            )
-        )
-    if not found:
-        raise _fail(seg, "CAS without any adjustment", source)
-    if len(seg.elements) > 1 + 3 * CAS_TRIPLES + 1:
-        raise _fail(seg, "CAS has more than six adjustments", source)
-    return found
+def read_remittance_parts(source: SegmentSource, *, drafts: bool = False) -> Iterator[RemittancePart]:
+    """The parts of every remittance of ``source``, streamed (see the module doc)."""
+    reader = RemittanceReader(drafts=drafts)
+    for _ in walk(source, reader):
+        reader.fingerprint()  # the block's segments: what is kept stays one block long
+        if reader.out:
+            yield from reader.out
+            reader.out = []
+    yield from reader.out
 
 
-# --- builders: mutable only while one ST..SE is read ----------------------------------------
+def read_remittance_file(path: str | Path | BinaryIO, *, source: str | None = None,
+                         drafts: bool = False) -> Iterator[RemittancePart]:
+    """The parts of every remittance in an 835 file, in bounded memory."""
+    data = path if not isinstance(path, str) else Path(path)
+    return read_remittance_parts(SegmentSource(data, source=source or str(path)), drafts=drafts)
 
 
-@dataclass(slots=True)
-class _LineBuilder:
-    seg: Segment
-    qualifier: str
-    code: str
-    modifiers: tuple[str, ...]
-    charge: Decimal
-    paid: Decimal
-    revenue_code: str
-    units: Decimal | None
-    original_procedure: str
-    line_id: str | None = None
-    service_date: date | None = None
-    service_start: date | None = None
-    service_end: date | None = None
-    adjustments: list[Adjustment] = field(default_factory=list)
-    remark_codes: list[str] = field(default_factory=list)
-    allowed: Decimal | None = None
-    references: list[tuple[str, str]] = field(default_factory=list)
-
-    def build(self, source: str) -> ServicePayment:
-        return ServicePayment(
-            procedure_qualifier=self.qualifier,
-            procedure_code=self.code,
-            modifiers=self.modifiers,
-            charge=self.charge,
-            paid=self.paid,
-            units=self.units,
-            revenue_code=self.revenue_code,
-            original_procedure=self.original_procedure,
-            line_id=self.line_id,
-            service_date=self.service_date,
-            service_start=self.service_start,
-            service_end=self.service_end,
-            adjustments=tuple(self.adjustments),
-            remark_codes=tuple(self.remark_codes),
-            allowed=self.allowed,
-            references=tuple(self.references),
-            source=Source(source, self.seg.index),
-        )
+def read_remittance_text(text: str, *, source: str = "<835>", drafts: bool = False) -> Iterator[RemittancePart]:
+    return read_remittance_parts(SegmentSource(text, source=source), drafts=drafts)
 
 
-@dataclass(slots=True)
-class _ClaimBuilder:
-    seg: Segment
-    values: dict[str, object] = field(default_factory=dict)
-    adjustments: list[Adjustment] = field(default_factory=list)
-    lines: list[_LineBuilder] = field(default_factory=list)
-    references: list[tuple[str, str]] = field(default_factory=list)
-    remark_codes: list[str] = field(default_factory=list)
-    amounts: list[tuple[str, Decimal]] = field(default_factory=list)
-
-    def build(self, source: str) -> ClaimPayment:
-        return ClaimPayment(
-            **self.values,  # type: ignore[arg-type]
-            adjustments=tuple(self.adjustments),
-            lines=tuple(line.build(source) for line in self.lines),
-            references=tuple(self.references),
-            remark_codes=tuple(self.remark_codes),
-            amounts=tuple(self.amounts),
-            source=Source(source, self.seg.index),
-        )
+def read_835(text: str, source: str = "<835>") -> tuple[Remittance, ...]:
+    """Every remittance in ``text`` as a whole record; raises ``X12ParseError`` if any part is unreadable."""
+    return tuple(iter_remittances(read_remittance_text(text, source=source)))
 
 
-class _RemittanceBuilder:
-    """Reads one 835 transaction set, segment by segment, tracking the current loop."""
-
-    def __init__(self, envelope: Envelope, st: Segment, separators: Separators, source: str):
-        self.envelope = envelope
-        self.st = st
-        self.separators = separators
-        self.source = source
-        self.loop = "header"  # header, payer, payee, claim, line
-        self.header: dict[str, object] = {}
-        self.payer_name = self.payer_id = self.payee_name = self.payee_npi = self.payee_tax_id = ""
-        self.production_date: date | None = None
-        self.claims: list[_ClaimBuilder] = []
-        self.plb: list[ProviderAdjustment] = []
-
-    @property
-    def claim(self) -> _ClaimBuilder | None:
-        return self.claims[-1] if self.loop in ("claim", "line") else None
-
-    @property
-    def line(self) -> _LineBuilder | None:
-        claim = self.claim
-        return claim.lines[-1] if claim is not None and self.loop == "line" else None
-
-    def add(self, seg: Segment) -> None:
-        handler = getattr(self, "_" + seg.id.lower(), None)
-        if handler is not None:
-            handler(seg)
-
-    def _bpr(self, seg: Segment) -> None:
-        if "total_paid" in self.header:
-            raise _fail(seg, "second BPR in one transaction set", self.source)
-        self.header.update(
-            handling_code=required(seg, 1, self.source),
-            total_paid=amount(seg, 2, self.source),
-            credit_debit=seg.get(3),
-            payment_method=seg.get(4),
-            payment_date=lenient_date(seg.get(16)),
-        )
-
-    def _trn(self, seg: Segment) -> None:
-        if self.loop == "header" and "trace_number" not in self.header:
-            self.header.update(trace_number=required(seg, 2, self.source), trace_payer_id=seg.get(3))
-
-    def _n1(self, seg: Segment) -> None:
-        entity = seg.get(1)
-        if entity == "PR":
-            self.loop = "payer"
-            self.payer_name = seg.get(2)
-            if seg.get(3) == "XV" and not self.payer_id:
-                self.payer_id = seg.get(4)
-        elif entity == "PE":
-            self.loop = "payee"
-            self.payee_name = seg.get(2)
-            if seg.get(3) == "XX":
-                self.payee_npi = seg.get(4)
-            elif seg.get(3) == "FI":
-                self.payee_tax_id = seg.get(4)
-
-    def _ref(self, seg: Segment) -> None:
-        qualifier, value = seg.get(1), seg.get(2)
-        if self.loop == "payer" and qualifier == "2U":
-            self.payer_id = value
-        elif self.loop == "payee" and qualifier == "TJ" and not self.payee_tax_id:
-            self.payee_tax_id = value
-        elif (line := self.line) is not None:
-            if qualifier == "6R":
-                line.line_id = value
-            else:
-                line.references.append((qualifier, value))
-        elif (claim := self.claim) is not None:
-            claim.references.append((qualifier, value))
-
-    def _dtm(self, seg: Segment) -> None:
-        qualifier = seg.get(1)
-        if (line := self.line) is not None:
-            if qualifier in ("472", "150", "151"):
-                when = a_date(seg, 2, self.source)
-                if qualifier == "472":
-                    line.service_date = when
-                elif qualifier == "150":
-                    line.service_start = when
-                else:
-                    line.service_end = when
-        elif (claim := self.claim) is not None:
-            key = {"232": "statement_start", "233": "statement_end", "050": "received"}.get(qualifier)
-            if key:
-                claim.values[key] = a_date(seg, 2, self.source)
-        elif self.loop == "header" and qualifier == "405":
-            self.production_date = a_date(seg, 2, self.source)
-
-    def _lx(self, seg: Segment) -> None:
-        self.loop = "header_number"
-
-    def _clp(self, seg: Segment) -> None:
-        if "total_paid" not in self.header:
-            raise _fail(seg, "claim payment before the BPR", self.source)
-        if self.plb:
-            raise _fail(seg, "claim payment after the PLB", self.source)
-        claim = _ClaimBuilder(seg)
-        claim.values.update(
-            patient_control_number=required(seg, 1, self.source),
-            status=required(seg, 2, self.source),
-            charge=amount(seg, 3, self.source),
-            paid=amount(seg, 4, self.source),
-            patient_responsibility=optional_amount(seg, 5, self.source),
-            filing_indicator=seg.get(6),
-            payer_claim_number=seg.get(7),
-            facility_code=seg.get(8),
-            frequency=seg.get(9),
-        )
-        self.claims.append(claim)
-        self.loop = "claim"
-
-    def _cas(self, seg: Segment) -> None:
-        found = adjustments(seg, self.source)
-        if (line := self.line) is not None:
-            line.adjustments.extend(found)
-        elif (claim := self.claim) is not None:
-            claim.adjustments.extend(found)
-        else:
-            raise _fail(seg, "adjustment outside a claim", self.source)
-
-    def _nm1(self, seg: Segment) -> None:
-        claim = self.claim
-        if claim is None or self.loop == "line":
-            return
-        if seg.get(1) == "QC":
-            claim.values.update(patient_last=seg.get(3), patient_first=seg.get(4), member_id=seg.get(9))
-        elif seg.get(1) == "82":
-            claim.values["rendering_provider_id"] = seg.get(9)
-
-    def _moa(self, seg: Segment) -> None:
-        if (claim := self.claim) is not None:
-            claim.remark_codes.extend(code for code in (seg.get(i) for i in range(3, 8)) if code)
-
-    def _mia(self, seg: Segment) -> None:
-        if (claim := self.claim) is not None:
-            claim.remark_codes.extend(code for code in (seg.get(i) for i in (5, 20, 21, 22, 23)) if code)
-
-    def _amt(self, seg: Segment) -> None:
-        if (line := self.line) is not None:
-            if seg.get(1) == "B6":
-                line.allowed = amount(seg, 2, self.source)
-        elif (claim := self.claim) is not None:
-            claim.amounts.append((seg.get(1), amount(seg, 2, self.source)))
-
-    def _svc(self, seg: Segment) -> None:
-        claim = self.claim
-        if claim is None:
-            raise _fail(seg, "service line outside a claim", self.source)
-        parts = required(seg, 1, self.source).split(self.separators.component)
-        claim.lines.append(
-            _LineBuilder(
-                seg=seg,
-                qualifier=parts[0],
-                code=parts[1] if len(parts) > 1 else "",
-                modifiers=tuple(m for m in parts[2:6] if m),
-                charge=amount(seg, 2, self.source),
-                paid=amount(seg, 3, self.source),
-                revenue_code=seg.get(4),
-                units=optional_amount(seg, 5, self.source),
-                original_procedure=seg.get(6),
-            )
-        )
-        self.loop = "line"
-
-    def _lq(self, seg: Segment) -> None:
-        if (line := self.line) is not None and seg.get(2):
-            line.remark_codes.append(seg.get(2))
-
-    def _plb(self, seg: Segment) -> None:
-        self.loop = "provider"
-        provider_id = required(seg, 1, self.source)
-        period = a_date(seg, 2, self.source)
-        for reason_at in range(3, 15, 2):
-            reason = seg.get(reason_at)
-            if not reason:
-                if seg.get(reason_at + 1):
-                    raise _fail(seg, f"PLB{reason_at + 1:02d} without a reason", self.source)
-                continue
-            code, _, reference = reason.partition(self.separators.component)
-            self.plb.append(
-                ProviderAdjustment(
-                    provider_id, period, code, reference, amount(seg, reason_at + 1, self.source)
-                )
-            )
-
-    def finish(self, se: Segment) -> Remittance:
-        if "total_paid" not in self.header:
-            raise _fail(se, "835 transaction set without a BPR", self.source)
-        if "trace_number" not in self.header:
-            raise _fail(se, "835 transaction set without a TRN", self.source)
-        return Remittance(
-            envelope=self.envelope,
-            control_number=self.st.get(2),
-            **self.header,  # type: ignore[arg-type]
-            payer_name=self.payer_name,
-            payer_id=self.payer_id,
-            payee_name=self.payee_name,
-            payee_npi=self.payee_npi,
-            payee_tax_id=self.payee_tax_id,
-            production_date=self.production_date,
-            claims=tuple(claim.build(self.source) for claim in self.claims),
-            provider_adjustments=tuple(self.plb),
-            source=Source(self.source, self.st.index),
-        )
+def iter_remittances(parts: Iterator[RemittancePart]) -> Iterator[Remittance]:
+    """Whole remittances from a stream of parts (each yielded at its SE)."""
+    claims: list[ClaimPayment] = []
+    for part in parts:
+        if isinstance(part, RemittanceEnd):
+            yield replace(part.remittance, claims=tuple(claims))
+            claims = []
+        elif isinstance(part, ClaimPaymentDraft):
+            claims.append(part.record())
+        elif isinstance(part, ClaimPayment):
+            claims.append(part)

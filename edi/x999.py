@@ -1,141 +1,129 @@
-"""999 (005010X231A1) reader, also reading the older 997 the same way.
+"""999 (005010X231A1) reader on the X12 engine, also reading the older 997 the same way.
 
-One ``FunctionalAck`` per ST..SE: it acknowledges one functional group we sent
-(AK1: GS01 and GS06) and, inside it, each transaction set (AK2: ST02) with IK5
-accepted/rejected and the segment (IK3) and element (IK4) errors.  The 999's own
-envelope is kept so the caller can check GS02/GS03 as well as GS06 before
-believing it is the answer to a given batch (reliability test 17).
+One ``FunctionalAck`` per ST..SE: it acknowledges one functional group we sent (AK1: GS01
+and GS06) and, inside it, each transaction set (AK2: ST02) with IK5 accepted/rejected and
+the segment (IK3) and element (IK4) errors.  The 999's own envelope is kept so the caller
+can check GS02/GS03 as well as GS06 before believing it is the answer to a given batch
+(reliability test 17).
 
-Trailer control numbers (GE02, IEA02) that disagree with their headers are
-tolerated here: the content is what matters and some clearinghouses get them
-wrong.  SE count and a file without trailers are still errors.
+Trailer control numbers (GE02, IEA02) that disagree with their headers are tolerated here:
+the content is what matters and some clearinghouses get them wrong.  SE count and a file
+without trailers are still errors.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import ClassVar
 
 from domain.acks import ElementError, Envelope, FunctionalAck, SegmentError, SetAck
 from domain.claim import Source
-from edi.sniff import walk_envelopes
-from edi.x12 import Segment, X12ParseError, detect_separators, iter_segments
-
-# 997 segments carry the same elements under older names.
-_ALIASES = {"AK3": "IK3", "AK4": "IK4", "AK5": "IK5"}
+from edi.engine import TransactionReader, run
+from edi.tokenizer import SegmentSource, X12Input, segment_source
+from edi.x12 import X12ParseError
 
 
-def read_999(text: str, source: str = "<999>") -> tuple[FunctionalAck, ...]:
+def read_999(text: X12Input | SegmentSource, source: str = "<999>") -> tuple[FunctionalAck, ...]:
     """Every 999 (or 997) transaction set in ``text``; raises ``X12ParseError`` if unreadable."""
-    separators = detect_separators(text)
-    acks: list[FunctionalAck] = []
-    reader: _AckBuilder | None = None
-    for envelope, seg in walk_envelopes(
-        iter_segments(text, separators), source=source, check_trailer_numbers=False
-    ):
-        if seg.id == "TA1":
-            continue
-        if seg.id == "ST":
-            if seg.get(1) not in ("999", "997"):
-                raise X12ParseError(
-                    "transaction set is not a 999 or 997", segment_index=seg.index, source=source
-                )
-            reader = _AckBuilder(envelope, seg, source)
-        elif reader is not None and seg.id == "SE":
-            acks.append(reader.finish(seg))
-            reader = None
-        elif reader is not None:
-            reader.add(seg)
-    return tuple(acks)
+    reader = FunctionalAckReader()
+    run(segment_source(text, source), reader)
+    return tuple(reader.acks)
 
 
-def _count(seg: Segment, position: int, source: str) -> int:
-    value = seg.get(position)
-    if not value.isdigit():
-        raise X12ParseError(f"{seg.id}{position:02d} is not a count", segment_index=seg.index, source=source)
-    return int(value)
+def _get(elements: list[str], position: int) -> str:
+    return elements[position] if position < len(elements) else ""
 
 
 @dataclass(slots=True)
-class _SetBuilder:
-    ak2: Segment
+class _SetAnswer:
+    ak2: list[str]
     code: str = ""
     reasons: tuple[str, ...] = ()
     segment_errors: list[SegmentError] = field(default_factory=list)
 
-    def build(self) -> SetAck:
-        return SetAck(
-            self.ak2.get(1),
-            self.ak2.get(2),
-            self.ak2.get(3),
-            self.code,
-            self.reasons,
-            tuple(self.segment_errors),
-        )
 
+class FunctionalAckReader(TransactionReader):
+    TRANSACTIONS: ClassVar[frozenset[str]] = frozenset({"999", "997"})
+    check_trailer_numbers = False
+    # 997 segments carry the same elements under older names (AK3/AK4/AK5)
+    HANDLERS: ClassVar[dict[str, str]] = {
+        "AK1": "on_ak1", "AK2": "ak2", "IK3": "segment_error", "AK3": "segment_error",
+        "IK4": "element_error", "AK4": "element_error", "IK5": "set_answer", "AK5": "set_answer", "AK9": "on_ak9",
+    }
 
-class _AckBuilder:
-    def __init__(self, envelope: Envelope, st: Segment, source: str):
-        self.envelope, self.st, self.source = envelope, st, source
-        self.ak1: Segment | None = None
-        self.ak9: Segment | None = None
-        self.sets: list[_SetBuilder] = []
+    def __init__(self) -> None:
+        self.acks: list[FunctionalAck] = []
 
-    def fail(self, seg: Segment, message: str) -> X12ParseError:
-        return X12ParseError(f"{seg.id}: {message}", segment_index=seg.index, source=self.source)
+    def fail(self, number: int, message: str) -> X12ParseError:
+        return X12ParseError(message, segment_index=number, source=self.source)
 
-    def add(self, seg: Segment) -> None:
-        sid = _ALIASES.get(seg.id, seg.id)
-        if sid == "AK1":
-            self.ak1 = seg
-        elif sid == "AK2":
-            if self.ak1 is None:
-                raise self.fail(seg, "AK2 before AK1")
-            self.sets.append(_SetBuilder(seg))
-        elif sid in ("IK3", "IK4", "IK5"):
-            if not self.sets:
-                raise self.fail(seg, f"{seg.id} outside an AK2 loop")
-            current = self.sets[-1]
-            if sid == "IK3":
-                position = seg.get(2)
-                current.segment_errors.append(
-                    SegmentError(
-                        seg.get(1), int(position) if position.isdigit() else 0, seg.get(3), seg.get(4)
-                    )
-                )
-            elif sid == "IK4":
-                if not current.segment_errors:
-                    raise self.fail(seg, f"{seg.id} without the IK3 it belongs to")
-                last = current.segment_errors[-1]
-                element = ElementError(seg.get(1), seg.get(2), seg.get(3), seg.get(4))
-                current.segment_errors[-1] = replace(last, element_errors=last.element_errors + (element,))
-            else:
-                if not seg.get(1):
-                    raise self.fail(seg, "IK501 is required")
-                current.code = seg.get(1)
-                current.reasons = tuple(r for r in seg.elements[2:7] if r)
-        elif sid == "AK9":
-            self.ak9 = seg
+    def other_set(self, st: list[str], number: int) -> None:
+        raise self.fail(number, "transaction set is not a 999 or 997")
 
-    def finish(self, se: Segment) -> FunctionalAck:
+    def begin_set(self, envelope: Envelope, st: list[str], number: int) -> None:
+        self.envelope, self.control_number, self.st_number = envelope, _get(st, 2), number
+        self.ak1: list[str] | None = None
+        self.ak9: tuple[list[str], int] | None = None
+        self.sets: list[_SetAnswer] = []
+
+    def on_ak1(self, e: list[str], number: int) -> None:
+        self.ak1 = e
+
+    def ak2(self, e: list[str], number: int) -> None:
+        if self.ak1 is None:
+            raise self.fail(number, "AK2: AK2 before AK1")
+        self.sets.append(_SetAnswer(e))
+
+    def current(self, e: list[str], number: int) -> _SetAnswer:
+        if not self.sets:
+            raise self.fail(number, f"{e[0]}: {e[0]} outside an AK2 loop")
+        return self.sets[-1]
+
+    def segment_error(self, e: list[str], number: int) -> None:
+        position = _get(e, 2)
+        self.current(e, number).segment_errors.append(
+            SegmentError(_get(e, 1), int(position) if position.isdigit() else 0, _get(e, 3), _get(e, 4)))
+
+    def element_error(self, e: list[str], number: int) -> None:
+        current = self.current(e, number)
+        if not current.segment_errors:
+            raise self.fail(number, f"{e[0]}: {e[0]} without the IK3 it belongs to")
+        last = current.segment_errors[-1]
+        element = ElementError(_get(e, 1), _get(e, 2), _get(e, 3), _get(e, 4))
+        current.segment_errors[-1] = replace(last, element_errors=last.element_errors + (element,))
+
+    def set_answer(self, e: list[str], number: int) -> None:
+        current = self.current(e, number)
+        if not _get(e, 1):
+            raise self.fail(number, f"{e[0]}: IK501 is required")
+        current.code = _get(e, 1)
+        current.reasons = tuple(r for r in e[2:7] if r)
+
+    def on_ak9(self, e: list[str], number: int) -> None:
+        self.ak9 = (e, number)
+
+    def count(self, e: list[str], position: int, number: int) -> int:
+        value = _get(e, position)
+        if not value.isdigit():
+            raise self.fail(number, f"{e[0]}{position:02d} is not a count")
+        return int(value)
+
+    def end_set(self, se: list[str], number: int) -> None:
         if self.ak1 is None or self.ak9 is None:
-            raise self.fail(se, "acknowledgment without AK1 or AK9")
+            raise self.fail(number, "SE: acknowledgment without AK1 or AK9")
         unanswered = [s for s in self.sets if not s.code]
         if unanswered:
-            raise self.fail(unanswered[0].ak2, "AK2 without its IK5")
-        ak9 = self.ak9
-        if not ak9.get(1):
-            raise self.fail(ak9, "AK901 is required")
-        return FunctionalAck(
-            envelope=self.envelope,
-            control_number=self.st.get(2),
-            functional_id=self.ak1.get(1),
-            group_control_number=self.ak1.get(2),
-            version=self.ak1.get(3),
-            code=ak9.get(1),
-            included=_count(ak9, 2, self.source),
-            received=_count(ak9, 3, self.source),
-            accepted=_count(ak9, 4, self.source),
-            reasons=tuple(r for r in ak9.elements[5:10] if r),
-            sets=tuple(s.build() for s in self.sets),
-            source=Source(self.source, self.st.index),
-        )
+            raise self.fail(number, "AK2: AK2 without its IK5")
+        ak9, at = self.ak9
+        if not _get(ak9, 1):
+            raise self.fail(at, "AK9: AK901 is required")
+        ak1 = self.ak1
+        self.acks.append(FunctionalAck(
+            envelope=self.envelope, control_number=self.control_number, functional_id=_get(ak1, 1),
+            group_control_number=_get(ak1, 2), version=_get(ak1, 3), code=_get(ak9, 1),
+            included=self.count(ak9, 2, at), received=self.count(ak9, 3, at), accepted=self.count(ak9, 4, at),
+            reasons=tuple(r for r in ak9[5:10] if r),
+            sets=tuple(SetAck(_get(s.ak2, 1), _get(s.ak2, 2), _get(s.ak2, 3), s.code, s.reasons,
+                              tuple(s.segment_errors)) for s in self.sets),
+            source=Source(self.source, self.st_number),
+        ))

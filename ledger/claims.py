@@ -7,7 +7,7 @@ append-only event log with who, when, from and to.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from hashlib import sha256
@@ -308,15 +308,65 @@ def _provider(party: Party | None) -> Provider | None:
 
 def load_domain_claim(session: Session, row: Claim) -> DomainClaim:
     """Rebuild the immutable claim the 837P builder and the rules take."""
-    party = {p.id: p for p in session.scalars(select(Party).where(Party.id.in_(
-        [i for i in (row.billing_id, row.subscriber_id, row.patient_id, row.rendering_id, row.supervising_id,
-                     row.pay_to_id, row.service_facility_id) if i]
-    )))}
+    return load_domain_claims(session, [row])[0]
+
+
+_LINE_FIELDS = (LineRow.claim_pk, LineRow.line_id, LineRow.service_date, LineRow.procedure_code, LineRow.charge,
+                LineRow.units, LineRow.place_of_service, LineRow.modifiers, LineRow.diagnosis_pointers)
+LOAD_CHUNK = 500  # claims per query, under SQLite's lowest limit of bound values (999)
+
+
+def load_domain_claims(session: Session, rows: Sequence[Claim]) -> list[DomainClaim]:
+    """``load_domain_claim`` for many rows, in their order: a batch's claims come back in a few queries
+    per few hundred claims (their parties, their lines), not two per claim."""
+    loaded: list[DomainClaim] = []
+    for start in range(0, len(rows), LOAD_CHUNK):
+        loaded.extend(_load_chunk(session, rows[start:start + LOAD_CHUNK]))
+    return loaded
+
+
+def _load_chunk(session: Session, rows: Sequence[Claim]) -> list[DomainClaim]:
+    party_ids = sorted({i for row in rows for i in (
+        row.billing_id, row.subscriber_id, row.patient_id, row.rendering_id, row.supervising_id, row.pay_to_id,
+        row.service_facility_id) if i})
+    party: dict[int, Party] = {}
+    for start in range(0, len(party_ids), LOAD_CHUNK):
+        party.update((p.id, p) for p in session.scalars(
+            select(Party).where(Party.id.in_(party_ids[start:start + LOAD_CHUNK]))))
+    lines: dict[int, list[ServiceLine]] = {row.id: [] for row in rows}
+    for claim_pk, line_id, service_date, procedure_code, charge, units, place, modifiers, pointers in session.execute(
+            select(*_LINE_FIELDS).where(LineRow.claim_pk.in_(list(lines)))
+            .order_by(LineRow.claim_pk, LineRow.position)):
+        lines[claim_pk].append(ServiceLine(
+            line_id=line_id,
+            service_date=service_date,
+            procedure_code=procedure_code,
+            charge=charge,
+            units=Decimal(units),
+            place_of_service=place,
+            modifiers=tuple(m for m in modifiers.split(":") if m),
+            diagnosis_pointers=tuple(int(p) for p in pointers.split(",") if p),
+        ))
+    providers: dict[int, Provider | None] = {}
+
+    def provider(party_id: int | None) -> Provider | None:
+        # one object per party: the builder remembers what it worked out for a provider by identity
+        if not party_id:
+            return None
+        if party_id not in providers:
+            providers[party_id] = _provider(party[party_id])
+        return providers[party_id]
+
+    return [_domain_claim(row, party, tuple(lines[row.id]), provider) for row in rows]
+
+
+def _domain_claim(row: Claim, party: dict[int, Party], lines: tuple[ServiceLine, ...],
+                  provider: Callable[[int | None], Provider | None]) -> DomainClaim:
     pay_to = party[row.pay_to_id] if row.pay_to_id else None
     facility = party[row.service_facility_id] if row.service_facility_id else None
     sub = party[row.subscriber_id]
     patient_party = party.get(row.patient_id) if row.patient_id else None
-    billing = _provider(party[row.billing_id])
+    billing = provider(row.billing_id)
     assert billing is not None
     return DomainClaim(
         claim_id=row.claim_id,
@@ -328,28 +378,16 @@ def load_domain_claim(session: Session, row: Claim) -> DomainClaim:
                               address=_address(sub) or Address("", "", "", "")),
         billing=billing,
         diagnoses=tuple(d for d in row.diagnoses.split(",") if d),
-        lines=tuple(
-            ServiceLine(
-                line_id=line.line_id,
-                service_date=line.service_date,
-                procedure_code=line.procedure_code,
-                charge=line.charge,
-                units=Decimal(line.units),
-                place_of_service=line.place_of_service,
-                modifiers=tuple(m for m in line.modifiers.split(":") if m),
-                diagnosis_pointers=tuple(int(p) for p in line.diagnosis_pointers.split(",") if p),
-            )
-            for line in row.lines
-        ),
+        lines=lines,
         frequency=Frequency(row.frequency),
         original_claim_number=row.original_claim_number,
         relationship=Relationship(row.relationship_code),
         patient=None if patient_party is None else Patient(
             last=patient_party.last_or_org, first=patient_party.first or "",
             dob=patient_party.dob, sex=patient_party.sex or "U"),  # type: ignore[arg-type]
-        rendering=_provider(party.get(row.rendering_id) if row.rendering_id else None),
+        rendering=provider(row.rendering_id),
         rendering_license=RenderingLicense(row.rendering_license),
-        supervising=_provider(party.get(row.supervising_id) if row.supervising_id else None),
+        supervising=provider(row.supervising_id),
         prior_auth=row.prior_auth,
         pay_to=None if pay_to is None else _address(pay_to),
         service_facility=None if facility is None else ServiceFacility(

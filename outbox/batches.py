@@ -1,9 +1,9 @@
-"""`bhclaims build`: ready claims → 837P files in the outbox, each pyx12-clean or not released.
+"""`bhclaims build`: ready claims → 837P files in the outbox, each X12-clean or not released.
 
 Step 1 (one transaction): pick ready claims, re-check the rules (deadlines move
 with the calendar), hold the failing ones, take fresh control numbers, record
 the batch and move its claims to ``batched``.  Step 2: render the file, validate
-it with pyx12, write it 0600.  A batch whose file was never written (a crash
+it with the X12 engine (and pyx12 too with ``build --pyx12``), write it 0600.  A batch whose file was never written (a crash
 between the steps) is rendered again from the same claims and numbers on the
 next run, so no claim ends up in two batches.
 """
@@ -22,17 +22,17 @@ from sqlalchemy.orm import Session
 
 from domain.claim import Claim as DomainClaim
 from edi.x837p import BuildSettings, ClaimNotWritable, ControlNumbers, Receiver, Submitter, build_837p
-from ledger.claims import load_domain_claim, transition
+from ledger.claims import load_domain_claims, transition
 from ledger.counters import next_control_number
 from ledger.db import Ledger
 from ledger.ingest import findings_json
 from ledger.models import Batch, BatchClaim, Claim, ClaimStatus
 from outbox.files import write_private
 from runtime.config import Config
-from validators.x12_syntax import SyntaxFinding, validate_x12
+from validators.x12_syntax import check_x12
 
 Checker = Callable[[DomainClaim], Sequence[Any]]
-Validator = Callable[[str], list[SyntaxFinding]]
+Validator = Callable[[str], Sequence[object]]  # findings, each printable; empty when clean
 
 
 @dataclass
@@ -49,17 +49,18 @@ def batch_file_name(submitter_id: str, interchange: int) -> str:
 
 
 def build_batches(ledger: Ledger, config: Config, *, checker: Checker, actor: str, now: datetime,
-                  validate: Validator = validate_x12) -> BuildReport:
+                  validate: Validator = check_x12) -> BuildReport:
     report = BuildReport()
     with ledger.session() as session:
         pending = list(session.scalars(select(Batch.id).where(Batch.status == "allocated").order_by(Batch.id)))
     for batch_id in pending:
         _render(ledger, config, batch_id, actor=actor, now=now, validate=validate, report=report)
     while True:
-        batch_id = _allocate(ledger, config, checker=checker, actor=actor, report=report)
-        if batch_id is None:
+        allocated = _allocate(ledger, config, checker=checker, actor=actor, report=report)
+        if allocated is None:
             break
-        _render(ledger, config, batch_id, actor=actor, now=now, validate=validate, report=report)
+        batch_id, loaded = allocated
+        _render(ledger, config, batch_id, actor=actor, now=now, validate=validate, report=report, loaded=loaded)
     return report
 
 
@@ -70,11 +71,15 @@ def _ready_claims(session: Session, limit: int) -> list[Claim]:
     return list(session.scalars(query))
 
 
-def _allocate(ledger: Ledger, config: Config, *, checker: Checker, actor: str, report: BuildReport) -> int | None:
+def _allocate(ledger: Ledger, config: Config, *, checker: Checker, actor: str,
+              report: BuildReport) -> tuple[int, dict[int, DomainClaim]] | None:
+    """The new batch's id and its claims as checked (by claim row id), so that rendering does not read them again."""
     with ledger.session() as session:
         chosen: list[Claim] = []
-        for row in _ready_claims(session, config.claims_per_file):
-            findings = checker(load_domain_claim(session, row))
+        loaded: dict[int, DomainClaim] = {}
+        ready = _ready_claims(session, config.claims_per_file)
+        for row, claim in zip(ready, load_domain_claims(session, ready), strict=True):
+            findings = checker(claim)
             errors = [f for f in findings if f.severity == "error"]
             if errors:
                 row.findings = findings_json(findings)
@@ -83,6 +88,7 @@ def _allocate(ledger: Ledger, config: Config, *, checker: Checker, actor: str, r
                 report.held.append((row.claim_id, "; ".join(f"{f.code}: {f.message}" for f in errors)))
             else:
                 chosen.append(row)
+                loaded[row.id] = claim
         if not chosen:
             return None
         interchange = next_control_number(session, "isa13")
@@ -105,11 +111,12 @@ def _allocate(ledger: Ledger, config: Config, *, checker: Checker, actor: str, r
             session.add(BatchClaim(batch_id=batch.id, claim_pk=row.id, st_control_number=st))
             transition(session, row, ClaimStatus.BATCHED, actor=actor, event="batched",
                        detail=f"batch {batch.id} ISA13 {interchange:09d} ST {st}")
-        return batch.id
+        return batch.id, loaded
 
 
 def _render(ledger: Ledger, config: Config, batch_id: int, *, actor: str, now: datetime,
-            validate: Validator, report: BuildReport) -> None:
+            validate: Validator, report: BuildReport, loaded: dict[int, DomainClaim] | None = None) -> None:
+    """``loaded``: the batch's claims as ``_allocate`` checked them; a batch left allocated by a crash is read again."""
     with ledger.session() as session:
         # Another builder may be rendering this batch (or just did): the row lock makes us wait, the status
         # check makes us skip.  On SQLite the writer lock taken by BEGIN IMMEDIATE does the same.
@@ -119,7 +126,7 @@ def _render(ledger: Ledger, config: Config, batch_id: int, *, actor: str, now: d
         rows = list(session.scalars(
             select(Claim).join(BatchClaim, BatchClaim.claim_pk == Claim.id)
             .where(BatchClaim.batch_id == batch_id).order_by(BatchClaim.id)))
-        claims = [load_domain_claim(session, row) for row in rows]
+        claims = [loaded[row.id] for row in rows] if loaded is not None else load_domain_claims(session, rows)
         while True:
             try:
                 text = build_837p(

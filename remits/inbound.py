@@ -6,7 +6,8 @@ posted or not at all, and a rerun finishes the job.  A file we cannot read is
 marked ``failed``, a remittance we refuse to post (unbalanced, a reused trace
 number, a reversal of nothing) marks the whole file ``quarantined``; both get a
 quarantine row with the reasons, and the other files go on.  835s are streamed
-from disk (``edi.x12stream``), so their size does not matter.
+from disk through the X12 engine's one segment source, so their size does not matter; what
+that source forgave (a byte-order mark, Ctrl-Z/NUL padding) is logged per file (``x12.tolerated``).
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from sqlalchemy.orm import Session
 
 from edi.sniff import FileKind, sniff
 from edi.ta1 import read_ta1
+from edi.tokenizer import SegmentSource
 from edi.x12 import X12ParseError
 from edi.x277ca import read_277ca
+from edi.x835 import read_remittance_parts
 from edi.x999 import read_999
 from ledger.db import Ledger
 from ledger.models import Transmission
 from remits.acks import AckReport, post_claim_status, post_functional_ack, post_interchange_ack
-from remits.payments import PaymentReport, RemittanceRefused, post_835_file, post_835_text, quarantine
+from remits.payments import PaymentReport, RemittanceRefused, post_remittance_parts, quarantine
 from runtime.logs import get_logger
 
 log = get_logger("bhclaims.post")
@@ -101,7 +104,7 @@ def _digest(path: Path) -> tuple[str, int, bytes]:
 
 def _kind_of(data: bytes) -> str:
     try:
-        return str(sniff(data.decode("ascii", errors="replace")).kind)
+        return str(sniff(data).kind)
     except X12ParseError:
         return "unknown"
 
@@ -139,7 +142,7 @@ def _post_transmission(ledger: Ledger, transmission_id: int, *, actor: str, repo
                 try:
                     kind = _post_path(session, Path(row.local_path or ""), name, row.id, actor=actor,
                                       report=report, payments=payments)
-                except (X12ParseError, UnicodeDecodeError, OSError) as exc:
+                except (X12ParseError, OSError) as exc:
                     raise _Unreadable(str(exc)) from exc
                 row.kind = str(kind)
                 row.state = "posted"
@@ -173,33 +176,28 @@ def _merge(into: PaymentReport, more: PaymentReport) -> None:
 
 def _post_path(session: Session, path: Path, name: str, transmission_id: int, *, actor: str,
                report: PostReport, payments: PaymentReport) -> FileKind:
+    """Post one file through the one segment source; what it forgave (a BOM, padding) goes to the log."""
     with path.open("rb") as handle:
-        head = handle.read(SNIFF_BYTES).decode("ascii", errors="replace")
-    kind = sniff(head, source=name).kind
+        kind = sniff(handle.read(SNIFF_BYTES), source=name).kind
+    data = SegmentSource(path, source=name)
     if kind == FileKind.REMITTANCE_835:
-        post_835_file(session, path, source=name, transmission_id=transmission_id, actor=actor, report=payments)
-        return kind
-    text = path.read_bytes().decode("ascii", errors="strict")
-    return _post_text(session, text, name, transmission_id, actor=actor, report=report, payments=payments)
-
-
-def _post_text(session: Session, text: str, name: str, transmission_id: int, *, actor: str,
-               report: PostReport, payments: PaymentReport) -> FileKind:
-    kind = sniff(text, source=name).kind
-    if kind == FileKind.REMITTANCE_835:
-        post_835_text(session, text, source=name, transmission_id=transmission_id, actor=actor, report=payments)
+        post_remittance_parts(session, read_remittance_parts(data, drafts=True), transmission_id=transmission_id,
+                              actor=actor, report=payments)
     elif kind in (FileKind.ACK_999, FileKind.ACK_997):
-        for ack in read_999(text, source=name):
+        for ack in read_999(data, source=name):
             post_functional_ack(session, ack, transmission_id=transmission_id, actor=actor, report=report.acks)
     elif kind == FileKind.TA1:
-        for ta1 in read_ta1(text, source=name):
+        for ta1 in read_ta1(data, source=name):
             post_interchange_ack(session, ta1, transmission_id=transmission_id, actor=actor, report=report.acks)
     elif kind == FileKind.CLAIM_ACK_277CA:
-        for status_report in read_277ca(text, source=name):
+        for status_report in read_277ca(data, source=name):
             post_claim_status(session, status_report, transmission_id=transmission_id, actor=actor,
                               report=report.acks)
     else:
+        data.close()
         raise X12ParseError(f"a {kind} file is not something we post")
+    for note in data.notes:
+        log.info("x12.tolerated", file=name, note=note)
     return kind
 
 

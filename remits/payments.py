@@ -55,7 +55,7 @@ from domain.claim import NO_COST_SHARE_PLANS
 from domain.remittance import DENIED_STATUS, REVERSAL_STATUS
 from domain.remittance import ClaimPayment as ClaimPaymentRecord
 from domain.remittance import Remittance as RemittanceRecord
-from edi.x12stream import (
+from edi.x835 import (
     ClaimPaymentDraft,
     RemittanceEnd,
     RemittanceHeader,

@@ -59,6 +59,7 @@ negative (voids only) gets BPR02 0 and a PLB FB (forward balance) for the debt.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
@@ -74,8 +75,9 @@ from edi.build277ca import (
 )
 from edi.build835 import REMIT_VERSION, build_835
 from edi.build999 import acknowledge_group, build_999, reply_envelope
-from edi.sniff import EnvelopeError, walk_envelopes
-from edi.x12 import Segment, Separators, X12ParseError, detect_separators, iter_segments, parse_date
+from edi.engine import EnvelopeError, TransactionReader, run
+from edi.tokenizer import SegmentSource
+from edi.x12 import Segment, X12ParseError, parse_date
 from edi.x835 import DECIMAL_PATTERN
 
 CENT = Decimal("0.01")
@@ -181,103 +183,160 @@ def _dates(seg: Segment) -> tuple[date, date]:
         raise _BadElement(seg, 3, "8") from None
 
 
-class _SetReader:
-    """Loop tracking for one 837P set: 2000B SBR, 2010AA, 2010BA/CA names, 2300, 2400."""
+def _in_set(read: Callable[[_SetReader, _Set, Segment], None]) -> Callable[[_SetReader, list[str], int], None]:
+    """A handler for a segment of the open 837 set; a bad element is the set's 999 error, and a set
+    with an error reads no further."""
 
-    def __init__(self, st: Segment, separators: Separators):
-        self.set = _Set(st)
-        self.separators = separators
+    def handler(self: _SetReader, elements: list[str], number: int) -> None:
+        claim_set = self.current
+        if claim_set is None or claim_set.errors:
+            return
+        seg = Segment(tuple(elements), number)
+        try:
+            read(self, claim_set, seg)
+        except _BadElement as bad:
+            position = bad.seg.index - claim_set.st.index + 1
+            claim_set.errors.append(
+                SegmentError(bad.seg.id, position, "", "8", (ElementError(str(bad.position), "", bad.code),))
+            )
+
+    return handler
+
+
+class _SetReader(TransactionReader):
+    """The part of each 837P set adjudication needs, taken by loop from the engine; sets by group."""
+
+    TRANSACTIONS = frozenset({"837", "835", "999", "997", "277", "270", "271", "276", "278", "820", "834"})
+    HANDLERS = {
+        "HEADER/BHT": "bht", "1000A/NM1": "submitter",
+        "2000A/HL": "hl", "2000B/HL": "hl", "2000C/HL": "hl",
+        "2010AA/NM1": "payee", "2010AA/REF": "payee_tax_id",
+        "2000B/SBR": "subscriber", "2010BA/NM1": "member", "2010CA/NM1": "patient",
+        "2300/CLM": "clm", "2300/REF": "claim_ref", "2310D/NM1": "supervisor", "2420D/NM1": "supervisor",
+        "2400/SV1": "sv1", "2400/DTP": "service_dates", "2400/REF": "line_ref",
+    }
+
+    def __init__(self) -> None:
+        self.groups: list[tuple[Envelope, list[_Set]]] = []
+        self.interchange: Envelope | None = None
+        self.current: _Set | None = None
         self.sbr = ("P", "")
         self.names = ("", "", "")  # last, first, member id
         self.claim: _Claim | None = None
         self.line: _Line | None = None
-        self.hl_level = ""
 
-    def add(self, seg: Segment) -> None:
-        try:
-            self._add(seg)
-        except _BadElement as bad:
-            position = bad.seg.index - self.set.st.index + 1
-            self.set.errors.append(
-                SegmentError(bad.seg.id, position, "", "8", (ElementError(str(bad.position), "", bad.code),))
-            )
+    def interchange_ack(self, envelope: Envelope, ta1: list[str], number: int) -> None:
+        self.interchange = self.interchange or envelope
 
-    def _add(self, seg: Segment) -> None:
-        sid = seg.id
-        if sid == "HL":
-            self.hl_level, self.claim, self.line = seg.get(3), None, None
-        elif sid == "BHT":
-            self.set.reference = seg.get(3)
-        elif sid == "NM1" and seg.get(1) == "41":
-            self.set.submitter_name = seg.get(3)
-        elif sid == "NM1" and self.claim is None:
-            entity = seg.get(1)
-            if entity == "85":
-                self.set.payee_name, self.set.payee_npi = seg.get(3), seg.get(9)
-            elif entity == "IL":
-                self.names = (seg.get(3), seg.get(4), seg.get(9))
-            elif entity == "QC":
-                self.names = (seg.get(3), seg.get(4), self.names[2])
-        elif sid == "REF" and self.claim is None and seg.get(1) == "EI" and self.hl_level == "20":
-            self.set.payee_tax_id = seg.get(2)
-        elif sid == "SBR" and self.claim is None:
-            self.sbr = (seg.get(1), seg.get(9))
-        elif sid == "CLM":
-            self._clm(seg)
-        elif self.claim is None:
-            return
-        elif sid == "REF":
-            qualifier = seg.get(1)
-            if self.line is not None:
-                if qualifier == "6R":
-                    self.line.line_id = seg.get(2)
-                elif qualifier == "G1":
-                    self.line.has_auth = True
-            elif qualifier == "F8":
-                self.claim.original_number = seg.get(2)
-            elif qualifier == "G1":
-                self.claim.has_auth = True
-        elif sid == "NM1" and seg.get(1) == "DQ":
-            self.claim.supervised = True
-        elif sid == "SBR":  # 2320 other subscriber: not ours
-            self.line = None
-        elif sid == "SV1":
-            parts = seg.get(1).split(self.separators.component)
-            if len(parts) < 2 or not parts[1]:
-                raise _BadElement(seg, 1, "1")
-            units = _decimal(seg, 4) if seg.get(4) else None
-            position = seg.index - self.set.st.index + 1
-            self.line = _Line(
-                parts[0], parts[1], tuple(p for p in parts[2:6] if p), _decimal(seg, 2), units, position
-            )
-            self.claim.lines.append(self.line)
-        elif sid == "DTP" and seg.get(1) == "472" and self.line is not None:
-            self.line.service_start, self.line.service_end = _dates(seg)
+    def begin_set(self, envelope: Envelope, st: list[str], number: int) -> None:
+        self.interchange = self.interchange or envelope
+        if not self.groups or self.groups[-1][0] != envelope:
+            self.groups.append((envelope, []))
+        self.current = _Set(Segment(tuple(st), number))
+        self.sbr, self.names, self.claim, self.line = ("P", ""), ("", "", ""), None, None
+        if _get(st, 1) != "837":
+            self.current.errors.append(SegmentError("ST", 1, "", "8", (ElementError("1", "143", "7"),)))
 
-    def _clm(self, seg: Segment) -> None:
+    def end_set(self, se: list[str], number: int) -> None:
+        claim_set = self.current
+        assert claim_set is not None
+        undated = [line for claim in claim_set.claims for line in claim.lines if line.service_start is None]
+        if undated and not claim_set.errors:  # DTP*472 is required in loop 2400
+            claim_set.errors.append(SegmentError("SV1", undated[0].position, "2400", "3"))
+        self.groups[-1][1].append(claim_set)
+        self.current = None
+
+    @_in_set
+    def bht(self, claim_set: _Set, seg: Segment) -> None:
+        claim_set.reference = seg.get(3)
+
+    @_in_set
+    def submitter(self, claim_set: _Set, seg: Segment) -> None:
+        claim_set.submitter_name = seg.get(3)
+
+    @_in_set
+    def hl(self, claim_set: _Set, seg: Segment) -> None:
+        self.claim, self.line = None, None
+
+    @_in_set
+    def payee(self, claim_set: _Set, seg: Segment) -> None:
+        if seg.get(1) == "85":
+            claim_set.payee_name, claim_set.payee_npi = seg.get(3), seg.get(9)
+
+    @_in_set
+    def payee_tax_id(self, claim_set: _Set, seg: Segment) -> None:
+        if seg.get(1) == "EI":
+            claim_set.payee_tax_id = seg.get(2)
+
+    @_in_set
+    def subscriber(self, claim_set: _Set, seg: Segment) -> None:
+        self.sbr = (seg.get(1), seg.get(9))
+
+    @_in_set
+    def member(self, claim_set: _Set, seg: Segment) -> None:
+        if seg.get(1) == "IL":
+            self.names = (seg.get(3), seg.get(4), seg.get(9))
+
+    @_in_set
+    def patient(self, claim_set: _Set, seg: Segment) -> None:
+        if seg.get(1) == "QC":
+            self.names = (seg.get(3), seg.get(4), self.names[2])
+
+    @_in_set
+    def clm(self, claim_set: _Set, seg: Segment) -> None:
         if not seg.get(1):
             raise _BadElement(seg, 1, "1")
-        facility = seg.get(5).split(self.separators.component) + ["", "", ""]
+        facility = [*seg.get(5).split(self.separators.component), "", "", ""]
         last, first, member = self.names
         self.claim = _Claim(
-            seg.get(1),
-            _decimal(seg, 2),
-            facility[0],
-            facility[2] or "1",
-            self.sbr[0],
-            self.sbr[1],
-            last,
-            first,
-            member,
+            seg.get(1), _decimal(seg, 2), facility[0], facility[2] or "1", self.sbr[0], self.sbr[1], last, first, member
         )
         self.line = None
-        self.set.claims.append(self.claim)
+        claim_set.claims.append(self.claim)
 
-    def finish(self) -> _Set:
-        undated = [line for claim in self.set.claims for line in claim.lines if line.service_start is None]
-        if undated and not self.set.errors:  # DTP*472 is required in loop 2400
-            self.set.errors.append(SegmentError("SV1", undated[0].position, "2400", "3"))
-        return self.set
+    @_in_set
+    def claim_ref(self, claim_set: _Set, seg: Segment) -> None:
+        if self.claim is None:
+            return
+        if seg.get(1) == "F8":
+            self.claim.original_number = seg.get(2)
+        elif seg.get(1) == "G1":
+            self.claim.has_auth = True
+
+    @_in_set
+    def supervisor(self, claim_set: _Set, seg: Segment) -> None:
+        if self.claim is not None and seg.get(1) == "DQ":
+            self.claim.supervised = True
+
+    @_in_set
+    def sv1(self, claim_set: _Set, seg: Segment) -> None:
+        if self.claim is None:
+            return
+        parts = seg.get(1).split(self.separators.component)
+        if len(parts) < 2 or not parts[1]:
+            raise _BadElement(seg, 1, "1")
+        units = _decimal(seg, 4) if seg.get(4) else None
+        position = seg.index - claim_set.st.index + 1
+        self.line = _Line(parts[0], parts[1], tuple(p for p in parts[2:6] if p), _decimal(seg, 2), units, position)
+        self.claim.lines.append(self.line)
+
+    @_in_set
+    def service_dates(self, claim_set: _Set, seg: Segment) -> None:
+        if self.line is not None and seg.get(1) == "472":
+            self.line.service_start, self.line.service_end = _dates(seg)
+
+    @_in_set
+    def line_ref(self, claim_set: _Set, seg: Segment) -> None:
+        if self.line is None:
+            return
+        if seg.get(1) == "6R":
+            self.line.line_id = seg.get(2)
+        elif seg.get(1) == "G1":
+            self.line.has_auth = True
+
+
+def _get(elements: list[str], position: int) -> str:
+    return elements[position] if position < len(elements) else ""
 
 
 # --- adjudication -----------------------------------------------------------------------
@@ -449,13 +508,13 @@ def answer_837(
 ) -> SandboxAnswer:
     """The clearinghouse's 999 and the payer's 835 (or a TA1) for one 837P interchange."""
     try:
-        separators = detect_separators(text)
+        SegmentSource(text)
     except X12ParseError:
         return SandboxAnswer(
             None, None, (), _ta1(None, "022", control_number=first_control_number, today=today)
         )
     try:
-        return _answer(text, separators, today, first_control_number, payer_claim_prefix)
+        return _answer(text, today, first_control_number, payer_claim_prefix)
     except ValueError:  # a value echoed back (ST02, GS06) holds one of our separators
         return SandboxAnswer(
             None, None, (), _ta1(None, "024", control_number=first_control_number, today=today)
@@ -463,30 +522,15 @@ def answer_837(
 
 
 def _answer(
-    text: str, separators: Separators, today: date, first_control_number: int, payer_claim_prefix: str
+    text: str, today: date, first_control_number: int, payer_claim_prefix: str
 ) -> SandboxAnswer:
     created = datetime.combine(today, time(12, 0))
 
-    groups: list[tuple[Envelope, list[_Set]]] = []
-    reader: _SetReader | None = None
-    interchange: Envelope | None = None
+    reader = _SetReader()
     try:
-        for envelope, seg in walk_envelopes(iter_segments(text, separators), source="<837>"):
-            interchange = interchange or envelope
-            if seg.id == "TA1":
-                continue
-            if seg.id == "ST":
-                if not groups or groups[-1][0] != envelope:
-                    groups.append((envelope, []))
-                reader = _SetReader(seg, separators)
-                if seg.get(1) != "837":
-                    reader.set.errors.append(SegmentError("ST", 1, "", "8", (ElementError("1", "143", "7"),)))
-            elif reader is not None and seg.id == "SE":
-                groups[-1][1].append(reader.finish())
-                reader = None
-            elif reader is not None and not reader.set.errors:
-                reader.add(seg)
+        run(SegmentSource(text, source="<837>"), reader)
     except EnvelopeError as error:
+        interchange, groups = reader.interchange, reader.groups
         if error.level == "interchange" or interchange is None or not groups:
             return SandboxAnswer(
                 None,
@@ -496,8 +540,8 @@ def _answer(
             )
         envelope, sets = groups[-1]
         seen = [(s.st.get(1), s.st.get(2), s.st.get(3)) for s in sets]
-        if error.level == "set" and reader is not None:
-            seen.append((reader.set.st.get(1), reader.set.st.get(2), reader.set.st.get(3)))
+        if error.level == "set" and reader.current is not None:
+            seen.append((reader.current.st.get(1), reader.current.st.get(2), reader.current.st.get(3)))
         ack = acknowledge_group(
             envelope,
             seen,
@@ -508,9 +552,9 @@ def _answer(
         return SandboxAnswer(build_999(ack, created=created), None, ())
     except X12ParseError:
         return SandboxAnswer(
-            None, None, (), _ta1(interchange, "024", control_number=first_control_number, today=today)
+            None, None, (), _ta1(reader.interchange, "024", control_number=first_control_number, today=today)
         )
-
+    interchange, groups = reader.interchange, reader.groups
     if len(groups) != 1 or groups[0][0].functional_id != "HC":
         # One 999 answers one group of claims; the sandbox takes one per file, as our outbox sends.
         return SandboxAnswer(

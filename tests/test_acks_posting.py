@@ -17,12 +17,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from structlog.testing import capture_logs
 
 from domain.acks import ClaimStatus as ClaimStatusAck
 from domain.acks import Envelope, SetAck, StatusCode
 from edi.build277ca import CLAIM_ACK_VERSION, ClaimAckParties, PatientClaimAck, ProviderClaimAcks, build_277ca
 from edi.build999 import acknowledge_group, build_999, reply_envelope
 from edi.read837 import read_837p
+from edi.tokenizer import NOTE_BOM, NOTE_PADDING
 from ledger.db import Ledger, upgrade
 from ledger.ingest import ingest_claims
 from ledger.models import Acknowledgement, Batch, Claim, ClaimEvent
@@ -322,3 +324,38 @@ def test_277ca_a1_a2_accept_and_a3_a6_a7_a8_reject(sent: Sent) -> None:
         with sent.ledger.session() as session:
             number = session.scalar(select(Claim.payer_claim_number).where(Claim.claim_id == "B1"))
         assert number == ("PCN9" if accepted else None), category
+
+
+# ---- what the segment source forgives, per file ----------------------------------------------
+
+
+def with_bom_and_padding(text: str) -> bytes:
+    return b"\xef\xbb\xbf" + text.encode("ascii") + b"\x1a\x00"
+
+
+def post_bytes(s: Sent, data: bytes) -> tuple[PostReport, list[dict[str, object]]]:
+    s.counter += 1
+    path = s.folder / f"reply-{s.counter}.x12"
+    path.write_bytes(data)
+    with capture_logs() as logs:
+        report = post_files(s.ledger, [path], actor="poster")
+    return report, [entry for entry in logs if entry["event"] == "x12.tolerated" and entry["file"] == path.name]
+
+
+def test_a_999_with_a_bom_and_padding_is_posted_and_what_was_ignored_is_logged(sent: Sent) -> None:
+    report, notes = post_bytes(sent, with_bom_and_padding(x999(sent, rejected=("0002",))))
+    assert report.failed == [] and report.acks.requeued_claims == ["B1"]
+    assert sorted(str(n["note"]) for n in notes) == sorted([NOTE_BOM, NOTE_PADDING])
+
+
+def test_a_ta1_and_a_277ca_with_a_bom_are_posted(sent: Sent) -> None:
+    report, notes = post_bytes(sent, b"\xef\xbb\xbf" + ta1(sent, "A", "000").encode("ascii"))
+    assert report.failed == [] and report.files_posted and [n["note"] for n in notes] == [NOTE_BOM]
+    report, notes = post_bytes(sent, with_bom_and_padding(x277(sent, {"A1": (("A2", "20", "PR"), "P1")})))
+    assert report.failed == [] and sent.statuses()["A1"] == "accepted"
+    assert len(notes) == 2
+
+
+def test_a_clean_file_logs_nothing_tolerated(sent: Sent) -> None:
+    report, notes = post_bytes(sent, x999(sent).encode("ascii"))
+    assert report.failed == [] and notes == []

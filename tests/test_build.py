@@ -1,7 +1,8 @@
-"""`build`: only pyx12-clean files leave; a bad claim is held alone; a crash is finished, not repeated."""
+"""`build`: only X12-clean files leave (engine, and pyx12 too with --pyx12); a bad claim is held alone; a crash is finished, not repeated."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +20,7 @@ from outbox.batches import build_batches
 from runtime.config import load_config, starter_config
 from tests.claim_factory import BILLING_GROUP, make_claim
 from tests.ledger_helpers import no_findings
-from validators.x12_syntax import SyntaxFinding
+from validators.x12_syntax import SyntaxFinding, check_x12, check_x12_and_pyx12, validate_x12
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
@@ -64,6 +65,53 @@ def test_file_failing_pyx12_is_not_released(setup: tuple[Ledger, object]) -> Non
     with ledger.session() as session:
         assert session.scalar(select(Claim.status)) == ClaimStatus.HELD
         assert session.scalar(select(Batch.status)) == "invalid"
+
+
+def _with_bad_service_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Builds go on as usual, but every DTP*472 carries 13 as its month: a defect only a validator sees."""
+    real = batches.build_837p
+
+    def build_837p(*args: object, **kwargs: object) -> str:
+        text = real(*args, **kwargs)  # type: ignore[arg-type]
+        bad, count = re.subn(r"DTP\*472\*D8\*(\d{4})\d\d", r"DTP*472*D8*\g<1>13", text)
+        assert count
+        return bad
+
+    monkeypatch.setattr(batches, "build_837p", build_837p)
+
+
+def test_file_with_a_defect_is_held_by_the_engine(setup: tuple[Ledger, object], monkeypatch: pytest.MonkeyPatch,
+                                                  tmp_path: Path) -> None:
+    ledger, config = setup
+    ingest_claims(ledger, [make_claim("E1")], checker=no_findings, actor="t")
+    _with_bad_service_date(monkeypatch)
+    # pyx12 is not consulted without --pyx12: make sure of it
+    monkeypatch.setattr("validators.x12_syntax.validate_x12", lambda _t: [])
+    report = build_batches(ledger, config, checker=no_findings, actor="t", now=NOW)
+    assert report.files == [] and len(report.invalid_batches) == 1
+    messages = report.invalid_batches[0][1]
+    assert any(m.startswith("segment ") and " DTP (DTP03)" in m for m in messages), messages
+    with ledger.session() as session:
+        assert session.scalar(select(Claim.status)) == ClaimStatus.HELD
+        assert session.scalar(select(Batch.status)) == "invalid"
+
+
+def test_pyx12_second_opinion_releases_a_clean_file_and_holds_a_bad_one(
+        setup: tuple[Ledger, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger, config = setup
+    ingest_claims(ledger, [make_claim("P1")], checker=no_findings, actor="t")
+    report = build_batches(ledger, config, checker=no_findings, actor="t", now=NOW, validate=check_x12_and_pyx12)
+    assert len(report.files) == 1 and report.invalid_batches == []
+    text = Path(report.files[0]).read_text()
+    assert check_x12(text) == [] and validate_x12(text) == []
+
+    ingest_claims(ledger, [make_claim("P2")], checker=no_findings, actor="t")
+    _with_bad_service_date(monkeypatch)
+    report = build_batches(ledger, config, checker=no_findings, actor="t", now=NOW, validate=check_x12_and_pyx12)
+    assert report.files == [] and len(report.invalid_batches) == 1
+    messages = report.invalid_batches[0][1]
+    assert any(m.startswith("segment ") for m in messages)  # the engine's
+    assert any(m.startswith("line ") for m in messages)  # pyx12's
 
 
 def test_crash_between_allocation_and_render_is_finished_by_rerun(setup: tuple[Ledger, object],

@@ -28,22 +28,12 @@ from benchmarks.post835 import write_835 as write_benchmark_835
 from domain.adjudication import adjudicated_status
 from domain.claim import LineOfBusiness
 from domain.remittance import Adjustment, ClaimPayment, ServicePayment
-from edi.x12 import detect_separators, iter_segments
-from edi.x12stream import (
-    ClaimPaymentDraft,
-    iter_remittance_parts,
-    iter_segments_from_file,
-    read_remittance_file,
-    read_remittance_text,
-    separators_of_file,
-)
-from edi.x835 import read_835
+from edi.x835 import ClaimPaymentDraft, read_remittance_file
 from ledger.db import Ledger
 from ledger.models import ServiceLine as ServiceLineRow
 from remits.payments import PaymentReport, RemittanceRefused, match_line, post_835_file, post_remittance_parts
 from tests.claim_factory import make_claim, make_line
 from tests.remit_factory import ledger_with, pay, plb, remit, reverse, write_835
-from tests.test_posting_speedpath import sources
 from validators.remit_balance import check_claim_balances, check_line_balances
 
 D = Decimal
@@ -62,75 +52,8 @@ def as_records(parts: list[Any]) -> list[Any]:
     return [part.record() if isinstance(part, ClaimPaymentDraft) else part for part in parts]
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
-def test_drafts_are_the_reference_records(path: Path) -> None:
-    text = path.read_text()
-    seps = detect_separators(text)
-    expected = list(iter_remittance_parts(iter_segments(text, seps), seps, source="f.835"))
-    for read in (read_remittance_file(path, source="f.835", drafts=True),
-                 read_remittance_text(text, source="f.835", drafts=True)):
-        got = as_records(list(read))
-        assert got == expected
-        assert sources(got) == sources(expected)
 
 
-def test_benchmark_file_yields_drafts_whose_records_are_the_reference(tmp_path: Path) -> None:
-    path = tmp_path / "b.835"
-    write_benchmark_835(path, 250)
-    parts = list(read_remittance_file(path, drafts=True))
-    assert sum(isinstance(p, ClaimPaymentDraft) for p in parts) == 250
-    seps = separators_of_file(path)
-    expected = list(iter_remittance_parts(iter_segments_from_file(path, separators=seps), seps, source=str(path)))
-    assert as_records(parts) == expected and sources(as_records(parts)) == sources(expected)
-    (remittance,) = read_835(path.read_text())
-    assert tuple(p for p in as_records(parts) if isinstance(p, ClaimPayment)) == remittance.claims
-
-
-def test_a_late_problem_gives_drafts_then_the_reference_error(tmp_path: Path) -> None:
-    path = tmp_path / "b.835"
-    write_benchmark_835(path, 30)
-    text = path.read_text().replace("CLP*C0000020*1*540*390", "CLP*C0000020*1*540*390.0.0")
-    path.write_text(text)
-    parts, error = [], None
-    try:
-        for part in read_remittance_file(path, source="f.835", drafts=True):
-            parts.append(part)
-    except Exception as exc:  # noqa: BLE001 - compared with the reference reader's below
-        error = str(exc)
-    seps = detect_separators(text)
-    expected, expected_error = [], None
-    try:
-        for part in iter_remittance_parts(iter_segments(text, seps), seps, source="f.835"):
-            expected.append(part)
-    except Exception as exc:  # noqa: BLE001
-        expected_error = str(exc)
-    assert expected_error is not None and error == expected_error
-    assert as_records(parts) == expected and len(expected) == 20  # the header and claims 0..18
-
-
-def test_segments_read_before_mean_the_same_in_another_loop(tmp_path: Path) -> None:
-    """The fast reader remembers CAS, SVC, DTM, REF and NM1 texts it has read: met again in another loop
-    (a line's DTM, REF*6R or CAS at claim level, a claim's NM1 inside a line), each must do there what the
-    reference reader does there (drafts are turned into records last, so a stray change would show)."""
-    path = tmp_path / "b.835"
-    write_benchmark_835(path, 4)
-    claims = path.read_text().split("CLP*")
-    nm1, roe = "NM1*QC*1*DOE*JANE****MI*M1~\n", "NM1*QC*1*ROE*RICHARD****MI*M2~\n"
-    claims[1] = claims[1].replace("DTM*472*20250303~\n", "DTM*472*20250303~\nDTM*150*20250301~\n", 1)
-    claims[2] = claims[2].replace(nm1, nm1 + "DTM*150*20250301~\nREF*6R*L1~\nCAS*PR*3*10~\n", 1)
-    claims[3] = claims[3].replace(nm1, roe, 1)
-    claims[4] = claims[4].replace("REF*6R*L1~\n", "REF*6R*L1~\n" + roe, 1)
-    text = "CLP*".join(claims)
-    count = int(text.split("SE*", 1)[1].split("*", 1)[0])
-    text = text.replace(f"SE*{count}*", f"SE*{count + 5}*")  # five segments more
-    seps = detect_separators(text)
-    expected = list(iter_remittance_parts(iter_segments(text, seps), seps, source="f.835"))
-    got = as_records(list(read_remittance_text(text, source="f.835", drafts=True)))
-    assert got == expected and sources(got) == sources(expected)
-    first, second, _, fourth = (p for p in expected if isinstance(p, ClaimPayment))
-    assert [line.service_start for line in first.lines] == [date(2025, 3, 1), None, None]
-    assert second.references == (("6R", "L1"),) and len(second.adjustments) == 1
-    assert second.statement_start is None and fourth.patient_last == "DOE"
 
 
 # --- one pass over the CAS = the balance checks and adjudicated_status ------------------------------------
@@ -243,9 +166,7 @@ def post_all(url: str, folder: Path, *, drafts: bool, chunk_size: int) -> tuple[
     ledger = ledger_with(url, CLAIMS)
     outcomes: list[Any] = []
     for path in scenario_files(folder):
-        seps = separators_of_file(path)
-        parts = (read_remittance_file(path, source=path.name, drafts=True) if drafts else
-                 iter_remittance_parts(iter_segments_from_file(path, separators=seps), seps, source=path.name))
+        parts = read_remittance_file(path, source=path.name, drafts=drafts)
         report = PaymentReport()
         try:
             with ledger.session() as session:

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edi.x12 import X12ParseError, detect_separators, iter_segments
-from edi.x835 import iter_remittances, read_835
+from edi.x12 import X12ParseError
+from edi.x835 import iter_remittances, read_835, read_remittance_text
 
 CORPUS_835 = (
     Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "x12" / "linuxforhealth-x12"
@@ -106,10 +106,8 @@ def test_several_transactions_and_payers_in_one_interchange() -> None:
     assert first.envelope == second.envelope
 
 
-def test_streams_from_a_segment_generator() -> None:
-    text = text_of(MEDICARE)
-    separators = detect_separators(text)
-    produced = iter_remittances((s for s in iter_segments(text, separators)), separators)
+def test_streams_remittances_from_parts() -> None:
+    produced = iter_remittances(read_remittance_text(text_of(MEDICARE)))
     assert next(produced).trace_number == "12345"
 
 

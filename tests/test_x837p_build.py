@@ -10,7 +10,7 @@ import pytest
 
 from domain.claim import Address, Frequency, LineOfBusiness, Relationship, Subscriber
 from edi.text import to_x12_text
-from edi.x12 import iter_segments
+from edi.tokenizer import SegmentSource
 from edi.x837p import (
     BuildSettings,
     ClaimNotWritable,
@@ -37,7 +37,8 @@ def build(claims, *, settings=SETTINGS, control=CONTROL) -> str:
 
 
 def segments(text: str) -> list[tuple[str, ...]]:
-    return [segment.elements for segment in iter_segments(text)]
+    source = SegmentSource(text)
+    return [tuple(raw.split(source.separators.element)) for batch in source.batches() for raw in batch]
 
 
 def ids_with(text: str, segment_id: str) -> list[tuple[str, ...]]:

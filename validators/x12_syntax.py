@@ -1,8 +1,10 @@
-"""WEDI SNIP levels 1-2: X12 syntax and implementation-guide checks, done by pyx12.
+"""WEDI SNIP levels 1-2: X12 syntax and implementation-guide checks.
 
-pyx12 reports through an error-handler tree; we ask it for its JSON rendering
-and flatten that into ``SyntaxFinding`` records that name the segment and line,
-so a failing file can be explained without opening pyx12's HTML report.
+``check_x12`` is the product's validator: the one engine (``edi.engine``) walking the
+file against pyx12's maps, fast enough to check every outgoing file.  ``validate_x12``
+runs pyx12 itself, kept as the oracle and as ``build --pyx12``'s second opinion: pyx12
+reports through an error-handler tree; we ask it for its JSON rendering and flatten that
+into ``SyntaxFinding`` records that name the segment and line.
 """
 
 from __future__ import annotations
@@ -13,10 +15,17 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyx12.params
 import pyx12.x12n_document
+
+from edi.engine import Finding, run
+from edi.tokenizer import SegmentSource
+from edi.x12 import X12ParseError
+
+UNREADABLE = "unreadable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +45,40 @@ class SyntaxFinding:
         if self.element:
             where += f" ({self.element})"
         return f"{where}: {self.message}"
+
+
+def check_x12(data: str | Path, *, notes: list[str] | None = None) -> list[Finding]:
+    """Every SNIP 1-2 finding of the engine; an empty list means clean.
+
+    Input the engine cannot read at all is one ``unreadable`` finding (at the segment where
+    reading stopped, 0 before the ISA) rather than an exception, so a caller holds the file.
+    What the tokenizer forgave (a byte-order mark, padding) is appended to ``notes``.
+    """
+    try:
+        source = SegmentSource(data)
+    except X12ParseError as exc:
+        return [Finding(0, "", None, UNREADABLE, _reason(exc))]
+    try:
+        return run(source, check=True)
+    except X12ParseError as exc:
+        return [Finding(exc.segment_index or 0, "", None, UNREADABLE, _reason(exc))]
+    finally:
+        source.close()
+        if notes is not None:
+            notes.extend(source.notes)
+
+
+def check_x12_and_pyx12(text: str) -> list[Finding | SyntaxFinding]:
+    """The engine's findings, then pyx12's: ``build --pyx12`` releases a file only if both are clean."""
+    return [*check_x12(text), *validate_x12(text)]
+
+
+def _reason(exc: X12ParseError) -> str:
+    """The error's words without the file name the caller already knows."""
+    text = str(exc)
+    if exc.source and text.startswith(exc.source):
+        text = text[len(exc.source):].lstrip(": ")
+    return text
 
 
 def validate_x12(text: str) -> list[SyntaxFinding]:

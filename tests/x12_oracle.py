@@ -1,0 +1,247 @@
+"""pyx12 as the oracle for the engine: run both on one file and compare the segment numbers flagged.
+
+Shared by tests/test_x12_oracle.py (corpus, golden files, a bounded hypothesis sample) and
+``make oracle`` (``python -m tests.x12_oracle --count N``), so both judge agreement the same way.
+Where pyx12 is known to be wrong, the outcome names the kind of divergence instead of "agree".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from domain.acks import Envelope
+from edi import engine
+from edi.build999 import acknowledge_group, build_999
+from edi.tokenizer import SegmentSource
+from edi.x12 import X12ParseError
+from tests.claim_factory import make_claim, make_line
+from tests.regen_golden import GOLDEN_CASES, build_golden
+from tests.remit_factory import pay, remit, text_835
+from validators.x12_syntax import validate_x12_file
+
+ENVELOPE_SEGMENTS = frozenset({"ISA", "GS", "GE", "IEA"})
+
+AGREE = "agree"
+PYX12_CRASH = "pyx12 cannot read (no map / crash)"
+PYX12_SKIPS_ENVELOPE_ELEMENTS = "pyx12 skips envelope element errors"
+PYX12_MISSES_NESTED_HEADER = "pyx12 misses an ST/GS before the previous SE/GE"
+PYX12_IGNORES_SEGMENT_BEFORE_ST = "pyx12 ignores a set segment before the first GS or ST"
+BOTH_REFUSE = "both refuse the file"
+DISAGREE = "disagree"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: str
+    engine: frozenset[int]
+    pyx12: frozenset[int]
+    engine_refused: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind}: engine {sorted(self.engine)} pyx12 {sorted(self.pyx12)} {self.engine_refused or ''}"
+
+
+def compare_file(path: Path) -> Outcome:
+    """Run pyx12 and the engine on ``path`` and classify the difference in segment numbers flagged."""
+    refused: str | None = None
+    findings: list[engine.Finding] = []
+    try:
+        findings = engine.run(SegmentSource(path), check=True)
+    except X12ParseError as exc:
+        refused = type(exc).__name__
+    ours = frozenset(f.number for f in findings)
+    theirs_raw = validate_x12_file(str(path))
+    theirs = frozenset(f.line for f in theirs_raw if f.line is not None)
+    unplaced = [f for f in theirs_raw if f.line is None]
+    if refused is not None:
+        kind = BOTH_REFUSE if unplaced and not theirs else DISAGREE
+        return Outcome(kind, ours, theirs, refused)
+    if any(f.code == "engine" for f in unplaced):
+        return Outcome(PYX12_CRASH, ours, theirs)
+    if ours == theirs and not unplaced:
+        return Outcome(AGREE, ours, theirs)
+    extra: dict[int, set[str | None]] = {}
+    for f in findings:
+        if f.number not in theirs:
+            extra.setdefault(f.number, set()).add(_known_divergence(f))
+    kinds = {next((k for k in at if k), None) for at in extra.values()}
+    if theirs <= ours and extra and None not in kinds:
+        # pyx12 rejects without saying where only when it skipped an envelope segment's element checks
+        if not unplaced or PYX12_SKIPS_ENVELOPE_ELEMENTS in kinds:
+            return Outcome(" + ".join(sorted(str(k) for k in kinds)), ours, theirs)
+    return Outcome(DISAGREE, ours, theirs)
+
+
+def _known_divergence(finding: engine.Finding) -> str | None:
+    """The kind of a finding pyx12 is known not to make (each kind has a named test), else None."""
+    if finding.segment in ENVELOPE_SEGMENTS and finding.element:
+        return PYX12_SKIPS_ENVELOPE_ELEMENTS
+    if finding.segment in ("ST", "GS") and " before the " in finding.message:
+        return PYX12_MISSES_NESTED_HEADER
+    if finding.segment not in ENVELOPE_SEGMENTS and finding.message.endswith(
+            ("outside a transaction set", "outside a functional group")):
+        return PYX12_IGNORES_SEGMENT_BEFORE_ST
+    return None
+
+
+def compare_text(text: str) -> Outcome:
+    fd, name = tempfile.mkstemp(suffix=".x12")
+    try:
+        with os.fdopen(fd, "w", encoding="ascii", errors="replace", newline="") as handle:
+            handle.write(text)
+        return compare_file(Path(name))
+    finally:
+        os.unlink(name)
+
+
+# --- built files and their mutations ------------------------------------------------------------------
+
+
+def built_files() -> dict[str, str]:
+    """Clean files from our own builders: the golden 837Ps, a two-claim 835 and a 999 with a rejection."""
+    files = {f"837 {name}": build_golden(name) for name in GOLDEN_CASES}
+    claims = [make_claim("CLM1001"), make_claim("CLM1002", lines=(make_line("L1"), make_line("L2")))]
+    files["835"] = text_835([remit([pay(c) for c in claims])])
+    received = Envelope("ZZ", "PRACTICE", "ZZ", "CLEARING", "000000123", "T", "HC", "PRACTICE", "CLEARING", "123",
+                        "005010X222A1")
+    sets = [("837", "0001", "005010X222A1"), ("837", "0002", "005010X222A1")]
+    ack = acknowledge_group(received, sets, control_number=900, rejected={"0002": ()})
+    files["999"] = build_999(ack, created=datetime(2026, 1, 5, 10, 30))
+    return files
+
+
+@dataclass(frozen=True)
+class Interchange:
+    """A file cut into segments (without terminators) so a mutation can edit one place."""
+
+    segments: list[list[str]]
+    element: str
+    terminator: str
+
+    @classmethod
+    def parse(cls, text: str) -> Interchange:
+        element, terminator = text[3], text[105]
+        raw = [s.strip("\r\n") for s in text.split(terminator)]
+        return cls([s.split(element) for s in raw if s], element, terminator)
+
+    def text(self) -> str:
+        return "".join(self.element.join(s) + self.terminator + "\n" for s in self.segments)
+
+
+BAD_VALUES = ("", "ZZ", "X" * 81, "20261340", "2026011", "12.3.4", "-", "99999999999999999999", "AB CD")
+Mutation = Callable[[Interchange, random.Random], str]
+
+
+def _pick(x: Interchange, rng: random.Random, wanted: Callable[[list[str]], bool]) -> int | None:
+    found = [i for i, s in enumerate(x.segments) if i > 0 and wanted(s)]
+    return rng.choice(found) if found else None
+
+
+def delete_segment(x: Interchange, rng: random.Random) -> str:
+    i = rng.randrange(1, len(x.segments))
+    del x.segments[i]
+    return f"delete {i + 1}"
+
+
+def duplicate_segment(x: Interchange, rng: random.Random) -> str:
+    i = rng.randrange(1, len(x.segments))
+    x.segments.insert(i, list(x.segments[i]))
+    return f"duplicate {i + 1}"
+
+
+def move_segment(x: Interchange, rng: random.Random) -> str:
+    i = rng.randrange(1, len(x.segments))
+    segment = x.segments.pop(i)
+    j = rng.randrange(1, len(x.segments) + 1)
+    x.segments.insert(j, segment)
+    return f"move {i + 1} to {j + 1}"
+
+
+def bad_element(x: Interchange, rng: random.Random) -> str:
+    i = _pick(x, rng, lambda s: len(s) > 1 and s[0] != "ISA")
+    if i is None:
+        return "none"
+    segment = x.segments[i]
+    k = rng.randrange(1, len(segment))
+    segment[k] = rng.choice(BAD_VALUES)
+    return f"element {segment[0]}{k:02d}"
+
+
+def bad_date(x: Interchange, rng: random.Random) -> str:
+    dated = [(i, k) for i, s in enumerate(x.segments) if i > 0 and s[0] != "ISA"
+             for k, v in enumerate(s) if k and len(v) == 8 and v.isdigit() and v.startswith("20")]
+    if not dated:
+        return "none"
+    i, k = rng.choice(dated)
+    x.segments[i][k] = rng.choice(("20261301", "20260230", "20260132", "2026011A"))
+    return f"date {x.segments[i][0]}{k:02d}"
+
+
+def bad_count(x: Interchange, rng: random.Random) -> str:
+    i = _pick(x, rng, lambda s: s[0] in ("SE", "GE", "IEA"))
+    if i is None:
+        return "none"
+    segment = x.segments[i]
+    count = int(segment[1]) if segment[1].isdigit() else 1
+    segment[1] = rng.choice((str(count + rng.choice((-1, 1, 7))), "0", "A"))
+    return f"count {segment[0]}01"
+
+
+def wrong_hl_parent(x: Interchange, rng: random.Random) -> str:
+    i = _pick(x, rng, lambda s: s[0] == "HL" and len(s) > 3)
+    if i is None:
+        return "none"
+    segment = x.segments[i]
+    segment[2] = rng.choice(("", str(rng.randrange(1, 9)), segment[1]))
+    return "HL02"
+
+
+MUTATIONS: tuple[Mutation, ...] = (delete_segment, duplicate_segment, move_segment, bad_element, bad_date,
+                                   bad_count, wrong_hl_parent)
+
+
+def mutate(text: str, seed: int, times: int = 1) -> tuple[str, str]:
+    """Apply ``times`` random mutations chosen by ``seed``; returns the new text and what was done."""
+    rng = random.Random(seed)
+    x = Interchange.parse(text)
+    done = [rng.choice(MUTATIONS)(x, rng) for _ in range(times)]
+    return x.text(), ", ".join(done)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="pyx12 vs the engine on mutated built files")
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    bases = list(built_files().items())
+    kinds: Counter[str] = Counter()
+    started = time.perf_counter()
+    disagreements: list[str] = []
+    for n in range(args.count):
+        name, text = bases[n % len(bases)]
+        seed = args.seed + n
+        mutated, what = mutate(text, seed, times=1 + seed % 2)
+        outcome = compare_text(mutated)
+        kinds[outcome.kind] += 1
+        if outcome.kind == DISAGREE and len(disagreements) < 20:
+            disagreements.append(f"{name} seed {seed} [{what}] {outcome}")
+    took = time.perf_counter() - started
+    print(f"mutations run: {args.count} in {took:.1f} s")
+    for kind, count in kinds.most_common():
+        print(f"  {kind}: {count}")
+    for line in disagreements:
+        print("  DISAGREE", line)
+    return 1 if kinds[DISAGREE] else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
