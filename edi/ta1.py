@@ -9,7 +9,7 @@ either way every TA1 in the file is returned.  ``R`` with note ``025``
 
 from __future__ import annotations
 
-from domain.acks import InterchangeAck
+from domain.acks import CONTROL_NUMBER_DIGITS, InterchangeAck
 from domain.claim import Source
 from edi.sniff import walk_envelopes
 from edi.x12 import X12ParseError, detect_separators, iter_segments, parse_date
@@ -30,6 +30,12 @@ def read_ta1(text: str, source: str = "<ta1>") -> tuple[InterchangeAck, ...]:
         if not control.isdigit() or code not in TA1_CODES:
             raise X12ParseError(
                 "TA1 without a control number or an A/E/R code", segment_index=seg.index, source=source
+            )
+        if len(control) > CONTROL_NUMBER_DIGITS:
+            raise X12ParseError(
+                f"TA101 has more than the {CONTROL_NUMBER_DIGITS} digits of an interchange control number",
+                segment_index=seg.index,
+                source=source,
             )
         try:
             when = parse_date("20" + seg.get(2)) if len(seg.get(2)) == 6 else None

@@ -32,7 +32,14 @@ from typing import Any, BinaryIO
 
 from domain.acks import Envelope
 from domain.claim import Source
-from domain.remittance import Adjustment, ClaimPayment, Remittance, ServicePayment
+from domain.remittance import (
+    STORED_LENGTHS,
+    Adjustment,
+    ClaimPayment,
+    Remittance,
+    ServicePayment,
+    storable_money,
+)
 from edi.sniff import _count, _group_envelope, _interchange_envelope, walk_envelopes
 from edi.x12 import (
     ISA_LENGTH,
@@ -248,6 +255,12 @@ class _Unusual(Exception):
 
 
 _FINGERPRINT_CONTROLS = "\x1b\x1c\x1e\x1f"
+# what the ledger keeps of the inline-read elements (longer: the reference reader says which)
+_CLP01_LENGTH, _CLP02_LENGTH, _CLP07_LENGTH = (
+    STORED_LENGTHS["patient_control_number"], STORED_LENGTHS["status"], STORED_LENGTHS["payer_claim_number"])
+_LINE_ID_LENGTH = STORED_LENGTHS["line_id"]
+_GROUP_LENGTH, _REASON_LENGTH, _QUANTITY_LENGTH = (
+    STORED_LENGTHS["adjustment_group"], STORED_LENGTHS["adjustment_reason"], STORED_LENGTHS["adjustment_quantity"])
 _ENVELOPE_IDS = frozenset(("ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"))
 _CACHE_LIMIT = 50_000
 
@@ -422,11 +435,15 @@ def _fast_remittance_parts(
     seen: dict[str, tuple[Any, ...]] = {}
 
     def money(value: str) -> Decimal:
+        """An amount the ledger can store (units and CAS quantities too: larger ones are rare, and left
+        to the reference reader, which reads them as plain decimals)."""
         found = amounts.get(value)
         if found is None:
             if len(value) > _MAX_DECIMAL_LENGTH or not DECIMAL_PATTERN.fullmatch(value):
                 raise _Unusual
             found = Decimal(value)
+            if not storable_money(found):
+                raise _Unusual
             if len(amounts) < _CACHE_LIMIT:
                 amounts[value] = found
         return found
@@ -444,11 +461,15 @@ def _fast_remittance_parts(
         if n > 1 + 3 * CAS_TRIPLES + 1 or n < 2 or not parts[1]:
             raise _Unusual
         group = parts[1]
+        if len(group) > _GROUP_LENGTH:
+            raise _Unusual
         triples = []
         for reason_at in range(2, n, 3):
             reason = parts[reason_at]
             value = parts[reason_at + 1] if reason_at + 1 < n else ""
             quantity = parts[reason_at + 2] if reason_at + 2 < n else ""
+            if len(reason) > _REASON_LENGTH or len(quantity) > _QUANTITY_LENGTH:
+                raise _Unusual
             if not reason:
                 if value or quantity:
                     raise _Unusual
@@ -541,6 +562,8 @@ def _fast_remittance_parts(
             elif sid == "REF" and (loop == "line" or loop == "claim"):
                 n = len(parts)
                 reference = (parts[1] if n > 1 else "", parts[2] if n > 2 else "")
+                if reference[0] == "6R" and len(reference[1]) > _LINE_ID_LENGTH and loop == "line":
+                    raise _Unusual
                 _take_reference(reference, claim if loop == "claim" else None, line)
                 if len(seen) < _CACHE_LIMIT:
                     seen[raw] = ("REF", reference)
@@ -553,6 +576,9 @@ def _fast_remittance_parts(
                     raise _Unusual
                 if n < 10:
                     parts += [""] * (10 - n)
+                if (len(parts[1]) > _CLP01_LENGTH or len(parts[2]) > _CLP02_LENGTH
+                        or len(parts[7]) > _CLP07_LENGTH):
+                    raise _Unusual
                 # read before the previous claim is yielded, as the reference reader does
                 opened = ClaimPaymentDraft(index, source, parts, money(parts[3]), money(parts[4]),
                                            money(parts[5]) if parts[5] else None)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from domain.acks import ClaimStatus, ClaimStatusReport, Envelope, LineStatus, StatusCode
+from domain.acks import STORED_LENGTHS, ClaimStatus, ClaimStatusReport, Envelope, LineStatus, StatusCode
 from domain.claim import Source
 from edi.sniff import walk_envelopes
 from edi.x12 import Segment, Separators, X12ParseError, detect_separators, iter_segments
@@ -101,6 +101,9 @@ class _ReportBuilder:
         if not value:
             return None
         parts = value.split(self.separators.component) + ["", ""]
+        if len(parts[0]) > STORED_LENGTHS["code"]:
+            raise X12ParseError(f"STC{position:02d}-1 is not a claim status category code",
+                                segment_index=seg.index, source=self.source)
         return StatusCode(parts[0], parts[1], parts[2])
 
     def add(self, seg: Segment) -> None:
@@ -132,6 +135,9 @@ class _ReportBuilder:
                 if qualifier == "FJ":
                     self.claim.lines[-1].line_id = value
             elif qualifier == "1K":
+                if len(value) > STORED_LENGTHS["payer_claim_number"]:
+                    raise X12ParseError(f"REF02 (1K) is longer than the {STORED_LENGTHS['payer_claim_number']} "
+                                        "characters the ledger keeps", segment_index=seg.index, source=self.source)
                 self.claim.payer_claim_number = value
             elif qualifier == "D9":
                 self.claim.clearinghouse_trace = value

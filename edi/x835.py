@@ -25,7 +25,15 @@ from decimal import Decimal
 
 from domain.acks import Envelope
 from domain.claim import Source
-from domain.remittance import Adjustment, ClaimPayment, ProviderAdjustment, Remittance, ServicePayment
+from domain.remittance import (
+    STORED_LENGTHS,
+    Adjustment,
+    ClaimPayment,
+    ProviderAdjustment,
+    Remittance,
+    ServicePayment,
+    storable_money,
+)
 from edi.sniff import walk_envelopes
 from edi.x12 import Segment, Separators, X12ParseError, detect_separators, iter_segments, parse_date
 
@@ -80,6 +88,28 @@ def optional_amount(seg: Segment, position: int, source: str) -> Decimal | None:
     return amount(seg, position, source) if seg.get(position) else None
 
 
+def money(seg: Segment, position: int, source: str) -> Decimal:
+    """An amount the ledger keeps: refused here, at parse time, when no database could store it."""
+    value = amount(seg, position, source)
+    if not storable_money(value):
+        raise _fail(seg, f"{seg.id}{position:02d} is beyond what the ledger stores (whole cents, "
+                    "below 10,000,000,000)", source)
+    return value
+
+
+def optional_money(seg: Segment, position: int, source: str) -> Decimal | None:
+    return money(seg, position, source) if seg.get(position) else None
+
+
+def bounded(seg: Segment, position: int, field: str, source: str) -> str:
+    """An element the ledger keeps as text (``STORED_LENGTHS[field]`` characters at most)."""
+    value = seg.get(position)
+    if len(value) > STORED_LENGTHS[field]:
+        raise _fail(seg, f"{seg.id}{position:02d} is longer than the {STORED_LENGTHS[field]} characters "
+                    "the ledger keeps", source)
+    return value
+
+
 def required(seg: Segment, position: int, source: str) -> str:
     value = seg.get(position)
     if not value:
@@ -104,6 +134,8 @@ def lenient_date(value: str) -> date | None:
 def adjustments(seg: Segment, source: str) -> list[Adjustment]:
     """CAS: a group code then up to six (reason, amount, quantity) triples."""
     group = required(seg, 1, source)
+    if len(group) > STORED_LENGTHS["adjustment_group"]:
+        raise _fail(seg, "CAS01 is not an adjustment group code", source)
     found: list[Adjustment] = []
     for i in range(CAS_TRIPLES):
         reason_at = 2 + 3 * i
@@ -112,9 +144,11 @@ def adjustments(seg: Segment, source: str) -> list[Adjustment]:
             if seg.get(reason_at + 1) or seg.get(reason_at + 2):
                 raise _fail(seg, f"CAS{reason_at + 1:02d} without a reason code", source)
             continue
+        bounded(seg, reason_at, "adjustment_reason", source)
+        bounded(seg, reason_at + 2, "adjustment_quantity", source)
         found.append(
             Adjustment(
-                group, reason, amount(seg, reason_at + 1, source), optional_amount(seg, reason_at + 2, source)
+                group, reason, money(seg, reason_at + 1, source), optional_amount(seg, reason_at + 2, source)
             )
         )
     if not found:
@@ -202,6 +236,8 @@ class _RemittanceBuilder:
         self.loop = "header"  # header, payer, payee, claim, line
         self.header: dict[str, object] = {}
         self.payer_name = self.payer_id = self.payee_name = self.payee_npi = self.payee_tax_id = ""
+        self.payer_qualifier = self.payer_identifier = self.payer_reference = ""
+        self.payee_qualifier = self.payee_identifier = ""
         self.production_date: date | None = None
         self.claims: list[_ClaimBuilder] = []
         self.plb: list[ProviderAdjustment] = []
@@ -225,26 +261,30 @@ class _RemittanceBuilder:
             raise _fail(seg, "second BPR in one transaction set", self.source)
         self.header.update(
             handling_code=required(seg, 1, self.source),
-            total_paid=amount(seg, 2, self.source),
+            total_paid=money(seg, 2, self.source),
             credit_debit=seg.get(3),
-            payment_method=seg.get(4),
+            payment_method=bounded(seg, 4, "payment_method", self.source),
             payment_date=lenient_date(seg.get(16)),
         )
 
     def _trn(self, seg: Segment) -> None:
         if self.loop == "header" and "trace_number" not in self.header:
-            self.header.update(trace_number=required(seg, 2, self.source), trace_payer_id=seg.get(3))
+            required(seg, 2, self.source)
+            self.header.update(trace_number=bounded(seg, 2, "trace_number", self.source),
+                               trace_payer_id=bounded(seg, 3, "payer_key", self.source))
 
     def _n1(self, seg: Segment) -> None:
         entity = seg.get(1)
         if entity == "PR":
             self.loop = "payer"
-            self.payer_name = seg.get(2)
+            self.payer_name = bounded(seg, 2, "payer_name", self.source)
+            self.payer_qualifier, self.payer_identifier = seg.get(3), seg.get(4)
             if seg.get(3) == "XV" and not self.payer_id:
-                self.payer_id = seg.get(4)
+                self.payer_id = bounded(seg, 4, "payer_key", self.source)
         elif entity == "PE":
             self.loop = "payee"
             self.payee_name = seg.get(2)
+            self.payee_qualifier, self.payee_identifier = seg.get(3), seg.get(4)
             if seg.get(3) == "XX":
                 self.payee_npi = seg.get(4)
             elif seg.get(3) == "FI":
@@ -253,12 +293,12 @@ class _RemittanceBuilder:
     def _ref(self, seg: Segment) -> None:
         qualifier, value = seg.get(1), seg.get(2)
         if self.loop == "payer" and qualifier == "2U":
-            self.payer_id = value
+            self.payer_id = self.payer_reference = bounded(seg, 2, "payer_key", self.source)
         elif self.loop == "payee" and qualifier == "TJ" and not self.payee_tax_id:
             self.payee_tax_id = value
         elif (line := self.line) is not None:
             if qualifier == "6R":
-                line.line_id = value
+                line.line_id = bounded(seg, 2, "line_id", self.source)
             else:
                 line.references.append((qualifier, value))
         elif (claim := self.claim) is not None:
@@ -290,15 +330,17 @@ class _RemittanceBuilder:
             raise _fail(seg, "claim payment before the BPR", self.source)
         if self.plb:
             raise _fail(seg, "claim payment after the PLB", self.source)
+        bounded(seg, 1, "patient_control_number", self.source)
+        bounded(seg, 2, "status", self.source)
         claim = _ClaimBuilder(seg)
         claim.values.update(
             patient_control_number=required(seg, 1, self.source),
             status=required(seg, 2, self.source),
-            charge=amount(seg, 3, self.source),
-            paid=amount(seg, 4, self.source),
-            patient_responsibility=optional_amount(seg, 5, self.source),
+            charge=money(seg, 3, self.source),
+            paid=money(seg, 4, self.source),
+            patient_responsibility=optional_money(seg, 5, self.source),
             filing_indicator=seg.get(6),
-            payer_claim_number=seg.get(7),
+            payer_claim_number=bounded(seg, 7, "payer_claim_number", self.source),
             facility_code=seg.get(8),
             frequency=seg.get(9),
         )
@@ -349,8 +391,8 @@ class _RemittanceBuilder:
                 qualifier=parts[0],
                 code=parts[1] if len(parts) > 1 else "",
                 modifiers=tuple(m for m in parts[2:6] if m),
-                charge=amount(seg, 2, self.source),
-                paid=amount(seg, 3, self.source),
+                charge=money(seg, 2, self.source),
+                paid=money(seg, 3, self.source),
                 revenue_code=seg.get(4),
                 units=optional_amount(seg, 5, self.source),
                 original_procedure=seg.get(6),
@@ -375,7 +417,7 @@ class _RemittanceBuilder:
             code, _, reference = reason.partition(self.separators.component)
             self.plb.append(
                 ProviderAdjustment(
-                    provider_id, period, code, reference, amount(seg, reason_at + 1, self.source)
+                    provider_id, period, code, reference, money(seg, reason_at + 1, self.source)
                 )
             )
 
@@ -397,4 +439,9 @@ class _RemittanceBuilder:
             claims=tuple(claim.build(self.source) for claim in self.claims),
             provider_adjustments=tuple(self.plb),
             source=Source(self.source, self.st.index),
+            payer_qualifier=self.payer_qualifier,
+            payer_identifier=self.payer_identifier,
+            payer_reference=self.payer_reference,
+            payee_qualifier=self.payee_qualifier,
+            payee_identifier=self.payee_identifier,
         )

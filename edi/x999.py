@@ -15,7 +15,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from domain.acks import ElementError, Envelope, FunctionalAck, SegmentError, SetAck
+from domain.acks import (
+    CONTROL_NUMBER_DIGITS,
+    STORED_LENGTHS,
+    ElementError,
+    Envelope,
+    FunctionalAck,
+    SegmentError,
+    SetAck,
+)
 from domain.claim import Source
 from edi.sniff import walk_envelopes
 from edi.x12 import Segment, X12ParseError, detect_separators, iter_segments
@@ -86,10 +94,14 @@ class _AckBuilder:
     def add(self, seg: Segment) -> None:
         sid = _ALIASES.get(seg.id, seg.id)
         if sid == "AK1":
+            group = seg.get(2)
+            if not group.isdigit() or len(group) > CONTROL_NUMBER_DIGITS:
+                raise self.fail(seg, f"AK102 is not a group control number (1 to {CONTROL_NUMBER_DIGITS} digits)")
             self.ak1 = seg
         elif sid == "AK2":
             if self.ak1 is None:
                 raise self.fail(seg, "AK2 before AK1")
+            self._bounded(seg, 2, "set_control_number")
             self.sets.append(_SetBuilder(seg))
         elif sid in ("IK3", "IK4", "IK5"):
             if not self.sets:
@@ -111,10 +123,17 @@ class _AckBuilder:
             else:
                 if not seg.get(1):
                     raise self.fail(seg, "IK501 is required")
+                self._bounded(seg, 1, "code")
                 current.code = seg.get(1)
                 current.reasons = tuple(r for r in seg.elements[2:7] if r)
         elif sid == "AK9":
+            self._bounded(seg, 1, "code")
             self.ak9 = seg
+
+    def _bounded(self, seg: Segment, position: int, field: str) -> None:
+        if len(seg.get(position)) > STORED_LENGTHS[field]:
+            raise self.fail(seg, f"{seg.id}{position:02d} is longer than the {STORED_LENGTHS[field]} "
+                            "characters the ledger keeps")
 
     def finish(self, se: Segment) -> FunctionalAck:
         if self.ak1 is None or self.ak9 is None:

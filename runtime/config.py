@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.claim import LineOfBusiness
+from domain.remittance import OurPayer
 
 DEFAULT_CONFIG_NAME = "bhclaims.toml"
 DATABASE_URL_ENV = "BHCLAIMS_DATABASE_URL"
@@ -53,6 +54,7 @@ class Config:
     transport_options: dict[str, Any]
     filing_codes: dict[LineOfBusiness, str]
     rules: dict[str, Any] = field(default_factory=dict)
+    payer: OurPayer = field(default_factory=OurPayer)
 
     @property
     def base_dir(self) -> Path:
@@ -71,6 +73,27 @@ def _required(section: dict[str, Any], table: str, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"[{table}] {key} is required")
     return value.strip()
+
+
+def _id_list(section: dict[str, Any], key: str, default: frozenset[str], where: str) -> frozenset[str]:
+    value = section.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{where}: [payer] {key} must be a list of ids in quotes, e.g. [\"87726\"]")
+    return frozenset(v.strip() for v in value)
+
+
+def _our_payer(section: dict[str, Any], where: str) -> OurPayer:
+    """``[payer]``: who Optum BH is on an 835 (see ``domain.remittance.OurPayer``)."""
+    default = OurPayer()
+    name = section.get("name", default.name)
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}: [payer] name must be text")
+    ids = _id_list(section, "ids", default.ids, where)
+    if not ids:
+        raise ConfigError(f"{where}: [payer] ids must name at least one id (nothing would ever be posted)")
+    return OurPayer(name.strip(), ids, _id_list(section, "trn03_ids", default.trace_ids, where))
 
 
 def load_config(path: Path, database_url: str | None = None) -> Config:
@@ -142,6 +165,7 @@ def load_config(path: Path, database_url: str | None = None) -> Config:
         transport_options=transport,
         filing_codes=filing,
         rules=dict(_section(data, "rules")),
+        payer=_our_payer(_section(data, "payer"), str(path)),
     )
 
 
@@ -206,6 +230,15 @@ one_care = "16"
 [rules]
 # Re-level or switch off a rule by its code, e.g.:
 # "OPT-TF-90" = "warning"
+
+[payer]
+# Whose 835s may post onto our claims.  An 835 is Optum BH's when its ISA06, GS02,
+# N1*PR N104 or REF*2U is one of `ids`, or its TRN03 is one of `trn03_ids`; it must
+# also be paid to the claim's billing provider (N1*PE NPI or TIN).  Anything else is
+# quarantined whole ("from another payer: ...", "paid to NPI ..., not ours").
+# name = "OPTUM BEHAVIORAL HEALTH"    # shown in messages
+# ids = ["87726"]
+# trn03_ids = []                      # e.g. ["1411289245"]: "1" + the payer's EIN
 """
 
 
