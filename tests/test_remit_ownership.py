@@ -18,8 +18,9 @@ from sqlalchemy import func, select
 
 from domain.acks import Envelope
 from domain.claim import Address, Frequency, Provider
-from domain.remittance import OurPayer
+from domain.remittance import OurPayer, paid_to
 from domain.remittance import Remittance as RemittanceRecord
+from edi.x835 import read_835
 from ledger.corrections import create_correction
 from ledger.db import Ledger
 from ledger.ingest import ingest_claims
@@ -223,7 +224,6 @@ def test_corpus_835s_are_other_payers_and_other_payees(db_url: str, corpus_dir: 
 
 def test_the_sandbox_835_is_ours() -> None:
     """The demo's stand-in payer writes N1*PR with REF*2U 87726 and N1*PE with our billing NPI."""
-    from edi.x835 import read_835
     from sandbox.clearinghouse import answer_837
     from tests.test_x837p_build import build
 
@@ -254,3 +254,45 @@ def test_refusal_reasons_never_name_the_patient(db_url: str, tmp_path: Path, whe
         text += " ".join(q.reason + (q.detail or "") for q in session.scalars(select(Quarantine)))
     assert report.failed and not any(marker in text for marker in ("RIVERA", "MARIA", "987654321", "1980"))
     ledger.dispose()
+
+
+MANAGED_CARE_HEAD = (
+    "ISA*00*          *00*          *ZZ*87726          *ZZ*RIVERBEND      *260202*1200*^*00501*000000001*0*T*:~"
+    "GS*HP*OPTUMGS*RIVERBEND*20260202*1200*1*X*005010X221A1~ST*835*0001~BPR*H*0*C*NON************20260202~"
+    "TRN*1*T9*1411289245~N1*PR*OPTUM BEHAVIORAL HEALTH*XV*87726~REF*2U*OBH~N1*PE*RIVERBEND*FI*041234567~"
+    "SE*7*0001~GE*1*1~IEA*1*000000001~")
+
+
+def test_the_readers_expose_who_pays_whom() -> None:
+    """Both 835 readers give the header the fields ``OurPayer`` and the poster judge."""
+    from edi.x12stream import RemittanceHeader, read_remittance_text
+
+    (remittance,) = read_835(MANAGED_CARE_HEAD)
+    header = next(p for p in read_remittance_text(MANAGED_CARE_HEAD) if isinstance(p, RemittanceHeader)).remittance
+    for record in (remittance, header):
+        assert (record.envelope.sender_id, record.envelope.group_sender) == ("87726", "OPTUMGS")
+        assert (record.payer_qualifier, record.payer_identifier, record.payer_reference) == ("XV", "87726", "OBH")
+        assert (record.trace_payer_id, record.payee_qualifier, record.payee_identifier) == ("1411289245", "FI",
+                                                                                            "041234567")
+        assert paid_to(record, "1234567893", "041234567") and not paid_to(record, "1234567893", "049999999")
+    assert OurPayer(ids=frozenset({"OPTUMGS"})).pays(remittance)
+    assert not OurPayer(ids=frozenset({"04293"})).pays(remittance)
+    assert OurPayer(ids=frozenset({"04293"})).refusal(remittance) == (
+        "from another payer: OPTUM BEHAVIORAL HEALTH (not OPTUM BEHAVIORAL HEALTH)")
+
+
+def test_the_payer_section_of_the_config(tmp_path: Path) -> None:
+    from runtime.config import ConfigError, load_config, starter_config
+
+    path = tmp_path / "bhclaims.toml"
+    starter = starter_config(transport_url="file://./ch")
+    path.write_text(starter)
+    assert load_config(path).payer == OurPayer()  # the starter config names it only in comments
+    path.write_text(starter.replace("[payer]\n", '[payer]\nname = "OPTUM BH"\nids = ["87726", " OBH "]\n'
+                                    'trn03_ids = ["1411289245"]\n'))
+    assert load_config(path).payer == OurPayer("OPTUM BH", frozenset({"87726", "OBH"}), frozenset({"1411289245"}))
+    for bad, why in [('ids = "87726"', "[payer] ids must be a list"), ("ids = []", "[payer] ids must name at least"),
+                     ("trn03_ids = [1411289245]", "[payer] trn03_ids must be a list")]:
+        path.write_text(starter.replace("[payer]\n", f"[payer]\n{bad}\n"))
+        with pytest.raises(ConfigError, match=why.replace("[", r"\[").replace("]", r"\]")):
+            load_config(path)
