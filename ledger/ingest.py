@@ -25,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from domain.claim import Claim as DomainClaim
-from domain.remittance import storable_money
+from domain.remittance import MONEY_LIMIT, storable_money
 from ledger.bulk import BulkWriter, bulk_writes, rows_where_in
 from ledger.claims import (
     LINE_COLUMNS,
@@ -147,7 +147,8 @@ def _created_on(value: Any) -> date:
 
 
 def _refusal(claim: PreparedClaim, existing: _Latest | None) -> str | None:
-    """Why ``claim`` may not be stored whatever the state of its latest revision, or None."""
+    """Why ``claim`` may not be stored whatever the state of its latest revision, or None.
+    (``_ingest_chunk`` asks only about a claim the ledger knows or with a total beyond its limit.)"""
     if not storable_money(claim.columns["billed"]):
         return (f"claim {claim.claim_id}: its lines total {claim.columns['billed']}, more than the "
                 "9,999,999,999.99 the ledger keeps for a claim")
@@ -185,10 +186,11 @@ def _ingest_chunk(ledger: Ledger, claims: list[PreparedClaim], actor: str, repor
         new_rows: list[_NewRow] = []
         for claim in claims:
             existing = latest.get(claim.claim_id.upper())
-            refusal = _refusal(claim, existing)
-            if refusal is not None:
-                report.refused.append((claim.claim_id, refusal))
-                continue
+            if existing is not None or not -MONEY_LIMIT < claim.columns["billed"] < MONEY_LIMIT:
+                refusal = _refusal(claim, existing)
+                if refusal is not None:
+                    report.refused.append((claim.claim_id, refusal))
+                    continue
             if existing is not None and existing.content_hash == claim.digest:
                 report.unchanged.append(claim.claim_id)
                 continue

@@ -512,7 +512,7 @@ class ClaimAssembler:
         if service_line is None:
             return None
         if claim is None:
-            if self._case_twin(key, line) is not None:
+            if self._by_case.setdefault(key.upper(), (key, line))[0] != key:  # ``_case_twin``, inline
                 return None
             claim = self._open[key] = _OpenClaim(key, line, claim_values, header)
         elif service_line.line_id in claim.line_ids:
@@ -598,11 +598,13 @@ class ClaimAssembler:
         if claim.refused or claim.header is None:
             self.refused_claim_ids.append(key)
             return None
-        total = sum((line.charge for line in claim.lines), Decimal(0))
-        if total >= CLAIM_TOTAL_LIMIT:
-            self.refused_claim_ids.append(key)
-            return self._error(claim.first_line, "charge", f"the claim's lines add up to {total}, more than "
-                               f"the {CLAIM_TOTAL_LIMIT - cells.CENT} a claim may bill", key)
+        lines = claim.lines
+        if len(lines) > 1:  # one line is bounded by its own cell check
+            total = sum([line.charge for line in lines], Decimal(0))
+            if total >= CLAIM_TOTAL_LIMIT:
+                self.refused_claim_ids.append(key)
+                return self._error(claim.first_line, "charge", f"the claim's lines add up to {total}, more than "
+                                   f"the {CLAIM_TOTAL_LIMIT - cells.CENT} a claim may bill", key)
         return Claim(
             **claim.header.fields,
             lines=tuple(claim.lines),

@@ -280,6 +280,10 @@ class _Bind:
             f"UPDATE claims SET status={p}, payer_claim_number={p}, updated_at={p} WHERE claims.id = {p}", rows)
 
 
+def _by_revision(info: _ClaimInfo) -> int:
+    return info.revision
+
+
 class _ChunkLines:
     """The service lines of a chunk's claims (their current revisions), to match SVCs to (``match``).
 
@@ -501,14 +505,21 @@ class _Poster:
         clps, self.chunk = self.chunk, []
         if not clps or not self.writing:
             return
-        revisions = self._revisions({c.patient_control_number.upper() for c, _, _ in clps})
+        keys = [c.patient_control_number.upper() for c, _, _ in clps]
+        revisions = self._revisions(set(keys))
+        payee_of = self.payee_of
+        never_sent = ClaimStatus.NEVER_SENT
         targets = []
-        for clp, _, _ in clps:
-            found = revisions.get(clp.patient_control_number.upper())
-            if clp.status == REVERSAL_STATUS:  # filed under the posting it cancels (``_post_reversal``)
-                targets.append((clp, found[-1] if found else None))
+        for (clp, _, _), key in zip(clps, keys, strict=True):
+            found = revisions.get(key)
+            if not found:
+                targets.append((clp, None))
+            elif clp.status == REVERSAL_STATUS:  # filed under the posting it cancels (``_post_reversal``)
+                targets.append((clp, found[-1]))
+            elif len(found) == 1 and found[0].status not in never_sent and payee_of.get(found[0].billing_id):
+                targets.append((clp, found[0]))  # the usual claim: one revision, sent, billed by the payee
             else:
-                targets.append((clp, self._paid_revision(clp, found) if found else None))
+                targets.append((clp, self._paid_revision(clp, found)))
         if not self.writing:  # a CLP refused the file
             return
         lines = _ChunkLines(self.bind, targets)
@@ -528,13 +539,14 @@ class _Poster:
         for start in range(0, len(wanted), _IN_LIST):
             for row in self.bind.rows(f"SELECT {_CLAIM_INFO_COLUMNS} FROM claims WHERE upper(claim_id) IN ({{}})",
                                       wanted[start:start + _IN_LIST]):
-                found.setdefault(row[1].upper(), []).append(_ClaimInfo(*row))
-        infos = {}
-        for chain in found.values():
-            chain.sort(key=lambda info: info.revision)
-            for info in chain:
-                infos[info.pk] = info
-        self.claim_infos = infos
+                info = _ClaimInfo(*row)
+                chain = found.get(key := row[1].upper())
+                if chain is None:
+                    found[key] = [info]
+                else:
+                    chain.append(info)
+                    chain.sort(key=_by_revision)
+        self.claim_infos = {info.pk: info for chain in found.values() for info in chain}
         return found
 
     def _paid_revision(self, clp: _ClaimPayment, chain: list[_ClaimInfo]) -> _ClaimInfo | None:
