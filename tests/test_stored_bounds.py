@@ -171,3 +171,35 @@ def test_post_exits_1_when_a_file_was_quarantined_and_posts_the_rest(posting, db
         assert dict(session.execute(select(Transmission.file_name, Transmission.state)).all()) == {
             "bad.835": "quarantined", "good.835": "posted"}
     assert post_pending(ledger, actor="t").failed == []  # nothing left waiting
+
+
+@pytest.mark.slow
+def test_nightly_exits_1_when_a_reply_is_quarantined(tmp_path: Path) -> None:
+    """`bhclaims nightly` posts what it fetched; another payer's 835 is quarantined and asks for a human."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", "import cli; cli.main()", *args], cwd=tmp_path / "practice",
+                              capture_output=True, text=True, env=env, timeout=300)
+
+    (tmp_path / "practice").mkdir(mode=0o700)
+    assert cli("init", ".").returncode == 0
+    outbound = tmp_path / "practice" / "clearinghouse" / "outbound"
+    for folder in (outbound.parent, outbound):
+        folder.mkdir(mode=0o700, exist_ok=True)
+    from tests.test_remit_ownership import masshealth
+
+    foreign = masshealth(remit([pay(make_claim("C1"))], "MH1"))
+    (outbound / "era.835").write_text(text_835([foreign]))
+    result = cli("--log-format", "json", "nightly", "--settle-seconds", "0")
+    assert result.returncode == 1, result.stderr
+    report_path = next(line.split(": ", 1)[1] for line in result.stdout.splitlines()
+                       if line.startswith("report: ") and line.endswith(".json"))
+    attention = json.loads(Path(report_path).read_text())["attention"]
+    assert any("era.835: not posted: 835 trace MH1: from another payer: MASSHEALTH" in item for item in attention)
