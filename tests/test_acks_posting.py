@@ -413,33 +413,27 @@ def test_a_277ca_answers_the_sent_revision_not_an_unsent_replacement(sent: Sent)
     assert [tuple(r) for r in rows] == [(0, "paid"), (1, "ready")]
 
 
-def test_one_unreadable_ack_never_blocks_the_other_files(sent: Sent) -> None:
-    """A TA1 with a 20-digit control number is refused when read (no database could match it), the
-    999 posted in the same run still moves the claims."""
-    bad = sent.folder / "bad.ta1"
-    bad.write_text(ta1(sent, "R", "025").replace(f"TA1*{sent.isa13:09d}", "TA1*" + "9" * 20))
-    good = sent.folder / "good.999"
-    good.write_text(x999(sent))
-    report = post_files(sent.ledger, [bad, good], actor="t")
-    assert report.files_posted == ["good.999"] and [name for name, _ in report.failed] == ["bad.ta1"]
-    assert "TA101 has more than the 9 digits" in report.failed[0][1]
-    assert sent.statuses() == dict.fromkeys(CLAIMS, "accepted")
-
-
-def test_what_the_database_refuses_quarantines_the_file_and_the_run_goes_on(
-        sent: Sent, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With the reader's bound lifted, the 20-digit TA101 reaches the database, which refuses it: SQLite
-    cannot bind it (OverflowError), PostgreSQL cannot compare it with a bigint (DataError,
-    NumericValueOutOfRange).  Either way that file alone is quarantined and the run goes on."""
+@pytest.mark.parametrize("bounded_by", ["reader", "database"])
+def test_a_20_digit_ta1_is_quarantined_alone_and_the_run_goes_on(
+        sent: Sent, monkeypatch: pytest.MonkeyPatch, bounded_by: str) -> None:
+    """A TA1 with a 20-digit control number is refused when read (no ledger column could hold it).
+    With the reader's bound lifted it reaches the database, which refuses it: SQLite cannot bind it
+    (OverflowError), PostgreSQL cannot compare it with a bigint (DataError, NumericValueOutOfRange).
+    Either way that file alone is quarantined, and the 999 posted in the same run moves the claims."""
     import edi.ta1
 
-    monkeypatch.setattr(edi.ta1, "CONTROL_NUMBER_DIGITS", 30)
+    if bounded_by == "database":
+        monkeypatch.setattr(edi.ta1, "CONTROL_NUMBER_DIGITS", 30)
     bad = sent.folder / "bad.ta1"
     bad.write_text(ta1(sent, "R", "025").replace(f"TA1*{sent.isa13:09d}", "TA1*" + "9" * 20))
     good = sent.folder / "good.999"
     good.write_text(x999(sent))
     report = post_files(sent.ledger, [bad, good], actor="t")
     assert report.files_posted == ["good.999"] and [name for name, _ in report.failed] == ["bad.ta1"]
-    refusal = "OverflowError" if sent.ledger.engine.dialect.name == "sqlite" else "NumericValueOutOfRange"
-    assert report.failed[0][1] == f"the ledger cannot store a value of this file ({refusal}); nothing of it was posted"
+    if bounded_by == "reader":
+        assert "TA101 has more than the 9 digits" in report.failed[0][1]
+    else:
+        refusal = "OverflowError" if sent.ledger.engine.dialect.name == "sqlite" else "NumericValueOutOfRange"
+        assert report.failed[0][1] == (f"the ledger cannot store a value of this file ({refusal}); "
+                                       "nothing of it was posted")
     assert sent.statuses() == dict.fromkeys(CLAIMS, "accepted")
