@@ -3,6 +3,13 @@
 What is posted, per transaction set (ST..SE), streamed claim by claim so that a
 remittance of 100,000 claims is never held in memory whole:
 
+- **Ours only.**  The remittance must come from the payer the config names (``OurPayer``:
+  ISA06, GS02, N1*PR N104 or REF*2U among its ids, or its TRN03), be paid to a billing
+  provider of the ledger (N1*PE NPI, else TIN) — the billing provider of every claim it
+  pays — and pay only claim revisions that were sent.  Anything else refuses the whole
+  file (``RemittanceRefused``), and with it any payer claim number it carries.  So does a
+  negative deposit (BPR02 below zero, a debit, or claims netting below zero) that is not
+  a reversal.
 - **Balances first.**  Every CLP's line and claim balances are checked before its
   rows are queued, and the transaction balance (Σ CLP04 − Σ PLB = BPR02) at the
   SE, before anything is committed.  Any broken balance refuses the *whole file*:
@@ -16,7 +23,9 @@ remittance of 100,000 claims is never held in memory whole:
   conflict and refuses the file for review.  Two processes racing on PostgreSQL:
   the loser's INSERT fails on the unique key and ``remits.inbound`` retries it
   as a duplicate; SQLite serialises writers with ``BEGIN IMMEDIATE``.
-- **Matching.**  CLP01 → the claim's current revision; SVC → service line by
+- **Matching.**  CLP01 → the claim whatever its case, then the revision it pays: among
+  those sent, by CLP07, else by the REF*F8 a replacement named, else the latest sent (a
+  late CLP for an original never lands on an unsent void or replacement); SVC → service line by
   REF*6R, else procedure + date (+ modifiers when they agree; an 835 that drops a
   billed modifier still matches a single candidate).  Unmatched rows keep a NULL
   ``claim_pk`` / ``service_line_id``: that is the unmatched queue.

@@ -122,10 +122,8 @@ class LedgerFactory:
     def __init__(self, db_url: str, folder: Path, server: Any) -> None:
         self.folder, self.server = folder, server
         self.count = itertools.count()
-        upgrade(db_url)
+        upgrade(db_url)  # its engine is gone after: PostgreSQL copies a template nobody is connected to
         self.template = db_url
-        if server is not None:
-            Ledger(db_url).dispose()
 
     def new(self) -> str:
         n = next(self.count)
