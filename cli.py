@@ -383,7 +383,9 @@ def post(state: State, files: tuple[Path, ...], as_json: bool) -> None:
     from remits.inbound import post_files, post_pending
 
     app = state.app
-    report = post_files(app.ledger, list(files), actor=app.actor) if files else post_pending(app.ledger, actor=app.actor)
+    payer = app.config.payer
+    report = (post_files(app.ledger, list(files), actor=app.actor, payer=payer) if files
+              else post_pending(app.ledger, actor=app.actor, payer=payer))
     summary = {
         "files_posted": report.files_posted,
         "already_posted": report.already_posted,

@@ -312,7 +312,7 @@ def _fetch(app: App, step: Step, transport: Any) -> None:
 def _post(app: App, step: Step) -> None:
     from remits.inbound import post_pending
 
-    report = post_pending(app.ledger, actor=app.actor)
+    report = post_pending(app.ledger, actor=app.actor, payer=app.config.payer)
     step.summary = (
         f"{len(report.files_posted)} file(s) posted: {report.payments.posted} remittance(s) paying "
         f"{report.payments.total_paid:.2f}, {report.payments.claims_posted} claim(s) adjudicated"

@@ -32,6 +32,17 @@ ACCEPTED_CATEGORIES = frozenset({"A0", "A1", "A2", "A5"})
 REJECTED_CATEGORIES = frozenset({"A3", "A4", "A6", "A7", "A8"})
 """277CA categories meaning the claim was returned: fix it and send it again."""
 
+CONTROL_NUMBER_DIGITS = 9
+"""ISA13 and GS06 are at most nine digits (N0 9/9 and 1/9): a TA101 or AK102 longer than that
+names nothing we ever sent, and the readers refuse it rather than let a database choke on it."""
+STORED_LENGTHS: dict[str, int] = {
+    "set_control_number": 9,  # AK202 (ST02 is AN 4/9)
+    "code": 8,  # TA104, IK501, AK901, STC01-1
+    "payer_claim_number": 50,  # 277CA REF*1K
+}
+"""The longest text of each acknowledgement field the ledger keeps (``ledger/models.py``; a test
+holds the two equal)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Envelope:

@@ -18,9 +18,33 @@ from datetime import date
 from decimal import Decimal
 
 from domain.acks import Envelope
-from domain.claim import Source
+from domain.claim import OPTUM_BH_PAYER_ID, OPTUM_BH_PAYER_NAME, Source
 
 ZERO = Decimal("0")
+CENT = Decimal("0.01")
+
+STORED_LENGTHS: dict[str, int] = {
+    "patient_control_number": 38,  # CLP01
+    "status": 2,  # CLP02
+    "payer_claim_number": 50,  # CLP07
+    "trace_number": 50,  # TRN02
+    "payer_key": 15,  # TRN03, REF*2U, N1*PR N104 (XV): the payer a trace number is unique for
+    "payer_name": 60,  # N1*PR N102
+    "payment_method": 3,  # BPR04
+    "line_id": 50,  # REF*6R
+    "adjustment_group": 2,  # CAS01
+    "adjustment_reason": 5,  # CAS02, 05, ...
+    "adjustment_quantity": 15,  # CAS04, 07, ..., kept as written
+}
+"""The longest text of each field the ledger keeps (``ledger/models.py``; a test holds the two
+equal): the readers refuse longer values, so that SQLite (which stores any length) never keeps
+what PostgreSQL would refuse."""
+MONEY_LIMIT = Decimal("10000000000")
+"""The ledger keeps money as NUMERIC(12,2): whole cents, below ten billion either way."""
+
+
+def storable_money(value: Decimal) -> bool:
+    return -MONEY_LIMIT < value < MONEY_LIMIT and value == value.quantize(CENT)
 
 REVERSAL_STATUS = "22"
 """CLP02 22: reversal of a previous payment (amounts negated)."""
@@ -136,7 +160,7 @@ class Remittance:
     trace_number: str  # TRN02: check or EFT trace number
     trace_payer_id: str  # TRN03: "1" + payer EIN
     payer_name: str  # N1*PR
-    payer_id: str  # REF*2U, else the N1*PR N104
+    payer_id: str  # REF*2U, else the N1*PR N104 when N103 is XV
     payee_name: str  # N1*PE
     payee_npi: str  # N1*PE N104 when N103 is XX
     payee_tax_id: str = ""  # N1*PE N104 when N103 is FI, else REF*TJ
@@ -144,6 +168,13 @@ class Remittance:
     claims: tuple[ClaimPayment, ...] = ()
     provider_adjustments: tuple[ProviderAdjustment, ...] = ()
     source: Source | None = field(default=None, compare=False)
+    # who sent the money and to whom, as written (``OurPayer`` and the poster judge them); not part
+    # of equality: the fields above say the same in the form a builder takes
+    payer_qualifier: str = field(default="", compare=False)  # N1*PR N103: XV, PI, ...
+    payer_identifier: str = field(default="", compare=False)  # N1*PR N104
+    payer_reference: str = field(default="", compare=False)  # 1000A REF*2U
+    payee_qualifier: str = field(default="", compare=False)  # N1*PE N103: XX (NPI), FI (TIN), XV
+    payee_identifier: str = field(default="", compare=False)  # N1*PE N104
 
     @property
     def interchange_control_number(self) -> str:
@@ -161,3 +192,50 @@ class Remittance:
     @property
     def provider_adjusted(self) -> Decimal:
         return sum((p.amount for p in self.provider_adjustments), ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class OurPayer:
+    """The payer whose remittances may touch our claims (``[payer]`` of bhclaims.toml).
+
+    A remittance is from it when any of its own identifiers names it: the interchange
+    sender (ISA06), the group sender (GS02), the 1000A N1*PR N104 or REF*2U (``ids``), or
+    the TRN03 originating company id (``trace_ids``).  Anything else is another payer's
+    (a MassHealth secondary ERA, another practice's clearinghouse mail) and is never posted.
+    """
+
+    name: str = OPTUM_BH_PAYER_NAME
+    ids: frozenset[str] = frozenset({OPTUM_BH_PAYER_ID})
+    trace_ids: frozenset[str] = frozenset()
+
+    def pays(self, remittance: Remittance) -> bool:
+        envelope = remittance.envelope
+        named = (envelope.sender_id, envelope.group_sender, remittance.payer_identifier,
+                 remittance.payer_reference)
+        return any(value in self.ids for value in named if value) or (
+            bool(remittance.trace_payer_id) and remittance.trace_payer_id in self.trace_ids)
+
+    def refusal(self, remittance: Remittance) -> str | None:
+        """Why ``remittance`` must not be posted as this payer's, in words; None when it is."""
+        if self.pays(remittance):
+            return None
+        who = remittance.payer_name or remittance.payer_reference or remittance.payer_identifier or \
+            remittance.trace_payer_id or remittance.envelope.sender_id or "an unnamed payer"
+        return f"from another payer: {who} (not {self.name})"
+
+
+def payee_label(remittance: Remittance) -> str:
+    """The payee as the poster compares it (``paid_to``): "NPI 1234567893", "TIN 041234567"."""
+    if remittance.payee_npi:
+        return f"NPI {remittance.payee_npi}"
+    if remittance.payee_tax_id:
+        return f"TIN {remittance.payee_tax_id}"
+    return "no NPI or TIN"
+
+
+def paid_to(remittance: Remittance, npi: str | None, tax_id: str | None) -> bool:
+    """Whether the payee is this billing provider: by NPI when N1*PE names one (XX), else by TIN
+    (N1*PE FI, or REF*TJ); a remittance that names neither is paid to nobody we know."""
+    if remittance.payee_npi:
+        return remittance.payee_npi == npi
+    return bool(remittance.payee_tax_id) and remittance.payee_tax_id == tax_id

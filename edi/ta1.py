@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from domain.acks import Envelope, InterchangeAck
+from domain.acks import CONTROL_NUMBER_DIGITS, Envelope, InterchangeAck
 from domain.claim import Source
 from edi.engine import TransactionReader, run
 from edi.tokenizer import SegmentSource, X12Input, segment_source
@@ -37,6 +37,10 @@ class InterchangeAckReader(TransactionReader):
         if not control.isdigit() or code not in TA1_CODES:
             raise X12ParseError("TA1 without a control number or an A/E/R code", segment_index=number,
                                 source=self.source)
+        if len(control) > CONTROL_NUMBER_DIGITS:
+            raise X12ParseError(
+                f"TA101 has more than the {CONTROL_NUMBER_DIGITS} digits of an interchange control number",
+                segment_index=number, source=self.source)
         try:
             when = parse_date("20" + get(2)) if len(get(2)) == 6 else None
         except X12ParseError:

@@ -16,7 +16,7 @@ from datetime import date
 from decimal import Decimal
 from typing import ClassVar
 
-from domain.acks import ClaimStatus, ClaimStatusReport, Envelope, LineStatus, StatusCode
+from domain.acks import STORED_LENGTHS, ClaimStatus, ClaimStatusReport, Envelope, LineStatus, StatusCode
 from domain.claim import Source
 from edi.engine import TransactionReader, run
 from edi.tokenizer import SegmentSource, X12Input, segment_source
@@ -119,6 +119,8 @@ class ClaimAckReader(TransactionReader):
             value = _get(e, position)
             if value:
                 parts = value.split(self.separators.component) + ["", ""]
+                if len(parts[0]) > STORED_LENGTHS["code"]:
+                    raise self.fail(number, f"STC{position:02d}-1 is not a claim status category code")
                 codes.append(StatusCode(parts[0], parts[1], parts[2]))
         if not codes:
             raise self.fail(number, "STC01 is required")
@@ -166,6 +168,9 @@ class ClaimAckReader(TransactionReader):
         if self.claim is None:
             return
         if _get(e, 1) == "1K":
+            if len(_get(e, 2)) > STORED_LENGTHS["payer_claim_number"]:
+                raise self.fail(number, f"REF02 (1K) is longer than the {STORED_LENGTHS['payer_claim_number']} "
+                                "characters the ledger keeps")
             self.claim.payer_claim_number = _get(e, 2)
         elif _get(e, 1) == "D9":
             self.claim.clearinghouse_trace = _get(e, 2)

@@ -33,7 +33,15 @@ from typing import BinaryIO, ClassVar
 
 from domain.acks import Envelope
 from domain.claim import Source
-from domain.remittance import Adjustment, ClaimPayment, ProviderAdjustment, Remittance, ServicePayment
+from domain.remittance import (
+    STORED_LENGTHS,
+    Adjustment,
+    ClaimPayment,
+    ProviderAdjustment,
+    Remittance,
+    ServicePayment,
+    storable_money,
+)
 from edi.engine import TransactionReader, walk
 from edi.tokenizer import SegmentSource
 from edi.x12 import X12ParseError, parse_date
@@ -183,9 +191,30 @@ class RemittanceReader(TransactionReader):
             if len(value) > MAX_DECIMAL_LENGTH or not DECIMAL_PATTERN.fullmatch(value):
                 raise self.fail(number, f"{elements[0]}{position:02d} is not a decimal amount")
             found = Decimal(value)
+            if not storable_money(found):
+                raise self.fail(number, f"{elements[0]}{position:02d} is beyond what the ledger stores (whole "
+                                "cents, below 10,000,000,000)")
             if len(self.amounts) < _CACHE_LIMIT:
                 self.amounts[value] = found
         return found
+
+    def quantity(self, elements: list[str], position: int, number: int) -> Decimal | None:
+        """Units and CAS quantities: plain decimals (not money, so not held to whole cents)."""
+        value = _get(elements, position)
+        if not value:
+            return None
+        if len(value) > MAX_DECIMAL_LENGTH or not DECIMAL_PATTERN.fullmatch(value):
+            raise self.fail(number, f"{elements[0]}{position:02d} is not a decimal amount")
+        return Decimal(value)
+
+    def bounded(self, elements: list[str], position: int, stored: str, number: int) -> str:
+        """Text the ledger keeps in ``STORED_LENGTHS[stored]`` characters: longer is refused while reading,
+        so SQLite never keeps what PostgreSQL would refuse."""
+        value = _get(elements, position)
+        if len(value) > STORED_LENGTHS[stored]:
+            raise self.fail(number, f"{elements[0]}{position:02d} is longer than the {STORED_LENGTHS[stored]} "
+                            "characters the ledger keeps")
+        return value
 
     def optional_money(self, elements: list[str], position: int, number: int) -> Decimal | None:
         return self.money(elements, position, number) if position < len(elements) and elements[position] else None
@@ -214,6 +243,8 @@ class RemittanceReader(TransactionReader):
         self.envelope, self.st_number, self.control_number = envelope, number, st[2] if len(st) > 2 else ""
         self.header: dict[str, object] = {}
         self.payer_name = self.payer_id = self.payee_name = self.payee_npi = self.payee_tax_id = ""
+        self.payer_qualifier = self.payer_identifier = self.payer_ref_2u = ""
+        self.payee_qualifier = self.payee_identifier = ""
         self.production_date: date | None = None
         self.plb: list[ProviderAdjustment] = []
         self.claim = self.line = None
@@ -245,6 +276,9 @@ class RemittanceReader(TransactionReader):
             payee_npi=self.payee_npi, payee_tax_id=self.payee_tax_id, production_date=self.production_date,
             provider_adjustments=tuple(self.plb) if claims else (),
             source=Source(self.source, self.st_number),
+            payer_qualifier=self.payer_qualifier, payer_identifier=self.payer_identifier,
+            payer_reference=self.payer_ref_2u, payee_qualifier=self.payee_qualifier,
+            payee_identifier=self.payee_identifier,
         )
 
     def send_header(self, number: int) -> None:
@@ -270,28 +304,33 @@ class RemittanceReader(TransactionReader):
             raise self.fail(number, "BPR: second BPR in one transaction set")
         self.header.update(
             handling_code=self.required(e, 1, number), total_paid=self.money(e, 2, number),
-            credit_debit=_get(e, 3), payment_method=_get(e, 4), payment_date=_lenient_date(_get(e, 16)),
+            credit_debit=_get(e, 3), payment_method=self.bounded(e, 4, "payment_method", number),
+            payment_date=_lenient_date(_get(e, 16)),
         )
 
     def trn(self, e: list[str], number: int) -> None:
         if "trace_number" not in self.header:
-            self.header.update(trace_number=self.required(e, 2, number), trace_payer_id=_get(e, 3))
+            self.required(e, 2, number)
+            self.header.update(trace_number=self.bounded(e, 2, "trace_number", number),
+                               trace_payer_id=self.bounded(e, 3, "payer_key", number))
 
     def production_dtm(self, e: list[str], number: int) -> None:
         if _get(e, 1) == "405":
             self.production_date = self.day(e, 2, number)
 
     def payer(self, e: list[str], number: int) -> None:
-        self.payer_name = _get(e, 2)
+        self.payer_name = self.bounded(e, 2, "payer_name", number)
+        self.payer_qualifier, self.payer_identifier = _get(e, 3), _get(e, 4)
         if _get(e, 3) == "XV" and not self.payer_id:
-            self.payer_id = _get(e, 4)
+            self.payer_id = self.bounded(e, 4, "payer_key", number)
 
     def payer_reference(self, e: list[str], number: int) -> None:
         if _get(e, 1) == "2U":
-            self.payer_id = _get(e, 2)
+            self.payer_id = self.payer_ref_2u = self.bounded(e, 2, "payer_key", number)
 
     def payee(self, e: list[str], number: int) -> None:
         self.payee_name = _get(e, 2)
+        self.payee_qualifier, self.payee_identifier = _get(e, 3), _get(e, 4)
         if _get(e, 3) == "XX":
             self.payee_npi = _get(e, 4)
         elif _get(e, 3) == "FI":
@@ -311,6 +350,9 @@ class RemittanceReader(TransactionReader):
             e = e + [""] * (10 - len(e))
         self.required(e, 1, number)
         self.required(e, 2, number)
+        self.bounded(e, 1, "patient_control_number", number)
+        self.bounded(e, 2, "status", number)
+        self.bounded(e, 7, "payer_claim_number", number)
         opened = ClaimPaymentDraft(number, self.source, e, self.money(e, 3, number), self.money(e, 4, number),
                                    self.optional_money(e, 5, number))
         self.close_claim()
@@ -323,6 +365,8 @@ class RemittanceReader(TransactionReader):
         if found is not None:
             return found
         group = self.required(e, 1, number)
+        if len(group) > STORED_LENGTHS["adjustment_group"]:
+            raise self.fail(number, "CAS01 is not an adjustment group code")
         triples = []
         for i in range(CAS_TRIPLES):
             at = 2 + 3 * i
@@ -331,7 +375,9 @@ class RemittanceReader(TransactionReader):
                 if _get(e, at + 1) or _get(e, at + 2):
                     raise self.fail(number, f"CAS{at + 1:02d} without a reason code")
                 continue
-            triples.append(Adjustment(group, reason, self.money(e, at + 1, number), self.optional_money(e, at + 2, number)))
+            self.bounded(e, at, "adjustment_reason", number)
+            self.bounded(e, at + 2, "adjustment_quantity", number)
+            triples.append(Adjustment(group, reason, self.money(e, at + 1, number), self.quantity(e, at + 2, number)))
         if not triples:
             raise self.fail(number, "CAS without any adjustment")
         if len(e) > 1 + 3 * CAS_TRIPLES + 1:
@@ -381,7 +427,7 @@ class RemittanceReader(TransactionReader):
             raise self.fail(number, "SVC: service line outside a claim")
         parts = self.required(e, 1, number).split(self.separators.component)
         fields = (parts[0], parts[1] if len(parts) > 1 else "", tuple([m for m in parts[2:6] if m]),
-                  self.money(e, 2, number), self.money(e, 3, number), self.optional_money(e, 5, number),
+                  self.money(e, 2, number), self.money(e, 3, number), self.quantity(e, 5, number),
                   _get(e, 4), _get(e, 6))
         self.line = ServicePaymentDraft(number, fields)
         self.claim.lines.append(self.line)
@@ -406,7 +452,7 @@ class RemittanceReader(TransactionReader):
         if self.line is None:
             return
         if _get(e, 1) == "6R":
-            self.line.line_id = _get(e, 2)
+            self.line.line_id = self.bounded(e, 2, "line_id", number)
         else:
             self.line.references.append((_get(e, 1), _get(e, 2)))
 

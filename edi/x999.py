@@ -16,7 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
-from domain.acks import ElementError, Envelope, FunctionalAck, SegmentError, SetAck
+from domain.acks import (
+    CONTROL_NUMBER_DIGITS,
+    STORED_LENGTHS,
+    ElementError,
+    Envelope,
+    FunctionalAck,
+    SegmentError,
+    SetAck,
+)
 from domain.claim import Source
 from edi.engine import TransactionReader, run
 from edi.tokenizer import SegmentSource, X12Input, segment_source
@@ -67,11 +75,21 @@ class FunctionalAckReader(TransactionReader):
         self.sets: list[_SetAnswer] = []
 
     def on_ak1(self, e: list[str], number: int) -> None:
+        group = _get(e, 2)
+        if not group.isdigit() or len(group) > CONTROL_NUMBER_DIGITS:
+            raise self.fail(number, f"AK1: AK102 is not a group control number (1 to {CONTROL_NUMBER_DIGITS} digits)")
         self.ak1 = e
+
+    def bounded(self, e: list[str], position: int, stored: str, number: int) -> None:
+        """A value longer than the ledger keeps names nothing we sent: refuse it while reading."""
+        if len(_get(e, position)) > STORED_LENGTHS[stored]:
+            raise self.fail(number, f"{e[0]}: {e[0]}{position:02d} is longer than the {STORED_LENGTHS[stored]} "
+                            "characters the ledger keeps")
 
     def ak2(self, e: list[str], number: int) -> None:
         if self.ak1 is None:
             raise self.fail(number, "AK2: AK2 before AK1")
+        self.bounded(e, 2, "set_control_number", number)
         self.sets.append(_SetAnswer(e))
 
     def current(self, e: list[str], number: int) -> _SetAnswer:
@@ -96,10 +114,12 @@ class FunctionalAckReader(TransactionReader):
         current = self.current(e, number)
         if not _get(e, 1):
             raise self.fail(number, f"{e[0]}: IK501 is required")
+        self.bounded(e, 1, "code", number)
         current.code = _get(e, 1)
         current.reasons = tuple(r for r in e[2:7] if r)
 
     def on_ak9(self, e: list[str], number: int) -> None:
+        self.bounded(e, 1, "code", number)
         self.ak9 = (e, number)
 
     def count(self, e: list[str], position: int, number: int) -> int:

@@ -4,18 +4,28 @@ Re-ingesting the same export changes nothing.  A claim whose content changed
 may still be updated while it has not left the office (ready, held) or after
 its transmission was rejected; once sent, a change must go through
 ``bhclaims correct`` (a frequency-7 replacement) and is refused here.
+
+The revision chain never goes backwards: after a void (8) any other row for the
+claim, and after a replacement (7) an original (1), is refused — an export that
+still carries the original must not bill it again.  A claim id that differs from
+one in the ledger only in case is refused (payers upper-case CLP01, so the two
+could not be told apart on a remittance), and so is a claim whose total charge
+is more than the ledger's NUMERIC(12,2) holds: each a row of ``refused``, the
+chunk's other claims stored as usual, on SQLite as on PostgreSQL.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from domain.claim import Claim as DomainClaim
+from domain.remittance import MONEY_LIMIT, storable_money
 from ledger.bulk import BulkWriter, bulk_writes, rows_where_in
 from ledger.claims import (
     LINE_COLUMNS,
@@ -95,11 +105,12 @@ def ingest_prepared(ledger: Ledger, claims: Iterable[PreparedClaim], *, actor: s
 
     for claim in claims:
         size = chunk_size if chunk_target is None else chunk_target()
-        repeated = claim.claim_id in ids  # one revision of a claim per chunk: write the first now
+        key = claim.claim_id.upper()
+        repeated = key in ids  # one revision of a claim (whatever its case) per chunk: write the first now
         if (repeated or len(chunk) >= size) and write(waiting=repeated or len(chunk) >= 2 * size):
             chunk, ids = [], set()
         chunk.append(claim)
-        ids.add(claim.claim_id)
+        ids.add(key)
     if chunk:
         write(waiting=True)
     return report
@@ -108,20 +119,51 @@ def ingest_prepared(ledger: Ledger, claims: Iterable[PreparedClaim], *, actor: s
 @dataclass(frozen=True)
 class _Latest:
     id: int
+    claim_id: str
     revision: int
     content_hash: str
     status: str
     frequency: str
+    created_at: Any  # as the driver returns it: ``_created_on`` reads it
 
 
 def _latest_revisions(session: Session, claim_ids: list[str]) -> dict[str, _Latest]:
+    """The latest revision of each claim, by upper-cased claim id (found whatever its case)."""
     latest: dict[str, _Latest] = {}
-    rows = rows_where_in(session.connection(), "SELECT id, claim_id, revision, content_hash, status, frequency "
-                         "FROM claims WHERE claim_id IN ({marks})", claim_ids)
-    for pk, claim_id, revision, digest, status, frequency in rows:
-        if claim_id not in latest or latest[claim_id].revision < revision:
-            latest[claim_id] = _Latest(pk, revision, digest, status, frequency)
+    rows = rows_where_in(session.connection(), "SELECT id, claim_id, revision, content_hash, status, frequency, "
+                         "created_at FROM claims WHERE upper(claim_id) IN ({marks})", [c.upper() for c in claim_ids])
+    for row in rows:
+        key = row[1].upper()
+        if key not in latest or latest[key].revision < row[2]:
+            latest[key] = _Latest(*row)
     return latest
+
+
+def _created_on(value: Any) -> date:
+    """``claims.created_at`` as the driver returns it (SQLite: UTC text; PostgreSQL: an aware datetime)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).date()
+    return date.fromisoformat(str(value)[:10])
+
+
+def _refusal(claim: PreparedClaim, existing: _Latest | None) -> str | None:
+    """Why ``claim`` may not be stored whatever the state of its latest revision, or None.
+    (``_ingest_chunk`` asks only about a claim the ledger knows or with a total beyond its limit.)"""
+    if not storable_money(claim.columns["billed"]):
+        return (f"claim {claim.claim_id}: its lines total {claim.columns['billed']}, more than the "
+                "9,999,999,999.99 the ledger keeps for a claim")
+    if existing is None:
+        return None
+    if existing.claim_id != claim.claim_id:
+        return (f"claim id {claim.claim_id} differs only in case from claim {existing.claim_id} in the ledger; "
+                "payers upper-case claim ids, so the two could not be told apart")
+    backwards = (existing.frequency == "8" and claim.frequency != "8") or (
+        existing.frequency == "7" and claim.frequency == _ORIGINAL)
+    if backwards:
+        verb = "voided" if existing.frequency == "8" else "replaced"
+        return (f"{claim.claim_id} was {verb} on {_created_on(existing.created_at).isoformat()}; "
+                f"change it with `bhclaims correct {claim.claim_id}`")
+    return None
 
 
 @dataclass
@@ -143,7 +185,12 @@ def _ingest_chunk(ledger: Ledger, claims: list[PreparedClaim], actor: str, repor
         latest = _latest_revisions(session, [c.claim_id for c in claims])
         new_rows: list[_NewRow] = []
         for claim in claims:
-            existing = latest.get(claim.claim_id)
+            existing = latest.get(claim.claim_id.upper())
+            if existing is not None or not -MONEY_LIMIT < claim.columns["billed"] < MONEY_LIMIT:
+                refusal = _refusal(claim, existing)
+                if refusal is not None:
+                    report.refused.append((claim.claim_id, refusal))
+                    continue
             if existing is not None and existing.content_hash == claim.digest:
                 report.unchanged.append(claim.claim_id)
                 continue

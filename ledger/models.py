@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -57,6 +58,9 @@ class ClaimStatus:
 
     ALL = (READY, HELD, BATCHED, SENT, ACCEPTED, REJECTED, PAID, PARTIALLY_PAID, DENIED, REPLACED, VOIDED)
     NOT_YET_SENT = (READY, HELD)
+    NEVER_SENT = (READY, HELD, BATCHED)
+    """No payer has this revision: no acknowledgement or payment may land on it (a claim put back
+    to ready by a rejected 999 never reached the payer either)."""
     ADJUDICATED = (PAID, PARTIALLY_PAID, DENIED)
 
 
@@ -88,7 +92,12 @@ class Claim(Base):
     """One revision of a claim: the original (1), a replacement (7) or a void (8)."""
 
     __tablename__ = "claims"
-    __table_args__ = (UniqueConstraint("claim_id", "revision"), Index("ix_claims_status", "status"))
+    __table_args__ = (
+        UniqueConstraint("claim_id", "revision"),
+        Index("ix_claims_status", "status"),
+        # 0006: claim ids are one id whatever their case (payers upper-case CLP01); found by this
+        Index("ix_claims_upper_claim_id", func.upper(text("claim_id"))),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_id: Mapped[str] = mapped_column(String(20))  # CLM01, the patient control number
@@ -140,7 +149,7 @@ class ServiceLine(Base):
     units: Mapped[str] = mapped_column(String(15))  # decimal text, exact
     charge: Mapped[Decimal] = mapped_column(Money())
     place_of_service: Mapped[str] = mapped_column(String(2))
-    diagnosis_pointers: Mapped[str] = mapped_column(String(8), default="1")
+    diagnosis_pointers: Mapped[str] = mapped_column(String(11), default="1")  # 0006: "10,11,12,9"
     source_line: Mapped[int | None] = mapped_column(Integer)
 
     claim: Mapped[Claim] = relationship(back_populates="lines")

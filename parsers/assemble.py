@@ -6,6 +6,11 @@ last one of its claim.  The assembler validates each cell, checks that the
 claim-level columns agree across the rows of a claim, and yields either the
 finished ``Claim`` or — if any of its rows was refused — nothing for that claim
 but its ``RowError``s: a refused row refuses its whole claim, never part of it.
+
+Two claims whose ids differ only in case are one claim to a payer (CLP01 comes back
+upper-cased): the first one in the file is read, the other refused.  A claim whose
+lines add up to more than a claim may bill (what the ledger's NUMERIC(12,2) holds)
+is refused at its first row.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from functools import partial
 from typing import Any, TypeVar
 
@@ -57,6 +63,8 @@ LICENSES = tuple(lic.value for lic in RenderingLicense)
 SEXES = ("M", "F", "U")
 
 MISSING = "required value is missing"
+CLAIM_TOTAL_LIMIT = Decimal(10) ** cells.MAX_CHARGE_DIGITS
+"""A claim's lines may add up to 9,999,999,999.99 at most, as one line may (NUMERIC(12,2))."""
 _CLAIM_ID_SHAPE = re.compile(r"[A-Za-z0-9-]{1,20}")
 
 
@@ -447,6 +455,15 @@ class ClaimAssembler:
         self._providers = ProviderCache()
         self._fast = FastRows(file, today)
         self.refused_claim_ids: list[str] = []
+        self._by_case: dict[str, tuple[str, int]] = {}  # upper-cased claim id -> (claim id, first line)
+
+    def _case_twin(self, key: str, line: int) -> str | None:
+        """Why the claim ``key`` opening at ``line`` is refused as a case variant of an earlier one."""
+        first = self._by_case.setdefault(key.upper(), (key, line))
+        if first[0] == key:
+            return None
+        return (f"claim id {key} differs only in case from claim {first[0]} (line {first[1]}); payers "
+                "upper-case claim ids, so the two could not be told apart")
 
     def _error(self, line: int | None, column: str | None, reason: str, key: str | None) -> RowError:
         label = self.labels.get(column, column) if column else None
@@ -498,6 +515,8 @@ class ClaimAssembler:
         if service_line is None:
             return None
         if claim is None:
+            if self._by_case.setdefault(key.upper(), (key, line))[0] != key:  # ``_case_twin``, inline
+                return None
             claim = self._open[key] = _OpenClaim(key, line, claim_values, header)
         elif service_line.line_id in claim.line_ids:
             return None
@@ -519,6 +538,8 @@ class ClaimAssembler:
         problems = list(row.problems)
         reported = frozenset(column for column, _ in problems if column) if problems else frozenset()
         claim = self._open.get(key)
+        if claim is None and (twin := self._case_twin(key, row.line)) is not None:
+            problems.append(("claim_id", twin))
         if row.cells is not None:
             row_cells = row.cells
             clean = row_is_clean(row_cells)
@@ -574,11 +595,19 @@ class ClaimAssembler:
                 out.append(finished)
         return out
 
-    def _complete(self, key: str) -> Claim | None:
+    def _complete(self, key: str) -> Claim | RowError | None:
+        """The claim, or the error that refuses it whole (its total), or None (its rows were refused)."""
         claim = self._open.pop(key)
         if claim.refused or claim.header is None:
             self.refused_claim_ids.append(key)
             return None
+        lines = claim.lines
+        if len(lines) > 1:  # one line is bounded by its own cell check
+            total = sum([line.charge for line in lines], Decimal(0))
+            if total >= CLAIM_TOTAL_LIMIT:
+                self.refused_claim_ids.append(key)
+                return self._error(claim.first_line, "charge", f"the claim's lines add up to {total}, more than "
+                                   f"the {CLAIM_TOTAL_LIMIT - cells.CENT} a claim may bill", key)
         return Claim(
             **claim.header.fields,
             lines=tuple(claim.lines),

@@ -99,7 +99,8 @@ def npi(value: str) -> str:
 _ZIP_DASHED = re.compile(r"\d{5}-\d{4}")
 _EIN_DASHED = re.compile(r"\d{2}-\d{7}")
 _FOUR_DIGITS = re.compile(r"\d{4}")
-_PAYER_ID = re.compile(r"[A-Za-z0-9]{2,80}")
+MAX_PAYER_ID_LENGTH = 15  # what the ledger keeps (claims.payer_id); payer ids are 5 in practice
+_PAYER_ID = re.compile(rf"[A-Za-z0-9]{{2,{MAX_PAYER_ID_LENGTH}}}")
 _TWO_DIGITS = re.compile(r"\d{2}")
 
 
@@ -138,7 +139,7 @@ def payer_id(value: str) -> str:
     if _FOUR_DIGITS.fullmatch(value):
         raise CellError(f"payer id has 4 digits; {LEADING_ZERO}")
     if not _PAYER_ID.fullmatch(value):
-        raise CellError("a payer id is 2-80 letters or digits")
+        raise CellError(f"a payer id is 2-{MAX_PAYER_ID_LENGTH} letters or digits")
     return value
 
 
@@ -227,8 +228,13 @@ def charge(value: str) -> Decimal:
     raise CellError("is not a dollar amount like 150.00")
 
 
+MAX_UNITS_LENGTH = 15  # SV104 is R 1/15, and the ledger keeps units as written
+
+
 def units(value: str) -> Decimal:
     if _UNITS.fullmatch(value):
+        if len(value) > MAX_UNITS_LENGTH:
+            raise CellError(f"units must be at most {MAX_UNITS_LENGTH} characters")
         try:
             amount = Decimal(value)
         except InvalidOperation:  # pragma: no cover - the pattern admits only digits

@@ -120,7 +120,7 @@ def _split_records(
         if parts > 1:
             cut = line.split(delimiter, index + 1)
             if (index < len(cut) and (key := cut[index].strip())
-                    and crc32(key.encode("utf-8", "surrogateescape")) % parts != part):
+                    and crc32(key.upper().encode("utf-8", "surrogateescape")) % parts != part):
                 skipped += 1
                 number += 1
                 continue
@@ -258,8 +258,9 @@ _HEAD, _ROWS, _END = 0, 1, 2
 
 
 def partition_of(claim_key: str, parts: int) -> int:
-    """Which of ``parts`` partitions reads a claim: stable across processes and runs."""
-    return crc32(claim_key.encode("utf-8", "surrogateescape")) % parts
+    """Which of ``parts`` partitions reads a claim: stable across processes and runs.  By the
+    upper-cased id, so that ids differing only in case meet in one partition (and are refused there)."""
+    return crc32(claim_key.upper().encode("utf-8", "surrogateescape")) % parts
 
 
 class _FirstPass(NamedTuple):

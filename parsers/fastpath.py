@@ -94,7 +94,7 @@ _CLAIM_CELLS: dict[str, tuple[str, bool]] = {
     "frequency": (_one_of(tuple(FREQUENCIES)), False),
     "original_claim_number": (_ident(50), False),
     "line_of_business": (_one_of(tuple(LINES_OF_BUSINESS)), True),
-    "payer_id": (r"(?![0-9]{4}(?:\x1f|\Z))[A-Za-z0-9]{2,80}", True),
+    "payer_id": (rf"(?![0-9]{{4}}(?:\x1f|\Z))[A-Za-z0-9]{{2,{cells.MAX_PAYER_ID_LENGTH}}}", True),
     "payer_name": (_text(60), False),
     "subscriber_id": (_text(80), True),
     "subscriber_last": (_text(60), True),
@@ -136,7 +136,7 @@ _LINE_CELLS: dict[str, tuple[str, bool]] = {
     "service_date": (_DATE, True),
     "procedure_code": (r"(?:[0-9]{4}[0-9FTUftu]|[A-Za-z][0-9]{4})", True),
     **{f"modifier_{n}": (r"[0-9A-Za-z]{2}", False) for n in range(1, MAX_MODIFIERS + 1)},
-    "units": (r"[0-9]{1,12}(?:\.[0-9]{1,3})?", True),
+    "units": (r"[0-9]{1,11}(?:\.[0-9]{1,3})?", True),  # cells.MAX_UNITS_LENGTH at most
     "charge": (r"[0-9]{1,10}(?:\.[0-9]{1,2})?", True),
     "place_of_service": (r"[0-9]{2}", True),
     "diagnosis_pointers": (r"[0-9](?:[0-9, ]{0,30}[0-9])?", False),

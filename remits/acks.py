@@ -13,6 +13,11 @@ A TA1 is matched by our ISA13 and the ISA06/ISA08 pair.  An acknowledgement
 that arrives while a batch is still ``uploading`` (the upload's reply was lost
 and no rerun has happened yet) proves the file arrived: its claims are moved
 to ``sent`` first, so the audit log still reads batched → sent → accepted.
+
+An acknowledgement of something we never sent — a batch that does not exist, was
+never uploaded, or a transaction set or claim not in what we sent (another
+submitter's mail, a stale or forged file) — changes nothing: ``AckRefused`` rolls
+the file back and ``remits.inbound`` quarantines it whole with the reason.
 """
 
 from __future__ import annotations
@@ -20,12 +25,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.acks import ClaimStatusReport, FunctionalAck, InterchangeAck
-from ledger.claims import current_revision, record_event, transition
+from ledger.claims import record_event, transition
 from ledger.models import Acknowledgement, Batch, BatchClaim, Claim, ClaimStatus
+from remits.refusals import FileRefused
+
+SENT_BATCHES = frozenset({"uploading", "in_doubt", "sent", "accepted", "rejected", "partial"})
+"""Batch statuses of a file that went (or may have gone) to the clearinghouse: the only ones an
+acknowledgement may answer (``uploading`` / ``in_doubt``: the answer proves it arrived)."""
+UPLOAD_UNCONFIRMED = ("uploading", "in_doubt")
+
+
+class AckRefused(FileRefused):
+    """The acknowledgement names something we never sent; nothing of its file is posted."""
 
 
 @dataclass
@@ -70,9 +85,10 @@ def post_functional_ack(
         )
     )
     if batch is None:
-        report.unmatched.append(f"999 for group {ack.group_control_number} from {ack.envelope.group_sender}")
-        return
-    uploading = batch.status == "uploading"
+        raise AckRefused([f"999 for group {ack.group_control_number} from {ack.envelope.group_sender} to "
+                          f"{ack.envelope.group_receiver}: we never sent a batch with that group control number"])
+    _check_sent(batch, f"999 for group {ack.group_control_number}")
+    uploading = batch.status in UPLOAD_UNCONFIRMED
     sets = {s.control_number: s for s in ack.sets}
     st_numbers = sorted(
         {
@@ -80,6 +96,10 @@ def post_functional_ack(
             for bc in session.scalars(select(BatchClaim).where(BatchClaim.batch_id == batch.id))
         }
     )
+    strangers = sorted(set(sets) - set(st_numbers))
+    if strangers:
+        raise AckRefused([f"999 for group {ack.group_control_number} answers transaction set(s) "
+                          f"{', '.join(strangers)}, which batch {batch.file_name} never held"])
     any_rejected = any_accepted = False
     for st in st_numbers:
         set_ack = sets.get(st)
@@ -118,6 +138,12 @@ def post_functional_ack(
     batch.status = (
         "partial" if any_rejected and any_accepted else ("rejected" if any_rejected else "accepted")
     )
+
+
+def _check_sent(batch: Batch, what: str) -> None:
+    if batch.status not in SENT_BATCHES:
+        raise AckRefused([f"{what} answers batch {batch.file_name or batch.id}, which was never sent "
+                          f"(it is {batch.status})"])
 
 
 def _arrived(session: Session, claim: Claim, *, actor: str, evidence: str) -> None:
@@ -162,8 +188,9 @@ def post_interchange_ack(
         )
     )
     if batch is None:
-        report.unmatched.append(f"TA1 for interchange {ack.control_number}")
-        return
+        raise AckRefused([f"TA1 for interchange {ack.control_number} from {ack.envelope.sender_id} to "
+                          f"{ack.envelope.receiver_id}: we never sent an interchange with that control number"])
+    _check_sent(batch, f"TA1 for interchange {ack.control_number}")
     session.add(
         Acknowledgement(
             transmission_id=transmission_id,
@@ -187,6 +214,19 @@ def post_interchange_ack(
 FORWARD_FROM = (ClaimStatus.SENT, ClaimStatus.ACCEPTED)
 
 
+def _acknowledged_revision(session: Session, claim_id: str) -> Claim | None:
+    """The latest revision of ``claim_id`` (whatever its case: CLM01 may come back upper-cased) that
+    went to the clearinghouse — an unsent replacement or void is never what a 277CA answers."""
+    revisions = session.scalars(select(Claim).where(func.upper(Claim.claim_id) == claim_id.upper())
+                                .order_by(Claim.revision.desc()))
+    for claim in revisions:
+        if claim.status not in ClaimStatus.NEVER_SENT:
+            return claim
+        if claim.status == ClaimStatus.BATCHED and _latest_batch_status(session, claim) in UPLOAD_UNCONFIRMED:
+            return claim
+    return None
+
+
 def post_claim_status(
     session: Session,
     report_277: ClaimStatusReport,
@@ -196,10 +236,9 @@ def post_claim_status(
     report: AckReport,
 ) -> None:
     for status in report_277.claims:
-        claim = current_revision(session, status.patient_control_number)
+        claim = _acknowledged_revision(session, status.patient_control_number)
         if claim is None:
-            report.unmatched.append(f"277CA for claim {status.patient_control_number}")
-            continue
+            raise AckRefused([f"277CA for claim {status.patient_control_number}, which we never sent"])
         codes = ",".join(f"{s.category}:{s.status}" for s in status.statuses)
         session.add(
             Acknowledgement(
@@ -210,7 +249,7 @@ def post_claim_status(
                 detail=json.dumps({"statuses": codes}),
             )
         )
-        if claim.status == ClaimStatus.BATCHED and _latest_batch_status(session, claim) == "uploading":
+        if claim.status == ClaimStatus.BATCHED and _latest_batch_status(session, claim) in UPLOAD_UNCONFIRMED:
             _arrived(session, claim, actor=actor, evidence="a 277CA")
         if claim.status not in FORWARD_FROM:
             record_event(

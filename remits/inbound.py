@@ -2,12 +2,14 @@
 
 A file is known by its sha256.  Posting and marking the file ``posted`` happen
 in one transaction, so a crash (kill -9 included) leaves the file either wholly
-posted or not at all, and a rerun finishes the job.  A file we cannot read is
-marked ``failed``, a remittance we refuse to post (unbalanced, a reused trace
-number, a reversal of nothing) marks the whole file ``quarantined``; both get a
-quarantine row with the reasons, and the other files go on.  835s are streamed
-from disk through the X12 engine's one segment source, so their size does not matter; what
-that source forgave (a byte-order mark, Ctrl-Z/NUL padding) is logged per file (``x12.tolerated``).
+posted or not at all, and a rerun finishes the job.  A file we cannot read, an
+acknowledgement of something we never sent, a remittance we refuse to post
+(another payer or payee, a claim never sent, unbalanced, a negative deposit, a
+reused trace number, a reversal of nothing) or a value the ledger cannot store
+marks the whole file ``quarantined`` with a quarantine row giving the reasons, and
+the other files go on.  835s are streamed from disk through the X12 engine's one
+segment source, so their size does not matter; what that source forgave (a byte-order
+mark, Ctrl-Z/NUL padding) is logged per file (``x12.tolerated``).
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 from sqlalchemy.orm import Session
 
+from domain.remittance import OurPayer
 from edi.sniff import FileKind, sniff
 from edi.ta1 import read_ta1
 from edi.tokenizer import SegmentSource
@@ -30,7 +33,8 @@ from edi.x999 import read_999
 from ledger.db import Ledger
 from ledger.models import Transmission
 from remits.acks import AckReport, post_claim_status, post_functional_ack, post_interchange_ack
-from remits.payments import PaymentReport, RemittanceRefused, post_remittance_parts, quarantine
+from remits.payments import OUR_PAYER, PaymentReport, post_remittance_parts, quarantine
+from remits.refusals import FileRefused
 from runtime.logs import get_logger
 
 log = get_logger("bhclaims.post")
@@ -47,8 +51,8 @@ class PostReport:
     payments: PaymentReport = field(default_factory=PaymentReport)
 
 
-def post_pending(ledger: Ledger, *, actor: str) -> PostReport:
-    """Post every fetched file not yet posted."""
+def post_pending(ledger: Ledger, *, actor: str, payer: OurPayer = OUR_PAYER) -> PostReport:
+    """Post every fetched file not yet posted; only ``payer``'s remittances may touch a claim."""
     report = PostReport()
     with ledger.session() as session:
         pending = list(session.execute(select(Transmission.id, Transmission.kind).where(
@@ -56,11 +60,11 @@ def post_pending(ledger: Ledger, *, actor: str) -> PostReport:
     # Acknowledgements first: a 999 that arrives with its 835 still moves sent -> accepted -> paid.
     pending.sort(key=lambda row: (POSTING_ORDER.get(row.kind, len(POSTING_ORDER)), row.id))
     for transmission_id, _kind in pending:
-        _post_transmission(ledger, transmission_id, actor=actor, report=report)
+        _post_transmission(ledger, transmission_id, actor=actor, report=report, payer=payer)
     return report
 
 
-def post_files(ledger: Ledger, paths: list[Path], *, actor: str) -> PostReport:
+def post_files(ledger: Ledger, paths: list[Path], *, actor: str, payer: OurPayer = OUR_PAYER) -> PostReport:
     """Post named files: recorded as inbound transmissions first, so a second run skips them."""
     report = PostReport()
     for path in paths:
@@ -72,7 +76,7 @@ def post_files(ledger: Ledger, paths: list[Path], *, actor: str) -> PostReport:
         if state == "posted":
             report.already_posted.append(path.name)
             continue
-        _post_transmission(ledger, transmission_id, actor=actor, report=report)
+        _post_transmission(ledger, transmission_id, actor=actor, report=report, payer=payer)
     return report
 
 
@@ -109,25 +113,25 @@ def _kind_of(data: bytes) -> str:
         return "unknown"
 
 
-class _Unreadable(Exception):
-    """Raised inside the posting transaction so that it rolls back whole."""
-
-
 SNIFF_BYTES = 1 << 16
 CONCURRENT_RETRIES = 3
 
 
-def _post_transmission(ledger: Ledger, transmission_id: int, *, actor: str, report: PostReport) -> None:
-    """One transaction per file: posted whole, or (refused / unreadable) not at all.
+def _post_transmission(ledger: Ledger, transmission_id: int, *, actor: str, report: PostReport,
+                       payer: OurPayer) -> None:
+    """One transaction per file: posted whole, or (refused / unreadable / unstorable) not at all.
 
     The transmission row is locked and its state re-read inside the transaction, so two
     processes posting the same fetched file post it once.  A unique-key failure on
     ``remittances`` means another process committed the same payment first: the file is
     tried again and then finds it as a duplicate (PostgreSQL; SQLite serialises writers).
+    Whatever this file alone is to blame for — it cannot be read, it is refused, the ledger
+    cannot store one of its values — rolls back this file only and quarantines it; a fault
+    of the machine (database down or locked, disk full) stops the run.
     """
     name = str(transmission_id)
     for attempt in range(CONCURRENT_RETRIES):
-        payments = PaymentReport()
+        payments, acks = PaymentReport(), AckReport()
         try:
             with ledger.session() as session:
                 row = session.scalars(select(Transmission).where(Transmission.id == transmission_id)
@@ -141,31 +145,46 @@ def _post_transmission(ledger: Ledger, transmission_id: int, *, actor: str, repo
                     return
                 try:
                     kind = _post_path(session, Path(row.local_path or ""), name, row.id, actor=actor,
-                                      report=report, payments=payments)
+                                      acks=acks, payments=payments, payer=payer)
                 except (X12ParseError, OSError) as exc:
-                    raise _Unreadable(str(exc)) from exc
+                    raise FileRefused([f"unreadable: {exc}"]) from exc
                 row.kind = str(kind)
                 row.state = "posted"
-        except _Unreadable as exc:
-            _mark_failed(ledger, transmission_id, str(exc))
-            report.failed.append((name, str(exc)))
-            log.warning("file.post_failed", file=name, error=str(exc))
+        except FileRefused as refused:
+            _quarantine_file(ledger, transmission_id, name, refused.reasons, report)
             return
-        except RemittanceRefused as refused:
-            _mark_quarantined(ledger, transmission_id, refused.reasons)
-            report.payments.quarantined.extend(refused.reasons)
-            report.failed.append((name, refused.reasons[0]))
-            log.warning("remit.quarantined", file=name, reasons=len(refused.reasons))
+        except IntegrityError as exc:
+            if attempt + 1 < CONCURRENT_RETRIES:
+                log.info("remit.concurrent_post", file=name, attempt=attempt + 1)
+                continue
+            _quarantine_file(ledger, transmission_id, name, [_unstorable(exc)], report)
             return
-        except IntegrityError:
-            if attempt + 1 == CONCURRENT_RETRIES:
-                raise
-            log.info("remit.concurrent_post", file=name, attempt=attempt + 1)
-            continue
+        except (DataError, StatementError, ArithmeticError) as exc:
+            if isinstance(exc, DBAPIError) and not isinstance(exc, DataError):
+                raise  # the database or the link failed, not this file: stop the run (exit 2)
+            _quarantine_file(ledger, transmission_id, name, [_unstorable(exc)], report)
+            return
         _merge(report.payments, payments)
+        _merge(report.acks, acks)
         report.files_posted.append(name)
         log.info("file.posted", file=name, kind=str(kind))
         return
+
+
+def _unstorable(exc: BaseException) -> str:
+    """Why the ledger refused a value of the file: the error's kind only (a database message may
+    quote the value, and a value may be patient data)."""
+    cause = getattr(exc, "orig", None) or exc
+    return (f"the ledger cannot store a value of this file ({type(cause).__name__}); "
+            "nothing of it was posted")
+
+
+def _quarantine_file(ledger: Ledger, transmission_id: int, name: str, reasons: list[str],
+                     report: PostReport) -> None:
+    _mark_quarantined(ledger, transmission_id, reasons)
+    report.payments.quarantined.extend(reasons)
+    report.failed.append((name, reasons[0]))
+    log.warning("file.quarantined", file=name, reasons=len(reasons))
 
 
 def _merge(into: PaymentReport, more: PaymentReport) -> None:
@@ -175,38 +194,32 @@ def _merge(into: PaymentReport, more: PaymentReport) -> None:
 
 
 def _post_path(session: Session, path: Path, name: str, transmission_id: int, *, actor: str,
-               report: PostReport, payments: PaymentReport) -> FileKind:
+               acks: AckReport, payments: PaymentReport, payer: OurPayer) -> FileKind:
     """Post one file through the one segment source; what it forgave (a BOM, padding) goes to the log."""
     with path.open("rb") as handle:
         kind = sniff(handle.read(SNIFF_BYTES), source=name).kind
     data = SegmentSource(path, source=name)
-    if kind == FileKind.REMITTANCE_835:
-        post_remittance_parts(session, read_remittance_parts(data, drafts=True), transmission_id=transmission_id,
-                              actor=actor, report=payments)
-    elif kind in (FileKind.ACK_999, FileKind.ACK_997):
-        for ack in read_999(data, source=name):
-            post_functional_ack(session, ack, transmission_id=transmission_id, actor=actor, report=report.acks)
-    elif kind == FileKind.TA1:
-        for ta1 in read_ta1(data, source=name):
-            post_interchange_ack(session, ta1, transmission_id=transmission_id, actor=actor, report=report.acks)
-    elif kind == FileKind.CLAIM_ACK_277CA:
-        for status_report in read_277ca(data, source=name):
-            post_claim_status(session, status_report, transmission_id=transmission_id, actor=actor,
-                              report=report.acks)
-    else:
+    try:
+        if kind == FileKind.REMITTANCE_835:
+            post_remittance_parts(session, read_remittance_parts(data, drafts=True), transmission_id=transmission_id,
+                                  actor=actor, report=payments, payer=payer)
+        elif kind in (FileKind.ACK_999, FileKind.ACK_997):
+            for ack in read_999(data, source=name):
+                post_functional_ack(session, ack, transmission_id=transmission_id, actor=actor, report=acks)
+        elif kind == FileKind.TA1:
+            for ta1 in read_ta1(data, source=name):
+                post_interchange_ack(session, ta1, transmission_id=transmission_id, actor=actor, report=acks)
+        elif kind == FileKind.CLAIM_ACK_277CA:
+            for status_report in read_277ca(data, source=name):
+                post_claim_status(session, status_report, transmission_id=transmission_id, actor=actor,
+                                  report=acks)
+        else:
+            raise X12ParseError(f"a {kind} file is not something we post")
+    finally:
         data.close()
-        raise X12ParseError(f"a {kind} file is not something we post")
     for note in data.notes:
         log.info("x12.tolerated", file=name, note=note)
     return kind
-
-
-def _mark_failed(ledger: Ledger, transmission_id: int, reason: str) -> None:
-    with ledger.session() as session:
-        row = session.get_one(Transmission, transmission_id)
-        row.state = "failed"
-        row.detail = reason[:2000]
-        quarantine(session, transmission_id, f"cannot read {row.file_name}: {reason}"[:200])
 
 
 def _mark_quarantined(ledger: Ledger, transmission_id: int, reasons: list[str]) -> None:
@@ -223,7 +236,7 @@ def release_quarantined(ledger: Ledger, transmission_id: int, *, actor: str) -> 
     e.g. the original of a reversal was posted); the next ``post_pending`` tries it again."""
     with ledger.session() as session:
         row = session.get_one(Transmission, transmission_id)
-        if row.state not in ("quarantined", "failed"):
+        if row.state not in ("quarantined", "failed"):  # failed: how earlier versions marked an unreadable file
             raise ValueError(f"transmission {transmission_id} is {row.state}, not quarantined")
         row.state = "fetched"
         row.detail = f"released by {actor}"

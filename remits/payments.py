@@ -3,6 +3,13 @@
 What is posted, per transaction set (ST..SE), streamed claim by claim so that a
 remittance of 100,000 claims is never held in memory whole:
 
+- **Ours only.**  The remittance must come from the payer the config names (``OurPayer``:
+  ISA06, GS02, N1*PR N104 or REF*2U among its ids, or its TRN03), be paid to a billing
+  provider of the ledger (N1*PE NPI, else TIN) — the billing provider of every claim it
+  pays — and pay only claim revisions that were sent.  Anything else refuses the whole
+  file (``RemittanceRefused``), and with it any payer claim number it carries.  So does a
+  negative deposit (BPR02 below zero, a debit, or claims netting below zero) that is not
+  a reversal.
 - **Balances first.**  Every CLP's line and claim balances are checked before its
   rows are queued, and the transaction balance (Σ CLP04 − Σ PLB = BPR02) at the
   SE, before anything is committed.  Any broken balance refuses the *whole file*:
@@ -16,7 +23,9 @@ remittance of 100,000 claims is never held in memory whole:
   conflict and refuses the file for review.  Two processes racing on PostgreSQL:
   the loser's INSERT fails on the unique key and ``remits.inbound`` retries it
   as a duplicate; SQLite serialises writers with ``BEGIN IMMEDIATE``.
-- **Matching.**  CLP01 → the claim's current revision; SVC → service line by
+- **Matching.**  CLP01 → the claim whatever its case, then the revision it pays: among
+  those sent, by CLP07, else by the REF*F8 a replacement named, else the latest sent (a
+  late CLP for an original never lands on an unsent void or replacement); SVC → service line by
   REF*6R, else procedure + date (+ modifiers when they agree; an 835 that drops a
   billed modifier still matches a single candidate).  Unmatched rows keep a NULL
   ``claim_pk`` / ``service_line_id``: that is the unmatched queue.
@@ -52,7 +61,7 @@ from sqlalchemy.orm import Session, aliased
 
 from domain.adjudication import CONTRACTUAL_ADJUSTMENTS
 from domain.claim import NO_COST_SHARE_PLANS
-from domain.remittance import DENIED_STATUS, REVERSAL_STATUS
+from domain.remittance import DENIED_STATUS, REVERSAL_STATUS, OurPayer, paid_to, payee_label
 from domain.remittance import ClaimPayment as ClaimPaymentRecord
 from domain.remittance import Remittance as RemittanceRecord
 from edi.x835 import (
@@ -77,6 +86,7 @@ from ledger.models import (
     ServicePayment,
 )
 from ledger.types import utcnow
+from remits.refusals import FileRefused
 from validators.remit_balance import TRANSACTION, BalanceError, check_claim_balances, check_line_balances
 
 ZERO = Decimal("0")
@@ -84,6 +94,8 @@ NO_CHARGE_PLANS = frozenset(lob.value for lob in NO_COST_SHARE_PLANS)
 """Lines of business whose members cannot be charged (payer-87726.md, "Plans and members")."""
 REVERSAL = "reversal"
 MAX_REASONS = 200
+OUR_PAYER = OurPayer()
+"""Optum BH as the starter config names it (``[payer]``)."""
 
 
 @dataclass
@@ -101,12 +113,8 @@ class PaymentReport:
     provider_adjustments: int = 0
 
 
-class RemittanceRefused(Exception):
-    """The file must not be posted; ``reasons`` say why (amounts, trace and claim numbers; no names)."""
-
-    def __init__(self, reasons: list[str]):
-        super().__init__(reasons[0] if reasons else "refused")
-        self.reasons = reasons
+class RemittanceRefused(FileRefused):
+    """The 835 must not be posted; ``reasons`` say why (amounts, trace and claim numbers; no names)."""
 
 
 def remittance_payer_key(remit: RemittanceRecord) -> str:
@@ -130,6 +138,12 @@ class _ClaimInfo:
     line_of_business: str
     frequency: str
     payer_claim_number: str | None
+    original_claim_number: str | None  # REF*F8 of a 7 or 8: the payer claim number it replaces
+    billing_id: int
+
+    @property
+    def sent(self) -> bool:
+        return self.status not in ClaimStatus.NEVER_SENT
 
 
 class _LineInfo(NamedTuple):
@@ -165,7 +179,8 @@ _ADJUSTMENT_COLUMNS = ("claim_payment_id", "service_payment_id", "group_code", "
 _EVENT_COLUMNS = ("claim_pk", "at", "actor", "event", "from_status", "to_status", "detail")
 _CACHE_LIMIT = 50_000
 _IN_LIST = 900
-_CLAIM_INFO_COLUMNS = "id, claim_id, revision, status, line_of_business, frequency, payer_claim_number"
+_CLAIM_INFO_COLUMNS = ("id, claim_id, revision, status, line_of_business, frequency, payer_claim_number, "
+                       "original_claim_number, billing_id")
 
 
 class _Bind:
@@ -274,6 +289,10 @@ class _Bind:
             f"UPDATE claims SET status={p}, payer_claim_number={p}, updated_at={p} WHERE claims.id = {p}", rows)
 
 
+def _by_revision(info: _ClaimInfo) -> int:
+    return info.revision
+
+
 class _ChunkLines:
     """The service lines of a chunk's claims (their current revisions), to match SVCs to (``match``).
 
@@ -283,9 +302,10 @@ class _ChunkLines:
     query for the chunk (a reversal's claim is read on demand when it is not one of those).
     """
 
-    def __init__(self, bind: _Bind, claims: dict[str, _ClaimInfo], clps: list[_ClaimPayment]):
+    def __init__(self, bind: _Bind, targets: list[tuple[_ClaimPayment, _ClaimInfo | None]]):
+        """``targets``: each CLP of the chunk with the claim revision it pays (None: unmatched)."""
         self.bind = bind
-        self.pks = {info.pk for info in claims.values()}
+        self.pks = {info.pk for _, info in targets if info is not None}
         self.refs: dict[int, dict[str, int]] = {}
         wanted = list(self.pks)
         for start in range(0, len(wanted), _IN_LIST):
@@ -298,8 +318,7 @@ class _ChunkLines:
                 else:
                     refs[line_id] = line_pk
         whole = set()
-        for clp in clps:
-            info = claims.get(clp.patient_control_number)
+        for clp, info in targets:
             if info is None:
                 continue
             refs = self.refs.get(info.pk)
@@ -343,12 +362,13 @@ class _ChunkLines:
 
 class _Poster:
     def __init__(self, session: Session, *, transmission_id: int | None, actor: str, report: PaymentReport,
-                 chunk_size: int):
+                 chunk_size: int, payer: OurPayer):
         self.session = session
         self.transmission_id = transmission_id
         self.actor = actor
         self.report = report
         self.chunk_size = chunk_size
+        self.our_payer = payer
         self.now = utcnow()
         self.reasons: list[str] = []
         # per remittance
@@ -358,6 +378,9 @@ class _Poster:
         self.existing_fingerprint: str | None = None
         self.claims_paid = ZERO
         self.claim_count = 0
+        self.reversal_count = 0
+        self.negative_claims = 0  # CLPs paying less than nothing that are not reversals
+        self.payee_of: dict[int, bool] = {}  # billing party id -> is the payee of this remittance
         self.chunk: list[tuple[_ClaimPayment, Decimal, Decimal]] = []  # with its Σ PR and denied money
         # pending writes: rows in database form, ids included (see ``_reserve_ids``)
         self.claim_rows: list[tuple[Any, ...]] = []
@@ -397,9 +420,16 @@ class _Poster:
         self.header = header
         self.payer = remittance_payer_key(header)
         self.claims_paid = ZERO
-        self.claim_count = 0
+        self.claim_count = self.reversal_count = self.negative_claims = 0
+        self.payee_of = {}
         self.remittance_id = None
         self.existing_fingerprint = None
+        foreign = self.our_payer.refusal(header)
+        if foreign is None and not self._payee_is_ours(header):
+            foreign = f"paid to {payee_label(header)}, not ours"
+        if foreign is not None:  # nothing of it is looked at further: its claims may share our ids
+            self.refuse(f"835 trace {header.trace_number}: {foreign}")
+            return
         found = self.session.execute(select(Remittance.id, Remittance.content_sha256).where(
             Remittance.payer_id == self.payer, Remittance.trace_number == header.trace_number)).first()
         if found is not None:
@@ -416,10 +446,24 @@ class _Poster:
             "content_sha256": "pending", "created_at": self.now,
         }).scalar_one()
 
+    def _payee_is_ours(self, header: RemittanceRecord) -> bool:
+        """The payee bills at least one claim of the ledger (each claim is checked again when matched)."""
+        column, value = ("npi", header.payee_npi) if header.payee_npi else ("tax_id", header.payee_tax_id)
+        if not value:
+            return False
+        p = self.bind.placeholder
+        return bool(self.bind.rows(
+            f"SELECT 1 FROM parties WHERE role = 'provider' AND {column} = {p} AND EXISTS "
+            f"(SELECT 1 FROM claims WHERE claims.billing_id = parties.id) LIMIT 1", [value]))
+
     def _claim(self, clp: _ClaimPayment) -> None:
         assert self.header is not None
         self.claims_paid += clp.paid
         self.claim_count += 1
+        if clp.status == REVERSAL_STATUS:
+            self.reversal_count += 1
+        elif clp.paid < 0:
+            self.negative_claims += 1
         balanced, patient_adjusted, denied = _claim_sums(clp)
         if not balanced:
             one = replace(self.header, claims=(_record(clp),))
@@ -437,6 +481,11 @@ class _Poster:
             error = BalanceError(TRANSACTION, remit.trace_number, None, None, expected, remit.total_paid,
                                  remit.source)
             self.refuse(f"does not balance: {error.message}")
+        debit = remit.credit_debit == "D" and remit.total_paid != 0
+        if (remit.total_paid < 0 or debit or self.claims_paid < 0) and (
+                self.negative_claims or not self.reversal_count):
+            self.refuse(f"835 trace {remit.trace_number}: a negative deposit (BPR02 {remit.total_paid}"
+                        f"{', a debit' if debit else ''}; claims net {self.claims_paid}) that is not a reversal")
         if self.existing_fingerprint is not None:
             if self.existing_fingerprint == end.fingerprint:
                 self.report.duplicates += 1
@@ -465,26 +514,80 @@ class _Poster:
         clps, self.chunk = self.chunk, []
         if not clps or not self.writing:
             return
-        claims = self._current_revisions({c.patient_control_number for c, _, _ in clps})
-        lines = _ChunkLines(self.bind, claims, [c for c, _, _ in clps])
-        self._reserve_ids([c for c, _, _ in clps])
-        for clp, patient_adjusted, denied in clps:
-            if clp.status == REVERSAL_STATUS:
-                self._post_reversal(_record(clp), patient_adjusted, claims, lines)
+        keys = [c.patient_control_number.upper() for c, _, _ in clps]
+        revisions = self._revisions(set(keys))
+        payee_of = self.payee_of
+        never_sent = ClaimStatus.NEVER_SENT
+        targets = []
+        for (clp, _, _), key in zip(clps, keys, strict=True):
+            found = revisions.get(key)
+            if not found:
+                targets.append((clp, None))
+            elif clp.status == REVERSAL_STATUS:  # filed under the posting it cancels (``_post_reversal``)
+                targets.append((clp, found[-1]))
+            elif len(found) == 1 and found[0].status not in never_sent and payee_of.get(found[0].billing_id):
+                targets.append((clp, found[0]))  # the usual claim: one revision, sent, billed by the payee
             else:
-                self._post_claim(clp, patient_adjusted, denied, claims.get(clp.patient_control_number), lines)
+                targets.append((clp, self._paid_revision(clp, found)))
+        if not self.writing:  # a CLP refused the file
+            return
+        lines = _ChunkLines(self.bind, targets)
+        self._reserve_ids([c for c, _, _ in clps])
+        for (clp, patient_adjusted, denied), (_, claim) in zip(clps, targets, strict=True):
+            if clp.status == REVERSAL_STATUS:
+                self._post_reversal(_record(clp), patient_adjusted, claim, lines)
+            else:
+                self._post_claim(clp, patient_adjusted, denied, claim, lines)
         self._write()
 
-    def _current_revisions(self, claim_ids: Iterable[str]) -> dict[str, _ClaimInfo]:
-        found: dict[str, _ClaimInfo] = {}
-        wanted = list(claim_ids)
+    def _revisions(self, keys: Iterable[str]) -> dict[str, list[_ClaimInfo]]:
+        """Every revision of the claims whose upper-cased ids are ``keys`` (payers upper-case CLP01;
+        ingest refuses ids that differ only in case), oldest first, by upper-cased id."""
+        found: dict[str, list[_ClaimInfo]] = {}
+        wanted = list(keys)
         for start in range(0, len(wanted), _IN_LIST):
-            for row in self.bind.rows(f"SELECT {_CLAIM_INFO_COLUMNS} FROM claims WHERE claim_id IN ({{}})",
+            for row in self.bind.rows(f"SELECT {_CLAIM_INFO_COLUMNS} FROM claims WHERE upper(claim_id) IN ({{}})",
                                       wanted[start:start + _IN_LIST]):
-                current = found.get(row[1])
-                if current is None or row[2] > current.revision:
-                    found[row[1]] = _ClaimInfo(*row)
-        self.claim_infos = {info.pk: info for info in found.values()}
+                info = _ClaimInfo(*row)
+                chain = found.get(key := row[1].upper())
+                if chain is None:
+                    found[key] = [info]
+                else:
+                    chain.append(info)
+                    chain.sort(key=_by_revision)
+        self.claim_infos = {info.pk: info for chain in found.values() for info in chain}
+        return found
+
+    def _paid_revision(self, clp: _ClaimPayment, chain: list[_ClaimInfo]) -> _ClaimInfo | None:
+        """The revision a CLP pays: one we sent, by CLP07 (the payer's number for it), else by the
+        REF*F8 a replacement named, else the latest sent.  An unsent void or replacement is never
+        paid: a late CLP for the original lands on the original.  None (and the file refused) when
+        no revision was sent or the payee does not bill the claim."""
+        trace = self.header.trace_number if self.header else ""
+        sent = [info for info in chain if info.sent]
+        if not sent:
+            self.refuse(f"835 trace {trace} pays claim {clp.patient_control_number}, which was never sent "
+                        f"(it is {chain[-1].status})")
+            return None
+        number = clp.payer_claim_number
+        chosen = next((info for info in reversed(sent) if number and info.payer_claim_number == number), None)
+        if chosen is None:
+            original = next((value for qualifier, value in clp.references if qualifier == "F8"), None)
+            chosen = next((info for info in reversed(sent)
+                           if original and info.original_claim_number == original), sent[-1])
+        if not self._billed_by_payee(chosen):
+            assert self.header is not None
+            self.refuse(f"835 trace {trace} pays claim {clp.patient_control_number}: paid to "
+                        f"{payee_label(self.header)}, not ours (the claim's billing provider is another)")
+            return None
+        return chosen
+
+    def _billed_by_payee(self, claim: _ClaimInfo) -> bool:
+        found = self.payee_of.get(claim.billing_id)
+        if found is None:
+            assert self.header is not None
+            npi, tax_id = self.bind.rows("SELECT npi, tax_id FROM parties WHERE id IN ({})", [claim.billing_id])[0]
+            found = self.payee_of[claim.billing_id] = paid_to(self.header, npi, tax_id)
         return found
 
     def _claim_by_pk(self, pk: int) -> _ClaimInfo:
@@ -567,9 +670,12 @@ class _Poster:
         if claim is None:
             self.report.unmatched_claims.append(clp.patient_control_number)
             return
-        self._transition(claim, outcome, "remit_posted",
-                         f"CLP02 {clp.status} paid {clp.paid} of {clp.charge}; payer claim {clp.payer_claim_number}",
-                         payer_claim_number=clp.payer_claim_number or None)
+        detail = f"CLP02 {clp.status} paid {clp.paid} of {clp.charge}; payer claim {clp.payer_claim_number}"
+        if claim.status in (ClaimStatus.REPLACED, ClaimStatus.VOIDED):  # a late CLP: the chain has moved on
+            self._event(claim, "remit_posted", detail + f"; revision {claim.revision} stays {claim.status}")
+        else:
+            self._transition(claim, outcome, "remit_posted", detail,
+                             payer_claim_number=clp.payer_claim_number or None)
         self.report.claims_posted += 1
         if claim.line_of_business in NO_CHARGE_PLANS:
             patient = max(patient_adjusted, clp.patient_responsibility or ZERO)
@@ -579,8 +685,9 @@ class _Poster:
                             "the member cannot be charged")
                 self.report.flagged.append(clp.patient_control_number)
 
-    def _post_reversal(self, clp: ClaimPaymentRecord, patient_adjusted: Decimal, claims: dict[str, _ClaimInfo],
+    def _post_reversal(self, clp: ClaimPaymentRecord, patient_adjusted: Decimal, current: _ClaimInfo | None,
                        lines: _ChunkLines) -> None:
+        """``current``: the latest revision of CLP01's claim, if any."""
         self._write()  # earlier postings of this chunk must be visible to the lookup
         numbers = [n for n in (clp.payer_claim_number, clp.reference("F8")) if n]
         original = self._reversed_posting(clp, numbers)
@@ -597,11 +704,16 @@ class _Poster:
             self.report.unmatched_claims.append(clp.patient_control_number)
             return
         target = self._claim_by_pk(claim_pk)
-        current = claims.get(clp.patient_control_number)
+        if not self._billed_by_payee(target):
+            self.refuse(f"835 trace {self.header.trace_number if self.header else ''} reverses a payment of claim "
+                        f"{target.claim_id} billed by another provider than the payee")
+            return
         detail = f"CLP02 22 reverses payment of {-clp.paid}; payer claim {' / '.join(numbers)}"
-        if current is not None and current.pk != target.pk and current.frequency == "8":
+        if current is not None and current.pk != target.pk and current.frequency == "8" and current.sent:
             self._event(target, "remit_reversed", detail)
             self._transition(current, ClaimStatus.VOIDED, "remit_posted", detail)
+        elif target.status in (ClaimStatus.REPLACED, ClaimStatus.VOIDED):
+            self._event(target, "remit_reversed", detail + f"; revision {target.revision} stays {target.status}")
         else:
             self._transition(target, ClaimStatus.ACCEPTED, "remit_reversed",
                              detail + "; awaiting the payer's new adjudication")
@@ -767,16 +879,18 @@ def _outcome(clp: _ClaimPayment, patient_adjusted: Decimal, denied: Decimal) -> 
 
 
 def post_remittance_parts(session: Session, parts: Iterable[RemittancePart | ClaimPaymentDraft], *, transmission_id: int | None,
-                          actor: str, report: PaymentReport, chunk_size: int = 2000) -> None:
+                          actor: str, report: PaymentReport, chunk_size: int = 2000,
+                          payer: OurPayer = OUR_PAYER) -> None:
     """Post a stream of remittance parts inside the caller's transaction.
 
-    Raises ``RemittanceRefused`` (balances, a reused trace number, a reversal of nothing) and
-    ``X12ParseError`` (a broken or cut file); on either the caller must roll back, which leaves
-    nothing of the file in the ledger.  Report counters are only meaningful after a commit.
+    Raises ``RemittanceRefused`` (another payer or payee, a claim never sent, balances, a negative
+    deposit, a reused trace number, a reversal of nothing) and ``X12ParseError`` (a broken or cut
+    file); on either the caller must roll back, which leaves nothing of the file in the ledger.
+    Report counters are only meaningful after a commit.
     """
     with bulk_writes(session):
         poster = _Poster(session, transmission_id=transmission_id, actor=actor, report=report,
-                         chunk_size=chunk_size)
+                         chunk_size=chunk_size, payer=payer)
         for part in parts:
             poster.take(part)
         poster.finish()
@@ -785,14 +899,14 @@ def post_remittance_parts(session: Session, parts: Iterable[RemittancePart | Cla
 
 
 def post_835_text(session: Session, text: str, *, source: str = "<835>", transmission_id: int | None = None,
-                  actor: str, report: PaymentReport) -> None:
+                  actor: str, report: PaymentReport, payer: OurPayer = OUR_PAYER) -> None:
     post_remittance_parts(session, read_remittance_text(text, source=source, drafts=True),
-                          transmission_id=transmission_id, actor=actor, report=report)
+                          transmission_id=transmission_id, actor=actor, report=report, payer=payer)
 
 
 def post_835_file(session: Session, path: Any, *, source: str | None = None, transmission_id: int | None = None,
-                  actor: str, report: PaymentReport) -> None:
+                  actor: str, report: PaymentReport, payer: OurPayer = OUR_PAYER) -> None:
     """Stream an 835 file into the ledger (bounded memory whatever its size)."""
     post_remittance_parts(session, read_remittance_file(path, source=source, drafts=True),
-                          transmission_id=transmission_id, actor=actor, report=report)
+                          transmission_id=transmission_id, actor=actor, report=report, payer=payer)
 

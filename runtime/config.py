@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.claim import DEFAULT_SUPERVISED_BILLING, LineOfBusiness, SupervisedBilling
+from domain.remittance import OurPayer
 from validators.settings import supervision_from_mapping
 
 DEFAULT_CONFIG_NAME = "bhclaims.toml"
@@ -60,6 +61,7 @@ class Config:
     )
     # [transport] incomplete_reply_hours: a reply still incomplete this long needs a human
     incomplete_reply_hours: float = DEFAULT_INCOMPLETE_REPLY_HOURS
+    payer: OurPayer = field(default_factory=OurPayer)
 
     @property
     def base_dir(self) -> Path:
@@ -78,6 +80,27 @@ def _required(section: dict[str, Any], table: str, key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"[{table}] {key} is required")
     return value.strip()
+
+
+def _id_list(section: dict[str, Any], key: str, default: frozenset[str], where: str) -> frozenset[str]:
+    value = section.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{where}: [payer] {key} must be a list of ids in quotes, e.g. [\"87726\"]")
+    return frozenset(v.strip() for v in value)
+
+
+def _our_payer(section: dict[str, Any], where: str) -> OurPayer:
+    """``[payer]``: who Optum BH is on an 835 (see ``domain.remittance.OurPayer``)."""
+    default = OurPayer()
+    name = section.get("name", default.name)
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where}: [payer] name must be text")
+    ids = _id_list(section, "ids", default.ids, where)
+    if not ids:
+        raise ConfigError(f"{where}: [payer] ids must name at least one id (nothing would ever be posted)")
+    return OurPayer(name.strip(), ids, _id_list(section, "trn03_ids", default.trace_ids, where))
 
 
 def load_config(path: Path, database_url: str | None = None) -> Config:
@@ -159,6 +182,7 @@ def load_config(path: Path, database_url: str | None = None) -> Config:
         rules=dict(_section(data, "rules")),
         supervision=supervision,
         incomplete_reply_hours=float(incomplete_hours),
+        payer=_our_payer(_section(data, "payer"), str(path)),
     )
 
 
@@ -245,6 +269,15 @@ one_care = "not_permitted"
 # medicare_advantage = "12 months"
 # sco = "60 days"
 # one_care = "60 days"
+
+[payer]
+# Whose 835s may post onto our claims.  An 835 is Optum BH's when its ISA06, GS02,
+# N1*PR N104 or REF*2U is one of `ids`, or its TRN03 is one of `trn03_ids`; it must
+# also be paid to the claim's billing provider (N1*PE NPI or TIN).  Anything else is
+# quarantined whole ("from another payer: ...", "paid to NPI ..., not ours").
+# name = "OPTUM BEHAVIORAL HEALTH"    # shown in messages
+# ids = ["87726"]
+# trn03_ids = []                      # e.g. ["1411289245"]: "1" + the payer's EIN
 """
 
 

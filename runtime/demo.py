@@ -79,7 +79,7 @@ def run_demo(directory: Path | None, *, database_url: str | None = None,
         echo(f"sandbox: answered {', '.join(name for name, _ in answered)}")
         fetched = fetch_files(app.ledger, app.config, transport)
         echo(f"fetch: {', '.join(fetched.fetched) or 'nothing'}")
-        posted = post_pending(app.ledger, actor=app.actor)
+        posted = post_pending(app.ledger, actor=app.actor, payer=app.config.payer)
         echo(f"post: {len(posted.files_posted)} file(s), {posted.payments.claims_posted} claims adjudicated")
         return ledger_summary(app)
     finally:

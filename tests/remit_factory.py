@@ -15,8 +15,10 @@ from domain.acks import Envelope
 from domain.claim import Claim
 from domain.remittance import Adjustment, ClaimPayment, ProviderAdjustment, Remittance, ServicePayment
 from edi.build835 import build_835
+from ledger.claims import current_revision, transition
 from ledger.db import Ledger, upgrade
 from ledger.ingest import ingest_claims
+from ledger.models import ClaimStatus
 
 D = Decimal
 ZERO = D("0")
@@ -95,9 +97,21 @@ def write_835(folder: Path, name: str, remittances: list[Remittance], *, icn: in
     return path
 
 
-def ledger_with(db_url: str, claims: list[Claim]) -> Ledger:
+def ledger_with(db_url: str, claims: list[Claim], *, sent: bool = True) -> Ledger:
+    """A ledger holding ``claims``, sent to the payer (an 835 pays only what was sent) unless ``sent=False``."""
     upgrade(db_url)
     ledger = Ledger(db_url)
     report = ingest_claims(ledger, claims, checker=lambda c: [], actor="t")
     assert len(report.added) == len(claims), report
+    if sent:
+        mark_sent(ledger, [c.claim_id for c in claims])
     return ledger
+
+
+def mark_sent(ledger: Ledger, claim_ids: list[str]) -> None:
+    """Record the latest revision of each claim as sent (as ``outbox.sender`` does once a file is up)."""
+    with ledger.session() as session:
+        for claim_id in claim_ids:
+            row = current_revision(session, claim_id)
+            assert row is not None, claim_id
+            transition(session, row, ClaimStatus.SENT, actor="t", event="sent", detail="test")

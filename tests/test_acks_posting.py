@@ -27,7 +27,7 @@ from edi.read837 import read_837p
 from edi.tokenizer import NOTE_BOM, NOTE_PADDING
 from ledger.db import Ledger, upgrade
 from ledger.ingest import ingest_claims
-from ledger.models import Acknowledgement, Batch, Claim, ClaimEvent
+from ledger.models import Acknowledgement, Batch, Claim, ClaimEvent, Transmission
 from outbox.batches import build_batches
 from outbox.local import LocalDirTransport
 from outbox.sender import send_batches
@@ -230,14 +230,20 @@ def test_partly_accepted_999_requeues_only_the_rejected_sets(
     assert rows == codes
 
 
-def test_acks_for_another_submitter_with_the_same_control_numbers_move_nothing(sent: Sent) -> None:
+def test_acks_for_another_submitter_with_the_same_control_numbers_are_quarantined(sent: Sent) -> None:
     report = sent.post(x999(sent, rejected=("0001", "0002"), submitter="OTHERPRACTICE"))
-    assert report.acks.unmatched == [f"999 for group {sent.gs06} from {sent.config.receiver_id}"]
+    assert report.failed == [("reply-1.x12", f"999 for group {sent.gs06} from {sent.config.receiver_id} to "
+                              "OTHERPRACTICE: we never sent a batch with that group control number")]
     report = sent.post(ta1(sent, "R", "025", to="OTHERPRACTICE"))
-    assert report.acks.unmatched == [f"TA1 for interchange {sent.isa13:09d}"]
+    assert report.failed == [("reply-2.x12", f"TA1 for interchange {sent.isa13:09d} from "
+                              f"{sent.config.receiver_id} to OTHERPRACTICE: we never sent an interchange "
+                              "with that control number")]
+    assert report.acks.requeued_claims == [] and report.files_posted == []
     assert sent.statuses() == dict.fromkeys(CLAIMS, "sent") and sent.batch_status() == "sent"
     with sent.ledger.session() as session:
         assert session.scalars(select(Acknowledgement)).all() == []
+        inbound = select(Transmission.state).where(Transmission.direction == "in")
+        assert list(session.scalars(inbound)) == ["quarantined", "quarantined"]
 
 
 def test_999_for_a_batch_whose_upload_reply_was_lost_confirms_it_was_sent(sent: Sent) -> None:
@@ -359,3 +365,112 @@ def test_a_ta1_and_a_277ca_with_a_bom_are_posted(sent: Sent) -> None:
 def test_a_clean_file_logs_nothing_tolerated(sent: Sent) -> None:
     report, notes = post_bytes(sent, x999(sent).encode("ascii"))
     assert report.failed == [] and notes == []
+
+
+# ---- acknowledgements of things we never sent (reliability item 41) ----------------------
+
+
+def _built_not_sent(s: Sent) -> Sent:
+    """A second batch, built but not uploaded: what an acknowledgement may not answer."""
+    ingest_claims(s.ledger, [make_claim("C1"), make_claim("C2")], checker=no_findings, actor="t")
+    assert build_batches(s.ledger, s.config, checker=no_findings, actor="t", now=NOW).files
+    with s.ledger.session() as session:
+        batch = session.scalars(select(Batch).where(Batch.status == "built")).one()
+        return replace(s, batch_id=batch.id, isa13=batch.interchange_control_number,
+                       gs06=batch.group_control_number)
+
+
+def _unchanged(s: Sent, unsent: Sent, report: PostReport) -> None:
+    assert report.files_posted == [] and report.acks.requeued_claims == [] and report.acks.accepted_claims == 0
+    assert sent_statuses(s) == {**dict.fromkeys(CLAIMS, "sent"), "C1": "batched", "C2": "batched"}
+    assert s.batch_status() == "sent" and unsent.batch_status() == "built"
+    with s.ledger.session() as session:
+        assert session.scalars(select(Acknowledgement)).all() == []
+        assert set(session.scalars(select(Transmission.state).where(Transmission.direction == "in"))) == {
+            "quarantined"}
+
+
+def sent_statuses(s: Sent) -> dict[str, str]:
+    return s.statuses()
+
+
+@pytest.mark.parametrize("answer", ["999_A", "999_R", "ta1_R"])
+def test_an_ack_for_a_batch_we_never_sent_is_quarantined_and_changes_nothing(sent: Sent, answer: str) -> None:
+    unsent = _built_not_sent(sent)
+    text = {"999_A": lambda: x999(unsent), "999_R": lambda: x999(unsent, rejected=("0001",)),
+            "ta1_R": lambda: ta1(unsent, "R", "025")}[answer]()
+    report = sent.post(text)
+    what = "TA1 for interchange" if answer.startswith("ta1") else "999 for group"
+    number = f"{unsent.isa13:09d}" if answer.startswith("ta1") else str(unsent.gs06)
+    assert report.failed == [(f"reply-{sent.counter}.x12", f"{what} {number} answers batch "
+                              f"{_file_name(unsent)}, which was never sent (it is built)")]
+    _unchanged(sent, unsent, report)
+
+
+def _file_name(s: Sent) -> str:
+    with s.ledger.session() as session:
+        return str(session.get_one(Batch, s.batch_id).file_name)
+
+
+def test_a_999_naming_a_transaction_set_we_never_sent_is_quarantined(sent: Sent) -> None:
+    ack = acknowledge_group(sent.received(), [("837", "0001", "005010X222A1"), ("837", "0009", "005010X222A1")],
+                            control_number=902, rejected={"0009": ()})
+    report = sent.post(build_999(ack, created=NOW.replace(tzinfo=None)))
+    assert report.failed == [(f"reply-{sent.counter}.x12", f"999 for group {sent.gs06} answers transaction "
+                              f"set(s) 0009, which batch {_file_name(sent)} never held")]
+    assert sent.statuses() == dict.fromkeys(CLAIMS, "sent") and sent.batch_status() == "sent"
+
+
+@pytest.mark.parametrize("claim_id", ["C1", "NOSUCH"])
+def test_a_277ca_for_a_claim_we_never_sent_is_quarantined_whole(sent: Sent, claim_id: str) -> None:
+    ingest_claims(sent.ledger, [make_claim("C1")], checker=no_findings, actor="t")  # ready, never sent
+    report = sent.post(x277(sent, {"A1": (("A2", "20", ""), "PCN-A1"), claim_id: (("A2", "20", ""), "PCN-X")}))
+    assert report.failed == [(f"reply-{sent.counter}.x12", f"277CA for claim {claim_id}, which we never sent")]
+    assert sent.statuses() == {**dict.fromkeys(CLAIMS, "sent"), "C1": "ready"}  # A1 was not accepted either
+    with sent.ledger.session() as session:
+        assert session.scalars(select(Acknowledgement)).all() == []
+        assert set(session.scalars(select(Claim.payer_claim_number))) == {None}
+
+
+def test_a_277ca_answers_the_sent_revision_not_an_unsent_replacement(sent: Sent) -> None:
+    with sent.ledger.session() as session:
+        original = session.scalars(select(Claim).where(Claim.claim_id == "A1")).one()
+        original.status, original.payer_claim_number = "paid", "PCN-A1"
+        session.add(Claim(**{c.key: getattr(original, c.key) for c in Claim.__mapper__.column_attrs
+                             if c.key not in ("id", "revision", "status", "frequency", "replaces_id", "created_at",
+                                           "updated_at")},
+                          revision=1, status="ready", frequency="7", replaces_id=original.id))
+    report = sent.post(x277(sent, {"a1": (("A3", "21", ""), None)}))  # CLM01 upper- or lower-cased, as sent
+    assert report.failed == []
+    with sent.ledger.session() as session:
+        rows = session.execute(select(Claim.revision, Claim.status).where(Claim.claim_id == "A1")
+                               .order_by(Claim.revision)).all()
+        (ack_claim,) = session.scalars(select(Acknowledgement.claim_pk))
+        assert ack_claim == session.scalar(select(Claim.id).where(Claim.claim_id == "A1", Claim.revision == 0))
+    assert [tuple(r) for r in rows] == [(0, "paid"), (1, "ready")]
+
+
+@pytest.mark.parametrize("bounded_by", ["reader", "database"])
+def test_a_20_digit_ta1_is_quarantined_alone_and_the_run_goes_on(
+        sent: Sent, monkeypatch: pytest.MonkeyPatch, bounded_by: str) -> None:
+    """A TA1 with a 20-digit control number is refused when read (no ledger column could hold it).
+    With the reader's bound lifted it reaches the database, which refuses it: SQLite cannot bind it
+    (OverflowError), PostgreSQL cannot compare it with a bigint (DataError, NumericValueOutOfRange).
+    Either way that file alone is quarantined, and the 999 posted in the same run moves the claims."""
+    import edi.ta1
+
+    if bounded_by == "database":
+        monkeypatch.setattr(edi.ta1, "CONTROL_NUMBER_DIGITS", 30)
+    bad = sent.folder / "bad.ta1"
+    bad.write_text(ta1(sent, "R", "025").replace(f"TA1*{sent.isa13:09d}", "TA1*" + "9" * 20))
+    good = sent.folder / "good.999"
+    good.write_text(x999(sent))
+    report = post_files(sent.ledger, [bad, good], actor="t")
+    assert report.files_posted == ["good.999"] and [name for name, _ in report.failed] == ["bad.ta1"]
+    if bounded_by == "reader":
+        assert "TA101 has more than the 9 digits" in report.failed[0][1]
+    else:
+        refusal = "OverflowError" if sent.ledger.engine.dialect.name == "sqlite" else "NumericValueOutOfRange"
+        assert report.failed[0][1] == (f"the ledger cannot store a value of this file ({refusal}); "
+                                       "nothing of it was posted")
+    assert sent.statuses() == dict.fromkeys(CLAIMS, "accepted")

@@ -132,7 +132,7 @@ def test_unbalanced_835_is_quarantined_whole_with_amounts(db_url: str, tmp_path:
     assert any("claim C1 line L1" in r and "149.99" not in r and "150.01" in r for r in reasons), reasons
     assert all("RIVERA" not in r and "MARIA" not in r for r in reasons)
     with ledger.session() as session:
-        assert session.scalar(select(Claim.status).where(Claim.claim_id == "C2")) == "ready"
+        assert session.scalar(select(Claim.status).where(Claim.claim_id == "C2")) == "sent"
         assert session.scalar(select(func.count()).select_from(Quarantine)) == 1
 
 
@@ -170,7 +170,7 @@ def test_reversal_cancels_original_posting_and_correction_posts(db_url: str, tmp
         assert reversal.reverses_id == first.id and reversal.outcome == "reversal" and new.reverses_id is None
         statuses = [e.to_status for e in session.scalars(select(ClaimEvent).join(Claim).where(
             Claim.claim_id == "C1").order_by(ClaimEvent.id))]
-    assert statuses == ["ready", "paid", "accepted", "paid"]
+    assert statuses == ["ready", "sent", "paid", "accepted", "paid"]
     # the same reversal again (another trace) finds nothing left to reverse
     again = post_files(ledger, [write_835(tmp_path, "c.835", [remit([reverse(original)], "T3",
                                                                       plb=(plb("FB", "T3", D("-150")),))])],
@@ -186,7 +186,7 @@ def test_reversal_of_unknown_posting_quarantines_whole_file(db_url: str, tmp_pat
     assert report.files_posted == [] and "never posted" in report.failed[0][1]
     assert money_rows(ledger) == dict.fromkeys(money_rows(ledger), 0)
     with ledger.session() as session:
-        assert set(session.scalars(select(Claim.status))) == {"ready"}
+        assert set(session.scalars(select(Claim.status))) == {"sent"}
         transmission_id = session.scalar(select(Transmission.id))
     # once the original is posted, the clerk releases the file and it posts
     post_files(ledger, [write_835(tmp_path, "orig.835", [remit([pay(claims[0], payer_claim_number="NEVER")],
@@ -287,7 +287,7 @@ def test_file_cut_before_its_end_posts_nothing(db_url: str, tmp_path: Path, clai
     report = post_files(ledger, [cut], actor="t")
     assert report.failed and money_rows(ledger) == dict.fromkeys(money_rows(ledger), 0)
     with ledger.session() as session:
-        assert set(session.scalars(select(Claim.status))) == {"ready"}
+        assert set(session.scalars(select(Claim.status))) == {"sent"}
 
 
 def test_worklist_commands_run_in_process(tmp_path: Path, claims: list) -> None:

@@ -19,6 +19,7 @@ from structlog.testing import capture_logs
 
 from benchmarks.post835 import seed_claims, write_835
 from edi.tokenizer import NOTE_BOM, NOTE_PADDING
+from edi.x12 import X12ParseError
 from ledger.db import Ledger
 from remits.inbound import post_files
 from remits.payments import PaymentReport, post_835_text
@@ -46,14 +47,15 @@ def test_posting_leaves_the_collector_and_sqlite_cache_as_they_were(tmp_path: Pa
 
 
 def test_a_fraction_of_a_cent_is_refused(db_url: str, tmp_path: Path) -> None:
-    """Balanced, but in tenths of a cent: ``Money`` refuses it (StatementError), nothing is written."""
+    """Balanced, but in tenths of a cent: the reader refuses it (no ledger column keeps it), nothing is written."""
     seed_claims(db_url, 2)
     path = tmp_path / "b.835"
     write_835(path, 2)
     text = path.read_text().replace("C0000000*1*540*390", "C0000000*1*540.005*390.005")
     text = text.replace("C0000001*1*540*390", "C0000001*1*539.995*389.995")
     ledger = Ledger(db_url)
-    with pytest.raises(sa.exc.StatementError, match="more than 2 decimal places"), ledger.session() as session:
+    with pytest.raises(X12ParseError, match=r"segment \d+: CLP03 is beyond what the ledger stores \(whole cents"), \
+            ledger.session() as session:
         post_835_text(session, text, actor="t", report=PaymentReport())
     with ledger.session() as session:
         assert session.execute(sa.text("SELECT count(*) FROM claim_payments")).scalar() == 0

@@ -5,11 +5,8 @@ any length) beside the bounded local name in ``file_name``; replies that are not
 complete yet get a first-seen time (``inbound_waiting``) so one that never
 completes is raised to a human.
 
-Numbered 0007 beside the ledger's own 0006 (issue 14, part A): when both are on one
-branch, this revision's ``down_revision`` becomes '0006'.
-
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-23 12:00:00
 """
 
@@ -19,7 +16,7 @@ from alembic import op
 import ledger.types
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
