@@ -9,7 +9,6 @@ configuration or environment error.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import sys
 import traceback
@@ -17,20 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
+from console.output import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, CouldNotRun, Refused, emit, print_json, say
 from runtime.config import DATABASE_URL_ENV, DEFAULT_CONFIG_NAME, load_config
-from runtime.escaping import spreadsheet_cell, terminal_cell, visible
+from runtime.escaping import visible
 from runtime.logs import configure_logging
-
-EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
-
-
-class Refused(click.ClickException):
-    """Some input was refused; the rest was processed (exit 1)."""
-
-    exit_code = EXIT_REFUSED
 
 
 class State:
@@ -54,7 +44,7 @@ class State:
         if self.db is None and not os.environ.get(DATABASE_URL_ENV) and _has_password(config.database_url):
             mode = config.path.stat().st_mode & 0o777
             if mode & 0o044:
-                _say(f"bhclaims: warning: {config.path} holds a database password and other users can read it "
+                say(f"bhclaims: warning: {config.path} holds a database password and other users can read it "
                      f"(mode {mode:o}): chmod 600 {config.path}, or put the password in ~/.pgpass", err=True)
         return config
 
@@ -70,19 +60,6 @@ def _has_password(url: str | None) -> bool:
         return bool(make_url(url).password)
     except (ArgumentError, ValueError):
         return False
-
-
-def _console() -> Console:
-    return Console(highlight=False, soft_wrap=True)
-
-
-def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, default=str))
-
-
-def _say(line: str, *, err: bool = False) -> None:
-    """One line for a person: data in it (claim ids, file names, reasons) cannot drive the terminal."""
-    click.echo(visible(line), err=err)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -105,7 +82,7 @@ def main_group(ctx: click.Context, config_path: Path, db: str | None, log_format
     configure_logging(json_lines=None if log_format == "auto" else log_format == "json", verbose=verbose)
     _warn_if_clock_pinned()
     if _has_password(db):
-        _say("bhclaims: warning: --db carries a database password, which other users can read in the process "
+        say("bhclaims: warning: --db carries a database password, which other users can read in the process "
              "list (ps): put it in ~/.pgpass or BHCLAIMS_DATABASE_URL instead", err=True)
     ctx.obj = State(config_path, db, verbose)
     ctx.call_on_close(lambda: ctx.obj._app.close() if ctx.obj._app else None)
@@ -142,8 +119,8 @@ def init(directory: Path, transport_url: str) -> None:
         raise click.UsageError(f"{config_path} already exists; not overwriting it")
     write_private(config_path, starter_config(transport_url=transport_url).encode())
     config = create_ledger(config_path, click.get_current_context().obj.db)
-    _say(f"created {config_path}")
-    _say(f"ledger: {config.database_url.split('///')[-1] if config.database_url.startswith('sqlite') else 'PostgreSQL'}")
+    say(f"created {config_path}")
+    say(f"ledger: {config.database_url.split('///')[-1] if config.database_url.startswith('sqlite') else 'PostgreSQL'}")
 
 
 @main_group.command()
@@ -176,18 +153,18 @@ def ingest(state: State, files: tuple[Path, ...], profile: Path | None, as_json:
     results = [ingest_file(app, path, profile=profile) for path in files]
     refused = any(r["errors"] or r["refused"] for r in results)
     if as_json:
-        _print_json(results)
+        print_json(results)
     else:
         for r in results:
             for error in r["errors"]:
-                _say(error, err=True)
+                say(error, err=True)
             for claim_id, reason in r["refused"]:
-                _say(f"{r['file']}: claim {claim_id}: {reason}", err=True)
-            _say(f"{r['file']}: {len(r['added'])} new, {len(r['updated'])} updated, "
+                say(f"{r['file']}: claim {claim_id}: {reason}", err=True)
+            say(f"{r['file']}: {len(r['added'])} new, {len(r['updated'])} updated, "
                  f"{len(r['unchanged'])} unchanged, {len(r['held'])} held by rules, "
                  f"{len(r['refused_claims'])} refused")
             if r["added"] == [] and r["updated"] == [] and r["unchanged"] and not r["errors"]:
-                _say(f"{r['file']}: nothing new (already ingested)")
+                say(f"{r['file']}: nothing new (already ingested)")
     if refused:
         raise Refused("some claims were refused; fix them in the PM system and export again")
 
@@ -205,14 +182,14 @@ def check(state: State, claim_id: str | None, as_json: bool) -> None:
 
     results = check_ledger_claims(state.app, claim_id)
     if as_json:
-        _print_json(results)
+        print_json(results)
     else:
         for item in results:
-            _say(f"claim {item['claim_id']} ({item['status']}): "
+            say(f"claim {item['claim_id']} ({item['status']}): "
                  f"{len(item['findings']) or 'no'} finding(s)")
             for f in item["findings"]:
                 line = f" line {f['line_id']}" if f.get("line_id") else ""
-                _say(f"  {f['severity'].upper()} {f['code']}{line}: {f['message']}")
+                say(f"  {f['severity'].upper()} {f['code']}{line}: {f['message']}")
     if any(f["severity"] == "error" for item in results for f in item["findings"]):
         raise Refused("some claims have errors and will not be sent")
 
@@ -234,15 +211,15 @@ def build(state: State, as_json: bool, second_opinion: bool) -> None:
     report = build_batches(app.ledger, app.config, checker=app.check, actor=app.actor, now=app.now(),
                            validate=check_x12_and_pyx12 if second_opinion else check_x12)
     if as_json:
-        _print_json(report.__dict__)
+        print_json(report.__dict__)
     else:
         for claim_id, reason in report.held:
-            _say(f"held claim {claim_id}: {reason}", err=True)
+            say(f"held claim {claim_id}: {reason}", err=True)
         for batch_id, problems in report.invalid_batches:
-            _say(f"batch {batch_id} failed X12 validation, not released: {problems[0]}", err=True)
-        _say(f"built {len(report.files)} file(s) with {report.claims} claim(s)")
+            say(f"batch {batch_id} failed X12 validation, not released: {problems[0]}", err=True)
+        say(f"built {len(report.files)} file(s) with {report.claims} claim(s)")
         for path in report.files:
-            _say(f"  {path}")
+            say(f"  {path}")
     if report.held or report.invalid_batches:
         raise Refused("some claims were held")
 
@@ -283,7 +260,7 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
                                       "code": f.code, "message": f.message} for f in findings],
                         "notes": notes})
     if as_json:
-        _print_json(results)
+        print_json(results)
     else:
         for item in results:
             if "error" in item:
@@ -295,7 +272,7 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
                 click.echo(f"{item['file']}: segment {f['segment_number']} {f['segment_id']}{element}: "
                            f"{f['message']} [{f['code']}]")
     if unreadable:
-        raise click.ClickException("some files could not be read as X12")  # exit 2
+        raise CouldNotRun("some files could not be read as X12")
     if any(item["findings"] for item in results):
         raise Refused("X12 findings in " + ", ".join(item["file"] for item in results if item["findings"]))
 
@@ -314,9 +291,9 @@ def send(state: State, wait: float) -> None:
     finally:
         transport.close()
     for name in report.sent:
-        _say(f"sent {name}")
+        say(f"sent {name}")
     for name, why in report.in_doubt + report.failed:
-        _say(f"not sent {name}: {why}", err=True)
+        say(f"not sent {name}: {why}", err=True)
     if not report.sent and not report.failed and not report.in_doubt:
         click.echo("nothing to send")
     if report.failed or report.in_doubt:
@@ -341,7 +318,7 @@ def resolve_upload(state: State, file_name: str, delivered: bool) -> None:
         outcome = resolve_in_doubt(state.app.ledger, file_name, delivered=delivered, actor=state.app.actor)
     except ValueError as exc:
         raise Refused(str(exc)) from None
-    _say(f"{file_name}: {outcome}")
+    say(f"{file_name}: {outcome}")
 
 
 @main_group.command()
@@ -358,15 +335,15 @@ def fetch(state: State, wait: float) -> None:
     finally:
         transport.close()
     for name in report.fetched:
-        _say(f"fetched {visible(name)}")
+        say(f"fetched {visible(name)}")
     for name in report.duplicates:
-        _say(f"already have {visible(name)} (same content): skipped")
+        say(f"already have {visible(name)} (same content): skipped")
     for name in report.waiting:
-        _say(f"{visible(name)} is incomplete (no IEA yet, or still being written): left for the next run")
+        say(f"{visible(name)} is incomplete (no IEA yet, or still being written): left for the next run")
     for name, why in report.failed:
-        _say(f"could not fetch {visible(name)}: {visible(why)}", err=True)
+        say(f"could not fetch {visible(name)}: {visible(why)}", err=True)
     for name, why in report.needs_human:
-        _say(f"needs a human: {visible(name)} {visible(why)}", err=True)
+        say(f"needs a human: {visible(name)} {visible(why)}", err=True)
     if report.failed or report.needs_human:
         raise Refused("some files were not fetched")
 
@@ -406,18 +383,18 @@ def post(state: State, files: tuple[Path, ...], as_json: bool) -> None:
         "unmatched_acks": report.acks.unmatched,
     }
     if as_json:
-        _print_json(summary)
+        print_json(summary)
     else:
         for name in report.already_posted:
-            _say(f"{name}: already posted, nothing to do")
+            say(f"{name}: already posted, nothing to do")
         for name, why in report.failed:
-            _say(f"{name}: not posted: {why}", err=True)
-        _say(f"posted {len(report.files_posted)} file(s): {summary['remittances_posted']} remittance(s) "
+            say(f"{name}: not posted: {why}", err=True)
+        say(f"posted {len(report.files_posted)} file(s): {summary['remittances_posted']} remittance(s) "
              f"paying {summary['total_paid']}, {summary['claims_accepted']} claim(s) accepted, "
              f"{len(summary['claims_requeued'])} requeued, {len(summary['denied_claims'])} denied, "
              f"{summary['reversals']} reversal(s), {len(summary['unmatched_claims'])} unmatched")
         for claim_id in report.payments.flagged:
-            _say(f"claim {claim_id}: SCO/One Care member charged patient responsibility "
+            say(f"claim {claim_id}: SCO/One Care member charged patient responsibility "
                  "(must be $0): see `bhclaims worklist patient-responsibility`", err=True)
     if report.failed:
         raise Refused("some files were not posted")
@@ -432,10 +409,10 @@ def _correction(state: State, claim_id: str, *, void: bool, from_file: Path | No
     except CorrectionRefused as exc:
         raise Refused(str(exc)) from None
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     kind = "void (frequency 8)" if void else "replacement (frequency 7)"
-    _say(f"claim {claim_id}: {kind} created as revision {result['revision']} with REF*F8 "
+    say(f"claim {claim_id}: {kind} created as revision {result['revision']} with REF*F8 "
          f"{result['original_claim_number']}; status {result['status']}. `bhclaims build` sends it.")
 
 
@@ -478,33 +455,9 @@ def claims_cmd(state: State, status: str | None, as_json: bool) -> None:
 
     with state.app.ledger.read_session() as session:
         rows = list_claims(session, status=status)
-    if as_json:
-        _print_json(rows)
-        return
     columns = ("claim_id", "revision", "status", "frequency", "line_of_business", "billed", "paid",
                "patient_responsibility", "balance", "payer_claim_number")
-    _render_table(f"{len(rows)} claim(s)", columns, [["" if r[c] is None else str(r[c]) for c in columns] for r in rows],
-                  money=("billed", "paid", "patient_responsibility", "balance"))
-
-
-def _render_table(title: str, columns: tuple[str, ...], rows: list[list[str]], money: tuple[str, ...] = ()) -> None:
-    """A rich table on a terminal; tab-separated lines with a header row otherwise (stable, parseable).
-
-    Cells are data: on a terminal each is a ``Text`` (no markup, controls shown as escapes);
-    in the tab-separated lines a cell that would start a spreadsheet formula gets a ``'``
-    (``runtime.escaping``).
-    """
-    if not sys.stdout.isatty():
-        click.echo("\t".join(columns))
-        for row in rows:
-            click.echo("\t".join(spreadsheet_cell(cell) for cell in row))
-        return
-    table = Table(title=terminal_cell(title))
-    for col in columns:
-        table.add_column(col.replace("_", " "), justify="right" if col in money else "left")
-    for row in rows:
-        table.add_row(*(terminal_cell(cell) for cell in row))
-    _console().print(table)
+    emit(f"{len(rows)} claim(s)", columns, rows, as_json=as_json)
 
 
 @main_group.command("claim")
@@ -518,23 +471,23 @@ def claim_cmd(state: State, claim_id: str, as_json: bool) -> None:
     with state.app.ledger.read_session() as session:
         story = claim_timeline(session, claim_id)
     if story is None:
-        raise click.ClickException(f"no claim {claim_id} in the ledger")
+        raise CouldNotRun(f"no claim {claim_id} in the ledger")
     if as_json:
-        _print_json(story)
+        print_json(story)
         return
     for rev in story["revisions"]:
-        _say(f"claim {claim_id} revision {rev['revision']} (frequency {rev['frequency']}): {rev['status']}; "
+        say(f"claim {claim_id} revision {rev['revision']} (frequency {rev['frequency']}): {rev['status']}; "
              f"billed {rev['billed']} paid {rev['paid']} patient {rev['patient_responsibility']} "
              f"balance {rev['balance']}; payer claim # {rev['payer_claim_number'] or '-'}")
         for e in rev["events"]:
-            _say(f"  {e['at'][:19]} {e['actor']:<10} {e['event']:<22} {e['from'] or '':>14} -> {e['to'] or ''}"
+            say(f"  {e['at'][:19]} {e['actor']:<10} {e['event']:<22} {e['from'] or '':>14} -> {e['to'] or ''}"
                  f"{'  ' + e['detail'] if e['detail'] else ''}")
         for b in rev["batches"]:
-            _say(f"  batch {b['batch']} file {b['file']} ISA13 {b['isa13']} ST {b['st02']}: {b['status']}")
+            say(f"  batch {b['batch']} file {b['file']} ISA13 {b['isa13']} ST {b['st02']}: {b['status']}")
         for a in rev["acknowledgements"]:
-            _say(f"  {a['kind']} {a['code']}: {a['detail'] or ''}")
+            say(f"  {a['kind']} {a['code']}: {a['detail'] or ''}")
         for p in rev["payments"]:
-            _say(f"  835 trace {p['trace_number']} CLP02 {p['status_code']} paid {p['paid']} "
+            say(f"  835 trace {p['trace_number']} CLP02 {p['status_code']} paid {p['paid']} "
                  f"patient {p['patient_responsibility']} {' '.join(p['adjustments'])}")
 
 
@@ -555,7 +508,7 @@ def sandbox_process(directory: Path) -> None:
 
     answered = process_mailbox(directory.resolve())
     for name, outputs in answered:
-        _say(f"answered {name}: {', '.join(outputs)}")
+        say(f"answered {name}: {', '.join(outputs)}")
     if not answered:
         click.echo("no 837P files waiting")
 
@@ -569,9 +522,7 @@ def demo(keep: Path | None, demo_db: str | None) -> None:
     from runtime.demo import run_demo
 
     summary = run_demo(keep, database_url=demo_db, echo=click.echo)
-    columns = tuple(summary)
-    _render_table("Demo summary", columns, [[str(summary[c]) for c in columns]],
-                  money=("billed", "paid", "adjusted", "patient_responsibility", "denied", "balance"))
+    emit("Demo summary", tuple(summary), [summary])
 
 
 def _register_edge_commands() -> None:
@@ -600,13 +551,13 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("aborted", err=True)
         sys.exit(EXIT_ERROR)
     except Refused as exc:
-        _say(f"bhclaims: {exc.message}", err=True)
+        say(f"bhclaims: {exc.message}", err=True)
         sys.exit(EXIT_REFUSED)
     except click.UsageError as exc:
         exc.show()
         sys.exit(EXIT_ERROR)
     except click.ClickException as exc:
-        _say(f"bhclaims: {exc.format_message()}", err=True)
+        say(f"bhclaims: {exc.format_message()}", err=True)
         sys.exit(EXIT_ERROR)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
@@ -647,7 +598,7 @@ def expected_failure(exc: Exception) -> str | None:
 def _fail(line: str, verbose: bool) -> None:
     if verbose:
         traceback.print_exc()
-    _say(f"bhclaims: {line}", err=True)
+    say(f"bhclaims: {line}", err=True)
     sys.exit(EXIT_ERROR)
 
 

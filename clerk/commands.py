@@ -3,87 +3,23 @@
 Thin adapters, like the commands in ``cli.py``: parse options, call one
 function of ``clerk.worklists`` / ``clerk.reports`` / ``clerk.nightly``, render
 a rich table on a terminal, tab-separated lines otherwise, ``--json`` or
-``--csv`` for machines.  ``cli._register_optional_commands`` adds ``COMMANDS``
+``--csv`` for machines.  ``cli._register_edge_commands`` adds ``COMMANDS``
 to the main group.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
-from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
+from console.output import CouldNotRun, Refused, emit, output_options
 from domain import clock
-from runtime.escaping import spreadsheet_cell, visible
-
-MONEY_COLUMNS = (
-    "billed",
-    "paid",
-    "denied",
-    "charge",
-    "patient_responsibility",
-    "deposit",
-    "claims_paid",
-    "provider_adjustments",
-    "difference",
-    "amount",
-    "total",
-    "0-30",
-    "31-60",
-    "61-90",
-    "90+",
-)
-
-
-class CouldNotRun(click.ClickException):
-    """The run could not do its work (exit 2)."""
-
-    exit_code = 2
-
-
-def _cell(value: Any) -> str:
-    """One table cell: tabs and newlines would break the tab-separated output."""
-    return "" if value is None else " ".join(str(value).split()) if isinstance(value, str) else str(value)
-
-
-def emit(
-    title: str, columns: Sequence[str], rows: Sequence[dict[str, Any]], *, as_json: bool, as_csv: bool = False
-) -> None:
-    """Rows as JSON, CSV, a rich table (terminal) or stable tab-separated lines (pipe, cron)."""
-    if as_json and as_csv:
-        raise click.UsageError("choose one of --json and --csv")
-    if as_json:
-        click.echo(json.dumps(list(rows), indent=2, default=str))
-        return
-    if as_csv:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([spreadsheet_cell(_cell(row.get(c))) for c in columns])
-        click.echo(out.getvalue(), nl=False)
-        return
-    from cli import _render_table
-
-    _render_table(
-        title,
-        tuple(columns),
-        [[_cell(row.get(c)) for c in columns] for row in rows],
-        money=tuple(c for c in columns if c in MONEY_COLUMNS),
-    )
-
-
-def _output_options(func: Any) -> Any:
-    func = click.option("--csv", "as_csv", is_flag=True, help="Print CSV (header row first).")(func)
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
-
+from runtime.escaping import visible
 
 # --- nightly ------------------------------------------------------------------------------------
 
@@ -149,8 +85,6 @@ def nightly(state: Any, dry_run: bool, settle_seconds: float, as_json: bool) -> 
     if report["exit_code"] == EXIT_ERROR:
         raise CouldNotRun("the nightly run could not finish; see the report")
     if report["exit_code"] == EXIT_ATTENTION:
-        from cli import Refused
-
         raise Refused(f"{len(report['attention'])} item(s) need a human; see `bhclaims worklist --help`")
 
 
@@ -184,7 +118,7 @@ def _worklist_rows(state: Any, name: str, **options: Any) -> list[dict[str, Any]
 
 
 @worklist.command("rejected")
-@_output_options
+@output_options
 @click.pass_obj
 def worklist_rejected(state: Any, as_json: bool, as_csv: bool) -> None:
     """Claims a 999 or 277CA rejected and nobody has resent yet, with the reason and the fix.
@@ -204,7 +138,7 @@ def worklist_rejected(state: Any, as_json: bool, as_csv: bool) -> None:
 
 
 @worklist.command("denied")
-@_output_options
+@output_options
 @click.pass_obj
 def worklist_denied(state: Any, as_json: bool, as_csv: bool) -> None:
     """Denied claims: the reason (CARC) and the appeal deadline, soonest first.
@@ -244,7 +178,7 @@ def worklist_denied(state: Any, as_json: bool, as_csv: bool) -> None:
     metavar="DAYS",
     help="Show claims whose filing limit is at most this many days away (past due included).",
 )
-@_output_options
+@output_options
 @click.pass_obj
 def worklist_timely_filing(state: Any, within_days: int, as_json: bool, as_csv: bool) -> None:
     """Claims not yet sent (ready, held) near their timely-filing limit, soonest first.
@@ -267,7 +201,7 @@ def worklist_timely_filing(state: Any, within_days: int, as_json: bool, as_csv: 
 
 
 @worklist.command("corrections")
-@_output_options
+@output_options
 @click.pass_obj
 def worklist_corrections(state: Any, as_json: bool, as_csv: bool) -> None:
     """Denied claims whose corrected-claim window is still open, soonest first.
@@ -298,7 +232,7 @@ def worklist_corrections(state: Any, as_json: bool, as_csv: bool) -> None:
 
 
 @worklist.command("unmatched")
-@_output_options
+@output_options
 @click.pass_obj
 def worklist_unmatched(state: Any, as_json: bool, as_csv: bool) -> None:
     """835 money not tied to any claim in the ledger (CLP01 we do not know).
@@ -326,7 +260,7 @@ def worklist_unmatched(state: Any, as_json: bool, as_csv: bool) -> None:
 
 
 @worklist.command("patient-responsibility")
-@_output_options
+@output_options
 @click.pass_obj
 def worklist_patient_responsibility(state: Any, as_json: bool, as_csv: bool) -> None:
     """SCO / One Care members the payer charged (their cost share must be zero).
@@ -376,7 +310,7 @@ DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
 @report.command("ar-aging")
-@_output_options
+@output_options
 @click.pass_obj
 def report_ar_aging(state: Any, as_json: bool, as_csv: bool) -> None:
     """Open balance by line of business in 0-30 / 31-60 / 61-90 / 90+ days since first service.
@@ -402,7 +336,7 @@ def report_ar_aging(state: Any, as_json: bool, as_csv: bool) -> None:
 @report.command("payments")
 @click.option("--from", "date_from", type=DATE, help="First payment date (YYYY-MM-DD).")
 @click.option("--to", "date_to", type=DATE, help="Last payment date (YYYY-MM-DD).")
-@_output_options
+@output_options
 @click.pass_obj
 def report_payments(
     state: Any, date_from: datetime | None, date_to: datetime | None, as_json: bool, as_csv: bool
@@ -438,7 +372,7 @@ def report_payments(
 @report.command("denials")
 @click.option("--from", "date_from", type=DATE, help="First remittance date (YYYY-MM-DD).")
 @click.option("--to", "date_to", type=DATE, help="Last remittance date (YYYY-MM-DD).")
-@_output_options
+@output_options
 @click.pass_obj
 def report_denials(
     state: Any, date_from: datetime | None, date_to: datetime | None, as_json: bool, as_csv: bool

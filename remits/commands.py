@@ -2,20 +2,20 @@
 ``for command in COMMANDS: main_group.add_command(command)`` in cli.py.
 
 Each is a thin adapter over ``remits.worklists`` (read-only) or
-``remits.inbound.release_quarantined``; ``--json`` prints the rows as they are.
+``remits.inbound.release_quarantined``; rows are shown by ``console.output.emit``
+(table, tab-separated lines, ``--json``, ``--csv``).
 The object on the click context must have ``.app.ledger`` and ``.app.actor``
 (cli.State does).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import click
 
-from runtime.escaping import visible
+from console.output import CouldNotRun, emit, output_options
 
 
 def _rows(state: Any, query: Callable[[Any], list[dict[str, Any]]]) -> list[dict[str, Any]]:
@@ -23,25 +23,12 @@ def _rows(state: Any, query: Callable[[Any], list[dict[str, Any]]]) -> list[dict
         return query(session)
 
 
-def _show(rows: list[dict[str, Any]], as_json: bool, columns: list[str], empty: str) -> None:
-    """JSON, or one line per row; cells are data (reasons, file names), shown with controls escaped."""
-    if as_json:
-        click.echo(json.dumps(rows, indent=2, default=str))
-        return
-    if not rows:
-        click.echo(empty)
-        return
-    click.echo("  ".join(columns))
-    for row in rows:
-        click.echo("  ".join(visible("" if row.get(c) is None else row.get(c)) for c in columns))
-
-
 @click.command("quarantine")
 @click.option("--release", "release_id", type=int, default=None,
               help="Put this transmission back in line for the next `bhclaims post`.")
-@click.option("--json", "as_json", is_flag=True)
+@output_options
 @click.pass_obj
-def quarantine(state: Any, release_id: int | None, as_json: bool) -> None:
+def quarantine(state: Any, release_id: int | None, as_json: bool, as_csv: bool) -> None:
     """Files refused for review (unbalanced, reused trace number, reversal of nothing, unreadable)."""
     from remits.worklists import quarantine_items
 
@@ -53,15 +40,15 @@ def quarantine(state: Any, release_id: int | None, as_json: bool) -> None:
         try:
             release_quarantined(state.app.ledger, release_id, actor=state.app.actor)
         except NoResultFound:
-            raise click.ClickException(
+            raise CouldNotRun(
                 f"there is no transmission {release_id} in the ledger; `bhclaims quarantine` lists what is held"
             ) from None
         except ValueError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise CouldNotRun(str(exc)) from None
         click.echo(f"transmission {release_id} released: the next `bhclaims post` tries it again")
         return
-    _show(_rows(state, quarantine_items), as_json, ["transmission_id", "file", "state", "reason"],
-          "nothing in quarantine")
+    emit("quarantine", ("transmission_id", "file", "state", "reason"), _rows(state, quarantine_items),
+         as_json=as_json, as_csv=as_csv, empty="nothing in quarantine")
 
 
 COMMANDS = [quarantine]

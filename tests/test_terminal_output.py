@@ -110,7 +110,8 @@ def test_csv_escapes_formula_starts_and_keeps_negative_money_a_number(practice: 
 def test_tab_separated_lines_escape_the_same_way(practice: Path, db_url: str) -> None:
     unmatched = _cli(["--db", db_url, "worklist", "unmatched"], cwd=practice)
     claims = _cli(["--db", db_url, "claims"], cwd=practice)
-    for result in (unmatched, claims):
+    quarantined = _cli(["--db", db_url, "quarantine"], cwd=practice)
+    for result in (unmatched, claims, quarantined):
         assert result.returncode == 0, result.stderr
         _assert_inert(result.stdout)
         lines = result.stdout.splitlines()
@@ -122,6 +123,8 @@ def test_tab_separated_lines_escape_the_same_way(practice: Path, db_url: str) ->
     assert "'" + HOSTILE["formula"] in claims.stdout
     assert "\\x9b2J" in unmatched.stdout and "\\u202eexe.txt" in unmatched.stdout
     assert "\nTAB\t" in unmatched.stdout  # the worklists fold a cell's whitespace (tab included) away
+    assert quarantined.stdout.splitlines()[0] == "transmission_id\tfile\tstate\treason"
+    assert "\tERA\\x1b[2J.835\t" in quarantined.stdout  # one row, tab-separated, like every other list
 
 
 def test_a_terminal_gets_no_control_sequence_and_no_markup_from_data(practice: Path, db_url: str) -> None:

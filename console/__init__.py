@@ -1,0 +1,1 @@
+"""What bhclaims shows people and machines: tables, TSV, JSON, CSV and exit codes."""

@@ -1,0 +1,118 @@
+"""Every command's output and exit code, in one place.
+
+Rows are shown four ways, chosen by the command's flags and by where stdout goes:
+
+- a rich table on a terminal (each cell a ``Text``: no markup, controls shown as escapes);
+- tab-separated lines with a header row when stdout is a pipe or a file (cron, ``cut``,
+  ``sort``): one line per row, always the same columns, a cell's whitespace folded so a
+  tab or a newline in the data cannot make a column or a row;
+- ``--json`` (the rows as they are) and ``--csv`` (header row first).
+
+CSV and tab-separated cells that would start a spreadsheet formula get a ``'``
+(``runtime.escaping``).  The exit codes are exceptions click knows how to end with:
+``Refused`` (1: some input refused, the rest processed) and ``CouldNotRun`` (2: usage,
+configuration or environment).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from runtime.escaping import spreadsheet_cell, terminal_cell, visible
+
+EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
+
+MONEY_COLUMNS = frozenset({
+    "billed", "paid", "denied", "adjusted", "balance", "charge", "patient_responsibility", "deposit",
+    "claims_paid", "provider_adjustments", "difference", "amount", "total", "0-30", "31-60", "61-90", "90+",
+})
+
+
+class Refused(click.ClickException):
+    """Some input was refused; the rest was processed (exit 1)."""
+
+    exit_code = EXIT_REFUSED
+
+
+class CouldNotRun(click.ClickException):
+    """The command could not do its work: usage, configuration, environment (exit 2)."""
+
+    exit_code = EXIT_ERROR
+
+
+def say(line: str, *, err: bool = False) -> None:
+    """One line for a person: data in it (claim ids, file names, reasons) cannot drive the terminal."""
+    click.echo(visible(line), err=err)
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+def cell(value: Any) -> str:
+    """One cell as text; a string's whitespace folded so it stays one cell of one line."""
+    if value is None:
+        return ""
+    return " ".join(value.split()) if isinstance(value, str) else str(value)
+
+
+def emit(
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    as_json: bool = False,
+    as_csv: bool = False,
+    empty: str | None = None,
+) -> None:
+    """Rows as JSON, CSV, a rich table (terminal) or stable tab-separated lines (pipe, cron).
+
+    ``empty`` is said instead of an empty table on a terminal; a pipe still gets the header row,
+    so a script reading the columns sees the same shape with no rows.
+    """
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    if as_json:
+        print_json(list(rows))
+        return
+    if as_csv:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([spreadsheet_cell(cell(row.get(c))) for c in columns])
+        click.echo(out.getvalue(), nl=False)
+        return
+    table_rows = [[cell(row.get(c)) for c in columns] for row in rows]
+    if not sys.stdout.isatty():
+        click.echo("\t".join(columns))
+        for table_row in table_rows:
+            click.echo("\t".join(spreadsheet_cell(text) for text in table_row))
+        return
+    if not rows and empty is not None:
+        say(empty)
+        return
+    table = Table(title=terminal_cell(title))
+    for column in columns:
+        table.add_column(column.replace("_", " "), justify="right" if column in MONEY_COLUMNS else "left")
+    for table_row in table_rows:
+        table.add_row(*(terminal_cell(text) for text in table_row))
+    Console(highlight=False, soft_wrap=True).print(table)
+
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def output_options(func: Command) -> Command:
+    """``--json`` and ``--csv`` (as ``as_json``, ``as_csv``) for a command that ends in ``emit``."""
+    func = click.option("--csv", "as_csv", is_flag=True, help="Print CSV (header row first).")(func)
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
