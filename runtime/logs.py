@@ -1,7 +1,9 @@
 """structlog set-up: readable on a terminal, JSON lines under cron, PHI removed first.
 
 Redaction is by field name: any event field that can carry a member's name, id,
-date of birth or address is replaced before any renderer sees it.  Code logs ids
+date of birth or address is replaced before any renderer sees it, once, after the
+fields bound to the logger and to the context have joined the event.  ``name`` is
+redacted (it is a person's more often than not); a file is logged as ``file=``.  Code logs ids
 of *our* records (claim ids, batch ids, file names), never member data; the
 processor is the safety net for the day someone forgets.
 
@@ -66,11 +68,11 @@ def configure_logging(*, json_lines: bool | None = None, verbose: bool = False, 
     shown = [] if json_lines else [visible_values]
     structlog.configure(
         processors=[
-            redact_phi,
+            # after the merge, so a field bound with bind_contextvars is redacted like one passed to the call
             structlog.contextvars.merge_contextvars,
+            redact_phi,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            redact_phi,
             *shown,
             renderer,
         ],
