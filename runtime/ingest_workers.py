@@ -53,7 +53,7 @@ from parsers.profiles import Profile
 log = structlog.get_logger(__name__)
 
 MIN_BYTES_FOR_WORKERS = 2_000_000  # below this, forking costs more than it saves
-MIN_CHUNK_SIZE = 500  # a chunk costs ≈ 16 ms of fixed time (commit, checkpoint): share_chunk_size
+MIN_CHUNK_SIZE = 500  # each chunk pays a commit and a checkpoint: below this they outweigh the rows
 WORKERS_ENV = "BHCLAIMS_INGEST_WORKERS"
 REPORT_LISTS = tuple(f.name for f in fields(IngestReport))  # each in the order its claims came
 
