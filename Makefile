@@ -30,6 +30,7 @@ test: $(STAMP) servers
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # pyx12 vs the engine on COUNT mutated built files; prints agreements and divergences by kind
 COUNT ?= 10000
