@@ -363,7 +363,7 @@ def post(state: State, files: tuple[Path, ...], as_json: bool) -> None:
     payer = app.config.payer
     report = (post_files(app.ledger, list(files), actor=app.actor, payer=payer) if files
               else post_pending(app.ledger, actor=app.actor, payer=payer))
-    summary = {
+    summary: dict[str, Any] = {
         "files_posted": report.files_posted,
         "already_posted": report.already_posted,
         "failed": report.failed,

@@ -25,7 +25,10 @@ def run_migrations_online() -> None:
             with context.begin_transaction():
                 context.run_migrations()
         return
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("migrations: no sqlalchemy.url in the Alembic configuration")
+    engine = make_engine(url)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
         with context.begin_transaction():

@@ -325,9 +325,9 @@ def _track_incomplete(
         try:
             with ledger.session() as session:
                 rows = {row.name_sha256: row for row in session.scalars(select(InboundWaiting))}
-                for key, row in rows.items():
+                for key, stale in rows.items():
                     if key not in listed or key in taken:
-                        session.delete(row)
+                        session.delete(stale)
                 for key, name in waiting.items():
                     row = rows.get(key)
                     if row is None:

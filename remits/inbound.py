@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
@@ -187,7 +188,10 @@ def _quarantine_file(ledger: Ledger, transmission_id: int, name: str, reasons: l
     log.warning("file.quarantined", file=name, reasons=len(reasons))
 
 
-def _merge(into: PaymentReport, more: PaymentReport) -> None:
+Report = TypeVar("Report", PaymentReport, AckReport)
+
+
+def _merge(into: Report, more: Report) -> None:
     for name, value in vars(more).items():
         current = getattr(into, name)
         setattr(into, name, current + value)
