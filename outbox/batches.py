@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from domain.claim import Claim as DomainClaim
 from edi.x837p import BuildSettings, ClaimNotWritable, ControlNumbers, Receiver, Submitter, build_837p
+from ledger.bulk import BulkWriter
 from ledger.claims import load_domain_claims, transition
 from ledger.counters import next_control_number
 from ledger.db import Ledger
@@ -106,9 +107,10 @@ def _allocate(ledger: Ledger, config: Config, *, checker: Checker, actor: str,
         )
         session.add(batch)
         session.flush()
-        for index, row in enumerate(chosen):
-            st = f"{index // config.claims_per_transaction + 1:04d}"
-            session.add(BatchClaim(batch_id=batch.id, claim_pk=row.id, st_control_number=st))
+        sets = [f"{index // config.claims_per_transaction + 1:04d}" for index in range(len(chosen))]
+        BulkWriter(session).insert(BatchClaim.__table__, ("batch_id", "claim_pk", "st_control_number"),
+                                   [(batch.id, row.id, st) for row, st in zip(chosen, sets, strict=True)])
+        for row, st in zip(chosen, sets, strict=True):
             transition(session, row, ClaimStatus.BATCHED, actor=actor, event="batched",
                        detail=f"batch {batch.id} ISA13 {interchange:09d} ST {st}")
         return batch.id, loaded
