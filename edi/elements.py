@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from edi.grammar import CompositeSpec, ElementSpec, Grammar, Node
 from edi.x12 import Separators
@@ -193,24 +193,40 @@ def element_findings(node: Node, elements: list[str], separators: Separators, gr
     return problems
 
 
-def syntax_problem(segment_id: str, rule: tuple[object, ...], elements: list[str]) -> ElementProblem | None:
-    """X12 syntax notes: P (all or none), R (at least one), E (at most one), C and L (if the first, then ...)."""
-    kind = str(rule[0])
-    columns = [int(str(c)) for c in rule[1:]]
-    present = [c < len(elements) and elements[c] != "" for c in columns]
+def syntax_problem(segment_id: str, rule: tuple[Any, ...], elements: list[str]) -> ElementProblem | None:
+    """X12 syntax notes: P (all or none), R (at least one), E (at most one), C and L (if the first, then ...).
+
+    The words are only built for a broken note: most segments keep every note."""
+    kind = rule[0]
+    count = len(elements)
+    present = [c < count and elements[c] != "" for c in rule[1:]]
+    if kind == "P":
+        broken = any(present) and not all(present)
+    elif kind == "R":
+        broken = not any(present)
+    elif kind == "E":
+        broken = sum(present) > 1
+    elif kind == "C":
+        broken = present[0] and not all(present[1:])
+    elif kind == "L":
+        broken = present[0] and not any(present[1:])
+    else:
+        return None
+    if not broken:
+        return None
+    columns = rule[1:]
     names = ", ".join(f"{segment_id}{c:02d}" for c in columns)
     refdes = f"{segment_id}{columns[0]:02d}"
-    if kind == "P" and any(present) and not all(present):
+    rest = names.split(", ", 1)[1] if len(columns) > 1 else ""
+    if kind == "P":
         return ElementProblem(refdes, "2", f"if any of {names} is present, all are required")
-    if kind == "R" and not any(present):
+    if kind == "R":
         return ElementProblem(refdes, "2", f"at least one of {names} is required")
-    if kind == "E" and sum(present) > 1:
+    if kind == "E":
         return ElementProblem(refdes, "10", f"at most one of {names} may be present")
-    if kind == "C" and present[0] and not all(present[1:]):
-        return ElementProblem(refdes, "2", f"if {refdes} is present, {names.split(', ', 1)[1]} must be too")
-    if kind == "L" and present[0] and not any(present[1:]):
-        return ElementProblem(refdes, "2", f"if {refdes} is present, one of {names.split(', ', 1)[1]} must be too")
-    return None
+    if kind == "C":
+        return ElementProblem(refdes, "2", f"if {refdes} is present, {rest} must be too")
+    return ElementProblem(refdes, "2", f"if {refdes} is present, one of {rest} must be too")
 
 
 # --- the compiled form ------------------------------------------------------------------------

@@ -397,6 +397,9 @@ class Engine:
         # the plan key's shape by segment id: absent = no key element, n >= 0 = element n alone, -1 = composite
         self.key_position = {sid: fields[0][0] if len(fields) == 1 and fields[0][1] is None else -1
                              for sid, fields in self.key_fields.items() if fields}
+        # a key that is the first component of one element (SV1, HI, SVC): element n, read without a split list
+        self.key_first_component = {sid: fields[0][0] for sid, fields in self.key_fields.items()
+                                    if len(fields) == 1 and fields[0][1] == 1}
 
     def qualifier(self, sid: str, elements: list[str], component: str) -> object:
         fields = self.key_fields.get(sid)
@@ -421,6 +424,9 @@ class Engine:
             key: tuple[int, str, object] = (state, sid, "")
         elif at >= 0:
             key = (state, sid, elements[at] if at < len(elements) else "")
+        elif sid in self.key_first_component:
+            at = self.key_first_component[sid]
+            key = (state, sid, elements[at].partition(component)[0] if at < len(elements) else "")
         else:
             key = (state, sid, self.qualifier(sid, elements, component))
         found = self.plans.get(key)
