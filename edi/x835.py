@@ -167,6 +167,7 @@ class RemittanceReader(TransactionReader):
         self.out: list[RemittanceHeader | ClaimPaymentDraft | ClaimPayment | RemittanceEnd] = []
         self.amounts: dict[str, Decimal] = {}
         self.dates: dict[str, date] = {}
+        self.quantities: dict[str, Decimal] = {}
         self.cas_seen: dict[tuple[str, ...], tuple[Adjustment, ...]] = {}
         self.header_sent = False
         self.claim: ClaimPaymentDraft | None = None
@@ -203,9 +204,14 @@ class RemittanceReader(TransactionReader):
         value = _get(elements, position)
         if not value:
             return None
-        if len(value) > MAX_DECIMAL_LENGTH or not DECIMAL_PATTERN.fullmatch(value):
-            raise self.fail(number, f"{elements[0]}{position:02d} is not a decimal amount")
-        return Decimal(value)
+        found = self.quantities.get(value)
+        if found is None:
+            if len(value) > MAX_DECIMAL_LENGTH or not DECIMAL_PATTERN.fullmatch(value):
+                raise self.fail(number, f"{elements[0]}{position:02d} is not a decimal amount")
+            found = Decimal(value)
+            if len(self.quantities) < _CACHE_LIMIT:
+                self.quantities[value] = found
+        return found
 
     def bounded(self, elements: list[str], position: int, stored: str, number: int) -> str:
         """Text the ledger keeps in ``STORED_LENGTHS[stored]`` characters: longer is refused while reading,
