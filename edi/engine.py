@@ -227,6 +227,11 @@ class _Structure:
         counts = self.counts
         missing: list[tuple[int, str]] = []
         add = self.findings.append if self.findings is not None else None
+        if len(ops) == 1 and ops[0][0] == MATCH_SEGMENT:  # the usual plan: the next segment, nothing to note
+            child = nodes[ops[0][1]]
+            if child.usage != "N" and counts[child.index] < child.max_repeat:
+                counts[child.index] += 1
+                return
         for op in ops:
             kind = op[0]
             if kind == MATCH_SEGMENT:
@@ -495,6 +500,7 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
     number = 0
     findings = state.findings
     verified: set[tuple[int, str]] = set()
+    good_ids: set[str] = set()  # segment identifiers already found well formed (a file uses a few dozen)
     raw_sink = reader.texts.append if reader is not None and reader.WANTS_TEXT else None
     for batch in data.batches():
         for raw in batch:
@@ -531,8 +537,11 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                     continue
                 _envelope_segment(state, sid, elements, number)
             else:
-                if check and not _SEGMENT_ID.fullmatch(sid):
-                    findings.append(Finding(number, sid[:3], None, "1", "segment identifier is not valid"))
+                if check and sid not in good_ids:
+                    if _SEGMENT_ID.fullmatch(sid):
+                        good_ids.add(sid)
+                    else:
+                        findings.append(Finding(number, sid[:3], None, "1", "segment identifier is not valid"))
                 state.set_segments += 1
                 if raw_sink is not None and state.reading_set:
                     raw_sink(raw)
