@@ -19,10 +19,10 @@ from outbox.files import ensure_private_dir
 from parsers.csv_export import CsvExportReader
 from parsers.errors import RowError
 from parsers.export import export_reader, parse_export
-from runtime.app import App
 from runtime.collector import fewer_collections
 from runtime.config import Config, load_config
-from runtime.ingest_workers import ingest_in_workers, worker_count
+from usecases.app import App
+from usecases.ingest_workers import ingest_in_workers, worker_count
 
 
 def create_ledger(config_path: Path, database_url: str | None = None) -> Config:
@@ -43,7 +43,7 @@ def ingest_file(app: App, path: Path, *, profile: Path | None = None, workers: i
 def ingest_export(ledger: Ledger, path: Path, *, today: date, checker: Checker, actor: str,
                   profile: Path | None = None, workers: int | None = None) -> dict[str, Any]:
     """Read one export into the ledger; a large CSV is parsed, checked and stored by worker
-    processes (``runtime.ingest_workers``, ``workers=None``: as ``worker_count`` says), with
+    processes (``usecases.ingest_workers``, ``workers=None``: as ``worker_count`` says), with
     the same result as in this one."""
     with fewer_collections():
         return _ingest_export(ledger, path, today=today, checker=checker, actor=actor, profile=profile,
