@@ -33,7 +33,7 @@ class State:
     @property
     def app(self) -> Any:
         if self._app is None:
-            from runtime.app import App
+            from usecases.app import App
 
             self._app = App(self.config())
         return self._app
@@ -111,7 +111,7 @@ def init(directory: Path, transport_url: str) -> None:
     """
     from outbox.files import ensure_private_dir, write_private
     from runtime.config import starter_config
-    from runtime.setup import create_ledger
+    from usecases.setup import create_ledger
 
     ensure_private_dir(directory.resolve())
     config_path = directory.resolve() / DEFAULT_CONFIG_NAME
@@ -147,7 +147,7 @@ def ingest(state: State, files: tuple[Path, ...], profile: Path | None, as_json:
 
     Example: bhclaims ingest exports/2026-11-23.csv
     """
-    from runtime.setup import ingest_file
+    from usecases.setup import ingest_file
 
     app = state.app
     results = [ingest_file(app, path, profile=profile) for path in files]
@@ -178,7 +178,7 @@ def check(state: State, claim_id: str | None, as_json: bool) -> None:
 
     Example: bhclaims check --claim ENC-1001
     """
-    from runtime.setup import check_ledger_claims
+    from usecases.setup import check_ledger_claims
 
     results = check_ledger_claims(state.app, claim_id)
     if as_json:
@@ -402,7 +402,7 @@ def post(state: State, files: tuple[Path, ...], as_json: bool) -> None:
 
 def _correction(state: State, claim_id: str, *, void: bool, from_file: Path | None, as_json: bool) -> None:
     from ledger.corrections import CorrectionRefused
-    from runtime.setup import correct_claim
+    from usecases.setup import correct_claim
 
     try:
         result = correct_claim(state.app, claim_id, void=void, from_file=from_file)
@@ -519,7 +519,7 @@ def sandbox_process(directory: Path) -> None:
 @click.option("--db", "demo_db", default=None, metavar="URL", help="Run the demo against this database instead.")
 def demo(keep: Path | None, demo_db: str | None) -> None:
     """The whole loop on bundled data: init, ingest, build, send, sandbox, fetch, post, summary."""
-    from runtime.demo import run_demo
+    from usecases.demo import run_demo
 
     summary = run_demo(keep, database_url=demo_db, echo=click.echo)
     emit("Demo summary", tuple(summary), [summary])
@@ -577,7 +577,7 @@ ONE_LINE_ERRORS = (
     ("outbox.lock", "MailboxBusy"),
     ("outbox.transport", "TransportError"),
     ("parsers.profiles", "ProfileError"),
-    ("runtime.ingest_workers", "IngestWorkerError"),
+    ("usecases.ingest_workers", "IngestWorkerError"),
 )
 
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/ingest.py [--lines 100000] [--db URL] [--workers N]
 
-Times ``runtime.setup.ingest_export``, what ``bhclaims ingest`` runs: by default with
+Times ``usecases.setup.ingest_export``, what ``bhclaims ingest`` runs: by default with
 the worker processes it would use on this machine (``--workers 0``: all in this one).
 Peak RSS is this process's and, separately, the largest worker's; CPU time likewise
 (this process only waits while workers parse, check and store).
@@ -39,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from ledger.db import Ledger, upgrade
-    from runtime.ingest_workers import worker_count
-    from runtime.setup import ingest_export
+    from usecases.ingest_workers import worker_count
+    from usecases.setup import ingest_export
     from validators.engine import CheckContext, RuleSettings, check_claim
 
     work = Path(tempfile.mkdtemp(prefix="bhclaims-bench-ingest-"))

@@ -55,7 +55,7 @@ def nightly(state: Any, dry_run: bool, settle_seconds: float, as_json: bool) -> 
       bhclaims --log-format json nightly >> /var/log/bhclaims/nightly.log 2>&1
     """
     from clerk.nightly import EXIT_ATTENTION, EXIT_ERROR, run_nightly, summary_text
-    from runtime.app import App
+    from usecases.app import App
 
     app = App(state.config(), actor="cron")
     try:

@@ -34,9 +34,9 @@ from ledger.models import Batch, Claim, ClaimEvent, ClaimPayment, ClaimStatus, T
 from outbox.files import ensure_private_dir, sha256_file, write_private
 from outbox.lock import MailboxBusy, mailbox_lock
 from outbox.transport import TransportError
-from runtime.app import App
 from runtime.escaping import visible
 from runtime.logs import get_logger
+from usecases.app import App
 
 log = get_logger("bhclaims.nightly")
 
@@ -196,7 +196,7 @@ def _guarded(name: str, body: Callable[[Step], None]) -> Step:
 
 
 def _ingest(app: App, step: Step, settle_seconds: float) -> None:
-    from runtime.setup import ingest_file
+    from usecases.setup import ingest_file
 
     drop = drop_dir(app)
     if not drop.exists():
@@ -255,7 +255,7 @@ def _ingest(app: App, step: Step, settle_seconds: float) -> None:
 
 
 def _check(app: App, step: Step) -> None:
-    from runtime.setup import check_ledger_claims
+    from usecases.setup import check_ledger_claims
 
     results = check_ledger_claims(app)
     held = [r for r in results if r["status"] == ClaimStatus.HELD]

@@ -39,9 +39,9 @@ from domain.claim import (
     ServiceLine,
     SupervisedBilling,
 )
+from domain.places import US_STATE_CODES
 from edi.text import UnsafeText, to_x12_identifier, to_x12_text
 from edi.x12 import format_amount, format_quantity
-from validators.codesets.geography import US_STATE_CODES
 
 IMPLEMENTATION_CONVENTION = "005010X222A1"
 

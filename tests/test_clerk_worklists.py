@@ -35,9 +35,10 @@ from ledger.models import (
     Remittance,
     ServicePayment,
 )
-from runtime.demo import run_demo
 from tests.claim_factory import make_claim, make_line
 from tests.ledger_helpers import no_findings
+from usecases.demo import run_demo
+from validators.engine import rule_settings
 from validators.settings import RuleSettings
 
 TRACE = "TEST-EFT-0001"
@@ -284,7 +285,7 @@ def test_worklists_find_each_case_with_its_deadline(scenario: Scenario) -> None:
 
 
 def test_windows_come_from_the_rule_settings() -> None:
-    settings = RuleSettings.from_mapping(
+    settings = rule_settings(
         {"timely_filing_days": {"medicaid": 120}, "corrected_claim_days": {"commercial": 90}}
     )
     assert settings.timely_filing_days(LineOfBusiness.MEDICAID) == 120
@@ -294,7 +295,7 @@ def test_windows_come_from_the_rule_settings() -> None:
     assert worklists.appeal_deadline("medicare_advantage", date(2026, 1, 1), default) == date(2027, 1, 1)
     assert worklists.appeal_deadline("commercial", date(2026, 1, 31), default) == date(2027, 1, 31)
     assert worklists.appeal_deadline("sco", date(2026, 1, 1), default) == date(2026, 3, 2)
-    practice = RuleSettings.from_mapping({"appeal_windows": {"medicaid": "90 days", "commercial": "6 months"}})
+    practice = rule_settings({"appeal_windows": {"medicaid": "90 days", "commercial": "6 months"}})
     assert worklists.appeal_deadline("medicaid", date(2026, 1, 1), practice) == date(2026, 4, 1)
     assert worklists.appeal_deadline("commercial", date(2026, 1, 31), practice) == date(2026, 7, 31)
 

@@ -31,10 +31,10 @@ from sqlalchemy import func, select
 from ledger.db import Ledger
 from ledger.models import Claim, ClaimStatus
 from runtime.config import DEFAULT_CONFIG_NAME, starter_config
-from runtime.setup import create_ledger
 from tests.pg_server import PostgresServer
 from tests.sshd_server import SshdServer, sshd  # noqa: F401 - the fixture
 from tests.test_send_fetch_sftp import Practice
+from usecases.setup import create_ledger
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))

@@ -24,12 +24,12 @@ from sqlalchemy import select
 from domain import clock
 from ledger.db import Ledger
 from ledger.models import Claim
-from runtime.demo import DEMO_EXPORT, run_demo, shifted_export
 from tests.conftest import FIXTURE_TODAY
+from usecases.demo import DEMO_EXPORT, run_demo, shifted_export
 
 REPO = Path(__file__).resolve().parent.parent
 PRODUCT_PACKAGES = ("cli.py", "clerk", "domain", "edi", "ledger", "migrations", "outbox", "parsers", "remits",
-                    "runtime", "sandbox", "validators")
+                    "runtime", "sandbox", "usecases", "validators", "console")
 # Days far apart over the next two years (leap day and year ends included).
 FAR_DAYS = [FIXTURE_TODAY + timedelta(days=120), date(2028, 2, 29), FIXTURE_TODAY + timedelta(days=730)]
 

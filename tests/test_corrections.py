@@ -163,8 +163,8 @@ def test_original_claim_facts_answer_what_the_ref_f8_rules_ask(ledger: Ledger) -
 
 def test_app_check_holds_a_replacement_whose_ref_f8_is_not_the_ledgers(ledger: Ledger, tmp_path: Path,
                                                                         db_url: str) -> None:
-    from runtime.app import App
     from runtime.config import load_config, starter_config
+    from usecases.app import App
 
     config_path = tmp_path / "bhclaims.toml"
     config_path.write_text(starter_config(transport_url="file://./clearinghouse"), encoding="utf-8")

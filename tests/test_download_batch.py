@@ -31,10 +31,10 @@ from outbox.fetcher import fetch_batches, fetch_files
 from outbox.local import LocalDirTransport
 from outbox.sftp import SftpSettings, SftpTransport
 from outbox.transport import RemoteFile, TransportError
-from runtime.app import App
-from runtime.setup import create_ledger
 from tests.sshd_server import SshdServer, sshd  # noqa: F401 - the fixture
 from tests.test_send_fetch_sftp import REPO, Practice, inbound_rows, kill_9, remote_names, reply, wait_reached
+from usecases.app import App
+from usecases.setup import create_ledger
 
 pytestmark = pytest.mark.sftp
 

@@ -34,12 +34,12 @@ from ledger.db import Ledger
 from ledger.models import InboundWaiting, Transmission
 from outbox.fetcher import fetch_files
 from outbox.transport import LOCAL_NAME_LIMIT, check_listed_name, local_name
-from runtime.app import App
 from runtime.config import DEFAULT_CONFIG_NAME, load_config, starter_config
 from runtime.escaping import visible
-from runtime.setup import create_ledger
 from tests.sshd_server import SshdServer, sshd  # noqa: F401 - the fixture
 from tests.test_send_fetch_sftp import REPO, Practice, reply
+from usecases.app import App
+from usecases.setup import create_ledger
 
 SAFE_LOCAL = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
 

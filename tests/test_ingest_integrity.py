@@ -31,10 +31,10 @@ from parsers.columns import ALL_COLUMNS
 from parsers.export import parse_export
 from parsers.writer import claim_rows
 from remits.inbound import post_files
-from runtime.setup import ingest_export
 from tests.claim_factory import SUPERVISOR, make_claim, make_line
 from tests.conftest import FIXTURE_TODAY
 from tests.remit_factory import ledger_with, pay, remit, write_835
+from usecases.setup import ingest_export
 
 D = Decimal
 

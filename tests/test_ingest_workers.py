@@ -23,9 +23,9 @@ from ledger.db import Ledger, upgrade
 from parsers.csv_export import CsvExportReader
 from parsers.errors import RowError
 from parsers.profiles import load_profile
-from runtime.ingest_workers import IngestWorkerError, worker_count
-from runtime.setup import ingest_export
 from tests.claim_factory import PAY_TO_LOCKBOX, SCHOOL_CLINIC, make_claim
+from usecases.ingest_workers import IngestWorkerError, worker_count
+from usecases.setup import ingest_export
 from validators.engine import CheckContext, RuleSettings, check_claim
 
 REPO = Path(__file__).resolve().parent.parent
@@ -238,7 +238,7 @@ def test_worker_count_setting(tmp_path, monkeypatch):
 
 
 def test_workers_by_default_for_a_large_file_on_two_cpus_or_more(tmp_path, monkeypatch):
-    from runtime import ingest_workers
+    from usecases import ingest_workers
 
     large = tmp_path / "large.csv"
     large.write_bytes(b"claim_id\n" + b"x" * ingest_workers.MIN_BYTES_FOR_WORKERS)
@@ -421,7 +421,7 @@ def test_a_workers_chunks_halve_towards_the_end_of_the_file(tmp_path):
     """Full chunks while much of the file is left; towards its end, half the claims the worker has
     still to read, never below the minimum; the first pass counted the rows the read then reads."""
     from ledger.ingest import CHUNK_SIZE
-    from runtime.ingest_workers import MIN_CHUNK_SIZE, share_chunk_size
+    from usecases.ingest_workers import MIN_CHUNK_SIZE, share_chunk_size
 
     path = messy_export(tmp_path / "messy.csv", lines=600)
     reader = CsvExportReader(path, today=TODAY, partition=(0, 2))

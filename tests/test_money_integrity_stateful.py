@@ -72,13 +72,13 @@ from outbox.sender import send_batches
 from remits.inbound import post_pending
 from runtime.config import load_config, starter_config
 from runtime.logs import configure_logging
-from runtime.setup import ingest_export
 from sandbox.clearinghouse import PAYER_TRACE_ID
 from sandbox.mailbox import process_mailbox
 from tests.claim_factory import make_claim, make_line
 from tests.conftest import FIXTURE_TODAY
 from tests.remit_factory import pay, remit, text_835
 from tests.test_ingest_integrity import export_of
+from usecases.setup import ingest_export
 
 D = Decimal
 EXAMPLES = int(os.environ.get("BHCLAIMS_STATEFUL_EXAMPLES", "15"))

@@ -26,9 +26,9 @@ from tests.rule_claims import (
     line,
 )
 from validators import rules_optum
-from validators.engine import RULE_CODES, RULES, check_claim, check_claims
+from validators.engine import RULE_CODES, RULES, check_claim, check_claims, rule_settings
 from validators.findings import has_errors
-from validators.settings import RuleSettings, supervision_from_mapping
+from validators.settings import supervision_from_mapping
 
 OLD_LINE = (line("1", service_date=date(2026, 1, 2)),)
 
@@ -39,14 +39,14 @@ def test_every_rule_has_a_failing_case():
 
 
 def test_severity_override_relevels_an_error_to_a_warning():
-    ctx = context(settings=RuleSettings.from_mapping({"OPT-TF-90": "warning"}))
+    ctx = context(settings=rule_settings({"OPT-TF-90": "warning"}))
     [finding] = findings_of(clean_claim(lines=OLD_LINE), ctx)
     assert (finding.code, finding.severity) == ("OPT-TF-90", "warning")
     assert not has_errors([finding])
 
 
 def test_severity_override_off_silences_the_rule():
-    ctx = context(settings=RuleSettings.from_mapping({"OPT-TF-90": "off", "OPT-ABA": "off"}))
+    ctx = context(settings=rule_settings({"OPT-TF-90": "off", "OPT-ABA": "off"}))
     claim = clean_claim(lines=(line("1", procedure_code="97153", service_date=date(2026, 1, 2)),))
     assert findings_of(claim, ctx) == []
     assert codes(findings_of(claim)) == {"OPT-TF-90", "OPT-ABA"}
@@ -56,14 +56,14 @@ def test_commercial_supervision_setting_relevels_the_missing_supervisor():
     claim = clean_claim(rendering_license=RenderingLicense.SUPERVISED)  # no supervisor to bill under
     [default] = findings_of(claim)
     [lenient] = findings_of(
-        claim, context(settings=RuleSettings.from_mapping({"commercial_supervision": "warning"}))
+        claim, context(settings=rule_settings({"commercial_supervision": "warning"}))
     )
     assert default.code == lenient.code == "OPT-SUPV-COMMERCIAL"
     assert (default.severity, lenient.severity) == ("error", "warning")
 
 
 def test_new_settings_are_read_from_the_rules_table():
-    rule_settings = RuleSettings.from_mapping(
+    settings = rule_settings(
         {
             "telehealth_missing_modifier": {"medicaid": "error"},
             "preventive_z_code_under_age": {"commercial": 19},
@@ -73,17 +73,17 @@ def test_new_settings_are_read_from_the_rules_table():
         },
         supervision={LineOfBusiness.SCO: SupervisedBilling.SUPERVISEE_RENDERS},
     )
-    assert rule_settings.telehealth_level(LineOfBusiness.MEDICAID) == "error"
-    assert rule_settings.telehealth_level(LineOfBusiness.COMMERCIAL) == "warning"
-    assert rule_settings.preventive_z_code_age(LineOfBusiness.COMMERCIAL) == 19
-    assert rule_settings.preventive_z_code_age(LineOfBusiness.MEDICAID) == 21
-    assert rule_settings.appeal_window(LineOfBusiness.MEDICAID) == (90, "days")
-    assert rule_settings.appeal_window(LineOfBusiness.COMMERCIAL) == (6, "months")
-    assert rule_settings.appeal_window(LineOfBusiness.MEDICARE_ADVANTAGE) == (12, "months")
-    assert (rule_settings.sco_one_care_start, rule_settings.correction_receipt_days) == (date(2026, 3, 1), 120)
-    assert rule_settings.supervised_billing(LineOfBusiness.SCO) is SupervisedBilling.SUPERVISEE_RENDERS
-    assert rule_settings.supervised_billing(LineOfBusiness.ONE_CARE) is SupervisedBilling.NOT_PERMITTED
-    assert rule_settings.supervised_billing_by_plan[LineOfBusiness.COMMERCIAL] is SupervisedBilling.UNDER_SUPERVISOR
+    assert settings.telehealth_level(LineOfBusiness.MEDICAID) == "error"
+    assert settings.telehealth_level(LineOfBusiness.COMMERCIAL) == "warning"
+    assert settings.preventive_z_code_age(LineOfBusiness.COMMERCIAL) == 19
+    assert settings.preventive_z_code_age(LineOfBusiness.MEDICAID) == 21
+    assert settings.appeal_window(LineOfBusiness.MEDICAID) == (90, "days")
+    assert settings.appeal_window(LineOfBusiness.COMMERCIAL) == (6, "months")
+    assert settings.appeal_window(LineOfBusiness.MEDICARE_ADVANTAGE) == (12, "months")
+    assert (settings.sco_one_care_start, settings.correction_receipt_days) == (date(2026, 3, 1), 120)
+    assert settings.supervised_billing(LineOfBusiness.SCO) is SupervisedBilling.SUPERVISEE_RENDERS
+    assert settings.supervised_billing(LineOfBusiness.ONE_CARE) is SupervisedBilling.NOT_PERMITTED
+    assert settings.supervised_billing_by_plan[LineOfBusiness.COMMERCIAL] is SupervisedBilling.UNDER_SUPERVISOR
 
 
 def test_supervision_table_is_checked():
@@ -97,16 +97,16 @@ def test_supervision_table_is_checked():
 
 def test_telehealth_modifiers_are_configurable():
     claim = clean_claim(lines=(line("1", place_of_service="10", modifiers=("GT",)),))
-    only_95 = context(settings=RuleSettings.from_mapping({"telehealth_modifiers": ["95"]}))
+    only_95 = context(settings=rule_settings({"telehealth_modifiers": ["95"]}))
     assert findings_of(claim) == []
     assert codes(findings_of(claim, only_95)) == {"SNIP4-TELEHEALTH-MOD"}
 
 
 def test_timely_filing_days_merge_with_defaults():
-    rule_settings = RuleSettings.from_mapping({"timely_filing_days": {"medicaid": 120}})
-    assert rule_settings.timely_filing_days(LineOfBusiness.MEDICAID) == 120
-    assert rule_settings.timely_filing_days(LineOfBusiness.COMMERCIAL) == 90
-    assert rule_settings.corrected_claim_days(LineOfBusiness.MEDICAID) == 365
+    settings = rule_settings({"timely_filing_days": {"medicaid": 120}})
+    assert settings.timely_filing_days(LineOfBusiness.MEDICAID) == 120
+    assert settings.timely_filing_days(LineOfBusiness.COMMERCIAL) == 90
+    assert settings.corrected_claim_days(LineOfBusiness.MEDICAID) == 365
 
 
 @pytest.mark.parametrize(
@@ -131,7 +131,7 @@ def test_timely_filing_days_merge_with_defaults():
 )
 def test_bad_settings_are_refused_with_the_key_named(table, complaint):
     with pytest.raises(ValueError, match="rules") as refused:
-        RuleSettings.from_mapping(table)
+        rule_settings(table)
     assert complaint in str(refused.value)
 
 
@@ -243,8 +243,8 @@ def test_check_claim_runs_only_the_rules_given_and_then_the_pack_again():
 
 
 def test_supervision_table_of_the_config_reaches_rules_and_builder(tmp_path):
-    from runtime.app import App
     from runtime.config import ConfigError, load_config, starter_config
+    from usecases.app import App
 
     path = tmp_path / "bhclaims.toml"
     starter = starter_config(transport_url="file://./clearinghouse")

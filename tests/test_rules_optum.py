@@ -25,6 +25,7 @@ from tests.rule_claims import (
     findings_of,
     line,
 )
+from validators.engine import rule_settings
 from validators.findings import OriginalClaim
 from validators.settings import RuleSettings
 
@@ -47,7 +48,7 @@ SUPERVISED_U5 = {
     "lines": (line("1", modifiers=("U5",)),),
 }
 DEFAULT = context()
-NO_U5_NOTE = context(settings=RuleSettings.from_mapping({"OPT-SUPV-U5": "off"}))
+NO_U5_NOTE = context(settings=rule_settings({"OPT-SUPV-U5": "off"}))
 """A context without the info note that a supervised commercial claim goes under its supervisor."""
 
 
@@ -80,7 +81,7 @@ CASES = [
             line_of_business=LineOfBusiness.MEDICAID, lines=(line("1", service_date=date(2026, 1, 1)),)
         ),
         DEFAULT,
-        context(settings=RuleSettings.from_mapping({"timely_filing_days": {"medicaid": 180}})),
+        context(settings=rule_settings({"timely_filing_days": {"medicaid": 180}})),
         id="timely-filing-configured-per-line-of-business",
     ),
     case(
@@ -195,7 +196,7 @@ CASES = [
         "OPT-FACILITY",
         clean_claim(lines=(line("1", procedure_code="99223", place_of_service="51"),)),
         clean_claim(lines=(line("1", procedure_code="99223", place_of_service="51"),)),
-        context(settings=RuleSettings.from_mapping({"facility_places_of_service": ["21", "51"]})),
+        context(settings=rule_settings({"facility_places_of_service": ["21", "51"]})),
         DEFAULT,
         id="inpatient-pos-only-when-the-practice-lists-it",
     ),
@@ -246,7 +247,7 @@ CASES = [
         clean_claim(line_of_business=MA, rendering_license=RenderingLicense.SUPERVISED),
         clean_claim(line_of_business=LineOfBusiness.SCO, subscriber=SENIOR, **SUPERVISED_UNDERSTOOD),
         DEFAULT,
-        context(settings=RuleSettings.from_mapping({}, supervision={LineOfBusiness.SCO: SupervisedBilling.SUPERVISEE_RENDERS})),
+        context(settings=rule_settings({}, supervision={LineOfBusiness.SCO: SupervisedBilling.SUPERVISEE_RENDERS})),
         id="supervised-without-supervisor-vs-sco-set-to-supervisee",
     ),
     case(
@@ -337,8 +338,8 @@ CASES = [
         "OPT-DSNP-START",
         clean_claim(line_of_business=LineOfBusiness.ONE_CARE),
         clean_claim(line_of_business=LineOfBusiness.ONE_CARE),
-        context(settings=RuleSettings.from_mapping({"sco_one_care_start": date(2026, 4, 15)})),
-        context(settings=RuleSettings.from_mapping({"sco_one_care_start": "2026-04-14"})),
+        context(settings=rule_settings({"sco_one_care_start": date(2026, 4, 15)})),
+        context(settings=rule_settings({"sco_one_care_start": "2026-04-14"})),
         id="one-care-start-settable",
     ),
     case(
@@ -552,7 +553,7 @@ def test_timely_filing_follows_today_under_one_settings_object():
 
 def test_timely_filing_days_follow_each_claims_plan_under_one_context():
     ctx = context(
-        RuleSettings.from_mapping({"timely_filing_days": {"medicaid": 120}}),
+        rule_settings({"timely_filing_days": {"medicaid": 120}}),
         today=SERVICE_DATE + timedelta(days=100),
     )
     commercial, medicaid = clean_claim(), clean_claim(line_of_business=LineOfBusiness.MEDICAID)
@@ -623,11 +624,11 @@ def test_telehealth_with_any_accepted_modifier_goes_out(modifier, lob):
 def test_telehealth_without_modifier_is_a_warning_unless_the_plan_says_error():
     claim = clean_claim(line_of_business=LineOfBusiness.MEDICAID, lines=(line("1", place_of_service="02"),))
     [default] = findings_of(claim)
-    strict = context(settings=RuleSettings.from_mapping({"telehealth_missing_modifier": {"medicaid": "error"}}))
+    strict = context(settings=rule_settings({"telehealth_missing_modifier": {"medicaid": "error"}}))
     [held] = findings_of(claim, strict)
     assert (default.severity, held.severity) == ("warning", "error")
     assert findings_of(clean_claim(lines=(line("1", place_of_service="02"),)), strict)[0].severity == "warning"
-    quiet = context(settings=RuleSettings.from_mapping({"telehealth_missing_modifier": {"medicaid": "off"}}))
+    quiet = context(settings=rule_settings({"telehealth_missing_modifier": {"medicaid": "off"}}))
     assert findings_of(claim, quiet) == []
 
 

@@ -15,10 +15,10 @@ from edi.x835 import read_835
 from edi.x999 import read_999
 from ledger.db import Ledger
 from ledger.models import Acknowledgement, Claim
-from runtime.demo import run_demo
 from sandbox.clearinghouse import answer_837, valid_npi
 from sandbox.mailbox import process_mailbox
 from tests.test_sandbox import CLAIMS, FILE, TODAY, billing, claim_segments, interchange, subscriber
+from usecases.demo import run_demo
 from validators.x12_syntax import validate_x12
 
 

@@ -38,12 +38,12 @@ from outbox.batches import build_batches
 from outbox.fetcher import fetch_files
 from outbox.lock import mailbox_lock
 from outbox.sender import send_batches
-from runtime.app import App
 from runtime.config import DEFAULT_CONFIG_NAME, load_config, starter_config
-from runtime.setup import create_ledger
 from tests.claim_factory import make_claim
 from tests.ledger_helpers import no_findings
 from tests.sshd_server import SshdServer, sshd  # noqa: F401 - the fixture
+from usecases.app import App
+from usecases.setup import create_ledger
 
 pytestmark = pytest.mark.sftp
 

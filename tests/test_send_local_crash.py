@@ -25,13 +25,13 @@ from domain import clock
 from ledger.db import Ledger
 from ledger.ingest import ingest_claims
 from outbox.batches import build_batches
-from runtime.app import App
 from runtime.config import DEFAULT_CONFIG_NAME, load_config, starter_config
-from runtime.setup import create_ledger
 from sandbox.mailbox import process_mailbox
 from tests.claim_factory import make_claim
 from tests.ledger_helpers import no_findings
 from tests.test_send_fetch_sftp import send_states
+from usecases.app import App
+from usecases.setup import create_ledger
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -14,11 +14,12 @@ constants (an enum class attribute costs as much as a whole clean rule).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import lru_cache
+from typing import Any
 
-from domain.claim import Claim
+from domain.claim import Claim, LineOfBusiness, SupervisedBilling
 from validators import rules_optum, rules_snip3, rules_snip4, rules_snip5
 from validators.findings import CheckContext, Finding, Rule, RuleCheck, Severity, has_errors
 from validators.settings import RuleSettings
@@ -37,7 +38,15 @@ __all__ = [
     "check_claims",
     "has_errors",
     "rule_plan",
+    "rule_settings",
 ]
+
+
+def rule_settings(
+    table: Mapping[str, Any], *, supervision: Mapping[LineOfBusiness, SupervisedBilling] | None = None
+) -> RuleSettings:
+    """The ``[rules]`` table checked against this rule pack's codes (ValueError for anything wrong)."""
+    return RuleSettings.from_mapping(table, RULE_CODES, supervision=supervision)
 
 
 @lru_cache(maxsize=32)

@@ -173,19 +173,15 @@ class RuleSettings:
     def from_mapping(
         cls,
         table: Mapping[str, Any],
-        known_rule_codes: Iterable[str] | None = None,
+        known_rule_codes: Iterable[str],
         *,
         supervision: Mapping[LineOfBusiness, SupervisedBilling] | None = None,
     ) -> RuleSettings:
         """Build settings from the ``[rules]`` table; ValueError for anything wrong.
 
-        ``known_rule_codes`` defaults to the codes of the engine's rule pack;
-        ``supervision`` is the checked ``[supervision]`` table (``supervision_from_mapping``).
+        ``known_rule_codes`` are the rule pack's codes (``validators.engine.rule_settings`` passes
+        them: the engine imports this module, not the other way round); ``supervision`` is the checked ``[supervision]`` table (``supervision_from_mapping``).
         """
-        if known_rule_codes is None:
-            from validators.engine import RULE_CODES
-
-            known_rule_codes = RULE_CODES
         known = frozenset(known_rule_codes)
         if not isinstance(table, Mapping):
             raise ValueError(f"[rules] must be a table, not {type(table).__name__}")

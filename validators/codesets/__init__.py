@@ -5,8 +5,9 @@ Each list names its source here or in README.md beside this file; the ICD-10-CM
 table is data (one code a line), the short lists are Python constants.
 """
 
+from domain.places import US_STATE_CODES
 from validators.codesets.diagnoses import code_first, is_dsm_derived
-from validators.codesets.geography import MGB_SERVICE_COUNTIES, US_STATE_CODES, massachusetts_counties
+from validators.codesets.geography import MGB_SERVICE_COUNTIES, massachusetts_counties
 from validators.codesets.icd10cm import ICD10CM_RELEASE, icd10cm_billable, is_billable_icd10cm
 from validators.codesets.places_of_service import PLACES_OF_SERVICE
 from validators.codesets.procedures import (

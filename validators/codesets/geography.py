@@ -1,19 +1,8 @@
-"""Places: US state and territory codes accepted in N4 (USPS two-letter abbreviations), and
-the Massachusetts county of a ZIP code (US Census 2020 ZCTA-to-county relationship file,
+"""Places: the Massachusetts county of a ZIP code (US Census 2020 ZCTA-to-county relationship file,
 Massachusetts rows only: validators/codesets/README.md)."""
 
 from functools import cache
 from importlib import resources
-
-US_STATE_CODES: frozenset[str] = frozenset(
-    # 50 states and DC
-    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ "
-    "NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY "
-    # territories and freely associated states served by USPS
-    "AS GU MP PR VI FM MH PW "
-    # military mail (APO/FPO)
-    "AA AE AP".split()
-)
 
 MGB_SERVICE_COUNTIES: frozenset[str] = frozenset(
     {"Bristol", "Dukes", "Essex", "Middlesex", "Nantucket", "Norfolk", "Plymouth", "Suffolk"}

@@ -26,10 +26,10 @@ from outbox.fetcher import fetch_files
 from outbox.files import write_private
 from outbox.sender import send_batches
 from remits.inbound import post_pending
-from runtime.app import App
 from runtime.config import DEFAULT_CONFIG_NAME, load_config, starter_config
-from runtime.setup import create_ledger, ingest_file
 from sandbox.mailbox import process_mailbox
+from usecases.app import App
+from usecases.setup import create_ledger, ingest_file
 
 DEMO_EXPORT = Path(__file__).resolve().parent.parent / "fixtures" / "demo" / "charges.csv"
 

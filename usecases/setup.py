@@ -19,10 +19,11 @@ from outbox.files import ensure_private_dir
 from parsers.csv_export import CsvExportReader
 from parsers.errors import RowError
 from parsers.export import export_reader, parse_export
-from runtime.app import App
 from runtime.collector import fewer_collections
 from runtime.config import Config, load_config
-from runtime.ingest_workers import ingest_in_workers, worker_count
+from usecases.app import App
+from usecases.ingest_workers import ingest_in_workers, worker_count
+from usecases.results import CheckResult, IngestResult
 
 
 def create_ledger(config_path: Path, database_url: str | None = None) -> Config:
@@ -34,16 +35,16 @@ def create_ledger(config_path: Path, database_url: str | None = None) -> Config:
     return config
 
 
-def ingest_file(app: App, path: Path, *, profile: Path | None = None, workers: int | None = None) -> dict[str, Any]:
+def ingest_file(app: App, path: Path, *, profile: Path | None = None, workers: int | None = None) -> IngestResult:
     """Read one export into the ledger, checking each claim with the app's rules."""
     return ingest_export(app.ledger, Path(path), today=app.today, checker=app.check, actor=app.actor,
                          profile=profile, workers=workers)
 
 
 def ingest_export(ledger: Ledger, path: Path, *, today: date, checker: Checker, actor: str,
-                  profile: Path | None = None, workers: int | None = None) -> dict[str, Any]:
+                  profile: Path | None = None, workers: int | None = None) -> IngestResult:
     """Read one export into the ledger; a large CSV is parsed, checked and stored by worker
-    processes (``runtime.ingest_workers``, ``workers=None``: as ``worker_count`` says), with
+    processes (``usecases.ingest_workers``, ``workers=None``: as ``worker_count`` says), with
     the same result as in this one."""
     with fewer_collections():
         return _ingest_export(ledger, path, today=today, checker=checker, actor=actor, profile=profile,
@@ -51,7 +52,7 @@ def ingest_export(ledger: Ledger, path: Path, *, today: date, checker: Checker, 
 
 
 def _ingest_export(ledger: Ledger, path: Path, *, today: date, checker: Checker, actor: str,
-                   profile: Path | None, workers: int | None) -> dict[str, Any]:
+                   profile: Path | None, workers: int | None) -> IngestResult:
     errors: list[RowError] = []
 
     def claims_only(items: Iterable[PreparedClaim | RowError]) -> Iterator[PreparedClaim]:
@@ -89,11 +90,11 @@ def _ingest_export(ledger: Ledger, path: Path, *, today: date, checker: Checker,
     }
 
 
-def check_ledger_claims(app: App, claim_id: str | None = None) -> list[dict[str, Any]]:
+def check_ledger_claims(app: App, claim_id: str | None = None) -> list[CheckResult]:
     """Run the rules on claims not yet sent (ready, held); held/ready follows the result."""
     from ledger.claims import transition
 
-    results = []
+    results: list[CheckResult] = []
     with app.ledger.session() as session:
         query = select(Claim).where(Claim.status.in_(ClaimStatus.NOT_YET_SENT)).order_by(Claim.claim_id)
         if claim_id:

@@ -19,6 +19,7 @@ from ledger.queries import original_claim_facts, original_remit_date
 from runtime.actor import current_actor
 from runtime.config import Config, ConfigError
 from validators.engine import CheckContext, RuleSettings, check_claim
+from validators.engine import rule_settings as settings_from_rules_table
 from validators.findings import OriginalClaim
 
 
@@ -37,7 +38,7 @@ class App:
     @cached_property
     def rule_settings(self) -> RuleSettings:
         try:
-            return RuleSettings.from_mapping(self.config.rules, supervision=self.config.supervision)
+            return settings_from_rules_table(self.config.rules, supervision=self.config.supervision)
         except ValueError as exc:
             raise ConfigError(f"{self.config.path}: [rules] {exc}") from None
 
