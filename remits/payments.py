@@ -50,7 +50,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -59,9 +59,9 @@ from sqlalchemy import exists, func, insert, select, text, update
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, aliased
 
-from domain.adjudication import CONTRACTUAL_ADJUSTMENTS
+from domain.adjudication import ClaimSums, adjudicated_status, claim_sums
 from domain.claim import NO_COST_SHARE_PLANS
-from domain.remittance import DENIED_STATUS, REVERSAL_STATUS, OurPayer, paid_to, payee_label
+from domain.remittance import REVERSAL_STATUS, OurPayer, paid_to, payee_label
 from domain.remittance import ClaimPayment as ClaimPaymentRecord
 from domain.remittance import Remittance as RemittanceRecord
 from edi.x835 import (
@@ -87,7 +87,7 @@ from ledger.models import (
 )
 from ledger.types import utcnow
 from remits.refusals import FileRefused
-from validators.remit_balance import TRANSACTION, BalanceError, check_claim_balances, check_line_balances
+from validators.remit_balance import TRANSACTION, BalanceError, claim_balance_errors
 
 ZERO = Decimal("0")
 NO_CHARGE_PLANS = frozenset(lob.value for lob in NO_COST_SHARE_PLANS)
@@ -381,7 +381,7 @@ class _Poster:
         self.reversal_count = 0
         self.negative_claims = 0  # CLPs paying less than nothing that are not reversals
         self.payee_of: dict[int, bool] = {}  # billing party id -> is the payee of this remittance
-        self.chunk: list[tuple[_ClaimPayment, Decimal, Decimal]] = []  # with its Σ PR and denied money
+        self.chunk: list[tuple[_ClaimPayment, ClaimSums]] = []
         # pending writes: rows in database form, ids included (see ``_reserve_ids``)
         self.claim_rows: list[tuple[Any, ...]] = []
         self.line_rows: list[tuple[Any, ...]] = []
@@ -464,13 +464,12 @@ class _Poster:
             self.reversal_count += 1
         elif clp.paid < 0:
             self.negative_claims += 1
-        balanced, patient_adjusted, denied = _claim_sums(clp)
-        if not balanced:
-            one = replace(self.header, claims=(_record(clp),))
-            for error in check_line_balances(one) + check_claim_balances(one):
+        sums = claim_sums(clp)
+        if not sums.balanced(clp.paid):
+            for error in claim_balance_errors(self.header.trace_number, _record(clp), sums):
                 self.refuse(f"does not balance: {error.message}")
         if self.remittance_id is not None and not self.reasons:  # self.writing, inline: once per CLP
-            self.chunk.append((clp, patient_adjusted, denied))
+            self.chunk.append((clp, sums))
             if len(self.chunk) >= self.chunk_size:
                 self._post_chunk()
 
@@ -514,12 +513,12 @@ class _Poster:
         clps, self.chunk = self.chunk, []
         if not clps or not self.writing:
             return
-        keys = [c.patient_control_number.upper() for c, _, _ in clps]
+        keys = [c.patient_control_number.upper() for c, _ in clps]
         revisions = self._revisions(set(keys))
         payee_of = self.payee_of
         never_sent = ClaimStatus.NEVER_SENT
         targets = []
-        for (clp, _, _), key in zip(clps, keys, strict=True):
+        for (clp, _), key in zip(clps, keys, strict=True):
             found = revisions.get(key)
             if not found:
                 targets.append((clp, None))
@@ -532,12 +531,12 @@ class _Poster:
         if not self.writing:  # a CLP refused the file
             return
         lines = _ChunkLines(self.bind, targets)
-        self._reserve_ids([c for c, _, _ in clps])
-        for (clp, patient_adjusted, denied), (_, claim) in zip(clps, targets, strict=True):
+        self._reserve_ids([c for c, _ in clps])
+        for (clp, sums), (_, claim) in zip(clps, targets, strict=True):
             if clp.status == REVERSAL_STATUS:
-                self._post_reversal(_record(clp), patient_adjusted, claim, lines)
+                self._post_reversal(_record(clp), sums.patient, claim, lines)
             else:
-                self._post_claim(clp, patient_adjusted, denied, claim, lines)
+                self._post_claim(clp, sums, claim, lines)
         self._write()
 
     def _revisions(self, keys: Iterable[str]) -> dict[str, list[_ClaimInfo]]:
@@ -661,9 +660,10 @@ class _Poster:
             self._adjustment_rows[id(adjustment)] = found
         return found
 
-    def _post_claim(self, clp: _ClaimPayment, patient_adjusted: Decimal, denied: Decimal, claim: _ClaimInfo | None,
+    def _post_claim(self, clp: _ClaimPayment, sums: ClaimSums, claim: _ClaimInfo | None,
                     lines: _ChunkLines) -> None:
-        outcome = _outcome(clp, patient_adjusted, denied)
+        outcome = adjudicated_status(clp, sums)
+        patient_adjusted = sums.patient
         self._queue(clp, patient_adjusted, claim.pk if claim else None, outcome, None, lines)
         if outcome == ClaimStatus.DENIED:
             self.report.denied.append(clp.patient_control_number)
@@ -832,47 +832,6 @@ reader; the hot path reads only attributes both have (the rest goes through ``_r
 
 def _record(clp: _ClaimPayment) -> ClaimPaymentRecord:
     return clp.record() if isinstance(clp, ClaimPaymentDraft) else clp
-
-
-def _claim_sums(clp: _ClaimPayment) -> tuple[bool, Decimal, Decimal]:
-    """One pass over the CAS of a CLP, claim level then each line's (the order of
-    ``claim_expected_paid``):
-
-    - whether its line and claim balances hold, as ``check_line_balances`` / ``check_claim_balances``
-      find them (only a CLP that fails goes through those, for the messages);
-    - Σ PR (patient responsibility) and Σ of the rest but the contractual adjustments (denied money):
-      the sums ``domain.adjudication.adjudicated_status`` takes (``_outcome``).
-    """
-    balanced = True
-    adjusted = patient = denied = ZERO
-    for adjustment in clp.adjustments:
-        amount = adjustment.amount
-        adjusted += amount
-        if adjustment.group == "PR":
-            patient += amount
-        elif (adjustment.group, adjustment.reason) not in CONTRACTUAL_ADJUSTMENTS:
-            denied += amount
-    for line in clp.lines:
-        line_adjusted = ZERO
-        for adjustment in line.adjustments:
-            amount = adjustment.amount
-            line_adjusted += amount
-            adjusted += amount
-            if adjustment.group == "PR":
-                patient += amount
-            elif (adjustment.group, adjustment.reason) not in CONTRACTUAL_ADJUSTMENTS:
-                denied += amount
-        if line.charge - line_adjusted != line.paid:
-            balanced = False
-    return balanced and clp.charge - adjusted == clp.paid, patient, denied
-
-
-def _outcome(clp: _ClaimPayment, patient_adjusted: Decimal, denied: Decimal) -> str:
-    """``domain.adjudication.adjudicated_status`` from the sums of ``_claim_sums`` (one pass instead of
-    four; tests/test_posting_speed_paths.py holds the two equal)."""
-    if clp.status == DENIED_STATUS or (clp.paid <= 0 and patient_adjusted <= 0):
-        return "denied"
-    return "partially_paid" if denied > 0 else "paid"
 
 
 # --- entry points --------------------------------------------------------------------------------
