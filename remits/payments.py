@@ -55,7 +55,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import exists, func, insert, select, text, update
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, aliased
 
@@ -72,7 +72,7 @@ from edi.x835 import (
     read_remittance_file,
     read_remittance_text,
 )
-from ledger.bulk import bulk_writes, execute_rows, insert_rows
+from ledger.bulk import BulkWriter, bulk_writes, execute_rows, insert_rows
 from ledger.models import (
     Adjustment,
     Claim,
@@ -393,9 +393,9 @@ class _Poster:
         self.events: list[tuple[Any, ...]] = []
         self.reversed_ids: set[int] = set()
         self.claim_infos: dict[int, _ClaimInfo] = {}  # the claims of the current chunk, by pk
-        self.next_id: dict[str, int] = {}
         self._adjustment_rows: dict[int, tuple[Any, tuple[Any, ...]]] = {}
         self.bind = _Bind(session)
+        self.writer = BulkWriter(session)
         self.now_db = self.bind.timestamp(self.now)
 
     # --- the stream ---------------------------------------------------------------------------
@@ -781,29 +781,11 @@ class _Poster:
 
     # --- writing -----------------------------------------------------------------------------
 
-    def _allocate_ids(self, table: Any, n: int) -> list[int]:
-        """Primary keys for ``n`` new rows, so that child rows can name them without RETURNING.
-
-        SQLite: the transaction began with ``BEGIN IMMEDIATE`` and holds the only write lock, so
-        ids above the current maximum are ours.  PostgreSQL: taken from the column's sequence.
-        """
-        if n <= 0:
-            return []
-        if self.bind.dialect.name == "postgresql":
-            return list(self.session.scalars(text(
-                f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
-                {"n": n}))
-        start = self.next_id.get(table.name)
-        if start is None:
-            start = int(self.session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
-        self.next_id[table.name] = start + n
-        return list(range(start, start + n))
-
     def _reserve_ids(self, clps: list[_ClaimPayment]) -> None:
         """Ids for every claim and service payment ``clps`` can queue, taken in queueing order (the
         ids of a reversal refused later are left unused: its file is rolled back)."""
-        self.claim_payment_ids = iter(self._allocate_ids(ClaimPayment.__table__, len(clps)))
-        self.service_payment_ids = iter(self._allocate_ids(ServicePayment.__table__,
+        self.claim_payment_ids = iter(self.writer.allocate_ids(ClaimPayment.__table__, len(clps)))
+        self.service_payment_ids = iter(self.writer.allocate_ids(ServicePayment.__table__,
                                                            sum(len(clp.lines) for clp in clps)))
 
     def _write(self) -> None:
