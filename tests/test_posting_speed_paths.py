@@ -178,8 +178,8 @@ def test_ids_are_taken_in_queueing_order_across_chunks(db_url: str, tmp_path: Pa
 
 
 
-def test_posting_leaves_the_sqlite_adapters_as_they_were(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The adapter for None is the driver's only while a file posts, refused or not; NULL is still written."""
+def test_posting_changes_nothing_process_wide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No adapter registered, the collector left on, while a file posts (refused or not); NULL is written."""
     url = f"sqlite+pysqlite:///{tmp_path / 'ledger.db'}"
     seed_claims(url, 3)
     path = tmp_path / "b.835"
@@ -187,14 +187,14 @@ def test_posting_leaves_the_sqlite_adapters_as_they_were(tmp_path: Path, monkeyp
     bad = tmp_path / "bad.835"
     write_benchmark_835(bad, 3, trace="BAD")
     bad.write_text(bad.read_text().replace("SVC*HC:90837*180*130", "SVC*HC:90837*180*131", 1))
-    from ledger import bulk
+    import gc
 
-    before = dict(sqlite3.adapters)
+    before, collecting = dict(sqlite3.adapters), gc.isenabled()
     seen: list[bool] = []
     write = payments._Poster._write
 
     def spy(poster: Any) -> None:
-        seen.append(bulk._NONE_ADAPTER_KEY in sqlite3.adapters)
+        seen.append(dict(sqlite3.adapters) == before and gc.isenabled() == collecting)
         write(poster)
 
     monkeypatch.setattr(payments._Poster, "_write", spy)
