@@ -13,7 +13,7 @@ from decimal import Decimal
 from hashlib import sha256
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, object_session
 
 from domain.claim import (
@@ -32,11 +32,47 @@ from domain.claim import Claim as DomainClaim
 from ledger.bulk import BulkWriter, rows_where_in
 from ledger.memo import ByIdentity
 from ledger.models import Claim, ClaimEvent, Party
+from ledger.types import utcnow
 from ledger.models import ServiceLine as LineRow
 
 
-def transition(session: Session, claim: Claim, to_status: str, *, actor: str, event: str, detail: str | None = None) -> None:
-    """Move ``claim`` to ``to_status`` and append the audit row (also for a first status)."""
+def transition(session: Session, claims: Claim | Sequence[Claim], to_status: str, *, actor: str, event: str,
+               detail: str | None | Sequence[str | None] = None) -> None:
+    """Move one claim or many to ``to_status`` and append each one's audit row (also for a first status).
+
+    Many claims: one UPDATE per few hundred ids and one bulk insert of their events, so that bulk
+    callers keep the one audited path; ``detail`` is then one text for all or one per claim.
+    """
+    if isinstance(claims, Claim):
+        if detail is not None and not isinstance(detail, str):
+            raise TypeError("one claim takes one detail")
+        _transition_one(session, claims, to_status, actor=actor, event=event, detail=detail)
+        return
+    rows = list(claims)
+    details = [detail] * len(rows) if detail is None or isinstance(detail, str) else list(detail)
+    if len(details) != len(rows):
+        raise ValueError(f"{len(rows)} claims but {len(details)} details")
+    stored = [(row, text) for row, text in zip(rows, details, strict=True) if row.id is not None]
+    for row, text in zip(rows, details, strict=True):
+        if row.id is None:
+            _transition_one(session, row, to_status, actor=actor, event=event, detail=text)
+    if not stored:
+        return
+    now = utcnow()
+    events = [(row.id, now, actor, event, row.status, to_status, text) for row, text in stored]
+    ids = [row.id for row, _ in stored]
+    for start in range(0, len(ids), _IDS_PER_UPDATE):
+        session.execute(update(Claim).where(Claim.id.in_(ids[start:start + _IDS_PER_UPDATE]))
+                        .values(status=to_status, updated_at=now))
+    BulkWriter(session).insert(ClaimEvent.__table__, _EVENT_COLUMNS, events)
+
+
+_IDS_PER_UPDATE = 900
+_EVENT_COLUMNS = ("claim_pk", "at", "actor", "event", "from_status", "to_status", "detail")
+
+
+def _transition_one(session: Session, claim: Claim, to_status: str, *, actor: str, event: str,
+                    detail: str | None) -> None:
     from_status = claim.status if claim.id is not None else None
     claim.status = to_status
     if claim.id is None:

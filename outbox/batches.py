@@ -76,6 +76,7 @@ def _allocate(ledger: Ledger, config: Config, *, checker: Checker, actor: str,
     """The new batch's id and its claims as checked (by claim row id), so that rendering does not read them again."""
     with ledger.session() as session:
         chosen: list[Claim] = []
+        held: list[tuple[Claim, str]] = []
         loaded: dict[int, DomainClaim] = {}
         ready = _ready_claims(session, config.claims_per_file)
         for row, claim in zip(ready, load_domain_claims(session, ready), strict=True):
@@ -83,12 +84,14 @@ def _allocate(ledger: Ledger, config: Config, *, checker: Checker, actor: str,
             errors = [f for f in findings if f.severity == "error"]
             if errors:
                 row.findings = findings_json(findings)
-                transition(session, row, ClaimStatus.HELD, actor=actor, event="held",
-                           detail="; ".join(f.code for f in errors))
+                held.append((row, "; ".join(f.code for f in errors)))
                 report.held.append((row.claim_id, "; ".join(f"{f.code}: {f.message}" for f in errors)))
             else:
                 chosen.append(row)
                 loaded[row.id] = claim
+        if held:
+            transition(session, [row for row, _ in held], ClaimStatus.HELD, actor=actor, event="held",
+                       detail=[codes for _, codes in held])
         if not chosen:
             return None
         interchange = next_control_number(session, "isa13")
@@ -106,11 +109,12 @@ def _allocate(ledger: Ledger, config: Config, *, checker: Checker, actor: str,
         )
         session.add(batch)
         session.flush()
+        details = []
         for index, row in enumerate(chosen):
             st = f"{index // config.claims_per_transaction + 1:04d}"
             session.add(BatchClaim(batch_id=batch.id, claim_pk=row.id, st_control_number=st))
-            transition(session, row, ClaimStatus.BATCHED, actor=actor, event="batched",
-                       detail=f"batch {batch.id} ISA13 {interchange:09d} ST {st}")
+            details.append(f"batch {batch.id} ISA13 {interchange:09d} ST {st}")
+        transition(session, chosen, ClaimStatus.BATCHED, actor=actor, event="batched", detail=details)
         return batch.id, loaded
 
 
