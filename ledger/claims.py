@@ -32,8 +32,8 @@ from domain.claim import Claim as DomainClaim
 from ledger.bulk import BulkWriter, rows_where_in
 from ledger.memo import ByIdentity
 from ledger.models import Claim, ClaimEvent, Party
-from ledger.types import utcnow
 from ledger.models import ServiceLine as LineRow
+from ledger.types import utcnow
 
 
 def transition(session: Session, claims: Claim | Sequence[Claim], to_status: str, *, actor: str, event: str,
