@@ -39,17 +39,12 @@ class _Line(Protocol):
     def adjustments(self) -> Sequence[_Adjustment]: ...
 
 
-class Adjudicated(Protocol):
-    """A CLP as the readers give it: a ``domain.remittance.ClaimPayment`` or the fast reader's draft."""
+class Adjudicated(_Line, Protocol):
+    """A CLP as the readers give it: a ``domain.remittance.ClaimPayment`` or the fast reader's draft
+    (charge, paid and adjustments as a line has them, plus status and lines)."""
 
     @property
     def status(self) -> str: ...
-    @property
-    def charge(self) -> Decimal: ...
-    @property
-    def paid(self) -> Decimal: ...
-    @property
-    def adjustments(self) -> Sequence[_Adjustment]: ...
     @property
     def lines(self) -> Sequence[_Line]: ...
 
@@ -74,27 +69,28 @@ def is_contractual(group: str, reason: str) -> bool:
     return (group, reason) in CONTRACTUAL_ADJUSTMENTS
 
 
-def claim_sums(clp: Adjudicated) -> ClaimSums:
-    """One pass over the CAS of a CLP, claim level then each line's."""
+def _split(adjustments: Sequence[_Adjustment]) -> tuple[Decimal, Decimal, Decimal]:
+    """(all, patient's, denied) amounts of one level's CAS."""
     adjusted = patient = denied = ZERO
-    unbalanced: list[tuple[int, Decimal]] = []
-    for adjustment in clp.adjustments:
+    for adjustment in adjustments:
         amount = adjustment.amount
         adjusted += amount
         if adjustment.group == "PR":
             patient += amount
         elif (adjustment.group, adjustment.reason) not in CONTRACTUAL_ADJUSTMENTS:
             denied += amount
+    return adjusted, patient, denied
+
+
+def claim_sums(clp: Adjudicated) -> ClaimSums:
+    """One pass over the CAS of a CLP, claim level then each line's."""
+    adjusted, patient, denied = _split(clp.adjustments)
+    unbalanced: list[tuple[int, Decimal]] = []
     for ordinal, line in enumerate(clp.lines, start=1):
-        line_adjusted = ZERO
-        for adjustment in line.adjustments:
-            amount = adjustment.amount
-            line_adjusted += amount
-            if adjustment.group == "PR":
-                patient += amount
-            elif (adjustment.group, adjustment.reason) not in CONTRACTUAL_ADJUSTMENTS:
-                denied += amount
+        line_adjusted, line_patient, line_denied = _split(line.adjustments)
         adjusted += line_adjusted
+        patient += line_patient
+        denied += line_denied
         if line.charge - line_adjusted != line.paid:
             unbalanced.append((ordinal, line.charge - line_adjusted))
     return ClaimSums(clp.charge - adjusted, tuple(unbalanced), patient, denied)
