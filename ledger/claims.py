@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from hashlib import sha256
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, object_session
@@ -36,12 +36,24 @@ from ledger.models import ServiceLine as LineRow
 from ledger.types import utcnow
 
 
-def transition(session: Session, claims: Claim | Sequence[Claim], to_status: str, *, actor: str, event: str,
+class ClaimState(Protocol):
+    """A stored claim as a bulk caller knows it: its id and the status it moves from."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def status(self) -> str: ...
+
+
+def transition(session: Session, claims: Claim | Sequence[ClaimState], to_status: str, *, actor: str, event: str,
                detail: str | None | Sequence[str | None] = None) -> None:
     """Move one claim or many to ``to_status`` and append each one's audit row (also for a first status).
 
     Many claims: one UPDATE per few hundred ids and one bulk insert of their events, so that bulk
-    callers keep the one audited path; ``detail`` is then one text for all or one per claim.
+    callers keep the one audited path; ``detail`` is then one text for all or one per claim.  They
+    may be ORM claims (the session's objects follow) or ``ClaimState``s of a caller that reads
+    claims without the ORM (posting), whose ``status`` is the one each moves from.
     """
     if isinstance(claims, Claim):
         if detail is not None and not isinstance(detail, str):
@@ -55,6 +67,7 @@ def transition(session: Session, claims: Claim | Sequence[Claim], to_status: str
     stored = [(row, text) for row, text in zip(rows, details, strict=True) if row.id is not None]
     for row, text in zip(rows, details, strict=True):
         if row.id is None:
+            assert isinstance(row, Claim), "a claim without an id is a new ORM claim"
             _transition_one(session, row, to_status, actor=actor, event=event, detail=text)
     if not stored:
         return

@@ -48,7 +48,6 @@ the record (a broken balance, a reversal) are made one.  docs/posting.md, "Perfo
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -73,6 +72,7 @@ from edi.x835 import (
     read_remittance_text,
 )
 from ledger.bulk import BulkWriter, bulk_writes, execute_rows, insert_rows
+from ledger.claims import transition
 from ledger.models import (
     Adjustment,
     Claim,
@@ -85,6 +85,7 @@ from ledger.models import (
     ServiceLine,
     ServicePayment,
 )
+from ledger.postings import set_payer_claim_numbers
 from ledger.types import utcnow
 from remits.refusals import FileRefused
 from validators.remit_balance import TRANSACTION, BalanceError, claim_balance_errors
@@ -270,23 +271,16 @@ class _Bind:
                 self._read_date_cache[value] = found
         return found
 
-    def update_claims(self, rows: list[tuple[Any, ...]]) -> None:
-        """rows: (status, payer_claim_number, updated_at, id), one per claim id."""
-        p = self.placeholder
-        if self.dialect.name == "postgresql":  # one statement over arrays instead of a statement per claim
-            statuses, numbers, times, ids = (list(column) for column in zip(*rows, strict=True))
-            self.connection.exec_driver_sql(
-                "UPDATE claims SET status = v.status, payer_claim_number = v.number, updated_at = v.at "
-                f"FROM unnest({p}::bigint[], {p}::varchar[], {p}::varchar[], {p}::timestamptz[]) "
-                "AS v(id, status, number, at) WHERE claims.id = v.id", (ids, statuses, numbers, times))
-            return
-        if self.dialect.name == "sqlite" and sqlite3.sqlite_version_info >= (3, 33):  # UPDATE ... FROM
-            self._execute_many(
-                "UPDATE claims SET status = v.column1, payer_claim_number = v.column2, updated_at = v.column3 "
-                "FROM (VALUES {}) AS v WHERE claims.id = v.column4", f"({p}, {p}, {p}, {p})", rows)
-            return
-        self.connection.exec_driver_sql(
-            f"UPDATE claims SET status={p}, payer_claim_number={p}, updated_at={p} WHERE claims.id = {p}", rows)
+
+class _Change(NamedTuple):
+    """A queued status change (``moves``) or event of one claim; ``status`` is the one it moves from."""
+
+    id: int
+    status: str
+    to_status: str
+    event: str
+    detail: str
+    moves: bool
 
 
 def _by_revision(info: _ClaimInfo) -> int:
@@ -389,8 +383,8 @@ class _Poster:
         self.line_adjustment_rows: list[tuple[Any, ...]] = []
         self.claim_payment_ids: Iterator[int] = iter(())
         self.service_payment_ids: Iterator[int] = iter(())
-        self.claim_updates: dict[int, tuple[Any, ...]] = {}
-        self.events: list[tuple[Any, ...]] = []
+        self.changes: list[_Change] = []  # transitions and events, in the order they happened
+        self.payer_claim_numbers: dict[int, str] = {}  # claim id -> CLP07, when it gives a new one
         self.reversed_ids: set[int] = set()
         self.claim_infos: dict[int, _ClaimInfo] = {}  # the claims of the current chunk, by pk
         self._adjustment_rows: dict[int, tuple[Any, tuple[Any, ...]]] = {}
@@ -738,14 +732,41 @@ class _Poster:
 
     def _transition(self, claim: _ClaimInfo, to_status: str, event: str, detail: str, *,
                     payer_claim_number: str | None = None) -> None:
-        self.events.append((claim.pk, self.now_db, self.actor, event, claim.status, to_status, detail[:2000]))
+        """Queued for ``transition`` (``_write_changes``); later CLPs of the chunk see the new status."""
+        self.changes.append(_Change(claim.pk, claim.status, to_status, event, detail[:2000], True))
         claim.status = to_status
-        if payer_claim_number:
-            claim.payer_claim_number = payer_claim_number
-        self.claim_updates[claim.pk] = (to_status, claim.payer_claim_number, self.now_db, claim.pk)
+        if payer_claim_number and payer_claim_number != claim.payer_claim_number:
+            claim.payer_claim_number = self.payer_claim_numbers[claim.pk] = payer_claim_number
 
     def _event(self, claim: _ClaimInfo, event: str, detail: str) -> None:
-        self.events.append((claim.pk, self.now_db, self.actor, event, claim.status, claim.status, detail[:2000]))
+        self.changes.append(_Change(claim.pk, claim.status, claim.status, event, detail[:2000], False))
+
+    def _write_changes(self) -> None:
+        """The queued transitions and events, in order for each claim: a run in which no claim
+        appears twice at a time, its transitions grouped by (status, event) into bulk ``transition``s."""
+        run: list[_Change] = []
+        seen: set[int] = set()
+        for change in self.changes:
+            if change.id in seen:
+                self._write_run(run)
+                run, seen = [], set()
+            run.append(change)
+            seen.add(change.id)
+        self._write_run(run)
+        self.changes = []
+
+    def _write_run(self, run: list[_Change]) -> None:
+        moves: dict[tuple[str, str], list[_Change]] = {}
+        for change in run:
+            if change.moves:
+                moves.setdefault((change.to_status, change.event), []).append(change)
+        for (to_status, event), changes in moves.items():
+            transition(self.session, changes, to_status, actor=self.actor, event=event,
+                       detail=[change.detail for change in changes])
+        now = utcnow()
+        self.writer.insert(ClaimEvent.__table__, _EVENT_COLUMNS, [
+            (change.id, now, self.actor, change.event, change.status, change.to_status, change.detail)
+            for change in run if not change.moves])
 
     # --- provider-level adjustments ------------------------------------------------------------
 
@@ -799,12 +820,11 @@ class _Poster:
                              self.claim_adjustment_rows + self.line_adjustment_rows)
             self.claim_rows, self.line_rows = [], []
             self.claim_adjustment_rows, self.line_adjustment_rows = [], []
-        if self.claim_updates:
-            bind.update_claims(list(self.claim_updates.values()))
-            self.claim_updates = {}
-        if self.events:
-            bind.insert_many("claim_events", _EVENT_COLUMNS, self.events)
-            self.events = []
+        if self.payer_claim_numbers:
+            set_payer_claim_numbers(bind.connection, [(number, pk) for pk, number in self.payer_claim_numbers.items()])
+            self.payer_claim_numbers = {}
+        if self.changes:
+            self._write_changes()
 
 
 _ClaimPayment = ClaimPaymentRecord | ClaimPaymentDraft
