@@ -1,7 +1,7 @@
 """Click commands for the posting worklists; the lead adds them with
 ``for command in COMMANDS: main_group.add_command(command)`` in cli.py.
 
-Each is a thin adapter over ``remits.worklists`` (read-only) or
+Each is a thin adapter over ``clerk.worklists`` (read-only) or
 ``remits.inbound.release_quarantined``; ``--json`` prints the rows as they are.
 The object on the click context must have ``.app.ledger`` and ``.app.actor``
 (cli.State does).
@@ -43,7 +43,7 @@ def _show(rows: list[dict[str, Any]], as_json: bool, columns: list[str], empty: 
 @click.pass_obj
 def quarantine(state: Any, release_id: int | None, as_json: bool) -> None:
     """Files refused for review (unbalanced, reused trace number, reversal of nothing, unreadable)."""
-    from remits.worklists import quarantine_items
+    from clerk.worklists import quarantine_items
 
     if release_id is not None:
         from sqlalchemy.exc import NoResultFound
