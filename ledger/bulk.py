@@ -105,6 +105,10 @@ class _Converted(dict[Any, Any]):
         return found
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 class BulkWriter:
     """Set-based inserts on one session's connection (one transaction)."""
 
@@ -114,6 +118,29 @@ class BulkWriter:
         self.dialect = self.connection.dialect
         self._next_id: dict[str, int] = {}
         self._processors: dict[tuple[str, tuple[str, ...]], list[tuple[int, Processor]]] = {}
+        self._written: dict[Any, _Converted] = {}
+        self._read: dict[Any, _Converted] = {}
+
+    def written(self, column: Any) -> _Converted:
+        """``column``'s database form of each value, by value (``found[value]``), kept for the writer's
+        life: a caller that builds rows itself (posting) converts each distinct amount or date once."""
+        found = self._written.get(column)
+        if found is None:
+            processor = column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
+            found = self._written[column] = _Converted(processor or _same)
+        return found
+
+    def read(self, column: Any) -> _Converted:
+        """``column``'s value as the ORM reads it from the driver's form (``found[driver_value]``)."""
+        found = self._read.get(column)
+        if found is None:
+            processor = column.type.dialect_impl(self.dialect).result_processor(self.dialect, None)
+            found = self._read[column] = _Converted(processor or _same)
+        return found
+
+    def insert_written(self, table: Any, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert ``rows`` whose values are already in database form (made with ``written``)."""
+        insert_rows(self.connection, table.name, columns, rows)
 
     def _converters(self, table: Any, columns: tuple[str, ...]) -> list[tuple[int, Processor]]:
         key = (table.name, columns)

@@ -233,7 +233,7 @@ def test_chunk_lines_match_as_match_line_over_the_claims_whole_lines(db_url: str
         infos = {key: chain[-1] for key, chain in poster._revisions(["M1", "M2", "M3"]).items()}
         on_ref = replace(clp, patient_control_number="M3", lines=(replace(svcs[0], line_id="X"),))
         # M3: its one SVC matches by REF*6R, so its whole lines are read only when asked for
-        chunk = payments._ChunkLines(poster.bind, [(clp, infos["M1"]), (by_ref, infos["M2"]), (on_ref, infos["M3"])])
+        chunk = payments._ChunkLines(poster.writer, [(clp, infos["M1"]), (by_ref, infos["M2"]), (on_ref, infos["M3"])])
         assert set(chunk.lines) == {infos["M1"].pk}  # M2's SVCs all match by REF*6R: no whole lines read
         for claim_id in ("M1", "M2", "M3"):
             pk = infos[claim_id].pk
