@@ -67,56 +67,59 @@ def _standing():  # type: ignore[no-untyped-def]
     )
 
 
+def _unmatched(
+    kind: str,
+    payment: ClaimPayment,
+    remit: Remittance,
+    claim_id: str,
+    charge: Decimal,
+    paid: Decimal,
+    line_ref: str | None,
+    procedure: str | None,
+) -> dict[str, Any]:
+    """One row of ``unmatched_items``: a CLP (``kind`` claim) or an SVC (``kind`` line)."""
+    return {
+        "kind": kind,
+        "claim_payment_id": payment.id,
+        "claim_id": claim_id,
+        "payer_claim_number": payment.payer_claim_number,
+        "status_code": payment.status_code,
+        "charge": charge,
+        "paid": paid,
+        "trace_number": remit.trace_number,
+        "payer_id": remit.payer_id,
+        "line_ref": line_ref,
+        "procedure": procedure,
+        "payment_date": remit.payment_date,
+        "payment_method": remit.payment_method,
+    }
+
+
 def unmatched_items(session: Session) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    for payment, remit in session.execute(
-        select(ClaimPayment, Remittance)
-        .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
-        .where(ClaimPayment.claim_pk.is_(None))
-        .order_by(ClaimPayment.id)
-    ):
-        items.append(
-            {
-                "kind": "claim",
-                "claim_payment_id": payment.id,
-                "claim_id": payment.patient_control_number,
-                "payer_claim_number": payment.payer_claim_number,
-                "status_code": payment.status_code,
-                "charge": payment.charge,
-                "paid": payment.paid,
-                "trace_number": remit.trace_number,
-                "payer_id": remit.payer_id,
-                "line_ref": None,
-                "procedure": None,
-                "payment_date": remit.payment_date,
-                "payment_method": remit.payment_method,
-            }
+    items = [
+        _unmatched(
+            "claim", payment, remit, payment.patient_control_number, payment.charge, payment.paid, None, None
         )
-    for line, payment, claim, remit in session.execute(
-        select(ServicePayment, ClaimPayment, Claim, Remittance)
-        .join(ClaimPayment, ClaimPayment.id == ServicePayment.claim_payment_id)
-        .join(Claim, Claim.id == ClaimPayment.claim_pk)
-        .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
-        .where(ServicePayment.service_line_id.is_(None))
-        .order_by(ServicePayment.id)
-    ):
-        items.append(
-            {
-                "kind": "line",
-                "claim_payment_id": payment.id,
-                "claim_id": claim.claim_id,
-                "payer_claim_number": payment.payer_claim_number,
-                "status_code": payment.status_code,
-                "charge": line.charge,
-                "paid": line.paid,
-                "trace_number": remit.trace_number,
-                "payer_id": remit.payer_id,
-                "line_ref": line.line_ref,
-                "procedure": line.procedure_code,
-                "payment_date": remit.payment_date,
-                "payment_method": remit.payment_method,
-            }
+        for payment, remit in session.execute(
+            select(ClaimPayment, Remittance)
+            .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
+            .where(ClaimPayment.claim_pk.is_(None))
+            .order_by(ClaimPayment.id)
         )
+    ]
+    items.extend(
+        _unmatched(
+            "line", payment, remit, claim.claim_id, line.charge, line.paid, line.line_ref, line.procedure_code
+        )
+        for line, payment, claim, remit in session.execute(
+            select(ServicePayment, ClaimPayment, Claim, Remittance)
+            .join(ClaimPayment, ClaimPayment.id == ServicePayment.claim_payment_id)
+            .join(Claim, Claim.id == ClaimPayment.claim_pk)
+            .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
+            .where(ServicePayment.service_line_id.is_(None))
+            .order_by(ServicePayment.id)
+        )
+    )
     return items
 
 
