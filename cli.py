@@ -21,6 +21,7 @@ from console.output import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, CouldNotRun, Refus
 from runtime.config import DATABASE_URL_ENV, DEFAULT_CONFIG_NAME, load_config
 from runtime.escaping import visible
 from runtime.logs import configure_logging
+from runtime.process import configure_process
 
 
 class State:
@@ -545,6 +546,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: one clear line for expected failures, a traceback only with -v."""
     args = sys.argv[1:] if argv is None else argv
     verbose = "-v" in args or "--verbose" in args
+    configure_process()
     try:
         main_group.main(args=args, prog_name="bhclaims", standalone_mode=False)
     except click.exceptions.Abort:

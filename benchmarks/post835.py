@@ -108,7 +108,9 @@ def child(url: str, path: str) -> None:
     """Post one file; print the figures (and the refusal, if any) as one JSON line."""
     from ledger.db import Ledger
     from remits.inbound import post_files
+    from runtime.process import configure_process
 
+    configure_process()
     ledger = Ledger(url)
     started, cpu_started = time.perf_counter(), time.process_time()
     report = post_files(ledger, [Path(path)], actor="bench")

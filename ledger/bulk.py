@@ -10,13 +10,11 @@ It writes on the session's connection, inside the caller's transaction.
 Child rows need their parents' keys, and reading them back by natural key costs a
 query per few hundred rows: ``allocate_ids`` hands out primary keys first.
 ``execute_rows`` puts many rows in one SQLite statement, and ``bulk_writes`` holds the
-settings ingest and posting write under.
+connection settings ingest and posting write under.
 """
 
 from __future__ import annotations
 
-import gc
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
@@ -107,6 +105,10 @@ class _Converted(dict[Any, Any]):
         return found
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
 class BulkWriter:
     """Set-based inserts on one session's connection (one transaction)."""
 
@@ -116,6 +118,29 @@ class BulkWriter:
         self.dialect = self.connection.dialect
         self._next_id: dict[str, int] = {}
         self._processors: dict[tuple[str, tuple[str, ...]], list[tuple[int, Processor]]] = {}
+        self._written: dict[Any, _Converted] = {}
+        self._read: dict[Any, _Converted] = {}
+
+    def written(self, column: Any) -> _Converted:
+        """``column``'s database form of each value, by value (``found[value]``), kept for the writer's
+        life: a caller that builds rows itself (posting) converts each distinct amount or date once."""
+        found = self._written.get(column)
+        if found is None:
+            processor = column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
+            found = self._written[column] = _Converted(processor or _same)
+        return found
+
+    def read(self, column: Any) -> _Converted:
+        """``column``'s value as the ORM reads it from the driver's form (``found[driver_value]``)."""
+        found = self._read.get(column)
+        if found is None:
+            processor = column.type.dialect_impl(self.dialect).result_processor(self.dialect, None)
+            found = self._read[column] = _Converted(processor or _same)
+        return found
+
+    def insert_written(self, table: Any, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
+        """Insert ``rows`` whose values are already in database form (made with ``written``)."""
+        insert_rows(self.connection, table.name, columns, rows)
 
     def _converters(self, table: Any, columns: tuple[str, ...]) -> list[tuple[int, Processor]]:
         key = (table.name, columns)
@@ -171,48 +196,27 @@ class BulkWriter:
 
 
 SQLITE_BULK_CACHE_KIB = 65_536
-_NONE_ADAPTER_KEY = (type(None), sqlite3.PrepareProtocol)
-_none_adapter: Any = {}.get
-"""``f(None) -> None`` in C.  Python 3.11's ``sqlite3`` binds a None parameter only after looking for an
-adapter for it, and that lookup raises and clears an AttributeError (about 1 µs; a dozen per claim
-payment, as many per ingested claim); registered as the adapter for None, it makes the lookup a dict
-hit, and None is still bound as NULL."""
 
 
 @contextmanager
 def bulk_writes(session: Session) -> Iterator[None]:
-    """Settings for a stream of many small rows (a posting, an ingest chunk); nothing here changes
-    what is written.
+    """The connection's settings for a stream of many small rows (a posting, an ingest chunk);
+    nothing here changes what is written, and nothing outside this connection changes.
 
-    - The cyclic garbage collector is paused: the writers allocate many small acyclic objects (row
-      tuples, records) whose reference counts free them, and the collector's passes over them cost
-      about a quarter of the posting time.
-    - SQLite: a 64 MiB page cache instead of 2 MiB, so that the indexes being appended to in this
-      one transaction are not spilled to the WAL and read back every few thousand rows; and
-      ``_none_adapter`` as the driver's adapter for None (process-wide while it is set).
-    All are restored afterwards, whatever happens.
+    SQLite: a 64 MiB page cache instead of 2 MiB, so that the indexes being appended to in this one
+    transaction are not spilled to the WAL and read back every few thousand rows.  Restored
+    afterwards, whatever happens.
     """
-    collecting = gc.isenabled()
-    gc.disable()
     cache_size = None
-    none_adapter = None
     connection = session.connection()
     try:
         if connection.dialect.name == "sqlite":
             cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
             connection.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_BULK_CACHE_KIB}")
-            none_adapter = sqlite3.adapters.get(_NONE_ADAPTER_KEY, _none_adapter)
-            sqlite3.adapters[_NONE_ADAPTER_KEY] = _none_adapter
         yield
     finally:
-        if none_adapter is _none_adapter:
-            sqlite3.adapters.pop(_NONE_ADAPTER_KEY, None)
-        elif none_adapter is not None:  # someone else's: put it back
-            sqlite3.adapters[_NONE_ADAPTER_KEY] = none_adapter
         if cache_size is not None:
             try:
                 connection.exec_driver_sql(f"PRAGMA cache_size = {int(cache_size)}")
             except Exception:  # noqa: BLE001 - the connection may be gone; the pool then drops it
                 pass
-        if collecting:
-            gc.enable()

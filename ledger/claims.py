@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from hashlib import sha256
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, object_session
 
 from domain.claim import (
@@ -33,10 +33,59 @@ from ledger.bulk import BulkWriter, rows_where_in
 from ledger.memo import ByIdentity
 from ledger.models import Claim, ClaimEvent, Party
 from ledger.models import ServiceLine as LineRow
+from ledger.types import utcnow
 
 
-def transition(session: Session, claim: Claim, to_status: str, *, actor: str, event: str, detail: str | None = None) -> None:
-    """Move ``claim`` to ``to_status`` and append the audit row (also for a first status)."""
+class ClaimState(Protocol):
+    """A stored claim as a bulk caller knows it: its id and the status it moves from."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def status(self) -> str: ...
+
+
+def transition(session: Session, claims: Claim | Sequence[ClaimState], to_status: str, *, actor: str, event: str,
+               detail: str | None | Sequence[str | None] = None) -> None:
+    """Move one claim or many to ``to_status`` and append each one's audit row (also for a first status).
+
+    Many claims: one UPDATE per few hundred ids and one bulk insert of their events, so that bulk
+    callers keep the one audited path; ``detail`` is then one text for all or one per claim.  They
+    may be ORM claims (the session's objects follow) or ``ClaimState``s of a caller that reads
+    claims without the ORM (posting), whose ``status`` is the one each moves from.
+    """
+    if isinstance(claims, Claim):
+        if detail is not None and not isinstance(detail, str):
+            raise TypeError("one claim takes one detail")
+        _transition_one(session, claims, to_status, actor=actor, event=event, detail=detail)
+        return
+    rows = list(claims)
+    details = [detail] * len(rows) if detail is None or isinstance(detail, str) else list(detail)
+    if len(details) != len(rows):
+        raise ValueError(f"{len(rows)} claims but {len(details)} details")
+    stored = [(row, text) for row, text in zip(rows, details, strict=True) if row.id is not None]
+    for row, text in zip(rows, details, strict=True):
+        if row.id is None:
+            assert isinstance(row, Claim), "a claim without an id is a new ORM claim"
+            _transition_one(session, row, to_status, actor=actor, event=event, detail=text)
+    if not stored:
+        return
+    now = utcnow()
+    events = [(row.id, now, actor, event, row.status, to_status, text) for row, text in stored]
+    ids = [row.id for row, _ in stored]
+    for start in range(0, len(ids), _IDS_PER_UPDATE):
+        session.execute(update(Claim).where(Claim.id.in_(ids[start:start + _IDS_PER_UPDATE]))
+                        .values(status=to_status, updated_at=now))
+    BulkWriter(session).insert(ClaimEvent.__table__, _EVENT_COLUMNS, events)
+
+
+_IDS_PER_UPDATE = 900
+_EVENT_COLUMNS = ("claim_pk", "at", "actor", "event", "from_status", "to_status", "detail")
+
+
+def _transition_one(session: Session, claim: Claim, to_status: str, *, actor: str, event: str,
+                    detail: str | None) -> None:
     from_status = claim.status if claim.id is not None else None
     claim.status = to_status
     if claim.id is None:

@@ -77,6 +77,7 @@ def _allocate(ledger: Ledger, config: Config, *, checker: Checker, actor: str,
     """The new batch's id and its claims as checked (by claim row id), so that rendering does not read them again."""
     with ledger.session() as session:
         chosen: list[Claim] = []
+        held: list[tuple[Claim, str]] = []
         loaded: dict[int, DomainClaim] = {}
         ready = _ready_claims(session, config.claims_per_file)
         for row, claim in zip(ready, load_domain_claims(session, ready), strict=True):
@@ -84,12 +85,14 @@ def _allocate(ledger: Ledger, config: Config, *, checker: Checker, actor: str,
             errors = [f for f in findings if f.severity == "error"]
             if errors:
                 row.findings = findings_json(findings)
-                transition(session, row, ClaimStatus.HELD, actor=actor, event="held",
-                           detail="; ".join(f.code for f in errors))
+                held.append((row, "; ".join(f.code for f in errors)))
                 report.held.append((row.claim_id, "; ".join(f"{f.code}: {f.message}" for f in errors)))
             else:
                 chosen.append(row)
                 loaded[row.id] = claim
+        if held:
+            transition(session, [row for row, _ in held], ClaimStatus.HELD, actor=actor, event="held",
+                       detail=[codes for _, codes in held])
         if not chosen:
             return None
         interchange = next_control_number(session, "isa13")
@@ -110,9 +113,8 @@ def _allocate(ledger: Ledger, config: Config, *, checker: Checker, actor: str,
         sets = [f"{index // config.claims_per_transaction + 1:04d}" for index in range(len(chosen))]
         BulkWriter(session).insert(BatchClaim.__table__, ("batch_id", "claim_pk", "st_control_number"),
                                    [(batch.id, row.id, st) for row, st in zip(chosen, sets, strict=True)])
-        for row, st in zip(chosen, sets, strict=True):
-            transition(session, row, ClaimStatus.BATCHED, actor=actor, event="batched",
-                       detail=f"batch {batch.id} ISA13 {interchange:09d} ST {st}")
+        transition(session, chosen, ClaimStatus.BATCHED, actor=actor, event="batched",
+                   detail=[f"batch {batch.id} ISA13 {interchange:09d} ST {st}" for st in sets])
         return batch.id, loaded
 
 

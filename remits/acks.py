@@ -61,12 +61,10 @@ def _batch_claims(session: Session, batch_id: int, st: str | None = None) -> lis
 
 
 def _requeue(session: Session, claims: list[Claim], *, actor: str, reason: str, report: AckReport) -> None:
-    for claim in claims:
-        if claim.status in (ClaimStatus.SENT, ClaimStatus.BATCHED):
-            transition(
-                session, claim, ClaimStatus.READY, actor=actor, event="transmission_rejected", detail=reason
-            )
-            report.requeued_claims.append(claim.claim_id)
+    """The rejected batch's sent or batched claims back to ready, in one bulk transition."""
+    requeued = [claim for claim in claims if claim.status in (ClaimStatus.SENT, ClaimStatus.BATCHED)]
+    transition(session, requeued, ClaimStatus.READY, actor=actor, event="transmission_rejected", detail=reason)
+    report.requeued_claims.extend(claim.claim_id for claim in requeued)
 
 
 def post_functional_ack(

@@ -1,7 +1,7 @@
 """Click commands for the posting worklists; the lead adds them with
 ``for command in COMMANDS: main_group.add_command(command)`` in cli.py.
 
-Each is a thin adapter over ``remits.worklists`` (read-only) or
+Each is a thin adapter over ``clerk.worklists`` (read-only) or
 ``remits.inbound.release_quarantined``; rows are shown by ``console.output.emit``
 (table, tab-separated lines, ``--json``, ``--csv``).
 The object on the click context must have ``.app.ledger`` and ``.app.actor``
@@ -30,7 +30,7 @@ def _rows(state: Any, query: Callable[[Any], list[dict[str, Any]]]) -> list[dict
 @click.pass_obj
 def quarantine(state: Any, release_id: int | None, as_json: bool, as_csv: bool) -> None:
     """Files refused for review (unbalanced, reused trace number, reversal of nothing, unreadable)."""
-    from remits.worklists import quarantine_items
+    from clerk.worklists import quarantine_items
 
     if release_id is not None:
         from sqlalchemy.exc import NoResultFound

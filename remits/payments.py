@@ -39,7 +39,7 @@ remittance of 100,000 claims is never held in memory whole:
   responsibility on such a claim gets a ``patient_responsibility_flagged`` event.
 
 Rows are written a chunk of claims at a time, inside the caller's one transaction per file,
-through the driver (``_Bind``: COPY on PostgreSQL, many rows per statement on SQLite), with the
+through the ledger's ``BulkWriter`` (COPY on PostgreSQL, many rows per statement on SQLite), with the
 ids child rows need reserved when the chunk is looked up (``_reserve_ids``).  The fast reader hands
 the poster ``ClaimPaymentDraft``s (the claim as read, not yet a record); the few CLPs that need
 the record (a broken balance, a reversal) are made one.  docs/posting.md, "Performance".
@@ -48,20 +48,18 @@ the record (a broken balance, a reversal) are made one.  docs/posting.md, "Perfo
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import exists, func, insert, select, text, update
-from sqlalchemy.exc import StatementError
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
-from domain.adjudication import CONTRACTUAL_ADJUSTMENTS
+from domain.adjudication import ClaimSums, adjudicated_status, claim_sums
 from domain.claim import NO_COST_SHARE_PLANS
-from domain.remittance import DENIED_STATUS, REVERSAL_STATUS, OurPayer, paid_to, payee_label
+from domain.remittance import REVERSAL_STATUS, OurPayer, paid_to, payee_label
 from domain.remittance import ClaimPayment as ClaimPaymentRecord
 from domain.remittance import Remittance as RemittanceRecord
 from edi.x835 import (
@@ -72,7 +70,9 @@ from edi.x835 import (
     read_remittance_file,
     read_remittance_text,
 )
-from ledger.bulk import bulk_writes, execute_rows, insert_rows
+from ledger import postings
+from ledger.bulk import BulkWriter, bulk_writes
+from ledger.claims import transition
 from ledger.models import (
     Adjustment,
     Claim,
@@ -87,7 +87,7 @@ from ledger.models import (
 )
 from ledger.types import utcnow
 from remits.refusals import FileRefused
-from validators.remit_balance import TRANSACTION, BalanceError, check_claim_balances, check_line_balances
+from validators.remit_balance import TRANSACTION, BalanceError, claim_balance_errors
 
 ZERO = Decimal("0")
 NO_CHARGE_PLANS = frozenset(lob.value for lob in NO_COST_SHARE_PLANS)
@@ -168,7 +168,7 @@ def match_line(lines: list[_LineInfo], line_id: str | None, code: str, modifiers
     return chosen[0] if len(chosen) == 1 else None
 
 
-# Rows are tuples in the column order below, their values already in database form (``_Bind``); the
+# Rows are tuples in the column order below, their values already in database form (``BulkWriter.written``); the
 # ids are put in front when they are allocated (``_write``).
 _CLAIM_PAYMENT_COLUMNS = ("id", "remittance_id", "claim_pk", "patient_control_number", "status_code", "charge",
                           "paid", "patient_responsibility", "payer_claim_number", "created_at", "outcome",
@@ -177,116 +177,17 @@ _SERVICE_PAYMENT_COLUMNS = ("id", "claim_payment_id", "service_line_id", "proced
                             "line_ref", "service_date", "remark_codes")
 _ADJUSTMENT_COLUMNS = ("claim_payment_id", "service_payment_id", "group_code", "reason_code", "amount", "quantity")
 _EVENT_COLUMNS = ("claim_pk", "at", "actor", "event", "from_status", "to_status", "detail")
-_CACHE_LIMIT = 50_000
-_IN_LIST = 900
-_CLAIM_INFO_COLUMNS = ("id, claim_id, revision, status, line_of_business, frequency, payer_claim_number, "
-                       "original_claim_number, billing_id")
 
 
-class _Bind:
-    """Values in the form the DBAPI gets them, made by the columns' own bind processors (``Money``:
-    cents on SQLite, its refusal of fractions of a cent everywhere), so that rows can go to the
-    driver's ``executemany`` without SQLAlchemy handling each parameter.  Amounts and dates repeat
-    a lot in a remittance: their conversions are cached."""
+class _Change(NamedTuple):
+    """A queued status change (``moves``) or event of one claim; ``status`` is the one it moves from."""
 
-    def __init__(self, session: Session):
-        self.connection = session.connection()
-        self.dialect = self.connection.dialect
-        self.placeholder = "?" if self.dialect.paramstyle == "qmark" else "%s"
-        self._money = self._processor(ClaimPayment.__table__.c.paid)
-        self._date = self._processor(ServicePayment.__table__.c.service_date)
-        self._timestamp = self._processor(ClaimPayment.__table__.c.created_at)
-        self.money_cache: dict[Decimal, Any] = {}
-        self.date_cache: dict[date | None, Any] = {}
-        date_type = ServiceLine.__table__.c.service_date.type
-        self._read_date = date_type.dialect_impl(self.dialect).result_processor(self.dialect, None)
-        self._read_date_cache: dict[Any, Any] = {}
-        for table, columns in ((ClaimPayment.__table__, _CLAIM_PAYMENT_COLUMNS),
-                               (ServicePayment.__table__, _SERVICE_PAYMENT_COLUMNS),
-                               (Adjustment.__table__, _ADJUSTMENT_COLUMNS), (ClaimEvent.__table__, _EVENT_COLUMNS)):
-            for name in columns:
-                column = table.c[name]
-                kind = type(column.type).__name__
-                if kind not in ("Money", "Date", "UtcDateTime") and self._processor(column) is not None:
-                    raise NotImplementedError(f"{table.name}.{name} needs a bind processor on {self.dialect.name}")
-
-    def _processor(self, column: Any) -> Any:
-        return column.type.dialect_impl(self.dialect).bind_processor(self.dialect)
-
-    def money(self, value: Decimal | None) -> Any:
-        """``Money``'s database form of ``value``; ``money_cache`` holds those made so far."""
-        if value is None:
-            return None
-        cache = self.money_cache
-        found = cache.get(value)
-        if found is None:
-            try:
-                found = self._money(value) if self._money else value
-            except (TypeError, ValueError) as exc:  # as SQLAlchemy reports a failed bind processor
-                raise StatementError(str(exc), None, None, exc, hide_parameters=True) from exc
-            if len(cache) < _CACHE_LIMIT:
-                cache[value] = found
-        return found
-
-    def date(self, value: date | None) -> Any:
-        """``Date``'s database form of ``value``; ``date_cache`` holds those made so far."""
-        if value is None:
-            return None
-        cache = self.date_cache
-        found = cache.get(value)
-        if found is None:
-            found = self._date(value) if self._date else value
-            if len(cache) < _CACHE_LIMIT:
-                cache[value] = found
-        return found
-
-    def timestamp(self, value: Any) -> Any:
-        return self._timestamp(value) if self._timestamp else value
-
-    def insert_many(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-        insert_rows(self.connection, table, columns, rows)
-
-    def _execute_many(self, sql: str, values: str, rows: list[tuple[Any, ...]]) -> None:
-        execute_rows(self.connection, sql, values, rows)
-
-    def rows(self, sql: str, params: list[Any]) -> Sequence[Any]:
-        """A lookup of ours on the driver's own cursor (its rows are plain tuples; a third of the cost
-        of a lookup was making result rows); ``{}`` in ``sql`` becomes one placeholder per parameter."""
-        cursor = self.connection.connection.cursor()
-        try:
-            cursor.execute(sql.format(", ".join([self.placeholder] * len(params))), tuple(params))
-            return cursor.fetchall()
-        finally:
-            cursor.close()
-
-    def service_date(self, value: Any) -> Any:
-        """A ``service_lines.service_date`` as the driver returns it, as ``Date`` reads it."""
-        if value is None or self._read_date is None:
-            return value
-        found = self._read_date_cache.get(value)
-        if found is None:
-            found = self._read_date(value)
-            if len(self._read_date_cache) < _CACHE_LIMIT:
-                self._read_date_cache[value] = found
-        return found
-
-    def update_claims(self, rows: list[tuple[Any, ...]]) -> None:
-        """rows: (status, payer_claim_number, updated_at, id), one per claim id."""
-        p = self.placeholder
-        if self.dialect.name == "postgresql":  # one statement over arrays instead of a statement per claim
-            statuses, numbers, times, ids = (list(column) for column in zip(*rows, strict=True))
-            self.connection.exec_driver_sql(
-                "UPDATE claims SET status = v.status, payer_claim_number = v.number, updated_at = v.at "
-                f"FROM unnest({p}::bigint[], {p}::varchar[], {p}::varchar[], {p}::timestamptz[]) "
-                "AS v(id, status, number, at) WHERE claims.id = v.id", (ids, statuses, numbers, times))
-            return
-        if self.dialect.name == "sqlite" and sqlite3.sqlite_version_info >= (3, 33):  # UPDATE ... FROM
-            self._execute_many(
-                "UPDATE claims SET status = v.column1, payer_claim_number = v.column2, updated_at = v.column3 "
-                "FROM (VALUES {}) AS v WHERE claims.id = v.column4", f"({p}, {p}, {p}, {p})", rows)
-            return
-        self.connection.exec_driver_sql(
-            f"UPDATE claims SET status={p}, payer_claim_number={p}, updated_at={p} WHERE claims.id = {p}", rows)
+    id: int
+    status: str
+    to_status: str
+    event: str
+    detail: str
+    moves: bool
 
 
 def _by_revision(info: _ClaimInfo) -> int:
@@ -302,21 +203,18 @@ class _ChunkLines:
     query for the chunk (a reversal's claim is read on demand when it is not one of those).
     """
 
-    def __init__(self, bind: _Bind, targets: list[tuple[_ClaimPayment, _ClaimInfo | None]]):
+    def __init__(self, writer: BulkWriter, targets: list[tuple[_ClaimPayment, _ClaimInfo | None]]):
         """``targets``: each CLP of the chunk with the claim revision it pays (None: unmatched)."""
-        self.bind = bind
+        self.connection = writer.connection
+        self.service_date = writer.read(ServiceLine.__table__.c.service_date).__getitem__
         self.pks = {info.pk for _, info in targets if info is not None}
         self.refs: dict[int, dict[str, int]] = {}
-        wanted = list(self.pks)
-        for start in range(0, len(wanted), _IN_LIST):
-            for claim_pk, line_pk, line_id in bind.rows(
-                    "SELECT claim_pk, id, line_id FROM service_lines WHERE claim_pk IN ({})",
-                    wanted[start:start + _IN_LIST]):
-                refs = self.refs.get(claim_pk)
-                if refs is None:
-                    self.refs[claim_pk] = {line_id: line_pk}
-                else:
-                    refs[line_id] = line_pk
+        for claim_pk, line_pk, line_id in postings.line_refs(self.connection, list(self.pks)):
+            refs = self.refs.get(claim_pk)
+            if refs is None:
+                self.refs[claim_pk] = {line_id: line_pk}
+            else:
+                refs[line_id] = line_pk
         whole = set()
         for clp, info in targets:
             if info is None:
@@ -344,20 +242,17 @@ class _ChunkLines:
         return matched.id if matched else None
 
     def _read(self, claim_pks: set[int]) -> None:
-        service_date = self.bind.service_date
+        service_date = self.service_date
         modifier_sets: dict[str, tuple[str, ...]] = {"": ()}
-        wanted = list(claim_pks)
-        for start in range(0, len(wanted), _IN_LIST):
-            # In no particular order: match_line takes the one line with the REF*6R (unique per claim) or
-            # the only candidate, never the first of several (no sort by position needed).
-            for claim_pk, line_pk, line_id, procedure_code, modifiers, when in self.bind.rows(
-                    "SELECT claim_pk, id, line_id, procedure_code, modifiers, service_date FROM service_lines "
-                    "WHERE claim_pk IN ({})", wanted[start:start + _IN_LIST]):
-                modifiers = modifiers or ""
-                split = modifier_sets.get(modifiers)
-                if split is None:
-                    split = modifier_sets[modifiers] = tuple(m for m in modifiers.split(":") if m)
-                self.lines[claim_pk].append(_LineInfo(line_pk, line_id, procedure_code, split, service_date(when)))
+        # In no particular order: match_line takes the one line with the REF*6R (unique per claim) or
+        # the only candidate, never the first of several (no sort by position needed).
+        for claim_pk, line_pk, line_id, procedure_code, modifiers, when in postings.lines(
+                self.connection, list(claim_pks)):
+            modifiers = modifiers or ""
+            split = modifier_sets.get(modifiers)
+            if split is None:
+                split = modifier_sets[modifiers] = tuple(m for m in modifiers.split(":") if m)
+            self.lines[claim_pk].append(_LineInfo(line_pk, line_id, procedure_code, split, service_date(when)))
 
 
 class _Poster:
@@ -381,7 +276,7 @@ class _Poster:
         self.reversal_count = 0
         self.negative_claims = 0  # CLPs paying less than nothing that are not reversals
         self.payee_of: dict[int, bool] = {}  # billing party id -> is the payee of this remittance
-        self.chunk: list[tuple[_ClaimPayment, Decimal, Decimal]] = []  # with its Σ PR and denied money
+        self.chunk: list[tuple[_ClaimPayment, ClaimSums]] = []
         # pending writes: rows in database form, ids included (see ``_reserve_ids``)
         self.claim_rows: list[tuple[Any, ...]] = []
         self.line_rows: list[tuple[Any, ...]] = []
@@ -389,14 +284,15 @@ class _Poster:
         self.line_adjustment_rows: list[tuple[Any, ...]] = []
         self.claim_payment_ids: Iterator[int] = iter(())
         self.service_payment_ids: Iterator[int] = iter(())
-        self.claim_updates: dict[int, tuple[Any, ...]] = {}
-        self.events: list[tuple[Any, ...]] = []
+        self.changes: list[_Change] = []  # transitions and events, in the order they happened
+        self.payer_claim_numbers: dict[int, str] = {}  # claim id -> CLP07, when it gives a new one
         self.reversed_ids: set[int] = set()
         self.claim_infos: dict[int, _ClaimInfo] = {}  # the claims of the current chunk, by pk
-        self.next_id: dict[str, int] = {}
-        self._adjustment_rows: dict[int, tuple[Any, tuple[Any, ...]]] = {}
-        self.bind = _Bind(session)
-        self.now_db = self.bind.timestamp(self.now)
+        self.writer = BulkWriter(session)
+        self.connection = self.writer.connection
+        self.money = self.writer.written(ClaimPayment.__table__.c.paid).__getitem__
+        self.date = self.writer.written(ServicePayment.__table__.c.service_date).__getitem__
+        self.now_db = self.writer.written(ClaimPayment.__table__.c.created_at)[self.now]
 
     # --- the stream ---------------------------------------------------------------------------
 
@@ -451,10 +347,7 @@ class _Poster:
         column, value = ("npi", header.payee_npi) if header.payee_npi else ("tax_id", header.payee_tax_id)
         if not value:
             return False
-        p = self.bind.placeholder
-        return bool(self.bind.rows(
-            f"SELECT 1 FROM parties WHERE role = 'provider' AND {column} = {p} AND EXISTS "
-            f"(SELECT 1 FROM claims WHERE claims.billing_id = parties.id) LIMIT 1", [value]))
+        return postings.provider_bills_claims(self.connection, column, value)
 
     def _claim(self, clp: _ClaimPayment) -> None:
         assert self.header is not None
@@ -464,13 +357,12 @@ class _Poster:
             self.reversal_count += 1
         elif clp.paid < 0:
             self.negative_claims += 1
-        balanced, patient_adjusted, denied = _claim_sums(clp)
-        if not balanced:
-            one = replace(self.header, claims=(_record(clp),))
-            for error in check_line_balances(one) + check_claim_balances(one):
+        sums = claim_sums(clp)
+        if not sums.balanced(clp.paid):
+            for error in claim_balance_errors(self.header.trace_number, _record(clp), sums):
                 self.refuse(f"does not balance: {error.message}")
         if self.remittance_id is not None and not self.reasons:  # self.writing, inline: once per CLP
-            self.chunk.append((clp, patient_adjusted, denied))
+            self.chunk.append((clp, sums))
             if len(self.chunk) >= self.chunk_size:
                 self._post_chunk()
 
@@ -514,12 +406,12 @@ class _Poster:
         clps, self.chunk = self.chunk, []
         if not clps or not self.writing:
             return
-        keys = [c.patient_control_number.upper() for c, _, _ in clps]
+        keys = [c.patient_control_number.upper() for c, _ in clps]
         revisions = self._revisions(set(keys))
         payee_of = self.payee_of
         never_sent = ClaimStatus.NEVER_SENT
         targets = []
-        for (clp, _, _), key in zip(clps, keys, strict=True):
+        for (clp, _), key in zip(clps, keys, strict=True):
             found = revisions.get(key)
             if not found:
                 targets.append((clp, None))
@@ -531,30 +423,27 @@ class _Poster:
                 targets.append((clp, self._paid_revision(clp, found)))
         if not self.writing:  # a CLP refused the file
             return
-        lines = _ChunkLines(self.bind, targets)
-        self._reserve_ids([c for c, _, _ in clps])
-        for (clp, patient_adjusted, denied), (_, claim) in zip(clps, targets, strict=True):
+        lines = _ChunkLines(self.writer, targets)
+        self._reserve_ids([c for c, _ in clps])
+        for (clp, sums), (_, claim) in zip(clps, targets, strict=True):
             if clp.status == REVERSAL_STATUS:
-                self._post_reversal(_record(clp), patient_adjusted, claim, lines)
+                self._post_reversal(_record(clp), sums.patient, claim, lines)
             else:
-                self._post_claim(clp, patient_adjusted, denied, claim, lines)
+                self._post_claim(clp, sums, claim, lines)
         self._write()
 
     def _revisions(self, keys: Iterable[str]) -> dict[str, list[_ClaimInfo]]:
         """Every revision of the claims whose upper-cased ids are ``keys`` (payers upper-case CLP01;
         ingest refuses ids that differ only in case), oldest first, by upper-cased id."""
         found: dict[str, list[_ClaimInfo]] = {}
-        wanted = list(keys)
-        for start in range(0, len(wanted), _IN_LIST):
-            for row in self.bind.rows(f"SELECT {_CLAIM_INFO_COLUMNS} FROM claims WHERE upper(claim_id) IN ({{}})",
-                                      wanted[start:start + _IN_LIST]):
-                info = _ClaimInfo(*row)
-                chain = found.get(key := row[1].upper())
-                if chain is None:
-                    found[key] = [info]
-                else:
-                    chain.append(info)
-                    chain.sort(key=_by_revision)
+        for row in postings.claim_revisions(self.connection, list(keys)):
+            info = _ClaimInfo(*row)
+            chain = found.get(key := row[1].upper())
+            if chain is None:
+                found[key] = [info]
+            else:
+                chain.append(info)
+                chain.sort(key=_by_revision)
         self.claim_infos = {info.pk: info for chain in found.values() for info in chain}
         return found
 
@@ -586,45 +475,39 @@ class _Poster:
         found = self.payee_of.get(claim.billing_id)
         if found is None:
             assert self.header is not None
-            npi, tax_id = self.bind.rows("SELECT npi, tax_id FROM parties WHERE id IN ({})", [claim.billing_id])[0]
+            npi, tax_id = postings.party_ids(self.connection, claim.billing_id)
             found = self.payee_of[claim.billing_id] = paid_to(self.header, npi, tax_id)
         return found
 
     def _claim_by_pk(self, pk: int) -> _ClaimInfo:
         if pk in self.claim_infos:
             return self.claim_infos[pk]
-        row = self.bind.rows(f"SELECT {_CLAIM_INFO_COLUMNS} FROM claims WHERE id IN ({{}})", [pk])[0]
-        info = self.claim_infos[pk] = _ClaimInfo(*row)
+        info = self.claim_infos[pk] = _ClaimInfo(*postings.claim_revision(self.connection, pk))
         return info
 
     def _queue(self, clp: _ClaimPayment, patient_adjusted: Decimal, claim_pk: int | None, outcome: str,
                reverses_id: int | None, lines: _ChunkLines) -> None:
         """The rows of one CLP: its claim payment, service payments and adjustments (the hot loop of
-        posting: the caches of ``_Bind`` and ``_adjustment_row`` are read inline)."""
+        posting: the writer's conversions of amounts and dates are read inline)."""
         patient = clp.patient_responsibility
         if patient is None:
             patient = patient_adjusted
-        bind = self.bind
-        money = bind.money
-        cents = bind.money_cache.get
+        money = self.money
         claim_payment_id = next(self.claim_payment_ids)
         self.claim_rows.append((
             claim_payment_id, self.remittance_id, claim_pk, clp.patient_control_number, clp.status,
             money(clp.charge), money(clp.paid), money(patient), clp.payer_claim_number or None, self.now_db,
             outcome, reverses_id, ",".join(clp.remark_codes)[:200] or None))
-        adjustment_rows = self._adjustment_rows.get
         if clp.adjustments:
             rows = self.claim_adjustment_rows
-            parent: tuple[int, int | None] = (claim_payment_id, None)
             for adjustment in clp.adjustments:
-                found = adjustment_rows(id(adjustment))
-                if found is None or found[0] is not adjustment:
-                    found = self._adjustment_row(adjustment)
-                rows.append(parent + found[1])  # (a concatenation: (x, y, *z) builds a list first)
+                quantity = adjustment.quantity
+                rows.append((claim_payment_id, None, adjustment.group, adjustment.reason,
+                             money(adjustment.amount), None if quantity is None else str(quantity)))
         line_rows = self.line_rows
         rows = self.line_adjustment_rows
         line_ids = self.service_payment_ids
-        dates = bind.date_cache.get
+        date_of = self.date
         refs = lines.refs.get(claim_pk) if claim_pk is not None else None  # type: ignore[arg-type]
         for svc in clp.lines:
             when = svc.service_date or svc.service_start
@@ -635,35 +518,20 @@ class _Poster:
             if matched is None:
                 self.report.unmatched_lines += 1
             service_payment_id = next(line_ids)
-            charge, paid, day = cents(svc.charge), cents(svc.paid), dates(when)
-            if charge is None or paid is None or day is None:
-                charge, paid, day = money(svc.charge), money(svc.paid), bind.date(when)
             modifiers = svc.modifiers
             line_rows.append((
                 service_payment_id, claim_payment_id, matched,
                 ":".join((svc.procedure_code, *modifiers))[:48] if modifiers else svc.procedure_code[:48],
-                charge, paid, svc.line_id, day, ",".join(svc.remark_codes)[:200] or None))
-            parent = (claim_payment_id, service_payment_id)
+                money(svc.charge), money(svc.paid), svc.line_id, date_of(when), ",".join(svc.remark_codes)[:200] or None))
             for adjustment in svc.adjustments:
-                found = adjustment_rows(id(adjustment))
-                if found is None or found[0] is not adjustment:
-                    found = self._adjustment_row(adjustment)
-                rows.append(parent + found[1])
+                quantity = adjustment.quantity
+                rows.append((claim_payment_id, service_payment_id, adjustment.group, adjustment.reason,
+                             money(adjustment.amount), None if quantity is None else str(quantity)))
 
-    def _adjustment_row(self, adjustment: Any) -> tuple[Any, tuple[Any, ...]]:
-        """``(adjustment, (group, reason, amount, quantity))``, cached by identity: the fast reader shares
-        one ``Adjustment`` object among all the CAS segments with the same text.  The cache holds the
-        object, so its id is not reused while it is there."""
-        quantity = adjustment.quantity
-        found = (adjustment, (adjustment.group, adjustment.reason, self.bind.money(adjustment.amount),
-                              None if quantity is None else str(quantity)))
-        if len(self._adjustment_rows) < _CACHE_LIMIT:
-            self._adjustment_rows[id(adjustment)] = found
-        return found
-
-    def _post_claim(self, clp: _ClaimPayment, patient_adjusted: Decimal, denied: Decimal, claim: _ClaimInfo | None,
+    def _post_claim(self, clp: _ClaimPayment, sums: ClaimSums, claim: _ClaimInfo | None,
                     lines: _ChunkLines) -> None:
-        outcome = _outcome(clp, patient_adjusted, denied)
+        outcome = adjudicated_status(clp, sums)
+        patient_adjusted = sums.patient
         self._queue(clp, patient_adjusted, claim.pk if claim else None, outcome, None, lines)
         if outcome == ClaimStatus.DENIED:
             self.report.denied.append(clp.patient_control_number)
@@ -738,14 +606,41 @@ class _Poster:
 
     def _transition(self, claim: _ClaimInfo, to_status: str, event: str, detail: str, *,
                     payer_claim_number: str | None = None) -> None:
-        self.events.append((claim.pk, self.now_db, self.actor, event, claim.status, to_status, detail[:2000]))
+        """Queued for ``transition`` (``_write_changes``); later CLPs of the chunk see the new status."""
+        self.changes.append(_Change(claim.pk, claim.status, to_status, event, detail[:2000], True))
         claim.status = to_status
-        if payer_claim_number:
-            claim.payer_claim_number = payer_claim_number
-        self.claim_updates[claim.pk] = (to_status, claim.payer_claim_number, self.now_db, claim.pk)
+        if payer_claim_number and payer_claim_number != claim.payer_claim_number:
+            claim.payer_claim_number = self.payer_claim_numbers[claim.pk] = payer_claim_number
 
     def _event(self, claim: _ClaimInfo, event: str, detail: str) -> None:
-        self.events.append((claim.pk, self.now_db, self.actor, event, claim.status, claim.status, detail[:2000]))
+        self.changes.append(_Change(claim.pk, claim.status, claim.status, event, detail[:2000], False))
+
+    def _write_changes(self) -> None:
+        """The queued transitions and events, in order for each claim: a run in which no claim
+        appears twice at a time, its transitions grouped by (status, event) into bulk ``transition``s."""
+        run: list[_Change] = []
+        seen: set[int] = set()
+        for change in self.changes:
+            if change.id in seen:
+                self._write_run(run)
+                run, seen = [], set()
+            run.append(change)
+            seen.add(change.id)
+        self._write_run(run)
+        self.changes = []
+
+    def _write_run(self, run: list[_Change]) -> None:
+        moves: dict[tuple[str, str], list[_Change]] = {}
+        for change in run:
+            if change.moves:
+                moves.setdefault((change.to_status, change.event), []).append(change)
+        for (to_status, event), changes in moves.items():
+            transition(self.session, changes, to_status, actor=self.actor, event=event,
+                       detail=[change.detail for change in changes])
+        now = utcnow()
+        self.writer.insert(ClaimEvent.__table__, _EVENT_COLUMNS, [
+            (change.id, now, self.actor, change.event, change.status, change.to_status, change.detail)
+            for change in run if not change.moves])
 
     # --- provider-level adjustments ------------------------------------------------------------
 
@@ -781,48 +676,29 @@ class _Poster:
 
     # --- writing -----------------------------------------------------------------------------
 
-    def _allocate_ids(self, table: Any, n: int) -> list[int]:
-        """Primary keys for ``n`` new rows, so that child rows can name them without RETURNING.
-
-        SQLite: the transaction began with ``BEGIN IMMEDIATE`` and holds the only write lock, so
-        ids above the current maximum are ours.  PostgreSQL: taken from the column's sequence.
-        """
-        if n <= 0:
-            return []
-        if self.bind.dialect.name == "postgresql":
-            return list(self.session.scalars(text(
-                f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
-                {"n": n}))
-        start = self.next_id.get(table.name)
-        if start is None:
-            start = int(self.session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
-        self.next_id[table.name] = start + n
-        return list(range(start, start + n))
-
     def _reserve_ids(self, clps: list[_ClaimPayment]) -> None:
         """Ids for every claim and service payment ``clps`` can queue, taken in queueing order (the
         ids of a reversal refused later are left unused: its file is rolled back)."""
-        self.claim_payment_ids = iter(self._allocate_ids(ClaimPayment.__table__, len(clps)))
-        self.service_payment_ids = iter(self._allocate_ids(ServicePayment.__table__,
+        self.claim_payment_ids = iter(self.writer.allocate_ids(ClaimPayment.__table__, len(clps)))
+        self.service_payment_ids = iter(self.writer.allocate_ids(ServicePayment.__table__,
                                                            sum(len(clp.lines) for clp in clps)))
 
     def _write(self) -> None:
-        """The queued rows, a table at a time (see ``_Bind.insert_many``): parents first; the
+        """The queued rows, a table at a time (``BulkWriter.insert_written``): parents first; the
         adjustments of what was queued since the last write, claim level first, then line level."""
-        bind = self.bind
+        writer = self.writer
         if self.claim_rows:
-            bind.insert_many("claim_payments", _CLAIM_PAYMENT_COLUMNS, self.claim_rows)
-            bind.insert_many("service_payments", _SERVICE_PAYMENT_COLUMNS, self.line_rows)
-            bind.insert_many("adjustments", _ADJUSTMENT_COLUMNS,
-                             self.claim_adjustment_rows + self.line_adjustment_rows)
+            writer.insert_written(ClaimPayment.__table__, _CLAIM_PAYMENT_COLUMNS, self.claim_rows)
+            writer.insert_written(ServicePayment.__table__, _SERVICE_PAYMENT_COLUMNS, self.line_rows)
+            writer.insert_written(Adjustment.__table__, _ADJUSTMENT_COLUMNS,
+                                  self.claim_adjustment_rows + self.line_adjustment_rows)
             self.claim_rows, self.line_rows = [], []
             self.claim_adjustment_rows, self.line_adjustment_rows = [], []
-        if self.claim_updates:
-            bind.update_claims(list(self.claim_updates.values()))
-            self.claim_updates = {}
-        if self.events:
-            bind.insert_many("claim_events", _EVENT_COLUMNS, self.events)
-            self.events = []
+        if self.payer_claim_numbers:
+            postings.set_payer_claim_numbers(self.connection, [(number, pk) for pk, number in self.payer_claim_numbers.items()])
+            self.payer_claim_numbers = {}
+        if self.changes:
+            self._write_changes()
 
 
 _ClaimPayment = ClaimPaymentRecord | ClaimPaymentDraft
@@ -832,47 +708,6 @@ reader; the hot path reads only attributes both have (the rest goes through ``_r
 
 def _record(clp: _ClaimPayment) -> ClaimPaymentRecord:
     return clp.record() if isinstance(clp, ClaimPaymentDraft) else clp
-
-
-def _claim_sums(clp: _ClaimPayment) -> tuple[bool, Decimal, Decimal]:
-    """One pass over the CAS of a CLP, claim level then each line's (the order of
-    ``claim_expected_paid``):
-
-    - whether its line and claim balances hold, as ``check_line_balances`` / ``check_claim_balances``
-      find them (only a CLP that fails goes through those, for the messages);
-    - Σ PR (patient responsibility) and Σ of the rest but the contractual adjustments (denied money):
-      the sums ``domain.adjudication.adjudicated_status`` takes (``_outcome``).
-    """
-    balanced = True
-    adjusted = patient = denied = ZERO
-    for adjustment in clp.adjustments:
-        amount = adjustment.amount
-        adjusted += amount
-        if adjustment.group == "PR":
-            patient += amount
-        elif (adjustment.group, adjustment.reason) not in CONTRACTUAL_ADJUSTMENTS:
-            denied += amount
-    for line in clp.lines:
-        line_adjusted = ZERO
-        for adjustment in line.adjustments:
-            amount = adjustment.amount
-            line_adjusted += amount
-            adjusted += amount
-            if adjustment.group == "PR":
-                patient += amount
-            elif (adjustment.group, adjustment.reason) not in CONTRACTUAL_ADJUSTMENTS:
-                denied += amount
-        if line.charge - line_adjusted != line.paid:
-            balanced = False
-    return balanced and clp.charge - adjusted == clp.paid, patient, denied
-
-
-def _outcome(clp: _ClaimPayment, patient_adjusted: Decimal, denied: Decimal) -> str:
-    """``domain.adjudication.adjudicated_status`` from the sums of ``_claim_sums`` (one pass instead of
-    four; tests/test_posting_speed_paths.py holds the two equal)."""
-    if clp.status == DENIED_STATUS or (clp.paid <= 0 and patient_adjusted <= 0):
-        return "denied"
-    return "partially_paid" if denied > 0 else "paid"
 
 
 # --- entry points --------------------------------------------------------------------------------

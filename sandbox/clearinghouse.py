@@ -65,6 +65,7 @@ from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 
 from domain.acks import ClaimStatus, ElementError, Envelope, SegmentError, StatusCode
+from domain.npi import npi_is_valid
 from domain.remittance import ZERO, Adjustment, ClaimPayment, ProviderAdjustment, Remittance, ServicePayment
 from edi.build277ca import (
     CLAIM_ACK_VERSION,
@@ -611,21 +612,10 @@ def _answer(
     return SandboxAnswer(build_999(ack, created=created), remit, tuple(outcomes), claim_ack_277=claim_ack)
 
 
-def valid_npi(npi: str) -> bool:
-    """10 digits whose last is the Luhn check digit computed with the 80840 prefix."""
-    if len(npi) != 10 or not npi.isdigit():
-        return False
-    total = 24  # what the 80840 prefix contributes
-    for position, ch in enumerate(reversed(npi[:9])):
-        digit = int(ch) * (2 if position % 2 == 0 else 1)
-        total += digit - 9 if digit > 9 else digit
-    return (10 - total % 10) % 10 == int(npi[9])
-
-
 def claim_status(claim_set: _Set, claim: _Claim, *, today: date, prefix: str) -> ClaimStatus:
     """The 277CA verdict on one claim, by the rules of the module docstring."""
     codes = []
-    if not valid_npi(claim_set.payee_npi):
+    if not npi_is_valid(claim_set.payee_npi):
         codes.append(StatusCode("A7", "562", "85"))
     starts = [line.service_start for line in claim.lines if line.service_start is not None]
     ends = [line.service_end or line.service_start for line in claim.lines if line.service_start is not None]

@@ -294,12 +294,12 @@ def test_bulk_writer_converts_money_exactly_and_refuses_fractions_of_a_cent(db_u
         ledger.dispose()
 
 
-def test_ingest_chunks_write_under_the_bulk_settings_and_leave_them_as_they_were(tmp_path, monkeypatch):
-    """The adapter for None is the driver's only while a chunk is written; NULL is still stored."""
+def test_ingest_chunks_change_nothing_process_wide(tmp_path, monkeypatch):
+    """No adapter is registered and the collector stays on while a chunk is written; NULL is stored."""
     import gc
     import sqlite3
 
-    from ledger import bulk, ingest
+    from ledger import ingest
 
     ledger = _ledger(f"sqlite+pysqlite:///{tmp_path / 'ledger.db'}")
     before, collecting = dict(sqlite3.adapters), gc.isenabled()
@@ -307,14 +307,14 @@ def test_ingest_chunks_write_under_the_bulk_settings_and_leave_them_as_they_were
     insert_new = ingest._insert_new
 
     def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append((bulk._NONE_ADAPTER_KEY in sqlite3.adapters, gc.isenabled()))
+        seen.append((dict(sqlite3.adapters) == before, gc.isenabled() == collecting))
         return insert_new(*args, **kwargs)
 
     monkeypatch.setattr(ingest, "_insert_new", spy)
     try:
         ingest.ingest_claims(ledger, [make_claim(f"NULLS-{n}") for n in range(5)], checker=lambda c: [],
                              actor="t", chunk_size=2)
-        assert seen == [(True, False)] * 3
+        assert seen == [(True, True)] * 3
         assert dict(sqlite3.adapters) == before and gc.isenabled() == collecting
         with ledger.read_session() as session:
             assert session.execute(text("SELECT count(*), count(patient_id), count(prior_auth), "

@@ -9,6 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from clerk.worklists import (
+    denial_worklist,
+    provider_adjustment_items,
+    quarantine_items,
+    unmatched_items,
+)
 from domain import clock
 from domain.claim import LineOfBusiness
 from ledger.db import Ledger
@@ -25,12 +31,6 @@ from ledger.models import (
 )
 from ledger.queries import claim_totals
 from remits.inbound import post_files, release_quarantined
-from remits.worklists import (
-    denial_worklist,
-    provider_adjustment_items,
-    quarantine_items,
-    unmatched_items,
-)
 from tests.claim_factory import make_claim, make_line
 from tests.remit_factory import ledger_with, pay, plb, remit, reverse, write_835
 

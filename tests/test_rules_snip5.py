@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from domain.claim import Address
+from domain.npi import npi_is_valid
 from tests.rule_claims import (
     BILLING,
     RENDERING,
@@ -19,7 +20,6 @@ from tests.rule_claims import (
     line,
 )
 from validators.codesets import icd10cm_billable, is_billable_icd10cm
-from validators.rules_snip5 import npi_is_valid
 
 CASES = [
     pytest.param(

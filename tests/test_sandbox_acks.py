@@ -9,13 +9,14 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from domain.acks import ClaimStatus, Envelope, StatusCode
+from domain.npi import npi_is_valid as valid_npi
 from edi.build277ca import CLAIM_ACK_VERSION, ClaimAckParties, PatientClaimAck, ProviderClaimAcks, build_277ca
 from edi.x277ca import read_277ca
 from edi.x835 import read_835
 from edi.x999 import read_999
 from ledger.db import Ledger
 from ledger.models import Acknowledgement, Claim
-from sandbox.clearinghouse import answer_837, valid_npi
+from sandbox.clearinghouse import answer_837
 from sandbox.mailbox import process_mailbox
 from tests.test_sandbox import CLAIMS, FILE, TODAY, billing, claim_segments, interchange, subscriber
 from usecases.demo import run_demo

@@ -49,6 +49,7 @@ from ledger.prepared import PreparedClaim
 from parsers.csv_export import CsvExportReader, Tag
 from parsers.errors import RowError
 from parsers.profiles import Profile
+from runtime.process import configure_process
 
 log = structlog.get_logger(__name__)
 
@@ -196,6 +197,7 @@ def _work(sender: Connection, ledger: Ledger, path: Path, today: date, profile: 
           partition: tuple[int, int], prepare: Prepare, actor: str, turn: WriteTurn, parent: int) -> None:
     """One worker: read its partition, prepare and store its claims, report with places in the file."""
     die_with_parent(parent)
+    configure_process()
     try:
         ledger.forget_connections()
         reader = CsvExportReader(path, today=today, profile=profile, partition=partition)

@@ -18,8 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from domain.adjudication import ClaimSums, claim_sums
 from domain.claim import Source
-from domain.remittance import ZERO, ClaimPayment, Remittance
+from domain.remittance import ClaimPayment, Remittance
 
 LINE, CLAIM, TRANSACTION = "line", "claim", "transaction"
 
@@ -59,47 +60,31 @@ class BalanceError:
         return self.message
 
 
-def check_line_balances(remittance: Remittance) -> list[BalanceError]:
-    errors = []
-    for claim in remittance.claims:
-        for ordinal, line in enumerate(claim.lines, start=1):
-            expected = line.charge - line.adjusted
-            if expected != line.paid:
-                errors.append(
-                    BalanceError(
-                        LINE,
-                        remittance.trace_number,
-                        claim.patient_control_number,
-                        line.line_id or f"#{ordinal}",
-                        expected,
-                        line.paid,
-                        line.source,
-                    )
-                )
+def claim_balance_errors(trace_number: str, claim: ClaimPayment, sums: ClaimSums | None = None) -> list[BalanceError]:
+    """The broken line balances of one CLP, then its broken claim balance; ``sums``: its
+    ``claim_sums`` when the caller has them already."""
+    if sums is None:
+        sums = claim_sums(claim)
+    errors = [
+        BalanceError(LINE, trace_number, claim.patient_control_number,
+                     claim.lines[ordinal - 1].line_id or f"#{ordinal}", expected, claim.lines[ordinal - 1].paid,
+                     claim.lines[ordinal - 1].source)
+        for ordinal, expected in sums.unbalanced_lines
+    ]
+    if sums.expected_paid != claim.paid:
+        errors.append(BalanceError(CLAIM, trace_number, claim.patient_control_number, None, sums.expected_paid,
+                                   claim.paid, claim.source))
     return errors
 
 
-def claim_expected_paid(claim: ClaimPayment) -> Decimal:
-    return claim.charge - sum((a.amount for a in claim.all_adjustments), ZERO)
+def check_line_balances(remittance: Remittance) -> list[BalanceError]:
+    return [error for claim in remittance.claims
+            for error in claim_balance_errors(remittance.trace_number, claim) if error.level == LINE]
 
 
 def check_claim_balances(remittance: Remittance) -> list[BalanceError]:
-    errors = []
-    for claim in remittance.claims:
-        expected = claim_expected_paid(claim)
-        if expected != claim.paid:
-            errors.append(
-                BalanceError(
-                    CLAIM,
-                    remittance.trace_number,
-                    claim.patient_control_number,
-                    None,
-                    expected,
-                    claim.paid,
-                    claim.source,
-                )
-            )
-    return errors
+    return [error for claim in remittance.claims
+            for error in claim_balance_errors(remittance.trace_number, claim) if error.level == CLAIM]
 
 
 def check_transaction_balance(remittance: Remittance) -> list[BalanceError]:
@@ -127,5 +112,6 @@ BALANCE_CHECKS: list[Callable[[Remittance], list[BalanceError]]] = [
 
 
 def check_balances(remittance: Remittance) -> list[BalanceError]:
-    """Every broken balance of one remittance; an empty list means it may be posted."""
+    """Every broken balance of one remittance (lines, claims, then the transaction); an empty list
+    means it may be posted."""
     return [error for check in BALANCE_CHECKS for error in check(remittance)]

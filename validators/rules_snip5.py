@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from functools import cache, lru_cache
 
 from domain.claim import Address, Claim, Provider
+from domain.npi import npi_is_valid
 from validators.codesets import ICD10CM_RELEASE, PLACES_OF_SERVICE, US_STATE_CODES, icd10cm_billable
 from validators.findings import CheckContext, Finding, Rule
 
@@ -20,22 +21,6 @@ from validators.findings import CheckContext, Finding, Rule
 _PROCEDURE = re.compile(r"\d{5}|\d{4}[FTU]|[A-Z]\d{4}")
 _MODIFIER = re.compile(r"[A-Z0-9]{2}")
 _TAXONOMY = re.compile(r"[0-9A-Z]{9}X")
-
-
-@lru_cache(maxsize=4096)
-def npi_is_valid(npi: str) -> bool:
-    """The NPI check digit: Luhn over "80840" + the ten digits (CMS NPI standard)."""
-    if len(npi) != 10 or not npi.isdigit() or not npi.isascii():
-        return False
-    total = 0
-    for position, char in enumerate(reversed("80840" + npi)):
-        digit = ord(char) - 48
-        if position % 2:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
 
 
 def _providers(claim: Claim) -> list[tuple[str, Provider]]:
