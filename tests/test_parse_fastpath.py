@@ -1,7 +1,6 @@
 """The fast path of the CSV reader gives what the per-cell checks give, row for row.
 
-The fast path (``parsers/fastpath.py``, ``ClaimAssembler.add_clean``, the byte-level
-first pass of ``csv_export``) only accepts rows; every error is still written by
+The fast path (``parsers/fastpath.py``, ``ClaimAssembler.add_clean``) only accepts rows; every error is still written by
 the per-cell checks.  Each test here parses the same file twice — as shipped, and
 with the fast path switched off — and wants the same stream of claims and errors,
 down to the ``repr`` (so a ``Decimal('150.0')`` cannot pass for ``Decimal('150.00')``).
