@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from hashlib import sha256
 from typing import Any, Protocol
 
@@ -30,7 +31,6 @@ from domain.claim import (
 )
 from domain.claim import Claim as DomainClaim
 from ledger.bulk import BulkWriter, rows_where_in
-from ledger.memo import ByIdentity
 from ledger.models import Claim, ClaimEvent, Party
 from ledger.models import ServiceLine as LineRow
 from ledger.types import utcnow
@@ -104,25 +104,20 @@ PartyKey = tuple[str, str]  # (role, fingerprint)
 PartyRecord = tuple[PartyKey, dict[str, Any]]
 PARTY_ROLES = ("billing", "subscriber", "patient", "rendering", "supervising", "pay_to", "service_facility")
 
-_json_string = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]  # what json.dumps uses
-
-
-def _json_value(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        return _json_string(value)
+def _iso_date(value: Any) -> str:
     if isinstance(value, date):
-        return _json_string(value.isoformat())
+        return value.isoformat()
     raise TypeError(f"a party field holds {type(value).__name__}, not text or a date")
 
 
 def party_fingerprint(fields: dict[str, Any]) -> str:
-    """The key that finds a party row again: the sha256 of its fields as sorted JSON (dates in ISO
-    form), written directly — ``json.dumps(..., sort_keys=True)`` gives the same text, slower.
-    Stored in every ledger: tests pin known values."""
-    text = "{" + ", ".join([f"{_json_string(key)}: {_json_value(fields[key])}" for key in sorted(fields)]) + "}"
-    return sha256(text.encode()).hexdigest()
+    """The key that finds a party row again, stored in every ledger (tests pin known values).
+
+    Canonical encoding (docs/fingerprints.md): the sha256 of the UTF-8 bytes of
+    ``json.dumps(fields, sort_keys=True)`` with json's default separators (``", "``, ``": "``)
+    and ASCII escaping; values are text or null, a date is written as its ISO text.
+    """
+    return sha256(json.dumps(fields, sort_keys=True, default=_iso_date).encode()).hexdigest()
 
 
 def _party(role: str, fields: dict[str, Any]) -> PartyRecord:
@@ -135,7 +130,10 @@ def _address_fields(address: Address | None) -> dict[str, Any]:
     return {"address1": address.line1, "city": address.city, "state": address.state, "zip": address.zip}
 
 
-def _provider_fields(provider: Provider) -> PartyRecord:
+# An export names the same few providers, pay-to addresses and facilities on many claims; they are
+# frozen records of text, so equal ones have equal fingerprints and are fingerprinted once per value.
+@lru_cache(maxsize=4096)
+def _provider_record(provider: Provider) -> PartyRecord:
     return _party("provider", {
         "npi": provider.npi, "entity_type": provider.entity_type, "last_or_org": provider.last_or_org,
         "first": provider.first, "taxonomy": provider.taxonomy, "tax_id": provider.tax_id,
@@ -143,79 +141,38 @@ def _provider_fields(provider: Provider) -> PartyRecord:
     })
 
 
-def _written_record(role: str, fields: dict[str, Any], dob: Any, text: Callable[[], str]) -> PartyRecord:
-    """``_party(role, fields)`` for a member or patient, new on nearly every claim: their fields are
-    fixed, so ``text`` writes the fingerprint's text in one f-string, keys in sorted order, each value
-    as ``_json_value`` writes it when it is text and the birth date a ``date``; any other value (None,
-    a number, a subclass of date) is left to ``party_fingerprint``, the definition.  The same text
-    either way: tests hold the two equal."""
-    if type(dob) is date:
-        try:
-            written = text()
-        except TypeError:  # a value that is not text
-            pass
-        else:
-            return (role, sha256(written.encode()).hexdigest()), fields
-    return _party(role, fields)
-
-
-def _subscriber_record(sub: Subscriber) -> PartyRecord:
-    member_id, last, first, dob, sex, address = sub.member_id, sub.last, sub.first, sub.dob, sub.sex, sub.address
-    if address is None:
-        return _party("subscriber", {"member_id": member_id, "last_or_org": last, "first": first, "dob": dob,
-                                     "sex": sex, "address1": None, "city": None, "state": None, "zip": None})
-    line1, city, state, zip_code = address.line1, address.city, address.state, address.zip
-    fields = {"member_id": member_id, "last_or_org": last, "first": first, "dob": dob, "sex": sex,
-              "address1": line1, "city": city, "state": state, "zip": zip_code}
-    return _written_record("subscriber", fields, dob, lambda: (
-        f'{{"address1": {_json_string(line1)}, "city": {_json_string(city)}, '
-        f'"dob": "{dob.isoformat()}", "first": {_json_string(first)}, '
-        f'"last_or_org": {_json_string(last)}, "member_id": {_json_string(member_id)}, '
-        f'"sex": {_json_string(sex)}, "state": {_json_string(state)}, "zip": {_json_string(zip_code)}}}'))
-
-
-def _patient_record(patient: Patient) -> PartyRecord:
-    last, first, dob, sex = patient.last, patient.first, patient.dob, patient.sex
-    return _written_record("patient", {"last_or_org": last, "first": first, "dob": dob, "sex": sex}, dob, lambda: (
-        f'{{"dob": "{dob.isoformat()}", "first": {_json_string(first)}, '
-        f'"last_or_org": {_json_string(last)}, "sex": {_json_string(sex)}}}'))
-
-
-def _pay_to_fields(address: Address) -> PartyRecord:
+@lru_cache(maxsize=4096)
+def _pay_to_record(address: Address) -> PartyRecord:
     return _party("pay_to", {"last_or_org": "", **_address_fields(address)})
 
 
-def _facility_fields(facility: ServiceFacility) -> PartyRecord:
+@lru_cache(maxsize=4096)
+def _facility_record(facility: ServiceFacility) -> PartyRecord:
     return _party("facility", {"npi": facility.npi, "last_or_org": facility.name, **_address_fields(facility.address)})
 
 
-# The parser hands out one object per distinct provider, pay-to address and facility, and an export
-# repeats them on many claims: each is fingerprinted once (ledger.memo), looked up inline as
-# ``(known(id(obj)) or new(obj))[1]``: a call per hit would cost about as much as a member's record.
-_providers = ByIdentity(_provider_fields)
-_known_provider, _new_provider = _providers.entry, _providers.remember
-_pay_tos = ByIdentity(_pay_to_fields)
-_known_pay_to, _new_pay_to = _pay_tos.entry, _pay_tos.remember
-_facilities = ByIdentity(_facility_fields)
-_known_facility, _new_facility = _facilities.entry, _facilities.remember
+def _subscriber_record(sub: Subscriber) -> PartyRecord:
+    return _party("subscriber", {"member_id": sub.member_id, "last_or_org": sub.last, "first": sub.first,
+                                 "dob": sub.dob, "sex": sub.sex, **_address_fields(sub.address)})
+
+
+def _patient_record(patient: Patient) -> PartyRecord:
+    return _party("patient", {"last_or_org": patient.last, "first": patient.first, "dob": patient.dob,
+                              "sex": patient.sex})
 
 
 def claim_party_records(claim: DomainClaim) -> dict[str, PartyRecord | None]:
     """The party rows a claim refers to, keyed by its role on the claim."""
-    billing, rendering, supervising, pay_to, facility = (
-        claim.billing, claim.rendering, claim.supervising, claim.pay_to, claim.service_facility)
-    patient = claim.patient
+    rendering, supervising, pay_to, facility, patient = (
+        claim.rendering, claim.supervising, claim.pay_to, claim.service_facility, claim.patient)
     return {
-        "billing": (_known_provider(id(billing)) or _new_provider(billing))[1],
+        "billing": _provider_record(claim.billing),
         "subscriber": _subscriber_record(claim.subscriber),
         "patient": None if patient is None else _patient_record(patient),
-        "rendering": None if rendering is None else (
-            _known_provider(id(rendering)) or _new_provider(rendering))[1],
-        "supervising": None if supervising is None else (
-            _known_provider(id(supervising)) or _new_provider(supervising))[1],
-        "pay_to": None if pay_to is None else (_known_pay_to(id(pay_to)) or _new_pay_to(pay_to))[1],
-        "service_facility": None if facility is None else (
-            _known_facility(id(facility)) or _new_facility(facility))[1],
+        "rendering": None if rendering is None else _provider_record(rendering),
+        "supervising": None if supervising is None else _provider_record(supervising),
+        "pay_to": None if pay_to is None else _pay_to_record(pay_to),
+        "service_facility": None if facility is None else _facility_record(facility),
     }
 
 

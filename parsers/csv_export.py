@@ -11,10 +11,10 @@ Bytes are decoded line by line, so a Latin-1 byte in a UTF-8 file is reported on
 its own physical line and the rest of the file is still read.  Rows are reported at
 the physical line where they start (a quoted cell may span lines).
 
-Speed: the first pass cuts claim ids straight out of the bytes when the file has no
-quote character (the usual export), and the second pass hands each row to the fast
-path of ``parsers/fastpath.py`` first; the per-cell checks run only for the rows it
-turns down, and write every error.
+Records are split by ``csv.reader`` alone (C, and exact for quotes, embedded line
+breaks and lone CRs); both passes use it, so there is one record splitter.  The second
+pass hands each row to the fast path of ``parsers/fastpath.py`` first; the per-cell
+checks run only for the rows it turns down, and write every error.
 """
 
 from __future__ import annotations
@@ -66,13 +66,10 @@ def _csv_reader(text: Iterable[str], delimiter: str) -> Any:
     return csv.reader(text, delimiter=delimiter, strict=True)
 
 
-def _records(
-    reader: Any, delimiter: str, *, all_utf8: bool = False
-) -> Iterator[tuple[int, list[str], Sequence[int]]]:
+def _records(reader: Any, delimiter: str) -> Iterator[tuple[int, list[str], Sequence[int]]]:
     """(start line, cells, bad lines) of each record; plain tuples, the hot loop unpacks them.
 
-    ``all_utf8`` says the first pass found the whole file valid UTF-8, so no record
-    can hold an undecoded byte and the per-record search is skipped.
+    An ASCII record cannot hold an undecoded byte, so only others are searched.
     """
     start = 1
     no_bad_lines: tuple[int, ...] = ()
@@ -87,134 +84,16 @@ def _records(
                 f"CSV quoting is broken in the row starting here ({error}); the rest of the file was not read",
             ) from None
         bad_lines: Sequence[int] = no_bad_lines
-        if not all_utf8:
-            joined = delimiter.join(cells)
-            if not joined.isascii():
-                found: list[int] = []
-                for match in _UNDECODED.finditer(joined):
-                    line = start + joined.count("\n", 0, match.start())
-                    if line not in found:
-                        found.append(line)
-                bad_lines = found
+        joined = delimiter.join(cells)
+        if not joined.isascii():
+            found: list[int] = []
+            for match in _UNDECODED.finditer(joined):
+                line = start + joined.count("\n", 0, match.start())
+                if line not in found:
+                    found.append(line)
+            bad_lines = found
         yield start, cells, bad_lines
         start = reader.line_num + 1
-
-
-def _split_records(
-    text: Iterable[str], delimiter: str, first_line: int, index: int, partition: tuple[int, int]
-) -> Iterator[tuple[int, list[str] | None, Sequence[int]]]:
-    """``_records`` for a file the first pass found unquoted and valid UTF-8 (``_FirstPass``).
-
-    There a record is one physical line and its cells are the line split at the
-    delimiter, exactly as the CSV reader splits it (``_scan_unquoted`` says why), at a
-    third of the cost.  Rows of another partition's claims are not split, nor given one
-    by one: ``(n, None, ())`` before the next row stands for the n rows skipped since
-    the last one given (``partition_of``, written inline), so a worker passes over the
-    other half of the file for the price of finding its ids.
-    """
-    number = first_line
-    no_bad_lines: tuple[int, ...] = ()
-    part, parts = partition
-    skipped = 0
-    for line in text:
-        if parts > 1:
-            cut = line.split(delimiter, index + 1)
-            if (index < len(cut) and (key := cut[index].strip())
-                    and crc32(key.upper().encode("utf-8", "surrogateescape")) % parts != part):
-                skipped += 1
-                number += 1
-                continue
-            if skipped:
-                yield skipped, None, no_bad_lines
-                skipped = 0
-        line = line.rstrip("\r\n")
-        yield number, line.split(delimiter) if line else [], no_bad_lines  # the CSV reader's [] for a blank line
-        number += 1
-    if skipped:
-        yield skipped, None, no_bad_lines
-
-
-_LONE_CR = re.compile(rb"\r(?!\n)")  # a CR that ends no line: the CSV reader's business
-_SCAN_CHUNK = 1 << 16  # below csv.field_size_limit(), so a region rarely needs the long-line test
-
-
-def _scan_unquoted(
-    path: Path, header_line: int, index: int | None, delimiter: str
-) -> tuple[dict[str, int], bool, int] | None:
-    """The first pass over bytes, for the usual file without a quote character.
-
-    Without quotes (and without a lone CR) a record is exactly one physical line and
-    its cells are the line split at the delimiter, as the CSV reader would give them,
-    so the claim id cell is cut out of the bytes directly.  Returns None — the CSV
-    reader's pass is needed — at the first quote, lone CR or line the reader could
-    refuse as too long.  The second value says the whole file is valid UTF-8, the third
-    is the number of data rows.
-    """
-    if len(delimiter) != 1 or not delimiter.isascii() or delimiter in '"\r\n':
-        return None
-    separator = delimiter.encode()
-    limit = csv.field_size_limit()
-    last: dict[str, int] = {}
-    all_utf8 = True
-    to_skip = header_line  # physical lines up to and including the header
-    ordinal = 0
-    rest = b""
-    with open(path, "rb") as fh:
-        while True:
-            chunk = fh.read(_SCAN_CHUNK)
-            data = rest + chunk
-            if chunk:
-                cut = data.rfind(b"\n") + 1
-                region, rest = data[:cut], data[cut:]
-                if len(rest) >= limit:
-                    return None
-            else:
-                region, rest = data, b""
-                if region.endswith(b"\r"):
-                    region = region[:-1]  # a final line ended by CR alone
-            if b'"' in region:
-                return None
-            if _LONE_CR.search(region):
-                return None
-            if all_utf8:
-                try:
-                    region.decode("utf-8")
-                except UnicodeDecodeError:
-                    all_utf8 = False
-            lines = region.split(b"\n")  # a CR before the newline stays: stripped with the cell
-            if chunk or not lines[-1]:
-                lines.pop()  # the empty piece after the last newline
-            if to_skip:
-                skipped = min(to_skip, len(lines))
-                del lines[:skipped]
-                to_skip -= skipped
-            if len(region) >= limit and any(len(line) >= limit for line in lines):
-                return None
-            keys = None
-            if index == 0:
-                first_cells = b"\n".join([line.partition(separator)[0] for line in lines])
-                keys = first_cells.decode("utf-8", "surrogateescape").split("\n") if lines else []
-                keys = list(map(str.strip, keys))
-                if not all(keys):
-                    keys = None
-            if keys is not None:  # no blank row, no row without a claim id
-                last.update(zip(keys, range(ordinal, ordinal + len(keys)), strict=True))
-                ordinal += len(keys)
-            else:
-                for raw in lines:
-                    line = raw.decode("utf-8", "surrogateescape")
-                    key = None
-                    if index is not None:
-                        cells = line.split(delimiter, index + 1)
-                        if index < len(cells):
-                            key = cells[index].strip()
-                    if key:
-                        last[key] = ordinal
-                    elif not line.replace(delimiter, "").strip():
-                        continue
-                    ordinal += 1
-            if not chunk:
-                return last, all_utf8, ordinal
 
 
 def _is_blank(cells: list[str]) -> bool:
@@ -265,9 +144,7 @@ def partition_of(claim_key: str, parts: int) -> int:
 
 class _FirstPass(NamedTuple):
     last: dict[str, int]  # claim key -> ordinal of its last data row
-    all_utf8: bool  # the whole file decodes as UTF-8
     rows: int  # data rows (not blank)
-    unquoted: bool  # no quote, no lone CR: one record per physical line (_scan_unquoted)
 
 
 class CsvExportReader:
@@ -289,7 +166,6 @@ class CsvExportReader:
         self.rows_total = 0  # data rows and claim ids in the file, once the first pass has counted them
         self.claims_total = 0
         self.part, self.parts = partition
-        self.split_unquoted = True  # False: the CSV reader reads every row (tests compare the two)
         if not 0 <= self.part < self.parts:
             raise ValueError(f"partition {partition} is not (k, n) with 0 <= k < n")
 
@@ -348,23 +224,19 @@ class CsvExportReader:
         ]
 
     def _last_rows(self, delimiter: str) -> _FirstPass:
-        """First pass: claim key → ordinal of the claim's last data row; whether the
-        whole file is valid UTF-8 and has no quote (known only from the byte-level scan)."""
-        nothing = _FirstPass({}, all_utf8=False, rows=0, unquoted=False)
+        """First pass: claim key → ordinal of the claim's last data row, and the number of data rows."""
+        nothing = _FirstPass({}, rows=0)
         with open(self.path, "rb") as fh:
             reader = _csv_reader(_text(fh), delimiter)
             try:
-                mapper, errors, header_line = self._header(_records(reader, delimiter))
+                mapper, errors, _ = self._header(_records(reader, delimiter))
             except _Broken:  # the main pass reports the broken header with its line
                 return nothing
             if mapper is None or errors:
                 return nothing
             index = mapper.claim_id_index
-            scanned = _scan_unquoted(self.path, header_line, index, delimiter)
-            if scanned is not None:
-                return _FirstPass(*scanned, unquoted=True)
-            # Past the header only the claim id cell is looked at, straight from the
-            # CSV reader; the blank-row test only for rows without one.
+            # Past the header only the claim id cell is looked at; the blank-row
+            # test only for rows without one.
             last: dict[str, int] = {}
             ordinal = 0
             try:
@@ -377,7 +249,7 @@ class CsvExportReader:
                     ordinal += 1
             except csv.Error:
                 pass
-        return _FirstPass(last, all_utf8=False, rows=ordinal, unquoted=False)
+        return _FirstPass(last, rows=ordinal)
 
     def __iter__(self) -> Iterator[Claim | RowError]:
         for _tag, item in self.tagged():
@@ -400,10 +272,8 @@ class CsvExportReader:
         self.rows_total, self.claims_total = first_pass.rows, len(last_rows)
         parts, part = self.parts, self.part
         with open(self.path, "rb") as fh:
-            text = _text(fh)
-            reader = _csv_reader(text, delimiter)
-            records: Iterator[tuple[int, list[str] | None, Sequence[int]]]
-            records = _records(reader, delimiter, all_utf8=first_pass.all_utf8)
+            reader = _csv_reader(_text(fh), delimiter)
+            records = _records(reader, delimiter)
             try:
                 mapper, errors, _ = self._header(records)
             except _Broken as broken:
@@ -422,18 +292,9 @@ class CsvExportReader:
             picker = _CellPicker.for_mapper(mapper)
             width = mapper.width
             index = mapper.claim_id_index
-            prefiltered = False
-            if self.split_unquoted and first_pass.unquoted and first_pass.all_utf8 and index is not None:
-                # the CSV reader stopped right after the header: the lines from here on are the rows
-                records = _split_records(text, delimiter, reader.line_num + 1, index, (part, parts))
-                prefiltered = True  # a row with a claim id that arrives here is this partition's
             ordinal = 0
             try:
                 for line, cells, bad_lines in records:
-                    if cells is None:  # rows of other partitions' claims, as many as ``line`` (_split_records)
-                        self.rows_read += line
-                        ordinal += line
-                        continue
                     # mapper.claim_key, inline: a row with a claim id is not blank
                     key = cells[index].strip() or None if index is not None and index < len(cells) else None
                     if key is None and _is_blank(cells):
@@ -442,7 +303,7 @@ class CsvExportReader:
                     last = key is not None and last_rows.get(key) == ordinal
                     tag = (_ROWS, ordinal)
                     ordinal += 1
-                    if parts > 1 and ((not prefiltered and partition_of(key, parts) != part) if key else not first):
+                    if parts > 1 and (partition_of(key, parts) != part if key else not first):
                         continue
                     if picker is not None and key and not bad_lines and len(cells) == width:
                         if picker.pad is None:

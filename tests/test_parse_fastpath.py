@@ -1,7 +1,6 @@
 """The fast path of the CSV reader gives what the per-cell checks give, row for row.
 
-The fast path (``parsers/fastpath.py``, ``ClaimAssembler.add_clean``, the byte-level
-first pass of ``csv_export``) only accepts rows; every error is still written by
+The fast path (``parsers/fastpath.py``, ``ClaimAssembler.add_clean``) only accepts rows; every error is still written by
 the per-cell checks.  Each test here parses the same file twice — as shipped, and
 with the fast path switched off — and wants the same stream of claims and errors,
 down to the ``repr`` (so a ``Decimal('150.0')`` cannot pass for ``Decimal('150.00')``).
@@ -24,9 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parsers import csv_export
 from parsers.assemble import ClaimAssembler
-from parsers.columns import ALL_COLUMNS, CLAIM_COLUMNS, LINE_COLUMNS, RENDERING_COLUMNS
+from parsers.columns import CLAIM_COLUMNS, LINE_COLUMNS, RENDERING_COLUMNS
 from parsers.errors import RowError
 from parsers.export import iter_export
 from parsers.fastpath import FastRows
@@ -44,10 +42,9 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 
 
 def _per_cell_only() -> ExitStack:
-    """Switch the fast path off: every row through ``add_per_cell``, first pass by csv."""
+    """Switch the fast path off: every row through ``add_per_cell``."""
     stack = ExitStack()
     stack.enter_context(mock.patch.object(ClaimAssembler, "add_clean", lambda *args, **kwargs: None))
-    stack.enter_context(mock.patch.object(csv_export, "_scan_unquoted", lambda *args: None))
     return stack
 
 
@@ -395,83 +392,6 @@ def test_damaged_rows_give_the_same_stream_on_both_paths(export) -> None:
         assert_same_as_per_cell(path)
 
 
-@st.composite
-def plain_exports(draw) -> bytes:
-    """Files the byte-level first pass reads itself: no quotes; LF, CRLF, blank lines, bad bytes."""
-    ids = [f"C-{n}" for n in range(draw(st.integers(1, 6)))]
-    width = len(ALL_COLUMNS)
-    lines = [",".join(ALL_COLUMNS)]
-    for _ in range(draw(st.integers(0, 30))):
-        kind = draw(st.sampled_from(["row", "row", "row", "blank", "commas", "spaces", "short", "latin1"]))
-        claim_id = draw(st.sampled_from(ids))
-        padding = draw(st.sampled_from(["", " ", "\t"]))
-        if kind == "row":
-            lines.append(padding + claim_id + padding + "," * (width - 1))
-        elif kind == "blank":
-            lines.append("")
-        elif kind == "commas":
-            lines.append("," * draw(st.integers(1, width)))
-        elif kind == "spaces":
-            lines.append(" , ,")
-        elif kind == "short":
-            lines.append(claim_id)
-        else:
-            lines.append(claim_id + ",Caf\udce9" + "," * (width - 2))
-    ending = draw(st.sampled_from(["\n", "\r\n"]))
-    data = ending.join(lines) + draw(st.sampled_from(["", ending, "\r"]))
-    return data.encode("utf-8", "surrogateescape")
-
-
-@settings(max_examples=200, deadline=None)
-@given(plain_exports(), st.sampled_from([1, 7, 64, 4096]))
-def test_byte_level_first_pass_agrees_with_the_csv_reader(data: bytes, chunk: int) -> None:
-    with tempfile.TemporaryDirectory() as directory:
-        path = Path(directory) / "export.csv"
-        path.write_bytes(data)
-        reader = csv_export.CsvExportReader(path, today=TODAY)
-        with mock.patch.object(csv_export, "_SCAN_CHUNK", chunk):
-            scanned = reader._last_rows(",")
-        with mock.patch.object(csv_export, "_scan_unquoted", lambda *args: None):
-            by_csv = reader._last_rows(",")
-        assert scanned.last == by_csv.last and scanned.rows == by_csv.rows
-        assert scanned.all_utf8 == (b"\xe9" not in data)
-        assert scanned.unquoted and not by_csv.unquoted
-        with mock.patch.object(csv_export, "_SCAN_CHUNK", chunk):
-            assert_same_as_per_cell(path)
-        assert_split_rows_same_as_csv_reader(path)
-
-
-def _tagged(path: Path, *, split: bool, partition: tuple[int, int] = (0, 1), today: date = TODAY) -> tuple:
-    reader = csv_export.CsvExportReader(path, today=today, partition=partition)
-    reader.split_unquoted = split
-    items = [(tag, repr(item), str(item)) for tag, item in reader.tagged()]
-    return items, reader.rows_read
-
-
-def _rows(path: Path, *, split: bool) -> list:
-    with open(path, "rb") as fh:
-        text = csv_export._text(fh)
-        reader = csv_export._csv_reader(text, ",")
-        records = csv_export._records(reader, ",")
-        for _line, cells, _bad in records:
-            if not csv_export._is_blank(cells):
-                break  # the header
-        if split:
-            records = csv_export._split_records(text, ",", reader.line_num + 1, 0, (0, 1))
-        return [(line, cells) for line, cells, _bad in records]
-
-
-def assert_split_rows_same_as_csv_reader(path: Path, today: date = TODAY) -> None:
-    """Rows split at the delimiter are the CSV reader's rows, cell for cell, at the same lines;
-    and the reader gives the same items, order tags and rows read on both, whole and in
-    partitions (where another partition's rows are not even split)."""
-    if csv_export.CsvExportReader(path, today=today)._last_rows(",").unquoted:
-        assert _rows(path, split=True) == _rows(path, split=False)
-    for partition in ((0, 1), (0, 2), (1, 2), (2, 3)):
-        assert _tagged(path, split=True, partition=partition, today=today) == \
-            _tagged(path, split=False, partition=partition, today=today), partition
-
-
 def _benchmark_export(path: Path) -> Path:
     """400 lines as ``benchmarks/gen_export.py`` writes them."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -481,37 +401,6 @@ def _benchmark_export(path: Path) -> Path:
         sys.path.remove(str(ROOT / "benchmarks"))
     path.write_text(csv_export_text(synthetic_claims(400, seed=7)), encoding="utf-8", newline="")
     return path
-
-
-def test_split_rows_are_the_csv_readers_rows_on_the_fixtures_and_the_benchmark_export(tmp_path: Path) -> None:
-    bench = _benchmark_export(tmp_path / "bench.csv")
-    crlf = tmp_path / "crlf.csv"
-    crlf.write_bytes(bench.read_bytes().replace(b"\n", b"\r\n") + b"\r\n\r\n,,,\r\n")
-    split_used = []
-    original = csv_export._split_records
-
-    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
-        split_used.append(args[2])
-        return original(*args, **kwargs)
-
-    with mock.patch.object(csv_export, "_split_records", recording):
-        for path in [bench, crlf, *(p for p, profile in _fixture_files() if p.suffix == ".csv" and profile is None)]:
-            assert_split_rows_same_as_csv_reader(path, today=date(2026, 12, 1))
-    assert len(split_used) >= 8  # both generated files, whole and in each partition, took the split path
-
-
-def test_first_pass_falls_back_to_the_csv_reader_when_the_bytes_need_it(tmp_path: Path) -> None:
-    header = ",".join(ALL_COLUMNS)
-    cases = {
-        "quoted": f'{header}\n"A",x\nB\n',
-        "lone_cr": f"{header}\nA\rB\nC\n",
-        "long_line": f"{header}\nA," + "x" * csv.field_size_limit() + "\nB\n",
-    }
-    for name, text in cases.items():
-        path = tmp_path / f"{name}.csv"
-        path.write_text(text, encoding="utf-8", newline="")
-        assert csv_export._scan_unquoted(path, 1, 0, ",") is None, name
-        assert_same_as_per_cell(path)
 
 
 def test_the_benchmark_export_parses_the_same_on_both_paths(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 from typing import Any
-from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
@@ -17,10 +16,10 @@ from ledger import claims
 from ledger.claims import (
     PartyRecord,
     _address_fields,
-    _facility_fields,
+    _facility_record,
     _patient_record,
-    _pay_to_fields,
-    _provider_fields,
+    _pay_to_record,
+    _provider_record,
     _subscriber_record,
     claim_party_records,
     party_fingerprint,
@@ -104,27 +103,24 @@ def test_a_patient_record_is_its_definition_for_any_values(patient: Patient) -> 
         assert list(made[1]) == list(defined[1])  # type: ignore[index]
 
 
-@pytest.mark.parametrize("limit", [1, 2, 4096])
-def test_providers_remembered_per_object_give_their_own_records(limit: int) -> None:
-    """Equal providers that are other objects, changed ones, and more of them than the memo holds."""
+def test_providers_remembered_per_value_give_their_own_records() -> None:
+    """Equal providers that are other objects, and changed ones, each get their own record."""
     renamed = [dataclasses.replace(BILLING_GROUP, last_or_org=f"GROUP {n}") for n in range(5)]
     twins = [dataclasses.replace(BILLING_GROUP) for _ in range(3)]
-    with patch.object(claims._providers, "_limit", limit), patch.object(claims._pay_tos, "_limit", limit), \
-            patch.object(claims._facilities, "_limit", limit):
-        for _ in range(2):
-            for billing in [*renamed, *twins, BILLING_GROUP]:
-                for pay_to in (PAY_TO_LOCKBOX, dataclasses.replace(PAY_TO_LOCKBOX, city="SALEM")):
-                    claim = make_claim(billing=billing, rendering=RENDERING_CLINICIAN, supervising=SUPERVISOR,
-                                       patient=CHILD, pay_to=pay_to, service_facility=SCHOOL_CLINIC)
-                    assert claim_party_records(claim) == {
-                        "billing": _provider_fields(billing),
-                        "subscriber": _subscriber_record(SUBSCRIBER),
-                        "patient": _patient_record(CHILD),
-                        "rendering": _provider_fields(RENDERING_CLINICIAN),
-                        "supervising": _provider_fields(SUPERVISOR),
-                        "pay_to": _pay_to_fields(pay_to),
-                        "service_facility": _facility_fields(SCHOOL_CLINIC),
-                    }
+    for _ in range(2):
+        for billing in [*renamed, *twins, BILLING_GROUP]:
+            for pay_to in (PAY_TO_LOCKBOX, dataclasses.replace(PAY_TO_LOCKBOX, city="SALEM")):
+                claim = make_claim(billing=billing, rendering=RENDERING_CLINICIAN, supervising=SUPERVISOR,
+                                   patient=CHILD, pay_to=pay_to, service_facility=SCHOOL_CLINIC)
+                assert claim_party_records(claim) == {
+                    "billing": _provider_record(billing),
+                    "subscriber": _subscriber_record(SUBSCRIBER),
+                    "patient": _patient_record(CHILD),
+                    "rendering": _provider_record(RENDERING_CLINICIAN),
+                    "supervising": _provider_record(SUPERVISOR),
+                    "pay_to": _pay_to_record(pay_to),
+                    "service_facility": _facility_record(SCHOOL_CLINIC),
+                }
     assert len({claim_party_records(make_claim(billing=b))["billing"][0] for b in renamed}) == 5  # type: ignore[index]
 
 

@@ -19,7 +19,6 @@ from outbox.files import ensure_private_dir
 from parsers.csv_export import CsvExportReader
 from parsers.errors import RowError
 from parsers.export import export_reader, parse_export
-from runtime.collector import fewer_collections
 from runtime.config import Config, load_config
 from usecases.app import App
 from usecases.ingest_workers import ingest_in_workers, worker_count
@@ -46,9 +45,8 @@ def ingest_export(ledger: Ledger, path: Path, *, today: date, checker: Checker, 
     """Read one export into the ledger; a large CSV is parsed, checked and stored by worker
     processes (``usecases.ingest_workers``, ``workers=None``: as ``worker_count`` says), with
     the same result as in this one."""
-    with fewer_collections():
-        return _ingest_export(ledger, path, today=today, checker=checker, actor=actor, profile=profile,
-                              workers=workers)
+    return _ingest_export(ledger, path, today=today, checker=checker, actor=actor, profile=profile,
+                          workers=workers)
 
 
 def _ingest_export(ledger: Ledger, path: Path, *, today: date, checker: Checker, actor: str,
