@@ -26,15 +26,12 @@ What this module promises the sender and fetcher (``outbox/sender.py``, ``outbox
   a final name never holds a partial file, nor one a crash could still take back.
   ``download_many`` flushes a whole batch with one barrier instead of a journal commit
   per file (the fetcher's path).
-- Reads are pipelined by hand through paramiko's request/reply plumbing
-  (``SFTPClient._async_request`` / ``_read_response``, what ``SFTPFile.prefetch`` is
-  built on) rather than ``prefetch`` itself, which starts a thread per file and spins
-  against it; the open and the stat of a file travel together.
+- Reads go through paramiko's public API: ``SFTPFile.prefetch`` with a bounded number of
+  requests in flight for a file larger than one read; uploads through ``set_pipelined``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import functools
 import os
@@ -43,7 +40,6 @@ import socket
 import stat
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,21 +48,12 @@ from urllib.parse import unquote, urlsplit
 
 import paramiko
 import structlog
-from paramiko.message import Message
 from paramiko.sftp import (
-    CMD_ATTRS,
     CMD_CLOSE,
-    CMD_DATA,
     CMD_HANDLE,
-    CMD_LSTAT,
     CMD_NAME,
-    CMD_OPEN,
     CMD_OPENDIR,
-    CMD_READ,
     CMD_READDIR,
-    CMD_STATUS,
-    SFTP_FLAG_READ,
-    int64,
 )
 from paramiko.sftp_attr import SFTPAttributes
 
@@ -104,6 +91,7 @@ _CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "a
 _MACS = ("hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512")
 _CHUNK = 32768  # paramiko's largest SFTP write request; reads of this size every server answers
 _READ_WINDOW = 64  # read requests in flight per file (2 MiB), as OpenSSH's sftp
+_COPY_BLOCK = 1 << 20  # bytes taken from paramiko's read buffer per local write
 
 
 class HostKeyRejected(TransportError):
@@ -687,115 +675,47 @@ def _temp_beside(final: Path) -> Path:
     return final.with_name(f".{final.name}.{os.getpid()}.{threading.get_ident()}.part")
 
 
-class _Replies:
-    """Replies to pipelined requests on one SFTP session, by request number.
-
-    paramiko delivers the reply to a request sent with ``_async_request(obj, ...)`` to
-    ``obj._async_response`` whenever any caller reads the channel (``_read_response``).
-    A reply nobody waits for (a close) is simply dropped with this object.
-    """
-
-    def __init__(self, sftp: paramiko.SFTPClient) -> None:
-        self.sftp = sftp
-        self.by_number: dict[int, tuple[int, Message]] = {}
-
-    def _async_response(self, kind: int, msg: Message, number: int) -> None:
-        self.by_number[number] = (kind, msg)
-
-    def send(self, kind: int, *args: object) -> int:
-        return int(self.sftp._async_request(self, kind, *args))
-
-    def wait(self, number: int) -> tuple[int, Message]:
-        while number not in self.by_number:
-            self.sftp._read_response()
-        return self.by_number.pop(number)
-
-    def raise_status(self, kind: int, msg: Message, name: str) -> None:
-        """Raise what an error status says (``OSError``; ``EOFError`` for end of file)."""
-        if kind == CMD_STATUS:
-            self.sftp._convert_status(msg)
-        raise TransportError(f"{name}: unexpected SFTP reply (type {kind})")
-
-
 def _read_remote(sftp: paramiko.SFTPClient, remote: bytes, fd: int, name: str) -> int:
-    """Copy ``remote`` into ``fd``: open and lstat together, reads in flight, close unanswered.
+    """Copy ``remote`` into ``fd``: open it, then lstat the path, then read what lstat measured.
 
-    The lstat is what the size comes from, and it must say "regular file": a symlink put
-    in the file's place after the listing is not followed.
+    The lstat comes after the open and is what the size comes from; it must say
+    "regular file", so a symlink put in the file's place after the listing is not followed.
     """
-    replies = _Replies(sftp)
-    opened = replies.send(CMD_OPEN, remote, SFTP_FLAG_READ, SFTPAttributes())
-    measured = replies.send(CMD_LSTAT, remote)
-    kind, msg = replies.wait(opened)
-    if kind != CMD_HANDLE:
-        replies.raise_status(kind, msg, name)
-    handle = msg.get_binary()
-    try:
-        kind, msg = replies.wait(measured)
-        if kind != CMD_ATTRS:
-            replies.raise_status(kind, msg, name)
-        attributes = SFTPAttributes._from_msg(msg)
+    with sftp.open(remote, "rb") as remote_file:  # type: ignore[arg-type]  # paramiko takes bytes paths
+        attributes = sftp.lstat(remote)  # type: ignore[arg-type]
         if not stat.S_ISREG(attributes.st_mode or 0):
             raise TransportError(f"is a {entry_kind(attributes.st_mode or 0)}, not a regular file; not fetched")
         size = attributes.st_size or 0
-        _read_pipelined(replies, handle, fd, size, name)
-    finally:
-        with contextlib.suppress(Exception):  # the server closes the handle in order; nothing to learn
-            replies.send(CMD_CLOSE, handle)
+        _copy_measured(remote_file, fd, size, name)
     return size
 
 
-def _read_pipelined(replies: _Replies, handle: bytes, fd: int, size: int, name: str) -> None:
-    """Read bytes ``[0, size)`` of an open remote file into ``fd``, then make sure it ends there.
+def _copy_measured(remote_file: paramiko.SFTPFile, fd: int, size: int, name: str) -> None:
+    """Copy bytes ``[0, size)`` of an open remote file into ``fd``, then make sure it ends there.
 
-    Up to ``_READ_WINDOW`` reads are in flight.  One more read at ``size`` must answer
-    end-of-file: a file that grew after it was measured is refused, and so is one that
-    shrank (end-of-file before ``size``).  A server may answer a read with fewer bytes than
-    asked for; the rest is asked for again.  Writes are positional, so order does not matter.
+    ``prefetch`` keeps up to ``_READ_WINDOW`` reads in flight (paramiko asks again for
+    what a short reply left out).  End of file before ``size`` means the file shrank;
+    a byte after it means it grew: either way it is refused.
     """
-    pending: deque[tuple[int, int, int]] = deque()  # (request number, offset, length); length 0: end probe
-
-    def ask(offset: int, length: int) -> None:
-        pending.append((replies.send(CMD_READ, handle, int64(offset), max(length, 1)), offset, length))
-
-    next_offset = 0
-    end_asked = False
-    while True:
-        while len(pending) < _READ_WINDOW and next_offset < size:
-            length = min(_CHUNK, size - next_offset)
-            ask(next_offset, length)
-            next_offset += length
-        if next_offset >= size and not end_asked:
-            ask(size, 0)
-            end_asked = True
-        if not pending:
-            return
-        number, offset, length = pending.popleft()
-        kind, msg = replies.wait(number)
-        if kind != CMD_DATA:
-            try:
-                replies.raise_status(kind, msg, name)
-            except EOFError:
-                if length == 0:
-                    continue  # ends where it was measured
-                raise TransportError(
-                    f"{name}: shrank while being downloaded (ends before {offset}, server said {size} bytes)"
-                ) from None
-        data = msg.get_string()
-        if length == 0:
-            raise TransportError(f"{name}: grew while being downloaded (server said {size} bytes)")
-        if not 0 < len(data) <= length:
-            raise TransportError(f"{name}: server answered a {length}-byte read with {len(data)} bytes")
-        _write_at(fd, data, offset)
-        if len(data) < length:
-            ask(offset + len(data), length - len(data))
+    if size > _CHUNK:
+        remote_file.prefetch(size, max_concurrent_requests=_READ_WINDOW)
+    copied = 0
+    while copied < size:
+        data = remote_file.read(min(_COPY_BLOCK, size - copied))
+        if not data:
+            raise TransportError(
+                f"{name}: shrank while being downloaded (ends at {copied}, server said {size} bytes)"
+            )
+        _write_all(fd, data)
+        copied += len(data)
+    if remote_file.read(1):
+        raise TransportError(f"{name}: grew while being downloaded (server said {size} bytes)")
 
 
-def _write_at(fd: int, data: bytes, offset: int) -> None:
+def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        written = os.pwrite(fd, view, offset)
-        view, offset = view[written:], offset + written
+        view = view[os.write(fd, view) :]
 
 
 def _list_folder(sftp: paramiko.SFTPClient, folder: bytes) -> list[tuple[str, SFTPAttributes]]:
