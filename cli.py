@@ -529,7 +529,7 @@ def demo(keep: Path | None, demo_db: str | None) -> None:
 def _register_edge_commands() -> None:
     """Command groups that live beside their edge modules (worklists, reports, nightly, quarantine)."""
     from clerk.commands import COMMANDS as CLERK_COMMANDS
-    from remits.commands import COMMANDS as POSTING_COMMANDS
+    from clerk.posting_commands import COMMANDS as POSTING_COMMANDS
 
     for command in (*CLERK_COMMANDS, *POSTING_COMMANDS):
         main_group.add_command(command)

@@ -153,13 +153,13 @@ def denial_worklist(session: Session) -> list[dict[str, Any]]:
     )
     adjustments = _codes(session, [payment.id for _, payment, _ in rows])
     remarks_by_payment: dict[int, list[str]] = {}
-    for payment_id, codes in session.execute(
+    for payment_id, codes in session.execute(  # remark_codes IS NOT NULL: codes is a string
         select(ServicePayment.claim_payment_id, ServicePayment.remark_codes).where(
             ServicePayment.claim_payment_id.in_([p.id for _, p, _ in rows]),
             ServicePayment.remark_codes.is_not(None),
         )
     ):
-        remarks_by_payment.setdefault(payment_id, []).extend(codes.split(","))
+        remarks_by_payment.setdefault(payment_id, []).extend((codes or "").split(","))
     items = []
     for claim, payment, remit in rows:
         remarks = [c for c in (payment.remark_codes or "").split(",") if c] + remarks_by_payment.get(

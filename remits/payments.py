@@ -52,9 +52,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import Table, exists, func, insert, select, update
 from sqlalchemy.orm import Session, aliased
 
 from domain.adjudication import ClaimSums, adjudicated_status, claim_sums
@@ -95,6 +95,8 @@ NO_CHARGE_PLANS = frozenset(lob.value for lob in NO_COST_SHARE_PLANS)
 REVERSAL = "reversal"
 MAX_REASONS = 200
 OUR_PAYER = OurPayer()
+_REMITTANCES = cast(Table, Remittance.__table__)
+_PROVIDER_ADJUSTMENTS = cast(Table, ProviderAdjustment.__table__)
 """Optum BH as the starter config names it (``[payer]``)."""
 
 
@@ -335,7 +337,7 @@ class _Poster:
             return
         # Inserted now, so that a second process posting the same payment waits (PostgreSQL: on
         # the unique key) instead of doing all the work twice.
-        self.remittance_id = self.session.execute(insert(Remittance.__table__).returning(Remittance.id), {
+        self.remittance_id = self.session.execute(insert(_REMITTANCES).returning(Remittance.id), {
             "transmission_id": self.transmission_id, "payer_id": self.payer, "payer_name": header.payer_name,
             "trace_number": header.trace_number, "total_paid": header.total_paid,
             "payment_method": header.payment_method or None, "payment_date": header.payment_date,
@@ -391,7 +393,7 @@ class _Poster:
         self._post_chunk()
         self._post_provider_adjustments(remit)
         self._write()
-        self.session.execute(update(Remittance.__table__).where(Remittance.id == self.remittance_id)
+        self.session.execute(update(_REMITTANCES).where(Remittance.id == self.remittance_id)
                              .values(content_sha256=end.fingerprint))
         self.report.posted += 1
         self.report.total_paid += remit.total_paid
@@ -410,7 +412,7 @@ class _Poster:
         revisions = self._revisions(set(keys))
         payee_of = self.payee_of
         never_sent = ClaimStatus.NEVER_SENT
-        targets = []
+        targets: list[tuple[ClaimPaymentRecord | ClaimPaymentDraft, _ClaimInfo | None]] = []
         for (clp, _), key in zip(clps, keys, strict=True):
             found = revisions.get(key)
             if not found:
@@ -654,7 +656,7 @@ class _Poster:
                          "claim_pk": claim_pk, "claim_payment_id": payment_id})
         if rows:
             self._write()
-            self.session.execute(insert(ProviderAdjustment.__table__), rows)
+            self.session.execute(insert(_PROVIDER_ADJUSTMENTS), rows)
             self.report.provider_adjustments += len(rows)
 
     def _plb_target(self, reference: str) -> tuple[int | None, int | None]:

@@ -295,7 +295,7 @@ def test_worklist_commands_run_in_process(tmp_path: Path, claims: list) -> None:
     import click
     from click.testing import CliRunner
 
-    from remits.commands import COMMANDS
+    from clerk.posting_commands import COMMANDS
 
     url = f"sqlite+pysqlite:///{tmp_path / 'cmd.db'}"
     ledger = ledger_with(url, claims)
