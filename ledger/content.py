@@ -1,45 +1,72 @@
 """The content fingerprint of a claim: what would be billed, not where it was read.
 
-Re-ingesting an export compares this fingerprint with the stored one, so it must
-never change for the same content: it is the sha256 of ``reference_text`` — the
-``repr`` of the claim's fields (source and lines left out) and of its lines' fields
-(source left out), the two fields added later (pay-to, service facility) only when
-set.  The repr of frozen dataclasses of strings, Decimals, dates and enums is
-deterministic.  Claims stored since the first release carry it; tests pin known
-digests.  One definition, no second writer of the same text and no memo by object.
+Re-ingesting an export compares this fingerprint with the stored one, so the same billed
+content must always give the same digest, whether the claim was read from an export or
+rebuilt from the ledger's rows.  The digest is the sha256 of ``reference_text``, this
+canonical JSON encoding:
+
+- the claim is an object of its fields, its ``lines`` an array of objects in line order;
+  ``source`` (file and line) and ``extra`` (reader notes that are never billed) are left out;
+- a nested party or address is an object of its fields, ``null`` when absent;
+- a string is itself, an enumeration its value, a date ``YYYY-MM-DD``, a tuple an array;
+- an amount or quantity is written as the 837 writes it: no exponent, no trailing zeros
+  (``100``, ``100.5``, ``12.25``), so ``100.00`` read from the ledger equals ``100`` read
+  from an export;
+- keys sorted, no spaces, UTF-8 (``json.dumps(sort_keys=True, separators=(",", ":"),
+  ensure_ascii=False)``).
+
+Any other type is refused (``TypeError``) rather than encoded by ``repr``, so a new field
+cannot change digests by accident.  Migration 0008 stored this fingerprint for claims kept
+under the earlier (``repr``) definition; tests pin known digests.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import hashlib
-from operator import attrgetter
+import json
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from domain.claim import Claim as DomainClaim
-from domain.claim import ServiceLine
 
-LATER_CONTENT = ("pay_to", "service_facility")  # fields added after claims were first stored
-CLAIM_CONTENT = tuple(
-    f.name for f in dataclasses.fields(DomainClaim) if f.name not in ("source", "lines", *LATER_CONTENT)
-)
-LINE_CONTENT = tuple(f.name for f in dataclasses.fields(ServiceLine) if f.name != "source")
+NOT_CONTENT = frozenset({"source", "extra"})
 
-_claim_content = attrgetter(*CLAIM_CONTENT)
-_line_content = attrgetter(*LINE_CONTENT)
-_later_content = attrgetter(*LATER_CONTENT)
+
+def _canonical(value: Any) -> Any:
+    """The JSON value of one field, by the rules in the module docstring."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Decimal):
+        return _amount(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_canonical(item) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _canonical(getattr(value, f.name))
+                for f in dataclasses.fields(value) if f.name not in NOT_CONTENT}
+    raise TypeError(f"no canonical encoding for a {type(value).__name__} in a claim's content")
+
+
+def _amount(value: Decimal) -> str:
+    if not value.is_finite():
+        raise TypeError("an amount in a claim's content is not a finite number")
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def reference_text(claim: DomainClaim) -> str:
     """What the fingerprint is of, by its definition."""
-    content: tuple[Any, ...] = (_claim_content(claim), tuple(map(_line_content, claim.lines)))
-    optional = _later_content(claim)
-    if optional != (None, None):
-        # Counted only when set, so that the claims stored before these fields keep their hash.
-        content = (*content, optional)
-    return repr(content)
+    return json.dumps(_canonical(claim), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def content_hash(claim: DomainClaim) -> str:
     """A fingerprint of what would be billed; the source file and line do not count."""
-    return hashlib.sha256(reference_text(claim).encode()).hexdigest()
+    return hashlib.sha256(reference_text(claim).encode("utf-8")).hexdigest()

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import typing
+from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from domain.claim import Claim
 from ledger.content import content_hash, reference_text
 from tests.claim_factory import make_claim
 
@@ -54,3 +57,135 @@ def test_a_party_fingerprint_is_the_sha256_of_its_sorted_json(fields: dict[str, 
     reference = json.dumps({k: str(v) if v is not None and not isinstance(v, str) else v for k, v in fields.items()},
                            sort_keys=True)
     assert party_fingerprint(fields) == hashlib.sha256(reference.encode()).hexdigest()
+
+
+def _variants() -> list[Claim]:
+    """Claims that use every kind of content: parties, places, modifiers, amounts with and without cents."""
+    from domain.claim import Relationship
+    from tests.claim_factory import (
+        CHILD,
+        PAY_TO_LOCKBOX,
+        RENDERING_CLINICIAN,
+        SCHOOL_CLINIC,
+        SUPERVISOR,
+        make_line,
+    )
+
+    return [
+        make_claim("FP1"),
+        make_claim("FP2", lines=(make_line(charge=Decimal("180"), units=Decimal("1.5")),
+                                 make_line("L2", charge=Decimal("99.90"), modifiers=("HO", "95"),
+                                           diagnosis_pointers=(1, 2))),
+                   diagnoses=("F331", "Z630")),
+        make_claim("FP3", patient=CHILD, relationship=Relationship.CHILD, rendering=RENDERING_CLINICIAN,
+                   supervising=SUPERVISOR, pay_to=PAY_TO_LOCKBOX, service_facility=SCHOOL_CLINIC,
+                   prior_auth="PA12345"),
+    ]
+
+
+def test_the_reference_text_is_the_documented_canonical_json() -> None:
+    """Sorted keys, no spaces, amounts as the 837 writes them, dates ISO, enums by value, no source."""
+    import json
+
+    from domain.claim import LineOfBusiness
+    from tests.claim_factory import SUBSCRIBER
+
+    text = reference_text(_variants()[1])
+    decoded = json.loads(text)
+    assert text == json.dumps(decoded, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert [(line["charge"], line["units"]) for line in decoded["lines"]] == [("180", "1.5"), ("99.9", "1")]
+    assert decoded["lines"][1]["modifiers"] == ["HO", "95"] and decoded["lines"][1]["diagnosis_pointers"] == [1, 2]
+    assert decoded["lines"][0]["service_date"] == "2025-03-03"
+    assert decoded["line_of_business"] == LineOfBusiness.COMMERCIAL.value
+    assert decoded["subscriber"]["address"]["city"] == SUBSCRIBER.address.city
+    assert decoded["patient"] is None
+    assert "source" not in decoded and "extra" not in decoded and "source" not in decoded["lines"][0]
+
+
+@pytest.mark.parametrize(("amount", "written"), [
+    ("100.00", "100"), ("100.50", "100.5"), ("12.25", "12.25"), ("0.00", "0"), ("-0", "0"), ("1E+2", "100"),
+    ("-5.10", "-5.1"), ("0.5", "0.5"), ("1000000", "1000000"),
+])
+def test_an_amount_is_written_without_exponent_or_trailing_zeros(amount: str, written: str) -> None:
+    import json
+
+    from tests.claim_factory import make_line
+
+    claim = make_claim(lines=(make_line(charge=Decimal(amount)),))
+    assert json.loads(reference_text(claim))["lines"][0]["charge"] == written
+
+
+def test_equal_amounts_give_equal_digests_and_any_billed_change_a_different_one() -> None:
+    from dataclasses import replace
+
+    from tests.claim_factory import SCHOOL_CLINIC, make_line
+
+    claim = make_claim(lines=(make_line(charge=Decimal("180.00")),))
+    assert content_hash(claim) == content_hash(make_claim(lines=(make_line(charge=Decimal("180")),)))
+    from domain.claim import Source
+
+    assert content_hash(claim) == content_hash(replace(claim, source=Source("other.csv", 9),
+                                                       extra=(("sbr09", "CI"),)))
+    changed = [replace(claim, lines=(make_line(charge=Decimal("180.01")),)), replace(claim, diagnoses=("F332",)),
+               replace(claim, service_facility=SCHOOL_CLINIC), replace(claim, prior_auth="PA1"),
+               replace(claim, lines=(make_line(modifiers=("HO",)),))]
+    assert len({content_hash(c) for c in [claim, *changed]}) == 1 + len(changed)
+
+
+def test_a_value_with_no_canonical_encoding_is_refused_not_reprd() -> None:
+    from tests.claim_factory import make_line
+
+    with pytest.raises(TypeError, match="float"):
+        content_hash(make_claim(lines=(make_line(charge=180.0),)))
+    with pytest.raises(TypeError, match="finite"):
+        content_hash(make_claim(lines=(make_line(charge=Decimal("NaN")),)))
+
+
+def test_the_ledger_rebuilds_the_digest_it_stored(db_url: str) -> None:
+    """A claim read back from its rows has the fingerprint of the claim read from the export."""
+    from sqlalchemy import select
+
+    from ledger.claims import load_domain_claims
+    from ledger.db import Ledger, upgrade
+    from ledger.ingest import ingest_claims
+    from ledger.models import Claim as ClaimRow
+    from tests.ledger_helpers import no_findings
+
+    upgrade(db_url)
+    ledger = Ledger(db_url)
+    claims = _variants()
+    ingest_claims(ledger, claims, checker=no_findings, actor="t")
+    with ledger.session() as session:
+        rows = list(session.scalars(select(ClaimRow).order_by(ClaimRow.claim_id)))
+        rebuilt = load_domain_claims(session, rows)
+        assert [row.content_hash for row in rows] == [content_hash(c) for c in claims]
+        assert [content_hash(c) for c in rebuilt] == [content_hash(c) for c in claims]
+    ledger.dispose()
+
+
+def test_migration_0008_stores_the_canonical_digest_of_every_claim(db_url: str) -> None:
+    """Claims stored under the earlier definition get the digest the ingest now compares with."""
+    import sqlalchemy as sa
+
+    from ledger.db import Ledger, downgrade, upgrade
+    from ledger.ingest import ingest_claims
+    from tests.ledger_helpers import no_findings
+
+    upgrade(db_url)
+    ledger = Ledger(db_url)
+    claims = _variants()
+    ingest_claims(ledger, claims, checker=no_findings, actor="t")
+    ledger.dispose()
+    downgrade(db_url, "0007")
+    ledger = Ledger(db_url)
+    with ledger.session() as session:
+        session.execute(sa.text("UPDATE claims SET content_hash = :old"), {"old": "0" * 64})
+    ledger.dispose()
+    upgrade(db_url)
+    ledger = Ledger(db_url)
+    with ledger.session() as session:
+        stored = dict(session.execute(sa.text("SELECT claim_id, content_hash FROM claims")).all())
+    assert stored == {c.claim_id: content_hash(c) for c in claims}
+    report = ingest_claims(ledger, claims, checker=no_findings, actor="t")
+    assert sorted(report.unchanged) == sorted(c.claim_id for c in claims)
+    ledger.dispose()

@@ -249,11 +249,12 @@ def test_workers_by_default_for_a_large_file_on_two_cpus_or_more(tmp_path, monke
         assert worker_count(large) == expected, cpus
 
 
-def test_content_hash_keeps_the_digests_stored_by_earlier_releases():
-    """Re-ingest compares with stored digests: a change here would make every stored claim look changed."""
-    assert content_hash(make_claim()) == "c4cea2b8cabdf3d3630ad610b86380a859199a8bb88061707a46bfbf479a7ead"
+def test_content_hash_keeps_the_digests_migration_0008_stored():
+    """Re-ingest compares with stored digests: a change here would make every stored claim look changed
+    (a new definition needs a migration that recomputes them, as 0008 did)."""
+    assert content_hash(make_claim()) == "60385526062659054bd27f5daf6bf5b8b61021a6e6abe4faa6b703ba1794af9b"
     with_places = replace(make_claim(), pay_to=PAY_TO_LOCKBOX, service_facility=SCHOOL_CLINIC)
-    assert content_hash(with_places) == "bf6483fd20c7e035b81ddb5c6d21b38c10f366fb8bd6579ab403c7621a828bfe"
+    assert content_hash(with_places) == "8a041eada7311111618fbec19763e516f2d24497a57bbefe14b41338a683c931"
 
 
 def test_bulk_writer_converts_money_exactly_and_refuses_fractions_of_a_cent(db_url):
