@@ -1,4 +1,4 @@
-"""The canonical PM-export columns (../shared/domain/pm-export-csv.md).
+"""The canonical PM-export columns (docs/pm-export.md lists them with their meaning).
 
 One row is one service line; the *claim-level* columns repeat on every row of a
 claim and must agree, the *line-level* columns belong to the row alone.
