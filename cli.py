@@ -17,7 +17,17 @@ from typing import Any
 
 import click
 
-from console.output import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, CouldNotRun, Refused, emit, print_json, say
+from console.output import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_REFUSED,
+    CouldNotRun,
+    Refused,
+    emit,
+    output_options,
+    print_json,
+    say,
+)
 from runtime.config import DATABASE_URL_ENV, DEFAULT_CONFIG_NAME, load_config
 from runtime.escaping import visible
 from runtime.logs import configure_logging
@@ -280,8 +290,9 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
 
 @main_group.command()
 @click.option("--wait", default=0.0, show_default=True, help="Seconds to wait for another send/fetch to finish.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: sent, in doubt, failed.")
 @click.pass_obj
-def send(state: State, wait: float) -> None:
+def send(state: State, wait: float, as_json: bool) -> None:
     """Upload built 837P files to the clearinghouse, exactly once."""
     from outbox.sender import send_batches
 
@@ -291,12 +302,17 @@ def send(state: State, wait: float) -> None:
         report = send_batches(app.ledger, app.config, transport, actor=app.actor, lock_wait=wait)
     finally:
         transport.close()
-    for name in report.sent:
-        say(f"sent {name}")
-    for name, why in report.in_doubt + report.failed:
-        say(f"not sent {name}: {why}", err=True)
-    if not report.sent and not report.failed and not report.in_doubt:
-        click.echo("nothing to send")
+    if as_json:
+        print_json({"sent": list(report.sent),
+                    "in_doubt": [{"file": name, "reason": why} for name, why in report.in_doubt],
+                    "failed": [{"file": name, "reason": why} for name, why in report.failed]})
+    else:
+        for name in report.sent:
+            say(f"sent {name}")
+        for name, why in report.in_doubt + report.failed:
+            say(f"not sent {name}: {why}", err=True)
+        if not report.sent and not report.failed and not report.in_doubt:
+            click.echo("nothing to send")
     if report.failed or report.in_doubt:
         raise Refused("some files were not sent")
 
@@ -324,8 +340,10 @@ def resolve_upload(state: State, file_name: str, delivered: bool) -> None:
 
 @main_group.command()
 @click.option("--wait", default=0.0, show_default=True, help="Seconds to wait for another send/fetch to finish.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: fetched, duplicates, waiting, failed, needs a human.")
 @click.pass_obj
-def fetch(state: State, wait: float) -> None:
+def fetch(state: State, wait: float, as_json: bool) -> None:
     """Download waiting TA1/999/277CA/835 files, exactly once."""
     from outbox.fetcher import fetch_files
 
@@ -335,16 +353,24 @@ def fetch(state: State, wait: float) -> None:
         report = fetch_files(app.ledger, app.config, transport, lock_wait=wait)
     finally:
         transport.close()
-    for name in report.fetched:
-        say(f"fetched {visible(name)}")
-    for name in report.duplicates:
-        say(f"already have {visible(name)} (same content): skipped")
-    for name in report.waiting:
-        say(f"{visible(name)} is incomplete (no IEA yet, or still being written): left for the next run")
-    for name, why in report.failed:
-        say(f"could not fetch {visible(name)}: {visible(why)}", err=True)
-    for name, why in report.needs_human:
-        say(f"needs a human: {visible(name)} {visible(why)}", err=True)
+    if as_json:
+        print_json({"fetched": [visible(name) for name in report.fetched],
+                    "duplicates": [visible(name) for name in report.duplicates],
+                    "waiting": [visible(name) for name in report.waiting],
+                    "failed": [{"file": visible(name), "reason": visible(why)} for name, why in report.failed],
+                    "needs_human": [{"file": visible(name), "reason": visible(why)}
+                                    for name, why in report.needs_human]})
+    else:
+        for name in report.fetched:
+            say(f"fetched {visible(name)}")
+        for name in report.duplicates:
+            say(f"already have {visible(name)} (same content): skipped")
+        for name in report.waiting:
+            say(f"{visible(name)} is incomplete (no IEA yet, or still being written): left for the next run")
+        for name, why in report.failed:
+            say(f"could not fetch {visible(name)}: {visible(why)}", err=True)
+        for name, why in report.needs_human:
+            say(f"needs a human: {visible(name)} {visible(why)}", err=True)
     if report.failed or report.needs_human:
         raise Refused("some files were not fetched")
 
@@ -445,20 +471,29 @@ def void(state: State, claim_id: str, as_json: bool) -> None:
     _correction(state, claim_id, void=True, from_file=None, as_json=as_json)
 
 
+CLAIM_COLUMNS = ("claim_id", "revision", "status", "frequency", "line_of_business", "billed", "paid",
+                 "patient_responsibility", "balance", "payer_claim_number")
+CLAIM_WIDE_ONLY = ("revision", "frequency")
+
+
 @main_group.command("claims")
 @click.option("--status", type=click.Choice(["ready", "held", "batched", "sent", "accepted", "rejected", "paid",
                                              "partially_paid", "denied", "replaced", "voided"]))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--wide", is_flag=True, help="Also show revision and frequency in the terminal table.")
+@output_options
 @click.pass_obj
-def claims_cmd(state: State, status: str | None, as_json: bool) -> None:
-    """List claims with status, money and balance."""
+def claims_cmd(state: State, status: str | None, wide: bool, as_json: bool, as_csv: bool) -> None:
+    """List claims with status, money and balance.
+
+    On a terminal the table leaves out revision and frequency (``--wide`` shows them);
+    tab-separated lines, ``--csv`` and ``--json`` always carry every column.
+    """
     from ledger.queries import list_claims
 
     with state.app.ledger.read_session() as session:
         rows = list_claims(session, status=status)
-    columns = ("claim_id", "revision", "status", "frequency", "line_of_business", "billed", "paid",
-               "patient_responsibility", "balance", "payer_claim_number")
-    emit(f"{len(rows)} claim(s)", columns, rows, as_json=as_json)
+    emit(f"{len(rows)} claim(s)", CLAIM_COLUMNS, rows, as_json=as_json, as_csv=as_csv,
+         wide_only=CLAIM_WIDE_ONLY, wide=wide)
 
 
 @main_group.command("claim")

@@ -19,6 +19,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -65,6 +67,45 @@ def cell(value: Any) -> str:
     return " ".join(value.split()) if isinstance(value, str) else str(value)
 
 
+STATUS_STYLES = {
+    "ready": "green", "accepted": "green", "paid": "green", "ok": "green",
+    "held": "yellow", "batched": "cyan", "sent": "cyan", "partially_paid": "yellow", "attention": "yellow",
+    "rejected": "bold red", "denied": "bold red", "error": "bold red",
+    "replaced": "dim", "voided": "dim",
+}
+"""Colour of a status cell on a terminal, so a clerk's eye finds the rejected and denied first."""
+
+ID_COLUMNS = frozenset({"claim_id", "patient_control_number"})
+"""Columns a table never wraps or cuts: a claim id broken over two lines cannot be searched for."""
+
+STATUS_COLUMNS = frozenset({"status", "state"})
+
+SHORT_VALUE = 14
+"""A value this long or shorter (an amount, a date, a status, a code) is kept on one line if it fits."""
+
+SENTENCE_ROOM = 8
+MIN_COLUMN = 5
+"""Width left for each column of longer values (reasons, fixes) before short ones are kept whole."""
+
+MAX_ID_WIDTH = 40
+"""An id longer than this (a hostile 835's CLP01) is folded rather than pushing every other column off."""
+
+LIMIT_KEY = "bhclaims.output.limit"
+
+
+def wants_colour() -> bool:
+    """Colour only for a person: ``NO_COLOR`` (any value, https://no-color.org) turns every escape off."""
+    return os.environ.get("NO_COLOR", "") == ""
+
+
+def terminal_console(file: Any = None) -> Console:
+    """The rich console every table is drawn with: as wide as the terminal, no colour under NO_COLOR."""
+    size = shutil.get_terminal_size()
+    return Console(file=file, width=size.columns, height=size.lines, highlight=False, soft_wrap=True,
+                   force_terminal=True, color_system="auto" if wants_colour() else None,
+                   no_color=not wants_colour())
+
+
 def emit(
     title: str,
     columns: Sequence[str],
@@ -73,14 +114,22 @@ def emit(
     as_json: bool = False,
     as_csv: bool = False,
     empty: str | None = None,
+    wide_only: Sequence[str] = (),
+    wide: bool = False,
 ) -> None:
     """Rows as JSON, CSV, a rich table (terminal) or stable tab-separated lines (pipe, cron).
 
     ``empty`` is said instead of an empty table on a terminal; a pipe still gets the header row,
-    so a script reading the columns sees the same shape with no rows.
+    so a script reading the columns sees the same shape with no rows.  ``wide_only`` columns are
+    left out of the terminal table unless ``wide``: a table that fits 80 columns is read, one that
+    wraps every cell is not.  Pipes and CSV keep every column, so a script's ``cut -f3`` holds.
+    ``--limit`` (``output_options``) keeps the first rows in every form.
     """
     if as_json and as_csv:
         raise click.UsageError("choose one of --json and --csv")
+    limit = _limit()
+    if limit is not None:
+        rows = rows[:limit]
     if as_json:
         print_json(list(rows))
         return
@@ -92,27 +141,100 @@ def emit(
             writer.writerow([spreadsheet_cell(cell(row.get(c))) for c in columns])
         click.echo(out.getvalue(), nl=False)
         return
-    table_rows = [[cell(row.get(c)) for c in columns] for row in rows]
     if not sys.stdout.isatty():
         click.echo("\t".join(columns))
-        for table_row in table_rows:
-            click.echo("\t".join(spreadsheet_cell(text) for text in table_row))
+        for row in rows:
+            click.echo("\t".join(spreadsheet_cell(cell(row.get(c))) for c in columns))
         return
     if not rows and empty is not None:
         say(empty)
         return
+    shown = [c for c in columns if wide or c not in wide_only]
+    show_table(_table(title, shown, rows, shutil.get_terminal_size().columns))
+
+
+HEADINGS = {"patient_responsibility": "patient resp.", "line_of_business": "plan type",
+            "payer_claim_number": "payer claim #", "patient_control_number": "patient control #"}
+"""Shorter table headings where the column name is long, so an 80-column table keeps room for data."""
+
+
+def _table(title: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]], width: int) -> Table:
+    """The rich table: claim ids whole on one line; short values (amounts, dates, statuses, codes) kept
+    whole while the terminal has room for them, sentences wrapped at words in what is left; a word
+    wider than its column folded onto the next line (shown whole, never cut); statuses coloured."""
     table = Table(title=terminal_cell(title))
+    longest = {c: max((len(visible(cell(row.get(c)))) for row in rows), default=0) for c in columns}
+    kept_whole = _columns_kept_whole(columns, longest, width)
     for column in columns:
-        table.add_column(column.replace("_", " "), justify="right" if column in MONEY_COLUMNS else "left")
-    for table_row in table_rows:
-        table.add_row(*(terminal_cell(text) for text in table_row))
-    Console(highlight=False, soft_wrap=True).print(table)
+        table.add_column(_heading(column), justify="right" if column in MONEY_COLUMNS else "left",
+                         no_wrap=column in ID_COLUMNS, overflow="fold",
+                         min_width=kept_whole.get(column))
+    for row in rows:
+        cells = []
+        for column in columns:
+            text = terminal_cell(cell(row.get(column)))
+            if column in STATUS_COLUMNS:
+                text.stylize(STATUS_STYLES.get(cell(row.get(column)), ""))
+            cells.append(text)
+        table.add_row(*cells)
+    return table
+
+
+def _columns_kept_whole(columns: Sequence[str], longest: Mapping[str, int], width: int) -> dict[str, int]:
+    """Which columns get their longest value as minimum width (a heading may fold): ids first, then
+    amounts, then every other short value, while what remains of the terminal can still hold the
+    longer columns (``SENTENCE_ROOM`` each).  Rich never draws a column narrower than its minimum, so
+    the sum of the minimums is what keeps the table inside the terminal."""
+    need = {c: max(min(longest[c], MAX_ID_WIDTH), MIN_COLUMN) for c in columns}
+    by_need = sorted(columns, key=lambda c: (c not in ID_COLUMNS, c not in MONEY_COLUMNS, need[c]))
+    room = width - 1 - 3 * len(columns)
+    room -= sum(SENTENCE_ROOM for c in columns if c not in ID_COLUMNS and need[c] > SHORT_VALUE)
+    kept: dict[str, int] = {}
+    for column in by_need:
+        if column in ID_COLUMNS or (need[column] <= SHORT_VALUE and need[column] <= room):
+            kept[column] = need[column]
+            room -= need[column]
+        elif need[column] <= SHORT_VALUE:
+            room -= MIN_COLUMN  # left to rich, folded
+    return kept
+
+
+def _heading(column: str) -> str:
+    return HEADINGS.get(column, column.replace("_", " "))
+
+
+def show_table(table: Table) -> None:
+    """Draw a table on the terminal; taller than the screen, through the pager (``PAGER``, default
+    ``less``) so its first rows do not scroll away."""
+    buffer = io.StringIO()
+    console = terminal_console(buffer)
+    console.print(table)
+    text = buffer.getvalue()
+    if text.count("\n") >= shutil.get_terminal_size().lines and sys.stdin.isatty():
+        os.environ.setdefault("LESS", "-FRX")
+        click.echo_via_pager(text, color=wants_colour())
+    else:
+        click.echo(text, nl=False, color=wants_colour())
+
+
+def _limit() -> int | None:
+    context = click.get_current_context(silent=True)
+    return None if context is None else context.meta.get(LIMIT_KEY)
+
+
+def _remember_limit(context: click.Context, _param: click.Parameter, value: int | None) -> int | None:
+    if value is not None:
+        context.meta[LIMIT_KEY] = value
+    return value
 
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
 
 def output_options(func: Command) -> Command:
-    """``--json`` and ``--csv`` (as ``as_json``, ``as_csv``) for a command that ends in ``emit``."""
+    """``--json`` and ``--csv`` (as ``as_json``, ``as_csv``) and ``--limit N`` for a command that ends in
+    ``emit``; the limit rides on the click context, so ``emit`` applies it without every command passing it."""
+    func = click.option("--limit", type=click.IntRange(min=0), default=None, metavar="N", expose_value=False,
+                        callback=_remember_limit, help="Show only the first N rows.")(func)
     func = click.option("--csv", "as_csv", is_flag=True, help="Print CSV (header row first).")(func)
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
