@@ -158,10 +158,14 @@ def ingest(state: State, files: tuple[Path, ...], profile: Path | None, as_json:
 
     Example: bhclaims ingest exports/2026-11-23.csv
     """
+    from console.progress import progress
     from usecases.setup import ingest_file
 
     app = state.app
-    results = [ingest_file(app, path, profile=profile) for path in files]
+    results = []
+    for path in files:
+        with progress(f"ingesting {path.name}"):
+            results.append(ingest_file(app, path, profile=profile))
     refused = any(r["errors"] or r["refused"] for r in results)
     if as_json:
         print_json(results)
@@ -189,20 +193,35 @@ def check(state: State, claim_id: str | None, as_json: bool) -> None:
 
     Example: bhclaims check --claim ENC-1001
     """
+    from console.progress import progress
     from usecases.setup import check_ledger_claims
 
-    results = check_ledger_claims(state.app, claim_id)
+    with progress("checking claims") as tally:
+        results = check_ledger_claims(state.app, claim_id, expect=tally.expect, on_claim=tally.advance)
     if as_json:
         print_json(results)
     else:
         for item in results:
-            say(f"claim {item['claim_id']} ({item['status']}): "
-                 f"{len(item['findings']) or 'no'} finding(s)")
+            if not item["findings"]:
+                continue
+            say(f"claim {item['claim_id']} ({item['status']}): {len(item['findings'])} finding(s)")
             for f in item["findings"]:
                 line = f" line {f['line_id']}" if f.get("line_id") else ""
                 say(f"  {f['severity'].upper()} {f['code']}{line}: {f['message']}")
+        say(check_summary(results))
     if any(f["severity"] == "error" for item in results for f in item["findings"]):
         raise Refused("some claims have errors and will not be sent")
+
+
+def check_summary(results: list[Any]) -> str:
+    """The last line of ``check``: "38,500 claims checked, 12 with findings: 3 errors, 9 warnings"."""
+    with_findings = sum(1 for item in results if item["findings"])
+    counts = {severity: sum(1 for item in results for f in item["findings"] if f["severity"] == severity)
+              for severity in ("error", "warning", "info")}
+    said = ", ".join(f"{n:,} {severity}{'' if n == 1 else 's'}" for severity, n in counts.items()
+                     if n or severity != "info")
+    checked = f"{len(results):,} claim{'' if len(results) == 1 else 's'} checked"
+    return f"{checked}, {with_findings:,} with findings: {said}" if with_findings else f"{checked}, no findings"
 
 
 @main_group.command()
@@ -215,12 +234,14 @@ def build(state: State, as_json: bool, second_opinion: bool) -> None:
 
     Claims the rules refuse are held, with the reasons; a file with X12 findings is not released.
     """
+    from console.progress import progress
     from outbox.batches import build_batches
     from validators.x12_syntax import check_x12, check_x12_and_pyx12
 
     app = state.app
-    report = build_batches(app.ledger, app.config, checker=app.check, actor=app.actor, now=app.now(),
-                           validate=check_x12_and_pyx12 if second_opinion else check_x12)
+    with progress("building 837P files", unit="claims checked") as tally:
+        report = build_batches(app.ledger, app.config, checker=tally.counting(app.check), actor=app.actor,
+                               now=app.now(), validate=check_x12_and_pyx12 if second_opinion else check_x12)
     if as_json:
         print_json(report.__dict__)
     else:
@@ -294,12 +315,14 @@ def validate(files: tuple[Path, ...], as_json: bool) -> None:
 @click.pass_obj
 def send(state: State, wait: float, as_json: bool) -> None:
     """Upload built 837P files to the clearinghouse, exactly once."""
+    from console.progress import progress
     from outbox.sender import send_batches
 
     app = state.app
     transport = app.transport()
     try:
-        report = send_batches(app.ledger, app.config, transport, actor=app.actor, lock_wait=wait)
+        with progress("sending 837P files"):
+            report = send_batches(app.ledger, app.config, transport, actor=app.actor, lock_wait=wait)
     finally:
         transport.close()
     if as_json:
@@ -345,12 +368,14 @@ def resolve_upload(state: State, file_name: str, delivered: bool) -> None:
 @click.pass_obj
 def fetch(state: State, wait: float, as_json: bool) -> None:
     """Download waiting TA1/999/277CA/835 files, exactly once."""
+    from console.progress import progress
     from outbox.fetcher import fetch_files
 
     app = state.app
     transport = app.transport()
     try:
-        report = fetch_files(app.ledger, app.config, transport, lock_wait=wait)
+        with progress("fetching replies"):
+            report = fetch_files(app.ledger, app.config, transport, lock_wait=wait)
     finally:
         transport.close()
     if as_json:
@@ -384,12 +409,14 @@ def post(state: State, files: tuple[Path, ...], as_json: bool) -> None:
 
     The same file twice posts nothing the second time.
     """
+    from console.progress import progress
     from remits.inbound import post_files, post_pending
 
     app = state.app
     payer = app.config.payer
-    report = (post_files(app.ledger, list(files), actor=app.actor, payer=payer) if files
-              else post_pending(app.ledger, actor=app.actor, payer=payer))
+    with progress("posting acknowledgements and remittances"):
+        report = (post_files(app.ledger, list(files), actor=app.actor, payer=payer) if files
+                  else post_pending(app.ledger, actor=app.actor, payer=payer))
     summary: dict[str, Any] = {
         "files_posted": report.files_posted,
         "already_posted": report.already_posted,

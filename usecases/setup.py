@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -88,8 +88,13 @@ def _ingest_export(ledger: Ledger, path: Path, *, today: date, checker: Checker,
     }
 
 
-def check_ledger_claims(app: App, claim_id: str | None = None) -> list[CheckResult]:
-    """Run the rules on claims not yet sent (ready, held); held/ready follows the result."""
+def check_ledger_claims(app: App, claim_id: str | None = None, *, expect: Callable[[int], None] | None = None,
+                        on_claim: Callable[[], None] | None = None) -> list[CheckResult]:
+    """Run the rules on claims not yet sent (ready, held); held/ready follows the result.
+
+    ``expect`` hears how many claims will be checked and ``on_claim`` each one checked, so a
+    terminal can show progress (``console.progress``) without the use case knowing about it.
+    """
     from ledger.claims import transition
 
     results: list[CheckResult] = []
@@ -97,7 +102,12 @@ def check_ledger_claims(app: App, claim_id: str | None = None) -> list[CheckResu
         query = select(Claim).where(Claim.status.in_(ClaimStatus.NOT_YET_SENT)).order_by(Claim.claim_id)
         if claim_id:
             query = select(Claim).where(Claim.claim_id == claim_id).order_by(Claim.revision.desc()).limit(1)
-        for row in session.scalars(query):
+        rows = list(session.scalars(query))
+        if expect is not None:
+            expect(len(rows))
+        for row in rows:
+            if on_claim is not None:
+                on_claim()
             findings = app.check(load_domain_claim(session, row))
             if row.status in ClaimStatus.NOT_YET_SENT:
                 blocked = any(f.severity == "error" for f in findings)
