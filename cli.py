@@ -196,7 +196,7 @@ def check(state: State, claim_id: str | None, as_json: bool) -> None:
     from console.progress import progress
     from usecases.setup import check_ledger_claims
 
-    with progress("checking claims") as tally:
+    with progress("checking claims", bar=True) as tally:
         results = check_ledger_claims(state.app, claim_id, expect=tally.expect, on_claim=tally.advance)
     if as_json:
         print_json(results)

@@ -16,10 +16,12 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
@@ -66,20 +68,24 @@ def drawn() -> bool:
 
 
 @contextmanager
-def progress(description: str, *, unit: str = "") -> Iterator[Tally]:
-    """A progress line on stderr for the ``with`` block (a terminal only), gone when it ends."""
+def progress(description: str, *, bar: bool = False, unit: str | None = None) -> Iterator[Tally]:
+    """A progress line on stderr for the ``with`` block (a terminal only), gone when it ends.
+
+    A spinner and the time taken (the description is data-safe: a file name's controls are shown as
+    escapes and its brackets as text); ``bar``: a bar and "done/total" (the total told by ``Tally.expect``);
+    ``unit``: a running count ("1,200 claims checked") where the total is not known beforehand.
+    """
     if not drawn():
         yield Tally()
         return
     console = Console(stderr=True, highlight=False, color_system="auto" if wants_colour() else None,
                       no_color=not wants_colour())
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn() if unit == "" else TextColumn("{task.completed:,.0f} " + unit),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as bar:
-        task = bar.add_task(visible(description), total=None)
-        yield Tally(bar, task)
+    columns: list[ProgressColumn] = [SpinnerColumn(), TextColumn("{task.description}")]
+    if bar:
+        columns += [BarColumn(), MofNCompleteColumn()]
+    if unit is not None:
+        columns.append(TextColumn("{task.completed:,.0f} " + escape(unit)))
+    columns.append(TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as shown:
+        task = shown.add_task(escape(visible(description)), total=None)
+        yield Tally(shown, task)

@@ -58,6 +58,19 @@ def visible_values(_logger: Any, _method: str, event_dict: MutableMapping[str, A
 
 LIBRARY_LOGGERS = ("paramiko",)
 
+PER_FILE_EVENTS = frozenset({
+    "file.posted", "file.fetched", "file.duplicate", "batch.sent", "x12.tolerated",
+    "sftp.uploaded", "sftp.downloaded", "sftp.archived", "sftp.inbound.still_growing",
+})
+"""Info events said once per file: the record a JSON log keeps, noise for a person at a terminal
+(the command's own summary says the same), so there they are shown only with ``-v``."""
+
+
+def drop_per_file_events(_logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    if method == "info" and event_dict.get("event") in PER_FILE_EVENTS:
+        raise structlog.DropEvent
+    return event_dict
+
 
 def configure_logging(*, json_lines: bool | None = None, verbose: bool = False, stream: Any = None) -> None:
     """Call once at the CLI edge.  ``json_lines`` None = JSON when stderr is not a terminal."""
@@ -65,7 +78,9 @@ def configure_logging(*, json_lines: bool | None = None, verbose: bool = False, 
     if json_lines is None:
         json_lines = not out.isatty()
     renderer: Any = structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=out.isatty())
-    shown = [] if json_lines else [visible_values]
+    shown: list[Any] = [] if json_lines else [visible_values]
+    if not json_lines and not verbose and out.isatty():
+        shown.insert(0, drop_per_file_events)
     structlog.configure(
         processors=[
             # after the merge, so a field bound with bind_contextvars is redacted like one passed to the call
