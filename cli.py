@@ -627,6 +627,10 @@ def database_error_line(exc: Exception) -> str:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
     original = getattr(exc, "orig", None) or exc
+    if type(original).__name__ == "QueryCanceled":  # PostgreSQL's statement_timeout (or a cancel)
+        return ("the ledger database cancelled a statement that ran longer than [database] "
+                "statement_timeout_seconds allows (or was cancelled by an administrator); nothing of it was "
+                "kept: run again, or raise the limit")
     if isinstance(exc, OperationalError | InterfaceError):
         said = (str(original).strip().splitlines() or [""])[0][:200]
         return f"the ledger database failed: {said} ({type(original).__name__})"
