@@ -79,10 +79,11 @@ def seed_claims(url: str, n: int) -> None:
     ledger.dispose()
 
 
-def write_835(path: Path, n: int, trace: str = "BENCH1", padding: int = 0) -> None:
+def write_835(path: Path, n: int, trace: str = "BENCH1", padding: int = 0, first: int = 0) -> None:
     """ISA/GS/ST, N claims of 3 lines (180 billed, CO-45 40, PR-3 10, 130 paid each), SE/GE/IEA.
 
-    ``padding`` > 0 gives every claim a REF*EA of that many characters (``--gigabyte``'s bulk)."""
+    ``padding`` > 0 gives every claim a REF*EA of that many characters (``--gigabyte``'s bulk);
+    ``first``: the number of the first claim paid (several files paying different claims)."""
     isa = ("ISA*00*          *00*          *ZZ*87726          *ZZ*RIVERBEND      *260202*1200*^*00501*"
            "000000001*0*T*:~\n")
     head = ["ST*835*0001", f"BPR*I*{n * 390}*C*CHK************20260202", f"TRN*1*{trace}*1411289245",
@@ -92,7 +93,7 @@ def write_835(path: Path, n: int, trace: str = "BENCH1", padding: int = 0) -> No
         out.write(isa + "GS*HP*87726*RIVERBEND*20260202*1200*1*X*005010X221A1~\n")
         out.write("~\n".join(head) + "~\n")
         count = len(head)
-        for i in range(n):
+        for i in range(first, first + n):
             block = [f"CLP*C{i:07d}*1*540*390*30*12*P{i:09d}*11*1", "NM1*QC*1*DOE*JANE****MI*M1"]
             if padding:
                 block.append("REF*EA*" + "X" * padding)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Transmission
@@ -31,3 +31,12 @@ def take_next_inbound(session: Session, kinds: Collection[str] | None) -> Transm
     if kinds is not None:
         query = query.where(Transmission.kind.in_(list(kinds)))
     return session.scalars(query.order_by(Transmission.id).limit(1).with_for_update(skip_locked=True)).first()
+
+
+def waiting_inbound(session: Session, kinds: Collection[str] | None) -> int:
+    """How many fetched files (of ``kinds``, or any) wait to be posted."""
+    query = select(func.count()).select_from(Transmission).where(
+        Transmission.direction == "in", Transmission.state == "fetched")
+    if kinds is not None:
+        query = query.where(Transmission.kind.in_(list(kinds)))
+    return session.scalar(query) or 0
