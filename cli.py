@@ -403,20 +403,33 @@ def fetch(state: State, wait: float, as_json: bool) -> None:
 @main_group.command()
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True)
+@click.option("--workers", default=1, show_default=True, type=int,
+              help="Processes posting fetched files at once (PostgreSQL ledger only).")
 @click.pass_obj
-def post(state: State, files: tuple[Path, ...], as_json: bool) -> None:
+def post(state: State, files: tuple[Path, ...], as_json: bool, workers: int) -> None:
     """Post fetched (or the named) 999/TA1/277CA/835 files into the ledger.
 
     The same file twice posts nothing the second time.
     """
     from console.progress import progress
     from remits.inbound import post_files, post_pending
+    from remits.parallel import ParallelRefused, check_workers, post_pending_parallel
 
     app = state.app
     payer = app.config.payer
+    try:
+        check_workers(app.config.database_url, workers)
+    except ParallelRefused as exc:
+        raise CouldNotRun(str(exc)) from None
+    if files and workers > 1:
+        raise CouldNotRun("--workers posts the fetched files; name no files with it")
     with progress("posting acknowledgements and remittances"):
-        report = (post_files(app.ledger, list(files), actor=app.actor, payer=payer) if files
-                  else post_pending(app.ledger, actor=app.actor, payer=payer))
+        if files:
+            report = post_files(app.ledger, list(files), actor=app.actor, payer=payer)
+        elif workers > 1:
+            report = post_pending_parallel(app.ledger, workers, actor=app.actor, payer=payer)
+        else:
+            report = post_pending(app.ledger, actor=app.actor, payer=payer)
     summary: dict[str, Any] = {
         "files_posted": report.files_posted,
         "already_posted": report.already_posted,
@@ -689,6 +702,10 @@ def database_error_line(exc: Exception) -> str:
     from sqlalchemy.exc import InterfaceError, OperationalError
 
     original = getattr(exc, "orig", None) or exc
+    if type(original).__name__ == "QueryCanceled":  # PostgreSQL's statement_timeout (or a cancel)
+        return ("the ledger database cancelled a statement that ran longer than [database] "
+                "statement_timeout_seconds allows (or was cancelled by an administrator); nothing of it was "
+                "kept: run again, or raise the limit")
     if isinstance(exc, OperationalError | InterfaceError):
         said = (str(original).strip().splitlines() or [""])[0][:200]
         return f"the ledger database failed: {said} ({type(original).__name__})"

@@ -79,10 +79,11 @@ def seed_claims(url: str, n: int) -> None:
     ledger.dispose()
 
 
-def write_835(path: Path, n: int, trace: str = "BENCH1", padding: int = 0) -> None:
+def write_835(path: Path, n: int, trace: str = "BENCH1", padding: int = 0, first: int = 0) -> None:
     """ISA/GS/ST, N claims of 3 lines (180 billed, CO-45 40, PR-3 10, 130 paid each), SE/GE/IEA.
 
-    ``padding`` > 0 gives every claim a REF*EA of that many characters (``--gigabyte``'s bulk)."""
+    ``padding`` > 0 gives every claim a REF*EA of that many characters (``--gigabyte``'s bulk);
+    ``first``: the number of the first claim paid (several files paying different claims)."""
     isa = ("ISA*00*          *00*          *ZZ*87726          *ZZ*RIVERBEND      *260202*1200*^*00501*"
            "000000001*0*T*:~\n")
     head = ["ST*835*0001", f"BPR*I*{n * 390}*C*CHK************20260202", f"TRN*1*{trace}*1411289245",
@@ -92,7 +93,7 @@ def write_835(path: Path, n: int, trace: str = "BENCH1", padding: int = 0) -> No
         out.write(isa + "GS*HP*87726*RIVERBEND*20260202*1200*1*X*005010X221A1~\n")
         out.write("~\n".join(head) + "~\n")
         count = len(head)
-        for i in range(n):
+        for i in range(first, first + n):
             block = [f"CLP*C{i:07d}*1*540*390*30*12*P{i:09d}*11*1", "NM1*QC*1*DOE*JANE****MI*M1"]
             if padding:
                 block.append("REF*EA*" + "X" * padding)
@@ -104,7 +105,23 @@ def write_835(path: Path, n: int, trace: str = "BENCH1", padding: int = 0) -> No
         out.write(f"SE*{count + 1}*0001~\nGE*1*1~\nIEA*1*000000001~\n")
 
 
-def child(url: str, path: str) -> None:
+def without_foreign_keys(ledger: Any) -> None:
+    """Measure what foreign-key checks cost: SQLite ``foreign_keys=OFF``; PostgreSQL
+    ``session_replication_role = replica`` (skips FK triggers; needs a superuser, as the bench server's)."""
+    from sqlalchemy import event
+
+    statement = "PRAGMA foreign_keys=OFF" if ledger.url.startswith("sqlite") else "SET session_replication_role = replica"
+
+    @event.listens_for(ledger.engine, "connect")
+    def _off(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        cursor = dbapi_connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+        if not ledger.url.startswith("sqlite"):
+            dbapi_connection.commit()
+
+
+def child(url: str, path: str, no_fk: bool = False) -> None:
     """Post one file; print the figures (and the refusal, if any) as one JSON line."""
     from ledger.db import Ledger
     from remits.inbound import post_files
@@ -112,6 +129,8 @@ def child(url: str, path: str) -> None:
 
     configure_process()
     ledger = Ledger(url)
+    if no_fk:
+        without_foreign_keys(ledger)
     started, cpu_started = time.perf_counter(), time.process_time()
     report = post_files(ledger, [Path(path)], actor="bench")
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
@@ -126,8 +145,9 @@ def child(url: str, path: str) -> None:
                       "claims": report.payments.claims_posted, "failed": report.failed}))
 
 
-def post_in_child(url: str, path: Path) -> dict[str, Any]:
-    result = subprocess.run([sys.executable, __file__, "--child", url, str(path)], capture_output=True, text=True,
+def post_in_child(url: str, path: Path, no_fk: bool = False) -> dict[str, Any]:
+    result = subprocess.run([sys.executable, __file__, "--child", url, str(path)] + (["--no-fk"] if no_fk else []),
+                            capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(REPO)}, check=False)
     if result.returncode != 0:
         print(result.stderr[-3000:], file=sys.stderr)
@@ -136,7 +156,8 @@ def post_in_child(url: str, path: Path) -> dict[str, Any]:
     return figures
 
 
-def run(url: str, n: int, folder: Path, label: str, keep: bool = False, padding: int = 0) -> dict[str, float]:
+def run(url: str, n: int, folder: Path, label: str, keep: bool = False, padding: int = 0,
+        no_fk: bool = False) -> dict[str, float]:
     started = time.perf_counter()
     seed_claims(url, n)
     path = folder / f"bench-{label}.835"
@@ -144,16 +165,49 @@ def run(url: str, n: int, folder: Path, label: str, keep: bool = False, padding:
     setup = time.perf_counter() - started
     if keep and url.startswith("sqlite"):  # an untouched copy, to profile the child again and again
         shutil.copyfile(url.removeprefix("sqlite+pysqlite:///"), folder / f"bench-{label}-seeded.db")
-    figures = post_in_child(url, path)
+    figures = post_in_child(url, path, no_fk=no_fk)
     assert figures["posted"] == 1 and figures["claims"] == n and not figures["failed"], figures
     rate = n / figures["seconds"]
     size_mb = path.stat().st_size / 1e6
-    print(f"{label:10s} N={n:,} CLP ({n * LINES:,} SVC, {size_mb:.0f} MB): posted in {figures['seconds']:.1f} s "
+    print(f"{label + (' no FK' if no_fk else ''):16s} N={n:,} CLP ({n * LINES:,} SVC, {size_mb:.0f} MB): posted in {figures['seconds']:.1f} s "
           f"= {rate:,.0f} CLP/s (CPU {figures['cpu_seconds']:.1f} s), peak RSS {figures['peak_rss_mb']:.0f} MB  "
           f"(setup {setup:.1f} s)")
     if not keep:
         path.unlink()
-    return {"rate": rate, "rss": figures["peak_rss_mb"]}
+    return {"rate": rate, "rss": figures["peak_rss_mb"], "cpu": figures["cpu_seconds"]}
+
+
+def run_workers(url: str, n: int, folder: Path, workers: int, files: int) -> float:
+    """``files`` 835s paying n claims between them, recorded as fetched, posted by ``workers``
+    processes (``post --workers``); returns CLP/s over the wall clock of the whole post."""
+    import hashlib
+
+    from ledger.db import Ledger
+    from ledger.models import Transmission
+    from remits.inbound import post_pending
+    from remits.parallel import post_pending_parallel
+
+    seed_claims(url, n)
+    per_file = n // files
+    ledger = Ledger(url)
+    with ledger.session() as session:
+        for k in range(files):
+            path = folder / f"workers-{workers}-{k}.835"
+            write_835(path, per_file, trace=f"W{workers}T{k}", first=k * per_file)
+            data = path.read_bytes()
+            session.add(Transmission(direction="in", kind="835", file_name=path.name, local_path=str(path),
+                                     sha256=hashlib.sha256(data).hexdigest(), size=len(data), state="fetched"))
+    started = time.perf_counter()
+    if workers > 1:
+        report = post_pending_parallel(ledger, workers, actor="bench")
+    else:
+        report = post_pending(ledger, actor="bench")
+    seconds = time.perf_counter() - started
+    ledger.dispose()
+    assert report.payments.posted == files and not report.failed, report.failed
+    rate = per_file * files / seconds
+    print(f"postgresql --workers {workers}: {files} files, {per_file * files:,} CLP in {seconds:.1f} s = {rate:,.0f} CLP/s")
+    return rate
 
 
 def gigabyte(folder: Path, n: int) -> list[str]:
@@ -191,13 +245,20 @@ def main() -> int:
                         help="also post a 1 GB 835 of --gigabyte-claims claims (peak RSS <= 300 MB) and refuse "
                              "a file with one segment above the limit")
     parser.add_argument("--gigabyte-claims", type=int, default=100_000)
+    parser.add_argument("--no-fk", action="store_true",
+                        help="also post with foreign-key checks off on each database (what they cost)")
+    parser.add_argument("--workers", type=int, default=0, metavar="W",
+                        help="with --postgres: also post --workers-files files with 1..W workers (CLP/s each)")
+    parser.add_argument("--workers-files", type=int, default=12)
     parser.add_argument("--child", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(*args.child)
+        child(*args.child, no_fk=args.no_fk)
         return 0
     results = {}
     missed_gigabyte: list[str] = []
+    missed_pg: list[str] = []
+    worker_rates: dict[int, float] = {}
     with tempfile.TemporaryDirectory(prefix="bhclaims-bench-") as tmp:
         folder = Path(tmp)
         if args.keep:
@@ -212,16 +273,39 @@ def main() -> int:
             server = PostgresServer()
             try:
                 results["postgresql"] = run(server.create_database(), args.n, folder, "postgresql")
+                if args.no_fk:
+                    results["postgresql no FK"] = run(server.create_database(), args.n, folder, "postgresql",
+                                                      no_fk=True)
+                worker_rates = {w: run_workers(server.create_database(), args.n, folder, w, args.workers_files)
+                                for w in range(1, args.workers + 1)}
             finally:
                 server.stop()
+            if args.no_fk:
+                results["sqlite no FK"] = run(f"sqlite+pysqlite:///{folder / 'bench-nofk.db'}", args.n, folder,
+                                              "sqlite", no_fk=True)
+            ratio = results["postgresql"]["rate"] / results["sqlite"]["rate"]
+            cpu_ratio = results["sqlite"]["cpu"] and results["postgresql"]["cpu"] / results["sqlite"]["cpu"]
+            print(f"PostgreSQL / SQLite CLP/s: {ratio:.2f}x (target >= 1.0x: {'met' if ratio >= 1.0 else 'MISSED'}); "
+                  f"posting CPU PostgreSQL / SQLite {cpu_ratio:.2f}x")
+            for name in ("sqlite", "postgresql"):
+                if f"{name} no FK" in results:
+                    print(f"{name}: FK checks cost {1 - results[name]['rate'] / results[name + ' no FK']['rate']:.0%} "
+                          f"of the rate without them")
+            if worker_rates:
+                base = worker_rates[1]
+                print("workers: " + ", ".join(f"{w}: {rate:,.0f} CLP/s ({rate / base:.2f}x)"
+                                              for w, rate in worker_rates.items()))
+            if ratio < 1.0:
+                missed_pg = [f"PostgreSQL at {ratio:.2f}x SQLite's CLP/s < 1.0x"]
         if args.gigabyte:
             missed_gigabyte = gigabyte(folder, args.gigabyte_claims)
     missed = [f"{name}: {r['rate']:,.0f} CLP/s < {TARGET_CLP_PER_S:,}" for name, r in results.items()
-              if name == "sqlite" and r["rate"] < TARGET_CLP_PER_S]  # PostgreSQL's rate: reported only
+              if name == "sqlite" and r["rate"] < TARGET_CLP_PER_S]  # PostgreSQL: judged as a ratio
+    missed += missed_pg
     missed += [f"{name}: peak RSS {r['rss']:.0f} MB > {TARGET_RSS_MB}" for name, r in results.items()
                if r["rss"] > TARGET_RSS_MB]
     missed += missed_gigabyte
-    print("targets: >= 10,000 CLP/s (SQLite), peak RSS < 400 MB" + (", 1 GB in <= 300 MB, long segment refused"
+    print("targets: >= 10,000 CLP/s (SQLite), PostgreSQL >= 1.0x SQLite, peak RSS < 400 MB" + (", 1 GB in <= 300 MB, long segment refused"
                                                                     if args.gigabyte else "") + ":",
           "met" if not missed else "MISSED - " + "; ".join(missed))
     return 1 if missed else 0

@@ -112,7 +112,7 @@ def run_nightly(
         if dry_run:
             steps = _describe(app, settle_seconds=settle_seconds)
         else:
-            with mailbox_lock(app.config.state_dir, "nightly"):
+            with mailbox_lock(app.config.state_dir, "nightly", database_url=app.ledger.url):
                 steps = _run(app, settle_seconds=settle_seconds)
         report = _report(app, run_id, started, dry_run, steps)
         if not dry_run:

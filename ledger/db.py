@@ -32,11 +32,18 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite+pysqlite:///{path}"
 
 
-def make_engine(url: str) -> Engine:
-    """``hide_parameters``: a database error message must never carry a member's data (PHI)."""
+def make_engine(url: str, *, pool_size: int | None = None, statement_timeout_seconds: float | None = None) -> Engine:
+    """``hide_parameters``: a database error message must never carry a member's data (PHI).
+
+    ``pool_size``: connections kept open by this process.  ``statement_timeout_seconds``:
+    PostgreSQL cancels any one statement that runs longer (SQLite has no such setting;
+    its writers wait at most the busy timeout for each other instead).
+    """
+    pool = {} if pool_size is None else {"pool_size": pool_size}
     if url.startswith("sqlite"):
         _create_private_sqlite_file(url)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True,
+                               **pool)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
@@ -58,7 +65,10 @@ def make_engine(url: str) -> Engine:
             conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    connect_args: dict[str, str] = {}
+    if statement_timeout_seconds:
+        connect_args["options"] = f"-c statement_timeout={max(1, round(statement_timeout_seconds * 1000))}"
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **pool)
 
 
 def _create_private_sqlite_file(url: str) -> None:
@@ -72,6 +82,13 @@ def _create_private_sqlite_file(url: str) -> None:
     if database and database != ":memory:" and not Path(database).exists():
         Path(database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def alembic_config(url: str) -> Config:
@@ -96,9 +113,9 @@ def downgrade(url: str, revision: str) -> None:
 class Ledger:
     """A connection to one ledger database: hands out sessions, one per unit of work."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, pool_size: int | None = None, statement_timeout_seconds: float | None = None):
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool_size=pool_size, statement_timeout_seconds=statement_timeout_seconds)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.engine.execution_options(**{READONLY_OPTION: True}),
                                            expire_on_commit=False)
@@ -114,9 +131,7 @@ class Ledger:
 
     @property
     def redacted_url(self) -> str:
-        from sqlalchemy.engine import make_url
-
-        return make_url(self.url).render_as_string(hide_password=True)
+        return redact_url(self.url)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -111,7 +111,9 @@ def sniff_kind(text: str) -> str:
 def fetch_files(ledger: Ledger, config: Config, transport: Any, *, lock_wait: float = 0.0) -> FetchReport:
     report = FetchReport()
     inbox = ensure_private_dir(config.inbox_dir)
-    with mailbox_lock(config.state_dir, "clearinghouse", wait_seconds=lock_wait):
+    with mailbox_lock(
+        config.state_dir, "clearinghouse", wait_seconds=lock_wait, database_url=ledger.url
+    ):
         incoming = ensure_private_dir(inbox / ".incoming")
         for stale in incoming.iterdir():  # left by a killed run; we hold the lock, nobody else writes here
             stale.unlink(missing_ok=True)

@@ -1,4 +1,10 @@
-"""One lock per mailbox, so cron and a clerk never send or fetch at the same time."""
+"""One lock per mailbox, so cron and a clerk never send or fetch at the same time.
+
+On a SQLite ledger (one host) the lock is ``flock`` on a file in the state folder.
+On a PostgreSQL ledger several hosts may share the ledger and the mailbox, each
+with its own state folder, where a file lock would stop nobody: the lock is then
+a PostgreSQL advisory lock (``ledger.advisory``) that every host sees.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ledger.advisory import LockHeld, advisory_lock, is_postgres
 from outbox.files import ensure_private_dir
 
 
@@ -17,8 +24,29 @@ class MailboxBusy(RuntimeError):
 
 
 @contextmanager
-def mailbox_lock(state_dir: Path, name: str, *, wait_seconds: float = 0.0) -> Iterator[None]:
-    """Hold an exclusive lock; released by the OS even if the process is killed."""
+def mailbox_lock(
+    state_dir: Path, name: str, *, wait_seconds: float = 0.0, database_url: str | None = None
+) -> Iterator[None]:
+    """Hold an exclusive lock; released even if the process is killed.
+
+    ``database_url``: the ledger's; a PostgreSQL one makes the lock hold across hosts.
+    """
+    if database_url and is_postgres(database_url):
+        try:
+            with advisory_lock(database_url, f"mailbox:{name}", wait_seconds=wait_seconds):
+                yield
+        except LockHeld:
+            raise MailboxBusy(
+                f"another bhclaims process is using the {name} mailbox "
+                f"(PostgreSQL advisory lock, possibly held from another host); try again later"
+            ) from None
+        return
+    with _file_lock(state_dir, name, wait_seconds=wait_seconds):
+        yield
+
+
+@contextmanager
+def _file_lock(state_dir: Path, name: str, *, wait_seconds: float) -> Iterator[None]:
     ensure_private_dir(state_dir)
     path = state_dir / f"{name}.lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)

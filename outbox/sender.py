@@ -67,7 +67,9 @@ def send_batches(
     ledger: Ledger, config: Config, transport: Any, *, actor: str, lock_wait: float = 0.0
 ) -> SendReport:
     report = SendReport()
-    with mailbox_lock(config.state_dir, "clearinghouse", wait_seconds=lock_wait):
+    with mailbox_lock(
+        config.state_dir, "clearinghouse", wait_seconds=lock_wait, database_url=ledger.url
+    ):
         with ledger.session() as session:
             batches = list(
                 session.execute(

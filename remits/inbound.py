@@ -15,7 +15,9 @@ mark, Ctrl-Z/NUL padding) is logged per file (``x12.tolerated``).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -32,6 +34,7 @@ from edi.x277ca import read_277ca
 from edi.x835 import read_remittance_parts
 from edi.x999 import read_999
 from ledger.db import Ledger
+from ledger.inbound_queue import lock_inbound
 from ledger.models import Transmission
 from remits.acks import AckReport, post_claim_status, post_functional_ack, post_interchange_ack
 from remits.payments import OUR_PAYER, PaymentReport, post_remittance_parts, quarantine
@@ -120,8 +123,16 @@ CONCURRENT_RETRIES = 3
 
 def _post_transmission(ledger: Ledger, transmission_id: int, *, actor: str, report: PostReport,
                        payer: OurPayer) -> None:
-    """One transaction per file: posted whole, or (refused / unreadable / unstorable) not at all.
+    """Post one file by its id (waiting for any other process that holds it)."""
+    post_taken(ledger, partial(lock_inbound, transmission_id=transmission_id), actor=actor, report=report,
+               payer=payer)
 
+
+def post_taken(ledger: Ledger, take: Callable[[Session], Transmission | None], *, actor: str,
+               report: PostReport, payer: OurPayer) -> bool:
+    """Post the file ``take`` locks inside the transaction; False when it found none.
+
+    One transaction per file: posted whole, or (refused / unreadable / unstorable) not at all.
     The transmission row is locked and its state re-read inside the transaction, so two
     processes posting the same fetched file post it once.  A unique-key failure on
     ``remittances`` means another process committed the same payment first: the file is
@@ -130,20 +141,21 @@ def _post_transmission(ledger: Ledger, transmission_id: int, *, actor: str, repo
     cannot store one of its values — rolls back this file only and quarantines it; a fault
     of the machine (database down or locked, disk full) stops the run.
     """
-    name = str(transmission_id)
+    transmission_id, name = 0, ""
     for attempt in range(CONCURRENT_RETRIES):
         payments, acks = PaymentReport(), AckReport()
         try:
             with ledger.session() as session:
-                row = session.scalars(select(Transmission).where(Transmission.id == transmission_id)
-                                      .with_for_update()).one()
-                name = row.file_name
+                row = take(session)
+                if row is None:
+                    return False
+                transmission_id, name = row.id, row.file_name
                 if row.state == "posted":
                     report.already_posted.append(name)
-                    return
+                    return True
                 if row.state != "fetched":
                     report.failed.append((name, f"{row.state} earlier; release it to post it again"))
-                    return
+                    return True
                 try:
                     kind = _post_path(session, Path(row.local_path or ""), name, row.id, actor=actor,
                                       acks=acks, payments=payments, payer=payer)
@@ -153,23 +165,25 @@ def _post_transmission(ledger: Ledger, transmission_id: int, *, actor: str, repo
                 row.state = "posted"
         except FileRefused as refused:
             _quarantine_file(ledger, transmission_id, name, refused.reasons, report)
-            return
+            return True
         except IntegrityError as exc:
             if attempt + 1 < CONCURRENT_RETRIES:
                 log.info("remit.concurrent_post", file=name, attempt=attempt + 1)
+                take = partial(lock_inbound, transmission_id=transmission_id)  # the same file again
                 continue
             _quarantine_file(ledger, transmission_id, name, [_unstorable(exc)], report)
-            return
+            return True
         except (DataError, StatementError, ArithmeticError) as exc:
             if isinstance(exc, DBAPIError) and not isinstance(exc, DataError):
                 raise  # the database or the link failed, not this file: stop the run (exit 2)
             _quarantine_file(ledger, transmission_id, name, [_unstorable(exc)], report)
-            return
+            return True
         _merge(report.payments, payments)
         _merge(report.acks, acks)
         report.files_posted.append(name)
         log.info("file.posted", file=name, kind=str(kind))
-        return
+        return True
+    return True
 
 
 def _unstorable(exc: BaseException) -> str:
@@ -189,6 +203,15 @@ def _quarantine_file(ledger: Ledger, transmission_id: int, name: str, reasons: l
 
 
 Report = TypeVar("Report", PaymentReport, AckReport)
+
+
+def merge_reports(into: PostReport, more: PostReport) -> None:
+    """Add what another poster (a worker process) did to ``into``."""
+    into.files_posted += more.files_posted
+    into.already_posted += more.already_posted
+    into.failed += more.failed
+    _merge(into.acks, more.acks)
+    _merge(into.payments, more.payments)
 
 
 def _merge(into: Report, more: Report) -> None:

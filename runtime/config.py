@@ -30,6 +30,9 @@ DEFAULT_FILING_CODES = {
 }
 
 
+DEFAULT_POOL_SIZE = 5
+
+
 class ConfigError(ValueError):
     """The configuration file is missing or says something we cannot use."""
 
@@ -62,6 +65,10 @@ class Config:
     # [transport] incomplete_reply_hours: a reply still incomplete this long needs a human
     incomplete_reply_hours: float = DEFAULT_INCOMPLETE_REPLY_HOURS
     payer: OurPayer = field(default_factory=OurPayer)
+    # [database] pool_size: connections each process keeps open (PostgreSQL and SQLite alike)
+    database_pool_size: int = DEFAULT_POOL_SIZE
+    # [database] statement_timeout_seconds: PostgreSQL cancels a statement running longer; None = no limit
+    database_statement_timeout_seconds: float | None = None
 
     @property
     def base_dir(self) -> Path:
@@ -149,6 +156,8 @@ def load_config(path: Path, database_url: str | None = None) -> Config:
     if not url:
         url = f"sqlite+pysqlite:///{base / 'bhclaims.db'}"
 
+    pool_size, statement_timeout = _database_limits(database, str(path))
+
     transport_url = str(transport.pop("url", "")).strip()
     if not transport_url:
         raise ConfigError(f"{path}: [transport] url is required (file://DIR or sftp://user@host:port/path)")
@@ -183,7 +192,20 @@ def load_config(path: Path, database_url: str | None = None) -> Config:
         supervision=supervision,
         incomplete_reply_hours=float(incomplete_hours),
         payer=_our_payer(_section(data, "payer"), str(path)),
+        database_pool_size=pool_size,
+        database_statement_timeout_seconds=statement_timeout,
     )
+
+
+def _database_limits(database: dict[str, Any], where: str) -> tuple[int, float | None]:
+    """(pool_size, statement_timeout_seconds or None) from ``[database]``."""
+    pool_size = database.get("pool_size", DEFAULT_POOL_SIZE)
+    if isinstance(pool_size, bool) or not isinstance(pool_size, int) or not 1 <= pool_size <= 100:
+        raise ConfigError(f"{where}: [database] pool_size must be a whole number from 1 to 100")
+    timeout = database.get("statement_timeout_seconds", 0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+        raise ConfigError(f"{where}: [database] statement_timeout_seconds must be a number of seconds (0: no limit)")
+    return pool_size, (float(timeout) if timeout else None)
 
 
 STARTER_CONFIG = """\
@@ -211,6 +233,9 @@ claims_per_file = 5000
 # PostgreSQL: url = "postgresql+psycopg://user@host/dbname" (or set BHCLAIMS_DATABASE_URL;
 # put the password in ~/.pgpass, not here).
 url = ""
+# pool_size = 5                     # connections each bhclaims process keeps open to the database
+# statement_timeout_seconds = 0     # PostgreSQL only: cancel any one statement running longer
+#                                   # (the command then exits 2 and changes nothing); 0: no limit
 
 [paths]
 outbox = "outbox"           # built 837P files (0600, folder 0700)

@@ -31,7 +31,11 @@ class App:
 
     @cached_property
     def ledger(self) -> Ledger:
-        ledger = Ledger(self.config.database_url)
+        ledger = Ledger(
+            self.config.database_url,
+            pool_size=self.config.database_pool_size,
+            statement_timeout_seconds=self.config.database_statement_timeout_seconds,
+        )
         ledger.check_schema()
         return ledger
 
