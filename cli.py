@@ -17,7 +17,17 @@ from typing import Any
 
 import click
 
-from console.output import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, CouldNotRun, Refused, emit, print_json, say
+from console.output import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_REFUSED,
+    CouldNotRun,
+    Refused,
+    emit,
+    emit_stream,
+    print_json,
+    say,
+)
 from runtime.config import DATABASE_URL_ENV, DEFAULT_CONFIG_NAME, load_config
 from runtime.escaping import visible
 from runtime.logs import configure_logging
@@ -451,14 +461,14 @@ def void(state: State, claim_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def claims_cmd(state: State, status: str | None, as_json: bool) -> None:
-    """List claims with status, money and balance."""
-    from ledger.queries import list_claims
+    """List claims with status, money and balance (--json: one JSON object per line, streamed)."""
+    from ledger.money import iter_claim_summaries
 
-    with state.app.ledger.read_session() as session:
-        rows = list_claims(session, status=status)
     columns = ("claim_id", "revision", "status", "frequency", "line_of_business", "billed", "paid",
                "patient_responsibility", "balance", "payer_claim_number")
-    emit(f"{len(rows)} claim(s)", columns, rows, as_json=as_json)
+    with state.app.ledger.read_session() as session:
+        emit_stream(lambda count: f"{count} claim(s)", columns, iter_claim_summaries(session, status=status),
+                    as_json=as_json)
 
 
 @main_group.command("claim")

@@ -20,7 +20,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -107,6 +107,43 @@ def emit(
     for table_row in table_rows:
         table.add_row(*(terminal_cell(text) for text in table_row))
     Console(highlight=False, soft_wrap=True).print(table)
+
+
+def emit_stream(
+    title: Callable[[int], str],
+    columns: Sequence[str],
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    as_json: bool = False,
+    empty: str | None = None,
+) -> int:
+    """Rows written as they come, for listings that may run to millions of rows; returns how many.
+
+    ``--json`` writes one JSON object per line (JSON Lines) and a pipe gets tab-separated lines,
+    so neither holds the listing in memory.  A terminal gets ``emit``'s table (a person does
+    not scroll a million rows); ``title`` is given the number of rows.
+    """
+    count = 0
+    if as_json:
+        write = sys.stdout.write
+        for row in rows:
+            write(json.dumps(row, default=str))
+            write("\n")
+            count += 1
+        sys.stdout.flush()
+        return count
+    if not sys.stdout.isatty():
+        write = sys.stdout.write
+        write("\t".join(columns) + "\n")
+        for row in rows:
+            write("\t".join(spreadsheet_cell(cell(row.get(c))) for c in columns))
+            write("\n")
+            count += 1
+        sys.stdout.flush()
+        return count
+    listed = list(rows)
+    emit(title(len(listed)), columns, listed, empty=empty)
+    return len(listed)
 
 
 Command = TypeVar("Command", bound=Callable[..., Any])
