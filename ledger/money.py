@@ -75,7 +75,7 @@ def _adjusted_by_claim() -> Subquery:
     )
 
 
-def claim_money() -> Select[Any]:
+def claim_money() -> Select[*tuple[Any, ...]]:
     """One row per claim revision: its columns and billed, paid, adjusted (contractual), denied,
     patient_responsibility and balance, all ``Decimal``."""
     paid_sq, adjusted_sq = _paid_by_claim(), _adjusted_by_claim()
