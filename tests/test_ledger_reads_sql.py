@@ -131,6 +131,7 @@ def build_ledger(url: str) -> PlainLedger:
             payment = session.execute(insert(ClaimPayment).returning(ClaimPayment.id), {
                 "remittance_id": remit_pk[trace], "claim_pk": claim_pk, "patient_control_number": key[0] if key else "X",
                 "status_code": status, "charge": paid, "paid": paid, "patient_responsibility": ZERO,
+                "outcome": {"4": "denied", "22": "reversal"}.get(status, by_key[key].status if key else None),
                 "created_at": now}).scalar_one()
             for group, reason, amount in cas:
                 session.execute(insert(Adjustment), {"claim_payment_id": payment, "group_code": group,
