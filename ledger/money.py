@@ -114,20 +114,22 @@ def money_text(value: Decimal) -> str:
 
 def summary_row(row: Any) -> dict[str, Any]:
     """One claim revision as the claim list shows it (money as text with two decimals)."""
+    (_, claim_id, revision, status, frequency, lob, served, payer_claim_number, billed, paid, adjusted, denied,
+     patient, balance) = row
     return {
-        "claim_id": row.claim_id,
-        "revision": row.revision,
-        "status": row.status,
-        "frequency": row.frequency,
-        "line_of_business": row.line_of_business,
-        "first_service_date": row.first_service_date.isoformat(),
-        "billed": money_text(row.billed),
-        "paid": money_text(row.paid),
-        "adjusted": money_text(row.adjusted),
-        "denied": money_text(row.denied),
-        "patient_responsibility": money_text(row.patient_responsibility),
-        "balance": money_text(row.balance),
-        "payer_claim_number": row.payer_claim_number,
+        "claim_id": claim_id,
+        "revision": revision,
+        "status": status,
+        "frequency": frequency,
+        "line_of_business": lob,
+        "first_service_date": served.isoformat(),
+        "billed": f"{billed:.2f}",
+        "paid": f"{paid:.2f}",
+        "adjusted": f"{adjusted:.2f}",
+        "denied": f"{denied:.2f}",
+        "patient_responsibility": f"{patient:.2f}",
+        "balance": f"{balance:.2f}",
+        "payer_claim_number": payer_claim_number,
     }
 
 
