@@ -104,3 +104,30 @@ def test_status_of_an_empty_ledger_says_so(db_url: str, tmp_path: Path) -> None:
     assert status["money"] == {"billed": "0.00", "paid": "0.00", "open_ar": "0.00", "denied": "0.00"}
     text = _status(db_url, folder)
     assert "Last nightly run: none recorded" in text and "Needs a human: nothing" in text
+
+
+def test_worklist_counts_equal_the_worklists(db_url: str) -> None:
+    from clerk import worklists
+    from validators.settings import RuleSettings
+
+    build_ledger(db_url)
+    _add_held_claim(db_url)
+    settings = RuleSettings()
+    ledger = Ledger(db_url)
+    try:
+        with ledger.read_session() as session:
+            counts = worklists.open_counts(session, TODAY, settings)
+            lists = {
+                "rejected": worklists.rejected(session, TODAY),
+                "timely_filing": worklists.timely_filing(session, TODAY, settings),
+                "corrections": worklists.corrections(session, TODAY, settings),
+                "unmatched": [r for r in worklists.unmatched(session, TODAY) if r["kind"] == "claim"],
+                "patient_responsibility": worklists.patient_responsibility(session, TODAY),
+            }
+    finally:
+        ledger.dispose()
+    assert {name: counts[name] for name in lists} == {name: len(rows) for name, rows in lists.items()}
+    charged = lists["patient_responsibility"]
+    assert [(r["claim_id"], r["revision"], r["patient_responsibility"], r["adjustments"]) for r in charged] == [
+        ("CORR-1", 2, "10.00", "PR-3 10.00")]  # an SCO member charged: listed once, with its CAS
+    assert [r["claim_id"] for r in lists["timely_filing"]] == ["HELD-1"]
