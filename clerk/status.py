@@ -52,11 +52,17 @@ def last_nightly_run(folder: Path) -> dict[str, Any] | None:
     return None
 
 
-def next_deadlines(session: Session, today: date, settings: RuleSettings) -> dict[str, list[dict[str, Any]]]:
-    """The nearest few of each kind, soonest first (days left may be negative: already missed)."""
-    filing = worklists.timely_filing(session, today, settings, within_days=TIMELY_FILING_HORIZON_DAYS)
-    appeals = [row for row in worklists.denied(session, today, settings) if row["appeal_by"]]
-    corrections = worklists.corrections(session, today, settings)
+def next_deadlines(
+    session: Session, today: date, settings: RuleSettings, *, denials: list[dict[str, Any]] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """The nearest few of each kind still to meet, soonest first (``denials``: the worklists'
+    ``denial_items`` when the caller has them already)."""
+    if denials is None:
+        denials = worklists.denial_items(session)
+    filing = worklists.timely_filing(session, today, settings, within_days=TIMELY_FILING_HORIZON_DAYS, missed=False)
+    appeals = [row for row in worklists.denied(session, today, settings, denials=denials)
+               if row["appeal_days_left"] is not None and row["appeal_days_left"] >= 0]
+    corrections = worklists.corrections(session, today, settings, denials=denials)
     return {
         "timely_filing": [
             {"claim_id": r["claim_id"], "due": r["file_by"], "days_left": r["days_left"]}
@@ -65,8 +71,8 @@ def next_deadlines(session: Session, today: date, settings: RuleSettings) -> dic
         "appeals": [
             {"claim_id": r["claim_id"], "line_id": r["line_id"], "due": r["appeal_by"],
              "days_left": r["appeal_days_left"]}
-            for r in appeals if r["appeal_days_left"] >= 0
-        ][:DEADLINES_SHOWN],
+            for r in appeals[:DEADLINES_SHOWN]
+        ],
         "corrections": [
             {"claim_id": r["claim_id"], "line_id": r["line_id"], "due": r["correct_by"], "days_left": r["days_left"]}
             for r in corrections[:DEADLINES_SHOWN]
@@ -91,8 +97,9 @@ def ledger_status(app: App) -> dict[str, Any]:
     """Everything ``bhclaims status`` shows, as plain data (``--json`` prints it as it is)."""
     with app.ledger.read_session() as session:
         figures = ledger_figures(session)
-        counts = worklists.open_counts(session, app.today, app.rule_settings)
-        deadlines = next_deadlines(session, app.today, app.rule_settings)
+        denials = worklists.denial_items(session)
+        counts = worklists.open_counts(session, app.today, app.rule_settings, denials=denials)
+        deadlines = next_deadlines(session, app.today, app.rule_settings, denials=denials)
     held = next((line.claims for line in figures.by_status if line.status == "held"), 0)
     needs_a_human = {"held": held, **counts, "quarantined": figures.quarantined}
     return {

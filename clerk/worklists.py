@@ -466,19 +466,23 @@ def _line_denials(session: Session) -> list[dict[str, Any]]:
     return items
 
 
-def _denials(session: Session) -> list[dict[str, Any]]:
-    """Whole-claim denials (the posting side's worklist, reversals netted) and denied lines of paid claims."""
+def denial_items(session: Session) -> list[dict[str, Any]]:
+    """Whole-claim denials (the posting side's worklist, reversals netted) and denied lines of paid claims
+    (``denied`` and ``corrections`` read them; a caller wanting both reads them once and passes them)."""
     claims = [
-        {**item, "line_id": "", "procedure": "", "service_date": None} for item in denial_worklist(session)
+        {**item, "level": "claim", "line_id": "", "procedure": "", "service_date": None}
+        for item in denial_worklist(session)
     ]
-    return claims + _line_denials(session)
+    return claims + [{**item, "level": "line"} for item in _line_denials(session)]
 
 
-def denied(session: Session, today: date, settings: RuleSettings) -> list[dict[str, Any]]:
+def denied(
+    session: Session, today: date, settings: RuleSettings, *, denials: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Denied claims and denied lines of paid claims, with the reasons in words and the appeal
     deadline of ``[rules.appeal_windows]`` (days left may be negative)."""
     rows = []
-    for item in _denials(session):
+    for item in denial_items(session) if denials is None else denials:
         remit_date = item["payment_date"]
         codes, words, amount = _reasons(item["carcs"])
         remarks = item["rarcs"]
@@ -508,32 +512,37 @@ def denied(session: Session, today: date, settings: RuleSettings) -> list[dict[s
     return rows
 
 
-def _filing_soon(today: date, settings: RuleSettings, within_days: int) -> ColumnElement[bool]:
-    """Unsent claims whose filing limit (per line of business) falls within ``within_days``: the
-    limit turned into a last date of service per plan, so the database picks them out."""
+def _filing_soon(
+    today: date, settings: RuleSettings, within_days: int, *, missed: bool = True
+) -> ColumnElement[bool]:
+    """Unsent claims whose filing limit (per line of business) falls within ``within_days`` (and,
+    unless ``missed``, has not passed): the limit turned into dates of service per plan, so the
+    database picks them out."""
     known = [lob.value for lob in LineOfBusiness]
 
-    def served_by(lob: LineOfBusiness) -> date:
-        return today + timedelta(days=within_days - settings.timely_filing_days(lob))
+    def window(lob: LineOfBusiness) -> ColumnElement[bool]:
+        limit = settings.timely_filing_days(lob)
+        served = Claim.first_service_date <= today + timedelta(days=within_days - limit)
+        return served if missed else and_(served, Claim.first_service_date >= today - timedelta(days=limit))
 
     return and_(
         Claim.status.in_(ClaimStatus.NOT_YET_SENT),
         or_(
-            *(and_(Claim.line_of_business == lob.value, Claim.first_service_date <= served_by(lob))
-              for lob in LineOfBusiness),
+            *(and_(Claim.line_of_business == lob.value, window(lob)) for lob in LineOfBusiness),
             # a plan the settings do not know is filed as commercial (``_lob``)
-            and_(Claim.line_of_business.not_in(known),
-                 Claim.first_service_date <= served_by(LineOfBusiness.COMMERCIAL)),
+            and_(Claim.line_of_business.not_in(known), window(LineOfBusiness.COMMERCIAL)),
         ),
     )
 
 
 def timely_filing(
-    session: Session, today: date, settings: RuleSettings, *, within_days: int = 30
+    session: Session, today: date, settings: RuleSettings, *, within_days: int = 30, missed: bool = True
 ) -> list[dict[str, Any]]:
-    """Claims not yet sent whose filing limit (from the first date of service) is within ``within_days``."""
+    """Claims not yet sent whose filing limit (from the first date of service) is within ``within_days``
+    (``missed``: also those whose limit has passed)."""
     rows = []
-    for claim in session.scalars(select(Claim).where(_filing_soon(today, settings, within_days))):
+    query = select(Claim).where(_filing_soon(today, settings, within_days, missed=missed))
+    for claim in session.scalars(query):
         limit = settings.timely_filing_days(_lob(claim.line_of_business))
         deadline = claim.first_service_date + timedelta(days=limit)
         days_left = (deadline - today).days
@@ -565,10 +574,12 @@ def _held_codes(claim: Claim) -> str:
     return "; ".join(f.get("code", "") for f in findings if f.get("severity") == "error")
 
 
-def corrections(session: Session, today: date, settings: RuleSettings) -> list[dict[str, Any]]:
+def corrections(
+    session: Session, today: date, settings: RuleSettings, *, denials: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Denied claims and denied lines whose corrected-claim window (from the remittance date) is still open."""
     rows = []
-    for item in _denials(session):
+    for item in denial_items(session) if denials is None else denials:
         remit_date = item["payment_date"]
         if remit_date is None:
             continue
@@ -700,18 +711,23 @@ def _count(session: Session, query: Select[*tuple[Any, ...]]) -> int:
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
-def open_counts(session: Session, today: date, settings: RuleSettings) -> dict[str, int]:
+def open_counts(
+    session: Session, today: date, settings: RuleSettings, *, denials: list[dict[str, Any]] | None = None
+) -> dict[str, int]:
     """How many rows each worklist has now (for the nightly summary and ``status``): counted by
-    the database where a worklist is one query, so a big ledger is not read row by row."""
+    the database where a worklist is one query, so a big ledger is not read row by row;
+    ``denials``: ``denial_items`` when the caller has them already."""
+    if denials is None:
+        denials = denial_items(session)
     return {
         "rejected": _count(session, _rejected_claims()),
         "denied": (
             session.scalar(select(func.count()).select_from(Claim).where(Claim.status == ClaimStatus.DENIED))
             or 0
         )
-        + len(_line_denials(session)),
+        + sum(1 for item in denials if item["level"] == "line"),
         "timely_filing": _count(session, select(Claim.id).where(_filing_soon(today, settings, 30))),
-        "corrections": len(corrections(session, today, settings)),
+        "corrections": len(corrections(session, today, settings, denials=denials)),
         "unmatched": session.scalar(
             select(func.count()).select_from(ClaimPayment).where(ClaimPayment.claim_pk.is_(None))
         )
