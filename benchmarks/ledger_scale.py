@@ -234,7 +234,8 @@ def run(url: str, n: int, label: str) -> list[str]:
     print(f"{label:10s} ar-aging {aging['seconds']:.2f} s ({aging['cpu_seconds']:.2f} CPU-s; target <= "
           f"{TARGET_AGING_S}); status {status['seconds']:.2f} s ({status['cpu_seconds']:.2f} CPU-s; target <= "
           f"{TARGET_STATUS_S}); claims --json {listing['rows']:,} rows in {listing['seconds']:.1f} s "
-          f"({listing['cpu_seconds']:.1f} CPU-s) = {rate:,.0f} rows/s "
+          f"({listing['cpu_seconds']:.1f} CPU-s) = {rate:,.0f} rows/s, "
+          f"{listing['rows'] / max(listing['cpu_seconds'], 1e-9):,.0f} per CPU-s "
           f"(target >= {TARGET_ROWS_PER_S:,}), peak RSS {listing['peak_mb']:.0f} MB (target <= {TARGET_RSS_MB})")
     missed = []
     if aging["seconds"] > TARGET_AGING_S:
