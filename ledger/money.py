@@ -20,7 +20,6 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, type_coerce
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.expression import Subquery
 
 from domain.adjudication import CONTRACTUAL_ADJUSTMENTS
 from ledger.models import Adjustment, Claim, ClaimPayment, ClaimStatus, ProviderAdjustment, Remittance
@@ -49,43 +48,23 @@ def is_contractual_sql(group: Any, reason: Any) -> ColumnElement[bool]:
     return or_(*(and_(group == g, reason == r) for g, r in sorted(CONTRACTUAL_ADJUSTMENTS)))
 
 
-def _paid_by_claim() -> Subquery:
+def _cas_of_claim(condition: ColumnElement[bool]) -> Any:
+    """Σ of a claim's CAS amounts that meet ``condition``, over all its postings (index 0009 holds them)."""
     return (
-        select(ClaimPayment.claim_pk.label("claim_pk"), _sum_or_zero(ClaimPayment.paid).label("paid"))
-        .where(ClaimPayment.claim_pk.is_not(None))
-        .group_by(ClaimPayment.claim_pk)
-        .subquery("paid_by_claim")
+        select(_sum_or_zero(Adjustment.amount))
+        .join(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)
+        .where(ClaimPayment.claim_pk == Claim.id, condition)
+        .scalar_subquery()
     )
 
 
-def _adjusted_by_claim() -> Subquery:
+def _claim_sums(where: tuple[ColumnElement[bool], ...]) -> Any:
+    """Per claim revision: paid and the CAS split three ways, each looked up in an index for that
+    claim (no grouping of the whole payment table), computed once (a materialized CTE) so that the
+    balance below does not look them up again."""
     patient = Adjustment.group_code == "PR"
     contractual = is_contractual_sql(Adjustment.group_code, Adjustment.reason_code)
-    return (
-        select(
-            ClaimPayment.claim_pk.label("claim_pk"),
-            _sum_or_zero(case((patient, Adjustment.amount), else_=0)).label("patient"),
-            _sum_or_zero(case((and_(~patient, contractual), Adjustment.amount), else_=0)).label("contractual"),
-            _sum_or_zero(case((or_(patient, contractual), 0), else_=Adjustment.amount)).label("denied"),
-        )
-        .join(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)
-        .where(ClaimPayment.claim_pk.is_not(None))
-        .group_by(ClaimPayment.claim_pk)
-        .subquery("adjusted_by_claim")
-    )
-
-
-def claim_money() -> Select[*tuple[Any, ...]]:
-    """One row per claim revision: its columns and billed, paid, adjusted (contractual), denied,
-    patient_responsibility and balance, all ``Decimal``."""
-    paid_sq, adjusted_sq = _paid_by_claim(), _adjusted_by_claim()
-    paid = func.coalesce(paid_sq.c.paid, 0)
-    patient = func.coalesce(adjusted_sq.c.patient, 0)
-    contractual = func.coalesce(adjusted_sq.c.contractual, 0)
-    balance = case(
-        (Claim.status.in_(SUPERSEDED), 0),
-        else_=Claim.billed - paid - contractual - patient,
-    )
+    paid = select(_sum_or_zero(ClaimPayment.paid)).where(ClaimPayment.claim_pk == Claim.id).scalar_subquery()
     return (
         select(
             Claim.id,
@@ -97,14 +76,40 @@ def claim_money() -> Select[*tuple[Any, ...]]:
             Claim.first_service_date,
             Claim.payer_claim_number,
             Claim.billed,
-            as_money(paid).label("paid"),
-            as_money(contractual).label("adjusted"),
-            as_money(func.coalesce(adjusted_sq.c.denied, 0)).label("denied"),
-            as_money(patient).label("patient_responsibility"),
-            as_money(balance).label("balance"),
+            paid.label("paid"),
+            _cas_of_claim(and_(~patient, contractual)).label("contractual"),
+            _cas_of_claim(~or_(patient, contractual)).label("denied"),
+            _cas_of_claim(patient).label("patient"),
         )
-        .outerjoin(paid_sq, paid_sq.c.claim_pk == Claim.id)
-        .outerjoin(adjusted_sq, adjusted_sq.c.claim_pk == Claim.id)
+        .where(*where)
+        .cte("claim_sums")
+        .prefix_with("MATERIALIZED")
+    )
+
+
+def claim_money(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
+    """One row per claim revision (those ``where`` picks, conditions on ``Claim``): its columns and
+    billed, paid, adjusted (contractual), denied, patient_responsibility and balance, all ``Decimal``."""
+    sums = _claim_sums(where)
+    balance = case(
+        (sums.c.status.in_(SUPERSEDED), 0),
+        else_=sums.c.billed - sums.c.paid - sums.c.contractual - sums.c.patient,
+    )
+    return select(
+        sums.c.id,
+        sums.c.claim_id,
+        sums.c.revision,
+        sums.c.status,
+        sums.c.frequency,
+        sums.c.line_of_business,
+        sums.c.first_service_date,
+        sums.c.payer_claim_number,
+        as_money(sums.c.billed).label("billed"),
+        as_money(sums.c.paid).label("paid"),
+        as_money(sums.c.contractual).label("adjusted"),
+        as_money(sums.c.denied).label("denied"),
+        as_money(sums.c.patient).label("patient_responsibility"),
+        as_money(balance).label("balance"),
     )
 
 
@@ -135,16 +140,15 @@ def summary_row(row: Any) -> dict[str, Any]:
 
 def iter_claim_summaries(session: Session, *, status: str | None = None) -> Iterator[dict[str, Any]]:
     """The claim list in claim id and revision order, a few thousand rows at a time."""
-    query = claim_money().order_by(Claim.claim_id, Claim.revision)
-    if status:
-        query = query.where(Claim.status == status)
+    query = claim_money(*([Claim.status == status] if status else []))
+    query = query.order_by(query.selected_columns.claim_id, query.selected_columns.revision)
     for row in session.execute(query.execution_options(yield_per=STREAM_ROWS)):
         yield summary_row(row)
 
 
 def claim_money_of(session: Session, claim_pk: int) -> Any:
     """The money row of one claim revision (``claim_money`` for a single claim)."""
-    return session.execute(claim_money().where(Claim.id == claim_pk)).one()
+    return session.execute(claim_money(Claim.id == claim_pk)).one()
 
 
 # --- A/R aging -------------------------------------------------------------------------------
@@ -170,7 +174,7 @@ def aging_bucket_sql(first_service_date: Any, today: date) -> ColumnElement[str]
 
 def aging_cells(session: Session, today: date) -> list[AgingCell]:
     """Open balance and claims with one, per line of business and bucket: one grouped query."""
-    per_claim = claim_money().where(Claim.status.not_in(SUPERSEDED)).subquery("per_claim")
+    per_claim = claim_money(Claim.status.not_in(SUPERSEDED)).subquery("per_claim")
     bucket = aging_bucket_sql(per_claim.c.first_service_date, today).label("bucket")
     query = (
         select(
