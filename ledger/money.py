@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, type_coerce
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, type_coerce, union_all
 from sqlalchemy.orm import Session
 
 from domain.adjudication import CONTRACTUAL_ADJUSTMENTS
@@ -48,23 +48,72 @@ def is_contractual_sql(group: Any, reason: Any) -> ColumnElement[bool]:
     return or_(*(and_(group == g, reason == r) for g, r in sorted(CONTRACTUAL_ADJUSTMENTS)))
 
 
-def _cas_of_claim(condition: ColumnElement[bool]) -> Any:
-    """Σ of a claim's CAS amounts that meet ``condition``, over all its postings (index 0009 holds them)."""
-    return (
-        select(_sum_or_zero(Adjustment.amount))
+def _postings_of(claim_pk: int | None) -> tuple[ColumnElement[bool], ...]:
+    """The postings of one claim revision, or every posting matched to a claim."""
+    if claim_pk is None:
+        return (ClaimPayment.claim_pk.is_not(None),)
+    return (ClaimPayment.claim_pk == claim_pk,)
+
+
+def _signed_amounts(claim_pk: int | None) -> Any:
+    """Every money figure of every claim revision (or of one), a row per claim, CLP or CAS with
+    each kind of amount in its own column (zero in the others):
+    ``claims UNION ALL claim_payments UNION ALL adjustments``.
+
+    Summed by claim this is the claim's money.  One pass over each table into one hash or sort
+    aggregate suits both databases: per-claim index lookups cost PostgreSQL four nested index scans
+    per claim, and joining separately grouped tables cost SQLite two materialized groupings."""
+    patient = Adjustment.group_code == "PR"
+    contractual = and_(~patient, is_contractual_sql(Adjustment.group_code, Adjustment.reason_code))
+    zero = literal(0)
+    billed = select(
+        Claim.id.label("claim_pk"), Claim.billed.label("billed"), zero.label("paid"),
+        zero.label("contractual"), zero.label("denied"), zero.label("patient"),
+    )
+    if claim_pk is not None:
+        billed = billed.where(Claim.id == claim_pk)
+    paid = select(ClaimPayment.claim_pk, zero, ClaimPayment.paid, zero, zero, zero).where(*_postings_of(claim_pk))
+    cas = (
+        select(
+            ClaimPayment.claim_pk,
+            zero,
+            zero,
+            case((contractual, Adjustment.amount), else_=0),
+            case((or_(patient, contractual), 0), else_=Adjustment.amount),
+            case((patient, Adjustment.amount), else_=0),
+        )
         .join(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)
-        .where(ClaimPayment.claim_pk == Claim.id, condition)
-        .scalar_subquery()
+        .where(*_postings_of(claim_pk))
+    )
+    return union_all(billed, paid, cas).subquery("signed")
+
+
+def _claim_sums(claim_pk: int | None = None) -> Any:
+    """Per claim revision: billed, paid and the CAS split three ways."""
+    signed = _signed_amounts(claim_pk)
+    return (
+        select(
+            signed.c.claim_pk,
+            func.sum(signed.c.billed).label("billed"),
+            func.sum(signed.c.paid).label("paid"),
+            func.sum(signed.c.contractual).label("contractual"),
+            func.sum(signed.c.denied).label("denied"),
+            func.sum(signed.c.patient).label("patient"),
+        )
+        .group_by(signed.c.claim_pk)
+        .subquery("claim_sums")
     )
 
 
-def _claim_sums(where: tuple[ColumnElement[bool], ...]) -> Any:
-    """Per claim revision: paid and the CAS split three ways, each looked up in an index for that
-    claim (no grouping of the whole payment table), computed once (a materialized CTE) so that the
-    balance below does not look them up again."""
-    patient = Adjustment.group_code == "PR"
-    contractual = is_contractual_sql(Adjustment.group_code, Adjustment.reason_code)
-    paid = select(_sum_or_zero(ClaimPayment.paid)).where(ClaimPayment.claim_pk == Claim.id).scalar_subquery()
+def claim_money(*where: ColumnElement[bool], claim_pk: int | None = None) -> Select[*tuple[Any, ...]]:
+    """One row per claim revision (those ``where`` picks, conditions on ``Claim``; ``claim_pk``: that
+    one alone): its columns and billed, paid, adjusted (contractual), denied,
+    patient_responsibility and balance, all ``Decimal``."""
+    sums = _claim_sums(claim_pk)
+    balance = case(
+        (Claim.status.in_(SUPERSEDED), 0),
+        else_=sums.c.billed - sums.c.paid - sums.c.contractual - sums.c.patient,
+    )
     return (
         select(
             Claim.id,
@@ -75,41 +124,37 @@ def _claim_sums(where: tuple[ColumnElement[bool], ...]) -> Any:
             Claim.line_of_business,
             Claim.first_service_date,
             Claim.payer_claim_number,
-            Claim.billed,
-            paid.label("paid"),
-            _cas_of_claim(and_(~patient, contractual)).label("contractual"),
-            _cas_of_claim(~or_(patient, contractual)).label("denied"),
-            _cas_of_claim(patient).label("patient"),
+            as_money(sums.c.billed).label("billed"),
+            as_money(sums.c.paid).label("paid"),
+            as_money(sums.c.contractual).label("adjusted"),
+            as_money(sums.c.denied).label("denied"),
+            as_money(sums.c.patient).label("patient_responsibility"),
+            as_money(balance).label("balance"),
         )
+        .join(sums, sums.c.claim_pk == Claim.id)
         .where(*where)
-        .cte("claim_sums")
-        .prefix_with("MATERIALIZED")
     )
 
 
-def claim_money(*where: ColumnElement[bool]) -> Select[*tuple[Any, ...]]:
-    """One row per claim revision (those ``where`` picks, conditions on ``Claim``): its columns and
-    billed, paid, adjusted (contractual), denied, patient_responsibility and balance, all ``Decimal``."""
-    sums = _claim_sums(where)
-    balance = case(
-        (sums.c.status.in_(SUPERSEDED), 0),
-        else_=sums.c.billed - sums.c.paid - sums.c.contractual - sums.c.patient,
-    )
-    return select(
-        sums.c.id,
-        sums.c.claim_id,
-        sums.c.revision,
-        sums.c.status,
-        sums.c.frequency,
-        sums.c.line_of_business,
-        sums.c.first_service_date,
-        sums.c.payer_claim_number,
-        as_money(sums.c.billed).label("billed"),
-        as_money(sums.c.paid).label("paid"),
-        as_money(sums.c.contractual).label("adjusted"),
-        as_money(sums.c.denied).label("denied"),
-        as_money(sums.c.patient).label("patient_responsibility"),
-        as_money(balance).label("balance"),
+def open_balances() -> Any:
+    """Claim revisions that owe something, with what they owe: Σ of signed amounts (billed +,
+    paid −, contractual and patient share −; denied money stays owed) over ``claims UNION ALL
+    claim_payments UNION ALL adjustments`` by claim — ``claim_money``'s balance with one amount per
+    row, which is all the A/R aging needs.  Superseded revisions owe nothing: the caller leaves
+    them out by status."""
+    owed_cas = or_(Adjustment.group_code == "PR", is_contractual_sql(Adjustment.group_code, Adjustment.reason_code))
+    signed = union_all(
+        select(Claim.id.label("claim_pk"), Claim.billed.label("amount")),
+        select(ClaimPayment.claim_pk, -ClaimPayment.paid).where(ClaimPayment.claim_pk.is_not(None)),
+        select(ClaimPayment.claim_pk, -Adjustment.amount)
+        .join(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)
+        .where(ClaimPayment.claim_pk.is_not(None), owed_cas),
+    ).subquery("signed")
+    return (
+        select(signed.c.claim_pk, func.sum(signed.c.amount).label("balance"))
+        .group_by(signed.c.claim_pk)
+        .having(func.sum(signed.c.amount) != 0)
+        .subquery("open_balances")
     )
 
 
@@ -148,7 +193,7 @@ def iter_claim_summaries(session: Session, *, status: str | None = None) -> Iter
 
 def claim_money_of(session: Session, claim_pk: int) -> Any:
     """The money row of one claim revision (``claim_money`` for a single claim)."""
-    return session.execute(claim_money(Claim.id == claim_pk)).one()
+    return session.execute(claim_money(claim_pk=claim_pk)).one()
 
 
 # --- A/R aging -------------------------------------------------------------------------------
@@ -174,17 +219,13 @@ def aging_bucket_sql(first_service_date: Any, today: date) -> ColumnElement[str]
 
 def aging_cells(session: Session, today: date) -> list[AgingCell]:
     """Open balance and claims with one, per line of business and bucket: one grouped query."""
-    per_claim = claim_money(Claim.status.not_in(SUPERSEDED)).subquery("per_claim")
-    bucket = aging_bucket_sql(per_claim.c.first_service_date, today).label("bucket")
+    owed = open_balances()
+    bucket = aging_bucket_sql(Claim.first_service_date, today).label("bucket")
     query = (
-        select(
-            per_claim.c.line_of_business,
-            bucket,
-            func.count().label("claims"),
-            as_money(func.sum(per_claim.c.balance)).label("balance"),
-        )
-        .where(per_claim.c.balance != 0)
-        .group_by(per_claim.c.line_of_business, bucket)
+        select(Claim.line_of_business, bucket, func.count().label("claims"), as_money(func.sum(owed.c.balance)))
+        .join(owed, owed.c.claim_pk == Claim.id)
+        .where(Claim.status.not_in(SUPERSEDED))
+        .group_by(Claim.line_of_business, bucket)
     )
     return [AgingCell(lob, name, claims, balance) for lob, name, claims, balance in session.execute(query)]
 
