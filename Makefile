@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/build837.py --claims 20000
 	$(BIN)/python benchmarks/x12_engine.py
 	$(BIN)/python benchmarks/post835.py --gigabyte
+	$(BIN)/python benchmarks/ledger_scale.py --claims 20000
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

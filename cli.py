@@ -24,6 +24,7 @@ from console.output import (
     CouldNotRun,
     Refused,
     emit,
+    emit_stream,
     output_options,
     print_json,
     say,
@@ -523,17 +524,16 @@ CLAIM_WIDE_ONLY = ("revision", "frequency")
 @output_options
 @click.pass_obj
 def claims_cmd(state: State, status: str | None, wide: bool, as_json: bool, as_csv: bool) -> None:
-    """List claims with status, money and balance.
+    """List claims with status, money and balance, streamed as they are read.
 
     On a terminal the table leaves out revision and frequency (``--wide`` shows them);
-    tab-separated lines, ``--csv`` and ``--json`` always carry every column.
+    tab-separated lines, ``--csv`` and ``--json`` (one JSON object per line) always carry every column.
     """
-    from ledger.queries import list_claims
+    from ledger.money import iter_claim_summaries
 
     with state.app.ledger.read_session() as session:
-        rows = list_claims(session, status=status)
-    emit(f"{len(rows)} claim(s)", CLAIM_COLUMNS, rows, as_json=as_json, as_csv=as_csv,
-         wide_only=CLAIM_WIDE_ONLY, wide=wide)
+        emit_stream(lambda count: f"{count} claim(s)", CLAIM_COLUMNS, iter_claim_summaries(session, status=status),
+                    as_json=as_json, as_csv=as_csv, wide_only=CLAIM_WIDE_ONLY, wide=wide)
 
 
 @main_group.command("claim")

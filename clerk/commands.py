@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from console.output import CouldNotRun, Refused, emit, output_options
+from console.output import CouldNotRun, Refused, emit, output_options, print_json, say
 from domain import clock
 from runtime.escaping import visible
 
@@ -287,6 +287,30 @@ def worklist_patient_responsibility(state: Any, as_json: bool, as_csv: bool) -> 
     )
 
 
+# --- status -------------------------------------------------------------------------------------
+
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.pass_obj
+def status(state: Any, as_json: bool) -> None:
+    """Claims and money by status, the last nightly run, the next deadlines, what needs a human.
+
+    \b
+    Examples:
+      bhclaims status
+      bhclaims status --json
+    """
+    from clerk.status import ledger_status, status_text
+
+    figures = ledger_status(state.app)
+    if as_json:
+        print_json(figures)
+        return
+    for line in status_text(figures):
+        say(line)
+
+
 # --- reports ------------------------------------------------------------------------------------
 
 
@@ -445,4 +469,4 @@ def write_replacing(path: Path, data: bytes) -> None:
         temp.unlink(missing_ok=True)
 
 
-COMMANDS = [nightly, worklist, report]
+COMMANDS = [nightly, status, worklist, report]

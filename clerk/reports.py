@@ -11,22 +11,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from clerk.worklists import money
-from domain.adjudication import is_contractual
 from domain.codes import describe_carc
-from ledger.models import Adjustment, Claim, ClaimPayment, ClaimStatus, ProviderAdjustment, Remittance
-from ledger.queries import claim_totals
+from ledger.money import AGING_BUCKETS, aging_cells, denial_reasons, deposits
 
 ZERO = Decimal("0")
-AGING_BUCKETS = (("0-30", 0, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("90+", 91, None))
-"""Days since the claim's first date of service."""
-CLOSED = (ClaimStatus.REPLACED, ClaimStatus.VOIDED)
+BUCKETS = tuple(name for name, _, _ in AGING_BUCKETS)
 
 
 def aging_bucket(days: int) -> str:
+    """The bucket of a claim served ``days`` ago (the SQL of ``ledger.money.aging_bucket_sql``)."""
     for name, low, high in AGING_BUCKETS:
         if days >= low and (high is None or days <= high):
             return name
@@ -37,19 +33,17 @@ def ar_aging(session: Session, today: date) -> list[dict[str, Any]]:
     """Open balance per line of business and aging bucket, with a TOTAL row last.
 
     A claim's open balance is billed - paid - contractual - patient share
-    (``ledger.queries.claim_totals``): denied money stays open until corrected
-    or appealed.  Replaced and voided revisions are closed.
+    (``ledger.money.claim_money``): denied money stays open until corrected
+    or appealed.  Replaced and voided revisions are closed.  The database sums
+    (``ledger.money.aging_cells``); only the few cells come back.
     """
-    table: dict[str, dict[str, Decimal]] = defaultdict(lambda: {name: ZERO for name, _, _ in AGING_BUCKETS})
+    table: dict[str, dict[str, Decimal]] = defaultdict(lambda: dict.fromkeys(BUCKETS, ZERO))
     claims_count: dict[str, int] = defaultdict(int)
-    for claim in session.scalars(select(Claim).where(Claim.status.not_in(CLOSED))):
-        balance = claim_totals(session, claim)["balance"]
-        if balance == ZERO:
-            continue
-        table[claim.line_of_business][aging_bucket((today - claim.first_service_date).days)] += balance
-        claims_count[claim.line_of_business] += 1
+    for cell in aging_cells(session, today):
+        table[cell.line_of_business][cell.bucket] += cell.balance
+        claims_count[cell.line_of_business] += cell.claims
     rows = []
-    total = {name: ZERO for name, _, _ in AGING_BUCKETS}
+    total = dict.fromkeys(BUCKETS, ZERO)
     for lob in sorted(table):
         buckets = table[lob]
         for name in total:
@@ -70,34 +64,20 @@ def payments(
     session: Session, date_from: date | None = None, date_to: date | None = None
 ) -> list[dict[str, Any]]:
     """One row per deposit (835 remittance), reconciled: Σ CLP04 − Σ PLB must equal BPR02."""
-    query = select(Remittance).order_by(Remittance.payment_date, Remittance.id)
-    if date_from:
-        query = query.where(Remittance.payment_date >= date_from)
-    if date_to:
-        query = query.where(Remittance.payment_date <= date_to)
     rows = []
-    for remit in session.scalars(query):
-        claims_paid = sum(
-            session.scalars(select(ClaimPayment.paid).where(ClaimPayment.remittance_id == remit.id)), ZERO
-        )
-        provider_adjusted = sum(
-            session.scalars(
-                select(ProviderAdjustment.amount).where(ProviderAdjustment.remittance_id == remit.id)
-            ),
-            ZERO,
-        )
-        expected = claims_paid - provider_adjusted
+    for deposit in deposits(session, date_from, date_to):
+        expected = deposit.claims_paid - deposit.provider_adjustments
         rows.append(
             {
-                "payment_date": remit.payment_date.isoformat() if remit.payment_date else "",
-                "method": remit.payment_method or "",
-                "trace_number": remit.trace_number,
-                "payer": remit.payer_name or remit.payer_id,
-                "deposit": money(remit.total_paid),
-                "claims_paid": money(claims_paid),
-                "provider_adjustments": money(provider_adjusted),
-                "difference": money(remit.total_paid - expected),
-                "reconciled": "yes" if expected == remit.total_paid else "NO",
+                "payment_date": deposit.payment_date.isoformat() if deposit.payment_date else "",
+                "method": deposit.payment_method or "",
+                "trace_number": deposit.trace_number,
+                "payer": deposit.payer,
+                "deposit": money(deposit.deposit),
+                "claims_paid": money(deposit.claims_paid),
+                "provider_adjustments": money(deposit.provider_adjustments),
+                "difference": money(deposit.deposit - expected),
+                "reconciled": "yes" if expected == deposit.deposit else "NO",
             }
         )
     return rows
@@ -111,32 +91,14 @@ def denials(
     Counts every non-contractual, non-patient adjustment (CO/OA/PI/CR), so
     payment-integrity reductions on paid claims show up beside outright denials.
     """
-    query = (
-        select(Adjustment, ClaimPayment.claim_pk)
-        .join(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)
-        .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
-    )
-    if date_from:
-        query = query.where(Remittance.payment_date >= date_from)
-    if date_to:
-        query = query.where(Remittance.payment_date <= date_to)
-    amounts: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
-    claims: dict[tuple[str, str], set[Any]] = defaultdict(set)
-    for adjustment, claim_pk in session.execute(query):
-        if adjustment.group_code == "PR" or is_contractual(adjustment.group_code, adjustment.reason_code):
-            continue
-        key = (adjustment.group_code, adjustment.reason_code)
-        amounts[key] += adjustment.amount
-        claims[key].add(claim_pk)
-    ranked = sorted(amounts, key=lambda k: (-amounts[k], k))
     return [
         {
-            "carc": f"{g}-{r}",
-            "reason": describe_carc(g, r),
-            "claims": len(claims[(g, r)]),
-            "amount": money(amounts[(g, r)]),
+            "carc": f"{d.group_code}-{d.reason_code}",
+            "reason": describe_carc(d.group_code, d.reason_code),
+            "claims": d.claims,
+            "amount": money(d.amount),
         }
-        for g, r in ranked
+        for d in denial_reasons(session, date_from, date_to)
     ]
 
 

@@ -30,8 +30,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.expression import Subquery
 
 from domain.adjudication import is_contractual
 from domain.claim import NO_COST_SHARE_PLANS, LineOfBusiness
@@ -50,6 +51,7 @@ from ledger.models import (
     ServicePayment,
     Transmission,
 )
+from ledger.money import as_money
 from validators.settings import RuleSettings
 
 ZERO = Decimal("0")
@@ -318,20 +320,27 @@ def _reasons(carcs: Iterable[dict[str, Any]]) -> tuple[str, str, Decimal]:
     return codes, words, sum(totals.values(), ZERO)
 
 
+def _rejected_claims() -> Select[Claim, ClaimEvent]:
+    """Claims back at ready (or rejected) whose newest event is a 999 or 277CA rejection."""
+    latest = (
+        select(ClaimEvent.claim_pk, func.max(ClaimEvent.id).label("id"))
+        .join(Claim, Claim.id == ClaimEvent.claim_pk)
+        .where(Claim.status.in_((ClaimStatus.READY, ClaimStatus.REJECTED)))
+        .group_by(ClaimEvent.claim_pk)
+        .subquery("latest_event")
+    )
+    return (
+        select(Claim, ClaimEvent)
+        .join(latest, latest.c.claim_pk == Claim.id)
+        .join(ClaimEvent, ClaimEvent.id == latest.c.id)
+        .where(ClaimEvent.event.in_(REJECTION_EVENTS))
+    )
+
+
 def rejected(session: Session, today: date) -> list[dict[str, Any]]:
     """Claims a 999 or 277CA sent back and nobody has resent yet, with the reason and the fix."""
     rows = []
-    claims = session.scalars(
-        select(Claim)
-        .where(Claim.status.in_((ClaimStatus.READY, ClaimStatus.REJECTED)))
-        .order_by(Claim.claim_id, Claim.revision)
-    )
-    for claim in claims:
-        event = session.scalar(
-            select(ClaimEvent).where(ClaimEvent.claim_pk == claim.id).order_by(ClaimEvent.id.desc()).limit(1)
-        )
-        if event is None or event.event not in REJECTION_EVENTS:
-            continue
+    for claim, event in session.execute(_rejected_claims().order_by(Claim.claim_id, Claim.revision)):
         if event.event == "rejected_277ca":
             source, reason, fix = (
                 "277CA",
@@ -457,19 +466,23 @@ def _line_denials(session: Session) -> list[dict[str, Any]]:
     return items
 
 
-def _denials(session: Session) -> list[dict[str, Any]]:
-    """Whole-claim denials (the posting side's worklist, reversals netted) and denied lines of paid claims."""
+def denial_items(session: Session) -> list[dict[str, Any]]:
+    """Whole-claim denials (the posting side's worklist, reversals netted) and denied lines of paid claims
+    (``denied`` and ``corrections`` read them; a caller wanting both reads them once and passes them)."""
     claims = [
-        {**item, "line_id": "", "procedure": "", "service_date": None} for item in denial_worklist(session)
+        {**item, "level": "claim", "line_id": "", "procedure": "", "service_date": None}
+        for item in denial_worklist(session)
     ]
-    return claims + _line_denials(session)
+    return claims + [{**item, "level": "line"} for item in _line_denials(session)]
 
 
-def denied(session: Session, today: date, settings: RuleSettings) -> list[dict[str, Any]]:
+def denied(
+    session: Session, today: date, settings: RuleSettings, *, denials: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Denied claims and denied lines of paid claims, with the reasons in words and the appeal
     deadline of ``[rules.appeal_windows]`` (days left may be negative)."""
     rows = []
-    for item in _denials(session):
+    for item in denial_items(session) if denials is None else denials:
         remit_date = item["payment_date"]
         codes, words, amount = _reasons(item["carcs"])
         remarks = item["rarcs"]
@@ -499,17 +512,40 @@ def denied(session: Session, today: date, settings: RuleSettings) -> list[dict[s
     return rows
 
 
+def _filing_soon(
+    today: date, settings: RuleSettings, within_days: int, *, missed: bool = True
+) -> ColumnElement[bool]:
+    """Unsent claims whose filing limit (per line of business) falls within ``within_days`` (and,
+    unless ``missed``, has not passed): the limit turned into dates of service per plan, so the
+    database picks them out."""
+    known = [lob.value for lob in LineOfBusiness]
+
+    def window(lob: LineOfBusiness) -> ColumnElement[bool]:
+        limit = settings.timely_filing_days(lob)
+        served = Claim.first_service_date <= today + timedelta(days=within_days - limit)
+        return served if missed else and_(served, Claim.first_service_date >= today - timedelta(days=limit))
+
+    return and_(
+        Claim.status.in_(ClaimStatus.NOT_YET_SENT),
+        or_(
+            *(and_(Claim.line_of_business == lob.value, window(lob)) for lob in LineOfBusiness),
+            # a plan the settings do not know is filed as commercial (``_lob``)
+            and_(Claim.line_of_business.not_in(known), window(LineOfBusiness.COMMERCIAL)),
+        ),
+    )
+
+
 def timely_filing(
-    session: Session, today: date, settings: RuleSettings, *, within_days: int = 30
+    session: Session, today: date, settings: RuleSettings, *, within_days: int = 30, missed: bool = True
 ) -> list[dict[str, Any]]:
-    """Claims not yet sent whose filing limit (from the first date of service) is within ``within_days``."""
+    """Claims not yet sent whose filing limit (from the first date of service) is within ``within_days``
+    (``missed``: also those whose limit has passed)."""
     rows = []
-    for claim in session.scalars(select(Claim).where(Claim.status.in_(ClaimStatus.NOT_YET_SENT))):
+    query = select(Claim).where(_filing_soon(today, settings, within_days, missed=missed))
+    for claim in session.scalars(query):
         limit = settings.timely_filing_days(_lob(claim.line_of_business))
         deadline = claim.first_service_date + timedelta(days=limit)
         days_left = (deadline - today).days
-        if days_left > within_days:
-            continue
         rows.append(
             {
                 "claim_id": claim.claim_id,
@@ -538,10 +574,12 @@ def _held_codes(claim: Claim) -> str:
     return "; ".join(f.get("code", "") for f in findings if f.get("severity") == "error")
 
 
-def corrections(session: Session, today: date, settings: RuleSettings) -> list[dict[str, Any]]:
+def corrections(
+    session: Session, today: date, settings: RuleSettings, *, denials: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     """Denied claims and denied lines whose corrected-claim window (from the remittance date) is still open."""
     rows = []
-    for item in _denials(session):
+    for item in denial_items(session) if denials is None else denials:
         remit_date = item["payment_date"]
         if remit_date is None:
             continue
@@ -596,47 +634,70 @@ def unmatched(session: Session, today: date) -> list[dict[str, Any]]:
     return rows
 
 
+def _charged_members() -> Subquery:
+    """SCO / One Care claims with money put on the member: per claim, the larger of Σ PR CAS and
+    Σ CLP05 over all its postings (a reversal nets out), and its newest posting."""
+    adjusted = (
+        select(ClaimPayment.claim_pk.label("claim_pk"), func.sum(Adjustment.amount).label("amount"))
+        .join(Adjustment, Adjustment.claim_payment_id == ClaimPayment.id)
+        .where(Adjustment.group_code == "PR")
+        .group_by(ClaimPayment.claim_pk)
+        .subquery("pr_adjusted")
+    )
+    stated = (
+        select(
+            ClaimPayment.claim_pk.label("claim_pk"),
+            func.sum(ClaimPayment.patient_responsibility).label("amount"),
+            func.min(ClaimPayment.id).label("first_payment"),
+            func.max(ClaimPayment.id).label("last_payment"),
+        )
+        .join(Claim, Claim.id == ClaimPayment.claim_pk)
+        .where(Claim.line_of_business.in_(NO_COST_SHARE))
+        .group_by(ClaimPayment.claim_pk)
+        .subquery("pr_stated")
+    )
+    from_cas = func.coalesce(adjusted.c.amount, 0)
+    charged = case((from_cas >= stated.c.amount, from_cas), else_=stated.c.amount)
+    return (
+        select(stated.c.claim_pk, as_money(charged).label("charged"), stated.c.first_payment, stated.c.last_payment)
+        .outerjoin(adjusted, adjusted.c.claim_pk == stated.c.claim_pk)
+        .where(charged > 0)
+        .subquery("charged_members")
+    )
+
+
 def patient_responsibility(session: Session, today: date) -> list[dict[str, Any]]:
     """SCO / One Care claims on which the payer put money on the member (must be zero).
 
     PR adjustments are summed over all of a claim's postings, so a charge the payer
     later reversed (CLP02 22 with negative amounts) nets out and leaves the list.
     """
+    charged = _charged_members()
+    codes: dict[int | None, list[str]] = {}
+    for claim_pk, reason, amount in session.execute(
+        select(ClaimPayment.claim_pk, Adjustment.reason_code, Adjustment.amount)
+        .join(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)
+        .join(charged, charged.c.claim_pk == ClaimPayment.claim_pk)
+        .where(Adjustment.group_code == "PR")
+        .order_by(Adjustment.id)
+    ):
+        codes.setdefault(claim_pk, []).append(f"PR-{reason} {money(amount)}")
     rows = []
-    query = (
-        select(ClaimPayment, Claim, Remittance)
-        .join(Claim, Claim.id == ClaimPayment.claim_pk)
+    for claim, amount, payment, remit in session.execute(
+        select(Claim, charged.c.charged, ClaimPayment, Remittance)
+        .join(charged, charged.c.claim_pk == Claim.id)
+        .join(ClaimPayment, ClaimPayment.id == charged.c.last_payment)
         .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
-        .where(Claim.line_of_business.in_(NO_COST_SHARE))
-        .order_by(Claim.claim_id, ClaimPayment.id)
-    )
-    by_claim: dict[int, list[tuple[ClaimPayment, Claim, Remittance]]] = {}
-    for payment, claim, remit in session.execute(query):
-        by_claim.setdefault(claim.id, []).append((payment, claim, remit))
-    for postings in by_claim.values():
-        payment_ids = [payment.id for payment, _, _ in postings]
-        adjustments = list(
-            session.scalars(
-                select(Adjustment)
-                .where(Adjustment.claim_payment_id.in_(payment_ids), Adjustment.group_code == "PR")
-                .order_by(Adjustment.id)
-            )
-        )
-        charged = max(
-            sum((a.amount for a in adjustments), ZERO),
-            sum((payment.patient_responsibility for payment, _, _ in postings), ZERO),
-        )
-        if charged <= ZERO:
-            continue
-        payment, claim, remit = postings[-1]
+        .order_by(Claim.claim_id, charged.c.first_payment)
+    ):
         remit_date = remit.payment_date or remit.created_at.date()
         rows.append(
             {
                 "claim_id": claim.claim_id,
                 "revision": claim.revision,
                 "line_of_business": claim.line_of_business,
-                "patient_responsibility": money(charged),
-                "adjustments": "; ".join(f"PR-{a.reason_code} {money(a.amount)}" for a in adjustments),
+                "patient_responsibility": money(amount),
+                "adjustments": "; ".join(codes.get(claim.id, [])),
                 "trace_number": remit.trace_number,
                 "remit_date": remit_date.isoformat(),
                 "payer_claim_number": payment.payer_claim_number or "",
@@ -646,22 +707,32 @@ def patient_responsibility(session: Session, today: date) -> list[dict[str, Any]
     return rows
 
 
-def open_counts(session: Session, today: date, settings: RuleSettings) -> dict[str, int]:
-    """How many rows each worklist has now (for the nightly summary)."""
+def _count(session: Session, query: Select[*tuple[Any, ...]]) -> int:
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def open_counts(
+    session: Session, today: date, settings: RuleSettings, *, denials: list[dict[str, Any]] | None = None
+) -> dict[str, int]:
+    """How many rows each worklist has now (for the nightly summary and ``status``): counted by
+    the database where a worklist is one query, so a big ledger is not read row by row;
+    ``denials``: ``denial_items`` when the caller has them already."""
+    if denials is None:
+        denials = denial_items(session)
     return {
-        "rejected": len(rejected(session, today)),
+        "rejected": _count(session, _rejected_claims()),
         "denied": (
             session.scalar(select(func.count()).select_from(Claim).where(Claim.status == ClaimStatus.DENIED))
             or 0
         )
-        + len(_line_denials(session)),
-        "timely_filing": len(timely_filing(session, today, settings)),
-        "corrections": len(corrections(session, today, settings)),
+        + sum(1 for item in denials if item["level"] == "line"),
+        "timely_filing": _count(session, select(Claim.id).where(_filing_soon(today, settings, 30))),
+        "corrections": len(corrections(session, today, settings, denials=denials)),
         "unmatched": session.scalar(
             select(func.count()).select_from(ClaimPayment).where(ClaimPayment.claim_pk.is_(None))
         )
         or 0,
-        "patient_responsibility": len(patient_responsibility(session, today)),
+        "patient_responsibility": _count(session, select(_charged_members())),
     }
 
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import os
 import shutil
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -226,6 +227,56 @@ def _remember_limit(context: click.Context, _param: click.Parameter, value: int 
     if value is not None:
         context.meta[LIMIT_KEY] = value
     return value
+
+
+def emit_stream(
+    title: Callable[[int], str],
+    columns: Sequence[str],
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    as_json: bool = False,
+    as_csv: bool = False,
+    empty: str | None = None,
+    wide_only: Sequence[str] = (),
+    wide: bool = False,
+) -> int:
+    """Rows written as they come, for listings that may run to millions of rows; returns how many.
+
+    ``--json`` writes one JSON object per line (JSON Lines), ``--csv`` and a pipe write a line per
+    row, so none of them holds the listing in memory.  A terminal gets ``emit``'s table (a person
+    does not scroll a million rows; ``--limit`` keeps it short); ``title`` is given the number of rows.
+    """
+    if as_json and as_csv:
+        raise click.UsageError("choose one of --json and --csv")
+    limit = _limit()
+    if limit is not None:
+        rows = itertools.islice(rows, limit)
+    count = 0
+    write = sys.stdout.write
+    if as_json:
+        for row in rows:
+            write(json.dumps(row, default=str))
+            write("\n")
+            count += 1
+    elif as_csv or not sys.stdout.isatty():
+        if as_csv:
+            writer = csv.writer(sys.stdout, lineterminator="\n")
+            writer.writerow(columns)
+            for row in rows:
+                writer.writerow([spreadsheet_cell(cell(row.get(c))) for c in columns])
+                count += 1
+        else:
+            write("\t".join(columns) + "\n")
+            for row in rows:
+                write("\t".join(spreadsheet_cell(cell(row.get(c))) for c in columns))
+                write("\n")
+                count += 1
+    else:
+        listed = list(rows)
+        emit(title(len(listed)), columns, listed, empty=empty, wide_only=wide_only, wide=wide)
+        return len(listed)
+    sys.stdout.flush()
+    return count
 
 
 Command = TypeVar("Command", bound=Callable[..., Any])

@@ -97,6 +97,9 @@ class Claim(Base):
         Index("ix_claims_status", "status"),
         # 0006: claim ids are one id whatever their case (payers upper-case CLP01); found by this
         Index("ix_claims_upper_claim_id", func.upper(text("claim_id"))),
+        # 0009: unsent claims by plan and date of service (the timely-filing worklist)
+        Index("ix_claims_status_line_of_business_first_service_date", "status", "line_of_business",
+              "first_service_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -279,7 +282,10 @@ class ClaimPayment(Base):
     """One CLP: the payer's adjudication of a claim (claim_pk NULL = unmatched)."""
 
     __tablename__ = "claim_payments"
-    __table_args__ = (Index("ix_claim_payments_remittance_id", "remittance_id"),)  # 0003
+    __table_args__ = (
+        Index("ix_claim_payments_remittance_id", "remittance_id"),  # 0003
+        Index("ix_claim_payments_claim_pk_paid", "claim_pk", "paid"),  # 0009: a claim's paid, from the index
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     remittance_id: Mapped[int] = mapped_column(ForeignKey("remittances.id"))
@@ -319,7 +325,12 @@ class Adjustment(Base):
     """One CAS triple, at claim level (service_payment_id NULL) or line level."""
 
     __tablename__ = "adjustments"
-    __table_args__ = (Index("ix_adjustments_claim_payment_id", "claim_payment_id"),)  # 0003
+    __table_args__ = (
+        Index("ix_adjustments_claim_payment_id", "claim_payment_id"),  # 0003
+        # 0009: a claim's patient, contractual and denied sums, from the index
+        Index("ix_adjustments_claim_payment_id_codes_amount", "claim_payment_id", "group_code", "reason_code",
+              "amount"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_payment_id: Mapped[int] = mapped_column(ForeignKey("claim_payments.id"))

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.adjudication import is_contractual
 from ledger.models import (
     Acknowledgement,
     Adjustment,
@@ -21,61 +20,33 @@ from ledger.models import (
     ClaimStatus,
     Remittance,
 )
+from ledger.money import claim_money_of, iter_claim_summaries, money_text, summary_row
 
 ZERO = Decimal("0")
 SUPERSEDED = (ClaimStatus.REPLACED, ClaimStatus.VOIDED)
 
 
 def claim_totals(session: Session, claim: Claim) -> dict[str, Decimal]:
-    """billed, paid, contractual, denied, patient responsibility and the balance still open."""
-    payments = list(session.scalars(select(ClaimPayment).where(ClaimPayment.claim_pk == claim.id)))
-    ids = [p.id for p in payments]
-    adjustments = list(session.scalars(select(Adjustment).where(Adjustment.claim_payment_id.in_(ids)))) if ids else []
-    paid = sum((p.paid for p in payments), ZERO)
-    patient = sum((a.amount for a in adjustments if a.group_code == "PR"), ZERO)
-    contractual = sum((a.amount for a in adjustments if is_contractual(a.group_code, a.reason_code)), ZERO)
-    denied = sum((a.amount for a in adjustments
-                  if a.group_code != "PR" and not is_contractual(a.group_code, a.reason_code)), ZERO)
-    return {
-        "billed": claim.billed,
-        "paid": paid,
-        "adjusted": contractual,
-        "denied": denied,
-        "patient_responsibility": patient,
-        # Denied money stays in the balance: it is what the clerk still has to correct or appeal.
-        # A replaced or voided revision owes nothing: its successor carries the claim.
-        "balance": ZERO if claim.status in SUPERSEDED else claim.billed - paid - contractual - patient,
-    }
+    """billed, paid, contractual (``adjusted``), denied, patient responsibility and the balance still
+    open (``ledger.money.claim_money``: the one definition, in SQL)."""
+    row = claim_money_of(session, claim.id)
+    return {name: getattr(row, name) for name in MONEY_FIELDS}
+
+
+MONEY_FIELDS = ("billed", "paid", "adjusted", "denied", "patient_responsibility", "balance")
 
 
 def _money(value: Decimal) -> str:
-    return f"{value:.2f}"
+    return money_text(value)
 
 
 def claim_summary(session: Session, claim: Claim) -> dict[str, Any]:
-    totals = claim_totals(session, claim)
-    return {
-        "claim_id": claim.claim_id,
-        "revision": claim.revision,
-        "status": claim.status,
-        "frequency": claim.frequency,
-        "line_of_business": claim.line_of_business,
-        "first_service_date": claim.first_service_date.isoformat(),
-        "billed": _money(totals["billed"]),
-        "paid": _money(totals["paid"]),
-        "adjusted": _money(totals["adjusted"]),
-        "denied": _money(totals["denied"]),
-        "patient_responsibility": _money(totals["patient_responsibility"]),
-        "balance": _money(totals["balance"]),
-        "payer_claim_number": claim.payer_claim_number,
-    }
+    return summary_row(claim_money_of(session, claim.id))
 
 
 def list_claims(session: Session, *, status: str | None = None) -> list[dict[str, Any]]:
-    query = select(Claim).order_by(Claim.claim_id, Claim.revision)
-    if status:
-        query = query.where(Claim.status == status)
-    return [claim_summary(session, claim) for claim in session.scalars(query)]
+    """The whole claim list at once; ``ledger.money.iter_claim_summaries`` streams it."""
+    return list(iter_claim_summaries(session, status=status))
 
 
 def claim_timeline(session: Session, claim_id: str) -> dict[str, Any] | None:

@@ -1,0 +1,310 @@
+"""Every claim's money as one grouped SQL query, and the reports built on it.
+
+The meaning is ``domain.adjudication``'s: a CAS amount is the patient's (PR), contractual
+(``CONTRACTUAL_ADJUSTMENTS``: the agreed price) or denied (the rest).  A claim's open balance
+is billed − paid − contractual − patient share: denied money stays open until corrected or
+appealed, and a replaced or voided revision owes nothing (its successor carries the claim).
+A CLP02 22 reversal posts negative amounts, so plain sums net it out.
+
+The database does the adding up: the claim list, the A/R aging, the deposits and the denials
+read a ledger of a million claims without building a million objects in Python, and the rows
+are streamed (``yield_per``: a server-side cursor on PostgreSQL) to whoever writes them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, type_coerce, union_all
+from sqlalchemy.orm import Session
+
+from domain.adjudication import CONTRACTUAL_ADJUSTMENTS
+from ledger.models import Adjustment, Claim, ClaimPayment, ClaimStatus, ProviderAdjustment, Remittance
+from ledger.types import Money
+
+ZERO = Decimal("0")
+SUPERSEDED = (ClaimStatus.REPLACED, ClaimStatus.VOIDED)
+STREAM_ROWS = 2_000
+"""Rows fetched per round trip when a listing is streamed."""
+
+AGING_BUCKETS = (("0-30", 0, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("90+", 91, None))
+"""Days since the claim's first date of service; a future date of service counts as current."""
+
+
+def as_money(expression: Any) -> ColumnElement[Decimal]:
+    """An SQL sum or difference of money columns read back as ``Decimal`` (cents on SQLite)."""
+    return type_coerce(expression, Money())
+
+
+def _sum_or_zero(expression: Any) -> Any:
+    return func.coalesce(func.sum(expression), 0)
+
+
+def is_contractual_sql(group: Any, reason: Any) -> ColumnElement[bool]:
+    """``domain.adjudication.is_contractual`` as an SQL condition."""
+    return or_(*(and_(group == g, reason == r) for g, r in sorted(CONTRACTUAL_ADJUSTMENTS)))
+
+
+def _postings_of(claim_pk: int | None) -> tuple[ColumnElement[bool], ...]:
+    """The postings of one claim revision, or every posting matched to a claim."""
+    if claim_pk is None:
+        return (ClaimPayment.claim_pk.is_not(None),)
+    return (ClaimPayment.claim_pk == claim_pk,)
+
+
+def _signed_amounts(claim_pk: int | None) -> Any:
+    """Every money figure of every claim revision (or of one), a row per claim, CLP or CAS with
+    each kind of amount in its own column (zero in the others):
+    ``claims UNION ALL claim_payments UNION ALL adjustments``.
+
+    Summed by claim this is the claim's money.  One pass over each table into one hash or sort
+    aggregate suits both databases: per-claim index lookups cost PostgreSQL four nested index scans
+    per claim, and joining separately grouped tables cost SQLite two materialized groupings."""
+    patient = Adjustment.group_code == "PR"
+    contractual = and_(~patient, is_contractual_sql(Adjustment.group_code, Adjustment.reason_code))
+    zero = literal(0)
+    billed = select(
+        Claim.id.label("claim_pk"), Claim.billed.label("billed"), zero.label("paid"),
+        zero.label("contractual"), zero.label("denied"), zero.label("patient"),
+    )
+    if claim_pk is not None:
+        billed = billed.where(Claim.id == claim_pk)
+    paid = select(ClaimPayment.claim_pk, zero, ClaimPayment.paid, zero, zero, zero).where(*_postings_of(claim_pk))
+    cas = (
+        select(
+            ClaimPayment.claim_pk,
+            zero,
+            zero,
+            case((contractual, Adjustment.amount), else_=0),
+            case((or_(patient, contractual), 0), else_=Adjustment.amount),
+            case((patient, Adjustment.amount), else_=0),
+        )
+        .join(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)
+        .where(*_postings_of(claim_pk))
+    )
+    return union_all(billed, paid, cas).subquery("signed")
+
+
+def _claim_sums(claim_pk: int | None = None) -> Any:
+    """Per claim revision: billed, paid and the CAS split three ways."""
+    signed = _signed_amounts(claim_pk)
+    return (
+        select(
+            signed.c.claim_pk,
+            func.sum(signed.c.billed).label("billed"),
+            func.sum(signed.c.paid).label("paid"),
+            func.sum(signed.c.contractual).label("contractual"),
+            func.sum(signed.c.denied).label("denied"),
+            func.sum(signed.c.patient).label("patient"),
+        )
+        .group_by(signed.c.claim_pk)
+        .subquery("claim_sums")
+    )
+
+
+def claim_money(*where: ColumnElement[bool], claim_pk: int | None = None) -> Select[*tuple[Any, ...]]:
+    """One row per claim revision (those ``where`` picks, conditions on ``Claim``; ``claim_pk``: that
+    one alone): its columns and billed, paid, adjusted (contractual), denied,
+    patient_responsibility and balance, all ``Decimal``."""
+    sums = _claim_sums(claim_pk)
+    balance = case(
+        (Claim.status.in_(SUPERSEDED), 0),
+        else_=sums.c.billed - sums.c.paid - sums.c.contractual - sums.c.patient,
+    )
+    return (
+        select(
+            Claim.id,
+            Claim.claim_id,
+            Claim.revision,
+            Claim.status,
+            Claim.frequency,
+            Claim.line_of_business,
+            Claim.first_service_date,
+            Claim.payer_claim_number,
+            as_money(sums.c.billed).label("billed"),
+            as_money(sums.c.paid).label("paid"),
+            as_money(sums.c.contractual).label("adjusted"),
+            as_money(sums.c.denied).label("denied"),
+            as_money(sums.c.patient).label("patient_responsibility"),
+            as_money(balance).label("balance"),
+        )
+        .join(sums, sums.c.claim_pk == Claim.id)
+        .where(*where)
+    )
+
+
+def open_balances() -> Any:
+    """Claim revisions that owe something, with what they owe: Σ of signed amounts (billed +,
+    paid −, contractual and patient share −; denied money stays owed) over ``claims UNION ALL
+    claim_payments UNION ALL adjustments`` by claim — ``claim_money``'s balance with one amount per
+    row, which is all the A/R aging needs.  Superseded revisions owe nothing: the caller leaves
+    them out by status."""
+    owed_cas = or_(Adjustment.group_code == "PR", is_contractual_sql(Adjustment.group_code, Adjustment.reason_code))
+    signed = union_all(
+        select(Claim.id.label("claim_pk"), Claim.billed.label("amount")),
+        select(ClaimPayment.claim_pk, -ClaimPayment.paid).where(ClaimPayment.claim_pk.is_not(None)),
+        select(ClaimPayment.claim_pk, -Adjustment.amount)
+        .join(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)
+        .where(ClaimPayment.claim_pk.is_not(None), owed_cas),
+    ).subquery("signed")
+    return (
+        select(signed.c.claim_pk, func.sum(signed.c.amount).label("balance"))
+        .group_by(signed.c.claim_pk)
+        .having(func.sum(signed.c.amount) != 0)
+        .subquery("open_balances")
+    )
+
+
+def money_text(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def summary_row(row: Any) -> dict[str, Any]:
+    """One claim revision as the claim list shows it (money as text with two decimals)."""
+    (_, claim_id, revision, status, frequency, lob, served, payer_claim_number, billed, paid, adjusted, denied,
+     patient, balance) = row
+    return {
+        "claim_id": claim_id,
+        "revision": revision,
+        "status": status,
+        "frequency": frequency,
+        "line_of_business": lob,
+        "first_service_date": served.isoformat(),
+        "billed": f"{billed:.2f}",
+        "paid": f"{paid:.2f}",
+        "adjusted": f"{adjusted:.2f}",
+        "denied": f"{denied:.2f}",
+        "patient_responsibility": f"{patient:.2f}",
+        "balance": f"{balance:.2f}",
+        "payer_claim_number": payer_claim_number,
+    }
+
+
+def iter_claim_summaries(session: Session, *, status: str | None = None) -> Iterator[dict[str, Any]]:
+    """The claim list in claim id and revision order, a few thousand rows at a time."""
+    query = claim_money(*([Claim.status == status] if status else []))
+    query = query.order_by(query.selected_columns.claim_id, query.selected_columns.revision)
+    for row in session.execute(query.execution_options(yield_per=STREAM_ROWS)):
+        yield summary_row(row)
+
+
+def claim_money_of(session: Session, claim_pk: int) -> Any:
+    """The money row of one claim revision (``claim_money`` for a single claim)."""
+    return session.execute(claim_money(claim_pk=claim_pk)).one()
+
+
+# --- A/R aging -------------------------------------------------------------------------------
+
+
+class AgingCell(NamedTuple):
+    line_of_business: str
+    bucket: str
+    claims: int
+    balance: Decimal
+
+
+def aging_bucket_sql(first_service_date: Any, today: date) -> ColumnElement[str]:
+    """The aging bucket of a date of service as of ``today`` (the injectable clock), in SQL:
+    date comparisons against the bucket edges, so no date arithmetic in the database's dialect."""
+    whens = [
+        (first_service_date >= today - timedelta(days=high), name)
+        for name, _, high in AGING_BUCKETS
+        if high is not None
+    ]
+    return case(*whens, else_=literal(AGING_BUCKETS[-1][0]))
+
+
+def aging_cells(session: Session, today: date) -> list[AgingCell]:
+    """Open balance and claims with one, per line of business and bucket: one grouped query."""
+    owed = open_balances()
+    bucket = aging_bucket_sql(Claim.first_service_date, today).label("bucket")
+    query = (
+        select(Claim.line_of_business, bucket, func.count().label("claims"), as_money(func.sum(owed.c.balance)))
+        .join(owed, owed.c.claim_pk == Claim.id)
+        .where(Claim.status.not_in(SUPERSEDED))
+        .group_by(Claim.line_of_business, bucket)
+    )
+    return [AgingCell(lob, name, claims, balance) for lob, name, claims, balance in session.execute(query)]
+
+
+# --- deposits and denials --------------------------------------------------------------------
+
+
+class Deposit(NamedTuple):
+    payment_date: date | None
+    payment_method: str | None
+    trace_number: str
+    payer: str
+    deposit: Decimal
+    claims_paid: Decimal
+    provider_adjustments: Decimal
+
+
+def deposits(session: Session, date_from: date | None = None, date_to: date | None = None) -> Iterator[Deposit]:
+    """One row per 835 remittance with Σ CLP04 and Σ PLB beside BPR02, in payment-date order."""
+    paid = (
+        select(ClaimPayment.remittance_id.label("remittance_id"), _sum_or_zero(ClaimPayment.paid).label("paid"))
+        .group_by(ClaimPayment.remittance_id)
+        .subquery("paid_by_remittance")
+    )
+    plb = (
+        select(
+            ProviderAdjustment.remittance_id.label("remittance_id"),
+            _sum_or_zero(ProviderAdjustment.amount).label("amount"),
+        )
+        .group_by(ProviderAdjustment.remittance_id)
+        .subquery("plb_by_remittance")
+    )
+    query = (
+        select(
+            Remittance.payment_date,
+            Remittance.payment_method,
+            Remittance.trace_number,
+            func.coalesce(Remittance.payer_name, Remittance.payer_id),
+            Remittance.total_paid,
+            as_money(func.coalesce(paid.c.paid, 0)),
+            as_money(func.coalesce(plb.c.amount, 0)),
+        )
+        .outerjoin(paid, paid.c.remittance_id == Remittance.id)
+        .outerjoin(plb, plb.c.remittance_id == Remittance.id)
+        .order_by(Remittance.payment_date, Remittance.id)
+    )
+    if date_from:
+        query = query.where(Remittance.payment_date >= date_from)
+    if date_to:
+        query = query.where(Remittance.payment_date <= date_to)
+    for row in session.execute(query.execution_options(yield_per=STREAM_ROWS)):
+        yield Deposit(*row)
+
+
+class DenialReason(NamedTuple):
+    group_code: str
+    reason_code: str
+    claims: int
+    amount: Decimal
+
+
+def denial_reasons(
+    session: Session, date_from: date | None = None, date_to: date | None = None
+) -> list[DenialReason]:
+    """Denied money (neither PR nor contractual) per CARC, largest first, with how many claims
+    it touched (a CLP matched to no claim counts as one claim of its own)."""
+    amount = as_money(func.sum(Adjustment.amount))
+    claim_key = func.coalesce(ClaimPayment.claim_pk, -1)
+    query = (
+        select(Adjustment.group_code, Adjustment.reason_code, func.count(func.distinct(claim_key)), amount)
+        .join(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)
+        .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
+        .where(Adjustment.group_code != "PR", ~is_contractual_sql(Adjustment.group_code, Adjustment.reason_code))
+        .group_by(Adjustment.group_code, Adjustment.reason_code)
+    )
+    if date_from:
+        query = query.where(Remittance.payment_date >= date_from)
+    if date_to:
+        query = query.where(Remittance.payment_date <= date_to)
+    found = [DenialReason(*row) for row in session.execute(query)]
+    # a few dozen reasons at most: ranked here, in Python's order of text, not the database's collation
+    return sorted(found, key=lambda d: (-d.amount, d.group_code, d.reason_code))

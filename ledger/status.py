@@ -1,0 +1,75 @@
+"""The ledger at a glance: claims and money by status, in one grouped query.
+
+``bhclaims status`` asks this first; the money is ``ledger.money.claim_money``'s, so the figures
+add up to the claim list and the A/R aging.  Billed and denied count current revisions only (a
+replaced or voided revision's money lives on in its successor); paid counts every posting (the
+money the practice received, a reversal netting its payment out).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import NamedTuple
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from ledger.models import ClaimStatus, Transmission
+from ledger.money import SUPERSEDED, as_money, claim_money
+
+ZERO = Decimal("0")
+
+
+class StatusLine(NamedTuple):
+    status: str
+    claims: int
+    billed: Decimal
+    paid: Decimal
+    open_balance: Decimal
+    denied: Decimal
+
+
+class LedgerFigures(NamedTuple):
+    by_status: list[StatusLine]
+    billed: Decimal
+    paid: Decimal
+    open_ar: Decimal
+    denied: Decimal
+    quarantined: int
+
+    @property
+    def claims(self) -> int:
+        return sum(line.claims for line in self.by_status)
+
+
+def ledger_figures(session: Session) -> LedgerFigures:
+    """Counts and money per claim status (every revision), totals, and the inbound files waiting in
+    quarantine (a released file goes back to ``fetched``)."""
+    per_claim = claim_money().subquery("per_claim")
+    current = per_claim.c.status.not_in(SUPERSEDED)
+    query = (
+        select(
+            per_claim.c.status,
+            func.count(),
+            as_money(func.sum(per_claim.c.billed)),
+            as_money(func.sum(per_claim.c.paid)),
+            as_money(func.sum(per_claim.c.balance)),
+            as_money(func.sum(case((current, per_claim.c.denied), else_=0))),
+        )
+        .group_by(per_claim.c.status)
+    )
+    lines = [StatusLine(*row) for row in session.execute(query)]
+    order = {status: index for index, status in enumerate(ClaimStatus.ALL)}
+    lines.sort(key=lambda line: (order.get(line.status, len(order)), line.status))
+    current_lines = [line for line in lines if line.status not in SUPERSEDED]
+    return LedgerFigures(
+        by_status=lines,
+        billed=sum((line.billed for line in current_lines), ZERO),
+        paid=sum((line.paid for line in lines), ZERO),
+        open_ar=sum((line.open_balance for line in lines), ZERO),
+        denied=sum((line.denied for line in current_lines), ZERO),
+        quarantined=session.scalar(
+            select(func.count()).select_from(Transmission).where(
+                Transmission.direction == "in", Transmission.state == "quarantined")
+        ) or 0,
+    )
