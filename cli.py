@@ -527,7 +527,7 @@ def claims_cmd(state: State, status: str | None, wide: bool, as_json: bool, as_c
     """List claims with status, money and balance, streamed as they are read.
 
     On a terminal the table leaves out revision and frequency (``--wide`` shows them);
-    tab-separated lines, ``--csv`` and ``--json`` (one JSON object per line) always carry every column.
+    tab-separated lines, ``--csv`` and ``--json`` (an array written row by row) always carry every column.
     """
     from ledger.money import iter_claim_summaries
 

@@ -242,8 +242,9 @@ def emit_stream(
 ) -> int:
     """Rows written as they come, for listings that may run to millions of rows; returns how many.
 
-    ``--json`` writes one JSON object per line (JSON Lines), ``--csv`` and a pipe write a line per
-    row, so none of them holds the listing in memory.  A terminal gets ``emit``'s table (a person
+    ``--json`` writes the same JSON array as ``emit`` but one row at a time (an object per line
+    between ``[`` and ``]``), ``--csv`` and a pipe write a line per row, so none of them holds the
+    listing in memory.  A terminal gets ``emit``'s table (a person
     does not scroll a million rows; ``--limit`` keeps it short); ``title`` is given the number of rows.
     """
     if as_json and as_csv:
@@ -254,10 +255,12 @@ def emit_stream(
     count = 0
     write = sys.stdout.write
     if as_json:
+        write("[")
         for row in rows:
+            write(",\n" if count else "\n")
             write(json.dumps(row, default=str))
-            write("\n")
             count += 1
+        write("\n]\n")
     elif as_csv or not sys.stdout.isatty():
         if as_csv:
             writer = csv.writer(sys.stdout, lineterminator="\n")

@@ -269,7 +269,7 @@ def test_claims_json_streams_one_object_per_line(plain_ledger: tuple[str, PlainL
     result = CliRunner().invoke(main_group, ["--config", str(folder / "bhclaims.toml"), "--db", url,
                                              "claims", "--json", "--status", "partially_paid"])
     assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in result.output.splitlines()]
+    rows = json.loads(result.output)
     assert [(r["claim_id"], r["revision"]) for r in rows] == [("CORR-1", 2), ("PART-1", 1)]
     corrected = next(c for c in plain.claims if (c.claim_id, c.revision) == ("CORR-1", 2))
     assert rows[0]["balance"] == f"{expected_totals(corrected)['balance']:.2f}"
