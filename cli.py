@@ -471,8 +471,6 @@ def claim_cmd(state: State, claim_id: str, as_json: bool) -> None:
 
     with state.app.ledger.read_session() as session:
         story = claim_timeline(session, claim_id)
-    if story is None:
-        raise CouldNotRun(f"no claim {claim_id} in the ledger")
     if as_json:
         print_json(story)
         return
@@ -576,6 +574,7 @@ ONE_LINE_ERRORS = (
     ("runtime.config", "ConfigError"),
     ("domain.clock", "ClockError"),
     ("ledger.db", "DatabaseError"),
+    ("ledger.lookup", "UnknownClaim"),
     ("outbox.lock", "MailboxBusy"),
     ("outbox.transport", "TransportError"),
     ("parsers.profiles", "ProfileError"),

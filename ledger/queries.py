@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.adjudication import is_contractual
+from ledger.lookup import require_claim_id
 from ledger.models import (
     Acknowledgement,
     Adjustment,
@@ -78,10 +79,10 @@ def list_claims(session: Session, *, status: str | None = None) -> list[dict[str
     return [claim_summary(session, claim) for claim in session.scalars(query)]
 
 
-def claim_timeline(session: Session, claim_id: str) -> dict[str, Any] | None:
+def claim_timeline(session: Session, claim_id: str) -> dict[str, Any]:
+    """Every revision of one claim with its events, batches, acks and payments (``UnknownClaim`` if none)."""
+    require_claim_id(session, claim_id)
     revisions = list(session.scalars(select(Claim).where(Claim.claim_id == claim_id).order_by(Claim.revision)))
-    if not revisions:
-        return None
     result: dict[str, Any] = {"claim_id": claim_id, "revisions": []}
     for claim in revisions:
         item = claim_summary(session, claim)
