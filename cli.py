@@ -135,7 +135,7 @@ def migrate(state: State) -> None:
 
 
 @main_group.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--profile", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Mapping profile (TOML) for a PM system's own column names.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -226,7 +226,7 @@ def build(state: State, as_json: bool, second_opinion: bool) -> None:
 
 
 @main_group.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True)
 def validate(files: tuple[Path, ...], as_json: bool) -> None:
     """Check X12 files (837P, 835, 999, 277CA, TA1, ...) against the implementation guides.
