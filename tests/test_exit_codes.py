@@ -7,14 +7,11 @@ import socket
 import uuid
 from pathlib import Path
 
+from runtime.config import DEFAULT_CONFIG_NAME
 from tests.sshd_server import SshdServer, sshd  # noqa: F401 - the fixture
 from tests.test_cli_failures import _cli, _practice
 from tests.test_send_fetch_sftp import Practice
 from usecases.setup import create_ledger
-
-
-def _said(result: object) -> list[str]:
-    return [line for line in result.stderr.splitlines() if line.startswith(("bhclaims: ", "Error: "))]  # type: ignore[attr-defined]
 
 
 def test_input_paths_are_checked_before_any_work(tmp_path: Path) -> None:
@@ -59,3 +56,21 @@ def test_fetch_from_a_reachable_clearinghouse_exits_0(tmp_path: Path, sshd: Sshd
     create_ledger(practice.config_path)
     result = _cli(folder, "fetch")
     assert result.returncode == 0, result.stderr
+
+
+def test_an_unknown_database_kind_is_said_as_such(tmp_path: Path) -> None:
+    folder = _practice(tmp_path / "practice", f"sqlite+pysqlite:///{tmp_path / 'l.db'}")
+    expected = "bhclaims: unknown database kind 'mysql' (use sqlite:///PATH or postgresql://...)"
+    by_option = _cli(folder, "--db", "mysql://billing@db.internal/bhclaims", "claims")
+    by_env = _cli(folder, "claims", BHCLAIMS_DATABASE_URL="mysql://billing@db.internal/bhclaims")
+    config = folder / DEFAULT_CONFIG_NAME
+    config.write_text(config.read_text().replace('url = ""', 'url = "mysql://billing@db.internal/bhclaims"'))
+    by_config = _cli(folder, "claims", BHCLAIMS_DATABASE_URL="")
+    init = _cli(tmp_path, "--db", "mysql://billing@db.internal/bhclaims", "init", str(tmp_path / "new"))
+    for result in (by_option, by_env, by_config, init):
+        assert result.returncode == 2, result.stderr
+        assert [line for line in result.stderr.splitlines() if line.startswith("bhclaims: ")] == [expected]
+    no_kind = _cli(folder, "--db", "billing-db", "claims")
+    assert no_kind.returncode == 2 and "unknown database kind: the database URL names none" in no_kind.stderr
+    driver = _cli(folder, "--db", "postgresql+asyncpg://db.internal/bhclaims", "claims")
+    assert driver.returncode == 2 and "unknown postgresql driver 'asyncpg'" in driver.stderr
