@@ -358,12 +358,15 @@ def post(state: State, files: tuple[Path, ...], as_json: bool) -> None:
 
     The same file twice posts nothing the second time.
     """
+    from ledger.queries import unmatched_money
     from remits.inbound import post_files, post_pending
 
     app = state.app
     payer = app.config.payer
     report = (post_files(app.ledger, list(files), actor=app.actor, payer=payer) if files
               else post_pending(app.ledger, actor=app.actor, payer=payer))
+    with app.ledger.read_session() as session:  # counted as `worklist unmatched` counts its rows
+        unmatched = unmatched_money(session, report.payments.remittance_ids)
     summary: dict[str, Any] = {
         "files_posted": report.files_posted,
         "already_posted": report.already_posted,
@@ -375,8 +378,10 @@ def post(state: State, files: tuple[Path, ...], as_json: bool) -> None:
         "remittances_duplicate": report.payments.duplicates,
         "claims_paid_or_adjudicated": report.payments.claims_posted,
         "total_paid": f"{report.payments.total_paid:.2f}",
-        "unmatched_claims": report.payments.unmatched_claims,
-        "unmatched_lines": report.payments.unmatched_lines,
+        "unmatched": unmatched.count,
+        "unmatched_claims": list(unmatched.claims),
+        "unmatched_lines": unmatched.lines,
+        "unmatched_paid": f"{unmatched.paid:.2f}",
         "reversals": report.payments.reversals,
         "denied_claims": report.payments.denied,
         "no_cost_share_charged": report.payments.flagged,
@@ -393,7 +398,10 @@ def post(state: State, files: tuple[Path, ...], as_json: bool) -> None:
         say(f"posted {len(report.files_posted)} file(s): {summary['remittances_posted']} remittance(s) "
              f"paying {summary['total_paid']}, {summary['claims_accepted']} claim(s) accepted, "
              f"{len(summary['claims_requeued'])} requeued, {len(summary['denied_claims'])} denied, "
-             f"{summary['reversals']} reversal(s), {len(summary['unmatched_claims'])} unmatched")
+             f"{summary['reversals']} reversal(s), {unmatched.count} unmatched")
+        if unmatched.count:
+            say(f"{unmatched.count} unmatched payment(s) ({len(unmatched.claims)} claim(s), {unmatched.lines} "
+                f"line(s), {unmatched.paid:.2f}): see `bhclaims worklist unmatched`", err=True)
         for claim_id in report.payments.flagged:
             say(f"claim {claim_id}: SCO/One Care member charged patient responsibility "
                  "(must be $0): see `bhclaims worklist patient-responsibility`", err=True)

@@ -305,11 +305,10 @@ def _fetch(app: App, step: Step, transport: Any) -> None:
         "waiting": [visible(name) for name in report.waiting],
         "needs_human": len(report.needs_human),
     }
-    if any(name == "(listing)" for name, _ in report.failed):
-        step.status = "error"
 
 
 def _post(app: App, step: Step) -> None:
+    from ledger.queries import unmatched_money
     from remits.inbound import post_pending
 
     report = post_pending(app.ledger, actor=app.actor, payer=app.config.payer)
@@ -318,16 +317,20 @@ def _post(app: App, step: Step) -> None:
         f"{report.payments.total_paid:.2f}, {report.payments.claims_posted} claim(s) adjudicated"
     )
     step.attention += [f"{name}: not posted: {why}" for name, why in report.failed]
+    with app.ledger.read_session() as session:  # counted as `worklist unmatched` counts its rows
+        unmatched = unmatched_money(session, report.payments.remittance_ids)
     step.attention += [
-        f"835 pays claim {number}, which is not in the ledger (worklist unmatched)"
-        for number in report.payments.unmatched_claims
+        f"835 pays claim {number}, which is not in the ledger (worklist unmatched)" for number in unmatched.claims
     ]
+    if unmatched.lines:
+        step.attention.append(f"{unmatched.lines} 835 line(s) pay no line we billed (worklist unmatched)")
     step.attention += [f"acknowledgement not matched: {what}" for what in report.acks.unmatched]
     step.detail = {
         "files": report.files_posted,
         "accepted": report.acks.accepted_claims,
         "requeued": report.acks.requeued_claims,
         "total_paid": f"{report.payments.total_paid:.2f}",
+        "unmatched": unmatched.count,
     }
 
 

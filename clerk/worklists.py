@@ -50,6 +50,7 @@ from ledger.models import (
     ServicePayment,
     Transmission,
 )
+from ledger.queries import unmatched_money
 from validators.settings import RuleSettings
 
 ZERO = Decimal("0")
@@ -657,10 +658,7 @@ def open_counts(session: Session, today: date, settings: RuleSettings) -> dict[s
         + len(_line_denials(session)),
         "timely_filing": len(timely_filing(session, today, settings)),
         "corrections": len(corrections(session, today, settings)),
-        "unmatched": session.scalar(
-            select(func.count()).select_from(ClaimPayment).where(ClaimPayment.claim_pk.is_(None))
-        )
-        or 0,
+        "unmatched": unmatched_money(session).count,  # the rows of `worklist unmatched` (issue 18)
         "patient_responsibility": len(patient_responsibility(session, today)),
     }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -21,6 +23,7 @@ from ledger.models import (
     ClaimPayment,
     ClaimStatus,
     Remittance,
+    ServicePayment,
 )
 
 ZERO = Decimal("0")
@@ -159,3 +162,38 @@ def original_claim_facts(session: Session, claim_id: str) -> tuple[str | None, d
             at = by_event.get("accepted_277ca") or by_event.get("sent")
             return number, at.date() if at is not None else None
     return None, None
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedMoney:
+    """835 money tied to nothing we billed: whole CLPs whose CLP01 is no claim of ours (by patient
+    control number) and single SVCs of a matched CLP that pay no line we billed.  One definition
+    for `post`, `nightly`, the HTML report and `worklist unmatched` (whose rows are these)."""
+
+    claims: tuple[str, ...]
+    lines: int
+    paid: Decimal
+
+    @property
+    def count(self) -> int:
+        """Rows of `worklist unmatched`: one per unmatched CLP, one per unmatched SVC of a matched CLP."""
+        return len(self.claims) + self.lines
+
+
+def unmatched_money(session: Session, remittance_ids: Collection[int] | None = None) -> UnmatchedMoney:
+    """The unmatched money of the whole ledger, or of the remittances one run posted.
+
+    An SVC of an unmatched CLP is not counted again: its CLP is the one row to resolve.  A reversal
+    (CLP02 22) is matched like the posting it cancels, so it is unmatched only when that one was."""
+    claims = select(ClaimPayment.patient_control_number, ClaimPayment.paid).where(ClaimPayment.claim_pk.is_(None))
+    lines = (select(func.count(), func.coalesce(func.sum(ServicePayment.paid), 0))
+             .join(ClaimPayment, ClaimPayment.id == ServicePayment.claim_payment_id)
+             .where(ServicePayment.service_line_id.is_(None), ClaimPayment.claim_pk.is_not(None)))
+    if remittance_ids is not None:
+        ids = list(remittance_ids)
+        claims = claims.where(ClaimPayment.remittance_id.in_(ids))
+        lines = lines.where(ClaimPayment.remittance_id.in_(ids))
+    claim_rows = session.execute(claims.order_by(ClaimPayment.id)).all()
+    line_count, line_paid = session.execute(lines).one()
+    paid = sum((amount for _, amount in claim_rows), ZERO) + Decimal(line_paid)
+    return UnmatchedMoney(claims=tuple(number for number, _ in claim_rows), lines=int(line_count), paid=paid)
