@@ -9,7 +9,7 @@ next one.  An export is moved to ``drop/done/`` (named by its sha256) only
 after it was ingested; a crash in between ingests it again, which changes
 nothing.  One lock (``state/nightly.lock``) keeps two runs apart.
 
-Exit codes: 0 nothing needs a human; 1 something was refused, held, rejected,
+Exit codes: 0 the run left nothing new for a human; 1 something was refused, held, rejected,
 denied, left unmatched or not sent; 2 the run could not do its work (config,
 database, lock, clearinghouse link).
 """
@@ -376,7 +376,7 @@ def _claims_needing_attention(app: App, first_event: int, first_payment: int) ->
             )
     step.status = "attention" if step.attention else "ok"
     step.summary = (
-        f"{len(step.attention)} claim(s) need a human" if step.attention else "nothing needs a human"
+        f"{len(step.attention)} claim(s) need a human" if step.attention else "no claim of this run needs a human"
     )
     return step
 
@@ -480,10 +480,19 @@ def _describe(app: App, *, settle_seconds: float) -> list[Step]:
 # --- the report ----------------------------------------------------------------------------------
 
 
+def verdict_when_ok(worklists: dict[str, int]) -> str:
+    """A run that left nothing new (exit 0) says "nothing needs a human" only when every worklist is
+    empty too: a denial from last week still waits for its appeal."""
+    waiting = sum(worklists.values())
+    if not waiting:
+        return "nothing needs a human"
+    return f"nothing new needs a human; {waiting} item(s) wait in the worklists"
+
+
 def summary_text(report: dict[str, Any]) -> str:
     """One screen: the steps, what needs a human, the open worklists."""
     verdict = {
-        EXIT_OK: "nothing needs a human",
+        EXIT_OK: verdict_when_ok(report["worklists"]),
         EXIT_ATTENTION: "SOMETHING NEEDS A HUMAN",
         EXIT_ERROR: "COULD NOT FINISH",
     }[report["exit_code"]]
