@@ -146,7 +146,7 @@ def migrate(state: State) -> None:
 
 
 @main_group.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--profile", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Mapping profile (TOML) for a PM system's own column names.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -258,7 +258,7 @@ def build(state: State, as_json: bool, second_opinion: bool) -> None:
 
 
 @main_group.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True)
 def validate(files: tuple[Path, ...], as_json: bool) -> None:
     """Check X12 files (837P, 835, 999, 277CA, TA1, ...) against the implementation guides.
@@ -413,6 +413,7 @@ def post(state: State, files: tuple[Path, ...], as_json: bool, workers: int) -> 
     The same file twice posts nothing the second time.
     """
     from console.progress import progress
+    from ledger.queries import unmatched_money
     from remits.inbound import post_files, post_pending
     from remits.parallel import ParallelRefused, check_workers, post_pending_parallel
 
@@ -431,6 +432,8 @@ def post(state: State, files: tuple[Path, ...], as_json: bool, workers: int) -> 
             report = post_pending_parallel(app.ledger, workers, actor=app.actor, payer=payer)
         else:
             report = post_pending(app.ledger, actor=app.actor, payer=payer)
+    with app.ledger.read_session() as session:  # counted as `worklist unmatched` counts its rows
+        unmatched = unmatched_money(session, report.payments.remittance_ids)
     summary: dict[str, Any] = {
         "files_posted": report.files_posted,
         "already_posted": report.already_posted,
@@ -442,8 +445,10 @@ def post(state: State, files: tuple[Path, ...], as_json: bool, workers: int) -> 
         "remittances_duplicate": report.payments.duplicates,
         "claims_paid_or_adjudicated": report.payments.claims_posted,
         "total_paid": f"{report.payments.total_paid:.2f}",
-        "unmatched_claims": report.payments.unmatched_claims,
-        "unmatched_lines": report.payments.unmatched_lines,
+        "unmatched": unmatched.count,
+        "unmatched_claims": list(unmatched.claims),
+        "unmatched_lines": unmatched.lines,
+        "unmatched_paid": f"{unmatched.paid:.2f}",
         "reversals": report.payments.reversals,
         "denied_claims": report.payments.denied,
         "no_cost_share_charged": report.payments.flagged,
@@ -460,7 +465,10 @@ def post(state: State, files: tuple[Path, ...], as_json: bool, workers: int) -> 
         say(f"posted {len(report.files_posted)} file(s): {summary['remittances_posted']} remittance(s) "
              f"paying {summary['total_paid']}, {summary['claims_accepted']} claim(s) accepted, "
              f"{len(summary['claims_requeued'])} requeued, {len(summary['denied_claims'])} denied, "
-             f"{summary['reversals']} reversal(s), {len(summary['unmatched_claims'])} unmatched")
+             f"{summary['reversals']} reversal(s), {unmatched.count} unmatched")
+        if unmatched.count:
+            say(f"{unmatched.count} unmatched payment(s) ({len(unmatched.claims)} claim(s), {unmatched.lines} "
+                f"line(s), {unmatched.paid:.2f}): see `bhclaims worklist unmatched`", err=True)
         for claim_id in report.payments.flagged:
             say(f"claim {claim_id}: SCO/One Care member charged patient responsibility "
                  "(must be $0): see `bhclaims worklist patient-responsibility`", err=True)
@@ -546,8 +554,6 @@ def claim_cmd(state: State, claim_id: str, as_json: bool) -> None:
 
     with state.app.ledger.read_session() as session:
         story = claim_timeline(session, claim_id)
-    if story is None:
-        raise CouldNotRun(f"no claim {claim_id} in the ledger")
     if as_json:
         print_json(story)
         return
@@ -651,6 +657,7 @@ ONE_LINE_ERRORS = (
     ("runtime.config", "ConfigError"),
     ("domain.clock", "ClockError"),
     ("ledger.db", "DatabaseError"),
+    ("ledger.lookup", "UnknownClaim"),
     ("outbox.lock", "MailboxBusy"),
     ("outbox.transport", "TransportError"),
     ("parsers.profiles", "ProfileError"),

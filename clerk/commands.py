@@ -45,7 +45,7 @@ def nightly(state: Any, dry_run: bool, settle_seconds: float, as_json: bool) -> 
 
     \b
     Exit codes:
-      0  nothing needs a human
+      0  the run left nothing new for a human (open worklists are listed)
       1  something was refused, held, rejected, denied or not sent
       2  the run could not do its work (config, database, lock, link)
 

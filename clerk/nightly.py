@@ -9,7 +9,7 @@ next one.  An export is moved to ``drop/done/`` (named by its sha256) only
 after it was ingested; a crash in between ingests it again, which changes
 nothing.  One lock (``state/nightly.lock``) keeps two runs apart.
 
-Exit codes: 0 nothing needs a human; 1 something was refused, held, rejected,
+Exit codes: 0 the run left nothing new for a human; 1 something was refused, held, rejected,
 denied, left unmatched or not sent; 2 the run could not do its work (config,
 database, lock, clearinghouse link).
 """
@@ -305,11 +305,10 @@ def _fetch(app: App, step: Step, transport: Any) -> None:
         "waiting": [visible(name) for name in report.waiting],
         "needs_human": len(report.needs_human),
     }
-    if any(name == "(listing)" for name, _ in report.failed):
-        step.status = "error"
 
 
 def _post(app: App, step: Step) -> None:
+    from ledger.queries import unmatched_money
     from remits.inbound import post_pending
 
     report = post_pending(app.ledger, actor=app.actor, payer=app.config.payer)
@@ -318,16 +317,20 @@ def _post(app: App, step: Step) -> None:
         f"{report.payments.total_paid:.2f}, {report.payments.claims_posted} claim(s) adjudicated"
     )
     step.attention += [f"{name}: not posted: {why}" for name, why in report.failed]
+    with app.ledger.read_session() as session:  # counted as `worklist unmatched` counts its rows
+        unmatched = unmatched_money(session, report.payments.remittance_ids)
     step.attention += [
-        f"835 pays claim {number}, which is not in the ledger (worklist unmatched)"
-        for number in report.payments.unmatched_claims
+        f"835 pays claim {number}, which is not in the ledger (worklist unmatched)" for number in unmatched.claims
     ]
+    if unmatched.lines:
+        step.attention.append(f"{unmatched.lines} 835 line(s) pay no line we billed (worklist unmatched)")
     step.attention += [f"acknowledgement not matched: {what}" for what in report.acks.unmatched]
     step.detail = {
         "files": report.files_posted,
         "accepted": report.acks.accepted_claims,
         "requeued": report.acks.requeued_claims,
         "total_paid": f"{report.payments.total_paid:.2f}",
+        "unmatched": unmatched.count,
     }
 
 
@@ -373,7 +376,7 @@ def _claims_needing_attention(app: App, first_event: int, first_payment: int) ->
             )
     step.status = "attention" if step.attention else "ok"
     step.summary = (
-        f"{len(step.attention)} claim(s) need a human" if step.attention else "nothing needs a human"
+        f"{len(step.attention)} claim(s) need a human" if step.attention else "no claim of this run needs a human"
     )
     return step
 
@@ -477,10 +480,19 @@ def _describe(app: App, *, settle_seconds: float) -> list[Step]:
 # --- the report ----------------------------------------------------------------------------------
 
 
+def verdict_when_ok(worklists: dict[str, int]) -> str:
+    """A run that left nothing new (exit 0) says "nothing needs a human" only when every worklist is
+    empty too: a denial from last week still waits for its appeal."""
+    waiting = sum(worklists.values())
+    if not waiting:
+        return "nothing needs a human"
+    return f"nothing new needs a human; {waiting} item(s) wait in the worklists"
+
+
 def summary_text(report: dict[str, Any]) -> str:
     """One screen: the steps, what needs a human, the open worklists."""
     verdict = {
-        EXIT_OK: "nothing needs a human",
+        EXIT_OK: verdict_when_ok(report["worklists"]),
         EXIT_ATTENTION: "SOMETHING NEEDS A HUMAN",
         EXIT_ERROR: "COULD NOT FINISH",
     }[report["exit_code"]]

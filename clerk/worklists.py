@@ -52,6 +52,7 @@ from ledger.models import (
     Transmission,
 )
 from ledger.money import as_money
+from ledger.queries import unmatched_money
 from validators.settings import RuleSettings
 
 ZERO = Decimal("0")
@@ -728,10 +729,7 @@ def open_counts(
         + sum(1 for item in denials if item["level"] == "line"),
         "timely_filing": _count(session, select(Claim.id).where(_filing_soon(today, settings, 30))),
         "corrections": len(corrections(session, today, settings, denials=denials)),
-        "unmatched": session.scalar(
-            select(func.count()).select_from(ClaimPayment).where(ClaimPayment.claim_pk.is_(None))
-        )
-        or 0,
+        "unmatched": unmatched_money(session).count,  # the rows of `worklist unmatched` (issue 18)
         "patient_responsibility": _count(session, select(_charged_members())),
     }
 

@@ -27,6 +27,7 @@ from ledger.claims import (
     transition,
 )
 from ledger.content import content_hash
+from ledger.lookup import require_claim_id
 from ledger.models import Claim, ClaimStatus
 from ledger.prepared import Checker, findings_json
 from ledger.queries import original_remit_date
@@ -38,9 +39,9 @@ class CorrectionRefused(ValueError):
 
 def _original_for_correction(session: Session, claim_id: str, *, today: date,
                              window_days: Any, frequency: Frequency) -> Claim:
+    require_claim_id(session, claim_id)
     original = current_revision(session, claim_id)
-    if original is None:
-        raise CorrectionRefused(f"no claim {claim_id} in the ledger")
+    assert original is not None  # the claim is in the ledger, so one revision is the latest
     if original.status == ClaimStatus.VOIDED or original.frequency == Frequency.VOID.value:
         raise CorrectionRefused(f"claim {claim_id} was already voided; it cannot be replaced or voided again")
     if original.status not in ClaimStatus.ADJUDICATED:

@@ -23,6 +23,10 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READONLY_OPTION = "bhclaims_readonly"
 
+DATABASE_DRIVERS = {"sqlite": ("pysqlite",), "postgresql": ("psycopg",)}
+"""The database kinds the ledger runs on, each with the drivers installed with bhclaims."""
+DATABASE_URL_HINT = "use sqlite:///PATH or postgresql://..."
+
 
 class DatabaseError(RuntimeError):
     """The ledger could not be reached or is not at the expected schema."""
@@ -30,6 +34,21 @@ class DatabaseError(RuntimeError):
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite+pysqlite:///{path}"
+
+
+def check_database_url(url: str) -> None:
+    """Refuse a URL for a database the ledger does not run on, in words, before SQLAlchemy looks
+    for a dialect or driver it would name as a missing module.  Only the URL's scheme is quoted:
+    the rest may hold a password."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    kind, _, driver = scheme.partition("+")
+    if not scheme:
+        raise DatabaseError(f"unknown database kind: the database URL names none ({DATABASE_URL_HINT})")
+    if kind not in DATABASE_DRIVERS:
+        raise DatabaseError(f"unknown database kind '{kind[:40]}' ({DATABASE_URL_HINT})")
+    if driver and driver not in DATABASE_DRIVERS[kind]:
+        raise DatabaseError(f"unknown {kind} driver '{driver[:40]}' (bhclaims comes with "
+                            f"{', '.join(kind + '+' + d for d in DATABASE_DRIVERS[kind])})")
 
 
 def make_engine(url: str, *, pool_size: int | None = None, statement_timeout_seconds: float | None = None) -> Engine:
@@ -40,6 +59,7 @@ def make_engine(url: str, *, pool_size: int | None = None, statement_timeout_sec
     its writers wait at most the busy timeout for each other instead).
     """
     pool = {} if pool_size is None else {"pool_size": pool_size}
+    check_database_url(url)
     if url.startswith("sqlite"):
         _create_private_sqlite_file(url)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}, hide_parameters=True,
@@ -100,6 +120,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (creating the database file when needed)."""
+    check_database_url(url)
     try:
         command.upgrade(alembic_config(url), revision)
     except OperationalError as exc:

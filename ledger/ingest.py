@@ -162,8 +162,16 @@ def _refusal(claim: PreparedClaim, existing: _Latest | None) -> str | None:
     if backwards:
         verb = "voided" if existing.frequency == "8" else "replaced"
         return (f"{claim.claim_id} was {verb} on {_created_on(existing.created_at).isoformat()}; "
-                f"change it with `bhclaims correct {claim.claim_id}`")
+                f"{_how_to_change(claim.claim_id, existing)}")
     return None
+
+
+def _how_to_change(claim_id: str, existing: _Latest) -> str:
+    """What the clerk can do about a sent claim that changed: a replacement (`bhclaims correct`),
+    except for a voided claim, which the payer takes nothing more for (``corrections`` refuses it)."""
+    if existing.frequency == "8" or existing.status == ClaimStatus.VOIDED:
+        return "a voided claim cannot be corrected: bill the service again as a new claim with a new claim id"
+    return f"change it with `bhclaims correct {claim_id}`"
 
 
 @dataclass
@@ -200,7 +208,7 @@ def _ingest_chunk(ledger: Ledger, claims: list[PreparedClaim], actor: str, repor
                 report.refused.append((
                     claim.claim_id,
                     f"claim {claim.claim_id} changed but was already {existing.status}: "
-                    f"use `bhclaims correct {claim.claim_id}` to send a replacement",
+                    f"{_how_to_change(claim.claim_id, existing)}",
                 ))
                 continue
             status = ClaimStatus.HELD if claim.blocking else ClaimStatus.READY

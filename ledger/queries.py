@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ledger.lookup import require_claim_id
 from ledger.models import (
     Acknowledgement,
     Adjustment,
@@ -19,6 +22,7 @@ from ledger.models import (
     ClaimPayment,
     ClaimStatus,
     Remittance,
+    ServicePayment,
 )
 from ledger.money import claim_money_of, iter_claim_summaries, money_text, summary_row
 
@@ -49,10 +53,10 @@ def list_claims(session: Session, *, status: str | None = None) -> list[dict[str
     return list(iter_claim_summaries(session, status=status))
 
 
-def claim_timeline(session: Session, claim_id: str) -> dict[str, Any] | None:
+def claim_timeline(session: Session, claim_id: str) -> dict[str, Any]:
+    """Every revision of one claim with its events, batches, acks and payments (``UnknownClaim`` if none)."""
+    require_claim_id(session, claim_id)
     revisions = list(session.scalars(select(Claim).where(Claim.claim_id == claim_id).order_by(Claim.revision)))
-    if not revisions:
-        return None
     result: dict[str, Any] = {"claim_id": claim_id, "revisions": []}
     for claim in revisions:
         item = claim_summary(session, claim)
@@ -129,3 +133,38 @@ def original_claim_facts(session: Session, claim_id: str) -> tuple[str | None, d
             at = by_event.get("accepted_277ca") or by_event.get("sent")
             return number, at.date() if at is not None else None
     return None, None
+
+
+@dataclass(frozen=True, slots=True)
+class UnmatchedMoney:
+    """835 money tied to nothing we billed: whole CLPs whose CLP01 is no claim of ours (by patient
+    control number) and single SVCs of a matched CLP that pay no line we billed.  One definition
+    for `post`, `nightly`, the HTML report and `worklist unmatched` (whose rows are these)."""
+
+    claims: tuple[str, ...]
+    lines: int
+    paid: Decimal
+
+    @property
+    def count(self) -> int:
+        """Rows of `worklist unmatched`: one per unmatched CLP, one per unmatched SVC of a matched CLP."""
+        return len(self.claims) + self.lines
+
+
+def unmatched_money(session: Session, remittance_ids: Collection[int] | None = None) -> UnmatchedMoney:
+    """The unmatched money of the whole ledger, or of the remittances one run posted.
+
+    An SVC of an unmatched CLP is not counted again: its CLP is the one row to resolve.  A reversal
+    (CLP02 22) is matched like the posting it cancels, so it is unmatched only when that one was."""
+    claims = select(ClaimPayment.patient_control_number, ClaimPayment.paid).where(ClaimPayment.claim_pk.is_(None))
+    lines = (select(func.count(), func.coalesce(func.sum(ServicePayment.paid), 0))
+             .join(ClaimPayment, ClaimPayment.id == ServicePayment.claim_payment_id)
+             .where(ServicePayment.service_line_id.is_(None), ClaimPayment.claim_pk.is_not(None)))
+    if remittance_ids is not None:
+        ids = list(remittance_ids)
+        claims = claims.where(ClaimPayment.remittance_id.in_(ids))
+        lines = lines.where(ClaimPayment.remittance_id.in_(ids))
+    claim_rows = session.execute(claims.order_by(ClaimPayment.id)).all()
+    line_count, line_paid = session.execute(lines).one()
+    paid = sum((amount for _, amount in claim_rows), ZERO) + Decimal(line_paid)
+    return UnmatchedMoney(claims=tuple(number for number, _ in claim_rows), lines=int(line_count), paid=paid)

@@ -117,11 +117,9 @@ def fetch_files(ledger: Ledger, config: Config, transport: Any, *, lock_wait: fl
         incoming = ensure_private_dir(inbox / ".incoming")
         for stale in incoming.iterdir():  # left by a killed run; we hold the lock, nobody else writes here
             stale.unlink(missing_ok=True)
-        try:
-            listing = transport.list_inbound()
-        except TransportError as exc:
-            report.failed.append(("(listing)", str(exc)))
-            return report
+        # A clearinghouse that cannot be listed cannot be fetched from: the TransportError goes to the
+        # caller (exit 2 from `fetch`, an "error" step in nightly), not into the report as one failed file.
+        listing = transport.list_inbound()
         ready, incomplete = _sort_listing(listing, report)
         for batch in fetch_batches(ready):
             names = [remote.name for remote in batch]

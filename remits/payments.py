@@ -113,6 +113,7 @@ class PaymentReport:
     unmatched_lines: int = 0
     flagged: list[str] = field(default_factory=list)  # SCO / One Care claims with patient responsibility
     provider_adjustments: int = 0
+    remittance_ids: list[int] = field(default_factory=list)  # for ``ledger.queries.unmatched_money``
 
 
 class RemittanceRefused(FileRefused):
@@ -230,8 +231,11 @@ class _ChunkLines:
 
     def match(self, claim_pk: int | None, svc: Any, when: date | None) -> int | None:
         """The id of the line ``svc`` pays (``match_line`` over the claim's lines), else None."""
-        if claim_pk not in self.pks:
-            return None  # not one of the chunk's claims (a reversal of an older revision): unmatched
+        if claim_pk is None:
+            return None  # an unmatched CLP: its lines are counted with it
+        # A reversal is filed under the posting it cancels, which may be an older revision than the
+        # chunk's claims (a void's reversal cancels the original's payment): that revision's lines are
+        # read on demand, so the reversal's SVCs pair with the lines the cancelled payment paid.
         line_id = svc.line_id
         refs = self.refs.get(claim_pk)  # type: ignore[arg-type]
         if line_id and refs is not None and line_id in refs:
@@ -397,6 +401,8 @@ class _Poster:
                              .values(content_sha256=end.fingerprint))
         self.report.posted += 1
         self.report.total_paid += remit.total_paid
+        if self.remittance_id is not None:
+            self.report.remittance_ids.append(self.remittance_id)
 
     def finish(self) -> None:
         if self.reasons:

@@ -14,6 +14,7 @@ from domain.claim import Frequency
 from ledger.claims import current_revision, load_domain_claim
 from ledger.corrections import CorrectionRefused, create_correction
 from ledger.db import Ledger, upgrade
+from ledger.lookup import UnknownClaim
 from ledger.models import Claim, ClaimEvent, ClaimPayment, ClaimStatus, Remittance
 from tests.claim_factory import make_claim
 from tests.ledger_helpers import ingest_one, no_findings
@@ -113,16 +114,17 @@ def test_window_boundary_day_is_still_open(ledger: Ledger) -> None:
 
 
 def test_unknown_claim(ledger: Ledger) -> None:
-    with pytest.raises(CorrectionRefused, match="no claim"):
+    with pytest.raises(UnknownClaim, match="no claim NOPE in the ledger"):
         correct(ledger, "NOPE")
 
 
 def test_cli_correct_refusal_exit_1(tmp_path: Path) -> None:
-    from tests.test_pipeline import _cli
+    from tests.test_pipeline import DEMO_EXPORT, _cli
 
     assert _cli(["init", str(tmp_path / "p")], cwd=tmp_path).returncode == 0
-    result = _cli(["correct", "NOPE"], cwd=tmp_path / "p")
-    assert result.returncode == 1 and "no claim NOPE" in result.stderr
+    assert _cli(["ingest", str(DEMO_EXPORT)], cwd=tmp_path / "p").returncode in (0, 1)
+    result = _cli(["correct", "HL-260903"], cwd=tmp_path / "p")
+    assert result.returncode == 1 and "not finalized" in result.stderr
 
 
 def test_void_is_not_held_to_the_correction_window(ledger: Ledger) -> None:

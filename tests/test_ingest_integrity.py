@@ -82,8 +82,9 @@ def test_the_original_in_an_export_after_a_void_or_replacement_is_refused(
     assert [(r, f) for r, f, _ in before] == [(0, "1"), (1, str(frequency))]
     export = export_of(tmp_path / "again.csv", [make_claim("HL-260904"), make_claim("HL-260905")])
     result = ingest_export(ledger, export, today=FIXTURE_TODAY, checker=no_findings, actor="nightly", workers=0)
-    assert result["refused"] == [("HL-260904", f"HL-260904 was {verb} on {FIXTURE_TODAY.isoformat()}; "
-                                  "change it with `bhclaims correct HL-260904`")]
+    advice = ("a voided claim cannot be corrected: bill the service again as a new claim with a new claim id"
+              if frequency == Frequency.VOID else "change it with `bhclaims correct HL-260904`")
+    assert result["refused"] == [("HL-260904", f"HL-260904 was {verb} on {FIXTURE_TODAY.isoformat()}; {advice}")]
     assert result["added"] == ["HL-260905"] and result["refused_claims"] == ["HL-260904"]
     assert revisions(ledger, "HL-260904") == before  # no new original, the correction untouched
     ledger.dispose()

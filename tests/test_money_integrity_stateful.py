@@ -51,6 +51,7 @@ from domain.acks import Envelope
 from domain.claim import Address, Frequency, Subscriber
 from ledger.corrections import CorrectionRefused, create_correction
 from ledger.db import Ledger, upgrade
+from ledger.lookup import UnknownClaim
 from ledger.models import (
     Acknowledgement,
     Batch,
@@ -230,7 +231,7 @@ class BillingOffice(RuleBasedStateMachine):
                 create_correction(session, claim_id, frequency=frequency, today=FIXTURE_TODAY,
                                   window_days=lambda _lob: 365, checker=no_findings, actor="clerk",
                                   content=None if void else the_claim(claim_id, CHARGES[1]))
-        except CorrectionRefused as refused:
+        except (CorrectionRefused, UnknownClaim) as refused:  # an id not billed yet is unknown (issue 18)
             self.messages.append(str(refused))
 
     # --- the world -----------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -80,7 +81,15 @@ def test_missing_or_non_x12_file_exits_2_and_the_rest_is_still_checked(
     clean = tmp_path / "clean.837"
     clean.write_text(built_837())
     code, out, err = run_cli(capsys, str(tmp_path / "absent.837"), str(clean))
-    assert code == 2 and "absent.837: cannot be read" in err and f"{clean}: clean" in out
+    assert code == 2 and "absent.837' does not exist" in err and out == ""  # said by click, before any work
+    code, out, err = run_cli(capsys, str(tmp_path), str(clean))
+    assert code == 2 and "is a directory" in err and out == ""
+    unreadable = tmp_path / "unreadable.837"
+    unreadable.write_text(built_837())
+    unreadable.chmod(0)
+    if os.geteuid() != 0:  # root reads a file whatever its mode
+        code, out, err = run_cli(capsys, str(unreadable), str(clean))
+        assert code == 2 and "unreadable.837: cannot be read" in err and f"{clean}: clean" in out
     code, out, _ = run_cli(capsys, "--json", str(NO_ISA))
     assert code == 2
     [result] = json.loads(out)

@@ -13,6 +13,7 @@ from domain.claim import Claim as DomainClaim
 from ledger.claims import load_domain_claim
 from ledger.db import Ledger, upgrade
 from ledger.ingest import ingest_prepared
+from ledger.lookup import require_claim_id
 from ledger.models import Claim, ClaimStatus
 from ledger.prepared import Checker, PreparedClaim, findings_json, prepare_claim
 from outbox.files import ensure_private_dir
@@ -101,6 +102,7 @@ def check_ledger_claims(app: App, claim_id: str | None = None, *, expect: Callab
     with app.ledger.session() as session:
         query = select(Claim).where(Claim.status.in_(ClaimStatus.NOT_YET_SENT)).order_by(Claim.claim_id)
         if claim_id:
+            require_claim_id(session, claim_id)
             query = select(Claim).where(Claim.claim_id == claim_id).order_by(Claim.revision.desc()).limit(1)
         rows = list(session.scalars(query))
         if expect is not None:
@@ -134,6 +136,8 @@ def correct_claim(app: App, claim_id: str, *, void: bool, from_file: Path | None
     from ledger.corrections import CorrectionRefused, create_correction
 
     content = None
+    with app.ledger.read_session() as session:
+        require_claim_id(session, claim_id)  # said before the file is read: the id is what is wrong
     if from_file is not None:
         result = parse_export(from_file, today=app.today)
         matches = [c for c in result.claims if c.claim_id == claim_id]
