@@ -71,6 +71,7 @@ def _has_password(url: str | None) -> bool:
 @click.option("--log-format", type=click.Choice(["auto", "console", "json"]), default="auto", show_default=True,
               help="auto: readable on a terminal, JSON lines otherwise (cron).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
+@click.version_option(package_name="bhclaims", prog_name="bhclaims", message="%(prog)s %(version)s")
 @click.pass_context
 def main_group(ctx: click.Context, config_path: Path, db: str | None, log_format: str, verbose: bool) -> None:
     """Optum Behavioral Health (payer 87726) claims: ingest, check, build, send, fetch, post.

@@ -13,6 +13,8 @@ import tempfile
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +33,13 @@ from sandbox.mailbox import process_mailbox
 from usecases.app import App
 from usecases.setup import create_ledger, ingest_file
 
-DEMO_EXPORT = Path(__file__).resolve().parent.parent / "fixtures" / "demo" / "charges.csv"
+# Package data (pyproject `package-data`), so an installed wheel runs the demo from any folder.
+DEMO_EXPORT: Traversable = resources.files("usecases") / "sample_charges.csv"
 
 
-def shifted_export(source: Path, today: date) -> bytes:
+def shifted_export(source: Traversable, today: date) -> bytes:
     """The export with service dates moved so the newest is 3-9 days before ``today``."""
-    with source.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
+    rows = list(csv.DictReader(io.StringIO(source.read_text(encoding="utf-8-sig"), newline="")))
     newest = max(date.fromisoformat(row["service_date"]) for row in rows)
     weeks = ((today - timedelta(days=3)) - newest).days // 7
     out = io.StringIO()
