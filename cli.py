@@ -106,10 +106,15 @@ def _warn_if_clock_pinned() -> None:
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--transport", "transport_url", default="file://./clearinghouse", show_default=True,
               help="Clearinghouse link: file://DIR (sandbox) or sftp://user@host:port/path.")
-def init(directory: Path, transport_url: str) -> None:
+@click.option("--sample", is_flag=True,
+              help="Also write exports/today.csv (sample charges dated for today) and exports/fixed.csv "
+                   "(a corrected claim for `bhclaims correct`).")
+def init(directory: Path, transport_url: str, sample: bool) -> None:
     """Create DIRECTORY with a commented bhclaims.toml and an empty ledger.
 
+    \b
     Example: bhclaims init ~/billing
+             bhclaims init --sample ~/try-billing   (a first day with sample charges)
     """
     from outbox.files import ensure_private_dir, write_private
     from runtime.config import starter_config
@@ -122,6 +127,12 @@ def init(directory: Path, transport_url: str) -> None:
     write_private(config_path, starter_config(transport_url=transport_url).encode())
     config = create_ledger(config_path, click.get_current_context().obj.db)
     say(f"created {config_path}")
+    if sample:
+        from domain import clock
+        from usecases.sample import write_sample_exports
+
+        for path in write_sample_exports(directory.resolve(), clock.today()).values():
+            say(f"created {path}")
     say(f"ledger: {config.database_url.split('///')[-1] if config.database_url.startswith('sqlite') else 'PostgreSQL'}")
 
 
