@@ -74,6 +74,31 @@ def _create_private_sqlite_file(url: str) -> None:
         os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, when it does not exist (None: PostgreSQL, in memory, or there)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path.resolve()
+
+
+def open_ledger(url: str) -> Ledger:
+    """The ledger at ``url``, which must already exist and have its schema.
+
+    Only ``bhclaims init`` and ``migrate`` (``upgrade``) create a SQLite file: any other command
+    (a read above all) run in the wrong folder or with a mistyped ``--db`` leaves nothing behind.
+    """
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        raise DatabaseError(f"no ledger at {missing}; run `bhclaims init`")
+    ledger = Ledger(url)
+    ledger.check_schema()
+    return ledger
+
+
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
