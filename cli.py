@@ -504,6 +504,34 @@ def claim_cmd(state: State, claim_id: str, as_json: bool) -> None:
                  f"patient {p['patient_responsibility']} {' '.join(p['adjustments'])}")
 
 
+@main_group.group("transport")
+def transport_group() -> None:
+    """The clearinghouse link of bhclaims.toml ([transport])."""
+
+
+@transport_group.command("test")
+@click.pass_obj
+def transport_test(state: State) -> None:
+    """Connect, verify the host key, log in and list the mailbox folders; nothing is sent or fetched.
+
+    Exit 0 when the link works; 2 with what is wrong, in words (unknown or changed host key,
+    refused key, missing folder, unreachable server).
+    """
+    link = state.app.transport()
+    try:
+        checked = link.check_mailbox()
+    finally:
+        link.close()
+    say(f"reached {checked.where}" + (f"; its host key {checked.host_key} is the one known_hosts pins"
+                                                if checked.host_key else ""))
+    for folder in checked.folders:
+        shown = f"{folder.entries} entr{'y' if folder.entries == 1 else 'ies'}" if folder.problem is None \
+            else folder.problem
+        say(f"  {folder.role} {folder.path}: {shown}")
+    if checked.problems:
+        raise CouldNotRun("; ".join(checked.problems))
+
+
 @main_group.group()
 def sandbox() -> None:
     """A stand-in clearinghouse and payer for trying the whole loop."""
