@@ -106,10 +106,13 @@ def _warn_if_clock_pinned() -> None:
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--transport", "transport_url", default="file://./clearinghouse", show_default=True,
               help="Clearinghouse link: file://DIR (sandbox) or sftp://user@host:port/path.")
+@click.option("--db", "database_url", default=None, metavar="URL",
+              help="Keep the ledger in this database (written into bhclaims.toml), e.g. "
+                   "postgresql+psycopg://billing@db.internal/bhclaims; no password: see docs/postgres.md.")
 @click.option("--sample", is_flag=True,
               help="Also write exports/today.csv (sample charges dated for today) and exports/fixed.csv "
                    "(a corrected claim for `bhclaims correct`).")
-def init(directory: Path, transport_url: str, sample: bool) -> None:
+def init(directory: Path, transport_url: str, database_url: str | None, sample: bool) -> None:
     """Create DIRECTORY with a commented bhclaims.toml and an empty ledger.
 
     \b
@@ -117,15 +120,21 @@ def init(directory: Path, transport_url: str, sample: bool) -> None:
              bhclaims init --sample ~/try-billing   (a first day with sample charges)
     """
     from outbox.files import ensure_private_dir, write_private
-    from runtime.config import starter_config
+    from runtime.config import known_database_url, starter_config
     from usecases.setup import create_ledger
 
-    ensure_private_dir(directory.resolve())
+    database_url = database_url or click.get_current_context().obj.db
+    if database_url:
+        database_url = known_database_url(database_url, "--db")
+        if _has_password(database_url):
+            raise click.UsageError("the --db URL carries a password, which would be written into bhclaims.toml: "
+                                   "leave it out and put it in ~/.pgpass or PGPASSWORD (see docs/postgres.md)")
     config_path = directory.resolve() / DEFAULT_CONFIG_NAME
     if config_path.exists():
         raise click.UsageError(f"{config_path} already exists; not overwriting it")
-    write_private(config_path, starter_config(transport_url=transport_url).encode())
-    config = create_ledger(config_path, click.get_current_context().obj.db)
+    ensure_private_dir(directory.resolve())
+    write_private(config_path, starter_config(transport_url=transport_url, database_url=database_url or "").encode())
+    config = create_ledger(config_path, database_url)
     say(f"created {config_path}")
     if sample:
         from domain import clock

@@ -246,7 +246,7 @@ claims_per_file = 5000
 # Empty: SQLite file bhclaims.db next to this config.
 # PostgreSQL: url = "postgresql+psycopg://user@host/dbname" (or set BHCLAIMS_DATABASE_URL;
 # put the password in ~/.pgpass, not here).
-url = ""
+url = "{database_url}"
 
 [paths]
 outbox = "outbox"           # built 837P files (0600, folder 0700)
@@ -317,7 +317,7 @@ one_care = "not_permitted"
 """
 
 
-def starter_config(*, transport_url: str, submitter_id: str = "HARBORLIGHT", submitter_name: str = "HARBOR LIGHT BEHAVIORAL HEALTH",
+def starter_config(*, transport_url: str, database_url: str = "", submitter_id: str = "HARBORLIGHT", submitter_name: str = "HARBOR LIGHT BEHAVIORAL HEALTH",
                    receiver_id: str = "SANDBOXCH", receiver_name: str = "SANDBOX CLEARINGHOUSE") -> str:
     return STARTER_CONFIG.format(
         submitter_id=submitter_id,
@@ -325,4 +325,5 @@ def starter_config(*, transport_url: str, submitter_id: str = "HARBORLIGHT", sub
         receiver_id=receiver_id,
         receiver_name=receiver_name,
         transport_url=transport_url,
+        database_url=database_url.replace("\\", "\\\\").replace('"', '\\"'),
     )
