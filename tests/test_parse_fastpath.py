@@ -245,13 +245,13 @@ def _template_rows() -> tuple[list[str], list[list[str]]]:
         ("canonical.csv", lambda c: c["frequency"] == "1" and c["patient_relationship"] == "self"),
         ("canonical.csv", lambda c: c["frequency"] == "7"),
         ("child_patient.csv", lambda c: c["patient_relationship"] == "child"),
-        ("charges.csv", lambda c: c["rendering_license"] == "supervised"),
+        ("sample_charges.csv", lambda c: c["rendering_license"] == "supervised"),
         ("twelve_diagnoses.csv", lambda c: c["diagnosis_12"] != "" and c["modifier_4"] != ""),
     ]
     header: list[str] = []
     templates: list[list[str]] = []
     for name, wanted_kind in wanted:
-        path = FIXTURES / ("demo" if name == "charges.csv" else "exports/good") / name
+        path = ROOT / "usecases" / name if name == "sample_charges.csv" else FIXTURES / "exports" / "good" / name
         with open(path, newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh))
         header = rows[0]
