@@ -82,6 +82,7 @@ def _has_password(url: str | None) -> bool:
 @click.option("--log-format", type=click.Choice(["auto", "console", "json"]), default="auto", show_default=True,
               help="auto: readable on a terminal, JSON lines otherwise (cron).")
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging and full tracebacks.")
+@click.version_option(package_name="bhclaims", prog_name="bhclaims", message="%(prog)s %(version)s")
 @click.pass_context
 def main_group(ctx: click.Context, config_path: Path, db: str | None, log_format: str, verbose: bool) -> None:
     """Optum Behavioral Health (payer 87726) claims: ingest, check, build, send, fetch, post.
@@ -116,22 +117,42 @@ def _warn_if_clock_pinned() -> None:
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--transport", "transport_url", default="file://./clearinghouse", show_default=True,
               help="Clearinghouse link: file://DIR (sandbox) or sftp://user@host:port/path.")
-def init(directory: Path, transport_url: str) -> None:
+@click.option("--db", "database_url", default=None, metavar="URL",
+              help="Keep the ledger in this database (written into bhclaims.toml), e.g. "
+                   "postgresql+psycopg://billing@db.internal/bhclaims; no password: see docs/postgres.md.")
+@click.option("--sample", is_flag=True,
+              help="Also write exports/today.csv (sample charges dated for today) and exports/fixed.csv "
+                   "(a corrected claim for `bhclaims correct`).")
+def init(directory: Path, transport_url: str, database_url: str | None, sample: bool) -> None:
     """Create DIRECTORY with a commented bhclaims.toml and an empty ledger.
 
+    \b
     Example: bhclaims init ~/billing
+             bhclaims init --sample ~/try-billing   (a first day with sample charges)
     """
     from outbox.files import ensure_private_dir, write_private
-    from runtime.config import starter_config
+    from runtime.config import known_database_url, starter_config
     from usecases.setup import create_ledger
 
-    ensure_private_dir(directory.resolve())
+    database_url = database_url or click.get_current_context().obj.db
+    if database_url:
+        database_url = known_database_url(database_url, "--db")
+        if _has_password(database_url):
+            raise click.UsageError("the --db URL carries a password, which would be written into bhclaims.toml: "
+                                   "leave it out and put it in ~/.pgpass or PGPASSWORD (see docs/postgres.md)")
     config_path = directory.resolve() / DEFAULT_CONFIG_NAME
     if config_path.exists():
         raise click.UsageError(f"{config_path} already exists; not overwriting it")
-    write_private(config_path, starter_config(transport_url=transport_url).encode())
-    config = create_ledger(config_path, click.get_current_context().obj.db)
+    ensure_private_dir(directory.resolve())
+    write_private(config_path, starter_config(transport_url=transport_url, database_url=database_url or "").encode())
+    config = create_ledger(config_path, database_url)
     say(f"created {config_path}")
+    if sample:
+        from domain import clock
+        from usecases.sample import write_sample_exports
+
+        for path in write_sample_exports(directory.resolve(), clock.today()).values():
+            say(f"created {path}")
     say(f"ledger: {config.database_url.split('///')[-1] if config.database_url.startswith('sqlite') else 'PostgreSQL'}")
 
 
@@ -571,6 +592,34 @@ def claim_cmd(state: State, claim_id: str, as_json: bool) -> None:
         for p in rev["payments"]:
             say(f"  835 trace {p['trace_number']} CLP02 {p['status_code']} paid {p['paid']} "
                  f"patient {p['patient_responsibility']} {' '.join(p['adjustments'])}")
+
+
+@main_group.group("transport")
+def transport_group() -> None:
+    """The clearinghouse link of bhclaims.toml ([transport])."""
+
+
+@transport_group.command("test")
+@click.pass_obj
+def transport_test(state: State) -> None:
+    """Connect, verify the host key, log in and list the mailbox folders; nothing is sent or fetched.
+
+    Exit 0 when the link works; 2 with what is wrong, in words (unknown or changed host key,
+    refused key, missing folder, unreachable server).
+    """
+    link = state.app.transport()
+    try:
+        checked = link.check_mailbox()
+    finally:
+        link.close()
+    say(f"reached {checked.where}" + (f"; its host key {checked.host_key} is the one known_hosts pins"
+                                                if checked.host_key else ""))
+    for folder in checked.folders:
+        shown = f"{folder.entries} entr{'y' if folder.entries == 1 else 'ies'}" if folder.problem is None \
+            else folder.problem
+        say(f"  {folder.role} {folder.path}: {shown}")
+    if checked.problems:
+        raise CouldNotRun("; ".join(checked.problems))
 
 
 @main_group.group()

@@ -19,13 +19,12 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from runtime.config import ConfigError, known_database_url
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 READONLY_OPTION = "bhclaims_readonly"
 
-DATABASE_DRIVERS = {"sqlite": ("pysqlite",), "postgresql": ("psycopg",)}
-"""The database kinds the ledger runs on, each with the drivers installed with bhclaims."""
-DATABASE_URL_HINT = "use sqlite:///PATH or postgresql://..."
 
 
 class DatabaseError(RuntimeError):
@@ -37,18 +36,12 @@ def sqlite_url(path: Path) -> str:
 
 
 def check_database_url(url: str) -> None:
-    """Refuse a URL for a database the ledger does not run on, in words, before SQLAlchemy looks
-    for a dialect or driver it would name as a missing module.  Only the URL's scheme is quoted:
-    the rest may hold a password."""
-    scheme = url.split("://", 1)[0] if "://" in url else ""
-    kind, _, driver = scheme.partition("+")
-    if not scheme:
-        raise DatabaseError(f"unknown database kind: the database URL names none ({DATABASE_URL_HINT})")
-    if kind not in DATABASE_DRIVERS:
-        raise DatabaseError(f"unknown database kind '{kind[:40]}' ({DATABASE_URL_HINT})")
-    if driver and driver not in DATABASE_DRIVERS[kind]:
-        raise DatabaseError(f"unknown {kind} driver '{driver[:40]}' (bhclaims comes with "
-                            f"{', '.join(kind + '+' + d for d in DATABASE_DRIVERS[kind])})")
+    """Refuse a URL for a database the ledger does not run on, in words (``runtime.config`` says which
+    kinds and drivers), before SQLAlchemy would name a missing module.  Only the kind is quoted."""
+    try:
+        known_database_url(url, "database URL")
+    except ConfigError as exc:
+        raise DatabaseError(str(exc)) from None
 
 
 def make_engine(url: str, *, pool_size: int | None = None, statement_timeout_seconds: float | None = None) -> Engine:
@@ -109,6 +102,31 @@ def redact_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names, when it does not exist (None: PostgreSQL, in memory, or there)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    return None if path.exists() else path.resolve()
+
+
+def open_ledger(url: str, *, pool_size: int | None = None, statement_timeout_seconds: float | None = None) -> Ledger:
+    """The ledger at ``url``, which must already exist and have its schema.
+
+    Only ``bhclaims init`` and ``migrate`` (``upgrade``) create a SQLite file: any other command
+    (a read above all) run in the wrong folder or with a mistyped ``--db`` leaves nothing behind.
+    """
+    missing = missing_sqlite_file(url)
+    if missing is not None:
+        raise DatabaseError(f"no ledger at {missing}; run `bhclaims init`")
+    ledger = Ledger(url, pool_size=pool_size, statement_timeout_seconds=statement_timeout_seconds)
+    ledger.check_schema()
+    return ledger
 
 
 def alembic_config(url: str) -> Config:

@@ -30,6 +30,8 @@ from outbox.files import ensure_private_dir, rename_no_replace
 from outbox.transport import (
     DownloadBatch,
     Downloaded,
+    FolderCheck,
+    MailboxCheck,
     RemoteExists,
     RemoteFile,
     TransportError,
@@ -91,6 +93,18 @@ class LocalDirTransport:
         if os.path.lexists(self.inbound / (remote_name + TEMP_SUFFIX)):
             return "partial"
         return "absent"
+
+    def check_mailbox(self) -> MailboxCheck:
+        """The folder pair (and the archive) as `bhclaims transport test` reports them; this
+        transport creates them when it starts, so only a folder we may not list is a problem."""
+        folders = []
+        for role, path in (("upload folder", self.inbound), ("reply folder", self.outbound),
+                           ("archive folder", self.archive_dir)):
+            try:
+                folders.append(FolderCheck(role, str(path), None, len(os.listdir(path))))
+            except OSError as exc:
+                folders.append(FolderCheck(role, str(path), f"cannot be listed: {exc.strerror}"))
+        return MailboxCheck(str(self.root), None, tuple(folders))
 
     def list_inbound(self) -> list[RemoteFile]:
         """Every entry of ``outbound`` by lstat; temp names (dot first, ``.part``) are not settled."""

@@ -62,6 +62,8 @@ from outbox.timeouts import Deadline, DeadlineExceeded, call_with_deadline
 from outbox.transport import (
     DownloadBatch,
     Downloaded,
+    FolderCheck,
+    MailboxCheck,
     RemoteExists,
     RemoteFile,
     TransportError,
@@ -394,6 +396,25 @@ class SftpTransport:
 
         self._run(f"archive {local_name(remote_name)}", take)
         log.info("sftp.archived", file=local_name(remote_name), to=archive_dir or "deleted")
+
+    def check_mailbox(self) -> MailboxCheck:
+        """Connect (the host key checked against known_hosts, our key offered once) and look at
+        every folder the link uses, writing nothing: `bhclaims transport test`.  A refused host
+        key or login raises (``HostKeyRejected``, ``AuthRejected``); a folder's problem is returned."""
+        s = self.settings
+        folders = [("upload folder (remote_outbound_dir)", s.remote_outbound_dir),
+                   ("reply folder (remote_inbound_dir)", s.remote_inbound_dir)]
+        if s.archive_dir:
+            folders.append(("archive folder (archive_dir)", s.archive_dir))
+
+        def look(sftp: paramiko.SFTPClient) -> tuple[FolderCheck, ...]:
+            return tuple(_check_folder(sftp, role, path) for role, path in folders)
+
+        checked = self._run("transport test", look)
+        conn = self._conn
+        offered = conn.transport.get_remote_server_key() if conn is not None and conn.transport else None
+        proved = f"{offered.get_name()} {offered.fingerprint}" if offered is not None else None
+        return MailboxCheck(f"{s.username}@{s.known_hosts_name}", proved, checked)
 
     def close(self) -> None:
         with self._lock:
@@ -746,6 +767,21 @@ def _list_folder(sftp: paramiko.SFTPClient, folder: bytes) -> list[tuple[str, SF
     finally:
         sftp._request(CMD_CLOSE, handle)
     return entries
+
+
+def _check_folder(sftp: paramiko.SFTPClient, role: str, path: str) -> FolderCheck:
+    """Whether ``path`` is a folder we may list, said in words when it is not."""
+    try:
+        attributes = sftp.stat(path)
+        if not stat.S_ISDIR(attributes.st_mode or 0):
+            return FolderCheck(role, path, "is not a folder")
+        return FolderCheck(role, path, None, len(_list_folder(sftp, remote_name_bytes(path))))
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError) or exc.errno == errno.ENOENT:
+            return FolderCheck(role, path, "does not exist on the server")
+        if isinstance(exc, PermissionError) or exc.errno == errno.EACCES:
+            return FolderCheck(role, path, "may not be read by this login (permission denied)")
+        raise
 
 
 def _exists(sftp: paramiko.SFTPClient, path: str | bytes) -> bool:

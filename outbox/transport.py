@@ -66,6 +66,31 @@ class RemoteFile:
 
 
 @dataclass(frozen=True, slots=True)
+class FolderCheck:
+    """One folder of the mailbox as `bhclaims transport test` found it (``problem`` None: there,
+    a folder, listed, holding ``entries`` entries)."""
+
+    role: str
+    path: str
+    problem: str | None = None
+    entries: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxCheck:
+    """What `bhclaims transport test` found: who answered (``host_key``: the key it proved, which
+    known_hosts pins; None for a local folder) and each folder the link uses."""
+
+    where: str
+    host_key: str | None
+    folders: tuple[FolderCheck, ...]
+
+    @property
+    def problems(self) -> list[str]:
+        return [f"the {f.role} {f.path} {f.problem}" for f in self.folders if f.problem is not None]
+
+
+@dataclass(frozen=True, slots=True)
 class Downloaded:
     """A file copied to ``path``, whole (``size`` bytes, as the far side said), data and name on disk."""
 
@@ -107,6 +132,9 @@ class Transport(Protocol):
 
     def archive(self, remote_name: str) -> None:
         """Take a file we have recorded off the inbound list (delete or move, per config)."""
+
+    def check_mailbox(self) -> MailboxCheck:
+        """Reach the far side and look at every folder the link uses, writing nothing."""
 
     def close(self) -> None: ...
 

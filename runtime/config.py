@@ -15,6 +15,7 @@ from typing import Any
 
 from domain.claim import DEFAULT_SUPERVISED_BILLING, LineOfBusiness, SupervisedBilling
 from domain.remittance import OurPayer
+from runtime.config_schema import missing_sftp_keys, schema_problems
 from validators.settings import supervision_from_mapping
 
 DEFAULT_CONFIG_NAME = "bhclaims.toml"
@@ -110,6 +111,30 @@ def _our_payer(section: dict[str, Any], where: str) -> OurPayer:
     return OurPayer(name.strip(), ids, _id_list(section, "trn03_ids", default.trace_ids, where))
 
 
+# The databases the ledger runs on, and the drivers installed with bhclaims for each ("": the
+# URL names none; SQLAlchemy's default for postgresql is psycopg2, which is not installed).
+DATABASE_DRIVERS = {"sqlite": ("pysqlite", ("", "pysqlite")), "postgresql": ("psycopg", ("psycopg",))}
+
+
+def known_database_url(url: str, said_by: str) -> str:
+    """The URL, if its database kind and driver are ones the ledger runs on; ``postgresql://``
+    becomes ``postgresql+psycopg://``.  Only the kind is ever quoted: a URL may hold a password."""
+    scheme, separator, rest = url.partition("://")
+    kind, _, driver = scheme.lower().partition("+")
+    if not separator or kind not in DATABASE_DRIVERS:
+        shown = f"database kind {kind!r}" if separator else "database URL with no kind (no '://')"
+        raise ConfigError(f"{said_by}: unknown {shown}: the ledger runs on SQLite (sqlite:///PATH, or an "
+                          "empty [database] url for bhclaims.db beside the config) or PostgreSQL "
+                          "(postgresql+psycopg://user@host/dbname)")
+    installed, accepted = DATABASE_DRIVERS[kind]
+    if kind == "postgresql" and not driver:
+        return f"{kind}+{installed}://{rest}"
+    if driver not in accepted:
+        raise ConfigError(f"{said_by}: database driver {driver!r} is not installed with bhclaims: "
+                          f"write {kind}+{installed}://")
+    return url
+
+
 def load_config(path: Path, database_url: str | None = None) -> Config:
     """Read and check the config; ``database_url`` (from --db) wins over env and file."""
     path = path.resolve()
@@ -123,6 +148,9 @@ def load_config(path: Path, database_url: str | None = None) -> Config:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    problems = schema_problems(data)
+    if problems:
+        raise ConfigError(f"{path}: " + "; ".join(problems))
     base = path.parent
     submitter = _section(data, "submitter")
     receiver = _section(data, "receiver")
@@ -152,15 +180,23 @@ def load_config(path: Path, database_url: str | None = None) -> Config:
     except ValueError as exc:
         raise ConfigError(f"{path}: {exc}") from None
 
-    url = database_url or os.environ.get(DATABASE_URL_ENV) or str(database.get("url", "")).strip()
-    if not url:
-        url = f"sqlite+pysqlite:///{base / 'bhclaims.db'}"
+    if database_url:
+        url, said_by = database_url, "--db"
+    elif os.environ.get(DATABASE_URL_ENV):
+        url, said_by = os.environ[DATABASE_URL_ENV], DATABASE_URL_ENV
+    else:
+        url, said_by = str(database.get("url", "")).strip(), f"{path}: [database] url"
+    url = known_database_url(url, said_by) if url else f"sqlite+pysqlite:///{base / 'bhclaims.db'}"
 
     pool_size, statement_timeout = _database_limits(database, str(path))
 
     transport_url = str(transport.pop("url", "")).strip()
     if not transport_url:
         raise ConfigError(f"{path}: [transport] url is required (file://DIR or sftp://user@host:port/path)")
+    if transport_url.startswith("sftp:"):
+        missing = missing_sftp_keys(transport)
+        if missing:
+            raise ConfigError(f"{path}: " + "; ".join(missing))
     incomplete_hours = transport.pop("incomplete_reply_hours", DEFAULT_INCOMPLETE_REPLY_HOURS)
     if isinstance(incomplete_hours, bool) or not isinstance(incomplete_hours, int | float) or incomplete_hours < 0:
         raise ConfigError(f"{path}: [transport] incomplete_reply_hours must be a number of hours (0 or more)")
@@ -232,7 +268,7 @@ claims_per_file = 5000
 # Empty: SQLite file bhclaims.db next to this config.
 # PostgreSQL: url = "postgresql+psycopg://user@host/dbname" (or set BHCLAIMS_DATABASE_URL;
 # put the password in ~/.pgpass, not here).
-url = ""
+url = "{database_url}"
 # pool_size = 5                     # connections each bhclaims process keeps open to the database
 # statement_timeout_seconds = 0     # PostgreSQL only: cancel any one statement running longer
 #                                   # (the command then exits 2 and changes nothing); 0: no limit
@@ -306,7 +342,7 @@ one_care = "not_permitted"
 """
 
 
-def starter_config(*, transport_url: str, submitter_id: str = "HARBORLIGHT", submitter_name: str = "HARBOR LIGHT BEHAVIORAL HEALTH",
+def starter_config(*, transport_url: str, database_url: str = "", submitter_id: str = "HARBORLIGHT", submitter_name: str = "HARBOR LIGHT BEHAVIORAL HEALTH",
                    receiver_id: str = "SANDBOXCH", receiver_name: str = "SANDBOX CLEARINGHOUSE") -> str:
     return STARTER_CONFIG.format(
         submitter_id=submitter_id,
@@ -314,4 +350,5 @@ def starter_config(*, transport_url: str, submitter_id: str = "HARBORLIGHT", sub
         receiver_id=receiver_id,
         receiver_name=receiver_name,
         transport_url=transport_url,
+        database_url=database_url.replace("\\", "\\\\").replace('"', '\\"'),
     )

@@ -43,7 +43,7 @@ from gen_export import synthetic_claims  # noqa: E402
 from parsers.writer import write_csv_export  # noqa: E402
 
 BHCLAIMS = [sys.executable, "-c", "import cli; cli.main()"]
-DEMO = REPO / "fixtures" / "demo" / "charges.csv"
+DEMO = REPO / "usecases" / "sample_charges.csv"
 AFTER_EVERY_SERVICE = "2030-01-01"  # no service date of the large export is in the future then
 
 

@@ -25,7 +25,8 @@ from domain import clock
 from ledger.db import Ledger
 from ledger.models import Claim
 from tests.conftest import FIXTURE_TODAY
-from usecases.demo import DEMO_EXPORT, run_demo, shifted_export
+from usecases.demo import run_demo
+from usecases.sample import DEMO_EXPORT, shifted_export
 
 REPO = Path(__file__).resolve().parent.parent
 PRODUCT_PACKAGES = ("cli.py", "clerk", "domain", "edi", "ledger", "migrations", "outbox", "parsers", "remits",

@@ -60,7 +60,6 @@ def test_fetch_from_a_reachable_clearinghouse_exits_0(tmp_path: Path, sshd: Sshd
 
 def test_an_unknown_database_kind_is_said_as_such(tmp_path: Path) -> None:
     folder = _practice(tmp_path / "practice", f"sqlite+pysqlite:///{tmp_path / 'l.db'}")
-    expected = "bhclaims: unknown database kind 'mysql' (use sqlite:///PATH or postgresql://...)"
     by_option = _cli(folder, "--db", "mysql://billing@db.internal/bhclaims", "claims")
     by_env = _cli(folder, "claims", BHCLAIMS_DATABASE_URL="mysql://billing@db.internal/bhclaims")
     config = folder / DEFAULT_CONFIG_NAME
@@ -69,8 +68,10 @@ def test_an_unknown_database_kind_is_said_as_such(tmp_path: Path) -> None:
     init = _cli(tmp_path, "--db", "mysql://billing@db.internal/bhclaims", "init", str(tmp_path / "new"))
     for result in (by_option, by_env, by_config, init):
         assert result.returncode == 2, result.stderr
-        assert [line for line in result.stderr.splitlines() if line.startswith("bhclaims: ")] == [expected]
+        said = [line for line in result.stderr.splitlines() if line.startswith("bhclaims: ")]
+        assert len(said) == 1 and "unknown database kind 'mysql'" in said[0], result.stderr
+        assert "billing@db.internal" not in result.stderr and "Traceback" not in result.stderr
     no_kind = _cli(folder, "--db", "billing-db", "claims")
-    assert no_kind.returncode == 2 and "unknown database kind: the database URL names none" in no_kind.stderr
+    assert no_kind.returncode == 2 and "database URL with no kind" in no_kind.stderr
     driver = _cli(folder, "--db", "postgresql+asyncpg://db.internal/bhclaims", "claims")
-    assert driver.returncode == 2 and "unknown postgresql driver 'asyncpg'" in driver.stderr
+    assert driver.returncode == 2 and "database driver 'asyncpg' is not installed" in driver.stderr

@@ -19,7 +19,7 @@ from domain import clock
 from ledger.db import Ledger
 from ledger.models import Claim, ClaimEvent
 from outbox.lock import mailbox_lock
-from usecases.demo import DEMO_EXPORT, shifted_export
+from usecases.sample import DEMO_EXPORT, shifted_export
 
 REPO = Path(__file__).resolve().parent.parent
 BHCLAIMS = [sys.executable, "-c", "import cli; cli.main()"]

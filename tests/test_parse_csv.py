@@ -15,7 +15,7 @@ from parsers.export import iter_export, parse_export
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 BAD = FIXTURES / "exports" / "bad"
 GOOD = FIXTURES / "exports" / "good"
-DEMO = FIXTURES / "demo" / "charges.csv"
+DEMO = FIXTURES.parent / "usecases" / "sample_charges.csv"
 TODAY = date(2026, 11, 1)
 PHI_MARKERS = ("Phimarker", "Quintessa", "PHIMEM", "1971-07-19", "1971-13-19", "Lanternfish")
 

@@ -73,7 +73,7 @@ def assert_same_as_per_cell(path: Path, profile: Path | None = None, today: date
 
 def _fixture_files() -> list[tuple[Path, Path | None]]:
     exports = sorted((FIXTURES / "exports").glob("*/*.*"))
-    files = [p for p in exports if p.suffix in (".csv", ".tsv", ".xml")] + [FIXTURES / "demo" / "charges.csv"]
+    files = [p for p in exports if p.suffix in (".csv", ".tsv", ".xml")] + [ROOT / "usecases" / "sample_charges.csv"]
     return [(path, PROFILES.get(path.name)) for path in files]
 
 
@@ -95,7 +95,7 @@ def test_clean_rows_never_reach_the_per_cell_checks() -> None:
         for name in ("canonical.csv", "twelve_diagnoses.csv", "child_patient.csv", "non_contiguous.csv"):
             items = list(iter_export(FIXTURES / "exports" / "good" / name, today=TODAY))
             assert items and all(not isinstance(item, RowError) for item in items)
-        list(iter_export(FIXTURES / "demo" / "charges.csv", today=TODAY))
+        list(iter_export(ROOT / "usecases" / "sample_charges.csv", today=TODAY))
     assert calls == []
 
 
@@ -245,13 +245,13 @@ def _template_rows() -> tuple[list[str], list[list[str]]]:
         ("canonical.csv", lambda c: c["frequency"] == "1" and c["patient_relationship"] == "self"),
         ("canonical.csv", lambda c: c["frequency"] == "7"),
         ("child_patient.csv", lambda c: c["patient_relationship"] == "child"),
-        ("charges.csv", lambda c: c["rendering_license"] == "supervised"),
+        ("sample_charges.csv", lambda c: c["rendering_license"] == "supervised"),
         ("twelve_diagnoses.csv", lambda c: c["diagnosis_12"] != "" and c["modifier_4"] != ""),
     ]
     header: list[str] = []
     templates: list[list[str]] = []
     for name, wanted_kind in wanted:
-        path = FIXTURES / ("demo" if name == "charges.csv" else "exports/good") / name
+        path = ROOT / "usecases" / name if name == "sample_charges.csv" else FIXTURES / "exports" / "good" / name
         with open(path, newline="", encoding="utf-8") as fh:
             rows = list(csv.reader(fh))
         header = rows[0]

@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from edi.x835 import read_835
 from ledger.db import Ledger
 from ledger.models import Batch, Claim, ClaimEvent, Remittance
-from usecases.demo import DEMO_EXPORT, run_demo
+from usecases.demo import run_demo
+from usecases.sample import DEMO_EXPORT
 
 REPO = Path(__file__).resolve().parent.parent
 BHCLAIMS = [sys.executable, "-c", "import cli; cli.main()"]
@@ -177,7 +178,7 @@ def test_bad_rows_refused_with_location_exit_1(practice: Path, tmp_path: Path) -
 
 
 def test_today_is_not_hidden_in_demo_dates() -> None:
-    from usecases.demo import shifted_export
+    from usecases.sample import shifted_export
 
     text = shifted_export(DEMO_EXPORT, date(2027, 3, 10)).decode()
     newest = max(date.fromisoformat(r["service_date"]) for r in csv.DictReader(text.splitlines()))

@@ -14,7 +14,7 @@ from typing import Any
 
 from domain import clock
 from domain.claim import Claim as DomainClaim
-from ledger.db import Ledger
+from ledger.db import Ledger, open_ledger
 from ledger.queries import original_claim_facts, original_remit_date
 from runtime.actor import current_actor
 from runtime.config import Config, ConfigError
@@ -31,13 +31,11 @@ class App:
 
     @cached_property
     def ledger(self) -> Ledger:
-        ledger = Ledger(
+        return open_ledger(
             self.config.database_url,
             pool_size=self.config.database_pool_size,
             statement_timeout_seconds=self.config.database_statement_timeout_seconds,
         )
-        ledger.check_schema()
-        return ledger
 
     @cached_property
     def rule_settings(self) -> RuleSettings:

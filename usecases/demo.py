@@ -1,17 +1,15 @@
 """`bhclaims demo`: the whole loop on the bundled export, in a fresh folder.
 
-The bundled export's service dates are moved (by whole weeks, so weekdays stay)
+The bundled export's service dates are moved (``usecases.sample.shifted_export``)
 to end a few days before today, so the timely-filing rule sees a fresh day's
 charges whenever the demo runs.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import tempfile
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,24 +27,8 @@ from remits.inbound import post_pending
 from runtime.config import DEFAULT_CONFIG_NAME, load_config, starter_config
 from sandbox.mailbox import process_mailbox
 from usecases.app import App
+from usecases.sample import DEMO_EXPORT, shifted_export
 from usecases.setup import create_ledger, ingest_file
-
-DEMO_EXPORT = Path(__file__).resolve().parent.parent / "fixtures" / "demo" / "charges.csv"
-
-
-def shifted_export(source: Path, today: date) -> bytes:
-    """The export with service dates moved so the newest is 3-9 days before ``today``."""
-    with source.open(newline="", encoding="utf-8-sig") as handle:
-        rows = list(csv.DictReader(handle))
-    newest = max(date.fromisoformat(row["service_date"]) for row in rows)
-    weeks = ((today - timedelta(days=3)) - newest).days // 7
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0].keys()), lineterminator="\r\n")
-    writer.writeheader()
-    for row in rows:
-        row["service_date"] = (date.fromisoformat(row["service_date"]) + timedelta(weeks=weeks)).isoformat()
-        writer.writerow(row)
-    return out.getvalue().encode("utf-8")
 
 
 def run_demo(directory: Path | None, *, database_url: str | None = None,
