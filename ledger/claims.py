@@ -80,7 +80,7 @@ def transition(session: Session, claims: Claim | Sequence[ClaimState], to_status
         return
     now = utcnow()
     events = [(row.id, now, actor, event, row.status, to_status, text) for row, text in stored]
-    ids = [row.id for row, _ in stored]
+    ids = [pk for pk in (row.id for row, _ in stored) if pk is not None]
     connection = session.connection()
     numbers = None if payer_claim_numbers is None else [
         number for row, number in zip(rows, payer_claim_numbers, strict=True) if row.id is not None]
