@@ -185,9 +185,11 @@ class BulkWriter:
         if n == 0:
             return []
         if self.dialect.name == "postgresql":
+            # The sequence looked up once: pg_get_serial_sequence in the select list would be evaluated (a
+            # catalog search) for every id, which cost more than the nextval itself.
             return list(self.session.scalars(text(
-                f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, :n)"),
-                {"n": n}))
+                f"WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('{table.name}', 'id')::regclass AS seq) "
+                "SELECT nextval(s.seq) FROM s, generate_series(1, :n)"), {"n": n}))
         start = self._next_id.get(table.name)
         if start is None:
             start = int(self.session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1

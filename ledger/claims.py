@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from hashlib import sha256
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session, object_session
 
 from domain.claim import (
@@ -33,6 +33,7 @@ from domain.claim import Claim as DomainClaim
 from ledger.bulk import BulkWriter, rows_where_in
 from ledger.models import Claim, ClaimEvent, Party
 from ledger.models import ServiceLine as LineRow
+from ledger.postings import set_payer_claim_numbers
 from ledger.types import utcnow
 
 
@@ -47,13 +48,16 @@ class ClaimState(Protocol):
 
 
 def transition(session: Session, claims: Claim | Sequence[ClaimState], to_status: str, *, actor: str, event: str,
-               detail: str | None | Sequence[str | None] = None) -> None:
+               detail: str | None | Sequence[str | None] = None,
+               payer_claim_numbers: Sequence[str | None] | None = None) -> None:
     """Move one claim or many to ``to_status`` and append each one's audit row (also for a first status).
 
-    Many claims: one UPDATE per few hundred ids and one bulk insert of their events, so that bulk
+    Many claims: one UPDATE (SQLite: one per few hundred ids) and one bulk insert of their events, so that bulk
     callers keep the one audited path; ``detail`` is then one text for all or one per claim.  They
     may be ORM claims (the session's objects follow) or ``ClaimState``s of a caller that reads
     claims without the ORM (posting), whose ``status`` is the one each moves from.
+    ``payer_claim_numbers`` (many ``ClaimState``s only): one per claim, the payer claim number it gets
+    with the move (None keeps its own), set in the same UPDATE so that the row gets one new version.
     """
     if isinstance(claims, Claim):
         if detail is not None and not isinstance(detail, str):
@@ -61,9 +65,12 @@ def transition(session: Session, claims: Claim | Sequence[ClaimState], to_status
         _transition_one(session, claims, to_status, actor=actor, event=event, detail=detail)
         return
     rows = list(claims)
+    orm_claims = any(isinstance(row, Claim) for row in rows)  # the ORM UPDATE keeps the session's objects in step
     details = [detail] * len(rows) if detail is None or isinstance(detail, str) else list(detail)
     if len(details) != len(rows):
         raise ValueError(f"{len(rows)} claims but {len(details)} details")
+    if payer_claim_numbers is not None and (len(payer_claim_numbers) != len(rows) or orm_claims):
+        raise ValueError("payer claim numbers go one per claim, with claims read without the ORM")
     stored = [(row, text) for row, text in zip(rows, details, strict=True) if row.id is not None]
     for row, text in zip(rows, details, strict=True):
         if row.id is None:
@@ -73,11 +80,35 @@ def transition(session: Session, claims: Claim | Sequence[ClaimState], to_status
         return
     now = utcnow()
     events = [(row.id, now, actor, event, row.status, to_status, text) for row, text in stored]
-    ids = [row.id for row, _ in stored]
-    for start in range(0, len(ids), _IDS_PER_UPDATE):
-        session.execute(update(Claim).where(Claim.id.in_(ids[start:start + _IDS_PER_UPDATE]))
-                        .values(status=to_status, updated_at=now))
+    ids = [pk for pk in (row.id for row, _ in stored) if pk is not None]
+    connection = session.connection()
+    numbers = None if payer_claim_numbers is None else [
+        number for row, number in zip(rows, payer_claim_numbers, strict=True) if row.id is not None]
+    if connection.dialect.name == "postgresql" and not orm_claims:
+        _move_by_arrays(connection, ids, numbers, to_status, now)
+    else:
+        for start in range(0, len(ids), _IDS_PER_UPDATE):
+            session.execute(update(Claim).where(Claim.id.in_(ids[start:start + _IDS_PER_UPDATE]))
+                            .values(status=to_status, updated_at=now))
+        if numbers is not None:
+            set_payer_claim_numbers(connection, [(number, pk) for pk, number in zip(ids, numbers, strict=True)
+                                                 if number is not None])
     BulkWriter(session).insert(ClaimEvent.__table__, _EVENT_COLUMNS, events)
+
+
+def _move_by_arrays(connection: Connection, ids: list[Any], numbers: Sequence[str | None] | None, to_status: str,
+                    now: datetime) -> None:
+    """PostgreSQL: every claim's move (and new payer claim number) in one UPDATE over arrays.
+
+    One statement instead of one per few hundred ids plus one for the numbers: each row gets one new
+    version, its indexes one new entry each, and its foreign keys are not checked again (PostgreSQL
+    checks a row's keys on UPDATE when the version it replaces was written by the same transaction,
+    which the second UPDATE of a claim was)."""
+    connection.exec_driver_sql(
+        "UPDATE claims SET status = %s, updated_at = %s, "
+        "payer_claim_number = coalesce(v.number, claims.payer_claim_number) "
+        "FROM unnest(%s::bigint[], %s::varchar[]) AS v(id, number) WHERE claims.id = v.id",
+        (to_status, now, ids, list(numbers) if numbers is not None else [None] * len(ids)))
 
 
 _IDS_PER_UPDATE = 900

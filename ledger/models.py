@@ -311,7 +311,8 @@ class ServicePayment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     claim_payment_id: Mapped[int] = mapped_column(ForeignKey("claim_payments.id"))
-    service_line_id: Mapped[int | None] = mapped_column(ForeignKey("service_lines.id"))
+    # 0009: indexed, so that deleting a service line does not read every payment to check the key
+    service_line_id: Mapped[int | None] = mapped_column(ForeignKey("service_lines.id"), index=True)
     procedure_code: Mapped[str] = mapped_column(String(48))
     charge: Mapped[Decimal] = mapped_column(Money())
     paid: Mapped[Decimal] = mapped_column(Money())

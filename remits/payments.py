@@ -191,6 +191,7 @@ class _Change(NamedTuple):
     event: str
     detail: str
     moves: bool
+    payer_claim_number: str | None = None  # a move's new CLP07 for the claim, set with its status
 
 
 def _by_revision(info: _ClaimInfo) -> int:
@@ -291,7 +292,6 @@ class _Poster:
         self.claim_payment_ids: Iterator[int] = iter(())
         self.service_payment_ids: Iterator[int] = iter(())
         self.changes: list[_Change] = []  # transitions and events, in the order they happened
-        self.payer_claim_numbers: dict[int, str] = {}  # claim id -> CLP07, when it gives a new one
         self.reversed_ids: set[int] = set()
         self.claim_infos: dict[int, _ClaimInfo] = {}  # the claims of the current chunk, by pk
         self.writer = BulkWriter(session)
@@ -614,11 +614,14 @@ class _Poster:
 
     def _transition(self, claim: _ClaimInfo, to_status: str, event: str, detail: str, *,
                     payer_claim_number: str | None = None) -> None:
-        """Queued for ``transition`` (``_write_changes``); later CLPs of the chunk see the new status."""
-        self.changes.append(_Change(claim.pk, claim.status, to_status, event, detail[:2000], True))
+        """Queued for ``transition`` (``_write_changes``), with the CLP07 it gives the claim when that is new;
+        later CLPs of the chunk see the new status and number."""
+        if not payer_claim_number or payer_claim_number == claim.payer_claim_number:
+            payer_claim_number = None
+        self.changes.append(_Change(claim.pk, claim.status, to_status, event, detail[:2000], True, payer_claim_number))
         claim.status = to_status
-        if payer_claim_number and payer_claim_number != claim.payer_claim_number:
-            claim.payer_claim_number = self.payer_claim_numbers[claim.pk] = payer_claim_number
+        if payer_claim_number:
+            claim.payer_claim_number = payer_claim_number
 
     def _event(self, claim: _ClaimInfo, event: str, detail: str) -> None:
         self.changes.append(_Change(claim.pk, claim.status, claim.status, event, detail[:2000], False))
@@ -644,7 +647,8 @@ class _Poster:
                 moves.setdefault((change.to_status, change.event), []).append(change)
         for (to_status, event), changes in moves.items():
             transition(self.session, changes, to_status, actor=self.actor, event=event,
-                       detail=[change.detail for change in changes])
+                       detail=[change.detail for change in changes],
+                       payer_claim_numbers=[change.payer_claim_number for change in changes])
         now = utcnow()
         self.writer.insert(ClaimEvent.__table__, _EVENT_COLUMNS, [
             (change.id, now, self.actor, change.event, change.status, change.to_status, change.detail)
@@ -702,9 +706,6 @@ class _Poster:
                                   self.claim_adjustment_rows + self.line_adjustment_rows)
             self.claim_rows, self.line_rows = [], []
             self.claim_adjustment_rows, self.line_adjustment_rows = [], []
-        if self.payer_claim_numbers:
-            postings.set_payer_claim_numbers(self.connection, [(number, pk) for pk, number in self.payer_claim_numbers.items()])
-            self.payer_claim_numbers = {}
         if self.changes:
             self._write_changes()
 
