@@ -260,7 +260,7 @@ def emit_stream(
             write(",\n" if count else "\n")
             write(json.dumps(row, default=str))
             count += 1
-        write("\n]\n")
+        write("\n]\n" if count else "]\n")
     elif as_csv or not sys.stdout.isatty():
         if as_csv:
             writer = csv.writer(sys.stdout, lineterminator="\n")
