@@ -2,7 +2,12 @@
 
 The cluster runs as the ``postgres`` OS user when the suite runs as root
 (initdb refuses root).  Each test that asks for ``pg_url`` gets a new empty
-database, so tests never see each other's rows.
+database, so tests never see each other's rows; ``pg_ledger_url`` gets a new database
+already at the head revision, copied (``CREATE DATABASE ... TEMPLATE``) from one the
+server migrated once, because running Alembic for every test costs more than the test.
+
+Under pytest-xdist every worker is its own session and starts its own cluster on its own
+port and folder, so workers share nothing but the CPU.
 """
 
 from __future__ import annotations
@@ -58,14 +63,31 @@ class PostgresServer:
                        check=True, capture_output=True)
         self.admin_url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
-    def create_database(self) -> str:
+        self._ledger_template: str | None = None
+
+    def url(self, name: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def create_database(self, template: str | None = None) -> str:
+        """A new database, empty or a copy of ``template`` (which nobody may be connected to)."""
         import psycopg
 
         name = f"t_{uuid.uuid4().hex[:12]}"
+        copy = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
                              autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+            conn.execute(f'CREATE DATABASE "{name}"{copy}')
+        return self.url(name)
+
+    def create_ledger(self) -> str:
+        """A new database at the head revision: a copy of the template migrated on first use."""
+        if self._ledger_template is None:
+            from ledger.db import upgrade
+
+            url = self.create_database()
+            upgrade(url)  # the migration's engine is disposed after: nobody stays connected
+            self._ledger_template = url.rsplit("/", 1)[1]
+        return self.create_database(template=self._ledger_template)
 
     def stop(self) -> None:
         subprocess.run(_as_server_user([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
@@ -88,4 +110,11 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 @pytest.fixture
 def pg_url(postgres_server: PostgresServer) -> str:
+    """A new empty database."""
     return postgres_server.create_database()
+
+
+@pytest.fixture
+def pg_ledger_url(postgres_server: PostgresServer) -> str:
+    """A new database with the ledger schema at the head revision."""
+    return postgres_server.create_ledger()

@@ -141,18 +141,17 @@ def test_a_value_with_no_canonical_encoding_is_refused_not_reprd() -> None:
         content_hash(make_claim(lines=(make_line(charge=Decimal("NaN")),)))
 
 
-def test_the_ledger_rebuilds_the_digest_it_stored(db_url: str) -> None:
+def test_the_ledger_rebuilds_the_digest_it_stored(ledger_url: str) -> None:
     """A claim read back from its rows has the fingerprint of the claim read from the export."""
     from sqlalchemy import select
 
     from ledger.claims import load_domain_claims
-    from ledger.db import Ledger, upgrade
+    from ledger.db import Ledger
     from ledger.ingest import ingest_claims
     from ledger.models import Claim as ClaimRow
     from tests.ledger_helpers import no_findings
 
-    upgrade(db_url)
-    ledger = Ledger(db_url)
+    ledger = Ledger(ledger_url)
     claims = _variants()
     ingest_claims(ledger, claims, checker=no_findings, actor="t")
     with ledger.session() as session:

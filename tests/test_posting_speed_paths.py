@@ -212,14 +212,14 @@ def test_posting_changes_nothing_process_wide(tmp_path: Path, monkeypatch: pytes
     ledger.dispose()
 
 
-def test_chunk_lines_match_as_match_line_over_the_claims_whole_lines(db_url: str) -> None:
+def test_chunk_lines_match_as_match_line_over_the_claims_whole_lines(ledger_url: str) -> None:
     """REF*6R from the index, the whole lines only where needed, and the same answer as ``match_line``."""
     day, other_day = date(2025, 3, 3), date(2025, 3, 4)
     claims = [make_claim("M1", lines=(make_line("L1"), make_line("L2", modifiers=("HJ",)),
                                       make_line("L3", procedure_code="90785", service_date=other_day))),
               make_claim("M2", lines=(make_line("A"), make_line("B"))),  # two 90837 on one day
               make_claim("M3", lines=(make_line("X", modifiers=("HJ",)),))]
-    ledger = ledger_with(db_url, claims)
+    ledger = ledger_with(ledger_url, claims)
     shapes = [("L1", "90837", (), day), ("L9", "90837", ("HJ",), day), (None, "90837", (), day),
               (None, "90785", (), other_day), (None, "90785", (), day), ("A", "90837", (), None),
               (None, "90837", (), day), ("B", "99999", (), None), (None, "90837", ("HJ",), None)]
