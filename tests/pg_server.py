@@ -51,19 +51,31 @@ class PostgresServer:
         self.bindir = bindir
         self.root = Path(tempfile.mkdtemp(prefix="bhclaims-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
         if os.geteuid() == 0:
             shutil.chown(self.root, user="postgres")
         subprocess.run(_as_server_user([str(bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
                                         "--auth=trust", "--encoding=UTF8", "--no-sync"]),
                        check=True, capture_output=True)
-        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c full_page_writes=off"
-        subprocess.run(_as_server_user([str(bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
-                                        "-l", str(self.root / "server.log"), "-w", "-t", "60", "start"]),
-                       check=True, capture_output=True)
+        self.port = self._start()
         self.admin_url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
-
         self._ledger_template: str | None = None
+
+    def _start(self) -> int:
+        """Start on a free port; another try on another port if one was taken between probing and
+        binding (several pytest-xdist workers start their clusters at the same moment)."""
+        for _ in range(4):
+            port = _free_port()
+            if self._pg_ctl_start(port).returncode == 0:
+                return port
+        port = _free_port()
+        self._pg_ctl_start(port).check_returncode()
+        return port
+
+    def _pg_ctl_start(self, port: int) -> subprocess.CompletedProcess[bytes]:
+        options = f"-c listen_addresses=127.0.0.1 -p {port} -k {self.root} -c fsync=off -c full_page_writes=off"
+        return subprocess.run(_as_server_user([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
+                                               "-l", str(self.root / "server.log"), "-w", "-t", "60", "start"]),
+                              capture_output=True)
 
     def url(self, name: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
