@@ -9,10 +9,21 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from domain import clock
 
 pytest_plugins = ["tests.pg_server", "tests.sshd_server"]
+
+# Hypothesis profiles.  ``ci`` (the default): a property runs its own ``max_examples`` if it sets
+# one, else a modest 50, with no deadline (the suite shares its CPUs with servers and subprocesses,
+# so a slow example is not a bug).  ``thorough`` (HYPOTHESIS_PROFILE=thorough make test): ten times
+# the examples of every property, through ``tests.examples.scaled``.
+settings.register_profile("ci", max_examples=50, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=500, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"

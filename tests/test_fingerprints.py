@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from domain.claim import Claim
 from ledger.content import content_hash, reference_text
 from tests.claim_factory import make_claim
+from tests.examples import scaled
 
 
 def test_the_digest_is_the_sha256_of_the_reference_text() -> None:
@@ -46,7 +47,7 @@ def test_party_fingerprints_keep_the_values_stored_by_earlier_releases() -> None
 _PARTY_TEXT = st.text() | st.none()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=scaled(300), deadline=None)
 @given(st.dictionaries(st.text(min_size=1), _PARTY_TEXT | st.dates(), max_size=12))
 def test_a_party_fingerprint_is_the_sha256_of_its_sorted_json(fields: dict[str, typing.Any]) -> None:
     import hashlib
