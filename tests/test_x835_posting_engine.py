@@ -116,6 +116,7 @@ def write_large_835(path: Path, size: int) -> int:
     return copies
 
 
+@pytest.mark.slow
 def test_a_50_mb_835_is_read_through_the_engine_in_bounded_memory(tmp_path: Path) -> None:
     """Peak RSS of the reading process stays far below the file's size (the engine streams blocks)."""
     path = tmp_path / "big.835"
@@ -143,6 +144,7 @@ print(json.dumps({"claims": report.payments.claims_posted, "failed": report.fail
 """
 
 
+@pytest.mark.slow
 def test_a_50_mb_835_posts_on_sqlite_in_bounded_memory(tmp_path: Path) -> None:
     """The poster consumes the engine's stream: peak RSS of the posting process far below the file's size."""
     claims = 20_000
