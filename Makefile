@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench oracle venv servers clean
+.PHONY: demo test test-fast lint bench oracle venv servers clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,19 @@ servers:
 	sh scripts/ensure-sshd.sh
 	sh scripts/ensure-chromium.sh
 
+# Test processes (pytest-xdist): each worker starts its own PostgreSQL cluster and sshd, so
+# workers share nothing.  More workers than CPUs pays: much of the suite waits on fsync,
+# subprocesses and servers.  TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 4
+PYTEST := $(BIN)/python -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS)
+
+# every test (CI); HYPOTHESIS_PROFILE=thorough for many more generated examples
 test: $(STAMP) servers
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(PYTEST)
+
+# every test not marked slow (the edit-test loop); `make test` still runs them all
+test-fast: $(STAMP) servers
+	$(PYTEST) -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from domain import clock
 
 pytest_plugins = ["tests.pg_server", "tests.sshd_server"]
+
+# Hypothesis profiles.  ``ci`` (the default): a property runs its own ``max_examples`` if it sets
+# one, else a modest 50, with no deadline (the suite shares its CPUs with servers and subprocesses,
+# so a slow example is not a bug).  ``thorough`` (HYPOTHESIS_PROFILE=thorough make test): ten times
+# the examples of every property, through ``tests.examples.scaled``.
+settings.register_profile("ci", max_examples=50, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=500, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
@@ -37,8 +50,49 @@ def corpus_dir() -> Path:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The same test on the embedded SQLite ledger and on the real PostgreSQL server."""
-    if request.param == "sqlite":
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database a ``db_url`` / ``ledger_url`` test runs on; one parameter for both, so a test
+    (or its fixtures) asking for both runs twice, not four times."""
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database, on the embedded SQLite ledger and on the real PostgreSQL server."""
+    if backend == "sqlite":
         return f"sqlite+pysqlite:///{tmp_path / 'ledger.db'}"
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture(scope="session")
+def sqlite_ledger_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite ledger migrated to head per session; tests get copies of it (see ``ledger_url``)."""
+    from ledger.db import sqlite_url, upgrade
+
+    path = tmp_path_factory.mktemp("ledger-template") / "ledger.db"
+    upgrade(sqlite_url(path))  # the migration disposes its engine: the WAL is folded into the file
+    return path
+
+
+def copy_sqlite_ledger(template: Path, target: Path) -> str:
+    """A private (0600) copy of a migrated SQLite ledger at ``target``; its URL."""
+    from ledger.db import sqlite_url
+
+    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with open(template, "rb") as source, open(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
+                                              "wb") as copy:
+        shutil.copyfileobj(source, copy)
+    return sqlite_url(target)
+
+
+@pytest.fixture
+def ledger_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh ledger at the head revision, on SQLite and on PostgreSQL.
+
+    The same as ``db_url`` followed by ``ledger.db.upgrade``, without running Alembic for every
+    test: the copy comes from a template migrated once per session.  Tests of the migrations
+    themselves, and of ``bhclaims init`` / ``migrate``, use ``db_url``.
+    """
+    if backend == "sqlite":
+        return copy_sqlite_ledger(request.getfixturevalue("sqlite_ledger_template"), tmp_path / "migrated.db")
+    return str(request.getfixturevalue("pg_ledger_url"))

@@ -16,9 +16,10 @@ from domain.claim import Claim
 from domain.remittance import Adjustment, ClaimPayment, ProviderAdjustment, Remittance, ServicePayment
 from edi.build835 import build_835
 from ledger.claims import current_revision, transition
-from ledger.db import Ledger, upgrade
+from ledger.db import Ledger
 from ledger.ingest import ingest_claims
 from ledger.models import ClaimStatus
+from tests.ledger_helpers import migrated_ledger
 
 D = Decimal
 ZERO = D("0")
@@ -98,9 +99,11 @@ def write_835(folder: Path, name: str, remittances: list[Remittance], *, icn: in
 
 
 def ledger_with(db_url: str, claims: list[Claim], *, sent: bool = True) -> Ledger:
-    """A ledger holding ``claims``, sent to the payer (an 835 pays only what was sent) unless ``sent=False``."""
-    upgrade(db_url)
-    ledger = Ledger(db_url)
+    """A ledger holding ``claims``, sent to the payer (an 835 pays only what was sent) unless ``sent=False``.
+
+    ``db_url`` is best a fresh migrated ledger (the ``ledger_url`` fixture); an empty database is migrated.
+    """
+    ledger = migrated_ledger(db_url)
     report = ingest_claims(ledger, claims, checker=lambda c: [], actor="t")
     assert len(report.added) == len(claims), report
     if sent:

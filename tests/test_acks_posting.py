@@ -25,7 +25,7 @@ from edi.build277ca import CLAIM_ACK_VERSION, ClaimAckParties, PatientClaimAck, 
 from edi.build999 import acknowledge_group, build_999, reply_envelope
 from edi.read837 import read_837p
 from edi.tokenizer import NOTE_BOM, NOTE_PADDING
-from ledger.db import Ledger, upgrade
+from ledger.db import Ledger
 from ledger.ingest import ingest_claims
 from ledger.models import Acknowledgement, Batch, Claim, ClaimEvent, Transmission
 from outbox.batches import build_batches
@@ -83,16 +83,15 @@ class Sent:
 
 
 @pytest.fixture
-def sent(tmp_path: Path, db_url: str) -> Iterator[Sent]:
+def sent(tmp_path: Path, ledger_url: str) -> Iterator[Sent]:
     path = tmp_path / "bhclaims.toml"
     path.write_text(
         starter_config(transport_url="file://./ch").replace(
             "claims_per_transaction = 5000", "claims_per_transaction = 2"
         )
     )
-    config = load_config(path, db_url)
-    upgrade(db_url)
-    ledger = Ledger(db_url)
+    config = load_config(path, ledger_url)
+    ledger = Ledger(ledger_url)
     ingest_claims(ledger, [make_claim(c) for c in CLAIMS], checker=no_findings, actor="t")
     built = build_batches(ledger, config, checker=no_findings, actor="t", now=NOW)
     assert len(built.files) == 1

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from domain.adjudication import adjudicated_status, claim_sums
 from domain.remittance import Adjustment, ClaimPayment, ServicePayment
 from edi.x835 import ClaimPaymentDraft, read_remittance_file
+from tests.examples import scaled
 from tests.remit_factory import remit
 from validators.remit_balance import CLAIM, LINE, check_balances
 
@@ -54,7 +55,7 @@ def spec_status(clp: ClaimPayment) -> str:
     return "partially_paid" if denied > 0 else "paid"
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=scaled(300), deadline=None)
 @given(claim_payments())
 def test_claim_sums_follow_the_balancing_rules_and_the_groups(clp: ClaimPayment) -> None:
     sums = claim_sums(clp)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from domain.claim import Address
 from edi.read837 import read_837p
-from ledger.db import Ledger, upgrade
+from ledger.db import Ledger
 from ledger.ingest import ingest_claims
 from ledger.models import Batch, BatchClaim, Claim, ClaimStatus
 from outbox import batches
@@ -26,12 +26,11 @@ NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-def setup(tmp_path: Path, db_url: str) -> tuple[Ledger, object]:
+def setup(tmp_path: Path, ledger_url: str) -> tuple[Ledger, object]:
     path = tmp_path / "bhclaims.toml"
     path.write_text(starter_config(transport_url="file://./ch"))
-    config = load_config(path, db_url)
-    upgrade(db_url)
-    ledger = Ledger(db_url)
+    config = load_config(path, ledger_url)
+    ledger = Ledger(ledger_url)
     yield ledger, config
     ledger.dispose()
 

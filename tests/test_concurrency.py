@@ -41,14 +41,13 @@ def _builder(tmp: str, url: str, queue: multiprocessing.Queue) -> None:  # type:
     queue.put(report.claims)
 
 
-def test_parallel_builders_put_each_claim_in_exactly_one_batch(tmp_path: Path, db_url: str) -> None:
-    upgrade(db_url)
-    _config(tmp_path, db_url, 10)
-    ledger = Ledger(db_url)
+def test_parallel_builders_put_each_claim_in_exactly_one_batch(tmp_path: Path, ledger_url: str) -> None:
+    _config(tmp_path, ledger_url, 10)
+    ledger = Ledger(ledger_url)
     ingest_claims(ledger, [make_claim(f"P{n:03d}") for n in range(120)], checker=no_findings, actor="t")
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    workers = [context.Process(target=_builder, args=(str(tmp_path), db_url, queue)) for _ in range(4)]
+    workers = [context.Process(target=_builder, args=(str(tmp_path), ledger_url, queue)) for _ in range(4)]
     for worker in workers:
         worker.start()
     built = [queue.get(timeout=180) for _ in workers]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 
 from ledger.counters import next_control_number
-from ledger.db import Ledger, upgrade
+from ledger.db import Ledger
 
 
 def _allocate(url: str, count: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
@@ -18,11 +18,10 @@ def _allocate(url: str, count: int, queue: multiprocessing.Queue) -> None:  # ty
     queue.put(taken)
 
 
-def test_parallel_processes_never_share_a_control_number(db_url: str) -> None:
-    upgrade(db_url)
+def test_parallel_processes_never_share_a_control_number(ledger_url: str) -> None:
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    workers = [context.Process(target=_allocate, args=(db_url, 60, queue)) for _ in range(4)]
+    workers = [context.Process(target=_allocate, args=(ledger_url, 60, queue)) for _ in range(4)]
     for worker in workers:
         worker.start()
     results = [queue.get(timeout=120) for _ in workers]
@@ -35,9 +34,8 @@ def test_parallel_processes_never_share_a_control_number(db_url: str) -> None:
     assert sorted(isa) == list(range(1, 241))  # no crash here, so no gap either
 
 
-def test_rolled_back_allocation_is_not_handed_out_twice(db_url: str) -> None:
-    upgrade(db_url)
-    ledger = Ledger(db_url)
+def test_rolled_back_allocation_is_not_handed_out_twice(ledger_url: str) -> None:
+    ledger = Ledger(ledger_url)
     with ledger.session() as session:
         first = next_control_number(session, "isa13")
     try:

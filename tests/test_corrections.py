@@ -13,7 +13,7 @@ from sqlalchemy import select
 from domain.claim import Frequency
 from ledger.claims import current_revision, load_domain_claim
 from ledger.corrections import CorrectionRefused, create_correction
-from ledger.db import Ledger, upgrade
+from ledger.db import Ledger
 from ledger.lookup import UnknownClaim
 from ledger.models import Claim, ClaimEvent, ClaimPayment, ClaimStatus, Remittance
 from tests.claim_factory import make_claim
@@ -27,9 +27,8 @@ def windows(_lob: object) -> int:
 
 
 @pytest.fixture
-def ledger(db_url: str) -> Ledger:
-    upgrade(db_url)
-    ledger = Ledger(db_url)
+def ledger(ledger_url: str) -> Ledger:
+    ledger = Ledger(ledger_url)
     yield ledger
     ledger.dispose()
 
@@ -164,13 +163,13 @@ def test_original_claim_facts_answer_what_the_ref_f8_rules_ask(ledger: Ledger) -
 
 
 def test_app_check_holds_a_replacement_whose_ref_f8_is_not_the_ledgers(ledger: Ledger, tmp_path: Path,
-                                                                        db_url: str) -> None:
+                                                                        ledger_url: str) -> None:
     from runtime.config import load_config, starter_config
     from usecases.app import App
 
     config_path = tmp_path / "bhclaims.toml"
     config_path.write_text(starter_config(transport_url="file://./clearinghouse"), encoding="utf-8")
-    app = App(load_config(config_path, db_url), today=TODAY)
+    app = App(load_config(config_path, ledger_url), today=TODAY)
     ingest_one(ledger, "ENC-14")
     _received(ledger, "ENC-14", "sent", TODAY - timedelta(days=100))
     adjudicate(ledger, "ENC-14", number="PCN-14", remitted=TODAY - timedelta(days=60))

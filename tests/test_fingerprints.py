@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from domain.claim import Claim
 from ledger.content import content_hash, reference_text
 from tests.claim_factory import make_claim
+from tests.examples import scaled
 
 
 def test_the_digest_is_the_sha256_of_the_reference_text() -> None:
@@ -46,7 +47,7 @@ def test_party_fingerprints_keep_the_values_stored_by_earlier_releases() -> None
 _PARTY_TEXT = st.text() | st.none()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=scaled(300), deadline=None)
 @given(st.dictionaries(st.text(min_size=1), _PARTY_TEXT | st.dates(), max_size=12))
 def test_a_party_fingerprint_is_the_sha256_of_its_sorted_json(fields: dict[str, typing.Any]) -> None:
     import hashlib
@@ -141,18 +142,17 @@ def test_a_value_with_no_canonical_encoding_is_refused_not_reprd() -> None:
         content_hash(make_claim(lines=(make_line(charge=Decimal("NaN")),)))
 
 
-def test_the_ledger_rebuilds_the_digest_it_stored(db_url: str) -> None:
+def test_the_ledger_rebuilds_the_digest_it_stored(ledger_url: str) -> None:
     """A claim read back from its rows has the fingerprint of the claim read from the export."""
     from sqlalchemy import select
 
     from ledger.claims import load_domain_claims
-    from ledger.db import Ledger, upgrade
+    from ledger.db import Ledger
     from ledger.ingest import ingest_claims
     from ledger.models import Claim as ClaimRow
     from tests.ledger_helpers import no_findings
 
-    upgrade(db_url)
-    ledger = Ledger(db_url)
+    ledger = Ledger(ledger_url)
     claims = _variants()
     ingest_claims(ledger, claims, checker=no_findings, actor="t")
     with ledger.session() as session:

@@ -15,6 +15,7 @@ REPO = Path(__file__).resolve().parent.parent
 pytest.importorskip("atheris", reason="atheris is in the test extras; install with pip install -e '.[test]'")
 
 
+@pytest.mark.slow
 def test_readers_survive_coverage_guided_fuzzing(tmp_path: Path, corpus_dir: Path) -> None:
     seeds = tmp_path / "seeds"
     seeds.mkdir()

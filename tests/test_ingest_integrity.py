@@ -22,7 +22,7 @@ from sqlalchemy import Numeric, func, select
 from domain.claim import Claim as DomainClaim
 from domain.claim import Frequency, Relationship
 from ledger.corrections import create_correction
-from ledger.db import Ledger, upgrade
+from ledger.db import Ledger
 from ledger.ingest import ingest_claims
 from ledger.models import Claim, Party, ServiceLine
 from ledger.types import Money
@@ -62,9 +62,9 @@ def revisions(ledger: Ledger, claim_id: str) -> list[tuple[int, str, str]]:
             .order_by(Claim.revision))]
 
 
-def paid_and_corrected(db_url: str, tmp_path: Path, frequency: Frequency) -> Ledger:
+def paid_and_corrected(ledger_url: str, tmp_path: Path, frequency: Frequency) -> Ledger:
     claim = make_claim("HL-260904")
-    ledger = ledger_with(db_url, [claim])
+    ledger = ledger_with(ledger_url, [claim])
     report = post_files(ledger, [write_835(tmp_path, "a.835", [remit([pay(claim, payer_claim_number="PCN1")])])],
                         actor="t")
     assert report.files_posted == ["a.835"]
@@ -99,9 +99,8 @@ def test_a_replacement_row_after_a_void_is_refused_too(db_url: str, tmp_path: Pa
     ledger.dispose()
 
 
-def test_a_claim_id_differing_only_in_case_from_the_ledger_is_refused(db_url: str) -> None:
-    upgrade(db_url)
-    ledger = Ledger(db_url)
+def test_a_claim_id_differing_only_in_case_from_the_ledger_is_refused(ledger_url: str) -> None:
+    ledger = Ledger(ledger_url)
     ingest_claims(ledger, [make_claim("hl-260904")], checker=no_findings, actor="t")
     report = ingest_claims(ledger, [make_claim("HL-260904", lines=(make_line("L2"),)), make_claim("HL-9")],
                            checker=no_findings, actor="t")
@@ -117,7 +116,7 @@ def test_a_claim_id_differing_only_in_case_from_the_ledger_is_refused(db_url: st
 
 
 @pytest.mark.parametrize("workers", [0, 3])  # 3: hl-7 and HL-7 fall in different thirds by exact id
-def test_claim_ids_differing_only_in_case_in_one_export_refuse_the_later_one(db_url: str, tmp_path: Path,
+def test_claim_ids_differing_only_in_case_in_one_export_refuse_the_later_one(ledger_url: str, tmp_path: Path,
                                                                               workers: int) -> None:
     claims = [make_claim(f"HL-{n}") for n in range(40)]
     claims.insert(5, make_claim("hl-7", lines=(make_line("L1"), make_line("L2"))))  # before HL-7
@@ -126,8 +125,7 @@ def test_claim_ids_differing_only_in_case_in_one_export_refuse_the_later_one(db_
     assert [str(e) for e in parsed.errors] == [
         f"{export}:11: claim_id: claim id HL-7 differs only in case from claim hl-7 (line 7); payers upper-case "
         "claim ids, so the two could not be told apart (claim HL-7)"]
-    upgrade(db_url)
-    ledger = Ledger(db_url)
+    ledger = Ledger(ledger_url)
     result = ingest_export(ledger, export, today=FIXTURE_TODAY, checker=no_findings, actor="t", workers=workers)
     assert result["errors"] == [str(e) for e in parsed.errors] and result["refused_claims"] == ["HL-7"]
     assert sorted(result["added"]) == sorted(c.claim_id for c in claims if c.claim_id != "HL-7")
@@ -135,13 +133,12 @@ def test_claim_ids_differing_only_in_case_in_one_export_refuse_the_later_one(db_
 
 
 def test_a_claim_total_over_what_the_ledger_keeps_is_a_row_error_and_the_chunk_is_kept(
-        db_url: str, tmp_path: Path) -> None:
+        ledger_url: str, tmp_path: Path) -> None:
     big = D("9999999999.00")
     claims = [make_claim("OK-1"), make_claim("BIG-1", lines=(make_line("L1", charge=big), make_line("L2", charge=big))),
               make_claim("OK-2")]
     export = export_of(tmp_path / "e.csv", claims)
-    upgrade(db_url)
-    ledger = Ledger(db_url)
+    ledger = Ledger(ledger_url)
     result = ingest_export(ledger, export, today=FIXTURE_TODAY, checker=no_findings, actor="t", workers=0)
     assert result["errors"] == [f"{export}:3: charge: the claim's lines add up to 19999999998.00, more than the "
                                 "9999999999.99 a claim may bill (claim BIG-1)"]
@@ -227,7 +224,7 @@ def test_the_parser_refuses_what_its_column_cannot_hold(tmp_path: Path, column: 
     assert not _accepted(tmp_path, column, _filler(column, limit + 1)), f"{column}: {limit + 1} characters accepted"
 
 
-def test_the_longest_values_the_parser_accepts_are_stored_on_both_databases(db_url: str, tmp_path: Path) -> None:
+def test_the_longest_values_the_parser_accepts_are_stored_on_both_databases(ledger_url: str, tmp_path: Path) -> None:
     """Each free-length field at the longest the parser takes (found by asking it), the charges at the
     largest amount, and four two-digit pointers into twelve diagnoses: PostgreSQL stores it all."""
     claim = make_claim("B-1", relationship=Relationship.CHILD, supervising=SUPERVISOR, prior_auth="PA1",
@@ -246,8 +243,7 @@ def test_the_longest_values_the_parser_accepts_are_stored_on_both_databases(db_u
     export = write_export(tmp_path / "longest.csv", [row])
     parsed = parse_export(export, today=FIXTURE_TODAY)
     assert not parsed.errors, [str(e) for e in parsed.errors]
-    upgrade(db_url)
-    ledger = Ledger(db_url)
+    ledger = Ledger(ledger_url)
     result = ingest_export(ledger, export, today=FIXTURE_TODAY, checker=no_findings, actor="t", workers=0)
     assert len(result["added"]) == 1 and not result["errors"]
     with ledger.session() as session:

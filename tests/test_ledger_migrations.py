@@ -44,11 +44,10 @@ def test_downgrade_then_upgrade_keeps_rows(db_url: str) -> None:
     ledger.dispose()
 
 
-def test_money_round_trips_exactly(db_url: str) -> None:
+def test_money_round_trips_exactly(ledger_url: str) -> None:
     from ledger.models import Remittance
 
-    upgrade(db_url)
-    ledger = Ledger(db_url)
+    ledger = Ledger(ledger_url)
     amounts = [Decimal("0.01"), Decimal("100.5"), Decimal("9999999999.99"), Decimal("-17.35")]
     with ledger.session() as session:
         for n, amount in enumerate(amounts):
@@ -67,11 +66,10 @@ def test_money_round_trips_exactly(db_url: str) -> None:
     ledger.dispose()
 
 
-def test_audit_log_refuses_update_and_delete(db_url: str) -> None:
+def test_audit_log_refuses_update_and_delete(ledger_url: str) -> None:
     from tests.ledger_helpers import ingest_one
 
-    upgrade(db_url)
-    ledger = Ledger(db_url)
+    ledger = Ledger(ledger_url)
     ingest_one(ledger)
     for statement in (sa.update(ClaimEvent).values(actor="someone-else"), sa.delete(ClaimEvent)):
         with pytest.raises(sa.exc.DatabaseError, match="append-only"):
@@ -83,11 +81,10 @@ def test_audit_log_refuses_update_and_delete(db_url: str) -> None:
     ledger.dispose()
 
 
-def test_an_inbound_file_can_be_recorded_only_once(db_url: str) -> None:
+def test_an_inbound_file_can_be_recorded_only_once(ledger_url: str) -> None:
     from ledger.models import Transmission
 
-    upgrade(db_url)
-    ledger = Ledger(db_url)
+    ledger = Ledger(ledger_url)
 
     def record(direction: str) -> None:
         with ledger.session() as session:

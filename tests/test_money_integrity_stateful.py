@@ -77,6 +77,7 @@ from sandbox.clearinghouse import PAYER_TRACE_ID
 from sandbox.mailbox import process_mailbox
 from tests.claim_factory import make_claim, make_line
 from tests.conftest import FIXTURE_TODAY
+from tests.examples import scaled
 from tests.remit_factory import pay, remit, text_835
 from tests.test_ingest_integrity import export_of
 from usecases.setup import ingest_export
@@ -378,5 +379,5 @@ def test_the_ledger_keeps_its_invariants_under_hostile_input(db_url: str, tmp_pa
     BillingOffice.factory = LedgerFactory(db_url, tmp_path, server)
     BillingOffice.folder = tmp_path
     run_state_machine_as_test(BillingOffice, settings=settings(
-        max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None, database=None,
+        max_examples=scaled(EXAMPLES), stateful_step_count=STEPS, deadline=None, database=None,
         suppress_health_check=list(HealthCheck)))

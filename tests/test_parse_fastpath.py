@@ -29,6 +29,7 @@ from parsers.errors import RowError
 from parsers.export import iter_export
 from parsers.fastpath import FastRows
 from parsers.writer import csv_export_text
+from tests.examples import scaled
 from tests.test_parse_properties import claim_batches
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ PROFILES = {
     "therapynotes_style.tsv": FIXTURES / "profiles" / "therapynotes_style.toml",
 }
 TODAY = date(2026, 11, 1)
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=scaled(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _per_cell_only() -> ExitStack:

@@ -26,9 +26,10 @@ from domain.claim import (
 )
 from parsers.export import parse_export
 from parsers.writer import csv_export_text, xml_export_bytes
+from tests.examples import scaled
 
 TODAY = date(2026, 11, 1)
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=scaled(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Names may hold commas, quotes and non-ASCII letters (RFC 4180 quoting, 837 transliteration
 # happens later); never X12 separators, control characters or a formula start.

@@ -34,6 +34,7 @@ from tests.claim_factory import (
     SUPERVISOR,
     make_claim,
 )
+from tests.examples import scaled
 
 
 class Name(str):
@@ -80,7 +81,7 @@ def _made(make: Any, record: Any) -> PartyRecord | type[Exception] | None:
         return TypeError
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=scaled(300), deadline=None)
 @given(_subscribers(_WORDS, st.dates()) | _subscribers(_ANY, _DOB) | _subscribers(_WORDS, _DOB)
        | _subscribers(_WORDS, st.dates()).map(lambda sub: dataclasses.replace(sub, address=None)))
 def test_a_member_record_is_its_definition_for_any_values(sub: Subscriber) -> None:
@@ -92,7 +93,7 @@ def test_a_member_record_is_its_definition_for_any_values(sub: Subscriber) -> No
         assert list(made[1]) == list(defined[1])  # type: ignore[index]  # the same column order too
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=scaled(300), deadline=None)
 @given(_patients(_WORDS, st.dates()) | _patients(_ANY, _DOB) | _patients(_WORDS, _DOB))
 def test_a_patient_record_is_its_definition_for_any_values(patient: Patient) -> None:
     defined = _defined("patient", {"last_or_org": patient.last, "first": patient.first, "dob": patient.dob,

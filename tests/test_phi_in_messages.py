@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from parsers.export import parse_export
 from tests.conftest import FIXTURE_TODAY
+from tests.examples import scaled
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATE = REPO / "fixtures" / "exports" / "good" / "canonical.csv"
@@ -154,7 +155,7 @@ def leaked(texts: Sequence[str], markers: Sequence[str]) -> list[str]:
     return sorted({marker for marker in markers for text in texts if marker in text})
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=scaled(120), deadline=None)
 @given(marked=marked_rows(), mutation=st.sampled_from(MUTATIONS), data=st.data())
 def test_no_cell_value_in_any_parser_message(
     tmp_path_factory: pytest.TempPathFactory, marked: tuple[list[dict[str, str]], list[str]], mutation: str,

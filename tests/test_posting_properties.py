@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from ledger.models import Adjustment, ClaimPayment, ProviderAdjustment, Remittance, ServicePayment
 from remits.payments import PaymentReport, RemittanceRefused, post_835_text
 from tests.claim_factory import make_claim, make_line
+from tests.examples import scaled
 from tests.remit_factory import ledger_with, pay, plb, remit, text_835
 
 D = Decimal
@@ -77,13 +78,13 @@ def one_cent_off(remittance, where: int, sign: int):  # type: ignore[no-untyped-
 
 
 @pytest.mark.parametrize("examples", [12])
-def test_balanced_835_ledger_equals_bpr02_and_one_cent_is_refused(db_url: str, examples: int) -> None:
-    ledger = ledger_with(db_url, CLAIMS)
+def test_balanced_835_ledger_equals_bpr02_and_one_cent_is_refused(ledger_url: str, examples: int) -> None:
+    ledger = ledger_with(ledger_url, CLAIMS)
 
-    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @settings(max_examples=scaled(examples), deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(choice=claim_choice, adjustments=plbs, where=st.integers(0, 1000), sign=st.sampled_from([1, -1]))
     def check(choice: list, adjustments: list, where: int, sign: int) -> None:
-        trace = f"H{next(_traces)}-{db_url[:6]}"
+        trace = f"H{next(_traces)}-{ledger_url[:6]}"
         remittance = build(choice, adjustments, trace)
         with ledger.session() as session:
             before = rows(session)

@@ -64,8 +64,8 @@ def claims() -> list:
     ]
 
 
-def test_balanced_835_posts_and_ledger_equals_bpr02(db_url: str, tmp_path: Path, claims: list) -> None:
-    ledger = ledger_with(db_url, claims)
+def test_balanced_835_posts_and_ledger_equals_bpr02(ledger_url: str, tmp_path: Path, claims: list) -> None:
+    ledger = ledger_with(ledger_url, claims)
     payments = [pay(claims[0]), pay(claims[1], copay=D("10.00")), pay(claims[2], contractual=D("0"))]
     path = write_835(tmp_path, "a.835", [remit(payments, "T1")])
     report = post_files(ledger, [path], actor="t")
@@ -80,8 +80,8 @@ def test_balanced_835_posts_and_ledger_equals_bpr02(db_url: str, tmp_path: Path,
     assert c2["status"] == "paid"
 
 
-def test_same_835_renamed_reenveloped_posts_once(db_url: str, tmp_path: Path, claims: list) -> None:
-    ledger = ledger_with(db_url, claims)
+def test_same_835_renamed_reenveloped_posts_once(ledger_url: str, tmp_path: Path, claims: list) -> None:
+    ledger = ledger_with(ledger_url, claims)
     remittance = remit([pay(c) for c in claims], "T1")
     first = write_835(tmp_path, "a.835", [remittance], icn=1)
     renamed = tmp_path / "renamed.835"
@@ -97,8 +97,8 @@ def test_same_835_renamed_reenveloped_posts_once(db_url: str, tmp_path: Path, cl
     assert totals(ledger, "C1")["paid"] == D("150")
 
 
-def test_reused_trace_with_different_content_is_quarantined(db_url: str, tmp_path: Path, claims: list) -> None:
-    ledger = ledger_with(db_url, claims)
+def test_reused_trace_with_different_content_is_quarantined(ledger_url: str, tmp_path: Path, claims: list) -> None:
+    ledger = ledger_with(ledger_url, claims)
     post_files(ledger, [write_835(tmp_path, "a.835", [remit([pay(claims[0])], "T1")])], actor="t")
     before = money_rows(ledger)
     other = write_835(tmp_path, "b.835", [remit([pay(claims[0], contractual=D("31.00"))], "T1")])
@@ -111,8 +111,8 @@ def test_reused_trace_with_different_content_is_quarantined(db_url: str, tmp_pat
         assert "T1" in item["reason"] and item["state"] == "quarantined"
 
 
-def test_same_trace_from_another_payer_posts(db_url: str, tmp_path: Path, claims: list) -> None:
-    ledger = ledger_with(db_url, claims)
+def test_same_trace_from_another_payer_posts(ledger_url: str, tmp_path: Path, claims: list) -> None:
+    ledger = ledger_with(ledger_url, claims)
     post_files(ledger, [write_835(tmp_path, "a.835", [remit([pay(claims[0])], "T1")])], actor="t")
     report = post_files(ledger, [write_835(tmp_path, "b.835", [remit([pay(claims[1])], "T1",
                                                                        trace_payer="1999999999")])], actor="t")
@@ -120,8 +120,8 @@ def test_same_trace_from_another_payer_posts(db_url: str, tmp_path: Path, claims
     assert count(ledger, Remittance) == 2
 
 
-def test_unbalanced_835_is_quarantined_whole_with_amounts(db_url: str, tmp_path: Path, claims: list) -> None:
-    ledger = ledger_with(db_url, claims)
+def test_unbalanced_835_is_quarantined_whole_with_amounts(ledger_url: str, tmp_path: Path, claims: list) -> None:
+    ledger = ledger_with(ledger_url, claims)
     good = pay(claims[0])
     bad_line = replace(good.lines[0], paid=good.lines[0].paid + D("0.01"))
     bad = replace(good, lines=(bad_line,), paid=good.paid + D("0.01"))
@@ -136,8 +136,8 @@ def test_unbalanced_835_is_quarantined_whole_with_amounts(db_url: str, tmp_path:
         assert session.scalar(select(func.count()).select_from(Quarantine)) == 1
 
 
-def test_modifier_dropped_still_matches_and_unmatched_queue(db_url: str, tmp_path: Path, claims: list) -> None:
-    ledger = ledger_with(db_url, claims)
+def test_modifier_dropped_still_matches_and_unmatched_queue(ledger_url: str, tmp_path: Path, claims: list) -> None:
+    ledger = ledger_with(ledger_url, claims)
     stranger = make_claim("NOPE1")
     c3_extra = replace(pay(claims[2], line_ids=False), lines=(
         *pay(claims[2], line_ids=False).lines,
@@ -155,8 +155,8 @@ def test_modifier_dropped_still_matches_and_unmatched_queue(db_url: str, tmp_pat
         ("claim", "NOPE1", None), ("line", "C3", "90791")]
 
 
-def test_reversal_cancels_original_posting_and_correction_posts(db_url: str, tmp_path: Path, claims: list) -> None:
-    ledger = ledger_with(db_url, claims)
+def test_reversal_cancels_original_posting_and_correction_posts(ledger_url: str, tmp_path: Path, claims: list) -> None:
+    ledger = ledger_with(ledger_url, claims)
     original = pay(claims[0], payer_claim_number="PCN1")
     post_files(ledger, [write_835(tmp_path, "a.835", [remit([original], "T1")])], actor="t")
     corrected = pay(claims[0], contractual=D("50.00"), payer_claim_number="PCN2")
@@ -178,8 +178,8 @@ def test_reversal_cancels_original_posting_and_correction_posts(db_url: str, tmp
     assert again.failed and "never posted" in again.failed[0][1]
 
 
-def test_reversal_of_unknown_posting_quarantines_whole_file(db_url: str, tmp_path: Path, claims: list) -> None:
-    ledger = ledger_with(db_url, claims)
+def test_reversal_of_unknown_posting_quarantines_whole_file(ledger_url: str, tmp_path: Path, claims: list) -> None:
+    ledger = ledger_with(ledger_url, claims)
     ghost = reverse(pay(claims[0], payer_claim_number="NEVER"))
     path = write_835(tmp_path, "a.835", [remit([pay(claims[1]), ghost, pay(claims[2])], "T1")])
     report = post_files(ledger, [path], actor="t")
@@ -198,9 +198,9 @@ def test_reversal_of_unknown_posting_quarantines_whole_file(db_url: str, tmp_pat
     assert totals(ledger, "C1")["paid"] == D("0")
 
 
-def test_void_reversal_with_negative_net_carried_as_forward_balance(db_url: str, tmp_path: Path,
+def test_void_reversal_with_negative_net_carried_as_forward_balance(ledger_url: str, tmp_path: Path,
                                                                     claims: list) -> None:
-    ledger = ledger_with(db_url, claims)
+    ledger = ledger_with(ledger_url, claims)
     original = pay(claims[0], payer_claim_number="PCN1")
     post_files(ledger, [write_835(tmp_path, "a.835", [remit([original], "T1")])], actor="t")
     forward = plb("FB", "PCN1", D("-150"))
@@ -214,8 +214,8 @@ def test_void_reversal_with_negative_net_carried_as_forward_balance(db_url: str,
     assert totals(ledger, "C1")["paid"] == D("0")
 
 
-def test_plb_interest_recovery_and_return_tied_to_claims(db_url: str, tmp_path: Path, claims: list) -> None:
-    ledger = ledger_with(db_url, claims)
+def test_plb_interest_recovery_and_return_tied_to_claims(ledger_url: str, tmp_path: Path, claims: list) -> None:
+    ledger = ledger_with(ledger_url, claims)
     post_files(ledger, [write_835(tmp_path, "a.835", [remit([pay(claims[0], payer_claim_number="PCN1")], "T1")])],
                actor="t")
     adjustments = (plb("L6", "PCN1", D("-1.27")), plb("WO", "PCN1", D("20.00")), plb("72", "C2", D("5.00")),
@@ -231,8 +231,8 @@ def test_plb_interest_recovery_and_return_tied_to_claims(db_url: str, tmp_path: 
     assert bpr02 == D("160") + D("150") - D("26.73")
 
 
-def test_denial_records_carc_rarc_on_worklist(db_url: str, tmp_path: Path, claims: list) -> None:
-    ledger = ledger_with(db_url, claims)
+def test_denial_records_carc_rarc_on_worklist(ledger_url: str, tmp_path: Path, claims: list) -> None:
+    ledger = ledger_with(ledger_url, claims)
     denial = pay(claims[0], denied_reason="197", remark_codes=("N54",))
     denial = replace(denial, remark_codes=("M62",))
     report = post_files(ledger, [write_835(tmp_path, "a.835", [remit([denial, pay(claims[1])], "T1")])], actor="t")
@@ -246,10 +246,10 @@ def test_denial_records_carc_rarc_on_worklist(db_url: str, tmp_path: Path, claim
     assert totals(ledger, "C1")["status"] == "denied"
 
 
-def test_sco_patient_responsibility_is_flagged(db_url: str, tmp_path: Path) -> None:
+def test_sco_patient_responsibility_is_flagged(ledger_url: str, tmp_path: Path) -> None:
     sco = make_claim("S1", line_of_business=LineOfBusiness.SCO)
     commercial = make_claim("S2")
-    ledger = ledger_with(db_url, [sco, commercial])
+    ledger = ledger_with(ledger_url, [sco, commercial])
     path = write_835(tmp_path, "a.835", [remit([pay(sco, copay=D("15")), pay(commercial, copay=D("15"))], "T1")])
     report = post_files(ledger, [path], actor="t")
     assert report.payments.flagged == ["S1"]
@@ -261,9 +261,9 @@ def test_sco_patient_responsibility_is_flagged(db_url: str, tmp_path: Path) -> N
     assert (item["claim_id"], item["patient_responsibility"]) == ("S1", "15.00") and len(events) == 1
 
 
-def test_several_clps_for_one_claim_and_several_sets_in_one_interchange(db_url: str, tmp_path: Path,
+def test_several_clps_for_one_claim_and_several_sets_in_one_interchange(ledger_url: str, tmp_path: Path,
                                                                        claims: list) -> None:
-    ledger = ledger_with(db_url, claims)
+    ledger = ledger_with(ledger_url, claims)
     c2 = claims[1]
     first_line = replace(c2, lines=c2.lines[:1])
     second_line = replace(c2, lines=c2.lines[1:])
@@ -278,8 +278,8 @@ def test_several_clps_for_one_claim_and_several_sets_in_one_interchange(db_url: 
     assert c2_totals["status"] == "paid"
 
 
-def test_file_cut_before_its_end_posts_nothing(db_url: str, tmp_path: Path, claims: list) -> None:
-    ledger = ledger_with(db_url, claims)
+def test_file_cut_before_its_end_posts_nothing(ledger_url: str, tmp_path: Path, claims: list) -> None:
+    ledger = ledger_with(ledger_url, claims)
     path = write_835(tmp_path, "a.835", [remit([pay(c) for c in claims], "T1")])
     data = path.read_bytes()
     cut = tmp_path / "cut.835"

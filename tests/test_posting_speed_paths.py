@@ -1,14 +1,17 @@
 """The speed paths of 835 posting write exactly what the reference paths write (SQLite and PostgreSQL).
 
-- The fast reader hands the poster ``ClaimPaymentDraft``s; ``record()`` must be the reference reader's
-  ``ClaimPayment``, and posting from drafts must leave the same ledger rows, report and refusals as
-  posting the reference reader's records, whatever the chunk size.
+- The fast reader hands the poster ``ClaimPaymentDraft``s; posting from drafts must leave the same ledger
+  rows, report and refusals as posting the reference reader's ``ClaimPayment``s, whatever the chunk size
+  (a draft's sums against its ``record()``'s: tests/test_adjudication.py).
 - SQLite gets many rows per INSERT statement: the rows must be those of one row per statement.
+- Ids are reserved per chunk; a chunk matches lines as ``match_line`` does.
+
+(The one near-twin of this file, tests/test_posting_speedpath.py, is gone; what the two held about the
+process-wide state is one test in tests/test_x835_posting_engine.py.)
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -23,7 +26,7 @@ from benchmarks.post835 import seed_claims
 from benchmarks.post835 import write_835 as write_benchmark_835
 from domain.claim import LineOfBusiness
 from domain.remittance import ClaimPayment, ServicePayment
-from edi.x835 import ClaimPaymentDraft, read_remittance_file
+from edi.x835 import read_remittance_file
 from ledger.db import Ledger
 from ledger.models import ServiceLine as ServiceLineRow
 from remits.payments import PaymentReport, RemittanceRefused, match_line, post_835_file, post_remittance_parts
@@ -37,17 +40,6 @@ FILES = sorted(CORPUS.glob("**/*.835"))
 TIMESTAMPS = {"created_at", "updated_at", "at"}
 TABLES = ("remittances", "claim_payments", "service_payments", "adjustments", "provider_adjustments",
           "claim_events", "claims", "quarantine")
-
-
-# --- the reader: drafts are the records ----------------------------------------------------------------
-
-
-def as_records(parts: list[Any]) -> list[Any]:
-    return [part.record() if isinstance(part, ClaimPaymentDraft) else part for part in parts]
-
-
-
-
 
 
 # --- posting: drafts and records, one row or many per statement, give the same ledger ----------------------
@@ -178,48 +170,14 @@ def test_ids_are_taken_in_queueing_order_across_chunks(db_url: str, tmp_path: Pa
 
 
 
-def test_posting_changes_nothing_process_wide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No adapter registered, the collector left on, while a file posts (refused or not); NULL is written."""
-    url = f"sqlite+pysqlite:///{tmp_path / 'ledger.db'}"
-    seed_claims(url, 3)
-    path = tmp_path / "b.835"
-    write_benchmark_835(path, 3)
-    bad = tmp_path / "bad.835"
-    write_benchmark_835(bad, 3, trace="BAD")
-    bad.write_text(bad.read_text().replace("SVC*HC:90837*180*130", "SVC*HC:90837*180*131", 1))
-    import gc
-
-    before, collecting = dict(sqlite3.adapters), gc.isenabled()
-    seen: list[bool] = []
-    write = payments._Poster._write
-
-    def spy(poster: Any) -> None:
-        seen.append(dict(sqlite3.adapters) == before and gc.isenabled() == collecting)
-        write(poster)
-
-    monkeypatch.setattr(payments._Poster, "_write", spy)
-    ledger = Ledger(url)
-    with ledger.session() as session:
-        post_835_file(session, path, actor="t", report=PaymentReport())
-    assert seen and all(seen) and dict(sqlite3.adapters) == before
-    with pytest.raises(RemittanceRefused), ledger.session() as session:
-        post_835_file(session, bad, actor="t", report=PaymentReport())
-    assert dict(sqlite3.adapters) == before
-    with ledger.engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT count(*), count(reverses_id), count(remark_codes) "
-                                    "FROM claim_payments").all() == [(3, 0, 0)]
-        assert conn.exec_driver_sql("SELECT count(*), count(quantity) FROM adjustments").all() == [(18, 0)]
-    ledger.dispose()
-
-
-def test_chunk_lines_match_as_match_line_over_the_claims_whole_lines(db_url: str) -> None:
+def test_chunk_lines_match_as_match_line_over_the_claims_whole_lines(ledger_url: str) -> None:
     """REF*6R from the index, the whole lines only where needed, and the same answer as ``match_line``."""
     day, other_day = date(2025, 3, 3), date(2025, 3, 4)
     claims = [make_claim("M1", lines=(make_line("L1"), make_line("L2", modifiers=("HJ",)),
                                       make_line("L3", procedure_code="90785", service_date=other_day))),
               make_claim("M2", lines=(make_line("A"), make_line("B"))),  # two 90837 on one day
               make_claim("M3", lines=(make_line("X", modifiers=("HJ",)),))]
-    ledger = ledger_with(db_url, claims)
+    ledger = ledger_with(ledger_url, claims)
     shapes = [("L1", "90837", (), day), ("L9", "90837", ("HJ",), day), (None, "90837", (), day),
               (None, "90785", (), other_day), (None, "90785", (), day), ("A", "90837", (), None),
               (None, "90837", (), day), ("B", "99999", (), None), (None, "90837", ("HJ",), None)]

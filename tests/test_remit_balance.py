@@ -15,6 +15,7 @@ from domain.acks import Envelope
 from domain.remittance import Adjustment, ClaimPayment, ProviderAdjustment, Remittance, ServicePayment
 from edi.build835 import build_835
 from edi.x835 import read_835
+from tests.examples import scaled
 from validators.remit_balance import CLAIM, LINE, TRANSACTION, check_balances
 from validators.x12_syntax import validate_x12
 
@@ -113,7 +114,7 @@ def test_one_cent_off_at_each_level_is_refused() -> None:
     assert "DOE" not in str(error)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=scaled(60), deadline=None)
 @given(
     where=st.sampled_from(
         ["line_paid", "line_charge", "line_cas", "claim_paid", "claim_charge", "claim_cas", "plb", "bpr"]

@@ -57,9 +57,9 @@ def masshealth(remittance: RemittanceRecord) -> RemittanceRecord:
                                      "RIVERBEND", "7", "005010X221A1"))
 
 
-def test_another_payers_835_for_our_claim_ids_is_quarantined_and_changes_nothing(db_url: str,
+def test_another_payers_835_for_our_claim_ids_is_quarantined_and_changes_nothing(ledger_url: str,
                                                                                  tmp_path: Path) -> None:
-    ledger = ledger_with(db_url, [make_claim("C1"), make_claim("C2")])
+    ledger = ledger_with(ledger_url, [make_claim("C1"), make_claim("C2")])
     foreign = masshealth(remit([pay(make_claim("C1"), payer_claim_number="MH-999")], "MH1"))
     report = post_files(ledger, [write_835(tmp_path, "era.835", [foreign])], actor="t")
     assert report.files_posted == [] and report.failed == [
@@ -70,9 +70,9 @@ def test_another_payers_835_for_our_claim_ids_is_quarantined_and_changes_nothing
     ledger.dispose()
 
 
-def test_payer_is_recognised_by_any_of_its_ids_or_a_configured_trn03(db_url: str, tmp_path: Path) -> None:
+def test_payer_is_recognised_by_any_of_its_ids_or_a_configured_trn03(ledger_url: str, tmp_path: Path) -> None:
     claims = [make_claim("C1"), make_claim("C2"), make_claim("C3")]
-    ledger = ledger_with(db_url, claims)
+    ledger = ledger_with(ledger_url, claims)
     by_trace = masshealth(remit([pay(claims[0])], "T1"))
     optum_by_trace = OurPayer(trace_ids=frozenset({"1046002284"}))
     assert post_files(ledger, [write_835(tmp_path, "a.835", [by_trace])], actor="t", payer=optum_by_trace).files_posted
@@ -86,8 +86,8 @@ def test_payer_is_recognised_by_any_of_its_ids_or_a_configured_trn03(db_url: str
     ledger.dispose()
 
 
-def test_835_paid_to_another_provider_is_quarantined(db_url: str, tmp_path: Path) -> None:
-    ledger = ledger_with(db_url, [make_claim("C1")])
+def test_835_paid_to_another_provider_is_quarantined(ledger_url: str, tmp_path: Path) -> None:
+    ledger = ledger_with(ledger_url, [make_claim("C1")])
     elsewhere = replace(remit([pay(make_claim("C1"))], "T1"), payee_npi=OTHER_NPI)
     report = post_files(ledger, [write_835(tmp_path, "a.835", [elsewhere])], actor="t")
     assert report.failed == [("a.835", f"835 trace T1: paid to NPI {OTHER_NPI}, not ours")]
@@ -100,10 +100,10 @@ def test_835_paid_to_another_provider_is_quarantined(db_url: str, tmp_path: Path
     ledger.dispose()
 
 
-def test_a_claim_billed_by_another_of_our_providers_refuses_the_file(db_url: str, tmp_path: Path) -> None:
+def test_a_claim_billed_by_another_of_our_providers_refuses_the_file(ledger_url: str, tmp_path: Path) -> None:
     solo = Provider(npi=OTHER_NPI, last_or_org="HARBOR SOLO", entity_type="2", taxonomy="261QM0801X",
                     tax_id="049999999", address=Address("1 HARBOR WAY", "SALEM", "MA", "019701234"))
-    ledger = ledger_with(db_url, [make_claim("C1"), make_claim("S1", billing=solo)])
+    ledger = ledger_with(ledger_url, [make_claim("C1"), make_claim("S1", billing=solo)])
     mixed = remit([pay(make_claim("C1")), pay(make_claim("S1"))], "T1")  # paid to the group's NPI
     report = post_files(ledger, [write_835(tmp_path, "a.835", [mixed])], actor="t")
     assert report.failed == [("a.835", f"835 trace T1 pays claim S1: paid to NPI {make_npi('123456789')}, "
@@ -112,8 +112,8 @@ def test_a_claim_billed_by_another_of_our_providers_refuses_the_file(db_url: str
     ledger.dispose()
 
 
-def test_a_claim_never_sent_is_not_paid(db_url: str, tmp_path: Path) -> None:
-    ledger = ledger_with(db_url, [make_claim("C1"), make_claim("C2")], sent=False)
+def test_a_claim_never_sent_is_not_paid(ledger_url: str, tmp_path: Path) -> None:
+    ledger = ledger_with(ledger_url, [make_claim("C1"), make_claim("C2")], sent=False)
     mark_sent(ledger, ["C1"])
     report = post_files(ledger, [write_835(tmp_path, "a.835",
                                            [remit([pay(make_claim("C1")), pay(make_claim("C2"))], "T1")])], actor="t")
@@ -122,8 +122,8 @@ def test_a_claim_never_sent_is_not_paid(db_url: str, tmp_path: Path) -> None:
     ledger.dispose()
 
 
-def test_upper_cased_clp01_pays_our_lower_case_claim(db_url: str, tmp_path: Path) -> None:
-    ledger = ledger_with(db_url, [make_claim("hl-260904")])
+def test_upper_cased_clp01_pays_our_lower_case_claim(ledger_url: str, tmp_path: Path) -> None:
+    ledger = ledger_with(ledger_url, [make_claim("hl-260904")])
     upper = replace(pay(make_claim("hl-260904")), patient_control_number="HL-260904")
     assert post_files(ledger, [write_835(tmp_path, "a.835", [remit([upper], "T1")])], actor="t").files_posted
     assert claim_row(ledger, "hl-260904") == ("paid", "Phl-260904")
@@ -136,9 +136,9 @@ def _corrected(ledger: Ledger, claim_id: str, frequency: Frequency) -> None:
                           window_days=lambda _lob: 180, checker=lambda _c: [], actor="clerk")
 
 
-def test_late_clp_for_the_original_posts_to_it_never_to_the_unsent_void(db_url: str, tmp_path: Path) -> None:
+def test_late_clp_for_the_original_posts_to_it_never_to_the_unsent_void(ledger_url: str, tmp_path: Path) -> None:
     claim = make_claim("C1")
-    ledger = ledger_with(db_url, [claim])
+    ledger = ledger_with(ledger_url, [claim])
     post_files(ledger, [write_835(tmp_path, "a.835", [remit([pay(claim, payer_claim_number="PCN1")], "T1")])],
                actor="t")
     _corrected(ledger, "C1", Frequency.VOID)  # revision 1, not sent yet
@@ -158,10 +158,10 @@ def test_late_clp_for_the_original_posts_to_it_never_to_the_unsent_void(db_url: 
     ledger.dispose()
 
 
-def test_a_sent_replacement_is_paid_by_its_ref_f8_and_the_original_keeps_its_late_clp(db_url: str,
+def test_a_sent_replacement_is_paid_by_its_ref_f8_and_the_original_keeps_its_late_clp(ledger_url: str,
                                                                                          tmp_path: Path) -> None:
     claim = make_claim("C1")
-    ledger = ledger_with(db_url, [claim])
+    ledger = ledger_with(ledger_url, [claim])
     post_files(ledger, [write_835(tmp_path, "a.835", [remit([pay(claim, payer_claim_number="PCN1")], "T1")])],
                actor="t")
     _corrected(ledger, "C1", Frequency.REPLACEMENT)
@@ -180,9 +180,9 @@ def test_a_sent_replacement_is_paid_by_its_ref_f8_and_the_original_keeps_its_lat
     ledger.dispose()
 
 
-def test_a_negative_deposit_that_is_not_a_reversal_is_quarantined(db_url: str, tmp_path: Path) -> None:
+def test_a_negative_deposit_that_is_not_a_reversal_is_quarantined(ledger_url: str, tmp_path: Path) -> None:
     claim = make_claim("C1")
-    ledger = ledger_with(db_url, [claim])
+    ledger = ledger_with(ledger_url, [claim])
     clawback = replace(pay(claim, contractual=D("230.00")), status="1")  # pays -50 without reversing anything
     assert clawback.paid == D("-50.00")
     report = post_files(ledger, [write_835(tmp_path, "a.835", [remit([clawback], "T1")])], actor="t")
@@ -197,14 +197,14 @@ def test_a_negative_deposit_that_is_not_a_reversal_is_quarantined(db_url: str, t
     ledger.dispose()
 
 
-def test_corpus_835s_are_other_payers_and_other_payees(db_url: str, corpus_dir: Path) -> None:
+def test_corpus_835s_are_other_payers_and_other_payees(ledger_url: str, corpus_dir: Path) -> None:
     """The public 835s are not Optum BH's: quarantined by default.  A config that names their payers
     explicitly (the test's choice, to reach the next check) gets them past the payer test, and then
     they are paid to providers that are not ours: quarantined again, nothing posted either way."""
     by_content = {path.read_bytes(): path for path in sorted(corpus_dir.glob("**/*.835"))}
     files = sorted(by_content.values())  # demo.835 and medicare-part-a.835 are one file
     assert len(files) == 5
-    ledger = ledger_with(db_url, [make_claim("666123"), make_claim("0001000054")])  # their CLP01s, our claims
+    ledger = ledger_with(ledger_url, [make_claim("666123"), make_claim("0001000054")])  # their CLP01s, our claims
     report = post_files(ledger, files, actor="t")
     assert report.files_posted == [] and len(report.failed) == len(files)
     assert all(": from another payer: " in why for _, why in report.failed), report.failed
@@ -235,17 +235,17 @@ def test_the_sandbox_835_is_ours() -> None:
     assert (remittance.payee_qualifier, remittance.payee_identifier) == ("XX", claim.billing.npi)
 
 
-def test_ingest_claims_helper_is_unchanged_for_unsent_claims(db_url: str) -> None:
+def test_ingest_claims_helper_is_unchanged_for_unsent_claims(ledger_url: str) -> None:
     """``ledger_with(sent=False)`` leaves claims as ingest stores them (a guard for the helper itself)."""
-    ledger = ledger_with(db_url, [make_claim("C9")], sent=False)
+    ledger = ledger_with(ledger_url, [make_claim("C9")], sent=False)
     assert claim_row(ledger, "C9") == ("ready", None)
     assert ingest_claims(ledger, [make_claim("C9")], checker=lambda _c: [], actor="t").unchanged == ["C9"]
     ledger.dispose()
 
 
 @pytest.mark.parametrize("where", ["payee", "payer"])
-def test_refusal_reasons_never_name_the_patient(db_url: str, tmp_path: Path, where: str) -> None:
-    ledger = ledger_with(db_url, [make_claim("C1")])
+def test_refusal_reasons_never_name_the_patient(ledger_url: str, tmp_path: Path, where: str) -> None:
+    ledger = ledger_with(ledger_url, [make_claim("C1")])
     base = remit([pay(make_claim("C1"))], "T1")
     bad = replace(base, payee_npi=OTHER_NPI) if where == "payee" else masshealth(base)
     report = post_files(ledger, [write_835(tmp_path, "a.835", [bad])], actor="t")

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from domain.claim import DEFAULT_SUPERVISED_BILLING, LineOfBusiness, RenderingLicense, SupervisedBilling
 from tests import test_rules_optum, test_rules_snip3, test_rules_snip4, test_rules_snip5
+from tests.examples import scaled
 from tests.rule_claims import (
     BILLING,
     SUBSCRIBER,
@@ -222,7 +223,7 @@ def valid_claims(draw):
     )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=scaled(150), deadline=None)
 @given(valid_claims())
 def test_a_valid_claim_raises_no_error(claim):
     findings = findings_of(claim)

@@ -109,9 +109,9 @@ def test_money_no_column_holds_is_refused_when_read(amount: str) -> None:
 
 
 @pytest.fixture
-def posting(db_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
+def posting(ledger_url: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     claims = [make_claim("C1"), make_claim("C2"), make_claim("C3")]
-    ledger = ledger_with(db_url, claims)
+    ledger = ledger_with(ledger_url, claims)
     yield ledger, claims
     ledger.dispose()
 
@@ -154,7 +154,7 @@ def test_what_only_postgresql_refuses_quarantines_the_file_there(posting, tmp_pa
                          "nothing of it was posted")]
 
 
-def test_post_exits_1_when_a_file_was_quarantined_and_posts_the_rest(posting, db_url: str,  # type: ignore[no-untyped-def]
+def test_post_exits_1_when_a_file_was_quarantined_and_posts_the_rest(posting, ledger_url: str,  # type: ignore[no-untyped-def]
                                                                    tmp_path: Path) -> None:
     from cli import main_group
 
@@ -163,7 +163,7 @@ def test_post_exits_1_when_a_file_was_quarantined_and_posts_the_rest(posting, db
     config.write_text(starter_config(transport_url="file://./ch"))
     foreign = replace(remit([pay(claims[0])], "T1"), payee_npi="1497758544")
     bad, good = write_835(tmp_path, "bad.835", [foreign]), write_835(tmp_path, "good.835", [remit([pay(claims[1])], "T2")])
-    result = CliRunner().invoke(main_group, ["--config", str(config), "--db", db_url, "post", str(bad), str(good)])
+    result = CliRunner().invoke(main_group, ["--config", str(config), "--db", ledger_url, "post", str(bad), str(good)])
     assert result.exit_code == 1, result.output
     assert "bad.835: not posted: 835 trace T1: paid to NPI 1497758544, not ours" in result.output
     with ledger.session() as session:

@@ -8,15 +8,18 @@ from __future__ import annotations
 import gc
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from structlog.testing import capture_logs
 
+import remits.payments as payments
 from benchmarks.post835 import seed_claims, write_835
 from edi.tokenizer import NOTE_BOM, NOTE_PADDING
 from edi.x12 import X12ParseError
@@ -27,22 +30,40 @@ from remits.payments import PaymentReport, post_835_text
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_posting_leaves_the_collector_and_sqlite_cache_as_they_were(tmp_path: Path) -> None:
+def test_posting_changes_nothing_process_wide(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While a file posts, and after it posts or is refused: the collector stays on, no sqlite3 adapter is
+    registered, the connection keeps SQLite's default cache; absent optional values are written NULL.
+
+    (Merged from the speed-path and engine test files, which each held half of it.)
+    """
     url = f"sqlite+pysqlite:///{tmp_path / 'ledger.db'}"
     seed_claims(url, 20)
     path = tmp_path / "b.835"
     write_835(path, 20)
-    ledger = Ledger(url)
-    assert gc.isenabled()
-    report = post_files(ledger, [path], actor="t")
-    assert report.payments.claims_posted == 20 and gc.isenabled()
-    with ledger.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -2000
     bad = tmp_path / "bad.835"
     write_835(bad, 3, trace="BAD")
     bad.write_text(bad.read_text().replace("SVC*HC:90837*180*130", "SVC*HC:90837*180*131", 1))
+    adapters = dict(sqlite3.adapters)
+    seen: list[bool] = []
+    write = payments._Poster._write
+
+    def spy(poster: Any) -> None:
+        seen.append(dict(sqlite3.adapters) == adapters and gc.isenabled())
+        write(poster)
+
+    monkeypatch.setattr(payments._Poster, "_write", spy)
+    ledger = Ledger(url)
+    assert gc.isenabled()
+    report = post_files(ledger, [path], actor="t")
+    assert report.payments.claims_posted == 20
+    assert seen and all(seen) and gc.isenabled() and dict(sqlite3.adapters) == adapters
     report = post_files(ledger, [bad], actor="t")
-    assert report.failed and gc.isenabled()
+    assert report.failed and gc.isenabled() and dict(sqlite3.adapters) == adapters
+    with ledger.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA cache_size").scalar() == -2000
+        assert conn.exec_driver_sql("SELECT count(*), count(reverses_id), count(remark_codes) "
+                                    "FROM claim_payments").all() == [(20, 0, 0)]
+        assert conn.exec_driver_sql("SELECT count(*), count(quantity) FROM adjustments").all() == [(120, 0)]
     ledger.dispose()
 
 
@@ -116,6 +137,7 @@ def write_large_835(path: Path, size: int) -> int:
     return copies
 
 
+@pytest.mark.slow
 def test_a_50_mb_835_is_read_through_the_engine_in_bounded_memory(tmp_path: Path) -> None:
     """Peak RSS of the reading process stays far below the file's size (the engine streams blocks)."""
     path = tmp_path / "big.835"
@@ -143,6 +165,7 @@ print(json.dumps({"claims": report.payments.claims_posted, "failed": report.fail
 """
 
 
+@pytest.mark.slow
 def test_a_50_mb_835_posts_on_sqlite_in_bounded_memory(tmp_path: Path) -> None:
     """The poster consumes the engine's stream: peak RSS of the posting process far below the file's size."""
     claims = 20_000

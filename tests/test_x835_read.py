@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from edi.x12 import X12ParseError
 from edi.x835 import iter_remittances, read_835, read_remittance_text
+from tests.examples import scaled
 
 CORPUS_835 = (
     Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "x12" / "linuxforhealth-x12"
@@ -165,7 +166,7 @@ def test_a_duplicate_set_control_number_is_an_error() -> None:
 MANAGED_TEXT = MANAGED_CARE.read_text() if MANAGED_CARE.exists() else ""
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scaled(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cut=st.integers(min_value=0, max_value=max(len(MANAGED_TEXT) - 1, 0)))
 def test_cut_at_any_byte_is_an_error_or_the_whole_file(cut: int) -> None:
     whole = read_835(MANAGED_TEXT)
@@ -176,7 +177,7 @@ def test_cut_at_any_byte_is_an_error_or_the_whole_file(cut: int) -> None:
     assert result == whole  # only cuts inside the final terminator/whitespace may read
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scaled(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     position=st.integers(min_value=0, max_value=max(len(MANAGED_TEXT) - 1, 0)),
     replacement=st.sampled_from(list("*~:^0123456789.-AZ \n\x00é")),

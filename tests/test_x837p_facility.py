@@ -139,11 +139,10 @@ def test_unwritable_pay_to_is_refused_naming_the_claim():
 
 
 @pytest.fixture
-def ledger(db_url):
-    from ledger.db import Ledger, upgrade
+def ledger(ledger_url):
+    from ledger.db import Ledger
 
-    upgrade(db_url)
-    ledger = Ledger(db_url)
+    ledger = Ledger(ledger_url)
     yield ledger
     ledger.dispose()
 

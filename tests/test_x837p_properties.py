@@ -27,6 +27,7 @@ from edi.read837 import read_837p
 from edi.text import to_x12_text
 from edi.x837p import BuildSettings, ClaimNotWritable, ControlNumbers, build_837p
 from tests.claim_factory import as_read_back, make_claim, make_npi, without_sources
+from tests.examples import scaled
 from tests.regen_golden import RECEIVER, SUBMITTER
 from validators.x12_syntax import validate_x12
 
@@ -151,7 +152,7 @@ def build(batch: list[Claim], per_transaction: int = 5000) -> str:
     )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scaled(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(claim_batches(max_size=6), st.integers(1, 3))
 def test_build_then_read_gives_back_the_same_claims(batch, per_transaction):
     read = read_837p(build(batch, per_transaction))
@@ -160,7 +161,7 @@ def test_build_then_read_gives_back_the_same_claims(batch, per_transaction):
 
 @pytest.mark.slow
 @settings(
-    max_examples=25,
+    max_examples=scaled(25),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking through pyx12 takes minutes
@@ -171,7 +172,7 @@ def test_any_valid_claims_build_a_file_pyx12_finds_clean(batch, per_transaction)
     assert [str(finding) for finding in findings] == []
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=scaled(100), deadline=None)
 @given(st.text(min_size=1, max_size=30))
 def test_any_name_is_either_cleaned_to_x12_text_or_refused_naming_the_claim(last):
     claim = make_claim("PROP1", subscriber=replace(make_claim().subscriber, last=last))

@@ -1,0 +1,18 @@
+"""How many examples a property runs: the count it names under the default ``ci`` Hypothesis
+profile, ten times that under ``thorough`` (``HYPOTHESIS_PROFILE=thorough make test``).
+
+A property that names its own ``max_examples`` overrides the profile's, so the profile alone could
+not make it more thorough; ``scaled`` keeps both the test's own judgement and the switch.
+"""
+
+from __future__ import annotations
+
+import os
+
+THOROUGH_FACTOR = 10
+
+
+def scaled(count: int) -> int:
+    if os.environ.get("HYPOTHESIS_PROFILE") == "thorough":
+        return count * THOROUGH_FACTOR
+    return count
