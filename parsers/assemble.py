@@ -39,7 +39,6 @@ from domain.claim import (
     Subscriber,
 )
 from parsers import cells
-from parsers.cells import CellError, unsafe_text_reason
 from parsers.columns import (
     BILLING_COLUMNS,
     CLAIM_COLUMNS,
@@ -52,17 +51,10 @@ from parsers.columns import (
     SUPERVISING_COLUMNS,
 )
 from parsers.errors import RowError
-from parsers.fastpath import FastRows
+from parsers.rowcheck import MISSING, ColumnReader, RowReader, row_is_clean
 
 T = TypeVar("T")
 
-FREQUENCIES = tuple(f.value for f in Frequency)
-LINES_OF_BUSINESS = tuple(lob.value for lob in LineOfBusiness)
-RELATIONSHIPS = tuple(r.value for r in Relationship)
-LICENSES = tuple(lic.value for lic in RenderingLicense)
-SEXES = ("M", "F", "U")
-
-MISSING = "required value is missing"
 CLAIM_TOTAL_LIMIT = Decimal(10) ** cells.MAX_CHARGE_DIGITS
 """A claim's lines may add up to 9,999,999,999.99 at most, as one line may (NUMERIC(12,2))."""
 _CLAIM_ID_SHAPE = re.compile(r"[A-Za-z0-9-]{1,20}")
@@ -84,115 +76,39 @@ class CanonicalRow:
     problems: list[tuple[str | None, str]] = field(default_factory=list)
 
 
-_SUSPECT_CHARACTERS = re.compile(r"[~*:^\x00-\x1f\x7f]")
-
-
-def row_is_clean(row_cells: Mapping[str, str]) -> bool:
-    """One scan of the whole row: no separator, control character or formula start.
-
-    A false alarm (a comma followed by '=' inside a cell) only sends the row
-    through the per-cell checks of ``unsafe_text_reason``.
-    """
-    joined = "," + ",".join(row_cells.values())
-    return not (
-        _SUSPECT_CHARACTERS.search(joined)
-        or ",=" in joined
-        or ",+" in joined
-        or ",-" in joined
-        or ",@" in joined
-    )
-
-
-class _CellReader:
-    """Reads cells of one row, collecting (column, reason) problems instead of raising."""
-
-    __slots__ = ("cells", "problems", "reported", "clean")
-
-    def __init__(
-        self,
-        row_cells: Mapping[str, str],
-        problems: list[tuple[str | None, str]],
-        reported: frozenset[str] = frozenset(),
-        clean: bool | None = None,
-    ) -> None:
-        self.cells = row_cells
-        self.problems = problems
-        self.reported = reported
-        self.clean = row_is_clean(row_cells) if clean is None else clean
-
-    def read(
-        self, column: str, convert: Callable[[str], T], required: bool = False, allow_minus: bool = False
-    ) -> T | None:
-        value = self.cells.get(column)
-        if not value:
-            if required and column not in self.reported:
-                self.problems.append((column, MISSING))
-            return None
-        if self.reported and column in self.reported:
-            return None
-        if not self.clean:
-            reason = unsafe_text_reason(value, allow_minus=allow_minus)
-            if reason:
-                self.problems.append((column, reason))
-                return None
-        try:
-            return convert(value)
-        except CellError as error:
-            self.problems.append((column, error.reason))
-            return None
-
-    def complain(self, column: str, reason: str) -> None:
-        self.problems.append((column, reason))
-
-
-def _keep(value: str) -> str:
-    return value
-
-
-_TEXT = {n: cells.text_limit(n) for n in (30, 35, 50, 55, 60, 80)}
-_CLAIM_ID = partial(cells.identifier, max_length=20, what="a claim id")
-_LINE_ID = partial(cells.identifier, max_length=30, what="a line id")
-_PAYER_CLAIM_NUMBER = partial(cells.identifier, max_length=50, what="a payer claim number")
-_FREQUENCY = partial(cells.one_of, vocabulary=FREQUENCIES, quote=True)
-_LOB = partial(cells.one_of, vocabulary=LINES_OF_BUSINESS, quote=True)
-_RELATIONSHIP = partial(cells.one_of, vocabulary=RELATIONSHIPS, quote=True)
-_LICENSE = partial(cells.one_of, vocabulary=LICENSES, quote=True)
-_SEX = partial(cells.one_of, vocabulary=SEXES, quote=False)
-
-
-def _address(c: _CellReader, prefix: str, zip_check: Callable[[str], str]) -> Address | None:
-    line1 = c.read(f"{prefix}_address1", _TEXT[55], True)
-    city = c.read(f"{prefix}_city", _TEXT[30], True)
-    state = c.read(f"{prefix}_state", cells.state, True)
-    zip_code = c.read(f"{prefix}_zip", zip_check, True)
+def _address(c: RowReader, prefix: str) -> Address | None:
+    line1 = c.read(f"{prefix}_address1", True)
+    city = c.read(f"{prefix}_city", True)
+    state = c.read(f"{prefix}_state", True)
+    zip_code = c.read(f"{prefix}_zip", True)
     if line1 and city and state and zip_code:
         return Address(line1, city, state, zip_code)
     return None
 
 
-def _service_facility(c: _CellReader) -> ServiceFacility | None:
+def _service_facility(c: RowReader) -> ServiceFacility | None:
     """Loop 2310C: a name and a street address with ZIP+4 (the guide's rule for 2310C N403)."""
-    name = c.read("facility_name", _TEXT[60], True)
-    npi = c.read("facility_npi", cells.npi)
-    address = _address(c, "facility", cells.facility_zip)
+    name = c.read("facility_name", True)
+    npi = c.read("facility_npi")
+    address = _address(c, "facility")
     if name and address:
         return ServiceFacility(name, address, npi)
     return None
 
 
-def _person(c: _CellReader, prefix: str) -> tuple[str | None, str | None, str | None]:
-    npi = c.read(f"{prefix}_npi", cells.npi, True)
-    last = c.read(f"{prefix}_last", _TEXT[60], True)
-    first = c.read(f"{prefix}_first", _TEXT[35], True)
+def _person(c: RowReader, prefix: str) -> tuple[str | None, str | None, str | None]:
+    npi = c.read(f"{prefix}_npi", True)
+    last = c.read(f"{prefix}_last", True)
+    first = c.read(f"{prefix}_first", True)
     return npi, last, first
 
 
-def _billing(c: _CellReader, rendering_npi: str | None) -> Provider | None:
-    npi = c.read("billing_npi", cells.npi, True)
-    name = c.read("billing_name", _TEXT[60], True)
-    tax_id = c.read("billing_tax_id", cells.tax_id, True)
-    taxonomy = c.read("billing_taxonomy", cells.taxonomy, True)
-    address = _address(c, "billing", cells.billing_zip)
+def _billing(c: RowReader, rendering_npi: str | None) -> Provider | None:
+    npi = c.read("billing_npi", True)
+    name = c.read("billing_name", True)
+    tax_id = c.read("billing_tax_id", True)
+    taxonomy = c.read("billing_taxonomy", True)
+    address = _address(c, "billing")
     if not (npi and name and tax_id and taxonomy and address):
         return None
     # A solo clinician bills under their own Type 1 NPI; a group under its Type 2.
@@ -200,15 +116,15 @@ def _billing(c: _CellReader, rendering_npi: str | None) -> Provider | None:
     return Provider(npi, name, entity_type=entity_type, taxonomy=taxonomy, tax_id=tax_id, address=address)
 
 
-def _rendering(c: _CellReader) -> Provider | None:
+def _rendering(c: RowReader) -> Provider | None:
     npi, last, first = _person(c, "rendering")
-    taxonomy = c.read("rendering_taxonomy", cells.taxonomy, True)
+    taxonomy = c.read("rendering_taxonomy", True)
     if npi and last and first and taxonomy:
         return Provider(npi, last, first, entity_type="1", taxonomy=taxonomy)
     return None
 
 
-def _supervising(c: _CellReader) -> Provider | None:
+def _supervising(c: RowReader) -> Provider | None:
     npi, last, first = _person(c, "supervising")
     if npi and last and first:
         return Provider(npi, last, first, entity_type="1")
@@ -227,7 +143,7 @@ class ProviderCache:
         self._entries: dict[tuple, Provider] = {}
 
     def read(
-        self, c: _CellReader, columns: tuple[str, ...], reader: Callable[[], Provider | None]
+        self, c: RowReader, columns: tuple[str, ...], reader: Callable[[], Provider | None]
     ) -> Provider | None:
         key = (columns, *map(c.cells.get, columns))
         if c.reported and not c.reported.isdisjoint(columns):
@@ -251,8 +167,8 @@ class ClaimHeader:
 
 
 def read_claim_header(
+    columns: ColumnReader,
     row_cells: Mapping[str, str],
-    today: date,
     reported: frozenset[str] = frozenset(),
     *,
     clean: bool | None = None,
@@ -263,14 +179,13 @@ def read_claim_header(
     ``reported`` names columns the reader already complained about (skipped here).
     """
     problems: list[tuple[str | None, str]] = []
-    c = _CellReader(row_cells, problems, reported, clean)
+    c = columns.row(row_cells, problems, reported, clean)
     get = row_cells.get
     providers = providers or ProviderCache()
-    date_of_birth = partial(cells.past_date, today=today, what="date of birth")
 
-    claim_id = c.read("claim_id", _CLAIM_ID, True)
-    frequency = c.read("frequency", _FREQUENCY) or "1"
-    original = c.read("original_claim_number", _PAYER_CLAIM_NUMBER)
+    claim_id = c.read("claim_id", True)
+    frequency = c.read("frequency") or "1"
+    original = c.read("original_claim_number")
     if frequency in ("7", "8") and not get("original_claim_number"):
         c.complain(
             "original_claim_number",
@@ -278,28 +193,28 @@ def read_claim_header(
         )
     if frequency == "1" and get("original_claim_number"):
         c.complain("original_claim_number", "given, but frequency is 1 (an original claim replaces nothing)")
-    lob = c.read("line_of_business", _LOB, True)
-    payer_id = c.read("payer_id", cells.payer_id, True)
-    payer_name = c.read("payer_name", _TEXT[60]) or OPTUM_BH_PAYER_NAME
+    lob = c.read("line_of_business", True)
+    payer_id = c.read("payer_id", True)
+    payer_name = c.read("payer_name") or OPTUM_BH_PAYER_NAME
 
-    member_id = c.read("subscriber_id", _TEXT[80], True)
-    sub_last = c.read("subscriber_last", _TEXT[60], True)
-    sub_first = c.read("subscriber_first", _TEXT[35], True)
-    sub_dob = c.read("subscriber_dob", date_of_birth, True)
-    sub_sex = c.read("subscriber_sex", _SEX, True)
-    sub_address = _address(c, "subscriber", cells.zip_code)
+    member_id = c.read("subscriber_id", True)
+    sub_last = c.read("subscriber_last", True)
+    sub_first = c.read("subscriber_first", True)
+    sub_dob = c.read("subscriber_dob", True)
+    sub_sex = c.read("subscriber_sex", True)
+    sub_address = _address(c, "subscriber")
 
-    relationship = c.read("patient_relationship", _RELATIONSHIP) or "self"
+    relationship = c.read("patient_relationship") or "self"
     patient = None
     if relationship == "self":
         for column in ("patient_last", "patient_first", "patient_dob", "patient_sex"):
             if get(column) and get(column) != get(column.replace("patient_", "subscriber_")):
                 c.complain(column, "differs from the subscriber's, but patient_relationship is self")
     else:
-        pat_last = c.read("patient_last", _TEXT[60], True)
-        pat_first = c.read("patient_first", _TEXT[35], True)
-        pat_dob = c.read("patient_dob", date_of_birth, True)
-        pat_sex = c.read("patient_sex", _SEX, True)
+        pat_last = c.read("patient_last", True)
+        pat_first = c.read("patient_first", True)
+        pat_dob = c.read("patient_dob", True)
+        pat_sex = c.read("patient_sex", True)
         if pat_last and pat_first and pat_dob and pat_sex:
             patient = Patient(pat_last, pat_first, pat_dob, pat_sex)
 
@@ -311,7 +226,7 @@ def read_claim_header(
         c, (*BILLING_COLUMNS, "rendering_npi"), lambda: _billing(c, get("rendering_npi") or None)
     )
 
-    license_ = c.read("rendering_license", _LICENSE) or "independent"
+    license_ = c.read("rendering_license") or "independent"
     supervising = None
     if license_ == "supervised":
         if not rendering_given:
@@ -325,7 +240,7 @@ def read_claim_header(
             "supervising_npi", "a supervising provider is given, but rendering_license is not supervised"
         )
 
-    prior_auth = c.read("prior_auth", _TEXT[50])
+    prior_auth = c.read("prior_auth")
 
     diagnoses: list[str] = []
     gap: str | None = None
@@ -335,7 +250,7 @@ def read_claim_header(
             continue
         if gap:
             c.complain(column, f"is filled but {gap} is empty; diagnosis pointers would shift")
-        code = c.read(column, cells.diagnosis)
+        code = c.read(column)
         if code is not None:
             if code in diagnoses:
                 c.complain(column, f"repeats diagnosis_{diagnoses.index(code) + 1}")
@@ -345,7 +260,7 @@ def read_claim_header(
 
     pay_to = None
     if any(get(column) for column in PAY_TO_COLUMNS):
-        pay_to = _address(c, "pay_to", cells.zip_code)
+        pay_to = _address(c, "pay_to")
     facility = None
     if any(get(column) for column in FACILITY_COLUMNS):
         facility = _service_facility(c)
@@ -376,22 +291,24 @@ def read_claim_header(
 
 
 def read_service_line(
+    columns: ColumnReader,
     row_cells: Mapping[str, str],
-    today: date,
     diagnosis_count: int,
     source: Source,
     reported: frozenset[str] = frozenset(),
     *,
     clean: bool | None = None,
 ) -> tuple[ServiceLine | None, list]:
+    """Validate the line-level columns; return the service line or None and the problems."""
     problems: list[tuple[str | None, str]] = []
-    c = _CellReader(row_cells, problems, reported, clean)
+    c = columns.row(row_cells, problems, reported, clean)
     get = row_cells.get
-    line_id = c.read("line_id", _LINE_ID, True)
-    service_date = c.read("service_date", cells.iso_date, True)
+    today = columns.today
+    line_id = c.read("line_id", True)
+    service_date = c.read("service_date", True)
     if service_date is not None and service_date > today:
         c.complain("service_date", f"service date is in the future (today is {today})")
-    procedure = c.read("procedure_code", cells.procedure, True)
+    procedure = c.read("procedure_code", True)
     modifiers: list[str] = []
     if get("modifier_1") or get("modifier_2") or get("modifier_3") or get("modifier_4"):
         gap: str | None = None
@@ -401,16 +318,16 @@ def read_service_line(
                 continue
             if gap:
                 c.complain(column, f"is filled but {gap} is empty")
-            code = c.read(column, cells.modifier)
+            code = c.read(column)
             if code is not None:
                 modifiers.append(code)
-    units = c.read("units", cells.units, True, allow_minus=True)
-    charge = c.read("charge", cells.charge, True, allow_minus=True)
-    place = c.read("place_of_service", cells.place_of_service, True)
+    units = c.read("units", True)
+    charge = c.read("charge", True)
+    place = c.read("place_of_service", True)
     pointers: tuple[int, ...] | None = (1,)
     if get("diagnosis_pointers"):
         pointers = c.read(
-            "diagnosis_pointers", partial(cells.diagnosis_pointers, diagnosis_count=diagnosis_count)
+            "diagnosis_pointers", check=partial(cells.diagnosis_pointers, diagnosis_count=diagnosis_count)
         )
     if problems or not reported.isdisjoint(LINE_COLUMNS):
         return None, problems
@@ -453,7 +370,7 @@ class ClaimAssembler:
         self.labels = labels or {}
         self._open: dict[str, _OpenClaim] = {}
         self._providers = ProviderCache()
-        self._fast = FastRows(file, today)
+        self._columns = ColumnReader(today)
         self.refused_claim_ids: list[str] = []
         self._by_case: dict[str, tuple[str, int]] = {}  # upper-cased claim id -> (claim id, first line)
 
@@ -473,63 +390,6 @@ class ClaimAssembler:
     def add(self, row: CanonicalRow, *, last_of_claim: bool) -> list[Claim | RowError]:
         """The items this row decides: its errors, and its claim if it was the last row."""
         key = row.claim_key
-        if key and row.cells is not None and not row.problems:
-            get = row.cells.get
-            values = tuple(map(get, CLAIM_COLUMNS))
-            texts = tuple(value or "" for value in values)
-            line_cells = tuple(get(column) or "" for column in LINE_COLUMNS)
-            out = self.add_clean(row.line, key, texts, values, line_cells, last_of_claim=last_of_claim)
-            if out is not None:
-                return out
-        return self.add_per_cell(row, last_of_claim=last_of_claim)
-
-    def add_clean(
-        self,
-        line: int,
-        key: str,
-        claim_cells: tuple[str, ...],
-        claim_values: tuple[str | None, ...],
-        line_cells: tuple[str, ...],
-        *,
-        last_of_claim: bool,
-    ) -> list[Claim | RowError] | None:
-        """``add`` through the fast path; None, with nothing changed, for a row it turns down.
-
-        ``claim_cells`` and ``line_cells`` are the row's text in ``CLAIM_COLUMNS`` and
-        ``LINE_COLUMNS`` order ("" for an absent column); ``claim_values`` is the same
-        claim part with None for an absent column, as ``add_per_cell`` keeps it.
-        """
-        claim = self._open.get(key)
-        if claim is None:
-            if claim_cells[0] != key:
-                return None
-            read = self._fast.claim_header(claim_cells)
-            if read is None:
-                return None
-            header = ClaimHeader(*read)
-        else:
-            if claim.header is None or claim_values != claim.header_values:
-                return None
-            header = claim.header
-        service_line = self._fast.service_line(line_cells, header.diagnosis_count, line)
-        if service_line is None:
-            return None
-        if claim is None:
-            if self._by_case.setdefault(key.upper(), (key, line))[0] != key:  # ``_case_twin``, inline
-                return None
-            claim = self._open[key] = _OpenClaim(key, line, claim_values, header)
-        elif service_line.line_id in claim.line_ids:
-            return None
-        claim.line_ids[service_line.line_id] = line
-        claim.lines.append(service_line)
-        if last_of_claim:
-            finished = self._complete(key)
-            return [] if finished is None else [finished]
-        return []
-
-    def add_per_cell(self, row: CanonicalRow, *, last_of_claim: bool) -> list[Claim | RowError]:
-        """``add`` through the per-cell checks: the reference behaviour, and every error's author."""
-        key = row.claim_key
         if not key:
             out: list[Claim | RowError] = [self._error(row.line, col, why, None) for col, why in row.problems]
             if row.cells is not None and not row.problems:
@@ -546,7 +406,7 @@ class ClaimAssembler:
             values = tuple(map(row_cells.get, CLAIM_COLUMNS))
             if claim is None or not claim.header_values:
                 header, header_problems = read_claim_header(
-                    row_cells, self.today, reported, clean=clean, providers=self._providers
+                    self._columns, row_cells, reported, clean=clean, providers=self._providers
                 )
                 problems.extend(header_problems)
                 if claim is None:
@@ -568,7 +428,7 @@ class ClaimAssembler:
                 else sum(1 for column in DIAGNOSIS_COLUMNS if row_cells.get(column))
             )
             line, line_problems = read_service_line(
-                row_cells, self.today, diagnosis_count, Source(self.file, row.line), reported, clean=clean
+                self._columns, row_cells, diagnosis_count, Source(self.file, row.line), reported, clean=clean
             )
             if line_problems:
                 problems.extend(line_problems)

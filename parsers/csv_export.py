@@ -13,8 +13,8 @@ the physical line where they start (a quoted cell may span lines).
 
 Records are split by ``csv.reader`` alone (C, and exact for quotes, embedded line
 breaks and lone CRs); both passes use it, so there is one record splitter.  The second
-pass hands each row to the fast path of ``parsers/fastpath.py`` first; the per-cell
-checks run only for the rows it turns down, and write every error.
+pass hands every row to ``ClaimAssembler.add``, which checks its cells through the
+file's one ``parsers.rowcheck.ColumnReader``.
 """
 
 from __future__ import annotations
@@ -25,14 +25,12 @@ import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 from zlib import crc32
 
 from domain.claim import Claim
 from parsers.assemble import CanonicalRow, ClaimAssembler
-from parsers.columns import ALL_COLUMNS, CLAIM_COLUMNS, LINE_COLUMNS
 from parsers.errors import RowError
 from parsers.layout import SAMPLE_ROWS, misfit_columns, width_problem
 from parsers.profiles import Profile, RowMapper
@@ -98,38 +96,6 @@ def _records(reader: Any, delimiter: str) -> Iterator[tuple[int, list[str], Sequ
 
 def _is_blank(cells: list[str]) -> bool:
     return not cells or not "".join(cells).strip()
-
-
-class _CellPicker:
-    """Picks a record's cells in canonical column order, for ``ClaimAssembler.add_clean``.
-
-    Only for files read without a profile, where a canonical cell is the record's
-    cell; a cell with padding is left to the fast path to turn down (``map`` would
-    strip it first).  Columns missing from the header read as "" (text) and None
-    (the claim-level values the assembler compares across rows).
-    """
-
-    __slots__ = ("claim_text", "claim_values", "line_text", "pad")
-
-    def __init__(self, positions: dict[str, int], width: int) -> None:
-        text_gap, value_gap = width, width + 1
-        self.pad = ["", None] if len(positions) < len(ALL_COLUMNS) else None
-        self.claim_text = itemgetter(*(positions.get(c, text_gap) for c in CLAIM_COLUMNS))
-        self.claim_values = itemgetter(*(positions.get(c, value_gap) for c in CLAIM_COLUMNS))
-        self.line_text = itemgetter(*(positions.get(c, text_gap) for c in LINE_COLUMNS))
-
-    @classmethod
-    def for_mapper(cls, mapper: RowMapper) -> _CellPicker | None:
-        positions = mapper.canonical_positions()
-        return None if positions is None else cls(positions, mapper.width)
-
-    def pick(self, cells: list[str]) -> tuple[tuple[str, ...], tuple[str | None, ...], tuple[str, ...]]:
-        """Claim cells, claim values, line cells; the reader inlines the unpadded case."""
-        if self.pad is None:
-            claim = self.claim_text(cells)
-            return claim, claim, self.line_text(cells)
-        padded = cells + self.pad
-        return self.claim_text(padded), self.claim_values(padded), self.line_text(padded)
 
 
 Tag = tuple[int, int]  # orders the items of a partitioned read: see ``CsvExportReader.tagged``
@@ -288,9 +254,6 @@ class CsvExportReader:
                         yield (_HEAD, 0), error
                 return
             assembler = ClaimAssembler(self.file, self.today, mapper.labels)
-            add_clean = assembler.add_clean
-            picker = _CellPicker.for_mapper(mapper)
-            width = mapper.width
             index = mapper.claim_id_index
             ordinal = 0
             try:
@@ -305,23 +268,6 @@ class CsvExportReader:
                     ordinal += 1
                     if parts > 1 and (partition_of(key, parts) != part if key else not first):
                         continue
-                    if picker is not None and key and not bad_lines and len(cells) == width:
-                        if picker.pad is None:
-                            claim_cells = picker.claim_text(cells)
-                            out = add_clean(
-                                line,
-                                key,
-                                claim_cells,
-                                claim_cells,
-                                picker.line_text(cells),
-                                last_of_claim=last,
-                            )
-                        else:
-                            out = add_clean(line, key, *picker.pick(cells), last_of_claim=last)
-                        if out is not None:
-                            for item in out:
-                                yield tag, item
-                            continue
                     row = self._canonical_row(_Record(line, cells, bad_lines), mapper)
                     for item in assembler.add(row, last_of_claim=last):
                         yield tag, item

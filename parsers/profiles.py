@@ -216,12 +216,6 @@ class RowMapper:
             found[last] = found[first] = index + 1
         return found
 
-    def canonical_positions(self) -> dict[str, int] | None:
-        """Canonical column -> index in the record, when ``map`` only strips cells (no profile)."""
-        if not self._identity or len(self._indexes) != self.width:
-            return None
-        return {column: index for index, column in self._plain}
-
     def claim_key(self, record: Sequence[str]) -> str | None:
         if self.claim_id_index is None or self.claim_id_index >= len(record):
             return None

@@ -1,0 +1,256 @@
+"""The one row validator: each canonical column's cell check, chosen once per file.
+
+``ColumnReader`` is built once per export (it knows the file's ``today``, which the
+date checks need) and maps every canonical column to the check its cells get, the
+way a compiled function would; ``assemble`` reads every row of every claim through
+it.  Exports repeat themselves — the same NPIs, taxonomies, codes, places of
+service, charges and service dates on row after row — so for those columns the
+reader keeps a small memo of cells it has already accepted: the value string, per
+column, mapped to what the check returned.  A memo hit is exactly what a fresh
+check would give (checks are pure functions of the cell and the file's ``today``),
+a value accepted in one column is never taken as checked in another, and the memo
+is bounded so memory stays flat over any file.  Refused values are not kept: every
+refusal is found, and written, afresh.
+
+Reasons come from ``parsers.cells`` and never contain the cell's value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date
+from functools import partial
+from typing import Any
+
+from domain.claim import Frequency, LineOfBusiness, Relationship, RenderingLicense
+from parsers import cells
+from parsers.cells import CellError, unsafe_text_reason
+from parsers.columns import (
+    BILLING_COLUMNS,
+    DIAGNOSIS_COLUMNS,
+    FACILITY_COLUMNS,
+    MODIFIER_COLUMNS,
+    RENDERING_COLUMNS,
+    SUPERVISING_COLUMNS,
+)
+
+FREQUENCIES = tuple(f.value for f in Frequency)
+LINES_OF_BUSINESS = tuple(lob.value for lob in LineOfBusiness)
+RELATIONSHIPS = tuple(r.value for r in Relationship)
+LICENSES = tuple(lic.value for lic in RenderingLicense)
+SEXES = ("M", "F", "U")
+
+MISSING = "required value is missing"
+MEMO_LIMIT = 4096
+"""Values kept per column: an export names few providers, codes and amounts."""
+
+Check = Callable[[str], Any]
+
+
+def _text(max_length: int) -> Check:
+    return cells.text_limit(max_length)
+
+
+def column_checks(today: date) -> dict[str, Check]:
+    """Canonical column -> the check its cells get (raises ``CellError``); ``today`` bound in."""
+    date_of_birth = partial(cells.past_date, today=today, what="date of birth")
+    sex = partial(cells.one_of, vocabulary=SEXES, quote=False)
+    checks: dict[str, Check] = {
+        "claim_id": partial(cells.identifier, max_length=20, what="a claim id"),
+        "frequency": partial(cells.one_of, vocabulary=FREQUENCIES, quote=True),
+        "original_claim_number": partial(cells.identifier, max_length=50, what="a payer claim number"),
+        "line_of_business": partial(cells.one_of, vocabulary=LINES_OF_BUSINESS, quote=True),
+        "payer_id": cells.payer_id,
+        "payer_name": _text(60),
+        "subscriber_id": _text(80),
+        "subscriber_last": _text(60),
+        "subscriber_first": _text(35),
+        "subscriber_dob": date_of_birth,
+        "subscriber_sex": sex,
+        "subscriber_zip": cells.zip_code,
+        "patient_relationship": partial(cells.one_of, vocabulary=RELATIONSHIPS, quote=True),
+        "patient_last": _text(60),
+        "patient_first": _text(35),
+        "patient_dob": date_of_birth,
+        "patient_sex": sex,
+        "billing_npi": cells.npi,
+        "billing_name": _text(60),
+        "billing_tax_id": cells.tax_id,
+        "billing_taxonomy": cells.taxonomy,
+        "billing_zip": cells.billing_zip,
+        "rendering_npi": cells.npi,
+        "rendering_last": _text(60),
+        "rendering_first": _text(35),
+        "rendering_taxonomy": cells.taxonomy,
+        "rendering_license": partial(cells.one_of, vocabulary=LICENSES, quote=True),
+        "supervising_npi": cells.npi,
+        "supervising_last": _text(60),
+        "supervising_first": _text(35),
+        "prior_auth": _text(50),
+        "pay_to_zip": cells.zip_code,
+        "facility_name": _text(60),
+        "facility_npi": cells.npi,
+        "facility_zip": cells.facility_zip,
+        "line_id": partial(cells.identifier, max_length=30, what="a line id"),
+        "service_date": cells.iso_date,
+        "procedure_code": cells.procedure,
+        "units": cells.units,
+        "charge": cells.charge,
+        "place_of_service": cells.place_of_service,
+    }
+    for prefix in ("subscriber", "billing", "pay_to", "facility"):
+        checks[f"{prefix}_address1"] = _text(55)
+        checks[f"{prefix}_city"] = _text(30)
+        checks[f"{prefix}_state"] = cells.state
+    for column in DIAGNOSIS_COLUMNS:
+        checks[column] = cells.diagnosis
+    for column in MODIFIER_COLUMNS:
+        checks[column] = cells.modifier
+    return checks
+
+
+# The columns whose values repeat across the rows of an export.  Not the member's
+# own cells (one claim's worth each), nor diagnosis_pointers, whose check also
+# depends on the claim's diagnosis count.
+MEMO_COLUMNS: frozenset[str] = frozenset(
+    {
+        "frequency",
+        "line_of_business",
+        "payer_id",
+        "payer_name",
+        "subscriber_city",
+        "subscriber_state",
+        "subscriber_zip",
+        "subscriber_sex",
+        "patient_relationship",
+        "patient_sex",
+        *BILLING_COLUMNS,
+        *RENDERING_COLUMNS,
+        "rendering_license",
+        *SUPERVISING_COLUMNS,
+        *DIAGNOSIS_COLUMNS,
+        *FACILITY_COLUMNS,
+        "line_id",
+        "service_date",
+        "procedure_code",
+        *MODIFIER_COLUMNS,
+        "units",
+        "charge",
+        "place_of_service",
+    }
+)
+
+# Amounts: a leading '-' is left to the amount check, which says "negative".
+MINUS_ALLOWED: frozenset[str] = frozenset({"units", "charge"})
+
+_SUSPECT_CHARACTERS = re.compile(r"[~*:^\x00-\x1f\x7f]")
+
+
+def row_is_clean(row_cells: Mapping[str, str]) -> bool:
+    """One scan of the whole row: no separator, control character or formula start.
+
+    A clean row has only clean cells, so ``unsafe_text_reason`` need not look at
+    them one by one.  A false alarm (a comma followed by '=' inside a cell) only
+    sends the row's cells through ``unsafe_text_reason``, which finds nothing.
+    """
+    joined = "," + ",".join(row_cells.values())
+    return not (
+        _SUSPECT_CHARACTERS.search(joined)
+        or ",=" in joined
+        or ",+" in joined
+        or ",-" in joined
+        or ",@" in joined
+    )
+
+
+_UNSEEN: Any = object()
+
+
+class ColumnReader:
+    """The checks of one file, per canonical column, and the memo of values they accepted.
+
+    ``row`` starts the reading of one row; the ``RowReader`` it returns collects
+    (column, reason) problems instead of raising.
+    """
+
+    __slots__ = ("today", "checks", "memo", "limit")
+
+    def __init__(self, today: date, *, limit: int = MEMO_LIMIT) -> None:
+        self.today = today
+        self.checks = column_checks(today)
+        self.memo: dict[str, dict[str, Any]] = {column: {} for column in MEMO_COLUMNS}
+        self.limit = limit
+
+    def row(
+        self,
+        row_cells: Mapping[str, str],
+        problems: list[tuple[str | None, str]],
+        reported: frozenset[str] = frozenset(),
+        clean: bool | None = None,
+    ) -> RowReader:
+        return RowReader(self, row_cells, problems, reported, row_is_clean(row_cells) if clean is None else clean)
+
+    def check(self, column: str, value: str, clean: bool) -> Any:
+        """The value read from a filled cell; raises ``CellError`` with a reason."""
+        memo = self.memo.get(column)
+        if memo is not None:
+            found = memo.get(value, _UNSEEN)
+            if found is not _UNSEEN:
+                return found
+        if not clean:
+            reason = unsafe_text_reason(value, allow_minus=column in MINUS_ALLOWED)
+            if reason:
+                raise CellError(reason)
+        result = self.checks[column](value)
+        if memo is not None and len(memo) < self.limit:
+            memo[value] = result
+        return result
+
+
+class RowReader:
+    """Reads the cells of one row through its file's ``ColumnReader``."""
+
+    __slots__ = ("columns", "cells", "problems", "reported", "clean")
+
+    def __init__(
+        self,
+        columns: ColumnReader,
+        row_cells: Mapping[str, str],
+        problems: list[tuple[str | None, str]],
+        reported: frozenset[str],
+        clean: bool,
+    ) -> None:
+        self.columns = columns
+        self.cells = row_cells
+        self.problems = problems
+        self.reported = reported
+        self.clean = clean
+
+    def read(self, column: str, required: bool = False, check: Check | None = None) -> Any:
+        """The cell's value as its check reads it; None (and a problem) if it cannot be read.
+
+        ``check`` replaces the column's own check (diagnosis pointers, which depend
+        on the claim); it is not memoised.
+        """
+        value = self.cells.get(column)
+        if not value:
+            if required and column not in self.reported:
+                self.problems.append((column, MISSING))
+            return None
+        if self.reported and column in self.reported:
+            return None
+        try:
+            if check is None:
+                return self.columns.check(column, value, self.clean)
+            if not self.clean:
+                reason = unsafe_text_reason(value, allow_minus=column in MINUS_ALLOWED)
+                if reason:
+                    raise CellError(reason)
+            return check(value)
+        except CellError as error:
+            self.problems.append((column, error.reason))
+            return None
+
+    def complain(self, column: str, reason: str) -> None:
+        self.problems.append((column, reason))
