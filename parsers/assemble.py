@@ -166,6 +166,25 @@ class ClaimHeader:
     diagnosis_count: int
 
 
+_CLAIM_OWN = ("claim_id", "frequency", "original_claim_number")
+_PAYER_AND_SUBSCRIBER = (
+    "line_of_business",
+    "payer_id",
+    "payer_name",
+    "subscriber_id",
+    "subscriber_last",
+    "subscriber_first",
+    "subscriber_dob",
+    "subscriber_sex",
+    "subscriber_address1",
+    "subscriber_city",
+    "subscriber_state",
+    "subscriber_zip",
+)
+_REQUIRED_OF_PAYER_AND_SUBSCRIBER = tuple(column for column in _PAYER_AND_SUBSCRIBER if column != "payer_name")
+_PATIENT = ("patient_last", "patient_first", "patient_dob", "patient_sex")
+
+
 def read_claim_header(
     columns: ColumnReader,
     row_cells: Mapping[str, str],
@@ -183,9 +202,8 @@ def read_claim_header(
     get = row_cells.get
     providers = providers or ProviderCache()
 
-    claim_id = c.read("claim_id", True)
-    frequency = c.read("frequency") or "1"
-    original = c.read("original_claim_number")
+    claim_id, frequency, original = c.take(columns.plan(_CLAIM_OWN, ("claim_id",)))
+    frequency = frequency or "1"
     if frequency in ("7", "8") and not get("original_claim_number"):
         c.complain(
             "original_claim_number",
@@ -193,16 +211,10 @@ def read_claim_header(
         )
     if frequency == "1" and get("original_claim_number"):
         c.complain("original_claim_number", "given, but frequency is 1 (an original claim replaces nothing)")
-    lob = c.read("line_of_business", True)
-    payer_id = c.read("payer_id", True)
-    payer_name = c.read("payer_name") or OPTUM_BH_PAYER_NAME
-
-    member_id = c.read("subscriber_id", True)
-    sub_last = c.read("subscriber_last", True)
-    sub_first = c.read("subscriber_first", True)
-    sub_dob = c.read("subscriber_dob", True)
-    sub_sex = c.read("subscriber_sex", True)
-    sub_address = _address(c, "subscriber")
+    (lob, payer_id, payer_name, member_id, sub_last, sub_first, sub_dob, sub_sex, line1, city, state,
+     zip_code) = c.take(columns.plan(_PAYER_AND_SUBSCRIBER, _REQUIRED_OF_PAYER_AND_SUBSCRIBER))
+    payer_name = payer_name or OPTUM_BH_PAYER_NAME
+    sub_address = Address(line1, city, state, zip_code) if line1 and city and state and zip_code else None
 
     relationship = c.read("patient_relationship") or "self"
     patient = None
@@ -211,10 +223,7 @@ def read_claim_header(
             if get(column) and get(column) != get(column.replace("patient_", "subscriber_")):
                 c.complain(column, "differs from the subscriber's, but patient_relationship is self")
     else:
-        pat_last = c.read("patient_last", True)
-        pat_first = c.read("patient_first", True)
-        pat_dob = c.read("patient_dob", True)
-        pat_sex = c.read("patient_sex", True)
+        pat_last, pat_first, pat_dob, pat_sex = c.take(columns.plan(_PATIENT, True))
         if pat_last and pat_first and pat_dob and pat_sex:
             patient = Patient(pat_last, pat_first, pat_dob, pat_sex)
 
@@ -290,6 +299,10 @@ def read_claim_header(
     return ClaimHeader(fields, len(diagnoses)), problems
 
 
+_LINE_HEAD = ("line_id", "service_date", "procedure_code")  # a service date in the future is refused
+_LINE_AMOUNTS = ("units", "charge", "place_of_service")
+
+
 def read_service_line(
     columns: ColumnReader,
     row_cells: Mapping[str, str],
@@ -303,12 +316,7 @@ def read_service_line(
     problems: list[tuple[str | None, str]] = []
     c = columns.row(row_cells, problems, reported, clean)
     get = row_cells.get
-    today = columns.today
-    line_id = c.read("line_id", True)
-    service_date = c.read("service_date", True)
-    if service_date is not None and service_date > today:
-        c.complain("service_date", f"service date is in the future (today is {today})")
-    procedure = c.read("procedure_code", True)
+    line_id, service_date, procedure = c.take(columns.plan(_LINE_HEAD, True))
     modifiers: list[str] = []
     if get("modifier_1") or get("modifier_2") or get("modifier_3") or get("modifier_4"):
         gap: str | None = None
@@ -321,9 +329,7 @@ def read_service_line(
             code = c.read(column)
             if code is not None:
                 modifiers.append(code)
-    units = c.read("units", True)
-    charge = c.read("charge", True)
-    place = c.read("place_of_service", True)
+    units, charge, place = c.take(columns.plan(_LINE_AMOUNTS, True))
     pointers: tuple[int, ...] | None = (1,)
     if get("diagnosis_pointers"):
         pointers = c.read(

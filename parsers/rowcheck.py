@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.claim import Frequency, LineOfBusiness, Relationship, RenderingLicense
 from parsers import cells
@@ -50,6 +50,13 @@ Check = Callable[[str], Any]
 
 def _text(max_length: int) -> Check:
     return cells.text_limit(max_length)
+
+
+def _service_date(value: str, today: date) -> date:
+    parsed = cells.iso_date(value)
+    if parsed > today:
+        raise CellError(f"service date is in the future (today is {today})")
+    return parsed
 
 
 def column_checks(today: date) -> dict[str, Check]:
@@ -93,7 +100,7 @@ def column_checks(today: date) -> dict[str, Check]:
         "facility_npi": cells.npi,
         "facility_zip": cells.facility_zip,
         "line_id": partial(cells.identifier, max_length=30, what="a line id"),
-        "service_date": cells.iso_date,
+        "service_date": partial(_service_date, today=today),
         "procedure_code": cells.procedure,
         "units": cells.units,
         "charge": cells.charge,
@@ -167,20 +174,55 @@ def row_is_clean(row_cells: Mapping[str, str]) -> bool:
 _UNSEEN: Any = object()
 
 
+class Step(NamedTuple):
+    """How one column of a plan is read: chosen once per file."""
+
+    column: str
+    required: bool
+    check: Check
+    memo: dict[str, Any] | None  # the column's accepted values, or None: not memoised
+    minus_allowed: bool
+
+
+Plan = tuple[Step, ...]
+
+
 class ColumnReader:
     """The checks of one file, per canonical column, and the memo of values they accepted.
 
-    ``row`` starts the reading of one row; the ``RowReader`` it returns collects
-    (column, reason) problems instead of raising.
+    ``plan`` compiles a run of columns into ``Step``s once; ``RowReader.take`` reads
+    a row's cells by such a plan in one loop.  ``row`` starts the reading of one
+    row; the ``RowReader`` it returns collects (column, reason) problems instead of
+    raising.
     """
 
-    __slots__ = ("today", "checks", "memo", "limit")
+    __slots__ = ("today", "checks", "memo", "limit", "_plans")
 
     def __init__(self, today: date, *, limit: int = MEMO_LIMIT) -> None:
         self.today = today
         self.checks = column_checks(today)
         self.memo: dict[str, dict[str, Any]] = {column: {} for column in MEMO_COLUMNS}
         self.limit = limit
+        self._plans: dict[tuple[tuple[str, ...], bool | tuple[str, ...]], Plan] = {}
+
+    def plan(self, columns: tuple[str, ...], required: bool | tuple[str, ...] = False) -> Plan:
+        """The steps that read ``columns`` in order, compiled on first use and kept.
+
+        ``required``: all of them, none, or the ones named.
+        """
+        found = self._plans.get((columns, required))
+        if found is None:
+            found = self._plans[(columns, required)] = tuple(
+                Step(
+                    column,
+                    required if isinstance(required, bool) else column in required,
+                    self.checks[column],
+                    self.memo.get(column),
+                    column in MINUS_ALLOWED,
+                )
+                for column in columns
+            )
+        return found
 
     def row(
         self,
@@ -190,22 +232,6 @@ class ColumnReader:
         clean: bool | None = None,
     ) -> RowReader:
         return RowReader(self, row_cells, problems, reported, row_is_clean(row_cells) if clean is None else clean)
-
-    def check(self, column: str, value: str, clean: bool) -> Any:
-        """The value read from a filled cell; raises ``CellError`` with a reason."""
-        memo = self.memo.get(column)
-        if memo is not None:
-            found = memo.get(value, _UNSEEN)
-            if found is not _UNSEEN:
-                return found
-        if not clean:
-            reason = unsafe_text_reason(value, allow_minus=column in MINUS_ALLOWED)
-            if reason:
-                raise CellError(reason)
-        result = self.checks[column](value)
-        if memo is not None and len(memo) < self.limit:
-            memo[value] = result
-        return result
 
 
 class RowReader:
@@ -227,30 +253,57 @@ class RowReader:
         self.reported = reported
         self.clean = clean
 
-    def read(self, column: str, required: bool = False, check: Check | None = None) -> Any:
-        """The cell's value as its check reads it; None (and a problem) if it cannot be read.
+    def take(self, plan: Plan) -> list[Any]:
+        """The plan's cells as their checks read them; None (and a problem) where one cannot be read.
 
-        ``check`` replaces the column's own check (diagnosis pointers, which depend
-        on the claim); it is not memoised.
+        A memo hit needs no unsafe-text check: only values that passed it (or came
+        from a clean row, whose every cell is clean) are kept.
         """
-        value = self.cells.get(column)
-        if not value:
-            if required and column not in self.reported:
-                self.problems.append((column, MISSING))
-            return None
-        if self.reported and column in self.reported:
-            return None
-        try:
-            if check is None:
-                return self.columns.check(column, value, self.clean)
-            if not self.clean:
-                reason = unsafe_text_reason(value, allow_minus=column in MINUS_ALLOWED)
+        get = self.cells.get
+        problems = self.problems
+        reported = self.reported
+        clean = self.clean
+        limit = self.columns.limit
+        out: list[Any] = []
+        append = out.append
+        for column, required, check, memo, minus_allowed in plan:
+            value = get(column)
+            if not value:
+                if required and column not in reported:
+                    problems.append((column, MISSING))
+                append(None)
+                continue
+            if reported and column in reported:
+                append(None)
+                continue
+            if memo is not None:
+                found = memo.get(value, _UNSEEN)
+                if found is not _UNSEEN:
+                    append(found)
+                    continue
+            if not clean:
+                reason = unsafe_text_reason(value, allow_minus=minus_allowed)
                 if reason:
-                    raise CellError(reason)
-            return check(value)
-        except CellError as error:
-            self.problems.append((column, error.reason))
-            return None
+                    problems.append((column, reason))
+                    append(None)
+                    continue
+            try:
+                result = check(value)
+            except CellError as error:
+                problems.append((column, error.reason))
+                append(None)
+                continue
+            if memo is not None and len(memo) < limit:
+                memo[value] = result
+            append(result)
+        return out
+
+    def read(self, column: str, required: bool = False, check: Check | None = None) -> Any:
+        """One cell, as ``take`` reads it; ``check`` replaces the column's own (not memoised):
+        diagnosis pointers, whose check depends on the claim."""
+        if check is not None:
+            return self.take((Step(column, required, check, None, column in MINUS_ALLOWED),))[0]
+        return self.take(self.columns.plan((column,), required))[0]
 
     def complain(self, column: str, reason: str) -> None:
         self.problems.append((column, reason))
