@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import partial
 from typing import Any, TypeVar
 
 from domain.claim import (
@@ -51,7 +50,7 @@ from parsers.columns import (
     SUPERVISING_COLUMNS,
 )
 from parsers.errors import RowError
-from parsers.rowcheck import MISSING, ColumnReader, RowReader, row_is_clean
+from parsers.rowcheck import MISSING, ColumnReader, RowReader
 
 T = TypeVar("T")
 
@@ -166,6 +165,11 @@ class ClaimHeader:
     diagnosis_count: int
 
 
+# The vocabularies by value: the checks admit only these words.
+_FREQUENCIES = {f.value: f for f in Frequency}
+_LINES_OF_BUSINESS = {lob.value: lob for lob in LineOfBusiness}
+_RELATIONSHIPS = {r.value: r for r in Relationship}
+_LICENSES = {lic.value: lic for lic in RenderingLicense}
 _CLAIM_OWN = ("claim_id", "frequency", "original_claim_number")
 _PAYER_AND_SUBSCRIBER = (
     "line_of_business",
@@ -190,7 +194,6 @@ def read_claim_header(
     row_cells: Mapping[str, str],
     reported: frozenset[str] = frozenset(),
     *,
-    clean: bool | None = None,
     providers: ProviderCache | None = None,
 ) -> tuple[ClaimHeader | None, list]:
     """Validate the claim-level columns; return the header or None and the problems.
@@ -198,7 +201,7 @@ def read_claim_header(
     ``reported`` names columns the reader already complained about (skipped here).
     """
     problems: list[tuple[str | None, str]] = []
-    c = columns.row(row_cells, problems, reported, clean)
+    c = columns.row(row_cells, problems, reported)
     get = row_cells.get
     providers = providers or ProviderCache()
 
@@ -228,7 +231,7 @@ def read_claim_header(
             patient = Patient(pat_last, pat_first, pat_dob, pat_sex)
 
     rendering = None
-    rendering_given = any(get(column) for column in RENDERING_COLUMNS)
+    rendering_given = any(map(get, RENDERING_COLUMNS))
     if rendering_given:
         rendering = providers.read(c, RENDERING_COLUMNS, lambda: _rendering(c))
     billing = providers.read(
@@ -242,9 +245,9 @@ def read_claim_header(
             c.complain("rendering_npi", "a supervised clinician must be named as the rendering provider")
         # No supervisor at all is the rule pack's to judge: the fix depends on the plan
         # (Medicare plans do not take supervisory billing at all).
-        if any(get(column) for column in SUPERVISING_COLUMNS):
+        if any(map(get, SUPERVISING_COLUMNS)):
             supervising = providers.read(c, SUPERVISING_COLUMNS, lambda: _supervising(c))
-    elif any(get(column) for column in SUPERVISING_COLUMNS):
+    elif any(map(get, SUPERVISING_COLUMNS)):
         c.complain(
             "supervising_npi", "a supervising provider is given, but rendering_license is not supervised"
         )
@@ -268,10 +271,10 @@ def read_claim_header(
         c.complain("diagnosis_1", MISSING)
 
     pay_to = None
-    if any(get(column) for column in PAY_TO_COLUMNS):
+    if any(map(get, PAY_TO_COLUMNS)):
         pay_to = _address(c, "pay_to")
     facility = None
-    if any(get(column) for column in FACILITY_COLUMNS):
+    if any(map(get, FACILITY_COLUMNS)):
         facility = _service_facility(c)
 
     if problems or not reported.isdisjoint(CLAIM_COLUMNS):
@@ -279,18 +282,18 @@ def read_claim_header(
     assert member_id and sub_last and sub_first and sub_dob and sub_sex and sub_address and billing and lob
     fields: dict[str, Any] = {
         "claim_id": claim_id,
-        "line_of_business": LineOfBusiness(lob),
+        "line_of_business": _LINES_OF_BUSINESS[lob],
         "payer_id": payer_id,
         "subscriber": Subscriber(member_id, sub_last, sub_first, sub_dob, sub_sex, sub_address),
         "billing": billing,
         "diagnoses": tuple(diagnoses),
-        "frequency": Frequency(frequency),
+        "frequency": _FREQUENCIES[frequency],
         "original_claim_number": original,
         "payer_name": payer_name,
-        "relationship": Relationship(relationship),
+        "relationship": _RELATIONSHIPS[relationship],
         "patient": patient,
         "rendering": rendering,
-        "rendering_license": RenderingLicense(license_),
+        "rendering_license": _LICENSES[license_],
         "supervising": supervising,
         "prior_auth": prior_auth,
         "pay_to": pay_to,
@@ -309,12 +312,10 @@ def read_service_line(
     diagnosis_count: int,
     source: Source,
     reported: frozenset[str] = frozenset(),
-    *,
-    clean: bool | None = None,
 ) -> tuple[ServiceLine | None, list]:
     """Validate the line-level columns; return the service line or None and the problems."""
     problems: list[tuple[str | None, str]] = []
-    c = columns.row(row_cells, problems, reported, clean)
+    c = columns.row(row_cells, problems, reported)
     get = row_cells.get
     line_id, service_date, procedure = c.take(columns.plan(_LINE_HEAD, True))
     modifiers: list[str] = []
@@ -332,9 +333,7 @@ def read_service_line(
     units, charge, place = c.take(columns.plan(_LINE_AMOUNTS, True))
     pointers: tuple[int, ...] | None = (1,)
     if get("diagnosis_pointers"):
-        pointers = c.read(
-            "diagnosis_pointers", check=partial(cells.diagnosis_pointers, diagnosis_count=diagnosis_count)
-        )
+        (pointers,) = c.take(columns.pointer_plan(diagnosis_count))
     if problems or not reported.isdisjoint(LINE_COLUMNS):
         return None, problems
     assert line_id and service_date and procedure and units and charge is not None and place and pointers
@@ -408,11 +407,10 @@ class ClaimAssembler:
             problems.append(("claim_id", twin))
         if row.cells is not None:
             row_cells = row.cells
-            clean = row_is_clean(row_cells)
             values = tuple(map(row_cells.get, CLAIM_COLUMNS))
             if claim is None or not claim.header_values:
                 header, header_problems = read_claim_header(
-                    self._columns, row_cells, reported, clean=clean, providers=self._providers
+                    self._columns, row_cells, reported, providers=self._providers
                 )
                 problems.extend(header_problems)
                 if claim is None:
@@ -434,7 +432,7 @@ class ClaimAssembler:
                 else sum(1 for column in DIAGNOSIS_COLUMNS if row_cells.get(column))
             )
             line, line_problems = read_service_line(
-                self._columns, row_cells, diagnosis_count, Source(self.file, row.line), reported, clean=clean
+                self._columns, row_cells, diagnosis_count, Source(self.file, row.line), reported
             )
             if line_problems:
                 problems.extend(line_problems)

@@ -196,7 +196,7 @@ class ColumnReader:
     raising.
     """
 
-    __slots__ = ("today", "checks", "memo", "limit", "_plans")
+    __slots__ = ("today", "checks", "memo", "limit", "_plans", "_single", "_pointers")
 
     def __init__(self, today: date, *, limit: int = MEMO_LIMIT) -> None:
         self.today = today
@@ -204,6 +204,8 @@ class ColumnReader:
         self.memo: dict[str, dict[str, Any]] = {column: {} for column in MEMO_COLUMNS}
         self.limit = limit
         self._plans: dict[tuple[tuple[str, ...], bool | tuple[str, ...]], Plan] = {}
+        self._single: tuple[dict[str, Plan], dict[str, Plan]] = ({}, {})  # optional, required
+        self._pointers: dict[int, Plan] = {}
 
     def plan(self, columns: tuple[str, ...], required: bool | tuple[str, ...] = False) -> Plan:
         """The steps that read ``columns`` in order, compiled on first use and kept.
@@ -224,14 +226,32 @@ class ColumnReader:
             )
         return found
 
+    def single(self, column: str, required: bool) -> Plan:
+        """``plan((column,), required)``, looked up by the column alone."""
+        plans = self._single[required]
+        found = plans.get(column)
+        if found is None:
+            found = plans[column] = self.plan((column,), required)
+        return found
+
+    def pointer_plan(self, diagnosis_count: int) -> Plan:
+        """How diagnosis_pointers is read on a claim with ``diagnosis_count`` diagnoses.
+
+        The memo is this count's own: "2" is valid with two diagnoses, not with one.
+        """
+        found = self._pointers.get(diagnosis_count)
+        if found is None:
+            check = partial(cells.diagnosis_pointers, diagnosis_count=diagnosis_count)
+            found = self._pointers[diagnosis_count] = (Step("diagnosis_pointers", False, check, {}, False),)
+        return found
+
     def row(
         self,
         row_cells: Mapping[str, str],
         problems: list[tuple[str | None, str]],
         reported: frozenset[str] = frozenset(),
-        clean: bool | None = None,
     ) -> RowReader:
-        return RowReader(self, row_cells, problems, reported, row_is_clean(row_cells) if clean is None else clean)
+        return RowReader(self, row_cells, problems, reported)
 
 
 class RowReader:
@@ -245,24 +265,23 @@ class RowReader:
         row_cells: Mapping[str, str],
         problems: list[tuple[str | None, str]],
         reported: frozenset[str],
-        clean: bool,
     ) -> None:
         self.columns = columns
         self.cells = row_cells
         self.problems = problems
         self.reported = reported
-        self.clean = clean
+        self.clean: bool | None = None  # whether every cell is clean: scanned at the first memo miss
 
     def take(self, plan: Plan) -> list[Any]:
         """The plan's cells as their checks read them; None (and a problem) where one cannot be read.
 
-        A memo hit needs no unsafe-text check: only values that passed it (or came
-        from a clean row, whose every cell is clean) are kept.
+        A memo hit needs no ``unsafe_text_reason``: only values that passed it are kept.
+        Nor does any cell of a row that ``row_is_clean`` passes, scanned once, at the
+        row's first memo miss (a row of a claim already read seldom has one).
         """
         get = self.cells.get
         problems = self.problems
         reported = self.reported
-        clean = self.clean
         limit = self.columns.limit
         out: list[Any] = []
         append = out.append
@@ -281,6 +300,9 @@ class RowReader:
                 if found is not _UNSEEN:
                     append(found)
                     continue
+            clean = self.clean
+            if clean is None:
+                clean = self.clean = row_is_clean(self.cells)
             if not clean:
                 reason = unsafe_text_reason(value, allow_minus=minus_allowed)
                 if reason:
@@ -298,12 +320,9 @@ class RowReader:
             append(result)
         return out
 
-    def read(self, column: str, required: bool = False, check: Check | None = None) -> Any:
-        """One cell, as ``take`` reads it; ``check`` replaces the column's own (not memoised):
-        diagnosis pointers, whose check depends on the claim."""
-        if check is not None:
-            return self.take((Step(column, required, check, None, column in MINUS_ALLOWED),))[0]
-        return self.take(self.columns.plan((column,), required))[0]
+    def read(self, column: str, required: bool = False) -> Any:
+        """One cell, as ``take`` reads it."""
+        return self.take(self.columns.single(column, required))[0]
 
     def complain(self, column: str, reason: str) -> None:
         self.problems.append((column, reason))
