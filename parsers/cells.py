@@ -257,11 +257,13 @@ def diagnosis_pointers(value: str, diagnosis_count: int) -> tuple[int, ...]:
         raise CellError("at most 4 diagnosis pointers per line")
     if len(set(pointers)) != len(pointers):
         raise CellError("points at a diagnosis twice")
-    missing = [p for p in pointers if not 1 <= p <= diagnosis_count]
-    if missing:
+    # Which pointer is wrong, by its position in the cell, not by what it says: the
+    # cell may hold anything a shifted column put there.
+    wrong = [position for position, p in enumerate(pointers, start=1) if not 1 <= p <= diagnosis_count]
+    if wrong:
         raise CellError(
-            f"points at diagnosis {missing[0]}, but the claim has {diagnosis_count} diagnos"
-            + ("is" if diagnosis_count == 1 else "es")
+            f"diagnosis pointer {wrong[0]} of {len(pointers)} names a diagnosis the claim does not have "
+            f"(it has {diagnosis_count})"
         )
     return pointers
 
