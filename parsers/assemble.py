@@ -41,16 +41,19 @@ from parsers import cells
 from parsers.columns import (
     BILLING_COLUMNS,
     CLAIM_COLUMNS,
+    CLAIM_WIDTH,
     DIAGNOSIS_COLUMNS,
     FACILITY_COLUMNS,
     LINE_COLUMNS,
     MODIFIER_COLUMNS,
     PAY_TO_COLUMNS,
+    POSITION,
     RENDERING_COLUMNS,
     SUPERVISING_COLUMNS,
+    span,
 )
 from parsers.errors import RowError
-from parsers.rowcheck import MISSING, ColumnReader, RowReader
+from parsers.rowcheck import MEMO_LIMIT, MISSING, ColumnReader, RowReader
 
 T = TypeVar("T")
 
@@ -63,23 +66,22 @@ _CLAIM_ID_SHAPE = re.compile(r"[A-Za-z0-9-]{1,20}")
 class CanonicalRow:
     """One row as a reader saw it.
 
-    ``cells`` is None when the row cannot be read at all (e.g. wrong cell count);
-    ``claim_key`` is the claim id cell when it could be found, so that the rest of
-    the claim is refused with the row.  ``problems`` are (column, reason) pairs the
-    reader already found (undecodable bytes, profile conversions).
+    ``cells`` is the row's text per canonical column, in ``ALL_COLUMNS`` order ("" for
+    a column the file does not have; ``parsers.columns.POSITION`` says where each sits),
+    or None when the row cannot be read at all (e.g. wrong cell count); ``claim_key``
+    is the claim id cell when it could be found, so that the rest of the claim is
+    refused with the row.  ``problems`` are (column, reason) pairs the reader already
+    found (undecodable bytes, profile conversions).
     """
 
     line: int
-    cells: dict[str, str] | None
+    cells: list[str] | None
     claim_key: str | None
     problems: list[tuple[str | None, str]] = field(default_factory=list)
 
 
 def _address(c: RowReader, prefix: str) -> Address | None:
-    line1 = c.read(f"{prefix}_address1", True)
-    city = c.read(f"{prefix}_city", True)
-    state = c.read(f"{prefix}_state", True)
-    zip_code = c.read(f"{prefix}_zip", True)
+    line1, city, state, zip_code = c.take(c.columns.plan(_ADDRESS[prefix], True))
     if line1 and city and state and zip_code:
         return Address(line1, city, state, zip_code)
     return None
@@ -95,66 +97,96 @@ def _service_facility(c: RowReader) -> ServiceFacility | None:
     return None
 
 
-def _person(c: RowReader, prefix: str) -> tuple[str | None, str | None, str | None]:
-    npi = c.read(f"{prefix}_npi", True)
-    last = c.read(f"{prefix}_last", True)
-    first = c.read(f"{prefix}_first", True)
-    return npi, last, first
-
-
-def _billing(c: RowReader, rendering_npi: str | None) -> Provider | None:
-    npi = c.read("billing_npi", True)
-    name = c.read("billing_name", True)
-    tax_id = c.read("billing_tax_id", True)
-    taxonomy = c.read("billing_taxonomy", True)
+def _billing(c: RowReader) -> Provider | None:
+    npi, name, tax_id, taxonomy = c.take(c.columns.plan(_BILLING_OWN, True))
     address = _address(c, "billing")
     if not (npi and name and tax_id and taxonomy and address):
         return None
     # A solo clinician bills under their own Type 1 NPI; a group under its Type 2.
-    entity_type = "1" if npi == rendering_npi else "2"
+    entity_type = "1" if npi == (c.cells[_RENDERING_NPI] or None) else "2"
     return Provider(npi, name, entity_type=entity_type, taxonomy=taxonomy, tax_id=tax_id, address=address)
 
 
 def _rendering(c: RowReader) -> Provider | None:
-    npi, last, first = _person(c, "rendering")
-    taxonomy = c.read("rendering_taxonomy", True)
+    npi, last, first, taxonomy = c.take(c.columns.plan(RENDERING_COLUMNS, True))
     if npi and last and first and taxonomy:
         return Provider(npi, last, first, entity_type="1", taxonomy=taxonomy)
     return None
 
 
 def _supervising(c: RowReader) -> Provider | None:
-    npi, last, first = _person(c, "supervising")
+    npi, last, first = c.take(c.columns.plan(SUPERVISING_COLUMNS, True))
     if npi and last and first:
         return Provider(npi, last, first, entity_type="1")
     return None
 
 
-class ProviderCache:
-    """Providers already read, by their raw cells: an export names few of them.
+def _diagnoses(c: RowReader) -> tuple[str, ...]:
+    """The claim's diagnosis codes; a gap or a repeat is a problem."""
+    row_cells = c.cells
+    diagnoses: list[str] = []
+    gap: str | None = None
+    for column, at in _DIAGNOSIS_AT:
+        if not row_cells[at]:
+            gap = gap or column
+            continue
+        if gap:
+            c.complain(column, f"is filled but {gap} is empty; diagnosis pointers would shift")
+        code = c.read(column)
+        if code is not None:
+            if code in diagnoses:
+                c.complain(column, f"repeats diagnosis_{diagnoses.index(code) + 1}")
+            diagnoses.append(code)
+    if not row_cells[_DIAGNOSIS_1] and "diagnosis_1" not in c.reported:
+        c.complain("diagnosis_1", MISSING)
+    return tuple(diagnoses)
 
-    Only blocks read without a problem are cached, so a hit is exactly what a
-    fresh read would give.
+
+class BlockMemo:
+    """One block of claim-level columns (a provider, the diagnoses, an address) already
+    read, by its raw cells: an export names few providers and diagnosis sets.
+
+    Only blocks read without a problem are kept (a refusal is found and written afresh),
+    and a block is read afresh when the reader already complained about one of its
+    cells; so a hit is exactly what a fresh read would give.  Bounded, like the memo of
+    single cells (``parsers.rowcheck``).
     """
 
-    def __init__(self, limit: int = 4096) -> None:
-        self.limit = limit
-        self._entries: dict[tuple, Provider] = {}
+    __slots__ = ("where", "columns", "limit", "_entries")
 
-    def read(
-        self, c: RowReader, columns: tuple[str, ...], reader: Callable[[], Provider | None]
-    ) -> Provider | None:
-        key = (columns, *map(c.cells.get, columns))
-        if c.reported and not c.reported.isdisjoint(columns):
-            return reader()
-        found = self._entries.get(key)
-        if found is not None:
-            return found
+    def __init__(self, columns: tuple[str, ...], limit: int = MEMO_LIMIT) -> None:
+        self.where = span(columns)
+        self.columns = frozenset(columns)
+        self.limit = limit
+        self._entries: dict[tuple[str, ...], Any] = {}
+
+    def read(self, c: RowReader, reader: Callable[[RowReader], T]) -> T:
+        if c.reported and not c.reported.isdisjoint(self.columns):
+            return reader(c)
+        key = tuple(c.cells[self.where])
+        found = self._entries.get(key, _UNSEEN)
+        if found is not _UNSEEN:
+            return found  # type: ignore[no-any-return]
         before = len(c.problems)
-        provider = reader()
-        if provider is not None and len(c.problems) == before and len(self._entries) < self.limit:
-            self._entries[key] = provider
-        return provider
+        result = reader(c)
+        if len(c.problems) == before and len(self._entries) < self.limit:
+            self._entries[key] = result
+        return result
+
+
+class Blocks:
+    """The block memos of one file."""
+
+    __slots__ = ("billing", "rendering", "supervising", "diagnoses", "pay_to", "facility")
+
+    def __init__(self) -> None:
+        # Billing's entity type depends on the rendering NPI, which therefore keys it too.
+        self.billing = BlockMemo((*BILLING_COLUMNS, "rendering_npi"))
+        self.rendering = BlockMemo(RENDERING_COLUMNS)
+        self.supervising = BlockMemo(SUPERVISING_COLUMNS)
+        self.diagnoses = BlockMemo(DIAGNOSIS_COLUMNS)
+        self.pay_to = BlockMemo(PAY_TO_COLUMNS)
+        self.facility = BlockMemo(FACILITY_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +197,7 @@ class ClaimHeader:
     diagnosis_count: int
 
 
+_UNSEEN: Any = object()
 # The vocabularies by value: the checks admit only these words.
 _FREQUENCIES = {f.value: f for f in Frequency}
 _LINES_OF_BUSINESS = {lob.value: lob for lob in LineOfBusiness}
@@ -187,32 +220,44 @@ _PAYER_AND_SUBSCRIBER = (
 )
 _REQUIRED_OF_PAYER_AND_SUBSCRIBER = tuple(column for column in _PAYER_AND_SUBSCRIBER if column != "payer_name")
 _PATIENT = ("patient_last", "patient_first", "patient_dob", "patient_sex")
+# patient_* column, its position, and its subscriber_* twin's position.
+_PATIENT_AND_SUBSCRIBER_AT = tuple(
+    (column, POSITION[column], POSITION[column.replace("patient_", "subscriber_")]) for column in _PATIENT
+)
+_ADDRESS = {
+    prefix: (f"{prefix}_address1", f"{prefix}_city", f"{prefix}_state", f"{prefix}_zip")
+    for prefix in ("subscriber", "billing", "pay_to", "facility")
+}
+_BILLING_OWN = ("billing_npi", "billing_name", "billing_tax_id", "billing_taxonomy")
+_DIAGNOSIS_AT = tuple((column, POSITION[column]) for column in DIAGNOSIS_COLUMNS)
+_DIAGNOSIS_1 = POSITION["diagnosis_1"]
+_ORIGINAL = POSITION["original_claim_number"]
+_RENDERING_NPI = POSITION["rendering_npi"]
+_RENDERING = span(RENDERING_COLUMNS)
+_SUPERVISING = span(SUPERVISING_COLUMNS)
+_PAY_TO = span(PAY_TO_COLUMNS)
+_FACILITY = span(FACILITY_COLUMNS)
+_DIAGNOSES = span(DIAGNOSIS_COLUMNS)
 
 
-def read_claim_header(
-    columns: ColumnReader,
-    row_cells: Mapping[str, str],
-    reported: frozenset[str] = frozenset(),
-    *,
-    providers: ProviderCache | None = None,
-) -> tuple[ClaimHeader | None, list]:
-    """Validate the claim-level columns; return the header or None and the problems.
+def read_claim_header(c: RowReader, blocks: Blocks) -> ClaimHeader | None:
+    """Validate the claim-level columns of the row ``c`` reads; its problems go to ``c``.
 
-    ``reported`` names columns the reader already complained about (skipped here).
+    The header, or None when any claim-level cell was refused (here or by the reader:
+    ``c.reported`` names columns the reader already complained about, skipped here).
     """
-    problems: list[tuple[str | None, str]] = []
-    c = columns.row(row_cells, problems, reported)
-    get = row_cells.get
-    providers = providers or ProviderCache()
+    columns = c.columns
+    row_cells = c.cells
+    before = len(c.problems)
 
     claim_id, frequency, original = c.take(columns.plan(_CLAIM_OWN, ("claim_id",)))
     frequency = frequency or "1"
-    if frequency in ("7", "8") and not get("original_claim_number"):
+    if frequency in ("7", "8") and not row_cells[_ORIGINAL]:
         c.complain(
             "original_claim_number",
             f"required for frequency {frequency} (replacement/void): the payer claim number of the original",
         )
-    if frequency == "1" and get("original_claim_number"):
+    if frequency == "1" and row_cells[_ORIGINAL]:
         c.complain("original_claim_number", "given, but frequency is 1 (an original claim replaces nothing)")
     (lob, payer_id, payer_name, member_id, sub_last, sub_first, sub_dob, sub_sex, line1, city, state,
      zip_code) = c.take(columns.plan(_PAYER_AND_SUBSCRIBER, _REQUIRED_OF_PAYER_AND_SUBSCRIBER))
@@ -222,8 +267,8 @@ def read_claim_header(
     relationship = c.read("patient_relationship") or "self"
     patient = None
     if relationship == "self":
-        for column in ("patient_last", "patient_first", "patient_dob", "patient_sex"):
-            if get(column) and get(column) != get(column.replace("patient_", "subscriber_")):
+        for column, at, subscriber_at in _PATIENT_AND_SUBSCRIBER_AT:
+            if row_cells[at] and row_cells[at] != row_cells[subscriber_at]:
                 c.complain(column, "differs from the subscriber's, but patient_relationship is self")
     else:
         pat_last, pat_first, pat_dob, pat_sex = c.take(columns.plan(_PATIENT, True))
@@ -231,54 +276,38 @@ def read_claim_header(
             patient = Patient(pat_last, pat_first, pat_dob, pat_sex)
 
     rendering = None
-    rendering_given = any(map(get, RENDERING_COLUMNS))
+    rendering_given = any(row_cells[_RENDERING])
     if rendering_given:
-        rendering = providers.read(c, RENDERING_COLUMNS, lambda: _rendering(c))
-    billing = providers.read(
-        c, (*BILLING_COLUMNS, "rendering_npi"), lambda: _billing(c, get("rendering_npi") or None)
-    )
+        rendering = blocks.rendering.read(c, _rendering)
+    billing = blocks.billing.read(c, _billing)
 
     license_ = c.read("rendering_license") or "independent"
     supervising = None
+    supervising_given = any(row_cells[_SUPERVISING])
     if license_ == "supervised":
         if not rendering_given:
             c.complain("rendering_npi", "a supervised clinician must be named as the rendering provider")
         # No supervisor at all is the rule pack's to judge: the fix depends on the plan
         # (Medicare plans do not take supervisory billing at all).
-        if any(map(get, SUPERVISING_COLUMNS)):
-            supervising = providers.read(c, SUPERVISING_COLUMNS, lambda: _supervising(c))
-    elif any(map(get, SUPERVISING_COLUMNS)):
+        if supervising_given:
+            supervising = blocks.supervising.read(c, _supervising)
+    elif supervising_given:
         c.complain(
             "supervising_npi", "a supervising provider is given, but rendering_license is not supervised"
         )
 
     prior_auth = c.read("prior_auth")
-
-    diagnoses: list[str] = []
-    gap: str | None = None
-    for column in DIAGNOSIS_COLUMNS:
-        if not get(column):
-            gap = gap or column
-            continue
-        if gap:
-            c.complain(column, f"is filled but {gap} is empty; diagnosis pointers would shift")
-        code = c.read(column)
-        if code is not None:
-            if code in diagnoses:
-                c.complain(column, f"repeats diagnosis_{diagnoses.index(code) + 1}")
-            diagnoses.append(code)
-    if not get("diagnosis_1") and "diagnosis_1" not in reported:
-        c.complain("diagnosis_1", MISSING)
+    diagnoses = blocks.diagnoses.read(c, _diagnoses)
 
     pay_to = None
-    if any(map(get, PAY_TO_COLUMNS)):
-        pay_to = _address(c, "pay_to")
+    if any(row_cells[_PAY_TO]):
+        pay_to = blocks.pay_to.read(c, lambda c: _address(c, "pay_to"))
     facility = None
-    if any(map(get, FACILITY_COLUMNS)):
-        facility = _service_facility(c)
+    if any(row_cells[_FACILITY]):
+        facility = blocks.facility.read(c, _service_facility)
 
-    if problems or not reported.isdisjoint(CLAIM_COLUMNS):
-        return None, problems
+    if len(c.problems) > before or not c.reported.isdisjoint(CLAIM_COLUMNS):
+        return None
     assert member_id and sub_last and sub_first and sub_dob and sub_sex and sub_address and billing and lob
     fields: dict[str, Any] = {
         "claim_id": claim_id,
@@ -286,7 +315,7 @@ def read_claim_header(
         "payer_id": payer_id,
         "subscriber": Subscriber(member_id, sub_last, sub_first, sub_dob, sub_sex, sub_address),
         "billing": billing,
-        "diagnoses": tuple(diagnoses),
+        "diagnoses": diagnoses,
         "frequency": _FREQUENCIES[frequency],
         "original_claim_number": original,
         "payer_name": payer_name,
@@ -299,30 +328,30 @@ def read_claim_header(
         "pay_to": pay_to,
         "service_facility": facility,
     }
-    return ClaimHeader(fields, len(diagnoses)), problems
+    return ClaimHeader(fields, len(diagnoses))
 
 
 _LINE_HEAD = ("line_id", "service_date", "procedure_code")  # a service date in the future is refused
 _LINE_AMOUNTS = ("units", "charge", "place_of_service")
+_MODIFIERS = span(MODIFIER_COLUMNS)
+_MODIFIER_AT = tuple((column, POSITION[column]) for column in MODIFIER_COLUMNS)
+_POINTERS = POSITION["diagnosis_pointers"]
 
 
-def read_service_line(
-    columns: ColumnReader,
-    row_cells: Mapping[str, str],
-    diagnosis_count: int,
-    source: Source,
-    reported: frozenset[str] = frozenset(),
-) -> tuple[ServiceLine | None, list]:
-    """Validate the line-level columns; return the service line or None and the problems."""
-    problems: list[tuple[str | None, str]] = []
-    c = columns.row(row_cells, problems, reported)
-    get = row_cells.get
+def read_service_line(c: RowReader, diagnosis_count: int, source: Source) -> ServiceLine | None:
+    """Validate the line-level columns of the row ``c`` reads; its problems go to ``c``.
+
+    The service line, or None when any line-level cell was refused.
+    """
+    columns = c.columns
+    row_cells = c.cells
+    before = len(c.problems)
     line_id, service_date, procedure = c.take(columns.plan(_LINE_HEAD, True))
     modifiers: list[str] = []
-    if get("modifier_1") or get("modifier_2") or get("modifier_3") or get("modifier_4"):
+    if any(row_cells[_MODIFIERS]):
         gap: str | None = None
-        for column in MODIFIER_COLUMNS:
-            if not get(column):
+        for column, at in _MODIFIER_AT:
+            if not row_cells[at]:
                 gap = gap or column
                 continue
             if gap:
@@ -332,12 +361,12 @@ def read_service_line(
                 modifiers.append(code)
     units, charge, place = c.take(columns.plan(_LINE_AMOUNTS, True))
     pointers: tuple[int, ...] | None = (1,)
-    if get("diagnosis_pointers"):
+    if row_cells[_POINTERS]:
         (pointers,) = c.take(columns.pointer_plan(diagnosis_count))
-    if problems or not reported.isdisjoint(LINE_COLUMNS):
-        return None, problems
+    if len(c.problems) > before or not c.reported.isdisjoint(LINE_COLUMNS):
+        return None
     assert line_id and service_date and procedure and units and charge is not None and place and pointers
-    line = ServiceLine(
+    return ServiceLine(
         line_id=line_id,
         service_date=service_date,
         procedure_code=procedure,
@@ -348,14 +377,13 @@ def read_service_line(
         diagnosis_pointers=pointers,
         source=source,
     )
-    return line, problems
 
 
 @dataclass(slots=True)
 class _OpenClaim:
     key: str
     first_line: int
-    header_values: tuple[str | None, ...]
+    header_values: list[str]  # the raw claim-level cells of its first readable row
     header: ClaimHeader | None
     lines: list[ServiceLine] = field(default_factory=list)
     line_ids: dict[str, int] = field(default_factory=dict)
@@ -374,7 +402,7 @@ class ClaimAssembler:
         self.today = today
         self.labels = labels or {}
         self._open: dict[str, _OpenClaim] = {}
-        self._providers = ProviderCache()
+        self._blocks = Blocks()
         self._columns = ColumnReader(today)
         self.refused_claim_ids: list[str] = []
         self._by_case: dict[str, tuple[str, int]] = {}  # upper-cased claim id -> (claim id, first line)
@@ -407,12 +435,10 @@ class ClaimAssembler:
             problems.append(("claim_id", twin))
         if row.cells is not None:
             row_cells = row.cells
-            values = tuple(map(row_cells.get, CLAIM_COLUMNS))
+            c = RowReader(self._columns, row_cells, problems, reported)
+            values = row_cells[:CLAIM_WIDTH]
             if claim is None or not claim.header_values:
-                header, header_problems = read_claim_header(
-                    self._columns, row_cells, reported, providers=self._providers
-                )
-                problems.extend(header_problems)
+                header = read_claim_header(c, self._blocks)
                 if claim is None:
                     claim = self._open[key] = _OpenClaim(key, row.line, values, header)
                 else:
@@ -427,15 +453,9 @@ class ClaimAssembler:
                             )
                         )
             diagnosis_count = (
-                claim.header.diagnosis_count
-                if claim.header
-                else sum(1 for column in DIAGNOSIS_COLUMNS if row_cells.get(column))
+                claim.header.diagnosis_count if claim.header else sum(1 for value in row_cells[_DIAGNOSES] if value)
             )
-            line, line_problems = read_service_line(
-                self._columns, row_cells, diagnosis_count, Source(self.file, row.line), reported
-            )
-            if line_problems:
-                problems.extend(line_problems)
+            line = read_service_line(c, diagnosis_count, Source(self.file, row.line))
             if line is not None:
                 if line.line_id in claim.line_ids:
                     problems.append(
@@ -448,7 +468,7 @@ class ClaimAssembler:
                     claim.line_ids[line.line_id] = row.line
                     claim.lines.append(line)
         elif claim is None:
-            claim = self._open[key] = _OpenClaim(key, row.line, (), None)
+            claim = self._open[key] = _OpenClaim(key, row.line, [], None)
         out = []
         if problems or claim.header is None:
             claim.refused = True

@@ -31,17 +31,12 @@ from zlib import crc32
 
 from domain.claim import Claim
 from parsers.assemble import CanonicalRow, ClaimAssembler
+from parsers.columns import ALL_COLUMNS
 from parsers.errors import RowError
 from parsers.layout import SAMPLE_ROWS, misfit_columns, width_problem
 from parsers.profiles import Profile, RowMapper
 
 NOT_UTF8 = "is not UTF-8 (Latin-1 or Windows-1252 bytes?); save the export as UTF-8"
-
-
-class _Record(NamedTuple):
-    line: int  # physical line where the record starts
-    cells: list[str]
-    bad_lines: Sequence[int]  # physical lines of this record that were not UTF-8
 
 
 class _Broken(Exception):
@@ -176,7 +171,7 @@ class CsvExportReader:
                         continue
                     widths.append(len(cells))
                     if len(cells) == mapper.width and not bad_lines:
-                        rows.append(mapper.map(cells)[0])
+                        rows.append(dict(zip(ALL_COLUMNS, mapper.map(cells)[0], strict=True)))
                     if len(widths) >= SAMPLE_ROWS:
                         break
             except _Broken:
@@ -268,7 +263,7 @@ class CsvExportReader:
                     ordinal += 1
                     if parts > 1 and (partition_of(key, parts) != part if key else not first):
                         continue
-                    row = self._canonical_row(_Record(line, cells, bad_lines), mapper)
+                    row = self._canonical_row(line, cells, bad_lines, key, mapper)
                     for item in assembler.add(row, last_of_claim=last):
                         yield tag, item
             except _Broken as broken:
@@ -282,18 +277,19 @@ class CsvExportReader:
             for first_line, item in assembler.finish_tagged():
                 yield (_END, first_line), item
 
-    def _canonical_row(self, record: _Record, mapper: RowMapper) -> CanonicalRow:
+    def _canonical_row(
+        self, line: int, record: list[str], bad_lines: Sequence[int], key: str | None, mapper: RowMapper
+    ) -> CanonicalRow:
         """The row as ``add`` takes it: canonical cells and the problems met reading it."""
-        key = mapper.claim_key(record.cells)
-        if len(record.cells) != mapper.width:
-            reason = f"row has {len(record.cells)} cells, the header has {mapper.width}"
-            return CanonicalRow(record.line, None, key, [(None, reason)])
-        cells, problems = mapper.map(record.cells)
-        if record.bad_lines:
-            lines = ", ".join(str(n) for n in record.bad_lines)
-            damaged = [column for column, value in cells.items() if _UNDECODED.search(value)]
+        if len(record) != mapper.width:
+            reason = f"row has {len(record)} cells, the header has {mapper.width}"
+            return CanonicalRow(line, None, key, [(None, reason)])
+        cells, problems = mapper.map(record)
+        if bad_lines:
+            lines = ", ".join(str(n) for n in bad_lines)
+            damaged = [ALL_COLUMNS[at] for at in mapper.file_order if _UNDECODED.search(cells[at])]
             for column in damaged:
                 problems.append((column, f"line {lines} {NOT_UTF8}"))
             if not damaged:
                 problems.append((None, f"line {lines} {NOT_UTF8}"))
-        return CanonicalRow(record.line, cells, key, problems)
+        return CanonicalRow(line, cells, key, problems)

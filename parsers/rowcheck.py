@@ -18,7 +18,7 @@ Reasons come from ``parsers.cells`` and never contain the cell's value.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Sequence
 from datetime import date
 from functools import partial
 from typing import Any, NamedTuple
@@ -31,6 +31,7 @@ from parsers.columns import (
     DIAGNOSIS_COLUMNS,
     FACILITY_COLUMNS,
     MODIFIER_COLUMNS,
+    POSITION,
     RENDERING_COLUMNS,
     SUPERVISING_COLUMNS,
 )
@@ -154,14 +155,14 @@ MINUS_ALLOWED: frozenset[str] = frozenset({"units", "charge"})
 _SUSPECT_CHARACTERS = re.compile(r"[~*:^\x00-\x1f\x7f]")
 
 
-def row_is_clean(row_cells: Mapping[str, str]) -> bool:
+def row_is_clean(row_cells: Sequence[str]) -> bool:
     """One scan of the whole row: no separator, control character or formula start.
 
     A clean row has only clean cells, so ``unsafe_text_reason`` need not look at
     them one by one.  A false alarm (a comma followed by '=' inside a cell) only
     sends the row's cells through ``unsafe_text_reason``, which finds nothing.
     """
-    joined = "," + ",".join(row_cells.values())
+    joined = "," + ",".join(row_cells)
     return not (
         _SUSPECT_CHARACTERS.search(joined)
         or ",=" in joined
@@ -178,6 +179,7 @@ class Step(NamedTuple):
     """How one column of a plan is read: chosen once per file."""
 
     column: str
+    at: int  # the column's position in a canonical row
     required: bool
     check: Check
     memo: dict[str, Any] | None  # the column's accepted values, or None: not memoised
@@ -192,8 +194,8 @@ class ColumnReader:
 
     ``plan`` compiles a run of columns into ``Step``s once; ``RowReader.take`` reads
     a row's cells by such a plan in one loop.  ``row`` starts the reading of one
-    row; the ``RowReader`` it returns collects (column, reason) problems instead of
-    raising.
+    canonical row (``parsers.columns.POSITION`` order); the ``RowReader`` it returns
+    collects (column, reason) problems instead of raising.
     """
 
     __slots__ = ("today", "checks", "memo", "limit", "_plans", "_single", "_pointers")
@@ -217,6 +219,7 @@ class ColumnReader:
             found = self._plans[(columns, required)] = tuple(
                 Step(
                     column,
+                    POSITION[column],
                     required if isinstance(required, bool) else column in required,
                     self.checks[column],
                     self.memo.get(column),
@@ -242,12 +245,13 @@ class ColumnReader:
         found = self._pointers.get(diagnosis_count)
         if found is None:
             check = partial(cells.diagnosis_pointers, diagnosis_count=diagnosis_count)
-            found = self._pointers[diagnosis_count] = (Step("diagnosis_pointers", False, check, {}, False),)
+            step = Step("diagnosis_pointers", POSITION["diagnosis_pointers"], False, check, {}, False)
+            found = self._pointers[diagnosis_count] = (step,)
         return found
 
     def row(
         self,
-        row_cells: Mapping[str, str],
+        row_cells: Sequence[str],
         problems: list[tuple[str | None, str]],
         reported: frozenset[str] = frozenset(),
     ) -> RowReader:
@@ -255,14 +259,14 @@ class ColumnReader:
 
 
 class RowReader:
-    """Reads the cells of one row through its file's ``ColumnReader``."""
+    """Reads the cells of one canonical row through its file's ``ColumnReader``."""
 
     __slots__ = ("columns", "cells", "problems", "reported", "clean")
 
     def __init__(
         self,
         columns: ColumnReader,
-        row_cells: Mapping[str, str],
+        row_cells: Sequence[str],
         problems: list[tuple[str | None, str]],
         reported: frozenset[str],
     ) -> None:
@@ -279,14 +283,14 @@ class RowReader:
         Nor does any cell of a row that ``row_is_clean`` passes, scanned once, at the
         row's first memo miss (a row of a claim already read seldom has one).
         """
-        get = self.cells.get
+        row_cells = self.cells
         problems = self.problems
         reported = self.reported
         limit = self.columns.limit
         out: list[Any] = []
         append = out.append
-        for column, required, check, memo, minus_allowed in plan:
-            value = get(column)
+        for column, at, required, check, memo, minus_allowed in plan:
+            value = row_cells[at]
             if not value:
                 if required and column not in reported:
                     problems.append((column, MISSING))
@@ -302,7 +306,7 @@ class RowReader:
                     continue
             clean = self.clean
             if clean is None:
-                clean = self.clean = row_is_clean(self.cells)
+                clean = self.clean = row_is_clean(row_cells)
             if not clean:
                 reason = unsafe_text_reason(value, allow_minus=minus_allowed)
                 if reason:

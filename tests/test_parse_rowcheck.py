@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from parsers.cells import CellError
-from parsers.columns import ALL_COLUMNS
+from parsers.columns import ALL_COLUMNS, canonical_cells
 from parsers.export import parse_export
 from parsers.rowcheck import MEMO_COLUMNS, ColumnReader
 from parsers.writer import claim_rows
@@ -123,12 +123,12 @@ def test_pointers_accepted_for_two_diagnoses_are_checked_again_for_one(tmp_path)
 
 def test_the_memo_gives_what_the_check_gives_and_stays_bounded():
     reader = ColumnReader(TODAY, limit=2)
-    read = [reader.row({"charge": value}, []).read("charge") for value in ("10", "10.5", "7.25", "10")]
+    read = [reader.row(canonical_cells({"charge": value}), []).read("charge") for value in ("10", "10.5", "7.25", "10")]
     assert [str(amount) for amount in read] == ["10.00", "10.50", "7.25", "10.00"]
     assert all(isinstance(amount, Decimal) for amount in read)
     assert len(reader.memo["charge"]) == 2
     problems: list = []
-    assert reader.row({"charge": "10.505"}, problems).read("charge") is None
+    assert reader.row(canonical_cells({"charge": "10.505"}), problems).read("charge") is None
     assert problems == [("charge", "has more than 2 decimal places")]
     assert "10.505" not in reader.memo["charge"]
 
@@ -136,7 +136,7 @@ def test_the_memo_gives_what_the_check_gives_and_stays_bounded():
 def test_the_memo_is_per_column_not_per_value():
     reader = ColumnReader(TODAY)
     problems: list = []
-    row = reader.row({"subscriber_state": "MA", "subscriber_sex": "MA"}, problems)
+    row = reader.row(canonical_cells({"subscriber_state": "MA", "subscriber_sex": "MA"}), problems)
     assert row.read("subscriber_state") == "MA"
     assert row.read("subscriber_sex") is None
     assert problems == [("subscriber_sex", "value is not one of M, F, U")]
