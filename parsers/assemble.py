@@ -177,13 +177,10 @@ class BlockMemo:
 class Blocks:
     """The block memos of one file."""
 
-    __slots__ = ("billing", "rendering", "supervising", "diagnoses", "pay_to", "facility")
+    __slots__ = ("providers", "diagnoses", "pay_to", "facility")
 
     def __init__(self) -> None:
-        # Billing's entity type depends on the rendering NPI, which therefore keys it too.
-        self.billing = BlockMemo((*BILLING_COLUMNS, "rendering_npi"))
-        self.rendering = BlockMemo(RENDERING_COLUMNS)
-        self.supervising = BlockMemo(SUPERVISING_COLUMNS)
+        self.providers = BlockMemo(_PROVIDER_COLUMNS)
         self.diagnoses = BlockMemo(DIAGNOSIS_COLUMNS)
         self.pay_to = BlockMemo(PAY_TO_COLUMNS)
         self.facility = BlockMemo(FACILITY_COLUMNS)
@@ -203,8 +200,10 @@ _FREQUENCIES = {f.value: f for f in Frequency}
 _LINES_OF_BUSINESS = {lob.value: lob for lob in LineOfBusiness}
 _RELATIONSHIPS = {r.value: r for r in Relationship}
 _LICENSES = {lic.value: lic for lic in RenderingLicense}
+# The claim's own run of columns, read in one go: its id, payer, subscriber, relationship.
 _CLAIM_OWN = ("claim_id", "frequency", "original_claim_number")
-_PAYER_AND_SUBSCRIBER = (
+_OWN_RUN = (
+    *_CLAIM_OWN,
     "line_of_business",
     "payer_id",
     "payer_name",
@@ -217,8 +216,13 @@ _PAYER_AND_SUBSCRIBER = (
     "subscriber_city",
     "subscriber_state",
     "subscriber_zip",
+    "patient_relationship",
 )
-_REQUIRED_OF_PAYER_AND_SUBSCRIBER = tuple(column for column in _PAYER_AND_SUBSCRIBER if column != "payer_name")
+_REQUIRED_OF_OWN_RUN = tuple(
+    column
+    for column in _OWN_RUN
+    if column not in ("frequency", "original_claim_number", "payer_name", "patient_relationship")
+)
 _PATIENT = ("patient_last", "patient_first", "patient_dob", "patient_sex")
 # patient_* column, its position, and its subscriber_* twin's position.
 _PATIENT_AND_SUBSCRIBER_AT = tuple(
@@ -234,10 +238,58 @@ _DIAGNOSIS_1 = POSITION["diagnosis_1"]
 _ORIGINAL = POSITION["original_claim_number"]
 _RENDERING_NPI = POSITION["rendering_npi"]
 _RENDERING = span(RENDERING_COLUMNS)
+_PROVIDER_COLUMNS = (*BILLING_COLUMNS, *RENDERING_COLUMNS, "rendering_license", *SUPERVISING_COLUMNS)
 _SUPERVISING = span(SUPERVISING_COLUMNS)
 _PAY_TO = span(PAY_TO_COLUMNS)
 _FACILITY = span(FACILITY_COLUMNS)
 _DIAGNOSES = span(DIAGNOSIS_COLUMNS)
+
+
+def _frequency_rule(c: RowReader, before: int, frequency: str) -> None:
+    """A replacement or void names the original's payer claim number; an original names none.
+
+    Said right after the problems of the claim's own three cells, where a reader of the
+    row would look for it (the rest of the run was read in the same go).
+    """
+    problems = c.problems
+    at = before
+    while at < len(problems) and problems[at][0] in _CLAIM_OWN:
+        at += 1
+    if frequency in ("7", "8") and not c.cells[_ORIGINAL]:
+        problems.insert(at, (
+            "original_claim_number",
+            f"required for frequency {frequency} (replacement/void): the payer claim number of the original",
+        ))
+    if frequency == "1" and c.cells[_ORIGINAL]:
+        problems.insert(at, (
+            "original_claim_number", "given, but frequency is 1 (an original claim replaces nothing)"
+        ))
+
+
+def _providers(c: RowReader) -> tuple[Provider | None, Provider | None, RenderingLicense, Provider | None]:
+    """Rendering, billing, the rendering clinician's license and the supervisor: one block,
+    since the rules tie them together (billing's entity type, supervision)."""
+    row_cells = c.cells
+    rendering = None
+    rendering_given = any(row_cells[_RENDERING])
+    if rendering_given:
+        rendering = _rendering(c)
+    billing = _billing(c)
+    license_ = c.read("rendering_license") or "independent"
+    supervising = None
+    supervising_given = any(row_cells[_SUPERVISING])
+    if license_ == "supervised":
+        if not rendering_given:
+            c.complain("rendering_npi", "a supervised clinician must be named as the rendering provider")
+        # No supervisor at all is the rule pack's to judge: the fix depends on the plan
+        # (Medicare plans do not take supervisory billing at all).
+        if supervising_given:
+            supervising = _supervising(c)
+    elif supervising_given:
+        c.complain(
+            "supervising_npi", "a supervising provider is given, but rendering_license is not supervised"
+        )
+    return rendering, billing, _LICENSES[license_], supervising
 
 
 def read_claim_header(c: RowReader, blocks: Blocks) -> ClaimHeader | None:
@@ -250,21 +302,15 @@ def read_claim_header(c: RowReader, blocks: Blocks) -> ClaimHeader | None:
     row_cells = c.cells
     before = len(c.problems)
 
-    claim_id, frequency, original = c.take(columns.plan(_CLAIM_OWN, ("claim_id",)))
+    (claim_id, frequency, original, lob, payer_id, payer_name, member_id, sub_last, sub_first, sub_dob, sub_sex,
+     line1, city, state, zip_code, relationship) = c.take(columns.plan(_OWN_RUN, _REQUIRED_OF_OWN_RUN))
     frequency = frequency or "1"
-    if frequency in ("7", "8") and not row_cells[_ORIGINAL]:
-        c.complain(
-            "original_claim_number",
-            f"required for frequency {frequency} (replacement/void): the payer claim number of the original",
-        )
-    if frequency == "1" and row_cells[_ORIGINAL]:
-        c.complain("original_claim_number", "given, but frequency is 1 (an original claim replaces nothing)")
-    (lob, payer_id, payer_name, member_id, sub_last, sub_first, sub_dob, sub_sex, line1, city, state,
-     zip_code) = c.take(columns.plan(_PAYER_AND_SUBSCRIBER, _REQUIRED_OF_PAYER_AND_SUBSCRIBER))
+    if (frequency == "1") == bool(row_cells[_ORIGINAL]):
+        _frequency_rule(c, before, frequency)
     payer_name = payer_name or OPTUM_BH_PAYER_NAME
     sub_address = Address(line1, city, state, zip_code) if line1 and city and state and zip_code else None
 
-    relationship = c.read("patient_relationship") or "self"
+    relationship = relationship or "self"
     patient = None
     if relationship == "self":
         for column, at, subscriber_at in _PATIENT_AND_SUBSCRIBER_AT:
@@ -275,27 +321,7 @@ def read_claim_header(c: RowReader, blocks: Blocks) -> ClaimHeader | None:
         if pat_last and pat_first and pat_dob and pat_sex:
             patient = Patient(pat_last, pat_first, pat_dob, pat_sex)
 
-    rendering = None
-    rendering_given = any(row_cells[_RENDERING])
-    if rendering_given:
-        rendering = blocks.rendering.read(c, _rendering)
-    billing = blocks.billing.read(c, _billing)
-
-    license_ = c.read("rendering_license") or "independent"
-    supervising = None
-    supervising_given = any(row_cells[_SUPERVISING])
-    if license_ == "supervised":
-        if not rendering_given:
-            c.complain("rendering_npi", "a supervised clinician must be named as the rendering provider")
-        # No supervisor at all is the rule pack's to judge: the fix depends on the plan
-        # (Medicare plans do not take supervisory billing at all).
-        if supervising_given:
-            supervising = blocks.supervising.read(c, _supervising)
-    elif supervising_given:
-        c.complain(
-            "supervising_npi", "a supervising provider is given, but rendering_license is not supervised"
-        )
-
+    rendering, billing, license_, supervising = blocks.providers.read(c, _providers)
     prior_auth = c.read("prior_auth")
     diagnoses = blocks.diagnoses.read(c, _diagnoses)
 
@@ -322,7 +348,7 @@ def read_claim_header(c: RowReader, blocks: Blocks) -> ClaimHeader | None:
         "relationship": _RELATIONSHIPS[relationship],
         "patient": patient,
         "rendering": rendering,
-        "rendering_license": _LICENSES[license_],
+        "rendering_license": license_,
         "supervising": supervising,
         "prior_auth": prior_auth,
         "pay_to": pay_to,
@@ -333,9 +359,27 @@ def read_claim_header(c: RowReader, blocks: Blocks) -> ClaimHeader | None:
 
 _LINE_HEAD = ("line_id", "service_date", "procedure_code")  # a service date in the future is refused
 _LINE_AMOUNTS = ("units", "charge", "place_of_service")
+_LINE_CELLS = _LINE_HEAD + _LINE_AMOUNTS  # read in one go when the line has no modifiers
 _MODIFIERS = span(MODIFIER_COLUMNS)
 _MODIFIER_AT = tuple((column, POSITION[column]) for column in MODIFIER_COLUMNS)
 _POINTERS = POSITION["diagnosis_pointers"]
+
+
+def _modifiers(c: RowReader) -> tuple[str, ...]:
+    """The line's modifiers; a gap is a problem."""
+    row_cells = c.cells
+    modifiers: list[str] = []
+    gap: str | None = None
+    for column, at in _MODIFIER_AT:
+        if not row_cells[at]:
+            gap = gap or column
+            continue
+        if gap:
+            c.complain(column, f"is filled but {gap} is empty")
+        code = c.read(column)
+        if code is not None:
+            modifiers.append(code)
+    return tuple(modifiers)
 
 
 def read_service_line(c: RowReader, diagnosis_count: int, source: Source) -> ServiceLine | None:
@@ -346,23 +390,17 @@ def read_service_line(c: RowReader, diagnosis_count: int, source: Source) -> Ser
     columns = c.columns
     row_cells = c.cells
     before = len(c.problems)
-    line_id, service_date, procedure = c.take(columns.plan(_LINE_HEAD, True))
-    modifiers: list[str] = []
-    if any(row_cells[_MODIFIERS]):
-        gap: str | None = None
-        for column, at in _MODIFIER_AT:
-            if not row_cells[at]:
-                gap = gap or column
-                continue
-            if gap:
-                c.complain(column, f"is filled but {gap} is empty")
-            code = c.read(column)
-            if code is not None:
-                modifiers.append(code)
-    units, charge, place = c.take(columns.plan(_LINE_AMOUNTS, True))
-    pointers: tuple[int, ...] | None = (1,)
-    if row_cells[_POINTERS]:
-        (pointers,) = c.take(columns.pointer_plan(diagnosis_count))
+    if not any(row_cells[_MODIFIERS]):
+        modifiers: tuple[str, ...] = ()
+        line_id, service_date, procedure, units, charge, place, pointers = c.take(
+            columns.pointer_plan(diagnosis_count, _LINE_CELLS)
+        )
+    else:
+        line_id, service_date, procedure = c.take(columns.plan(_LINE_HEAD, True))
+        modifiers = _modifiers(c)
+        units, charge, place, pointers = c.take(columns.pointer_plan(diagnosis_count, _LINE_AMOUNTS))
+    if not row_cells[_POINTERS]:
+        pointers = (1,)
     if len(c.problems) > before or not c.reported.isdisjoint(LINE_COLUMNS):
         return None
     assert line_id and service_date and procedure and units and charge is not None and place and pointers
@@ -373,7 +411,7 @@ def read_service_line(c: RowReader, diagnosis_count: int, source: Source) -> Ser
         charge=charge,
         units=units,
         place_of_service=place,
-        modifiers=tuple(modifiers),
+        modifiers=modifiers,
         diagnosis_pointers=pointers,
         source=source,
     )

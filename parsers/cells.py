@@ -22,7 +22,7 @@ CENT = Decimal("0.01")
 X12_SEPARATORS = "~*:^"
 FORMULA_STARTS = "=+-@"
 
-_SUSPECT = re.compile(r"[~*:^\x00-\x1f\x7f]")
+SUSPECT_CHARACTERS = re.compile(r"[~*:^\x00-\x1f\x7f]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _DIGITS = re.compile(r"\d+")
@@ -54,7 +54,7 @@ def unsafe_text_reason(value: str, *, allow_minus: bool = False) -> str | None:
     system wrote.  ``allow_minus`` leaves a leading ``-`` to the amount checks,
     which say "negative" rather than "formula".
     """
-    if _SUSPECT.search(value):
+    if SUSPECT_CHARACTERS.search(value):
         if "\n" in value or "\r" in value:
             return "contains a line break; the 837 cannot carry it"
         if _CONTROL.search(value):

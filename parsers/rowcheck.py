@@ -17,7 +17,6 @@ Reasons come from ``parsers.cells`` and never contain the cell's value.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from datetime import date
 from functools import partial
@@ -152,24 +151,9 @@ MEMO_COLUMNS: frozenset[str] = frozenset(
 # Amounts: a leading '-' is left to the amount check, which says "negative".
 MINUS_ALLOWED: frozenset[str] = frozenset({"units", "charge"})
 
-_SUSPECT_CHARACTERS = re.compile(r"[~*:^\x00-\x1f\x7f]")
-
-
-def row_is_clean(row_cells: Sequence[str]) -> bool:
-    """One scan of the whole row: no separator, control character or formula start.
-
-    A clean row has only clean cells, so ``unsafe_text_reason`` need not look at
-    them one by one.  A false alarm (a comma followed by '=' inside a cell) only
-    sends the row's cells through ``unsafe_text_reason``, which finds nothing.
-    """
-    joined = "," + ",".join(row_cells)
-    return not (
-        _SUSPECT_CHARACTERS.search(joined)
-        or ",=" in joined
-        or ",+" in joined
-        or ",-" in joined
-        or ",@" in joined
-    )
+# What ``unsafe_text_reason`` looks for: a cell with neither needs no closer look.
+_SUSPECT_CHARACTERS = cells.SUSPECT_CHARACTERS
+_FORMULA_STARTS = cells.FORMULA_STARTS
 
 
 _UNSEEN: Any = object()
@@ -207,7 +191,7 @@ class ColumnReader:
         self.limit = limit
         self._plans: dict[tuple[tuple[str, ...], bool | tuple[str, ...]], Plan] = {}
         self._single: tuple[dict[str, Plan], dict[str, Plan]] = ({}, {})  # optional, required
-        self._pointers: dict[int, Plan] = {}
+        self._pointers: dict[tuple[int, tuple[str, ...]], Plan] = {}
 
     def plan(self, columns: tuple[str, ...], required: bool | tuple[str, ...] = False) -> Plan:
         """The steps that read ``columns`` in order, compiled on first use and kept.
@@ -237,16 +221,20 @@ class ColumnReader:
             found = plans[column] = self.plan((column,), required)
         return found
 
-    def pointer_plan(self, diagnosis_count: int) -> Plan:
-        """How diagnosis_pointers is read on a claim with ``diagnosis_count`` diagnoses.
+    def pointer_plan(self, diagnosis_count: int, leading: tuple[str, ...] = ()) -> Plan:
+        """Reads the ``leading`` columns (required), then diagnosis_pointers (optional), on a
+        claim with ``diagnosis_count`` diagnoses.
 
-        The memo is this count's own: "2" is valid with two diagnoses, not with one.
+        The pointers' memo is this count's own: "2" is valid with two diagnoses, not with one.
         """
-        found = self._pointers.get(diagnosis_count)
+        found = self._pointers.get((diagnosis_count, leading))
         if found is None:
-            check = partial(cells.diagnosis_pointers, diagnosis_count=diagnosis_count)
-            step = Step("diagnosis_pointers", POSITION["diagnosis_pointers"], False, check, {}, False)
-            found = self._pointers[diagnosis_count] = (step,)
+            pointers = self._pointers.get((diagnosis_count, ()))
+            if pointers is None:
+                check = partial(cells.diagnosis_pointers, diagnosis_count=diagnosis_count)
+                step = Step("diagnosis_pointers", POSITION["diagnosis_pointers"], False, check, {}, False)
+                pointers = self._pointers[(diagnosis_count, ())] = (step,)
+            found = self._pointers[(diagnosis_count, leading)] = self.plan(leading, True) + pointers
         return found
 
     def row(
@@ -261,7 +249,7 @@ class ColumnReader:
 class RowReader:
     """Reads the cells of one canonical row through its file's ``ColumnReader``."""
 
-    __slots__ = ("columns", "cells", "problems", "reported", "clean")
+    __slots__ = ("columns", "cells", "problems", "reported")
 
     def __init__(
         self,
@@ -274,19 +262,19 @@ class RowReader:
         self.cells = row_cells
         self.problems = problems
         self.reported = reported
-        self.clean: bool | None = None  # whether every cell is clean: scanned at the first memo miss
 
     def take(self, plan: Plan) -> list[Any]:
         """The plan's cells as their checks read them; None (and a problem) where one cannot be read.
 
         A memo hit needs no ``unsafe_text_reason``: only values that passed it are kept.
-        Nor does any cell of a row that ``row_is_clean`` passes, scanned once, at the
-        row's first memo miss (a row of a claim already read seldom has one).
+        A miss is screened first, in line, for what ``unsafe_text_reason`` looks for;
+        only a cell the screen stops is given to it for the reason.
         """
         row_cells = self.cells
         problems = self.problems
         reported = self.reported
         limit = self.columns.limit
+        suspect = _SUSPECT_CHARACTERS.search
         out: list[Any] = []
         append = out.append
         for column, at, required, check, memo, minus_allowed in plan:
@@ -304,10 +292,7 @@ class RowReader:
                 if found is not _UNSEEN:
                     append(found)
                     continue
-            clean = self.clean
-            if clean is None:
-                clean = self.clean = row_is_clean(row_cells)
-            if not clean:
+            if value[0] in _FORMULA_STARTS or suspect(value) is not None:
                 reason = unsafe_text_reason(value, allow_minus=minus_allowed)
                 if reason:
                     problems.append((column, reason))
