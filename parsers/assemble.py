@@ -45,6 +45,7 @@ from parsers.columns import (
     DIAGNOSIS_COLUMNS,
     FACILITY_COLUMNS,
     LINE_COLUMNS,
+    MAX_MODIFIERS,
     MODIFIER_COLUMNS,
     PAY_TO_COLUMNS,
     POSITION,
@@ -359,7 +360,8 @@ def read_claim_header(c: RowReader, blocks: Blocks) -> ClaimHeader | None:
 
 _LINE_HEAD = ("line_id", "service_date", "procedure_code")  # a service date in the future is refused
 _LINE_AMOUNTS = ("units", "charge", "place_of_service")
-_LINE_CELLS = _LINE_HEAD + _LINE_AMOUNTS  # read in one go when the line has no modifiers
+# A line's cells, read in one go, when its first n modifier cells are the filled ones.
+_LINE_RUNS = tuple(_LINE_HEAD + MODIFIER_COLUMNS[:filled] + _LINE_AMOUNTS for filled in range(MAX_MODIFIERS + 1))
 _MODIFIERS = span(MODIFIER_COLUMNS)
 _MODIFIER_AT = tuple((column, POSITION[column]) for column in MODIFIER_COLUMNS)
 _POINTERS = POSITION["diagnosis_pointers"]
@@ -390,11 +392,13 @@ def read_service_line(c: RowReader, diagnosis_count: int, source: Source) -> Ser
     columns = c.columns
     row_cells = c.cells
     before = len(c.problems)
-    if not any(row_cells[_MODIFIERS]):
-        modifiers: tuple[str, ...] = ()
-        line_id, service_date, procedure, units, charge, place, pointers = c.take(
-            columns.pointer_plan(diagnosis_count, _LINE_CELLS)
-        )
+    written = row_cells[_MODIFIERS]
+    filled = written.index("") if "" in written else MAX_MODIFIERS
+    if not any(written[filled:]):  # the modifiers, if any, fill the first cells: one go
+        read = c.take(columns.pointer_plan(diagnosis_count, _LINE_RUNS[filled]))
+        line_id, service_date, procedure = read[:3]
+        modifiers = tuple(read[3 : 3 + filled])
+        units, charge, place, pointers = read[3 + filled :]
     else:
         line_id, service_date, procedure = c.take(columns.plan(_LINE_HEAD, True))
         modifiers = _modifiers(c)

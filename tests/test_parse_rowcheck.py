@@ -143,3 +143,65 @@ def test_the_memo_is_per_column_not_per_value():
     with pytest.raises(CellError):
         reader.checks["subscriber_sex"]("MA")
     assert "subscriber_sex" in MEMO_COLUMNS and "subscriber_id" not in MEMO_COLUMNS
+
+
+# Runs of columns are read in one go, and claim-level blocks are kept by their raw
+# cells; the problems of a row still come in the order the row is read, column by column.
+
+
+def test_a_rows_problems_come_in_column_order_with_the_frequency_rule_after_the_claims_own_cells(tmp_path):
+    row = _rows(
+        "A1", original_claim_number="A/1", subscriber_dob="1980-13-01", modifier_1="25", modifier_2="9", units="0"
+    )
+    result = parse_export(_write(tmp_path, [row]), today=TODAY)
+    assert result.claims == ()
+    assert [(e.column, e.reason) for e in result.errors] == [
+        ("original_claim_number", "a payer claim number must be 1-50 letters, digits or '-'"),
+        ("original_claim_number", "given, but frequency is 1 (an original claim replaces nothing)"),
+        ("subscriber_dob", "not a real calendar date"),
+        ("modifier_2", "is not a two-character modifier"),
+        ("units", "units must be positive"),
+    ]
+
+
+def test_a_modifier_gap_is_said_before_the_modifier_and_before_the_amounts(tmp_path):
+    rows = [_rows("A1", modifier_1="HO", modifier_2="GT"), _rows("B1", modifier_2="gt", charge="$1")]
+    result = parse_export(_write(tmp_path, rows), today=TODAY)
+    assert [claim.claim_id for claim in result.claims] == ["A1"]
+    assert result.claims[0].lines[0].modifiers == ("HO", "GT")
+    assert [(e.line, e.column, e.reason) for e in result.errors] == [
+        (3, "modifier_2", "is filled but modifier_1 is empty"),
+        (3, "charge", "has a currency sign; write plain dollars like 150.00"),
+    ]
+
+
+def test_a_provider_block_read_before_is_read_again_when_its_rendering_npi_differs(tmp_path):
+    solo = {"rendering_npi": "1234567893", "rendering_last": "RIVERA", "rendering_first": "ANA",
+            "rendering_taxonomy": "101YM0800X"}
+    rows = [_rows("A1", **solo), _rows("B1", **{**solo, "rendering_npi": "1245319599"}), _rows("C1", **solo)]
+    result = parse_export(_write(tmp_path, rows), today=TODAY)
+    assert result.errors == ()
+    assert [claim.billing.entity_type for claim in result.claims] == ["1", "2", "1"]
+    assert [claim.rendering.npi for claim in result.claims if claim.rendering] == [
+        "1234567893", "1245319599", "1234567893"
+    ]
+
+
+def test_a_refused_block_is_refused_every_time_it_comes(tmp_path):
+    # No rendering clinician for a supervised license; a diagnosis repeated.
+    rows = [
+        _rows("A1", rendering_license="supervised"),
+        _rows("B1", rendering_license="supervised"),
+        _rows("C1", diagnosis_2="F331"),
+        _rows("D1", diagnosis_2="F331"),
+        _rows("E1", diagnosis_2="F411"),
+    ]
+    result = parse_export(_write(tmp_path, rows), today=TODAY)
+    assert [claim.claim_id for claim in result.claims] == ["E1"]
+    assert result.claims[0].diagnoses == ("F331", "F411")
+    assert [(e.line, e.column, e.reason) for e in result.errors] == [
+        (2, "rendering_npi", "a supervised clinician must be named as the rendering provider"),
+        (3, "rendering_npi", "a supervised clinician must be named as the rendering provider"),
+        (4, "diagnosis_2", "repeats diagnosis_1"),
+        (5, "diagnosis_2", "repeats diagnosis_1"),
+    ]
