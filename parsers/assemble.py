@@ -392,19 +392,22 @@ def read_service_line(c: RowReader, diagnosis_count: int, source: Source) -> Ser
     columns = c.columns
     row_cells = c.cells
     before = len(c.problems)
+    pointers_given = bool(row_cells[_POINTERS])
     written = row_cells[_MODIFIERS]
     filled = written.index("") if "" in written else MAX_MODIFIERS
     if not any(written[filled:]):  # the modifiers, if any, fill the first cells: one go
-        read = c.take(columns.pointer_plan(diagnosis_count, _LINE_RUNS[filled]))
+        run = _LINE_RUNS[filled]
+        read = c.take(columns.pointer_plan(diagnosis_count, run) if pointers_given else columns.plan(run, True))
         line_id, service_date, procedure = read[:3]
         modifiers = tuple(read[3 : 3 + filled])
-        units, charge, place, pointers = read[3 + filled :]
+        units, charge, place = read[3 + filled : 6 + filled]
+        pointers = read[-1] if pointers_given else (1,)
     else:
         line_id, service_date, procedure = c.take(columns.plan(_LINE_HEAD, True))
         modifiers = _modifiers(c)
         units, charge, place, pointers = c.take(columns.pointer_plan(diagnosis_count, _LINE_AMOUNTS))
-    if not row_cells[_POINTERS]:
-        pointers = (1,)
+        if not pointers_given:
+            pointers = (1,)
     if len(c.problems) > before or not c.reported.isdisjoint(LINE_COLUMNS):
         return None
     assert line_id and service_date and procedure and units and charge is not None and place and pointers
