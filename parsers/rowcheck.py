@@ -20,7 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date
 from functools import partial
-from operator import itemgetter
+from itertools import compress, repeat
+from operator import is_, itemgetter
 from typing import Any, NamedTuple
 
 from domain.claim import Frequency, LineOfBusiness, Relationship, RenderingLicense
@@ -157,9 +158,6 @@ _SUSPECT_CHARACTERS = cells.SUSPECT_CHARACTERS
 _FORMULA_STARTS = cells.FORMULA_STARTS
 
 
-_UNSEEN: Any = object()
-
-
 class Step(NamedTuple):
     """How one column of a plan is read: chosen once per file."""
 
@@ -171,24 +169,35 @@ class Step(NamedTuple):
     minus_allowed: bool
 
 
+_NONE = repeat(None)
+_NOT_KEPT: dict[str, Any] = {}
+"""The memo of a column whose values are not kept: every look-up misses."""
+
+
+def _no_cells(row_cells: Sequence[str]) -> tuple[str, ...]:
+    return ()
+
+
 class Plan:
     """The steps that read a run of columns, compiled once per file.
 
-    When every step keeps a memo, ``memos`` and ``pick`` look all the run's cells up in
-    their memos in one go (C loops: ``itemgetter``, ``map``); a row whose every cell is a
-    hit is read without a step taken.  Any miss, empty cell or earlier complaint and the
-    row is read step by step, as if the look-up had not been made.
+    ``pick`` takes the run's cells out of a canonical row and ``memos`` are their
+    memos (``_NOT_KEPT`` for a column without one), so that every cell of the run is
+    looked up in one go, in C (``itemgetter``, ``map``); only the cells that miss are
+    read step by step.
     """
 
-    __slots__ = ("steps", "memos", "pick")
+    __slots__ = ("steps", "memos", "pick", "places")
 
     def __init__(self, steps: tuple[Step, ...]) -> None:
         self.steps = steps
-        memoised = len(steps) > 1 and all(step.memo is not None for step in steps)
-        self.memos: tuple[dict[str, Any], ...] | None = (
-            tuple(step.memo for step in steps if step.memo is not None) if memoised else None
+        self.memos = tuple(_NOT_KEPT if step.memo is None else step.memo for step in steps)
+        # itemgetter of one position gives the cell, not a 1-tuple: repeat it (map stops at the memos).
+        positions = [step.at for step in steps]
+        self.pick: Callable[[Sequence[str]], tuple[str, ...]] = (
+            itemgetter(*positions, *positions[:1]) if positions else _no_cells
         )
-        self.pick: Callable[[Sequence[str]], tuple[str, ...]] = itemgetter(*(step.at for step in steps))
+        self.places = range(len(steps))
 
     def __add__(self, other: Plan) -> Plan:
         return Plan(self.steps + other.steps)
@@ -287,53 +296,55 @@ class RowReader:
     def take(self, plan: Plan) -> list[Any]:
         """The plan's cells as their checks read them; None (and a problem) where one cannot be read.
 
-        A memo hit needs no ``unsafe_text_reason``: only values that passed it are kept.
-        A miss is screened first, in line, for what ``unsafe_text_reason`` looks for;
-        only a cell the screen stops is given to it for the reason.
+        Every cell is first looked up in its column's memo; a hit is what the check gave
+        before (checks never return None, and a blank is never kept) and needs no
+        ``unsafe_text_reason`` either: only values that passed it are kept.  The misses
+        are then read in column order, so problems come in the order of the row.  A miss
+        is screened, in line, for what ``unsafe_text_reason`` looks for; only a cell the
+        screen stops is given to it for the reason.
         """
+        if self.reported:
+            return self._take_unreported(plan)
         row_cells = self.cells
-        reported = self.reported
-        memos = plan.memos
-        if memos is not None and not reported:
-            found = list(map(dict.get, memos, plan.pick(row_cells)))
-            if None not in found:  # every cell a hit (checks never return None; "" is never kept)
-                return found
+        found = list(map(dict.get, plan.memos, plan.pick(row_cells)))
+        misses = list(compress(plan.places, map(is_, found, _NONE)))
+        if not misses:
+            return found
         problems = self.problems
         limit = self.columns.limit
-        suspect = _SUSPECT_CHARACTERS.search
-        out: list[Any] = []
-        append = out.append
-        for column, at, required, check, memo, minus_allowed in plan.steps:
+        steps = plan.steps
+        for place in misses:
+            column, at, required, check, memo, minus_allowed = steps[place]
             value = row_cells[at]
             if not value:
-                if required and column not in reported:
+                if required:
                     problems.append((column, MISSING))
-                append(None)
                 continue
-            if reported and column in reported:
-                append(None)
-                continue
-            if memo is not None:
-                found = memo.get(value, _UNSEEN)
-                if found is not _UNSEEN:
-                    append(found)
-                    continue
-            if value[0] in _FORMULA_STARTS or suspect(value) is not None:
+            if value[0] in _FORMULA_STARTS or _SUSPECT_CHARACTERS.search(value) is not None:
                 reason = unsafe_text_reason(value, allow_minus=minus_allowed)
                 if reason:
                     problems.append((column, reason))
-                    append(None)
                     continue
             try:
                 result = check(value)
             except CellError as error:
                 problems.append((column, error.reason))
-                append(None)
                 continue
             if memo is not None and len(memo) < limit:
                 memo[value] = result
-            append(result)
-        return out
+            found[place] = result
+        return found
+
+    def _take_unreported(self, plan: Plan) -> list[Any]:
+        """``take`` for a row the reader already complained about: the columns it named are
+        skipped (None, and no problem of their own), the others read as ``take`` reads them."""
+        reported = self.reported
+        self.reported = frozenset()
+        try:
+            read = iter(self.take(Plan(tuple(step for step in plan.steps if step.column not in reported))))
+        finally:
+            self.reported = reported
+        return [None if step.column in reported else next(read) for step in plan.steps]
 
     def read(self, column: str, required: bool = False) -> Any:
         """One cell, as ``take`` reads it."""
