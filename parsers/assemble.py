@@ -237,6 +237,7 @@ _BILLING_OWN = ("billing_npi", "billing_name", "billing_tax_id", "billing_taxono
 _DIAGNOSIS_AT = tuple((column, POSITION[column]) for column in DIAGNOSIS_COLUMNS)
 _DIAGNOSIS_1 = POSITION["diagnosis_1"]
 _ORIGINAL = POSITION["original_claim_number"]
+_PRIOR_AUTH = POSITION["prior_auth"]
 _RENDERING_NPI = POSITION["rendering_npi"]
 _RENDERING = span(RENDERING_COLUMNS)
 _PROVIDER_COLUMNS = (*BILLING_COLUMNS, *RENDERING_COLUMNS, "rendering_license", *SUPERVISING_COLUMNS)
@@ -323,7 +324,7 @@ def read_claim_header(c: RowReader, blocks: Blocks) -> ClaimHeader | None:
             patient = Patient(pat_last, pat_first, pat_dob, pat_sex)
 
     rendering, billing, license_, supervising = blocks.providers.read(c, _providers)
-    prior_auth = c.read("prior_auth")
+    prior_auth = c.read("prior_auth") if row_cells[_PRIOR_AUTH] else None
     diagnoses = blocks.diagnoses.read(c, _diagnoses)
 
     pay_to = None
@@ -333,7 +334,7 @@ def read_claim_header(c: RowReader, blocks: Blocks) -> ClaimHeader | None:
     if any(row_cells[_FACILITY]):
         facility = blocks.facility.read(c, _service_facility)
 
-    if len(c.problems) > before or not c.reported.isdisjoint(CLAIM_COLUMNS):
+    if len(c.problems) > before or (c.reported and not c.reported.isdisjoint(CLAIM_COLUMNS)):
         return None
     assert member_id and sub_last and sub_first and sub_dob and sub_sex and sub_address and billing and lob
     fields: dict[str, Any] = {
@@ -408,7 +409,7 @@ def read_service_line(c: RowReader, diagnosis_count: int, source: Source) -> Ser
         units, charge, place, pointers = c.take(columns.pointer_plan(diagnosis_count, _LINE_AMOUNTS))
         if not pointers_given:
             pointers = (1,)
-    if len(c.problems) > before or not c.reported.isdisjoint(LINE_COLUMNS):
+    if len(c.problems) > before or (c.reported and not c.reported.isdisjoint(LINE_COLUMNS)):
         return None
     assert line_id and service_date and procedure and units and charge is not None and place and pointers
     return ServiceLine(
