@@ -238,6 +238,7 @@ _DIAGNOSIS_AT = tuple((column, POSITION[column]) for column in DIAGNOSIS_COLUMNS
 _DIAGNOSIS_1 = POSITION["diagnosis_1"]
 _ORIGINAL = POSITION["original_claim_number"]
 _PRIOR_AUTH = POSITION["prior_auth"]
+_PATIENT_CELLS = span(_PATIENT)
 _RENDERING_NPI = POSITION["rendering_npi"]
 _RENDERING = span(RENDERING_COLUMNS)
 _PROVIDER_COLUMNS = (*BILLING_COLUMNS, *RENDERING_COLUMNS, "rendering_license", *SUPERVISING_COLUMNS)
@@ -315,9 +316,10 @@ def read_claim_header(c: RowReader, blocks: Blocks) -> ClaimHeader | None:
     relationship = relationship or "self"
     patient = None
     if relationship == "self":
-        for column, at, subscriber_at in _PATIENT_AND_SUBSCRIBER_AT:
-            if row_cells[at] and row_cells[at] != row_cells[subscriber_at]:
-                c.complain(column, "differs from the subscriber's, but patient_relationship is self")
+        if any(row_cells[_PATIENT_CELLS]):
+            for column, at, subscriber_at in _PATIENT_AND_SUBSCRIBER_AT:
+                if row_cells[at] and row_cells[at] != row_cells[subscriber_at]:
+                    c.complain(column, "differs from the subscriber's, but patient_relationship is self")
     else:
         pat_last, pat_first, pat_dob, pat_sex = c.take(columns.plan(_PATIENT, True))
         if pat_last and pat_first and pat_dob and pat_sex:

@@ -119,15 +119,19 @@ def column_checks(today: date) -> dict[str, Check]:
     return checks
 
 
-# The columns whose values repeat across the rows of an export.  Not the member's
-# own cells (one claim's worth each), nor diagnosis_pointers, whose check also
-# depends on the claim's diagnosis count.
+# The columns whose values repeat across the rows of an export: names repeat from
+# member to member.  Not the member's id, birth date and street (one member's worth
+# each), nor diagnosis_pointers, whose check also depends on the claim's diagnosis count.
 MEMO_COLUMNS: frozenset[str] = frozenset(
     {
         "frequency",
         "line_of_business",
         "payer_id",
         "payer_name",
+        "subscriber_last",
+        "subscriber_first",
+        "patient_last",
+        "patient_first",
         "subscriber_city",
         "subscriber_state",
         "subscriber_zip",
