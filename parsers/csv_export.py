@@ -59,8 +59,37 @@ def _csv_reader(text: Iterable[str], delimiter: str) -> Any:
     return csv.reader(text, delimiter=delimiter, strict=True)
 
 
-def _records(reader: Any, delimiter: str) -> Iterator[tuple[int, list[str], Sequence[int]]]:
-    """(start line, cells, bad lines) of each record; plain tuples, the hot loop unpacks them.
+# What str.strip strips in an ASCII text besides the space.
+_CONTROL_SPACES = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
+
+
+Record = tuple[int, list[str], Sequence[int], bool]
+"""A record: the physical line where it starts, its cells, the physical lines of it that
+were not UTF-8, and whether a cell of it may start or end with whitespace (False: none does).
+Plain tuples: the hot loop unpacks them."""
+
+
+def _may_be_padded(joined: str, delimiter: str) -> bool:
+    """Whether a cell of the record whose cells ``joined`` holds (joined by ``delimiter``) may
+    start or end with whitespace; False only when none does, so stripping may be skipped.
+
+    A cell's first character follows a delimiter or starts the record, its last precedes one
+    or ends it: an ASCII record none of whose cells is padded has no space next to a
+    delimiter or at its ends, and no other ASCII whitespace anywhere.  These are a few
+    ``in`` scans (memchr), cheaper than stripping every cell of every row.
+    """
+    if not joined.isascii():
+        return True  # Unicode has more whitespace than is worth listing: strip
+    for space in _CONTROL_SPACES:
+        if space in joined:
+            return True
+    return (
+        joined[:1] == " " or joined[-1:] == " " or f"{delimiter} " in joined or f" {delimiter}" in joined
+    )
+
+
+def _records(reader: Any, delimiter: str) -> Iterator[Record]:
+    """Each ``Record`` of the file.
 
     An ASCII record cannot hold an undecoded byte, so only others are searched.
     """
@@ -85,7 +114,7 @@ def _records(reader: Any, delimiter: str) -> Iterator[tuple[int, list[str], Sequ
                 if line not in found:
                     found.append(line)
             bad_lines = found
-        yield start, cells, bad_lines
+        yield start, cells, bad_lines, _may_be_padded(joined, delimiter)
         start = reader.line_num + 1
 
 
@@ -143,10 +172,10 @@ class CsvExportReader:
         return None
 
     def _header(
-        self, records: Iterable[tuple[int, list[str], Sequence[int]]]
+        self, records: Iterable[Record]
     ) -> tuple[RowMapper | None, list[RowError], int]:
         """The row mapper, the header's errors, and the physical line of the header."""
-        for line, cells, bad_lines in records:
+        for line, cells, bad_lines, _padded in records:
             if _is_blank(cells):
                 continue
             if bad_lines:
@@ -166,12 +195,12 @@ class CsvExportReader:
             records = _records(_csv_reader(_text(fh), delimiter), delimiter)
             try:
                 _, _, header_line = self._header(records)
-                for _line, cells, bad_lines in records:
+                for _line, cells, bad_lines, padded in records:
                     if _is_blank(cells):
                         continue
                     widths.append(len(cells))
                     if len(cells) == mapper.width and not bad_lines:
-                        rows.append(dict(zip(ALL_COLUMNS, mapper.map(cells)[0], strict=True)))
+                        rows.append(dict(zip(ALL_COLUMNS, mapper.map(cells, padded)[0], strict=True)))
                     if len(widths) >= SAMPLE_ROWS:
                         break
             except _Broken:
@@ -252,7 +281,7 @@ class CsvExportReader:
             index = mapper.claim_id_index
             ordinal = 0
             try:
-                for line, cells, bad_lines in records:
+                for line, cells, bad_lines, padded in records:
                     # mapper.claim_key, inline: a row with a claim id is not blank
                     key = cells[index].strip() or None if index is not None and index < len(cells) else None
                     if key is None and _is_blank(cells):
@@ -263,7 +292,7 @@ class CsvExportReader:
                     ordinal += 1
                     if parts > 1 and (partition_of(key, parts) != part if key else not first):
                         continue
-                    row = self._canonical_row(line, cells, bad_lines, key, mapper)
+                    row = self._canonical_row(line, cells, bad_lines, padded, key, mapper)
                     for item in assembler.add(row, last_of_claim=last):
                         yield tag, item
             except _Broken as broken:
@@ -278,13 +307,13 @@ class CsvExportReader:
                 yield (_END, first_line), item
 
     def _canonical_row(
-        self, line: int, record: list[str], bad_lines: Sequence[int], key: str | None, mapper: RowMapper
+        self, line: int, record: list[str], bad_lines: Sequence[int], padded: bool, key: str | None, mapper: RowMapper
     ) -> CanonicalRow:
         """The row as ``add`` takes it: canonical cells and the problems met reading it."""
         if len(record) != mapper.width:
             reason = f"row has {len(record)} cells, the header has {mapper.width}"
             return CanonicalRow(line, None, key, [(None, reason)])
-        cells, problems = mapper.map(record)
+        cells, problems = mapper.map(record, padded)
         if bad_lines:
             lines = ", ".join(str(n) for n in bad_lines)
             damaged = [ALL_COLUMNS[at] for at in mapper.file_order if _UNDECODED.search(cells[at])]

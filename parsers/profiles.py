@@ -235,12 +235,14 @@ class RowMapper:
             return None
         return record[self.claim_id_index].strip() or None
 
-    def map(self, record: Sequence[str]) -> tuple[list[str], list[tuple[str | None, str]]]:
+    def map(self, record: list[str], padded: bool = True) -> tuple[list[str], list[tuple[str | None, str]]]:
         """The canonical row (cells stripped, in ``ALL_COLUMNS`` order) and the problems met
-        converting it.  ``record`` has ``width`` cells (the caller refuses any other row)."""
+        converting it.  ``record`` has ``width`` cells (the caller refuses any other row) and
+        is the caller's to give away; ``padded`` False says no cell of it needs stripping."""
         if self._identity:
-            return list(map(str.strip, record)), []
-        cells = list(map(str.strip, self._pick((*record, ""))))
+            return (list(map(str.strip, record)) if padded else record), []
+        picked = self._pick((*record, ""))
+        cells = list(map(str.strip, picked)) if padded else list(picked)
         problems: list[tuple[str | None, str]] = []
         for index, last_column, first_column, last_at, first_at in self._split_at:
             value = record[index].strip()

@@ -205,3 +205,25 @@ def test_a_refused_block_is_refused_every_time_it_comes(tmp_path):
         (4, "diagnosis_2", "repeats diagnosis_1"),
         (5, "diagnosis_2", "repeats diagnosis_1"),
     ]
+
+
+# Stripping is skipped for a record no cell of which can be padded; every kind of
+# whitespace str.strip removes, at either end of the first, a middle and the last cell,
+# must still be stripped.
+PADDING = [" ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\xa0", "\u2003"]
+
+
+@pytest.mark.parametrize("space", PADDING, ids=[f"U+{ord(space):04X}" for space in PADDING])
+@pytest.mark.parametrize("where", ["start", "end"])
+def test_padded_cells_are_read_stripped(tmp_path, space, where):
+    def pad(value: str) -> str:
+        return space + value if where == "start" else value + space
+
+    row = _rows("A1")
+    padded = {**row, **{column: pad(row[column]) for column in ("claim_id", "procedure_code", "diagnosis_pointers")}}
+    path = _write(tmp_path, [padded, _rows("B1")])
+    result = parse_export(path, today=TODAY)
+    assert result.errors == ()
+    assert [claim.claim_id for claim in result.claims] == ["A1", "B1"]
+    (line,) = result.claims[0].lines
+    assert (line.procedure_code, line.diagnosis_pointers) == ("90837", (1,))
