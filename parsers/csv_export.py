@@ -59,32 +59,37 @@ def _csv_reader(text: Iterable[str], delimiter: str) -> Any:
     return csv.reader(text, delimiter=delimiter, strict=True)
 
 
-# What str.strip strips in an ASCII text besides the space.
-_CONTROL_SPACES = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
-
-
 Record = tuple[int, list[str], Sequence[int], bool]
 """A record: the physical line where it starts, its cells, the physical lines of it that
 were not UTF-8, and whether a cell of it may start or end with whitespace (False: none does).
 Plain tuples: the hot loop unpacks them."""
 
 
-def _may_be_padded(joined: str, delimiter: str) -> bool:
-    """Whether a cell of the record whose cells ``joined`` holds (joined by ``delimiter``) may
+def _may_be_padded(joined: str, space_after: str, space_before: str) -> bool:
+    """Whether a cell of the record whose cells ``joined`` holds (joined by the delimiter) may
     start or end with whitespace; False only when none does, so stripping may be skipped.
+    ``space_after`` is the delimiter and a space, ``space_before`` a space and the delimiter.
 
     A cell's first character follows a delimiter or starts the record, its last precedes one
     or ends it: an ASCII record none of whose cells is padded has no space next to a
     delimiter or at its ends, and no other ASCII whitespace anywhere.  These are a few
     ``in`` scans (memchr), cheaper than stripping every cell of every row.
     """
-    if not joined.isascii():
-        return True  # Unicode has more whitespace than is worth listing: strip
-    for space in _CONTROL_SPACES:
-        if space in joined:
-            return True
     return (
-        joined[:1] == " " or joined[-1:] == " " or f"{delimiter} " in joined or f" {delimiter}" in joined
+        not joined.isascii()  # Unicode has more whitespace than is worth listing: strip
+        or "\t" in joined
+        or "\n" in joined
+        or "\x0b" in joined
+        or "\x0c" in joined
+        or "\r" in joined
+        or "\x1c" in joined
+        or "\x1d" in joined
+        or "\x1e" in joined
+        or "\x1f" in joined
+        or joined[:1] == " "
+        or joined[-1:] == " "
+        or space_after in joined
+        or space_before in joined
     )
 
 
@@ -95,6 +100,7 @@ def _records(reader: Any, delimiter: str) -> Iterator[Record]:
     """
     start = 1
     no_bad_lines: tuple[int, ...] = ()
+    space_after, space_before = delimiter + " ", " " + delimiter
     while True:
         try:
             cells = next(reader)
@@ -114,7 +120,7 @@ def _records(reader: Any, delimiter: str) -> Iterator[Record]:
                 if line not in found:
                     found.append(line)
             bad_lines = found
-        yield start, cells, bad_lines, _may_be_padded(joined, delimiter)
+        yield start, cells, bad_lines, _may_be_padded(joined, space_after, space_before)
         start = reader.line_num + 1
 
 
