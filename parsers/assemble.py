@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from functools import partial
 from typing import Any, TypeVar
 
 from domain.claim import (
@@ -39,30 +38,26 @@ from domain.claim import (
     Subscriber,
 )
 from parsers import cells
-from parsers.cells import CellError, unsafe_text_reason
 from parsers.columns import (
     BILLING_COLUMNS,
     CLAIM_COLUMNS,
+    CLAIM_WIDTH,
     DIAGNOSIS_COLUMNS,
     FACILITY_COLUMNS,
     LINE_COLUMNS,
+    MAX_MODIFIERS,
     MODIFIER_COLUMNS,
     PAY_TO_COLUMNS,
+    POSITION,
     RENDERING_COLUMNS,
     SUPERVISING_COLUMNS,
+    span,
 )
 from parsers.errors import RowError
-from parsers.fastpath import FastRows
+from parsers.rowcheck import MEMO_LIMIT, MISSING, ColumnReader, RowReader
 
 T = TypeVar("T")
 
-FREQUENCIES = tuple(f.value for f in Frequency)
-LINES_OF_BUSINESS = tuple(lob.value for lob in LineOfBusiness)
-RELATIONSHIPS = tuple(r.value for r in Relationship)
-LICENSES = tuple(lic.value for lic in RenderingLicense)
-SEXES = ("M", "F", "U")
-
-MISSING = "required value is missing"
 CLAIM_TOTAL_LIMIT = Decimal(10) ** cells.MAX_CHARGE_DIGITS
 """A claim's lines may add up to 9,999,999,999.99 at most, as one line may (NUMERIC(12,2))."""
 _CLAIM_ID_SHAPE = re.compile(r"[A-Za-z0-9-]{1,20}")
@@ -72,174 +67,124 @@ _CLAIM_ID_SHAPE = re.compile(r"[A-Za-z0-9-]{1,20}")
 class CanonicalRow:
     """One row as a reader saw it.
 
-    ``cells`` is None when the row cannot be read at all (e.g. wrong cell count);
-    ``claim_key`` is the claim id cell when it could be found, so that the rest of
-    the claim is refused with the row.  ``problems`` are (column, reason) pairs the
-    reader already found (undecodable bytes, profile conversions).
+    ``cells`` is the row's text per canonical column, in ``ALL_COLUMNS`` order ("" for
+    a column the file does not have; ``parsers.columns.POSITION`` says where each sits),
+    or None when the row cannot be read at all (e.g. wrong cell count); ``claim_key``
+    is the claim id cell when it could be found, so that the rest of the claim is
+    refused with the row.  ``problems`` are (column, reason) pairs the reader already
+    found (undecodable bytes, profile conversions).
     """
 
     line: int
-    cells: dict[str, str] | None
+    cells: list[str] | None
     claim_key: str | None
     problems: list[tuple[str | None, str]] = field(default_factory=list)
 
 
-_SUSPECT_CHARACTERS = re.compile(r"[~*:^\x00-\x1f\x7f]")
-
-
-def row_is_clean(row_cells: Mapping[str, str]) -> bool:
-    """One scan of the whole row: no separator, control character or formula start.
-
-    A false alarm (a comma followed by '=' inside a cell) only sends the row
-    through the per-cell checks of ``unsafe_text_reason``.
-    """
-    joined = "," + ",".join(row_cells.values())
-    return not (
-        _SUSPECT_CHARACTERS.search(joined)
-        or ",=" in joined
-        or ",+" in joined
-        or ",-" in joined
-        or ",@" in joined
-    )
-
-
-class _CellReader:
-    """Reads cells of one row, collecting (column, reason) problems instead of raising."""
-
-    __slots__ = ("cells", "problems", "reported", "clean")
-
-    def __init__(
-        self,
-        row_cells: Mapping[str, str],
-        problems: list[tuple[str | None, str]],
-        reported: frozenset[str] = frozenset(),
-        clean: bool | None = None,
-    ) -> None:
-        self.cells = row_cells
-        self.problems = problems
-        self.reported = reported
-        self.clean = row_is_clean(row_cells) if clean is None else clean
-
-    def read(
-        self, column: str, convert: Callable[[str], T], required: bool = False, allow_minus: bool = False
-    ) -> T | None:
-        value = self.cells.get(column)
-        if not value:
-            if required and column not in self.reported:
-                self.problems.append((column, MISSING))
-            return None
-        if self.reported and column in self.reported:
-            return None
-        if not self.clean:
-            reason = unsafe_text_reason(value, allow_minus=allow_minus)
-            if reason:
-                self.problems.append((column, reason))
-                return None
-        try:
-            return convert(value)
-        except CellError as error:
-            self.problems.append((column, error.reason))
-            return None
-
-    def complain(self, column: str, reason: str) -> None:
-        self.problems.append((column, reason))
-
-
-def _keep(value: str) -> str:
-    return value
-
-
-_TEXT = {n: cells.text_limit(n) for n in (30, 35, 50, 55, 60, 80)}
-_CLAIM_ID = partial(cells.identifier, max_length=20, what="a claim id")
-_LINE_ID = partial(cells.identifier, max_length=30, what="a line id")
-_PAYER_CLAIM_NUMBER = partial(cells.identifier, max_length=50, what="a payer claim number")
-_FREQUENCY = partial(cells.one_of, vocabulary=FREQUENCIES, quote=True)
-_LOB = partial(cells.one_of, vocabulary=LINES_OF_BUSINESS, quote=True)
-_RELATIONSHIP = partial(cells.one_of, vocabulary=RELATIONSHIPS, quote=True)
-_LICENSE = partial(cells.one_of, vocabulary=LICENSES, quote=True)
-_SEX = partial(cells.one_of, vocabulary=SEXES, quote=False)
-
-
-def _address(c: _CellReader, prefix: str, zip_check: Callable[[str], str]) -> Address | None:
-    line1 = c.read(f"{prefix}_address1", _TEXT[55], True)
-    city = c.read(f"{prefix}_city", _TEXT[30], True)
-    state = c.read(f"{prefix}_state", cells.state, True)
-    zip_code = c.read(f"{prefix}_zip", zip_check, True)
+def _address(c: RowReader, prefix: str) -> Address | None:
+    line1, city, state, zip_code = c.take(c.columns.plan(_ADDRESS[prefix], True))
     if line1 and city and state and zip_code:
         return Address(line1, city, state, zip_code)
     return None
 
 
-def _service_facility(c: _CellReader) -> ServiceFacility | None:
+def _service_facility(c: RowReader) -> ServiceFacility | None:
     """Loop 2310C: a name and a street address with ZIP+4 (the guide's rule for 2310C N403)."""
-    name = c.read("facility_name", _TEXT[60], True)
-    npi = c.read("facility_npi", cells.npi)
-    address = _address(c, "facility", cells.facility_zip)
+    name = c.read("facility_name", True)
+    npi = c.read("facility_npi")
+    address = _address(c, "facility")
     if name and address:
         return ServiceFacility(name, address, npi)
     return None
 
 
-def _person(c: _CellReader, prefix: str) -> tuple[str | None, str | None, str | None]:
-    npi = c.read(f"{prefix}_npi", cells.npi, True)
-    last = c.read(f"{prefix}_last", _TEXT[60], True)
-    first = c.read(f"{prefix}_first", _TEXT[35], True)
-    return npi, last, first
-
-
-def _billing(c: _CellReader, rendering_npi: str | None) -> Provider | None:
-    npi = c.read("billing_npi", cells.npi, True)
-    name = c.read("billing_name", _TEXT[60], True)
-    tax_id = c.read("billing_tax_id", cells.tax_id, True)
-    taxonomy = c.read("billing_taxonomy", cells.taxonomy, True)
-    address = _address(c, "billing", cells.billing_zip)
+def _billing(c: RowReader) -> Provider | None:
+    npi, name, tax_id, taxonomy = c.take(c.columns.plan(_BILLING_OWN, True))
+    address = _address(c, "billing")
     if not (npi and name and tax_id and taxonomy and address):
         return None
     # A solo clinician bills under their own Type 1 NPI; a group under its Type 2.
-    entity_type = "1" if npi == rendering_npi else "2"
+    entity_type = "1" if npi == (c.cells[_RENDERING_NPI] or None) else "2"
     return Provider(npi, name, entity_type=entity_type, taxonomy=taxonomy, tax_id=tax_id, address=address)
 
 
-def _rendering(c: _CellReader) -> Provider | None:
-    npi, last, first = _person(c, "rendering")
-    taxonomy = c.read("rendering_taxonomy", cells.taxonomy, True)
+def _rendering(c: RowReader) -> Provider | None:
+    npi, last, first, taxonomy = c.take(c.columns.plan(RENDERING_COLUMNS, True))
     if npi and last and first and taxonomy:
         return Provider(npi, last, first, entity_type="1", taxonomy=taxonomy)
     return None
 
 
-def _supervising(c: _CellReader) -> Provider | None:
-    npi, last, first = _person(c, "supervising")
+def _supervising(c: RowReader) -> Provider | None:
+    npi, last, first = c.take(c.columns.plan(SUPERVISING_COLUMNS, True))
     if npi and last and first:
         return Provider(npi, last, first, entity_type="1")
     return None
 
 
-class ProviderCache:
-    """Providers already read, by their raw cells: an export names few of them.
+def _diagnoses(c: RowReader) -> tuple[str, ...]:
+    """The claim's diagnosis codes; a gap or a repeat is a problem."""
+    row_cells = c.cells
+    diagnoses: list[str] = []
+    gap: str | None = None
+    for column, at in _DIAGNOSIS_AT:
+        if not row_cells[at]:
+            gap = gap or column
+            continue
+        if gap:
+            c.complain(column, f"is filled but {gap} is empty; diagnosis pointers would shift")
+        code = c.read(column)
+        if code is not None:
+            if code in diagnoses:
+                c.complain(column, f"repeats diagnosis_{diagnoses.index(code) + 1}")
+            diagnoses.append(code)
+    if not row_cells[_DIAGNOSIS_1] and "diagnosis_1" not in c.reported:
+        c.complain("diagnosis_1", MISSING)
+    return tuple(diagnoses)
 
-    Only blocks read without a problem are cached, so a hit is exactly what a
-    fresh read would give.
+
+class BlockMemo:
+    """One block of claim-level columns (a provider, the diagnoses, an address) already
+    read, by its raw cells: an export names few providers and diagnosis sets.
+
+    Only blocks read without a problem are kept (a refusal is found and written afresh),
+    and a block is read afresh when the reader already complained about one of its
+    cells; so a hit is exactly what a fresh read would give.  Bounded, like the memo of
+    single cells (``parsers.rowcheck``).
     """
 
-    def __init__(self, limit: int = 4096) -> None:
-        self.limit = limit
-        self._entries: dict[tuple, Provider] = {}
+    __slots__ = ("where", "columns", "limit", "_entries")
 
-    def read(
-        self, c: _CellReader, columns: tuple[str, ...], reader: Callable[[], Provider | None]
-    ) -> Provider | None:
-        key = (columns, *map(c.cells.get, columns))
-        if c.reported and not c.reported.isdisjoint(columns):
-            return reader()
-        found = self._entries.get(key)
-        if found is not None:
-            return found
+    def __init__(self, columns: tuple[str, ...], limit: int = MEMO_LIMIT) -> None:
+        self.where = span(columns)
+        self.columns = frozenset(columns)
+        self.limit = limit
+        self._entries: dict[tuple[str, ...], Any] = {}
+
+    def read(self, c: RowReader, reader: Callable[[RowReader], T]) -> T:
+        if c.reported and not c.reported.isdisjoint(self.columns):
+            return reader(c)
+        key = tuple(c.cells[self.where])
+        found = self._entries.get(key, _UNSEEN)
+        if found is not _UNSEEN:
+            return found  # type: ignore[no-any-return]
         before = len(c.problems)
-        provider = reader()
-        if provider is not None and len(c.problems) == before and len(self._entries) < self.limit:
-            self._entries[key] = provider
-        return provider
+        result = reader(c)
+        if len(c.problems) == before and len(self._entries) < self.limit:
+            self._entries[key] = result
+        return result
+
+
+class Blocks:
+    """The block memos of one file."""
+
+    __slots__ = ("providers", "diagnoses", "pay_to", "facility")
+
+    def __init__(self) -> None:
+        self.providers = BlockMemo(_PROVIDER_COLUMNS)
+        self.diagnoses = BlockMemo(DIAGNOSIS_COLUMNS)
+        self.pay_to = BlockMemo(PAY_TO_COLUMNS)
+        self.facility = BlockMemo(FACILITY_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,190 +195,243 @@ class ClaimHeader:
     diagnosis_count: int
 
 
-def read_claim_header(
-    row_cells: Mapping[str, str],
-    today: date,
-    reported: frozenset[str] = frozenset(),
-    *,
-    clean: bool | None = None,
-    providers: ProviderCache | None = None,
-) -> tuple[ClaimHeader | None, list]:
-    """Validate the claim-level columns; return the header or None and the problems.
+_UNSEEN: Any = object()
+# The vocabularies by value: the checks admit only these words.
+_FREQUENCIES = {f.value: f for f in Frequency}
+_LINES_OF_BUSINESS = {lob.value: lob for lob in LineOfBusiness}
+_RELATIONSHIPS = {r.value: r for r in Relationship}
+_LICENSES = {lic.value: lic for lic in RenderingLicense}
+# The claim's own run of columns, read in one go: its id, payer, subscriber, relationship.
+_CLAIM_OWN = ("claim_id", "frequency", "original_claim_number")
+_OWN_RUN = (
+    *_CLAIM_OWN,
+    "line_of_business",
+    "payer_id",
+    "payer_name",
+    "subscriber_id",
+    "subscriber_last",
+    "subscriber_first",
+    "subscriber_dob",
+    "subscriber_sex",
+    "subscriber_address1",
+    "subscriber_city",
+    "subscriber_state",
+    "subscriber_zip",
+    "patient_relationship",
+)
+_REQUIRED_OF_OWN_RUN = tuple(
+    column
+    for column in _OWN_RUN
+    if column not in ("frequency", "original_claim_number", "payer_name", "patient_relationship")
+)
+_PATIENT = ("patient_last", "patient_first", "patient_dob", "patient_sex")
+# patient_* column, its position, and its subscriber_* twin's position.
+_PATIENT_AND_SUBSCRIBER_AT = tuple(
+    (column, POSITION[column], POSITION[column.replace("patient_", "subscriber_")]) for column in _PATIENT
+)
+_ADDRESS = {
+    prefix: (f"{prefix}_address1", f"{prefix}_city", f"{prefix}_state", f"{prefix}_zip")
+    for prefix in ("subscriber", "billing", "pay_to", "facility")
+}
+_BILLING_OWN = ("billing_npi", "billing_name", "billing_tax_id", "billing_taxonomy")
+_DIAGNOSIS_AT = tuple((column, POSITION[column]) for column in DIAGNOSIS_COLUMNS)
+_DIAGNOSIS_1 = POSITION["diagnosis_1"]
+_ORIGINAL = POSITION["original_claim_number"]
+_PRIOR_AUTH = POSITION["prior_auth"]
+_PATIENT_CELLS = span(_PATIENT)
+_RENDERING_NPI = POSITION["rendering_npi"]
+_RENDERING = span(RENDERING_COLUMNS)
+_PROVIDER_COLUMNS = (*BILLING_COLUMNS, *RENDERING_COLUMNS, "rendering_license", *SUPERVISING_COLUMNS)
+_SUPERVISING = span(SUPERVISING_COLUMNS)
+_PAY_TO = span(PAY_TO_COLUMNS)
+_FACILITY = span(FACILITY_COLUMNS)
+_DIAGNOSES = span(DIAGNOSIS_COLUMNS)
 
-    ``reported`` names columns the reader already complained about (skipped here).
+
+def _frequency_rule(c: RowReader, before: int, frequency: str) -> None:
+    """A replacement or void names the original's payer claim number; an original names none.
+
+    Said right after the problems of the claim's own three cells, where a reader of the
+    row would look for it (the rest of the run was read in the same go).
     """
-    problems: list[tuple[str | None, str]] = []
-    c = _CellReader(row_cells, problems, reported, clean)
-    get = row_cells.get
-    providers = providers or ProviderCache()
-    date_of_birth = partial(cells.past_date, today=today, what="date of birth")
-
-    claim_id = c.read("claim_id", _CLAIM_ID, True)
-    frequency = c.read("frequency", _FREQUENCY) or "1"
-    original = c.read("original_claim_number", _PAYER_CLAIM_NUMBER)
-    if frequency in ("7", "8") and not get("original_claim_number"):
-        c.complain(
+    problems = c.problems
+    at = before
+    while at < len(problems) and problems[at][0] in _CLAIM_OWN:
+        at += 1
+    if frequency in ("7", "8") and not c.cells[_ORIGINAL]:
+        problems.insert(at, (
             "original_claim_number",
             f"required for frequency {frequency} (replacement/void): the payer claim number of the original",
-        )
-    if frequency == "1" and get("original_claim_number"):
-        c.complain("original_claim_number", "given, but frequency is 1 (an original claim replaces nothing)")
-    lob = c.read("line_of_business", _LOB, True)
-    payer_id = c.read("payer_id", cells.payer_id, True)
-    payer_name = c.read("payer_name", _TEXT[60]) or OPTUM_BH_PAYER_NAME
+        ))
+    if frequency == "1" and c.cells[_ORIGINAL]:
+        problems.insert(at, (
+            "original_claim_number", "given, but frequency is 1 (an original claim replaces nothing)"
+        ))
 
-    member_id = c.read("subscriber_id", _TEXT[80], True)
-    sub_last = c.read("subscriber_last", _TEXT[60], True)
-    sub_first = c.read("subscriber_first", _TEXT[35], True)
-    sub_dob = c.read("subscriber_dob", date_of_birth, True)
-    sub_sex = c.read("subscriber_sex", _SEX, True)
-    sub_address = _address(c, "subscriber", cells.zip_code)
 
-    relationship = c.read("patient_relationship", _RELATIONSHIP) or "self"
-    patient = None
-    if relationship == "self":
-        for column in ("patient_last", "patient_first", "patient_dob", "patient_sex"):
-            if get(column) and get(column) != get(column.replace("patient_", "subscriber_")):
-                c.complain(column, "differs from the subscriber's, but patient_relationship is self")
-    else:
-        pat_last = c.read("patient_last", _TEXT[60], True)
-        pat_first = c.read("patient_first", _TEXT[35], True)
-        pat_dob = c.read("patient_dob", date_of_birth, True)
-        pat_sex = c.read("patient_sex", _SEX, True)
-        if pat_last and pat_first and pat_dob and pat_sex:
-            patient = Patient(pat_last, pat_first, pat_dob, pat_sex)
-
+def _providers(c: RowReader) -> tuple[Provider | None, Provider | None, RenderingLicense, Provider | None]:
+    """Rendering, billing, the rendering clinician's license and the supervisor: one block,
+    since the rules tie them together (billing's entity type, supervision)."""
+    row_cells = c.cells
     rendering = None
-    rendering_given = any(get(column) for column in RENDERING_COLUMNS)
+    rendering_given = any(row_cells[_RENDERING])
     if rendering_given:
-        rendering = providers.read(c, RENDERING_COLUMNS, lambda: _rendering(c))
-    billing = providers.read(
-        c, (*BILLING_COLUMNS, "rendering_npi"), lambda: _billing(c, get("rendering_npi") or None)
-    )
-
-    license_ = c.read("rendering_license", _LICENSE) or "independent"
+        rendering = _rendering(c)
+    billing = _billing(c)
+    license_ = c.read("rendering_license") or "independent"
     supervising = None
+    supervising_given = any(row_cells[_SUPERVISING])
     if license_ == "supervised":
         if not rendering_given:
             c.complain("rendering_npi", "a supervised clinician must be named as the rendering provider")
         # No supervisor at all is the rule pack's to judge: the fix depends on the plan
         # (Medicare plans do not take supervisory billing at all).
-        if any(get(column) for column in SUPERVISING_COLUMNS):
-            supervising = providers.read(c, SUPERVISING_COLUMNS, lambda: _supervising(c))
-    elif any(get(column) for column in SUPERVISING_COLUMNS):
+        if supervising_given:
+            supervising = _supervising(c)
+    elif supervising_given:
         c.complain(
             "supervising_npi", "a supervising provider is given, but rendering_license is not supervised"
         )
+    return rendering, billing, _LICENSES[license_], supervising
 
-    prior_auth = c.read("prior_auth", _TEXT[50])
 
-    diagnoses: list[str] = []
-    gap: str | None = None
-    for column in DIAGNOSIS_COLUMNS:
-        if not get(column):
-            gap = gap or column
-            continue
-        if gap:
-            c.complain(column, f"is filled but {gap} is empty; diagnosis pointers would shift")
-        code = c.read(column, cells.diagnosis)
-        if code is not None:
-            if code in diagnoses:
-                c.complain(column, f"repeats diagnosis_{diagnoses.index(code) + 1}")
-            diagnoses.append(code)
-    if not get("diagnosis_1") and "diagnosis_1" not in reported:
-        c.complain("diagnosis_1", MISSING)
+def read_claim_header(c: RowReader, blocks: Blocks) -> ClaimHeader | None:
+    """Validate the claim-level columns of the row ``c`` reads; its problems go to ``c``.
+
+    The header, or None when any claim-level cell was refused (here or by the reader:
+    ``c.reported`` names columns the reader already complained about, skipped here).
+    """
+    columns = c.columns
+    row_cells = c.cells
+    before = len(c.problems)
+
+    (claim_id, frequency, original, lob, payer_id, payer_name, member_id, sub_last, sub_first, sub_dob, sub_sex,
+     line1, city, state, zip_code, relationship) = c.take(columns.plan(_OWN_RUN, _REQUIRED_OF_OWN_RUN))
+    frequency = frequency or "1"
+    if (frequency == "1") == bool(row_cells[_ORIGINAL]):
+        _frequency_rule(c, before, frequency)
+    payer_name = payer_name or OPTUM_BH_PAYER_NAME
+    sub_address = Address(line1, city, state, zip_code) if line1 and city and state and zip_code else None
+
+    relationship = relationship or "self"
+    patient = None
+    if relationship == "self":
+        if any(row_cells[_PATIENT_CELLS]):
+            for column, at, subscriber_at in _PATIENT_AND_SUBSCRIBER_AT:
+                if row_cells[at] and row_cells[at] != row_cells[subscriber_at]:
+                    c.complain(column, "differs from the subscriber's, but patient_relationship is self")
+    else:
+        pat_last, pat_first, pat_dob, pat_sex = c.take(columns.plan(_PATIENT, True))
+        if pat_last and pat_first and pat_dob and pat_sex:
+            patient = Patient(pat_last, pat_first, pat_dob, pat_sex)
+
+    rendering, billing, license_, supervising = blocks.providers.read(c, _providers)
+    prior_auth = c.read("prior_auth") if row_cells[_PRIOR_AUTH] else None
+    diagnoses = blocks.diagnoses.read(c, _diagnoses)
 
     pay_to = None
-    if any(get(column) for column in PAY_TO_COLUMNS):
-        pay_to = _address(c, "pay_to", cells.zip_code)
+    if any(row_cells[_PAY_TO]):
+        pay_to = blocks.pay_to.read(c, lambda c: _address(c, "pay_to"))
     facility = None
-    if any(get(column) for column in FACILITY_COLUMNS):
-        facility = _service_facility(c)
+    if any(row_cells[_FACILITY]):
+        facility = blocks.facility.read(c, _service_facility)
 
-    if problems or not reported.isdisjoint(CLAIM_COLUMNS):
-        return None, problems
+    if len(c.problems) > before or (c.reported and not c.reported.isdisjoint(CLAIM_COLUMNS)):
+        return None
     assert member_id and sub_last and sub_first and sub_dob and sub_sex and sub_address and billing and lob
     fields: dict[str, Any] = {
         "claim_id": claim_id,
-        "line_of_business": LineOfBusiness(lob),
+        "line_of_business": _LINES_OF_BUSINESS[lob],
         "payer_id": payer_id,
         "subscriber": Subscriber(member_id, sub_last, sub_first, sub_dob, sub_sex, sub_address),
         "billing": billing,
-        "diagnoses": tuple(diagnoses),
-        "frequency": Frequency(frequency),
+        "diagnoses": diagnoses,
+        "frequency": _FREQUENCIES[frequency],
         "original_claim_number": original,
         "payer_name": payer_name,
-        "relationship": Relationship(relationship),
+        "relationship": _RELATIONSHIPS[relationship],
         "patient": patient,
         "rendering": rendering,
-        "rendering_license": RenderingLicense(license_),
+        "rendering_license": license_,
         "supervising": supervising,
         "prior_auth": prior_auth,
         "pay_to": pay_to,
         "service_facility": facility,
     }
-    return ClaimHeader(fields, len(diagnoses)), problems
+    return ClaimHeader(fields, len(diagnoses))
 
 
-def read_service_line(
-    row_cells: Mapping[str, str],
-    today: date,
-    diagnosis_count: int,
-    source: Source,
-    reported: frozenset[str] = frozenset(),
-    *,
-    clean: bool | None = None,
-) -> tuple[ServiceLine | None, list]:
-    problems: list[tuple[str | None, str]] = []
-    c = _CellReader(row_cells, problems, reported, clean)
-    get = row_cells.get
-    line_id = c.read("line_id", _LINE_ID, True)
-    service_date = c.read("service_date", cells.iso_date, True)
-    if service_date is not None and service_date > today:
-        c.complain("service_date", f"service date is in the future (today is {today})")
-    procedure = c.read("procedure_code", cells.procedure, True)
+_LINE_HEAD = ("line_id", "service_date", "procedure_code")  # a service date in the future is refused
+_LINE_AMOUNTS = ("units", "charge", "place_of_service")
+# A line's cells, read in one go, when its first n modifier cells are the filled ones.
+_LINE_RUNS = tuple(_LINE_HEAD + MODIFIER_COLUMNS[:filled] + _LINE_AMOUNTS for filled in range(MAX_MODIFIERS + 1))
+_MODIFIERS = span(MODIFIER_COLUMNS)
+_MODIFIER_AT = tuple((column, POSITION[column]) for column in MODIFIER_COLUMNS)
+_POINTERS = POSITION["diagnosis_pointers"]
+
+
+def _modifiers(c: RowReader) -> tuple[str, ...]:
+    """The line's modifiers; a gap is a problem."""
+    row_cells = c.cells
     modifiers: list[str] = []
-    if get("modifier_1") or get("modifier_2") or get("modifier_3") or get("modifier_4"):
-        gap: str | None = None
-        for column in MODIFIER_COLUMNS:
-            if not get(column):
-                gap = gap or column
-                continue
-            if gap:
-                c.complain(column, f"is filled but {gap} is empty")
-            code = c.read(column, cells.modifier)
-            if code is not None:
-                modifiers.append(code)
-    units = c.read("units", cells.units, True, allow_minus=True)
-    charge = c.read("charge", cells.charge, True, allow_minus=True)
-    place = c.read("place_of_service", cells.place_of_service, True)
-    pointers: tuple[int, ...] | None = (1,)
-    if get("diagnosis_pointers"):
-        pointers = c.read(
-            "diagnosis_pointers", partial(cells.diagnosis_pointers, diagnosis_count=diagnosis_count)
-        )
-    if problems or not reported.isdisjoint(LINE_COLUMNS):
-        return None, problems
+    gap: str | None = None
+    for column, at in _MODIFIER_AT:
+        if not row_cells[at]:
+            gap = gap or column
+            continue
+        if gap:
+            c.complain(column, f"is filled but {gap} is empty")
+        code = c.read(column)
+        if code is not None:
+            modifiers.append(code)
+    return tuple(modifiers)
+
+
+def read_service_line(c: RowReader, diagnosis_count: int, source: Source) -> ServiceLine | None:
+    """Validate the line-level columns of the row ``c`` reads; its problems go to ``c``.
+
+    The service line, or None when any line-level cell was refused.
+    """
+    columns = c.columns
+    row_cells = c.cells
+    before = len(c.problems)
+    pointers_given = bool(row_cells[_POINTERS])
+    written = row_cells[_MODIFIERS]
+    filled = written.index("") if "" in written else MAX_MODIFIERS
+    if not any(written[filled:]):  # the modifiers, if any, fill the first cells: one go
+        run = _LINE_RUNS[filled]
+        read = c.take(columns.pointer_plan(diagnosis_count, run) if pointers_given else columns.plan(run, True))
+        line_id, service_date, procedure = read[:3]
+        modifiers = tuple(read[3 : 3 + filled])
+        units, charge, place = read[3 + filled : 6 + filled]
+        pointers = read[-1] if pointers_given else (1,)
+    else:
+        line_id, service_date, procedure = c.take(columns.plan(_LINE_HEAD, True))
+        modifiers = _modifiers(c)
+        units, charge, place, pointers = c.take(columns.pointer_plan(diagnosis_count, _LINE_AMOUNTS))
+        if not pointers_given:
+            pointers = (1,)
+    if len(c.problems) > before or (c.reported and not c.reported.isdisjoint(LINE_COLUMNS)):
+        return None
     assert line_id and service_date and procedure and units and charge is not None and place and pointers
-    line = ServiceLine(
+    return ServiceLine(
         line_id=line_id,
         service_date=service_date,
         procedure_code=procedure,
         charge=charge,
         units=units,
         place_of_service=place,
-        modifiers=tuple(modifiers),
+        modifiers=modifiers,
         diagnosis_pointers=pointers,
         source=source,
     )
-    return line, problems
 
 
 @dataclass(slots=True)
 class _OpenClaim:
     key: str
     first_line: int
-    header_values: tuple[str | None, ...]
+    header_values: list[str]  # the raw claim-level cells of its first readable row
     header: ClaimHeader | None
     lines: list[ServiceLine] = field(default_factory=list)
     line_ids: dict[str, int] = field(default_factory=dict)
@@ -452,8 +450,8 @@ class ClaimAssembler:
         self.today = today
         self.labels = labels or {}
         self._open: dict[str, _OpenClaim] = {}
-        self._providers = ProviderCache()
-        self._fast = FastRows(file, today)
+        self._blocks = Blocks()
+        self._columns = ColumnReader(today)
         self.refused_claim_ids: list[str] = []
         self._by_case: dict[str, tuple[str, int]] = {}  # upper-cased claim id -> (claim id, first line)
 
@@ -473,63 +471,6 @@ class ClaimAssembler:
     def add(self, row: CanonicalRow, *, last_of_claim: bool) -> list[Claim | RowError]:
         """The items this row decides: its errors, and its claim if it was the last row."""
         key = row.claim_key
-        if key and row.cells is not None and not row.problems:
-            get = row.cells.get
-            values = tuple(map(get, CLAIM_COLUMNS))
-            texts = tuple(value or "" for value in values)
-            line_cells = tuple(get(column) or "" for column in LINE_COLUMNS)
-            out = self.add_clean(row.line, key, texts, values, line_cells, last_of_claim=last_of_claim)
-            if out is not None:
-                return out
-        return self.add_per_cell(row, last_of_claim=last_of_claim)
-
-    def add_clean(
-        self,
-        line: int,
-        key: str,
-        claim_cells: tuple[str, ...],
-        claim_values: tuple[str | None, ...],
-        line_cells: tuple[str, ...],
-        *,
-        last_of_claim: bool,
-    ) -> list[Claim | RowError] | None:
-        """``add`` through the fast path; None, with nothing changed, for a row it turns down.
-
-        ``claim_cells`` and ``line_cells`` are the row's text in ``CLAIM_COLUMNS`` and
-        ``LINE_COLUMNS`` order ("" for an absent column); ``claim_values`` is the same
-        claim part with None for an absent column, as ``add_per_cell`` keeps it.
-        """
-        claim = self._open.get(key)
-        if claim is None:
-            if claim_cells[0] != key:
-                return None
-            read = self._fast.claim_header(claim_cells)
-            if read is None:
-                return None
-            header = ClaimHeader(*read)
-        else:
-            if claim.header is None or claim_values != claim.header_values:
-                return None
-            header = claim.header
-        service_line = self._fast.service_line(line_cells, header.diagnosis_count, line)
-        if service_line is None:
-            return None
-        if claim is None:
-            if self._by_case.setdefault(key.upper(), (key, line))[0] != key:  # ``_case_twin``, inline
-                return None
-            claim = self._open[key] = _OpenClaim(key, line, claim_values, header)
-        elif service_line.line_id in claim.line_ids:
-            return None
-        claim.line_ids[service_line.line_id] = line
-        claim.lines.append(service_line)
-        if last_of_claim:
-            finished = self._complete(key)
-            return [] if finished is None else [finished]
-        return []
-
-    def add_per_cell(self, row: CanonicalRow, *, last_of_claim: bool) -> list[Claim | RowError]:
-        """``add`` through the per-cell checks: the reference behaviour, and every error's author."""
-        key = row.claim_key
         if not key:
             out: list[Claim | RowError] = [self._error(row.line, col, why, None) for col, why in row.problems]
             if row.cells is not None and not row.problems:
@@ -542,13 +483,10 @@ class ClaimAssembler:
             problems.append(("claim_id", twin))
         if row.cells is not None:
             row_cells = row.cells
-            clean = row_is_clean(row_cells)
-            values = tuple(map(row_cells.get, CLAIM_COLUMNS))
+            c = RowReader(self._columns, row_cells, problems, reported)
+            values = row_cells[:CLAIM_WIDTH]
             if claim is None or not claim.header_values:
-                header, header_problems = read_claim_header(
-                    row_cells, self.today, reported, clean=clean, providers=self._providers
-                )
-                problems.extend(header_problems)
+                header = read_claim_header(c, self._blocks)
                 if claim is None:
                     claim = self._open[key] = _OpenClaim(key, row.line, values, header)
                 else:
@@ -563,15 +501,9 @@ class ClaimAssembler:
                             )
                         )
             diagnosis_count = (
-                claim.header.diagnosis_count
-                if claim.header
-                else sum(1 for column in DIAGNOSIS_COLUMNS if row_cells.get(column))
+                claim.header.diagnosis_count if claim.header else sum(1 for value in row_cells[_DIAGNOSES] if value)
             )
-            line, line_problems = read_service_line(
-                row_cells, self.today, diagnosis_count, Source(self.file, row.line), reported, clean=clean
-            )
-            if line_problems:
-                problems.extend(line_problems)
+            line = read_service_line(c, diagnosis_count, Source(self.file, row.line))
             if line is not None:
                 if line.line_id in claim.line_ids:
                     problems.append(
@@ -584,7 +516,7 @@ class ClaimAssembler:
                     claim.line_ids[line.line_id] = row.line
                     claim.lines.append(line)
         elif claim is None:
-            claim = self._open[key] = _OpenClaim(key, row.line, (), None)
+            claim = self._open[key] = _OpenClaim(key, row.line, [], None)
         out = []
         if problems or claim.header is None:
             claim.refused = True

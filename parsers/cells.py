@@ -22,7 +22,7 @@ CENT = Decimal("0.01")
 X12_SEPARATORS = "~*:^"
 FORMULA_STARTS = "=+-@"
 
-_SUSPECT = re.compile(r"[~*:^\x00-\x1f\x7f]")
+SUSPECT_CHARACTERS = re.compile(r"[~*:^\x00-\x1f\x7f]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _DIGITS = re.compile(r"\d+")
@@ -54,7 +54,7 @@ def unsafe_text_reason(value: str, *, allow_minus: bool = False) -> str | None:
     system wrote.  ``allow_minus`` leaves a leading ``-`` to the amount checks,
     which say "negative" rather than "formula".
     """
-    if _SUSPECT.search(value):
+    if SUSPECT_CHARACTERS.search(value):
         if "\n" in value or "\r" in value:
             return "contains a line break; the 837 cannot carry it"
         if _CONTROL.search(value):
@@ -257,11 +257,13 @@ def diagnosis_pointers(value: str, diagnosis_count: int) -> tuple[int, ...]:
         raise CellError("at most 4 diagnosis pointers per line")
     if len(set(pointers)) != len(pointers):
         raise CellError("points at a diagnosis twice")
-    missing = [p for p in pointers if not 1 <= p <= diagnosis_count]
-    if missing:
+    # Which pointer is wrong, by its position in the cell, not by what it says: the
+    # cell may hold anything a shifted column put there.
+    wrong = [position for position, p in enumerate(pointers, start=1) if not 1 <= p <= diagnosis_count]
+    if wrong:
         raise CellError(
-            f"points at diagnosis {missing[0]}, but the claim has {diagnosis_count} diagnos"
-            + ("is" if diagnosis_count == 1 else "es")
+            f"diagnosis pointer {wrong[0]} of {len(pointers)} names a diagnosis the claim does not have "
+            f"(it has {diagnosis_count})"
         )
     return pointers
 

@@ -6,6 +6,8 @@ claim and must agree, the *line-level* columns belong to the row alone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 MAX_DIAGNOSES = 12
 MAX_MODIFIERS = 4
 MAX_POINTERS = 4
@@ -143,3 +145,23 @@ QUOTABLE_COLUMNS: frozenset[str] = frozenset(
         *MODIFIER_COLUMNS,
     }
 )
+
+POSITION: dict[str, int] = {column: position for position, column in enumerate(ALL_COLUMNS)}
+"""Where each canonical column sits in a canonical row: readers hand rows over as
+lists in ``ALL_COLUMNS`` order ("" for a column the file does not have), so a
+cell is found by its position, not looked up by name, row after row."""
+CLAIM_WIDTH = len(CLAIM_COLUMNS)
+"""The claim-level columns come first: ``row[:CLAIM_WIDTH]`` is a row's claim-level part."""
+
+
+def span(columns: tuple[str, ...]) -> slice:
+    """Where a run of ``columns`` sits in a canonical row; they must be contiguous, in order."""
+    start = POSITION[columns[0]]
+    if ALL_COLUMNS[start : start + len(columns)] != columns:
+        raise ValueError(f"columns {columns} are not contiguous in ALL_COLUMNS")
+    return slice(start, start + len(columns))
+
+
+def canonical_cells(cells: Mapping[str, str]) -> list[str]:
+    """A row given by column name as a canonical row (what the XML reader and tests have)."""
+    return [cells.get(column) or "" for column in ALL_COLUMNS]

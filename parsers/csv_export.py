@@ -13,8 +13,8 @@ the physical line where they start (a quoted cell may span lines).
 
 Records are split by ``csv.reader`` alone (C, and exact for quotes, embedded line
 breaks and lone CRs); both passes use it, so there is one record splitter.  The second
-pass hands each row to the fast path of ``parsers/fastpath.py`` first; the per-cell
-checks run only for the rows it turns down, and write every error.
+pass hands every row to ``ClaimAssembler.add``, which checks its cells through the
+file's one ``parsers.rowcheck.ColumnReader``.
 """
 
 from __future__ import annotations
@@ -25,25 +25,18 @@ import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
-from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 from zlib import crc32
 
 from domain.claim import Claim
 from parsers.assemble import CanonicalRow, ClaimAssembler
-from parsers.columns import ALL_COLUMNS, CLAIM_COLUMNS, LINE_COLUMNS
+from parsers.columns import ALL_COLUMNS
 from parsers.errors import RowError
 from parsers.layout import SAMPLE_ROWS, misfit_columns, width_problem
 from parsers.profiles import Profile, RowMapper
 
 NOT_UTF8 = "is not UTF-8 (Latin-1 or Windows-1252 bytes?); save the export as UTF-8"
-
-
-class _Record(NamedTuple):
-    line: int  # physical line where the record starts
-    cells: list[str]
-    bad_lines: Sequence[int]  # physical lines of this record that were not UTF-8
 
 
 class _Broken(Exception):
@@ -66,13 +59,48 @@ def _csv_reader(text: Iterable[str], delimiter: str) -> Any:
     return csv.reader(text, delimiter=delimiter, strict=True)
 
 
-def _records(reader: Any, delimiter: str) -> Iterator[tuple[int, list[str], Sequence[int]]]:
-    """(start line, cells, bad lines) of each record; plain tuples, the hot loop unpacks them.
+Record = tuple[int, list[str], Sequence[int], bool]
+"""A record: the physical line where it starts, its cells, the physical lines of it that
+were not UTF-8, and whether a cell of it may start or end with whitespace (False: none does).
+Plain tuples: the hot loop unpacks them."""
+
+
+def _may_be_padded(joined: str, space_after: str, space_before: str) -> bool:
+    """Whether a cell of the record whose cells ``joined`` holds (joined by the delimiter) may
+    start or end with whitespace; False only when none does, so stripping may be skipped.
+    ``space_after`` is the delimiter and a space, ``space_before`` a space and the delimiter.
+
+    A cell's first character follows a delimiter or starts the record, its last precedes one
+    or ends it: an ASCII record none of whose cells is padded has no space next to a
+    delimiter or at its ends, and no other ASCII whitespace anywhere.  These are a few
+    ``in`` scans (memchr), cheaper than stripping every cell of every row.
+    """
+    return (
+        not joined.isascii()  # Unicode has more whitespace than is worth listing: strip
+        or "\t" in joined
+        or "\n" in joined
+        or "\x0b" in joined
+        or "\x0c" in joined
+        or "\r" in joined
+        or "\x1c" in joined
+        or "\x1d" in joined
+        or "\x1e" in joined
+        or "\x1f" in joined
+        or joined[:1] == " "
+        or joined[-1:] == " "
+        or space_after in joined
+        or space_before in joined
+    )
+
+
+def _records(reader: Any, delimiter: str) -> Iterator[Record]:
+    """Each ``Record`` of the file.
 
     An ASCII record cannot hold an undecoded byte, so only others are searched.
     """
     start = 1
     no_bad_lines: tuple[int, ...] = ()
+    space_after, space_before = delimiter + " ", " " + delimiter
     while True:
         try:
             cells = next(reader)
@@ -92,44 +120,12 @@ def _records(reader: Any, delimiter: str) -> Iterator[tuple[int, list[str], Sequ
                 if line not in found:
                     found.append(line)
             bad_lines = found
-        yield start, cells, bad_lines
+        yield start, cells, bad_lines, _may_be_padded(joined, space_after, space_before)
         start = reader.line_num + 1
 
 
 def _is_blank(cells: list[str]) -> bool:
     return not cells or not "".join(cells).strip()
-
-
-class _CellPicker:
-    """Picks a record's cells in canonical column order, for ``ClaimAssembler.add_clean``.
-
-    Only for files read without a profile, where a canonical cell is the record's
-    cell; a cell with padding is left to the fast path to turn down (``map`` would
-    strip it first).  Columns missing from the header read as "" (text) and None
-    (the claim-level values the assembler compares across rows).
-    """
-
-    __slots__ = ("claim_text", "claim_values", "line_text", "pad")
-
-    def __init__(self, positions: dict[str, int], width: int) -> None:
-        text_gap, value_gap = width, width + 1
-        self.pad = ["", None] if len(positions) < len(ALL_COLUMNS) else None
-        self.claim_text = itemgetter(*(positions.get(c, text_gap) for c in CLAIM_COLUMNS))
-        self.claim_values = itemgetter(*(positions.get(c, value_gap) for c in CLAIM_COLUMNS))
-        self.line_text = itemgetter(*(positions.get(c, text_gap) for c in LINE_COLUMNS))
-
-    @classmethod
-    def for_mapper(cls, mapper: RowMapper) -> _CellPicker | None:
-        positions = mapper.canonical_positions()
-        return None if positions is None else cls(positions, mapper.width)
-
-    def pick(self, cells: list[str]) -> tuple[tuple[str, ...], tuple[str | None, ...], tuple[str, ...]]:
-        """Claim cells, claim values, line cells; the reader inlines the unpadded case."""
-        if self.pad is None:
-            claim = self.claim_text(cells)
-            return claim, claim, self.line_text(cells)
-        padded = cells + self.pad
-        return self.claim_text(padded), self.claim_values(padded), self.line_text(padded)
 
 
 Tag = tuple[int, int]  # orders the items of a partitioned read: see ``CsvExportReader.tagged``
@@ -182,10 +178,10 @@ class CsvExportReader:
         return None
 
     def _header(
-        self, records: Iterable[tuple[int, list[str], Sequence[int]]]
+        self, records: Iterable[Record]
     ) -> tuple[RowMapper | None, list[RowError], int]:
         """The row mapper, the header's errors, and the physical line of the header."""
-        for line, cells, bad_lines in records:
+        for line, cells, bad_lines, _padded in records:
             if _is_blank(cells):
                 continue
             if bad_lines:
@@ -205,12 +201,12 @@ class CsvExportReader:
             records = _records(_csv_reader(_text(fh), delimiter), delimiter)
             try:
                 _, _, header_line = self._header(records)
-                for _line, cells, bad_lines in records:
+                for _line, cells, bad_lines, padded in records:
                     if _is_blank(cells):
                         continue
                     widths.append(len(cells))
                     if len(cells) == mapper.width and not bad_lines:
-                        rows.append(mapper.map(cells)[0])
+                        rows.append(dict(zip(ALL_COLUMNS, mapper.map(cells, padded)[0], strict=True)))
                     if len(widths) >= SAMPLE_ROWS:
                         break
             except _Broken:
@@ -288,13 +284,10 @@ class CsvExportReader:
                         yield (_HEAD, 0), error
                 return
             assembler = ClaimAssembler(self.file, self.today, mapper.labels)
-            add_clean = assembler.add_clean
-            picker = _CellPicker.for_mapper(mapper)
-            width = mapper.width
             index = mapper.claim_id_index
             ordinal = 0
             try:
-                for line, cells, bad_lines in records:
+                for line, cells, bad_lines, padded in records:
                     # mapper.claim_key, inline: a row with a claim id is not blank
                     key = cells[index].strip() or None if index is not None and index < len(cells) else None
                     if key is None and _is_blank(cells):
@@ -305,24 +298,7 @@ class CsvExportReader:
                     ordinal += 1
                     if parts > 1 and (partition_of(key, parts) != part if key else not first):
                         continue
-                    if picker is not None and key and not bad_lines and len(cells) == width:
-                        if picker.pad is None:
-                            claim_cells = picker.claim_text(cells)
-                            out = add_clean(
-                                line,
-                                key,
-                                claim_cells,
-                                claim_cells,
-                                picker.line_text(cells),
-                                last_of_claim=last,
-                            )
-                        else:
-                            out = add_clean(line, key, *picker.pick(cells), last_of_claim=last)
-                        if out is not None:
-                            for item in out:
-                                yield tag, item
-                            continue
-                    row = self._canonical_row(_Record(line, cells, bad_lines), mapper)
+                    row = self._canonical_row(line, cells, bad_lines, padded, key, mapper)
                     for item in assembler.add(row, last_of_claim=last):
                         yield tag, item
             except _Broken as broken:
@@ -336,18 +312,19 @@ class CsvExportReader:
             for first_line, item in assembler.finish_tagged():
                 yield (_END, first_line), item
 
-    def _canonical_row(self, record: _Record, mapper: RowMapper) -> CanonicalRow:
+    def _canonical_row(
+        self, line: int, record: list[str], bad_lines: Sequence[int], padded: bool, key: str | None, mapper: RowMapper
+    ) -> CanonicalRow:
         """The row as ``add`` takes it: canonical cells and the problems met reading it."""
-        key = mapper.claim_key(record.cells)
-        if len(record.cells) != mapper.width:
-            reason = f"row has {len(record.cells)} cells, the header has {mapper.width}"
-            return CanonicalRow(record.line, None, key, [(None, reason)])
-        cells, problems = mapper.map(record.cells)
-        if record.bad_lines:
-            lines = ", ".join(str(n) for n in record.bad_lines)
-            damaged = [column for column, value in cells.items() if _UNDECODED.search(value)]
+        if len(record) != mapper.width:
+            reason = f"row has {len(record)} cells, the header has {mapper.width}"
+            return CanonicalRow(line, None, key, [(None, reason)])
+        cells, problems = mapper.map(record, padded)
+        if bad_lines:
+            lines = ", ".join(str(n) for n in bad_lines)
+            damaged = [ALL_COLUMNS[at] for at in mapper.file_order if _UNDECODED.search(cells[at])]
             for column in damaged:
                 problems.append((column, f"line {lines} {NOT_UTF8}"))
             if not damaged:
                 problems.append((None, f"line {lines} {NOT_UTF8}"))
-        return CanonicalRow(record.line, cells, key, problems)
+        return CanonicalRow(line, cells, key, problems)

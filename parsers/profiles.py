@@ -33,9 +33,10 @@ import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 
-from parsers.columns import ALL_COLUMNS, DATE_COLUMNS, REQUIRED_COLUMNS
+from parsers.columns import ALL_COLUMNS, DATE_COLUMNS, POSITION, REQUIRED_COLUMNS
 from parsers.layout import header_shape_problem
 
 _TOKENS = {
@@ -204,10 +205,23 @@ class RowMapper:
         if shape is not None:
             self.header_problems = [(None, shape)]
         self.claim_id_index = next((i for i, col in self._plain if col == "claim_id"), None)
-        self._identity = profile is None and not self._split
-        self._names = [col for _, col in self._plain]
-        self._indexes = [i for i, _ in self._plain]
+        # Compiled once per file: where each canonical cell sits in a record.  A column
+        # the file lacks reads the blank appended past the record's last cell.
+        sources = [self.width] * len(ALL_COLUMNS)
+        for index, column in self._plain:
+            sources[POSITION[column]] = index
+        self._identity = profile is None and [name.strip() for name in header] == list(ALL_COLUMNS)
+        self._pick = itemgetter(*sources)
+        self._split_at = [(index, last, first, POSITION[last], POSITION[first]) for index, last, first in self._split]
+        self._values_at = sorted((POSITION[column], mapping) for column, mapping in (profile.values if profile else {}).items())
+        self._dates_at = sorted((POSITION[column], column) for column in DATE_COLUMNS)
+        self._defaults_at = sorted((POSITION[column], value) for column, value in (profile.defaults if profile else {}).items())
         self._date_re = date_pattern(profile.date_format) if profile and profile.date_format else None
+        # The file's own columns, in the order they come in it (how problems about them are listed).
+        self.file_order: tuple[int, ...] = (
+            *(POSITION[column] for _, column in self._plain),
+            *(at for _, _, _, last_at, first_at in self._split_at for at in (last_at, first_at)),
+        )
 
     def positions(self) -> dict[str, int]:
         """Canonical column -> its 1-based position in the file (both halves of a split column)."""
@@ -216,24 +230,21 @@ class RowMapper:
             found[last] = found[first] = index + 1
         return found
 
-    def canonical_positions(self) -> dict[str, int] | None:
-        """Canonical column -> index in the record, when ``map`` only strips cells (no profile)."""
-        if not self._identity or len(self._indexes) != self.width:
-            return None
-        return {column: index for index, column in self._plain}
-
     def claim_key(self, record: Sequence[str]) -> str | None:
         if self.claim_id_index is None or self.claim_id_index >= len(record):
             return None
         return record[self.claim_id_index].strip() or None
 
-    def map(self, record: Sequence[str]) -> tuple[dict[str, str], list[tuple[str | None, str]]]:
-        """Canonical cells (stripped) and the problems met converting them."""
-        if self._identity and len(self._indexes) == len(record):
-            return dict(zip(self._names, map(str.strip, record), strict=True)), []
-        cells = {name: record[index].strip() for index, name in self._plain}
+    def map(self, record: list[str], padded: bool = True) -> tuple[list[str], list[tuple[str | None, str]]]:
+        """The canonical row (cells stripped, in ``ALL_COLUMNS`` order) and the problems met
+        converting it.  ``record`` has ``width`` cells (the caller refuses any other row) and
+        is the caller's to give away; ``padded`` False says no cell of it needs stripping."""
+        if self._identity:
+            return (list(map(str.strip, record)) if padded else record), []
+        picked = self._pick((*record, ""))
+        cells = list(map(str.strip, picked)) if padded else list(picked)
         problems: list[tuple[str | None, str]] = []
-        for index, last_column, first_column in self._split:
+        for index, last_column, first_column, last_at, first_at in self._split_at:
             value = record[index].strip()
             if not value:
                 continue
@@ -242,25 +253,25 @@ class RowMapper:
                 problems.append((last_column, "expected a 'Last, First' name with a comma"))
                 problems.append((first_column, "expected a 'Last, First' name with a comma"))
                 continue
-            cells[last_column], cells[first_column] = last.strip(), first.strip()
+            cells[last_at], cells[first_at] = last.strip(), first.strip()
         profile = self.profile
         if profile is None:
             return cells, problems
-        for column, mapping in profile.values.items():
-            code = cells.get(column)
+        for at, mapping in self._values_at:
+            code = cells[at]
             if code and code in mapping:
-                cells[column] = mapping[code]
+                cells[at] = mapping[code]
         if self._date_re is not None:
-            for column in DATE_COLUMNS:
-                written = cells.get(column)
+            for at, column in self._dates_at:
+                written = cells[at]
                 if not written:
                     continue
                 match = self._date_re.fullmatch(written)
                 if match is None:
                     problems.append((column, f"not a date in {profile.date_format} form"))
                     continue
-                cells[column] = f"{match['y']}-{int(match['m']):02d}-{int(match['d']):02d}"
-        for column, value in profile.defaults.items():
-            if not cells.get(column):
-                cells[column] = value
+                cells[at] = f"{match['y']}-{int(match['m']):02d}-{int(match['d']):02d}"
+        for at, value in self._defaults_at:
+            if not cells[at]:
+                cells[at] = value
         return cells, problems

@@ -31,6 +31,7 @@ from lxml import etree
 
 from domain.claim import Claim
 from parsers.assemble import CanonicalRow, ClaimAssembler
+from parsers.columns import canonical_cells
 from parsers.errors import RowError
 
 XSD_PATH = Path(__file__).with_name("pm-export.xsd")
@@ -104,7 +105,7 @@ def _rows(root: etree._Element) -> Iterator[CanonicalRow]:
                     cells[f"modifier_{modifiers}"] = _text(child)
                 else:
                     cells[child.tag] = _text(child)
-            yield CanonicalRow(line.sourceline or 0, cells, cells.get("claim_id") or None)
+            yield CanonicalRow(line.sourceline or 0, canonical_cells(cells), cells.get("claim_id") or None)
 
 
 class XmlExportReader:

@@ -711,8 +711,8 @@ class _Poster:
 
 
 _ClaimPayment = ClaimPaymentRecord | ClaimPaymentDraft
-"""A CLP as the reader yields it for posting: a draft from the fast path, a record from the reference
-reader; the hot path reads only attributes both have (the rest goes through ``_record``)."""
+"""A CLP as the 835 reader yields it: a draft when read for posting (``drafts=True``), else a record;
+the poster reads only attributes both have (the rest goes through ``_record``)."""
 
 
 def _record(clp: _ClaimPayment) -> ClaimPaymentRecord:

@@ -50,7 +50,7 @@ def write_export(claims, path: Path) -> None:  # type: ignore[no-untyped-def]
 
 def messy_export(path: Path, lines: int = 600, seed: int = 7) -> Path:
     """A synthetic export with damage: bad cells, a duplicated line id, a row without a claim id,
-    a claim whose rows are apart, rows the fast path turns down (padding), claims the rules hold."""
+    a claim whose rows are apart, rows with padded cells, claims the rules hold."""
     write_export(synthetic_claims(lines, seed), path)
     with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))

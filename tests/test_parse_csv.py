@@ -62,7 +62,8 @@ ONE_CLAIM_REFUSED = [
     ("supervisor_on_independent.csv", "supervising_npi", "rendering_license is not supervised"),
     ("lob_vocabulary.csv", "line_of_business", "'Medicaid' is not one of commercial"),
     ("sex_vocabulary.csv", "subscriber_sex", "is not one of M, F, U"),
-    ("pointer_out_of_range.csv", "diagnosis_pointers", "points at diagnosis 3, but the claim has 2"),
+    ("pointer_out_of_range.csv", "diagnosis_pointers",
+     "diagnosis pointer 2 of 2 names a diagnosis the claim does not have (it has 2)"),
     ("diagnosis_gap.csv", "diagnosis_3", "diagnosis_2 is empty"),
 ]
 

@@ -167,16 +167,3 @@ def test_pay_to_at_the_billing_address_is_kept_but_not_written(tmp_path):
         settings=SETTINGS,
     )
     assert "NM1*87" not in text
-
-
-def test_fast_path_leaves_pay_to_and_facility_rows_to_the_per_cell_checks():
-    from parsers.columns import CLAIM_COLUMNS
-    from parsers.fastpath import FastRows
-
-    fast = FastRows("x.csv", TODAY)
-    plain = claim_rows(make_claim("PLAIN1"))[0]
-    header = fast.claim_header(tuple(plain[column] for column in CLAIM_COLUMNS))
-    assert header is not None and header[0]["pay_to"] is None and header[0]["service_facility"] is None
-    for column in NEW_COLUMNS:
-        row = dict(plain, **{column: claim_rows(ELSEWHERE)[0][column]})
-        assert fast.claim_header(tuple(row[c] for c in CLAIM_COLUMNS)) is None

@@ -69,7 +69,7 @@ def test_reader_bounds_are_the_ledgers_columns() -> None:
 
 
 def _one(text: str) -> list[object]:
-    """The reference reader and the fast path must agree: both refuse, with the same message."""
+    """Both ways of reading an 835 (whole remittances, and the parts the poster takes) refuse, with the same message."""
     errors = []
     for read in (lambda: list(read_835(text)), lambda: list(read_remittance_text(text))):
         try:
