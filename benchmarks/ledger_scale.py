@@ -177,9 +177,10 @@ def _peak_mb() -> float:
 def child(what: str, url: str) -> None:
     from clerk.reports import ar_aging
     from clerk.status import next_deadlines
-    from clerk.worklists import denial_items, open_counts
+    from clerk.worklists import open_counts
     from console.output import emit_stream
     from ledger.db import Ledger
+    from ledger.denials import denial_days
     from ledger.money import iter_claim_summaries
     from ledger.status import ledger_figures
     from runtime.process import configure_process
@@ -195,9 +196,9 @@ def child(what: str, url: str) -> None:
         elif what == "status":
             settings = RuleSettings()
             figures = ledger_figures(session)
-            denials = denial_items(session)
-            counts = open_counts(session, TODAY, settings, denials=denials)
-            deadlines = next_deadlines(session, TODAY, settings, denials=denials)
+            days = denial_days(session)
+            counts = open_counts(session, TODAY, settings, days=days)
+            deadlines = next_deadlines(session, TODAY, settings, days=days)
             rows = figures.claims + len(counts) + len(deadlines)
         else:
             with open(os.devnull, "w") as sink:
