@@ -24,6 +24,7 @@ from console.output import (
     CouldNotRun,
     Refused,
     emit,
+    emit_json_lines,
     emit_stream,
     print_json,
     say,
@@ -462,13 +463,15 @@ def void(state: State, claim_id: str, as_json: bool) -> None:
 @click.pass_obj
 def claims_cmd(state: State, status: str | None, as_json: bool) -> None:
     """List claims with status, money and balance (--json: one JSON object per line, streamed)."""
-    from ledger.money import iter_claim_summaries
+    from ledger.money import CLAIM_LIST_FIELDS, iter_claim_list, iter_claim_summaries
 
     columns = ("claim_id", "revision", "status", "frequency", "line_of_business", "billed", "paid",
                "patient_responsibility", "balance", "payer_claim_number")
     with state.app.ledger.read_session() as session:
-        emit_stream(lambda count: f"{count} claim(s)", columns, iter_claim_summaries(session, status=status),
-                    as_json=as_json)
+        if as_json:
+            emit_json_lines(CLAIM_LIST_FIELDS, iter_claim_list(session, status=status))
+        else:
+            emit_stream(lambda count: f"{count} claim(s)", columns, iter_claim_summaries(session, status=status))
 
 
 @main_group.command("claim")
