@@ -24,6 +24,7 @@ from console.output import (
     CouldNotRun,
     Refused,
     emit,
+    emit_json_rows,
     emit_stream,
     output_options,
     print_json,
@@ -558,11 +559,14 @@ def claims_cmd(state: State, status: str | None, wide: bool, as_json: bool, as_c
     On a terminal the table leaves out revision and frequency (``--wide`` shows them);
     tab-separated lines, ``--csv`` and ``--json`` (an array written row by row) always carry every column.
     """
-    from ledger.money import iter_claim_summaries
+    from ledger.money import CLAIM_LIST_FIELDS, iter_claim_list, iter_claim_summaries
 
     with state.app.ledger.read_session() as session:
-        emit_stream(lambda count: f"{count} claim(s)", CLAIM_COLUMNS, iter_claim_summaries(session, status=status),
-                    as_json=as_json, as_csv=as_csv, wide_only=CLAIM_WIDE_ONLY, wide=wide)
+        if as_json:
+            emit_json_rows(CLAIM_LIST_FIELDS, iter_claim_list(session, status=status))
+        else:
+            emit_stream(lambda count: f"{count} claim(s)", CLAIM_COLUMNS, iter_claim_summaries(session, status=status),
+                        as_csv=as_csv, wide_only=CLAIM_WIDE_ONLY, wide=wide)
 
 
 @main_group.command("claim")

@@ -7,7 +7,7 @@ Bulk-loads N claims (3 service lines each; most adjudicated: one CLP each with i
 remittance per thousand CLPs) straight through the driver (``executemany`` on SQLite, ``COPY``
 on PostgreSQL): loading is not what is timed.  Then times, each in a fresh child process:
 ``report ar-aging`` (``clerk.reports.ar_aging``), ``status`` (``clerk.status``'s figures, worklist
-counts and deadlines) and ``claims --json`` (``ledger.money.iter_claim_summaries`` written as JSON
+counts and deadlines) and ``claims --json`` (``ledger.money.iter_claim_list`` written as JSON
 Lines to /dev/null: rows per second and the child's peak RSS).
 
 Targets at 1,000,000 claims: ar-aging <= 2 s and status <= 1 s on both databases; claims --json
@@ -177,10 +177,11 @@ def _peak_mb() -> float:
 def child(what: str, url: str) -> None:
     from clerk.reports import ar_aging
     from clerk.status import next_deadlines
-    from clerk.worklists import denial_items, open_counts
-    from console.output import emit_stream
+    from clerk.worklists import open_counts
+    from console.output import emit_json_rows
     from ledger.db import Ledger
-    from ledger.money import iter_claim_summaries
+    from ledger.denials import denial_days
+    from ledger.money import CLAIM_LIST_FIELDS, iter_claim_list
     from ledger.status import ledger_figures
     from runtime.process import configure_process
     from validators.settings import RuleSettings
@@ -195,14 +196,14 @@ def child(what: str, url: str) -> None:
         elif what == "status":
             settings = RuleSettings()
             figures = ledger_figures(session)
-            denials = denial_items(session)
-            counts = open_counts(session, TODAY, settings, denials=denials)
-            deadlines = next_deadlines(session, TODAY, settings, denials=denials)
+            days = denial_days(session)
+            counts = open_counts(session, TODAY, settings, days=days)
+            deadlines = next_deadlines(session, TODAY, settings, days=days)
             rows = figures.claims + len(counts) + len(deadlines)
         else:
             with open(os.devnull, "w") as sink:
                 sys.stdout = sink
-                rows = emit_stream(lambda count: "", (), iter_claim_summaries(session), as_json=True)
+                rows = emit_json_rows(CLAIM_LIST_FIELDS, iter_claim_list(session))
                 sys.stdout = sys.__stdout__
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     ledger.dispose()

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from clerk import worklists
 from clerk.nightly import reports_dir
+from ledger.denials import DenialDay, denial_days
 from ledger.status import LedgerFigures, ledger_figures
 from usecases.app import App
 from validators.settings import RuleSettings
@@ -53,30 +54,25 @@ def last_nightly_run(folder: Path) -> dict[str, Any] | None:
 
 
 def next_deadlines(
-    session: Session, today: date, settings: RuleSettings, *, denials: list[dict[str, Any]] | None = None
+    session: Session, today: date, settings: RuleSettings, *, days: list[DenialDay] | None = None
 ) -> dict[str, list[dict[str, Any]]]:
-    """The nearest few of each kind still to meet, soonest first (``denials``: the worklists'
-    ``denial_items`` when the caller has them already)."""
-    if denials is None:
-        denials = worklists.denial_items(session)
+    """The nearest few of each kind still to meet, soonest first, picked out by the database
+    (``days``: ``ledger.denials.denial_days`` when the caller has them already)."""
     filing = worklists.timely_filing(session, today, settings, within_days=TIMELY_FILING_HORIZON_DAYS, missed=False)
-    appeals = [row for row in worklists.denied(session, today, settings, denials=denials)
-               if row["appeal_days_left"] is not None and row["appeal_days_left"] >= 0]
-    corrections = worklists.corrections(session, today, settings, denials=denials)
+    denials = worklists.nearest_denial_deadlines(session, today, {
+        "appeals": lambda lob, day: worklists.appeal_deadline(lob, day, settings),
+        "corrections": lambda lob, day: worklists.correction_deadline(lob, day, settings),
+    }, DEADLINES_SHOWN, days=days)
     return {
         "timely_filing": [
             {"claim_id": r["claim_id"], "due": r["file_by"], "days_left": r["days_left"]}
             for r in filing[:DEADLINES_SHOWN]
         ],
-        "appeals": [
-            {"claim_id": r["claim_id"], "line_id": r["line_id"], "due": r["appeal_by"],
-             "days_left": r["appeal_days_left"]}
-            for r in appeals[:DEADLINES_SHOWN]
-        ],
-        "corrections": [
-            {"claim_id": r["claim_id"], "line_id": r["line_id"], "due": r["correct_by"], "days_left": r["days_left"]}
-            for r in corrections[:DEADLINES_SHOWN]
-        ],
+        **{
+            kind: [{"claim_id": row.claim_id, "line_id": row.line_id, "due": due.isoformat(),
+                    "days_left": (due - today).days} for row, due in rows]
+            for kind, rows in denials.items()
+        },
     }
 
 
@@ -97,9 +93,9 @@ def ledger_status(app: App) -> dict[str, Any]:
     """Everything ``bhclaims status`` shows, as plain data (``--json`` prints it as it is)."""
     with app.ledger.read_session() as session:
         figures = ledger_figures(session)
-        denials = worklists.denial_items(session)
-        counts = worklists.open_counts(session, app.today, app.rule_settings, denials=denials)
-        deadlines = next_deadlines(session, app.today, app.rule_settings, denials=denials)
+        days = denial_days(session)
+        counts = worklists.open_counts(session, app.today, app.rule_settings, days=days)
+        deadlines = next_deadlines(session, app.today, app.rule_settings, days=days)
     held = next((line.claims for line in figures.by_status if line.status == "held"), 0)
     needs_a_human = {"held": held, **counts, "quarantined": figures.quarantined}
     return {

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import calendar
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -37,6 +37,7 @@ from sqlalchemy.sql.expression import Subquery
 from domain.adjudication import is_contractual
 from domain.claim import NO_COST_SHARE_PLANS, LineOfBusiness
 from domain.codes import describe_carc, describe_group, describe_rarc
+from ledger import denials as open_denials
 from ledger.models import (
     Acknowledgement,
     Adjustment,
@@ -585,7 +586,7 @@ def corrections(
         if remit_date is None:
             continue
         window = settings.corrected_claim_days(_lob(item["line_of_business"]))
-        deadline = remit_date + timedelta(days=window)
+        deadline = correction_deadline(item["line_of_business"], remit_date, settings)
         days_left = (deadline - today).days
         if days_left < 0:
             continue
@@ -712,23 +713,106 @@ def _count(session: Session, query: Select[*tuple[Any, ...]]) -> int:
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
+def first_remit_date(today: date, last_day: Callable[[date], date]) -> date:
+    """The earliest remittance date whose deadline (``last_day``, never earlier for a later date)
+    is today or later: "deadline not passed" as a date the database can compare with."""
+    low, high = today.toordinal() - 20 * 366, today.toordinal()  # last_day(today) >= today
+    while low < high:
+        middle = (low + high) // 2
+        if last_day(date.fromordinal(middle)) >= today:
+            high = middle
+        else:
+            low = middle + 1
+    return date.fromordinal(low)
+
+
+def _still_open_since(today: date, last_day: Callable[[str, date], date]) -> dict[str, date]:
+    """Per plan, the first remittance date whose deadline has not passed."""
+    return {lob.value: first_remit_date(today, lambda day, lob=lob: last_day(lob.value, day))  # type: ignore[misc]
+            for lob in LineOfBusiness}
+
+
+def correction_deadline(lob: str, remit_date: date, settings: RuleSettings) -> date:
+    """The last day to send a corrected claim for a denial remitted on ``remit_date``."""
+    return remit_date + timedelta(days=settings.corrected_claim_days(_lob(lob)))
+
+
+def _window(
+    plan: str, dated: dict[date, int], since: date, last_day: Callable[[str, date], date], limit: int
+) -> tuple[date, date] | None:
+    """The remittance dates, from ``since``, of a plan's ``limit`` nearest deadlines and of every
+    denial whose deadline ties with the last of them (a later date may share it: a month's end)."""
+    total, until = 0, None
+    for day in sorted(d for d in dated if d >= since):
+        total, until = total + dated[day], day
+        if total >= limit:
+            break
+    if until is None:
+        return None
+    due = last_day(plan, until)
+    for _ in range(31):
+        if last_day(plan, until + timedelta(days=1)) > due:
+            break
+        until += timedelta(days=1)
+    return since, until
+
+
+def nearest_denial_deadlines(
+    session: Session,
+    today: date,
+    kinds: dict[str, Callable[[str, date], date]],
+    limit: int,
+    *,
+    days: list[open_denials.DenialDay] | None = None,
+) -> dict[str, list[tuple[open_denials.DenialDate, date]]]:
+    """For each kind of deadline (``last_day(plan, remit date)``), the ``limit`` open denials whose
+    deadline comes soonest and has not passed, in (deadline, claim id, line id) order: the
+    denials per plan and day (``days``, ``denial_days``) say which remittance dates hold them and
+    one query reads those denials, so every denial is not listed."""
+    if days is None:
+        days = open_denials.denial_days(session)
+    dated: dict[str, dict[date, int]] = {}
+    for day in days:
+        if day.remit_date is not None:
+            per_plan = dated.setdefault(_lob(day.line_of_business).value, {})
+            per_plan[day.remit_date] = per_plan.get(day.remit_date, 0) + day.denials
+    windows: dict[str, tuple[date, date]] = {}
+    for last_day in kinds.values():
+        for plan, since in _still_open_since(today, last_day).items():
+            window = _window(plan, dated.get(plan, {}), since, last_day, limit)
+            if window is not None:
+                known = windows.get(plan, window)
+                windows[plan] = (min(known[0], window[0]), max(known[1], window[1]))
+    found = open_denials.remitted_between(session, windows, windows.get(LineOfBusiness.COMMERCIAL.value))
+    nearest = {}
+    for kind, last_day in kinds.items():
+        due = [(row, last_day(row.line_of_business, row.remit_date)) for row in found]
+        due = sorted((pair for pair in due if pair[1] >= today), key=lambda p: (p[1], p[0].claim_id, p[0].line_id))
+        nearest[kind] = due[:limit]
+    return nearest
+
+
 def open_counts(
-    session: Session, today: date, settings: RuleSettings, *, denials: list[dict[str, Any]] | None = None
+    session: Session, today: date, settings: RuleSettings, *, days: list[open_denials.DenialDay] | None = None
 ) -> dict[str, int]:
-    """How many rows each worklist has now (for the nightly summary and ``status``): counted by
-    the database where a worklist is one query, so a big ledger is not read row by row;
-    ``denials``: ``denial_items`` when the caller has them already."""
-    if denials is None:
-        denials = denial_items(session)
+    """How many rows each worklist has now (for the nightly summary and ``status``), each counted
+    by the database, so a big ledger is not read row by row (``days``: ``denial_days`` when the
+    caller has them already)."""
+    if days is None:
+        days = open_denials.denial_days(session)
+    since = _still_open_since(today, lambda lob, day: correction_deadline(lob, day, settings))
     return {
         "rejected": _count(session, _rejected_claims()),
         "denied": (
             session.scalar(select(func.count()).select_from(Claim).where(Claim.status == ClaimStatus.DENIED))
             or 0
         )
-        + sum(1 for item in denials if item["level"] == "line"),
+        + sum(day.denials for day in days if day.level == "line"),
         "timely_filing": _count(session, select(Claim.id).where(_filing_soon(today, settings, 30))),
-        "corrections": len(corrections(session, today, settings, denials=denials)),
+        "corrections": sum(
+            day.denials for day in days
+            if day.remit_date is not None and day.remit_date >= since[_lob(day.line_of_business).value]
+        ),
         "unmatched": unmatched_money(session).count,  # the rows of `worklist unmatched` (issue 18)
         "patient_responsibility": _count(session, select(_charged_members())),
     }

@@ -24,6 +24,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from json.encoder import encode_basestring_ascii
 from typing import Any, TypeVar
 
 import click
@@ -278,6 +279,47 @@ def emit_stream(
         listed = list(rows)
         emit(title(len(listed)), columns, listed, empty=empty, wide_only=wide_only, wide=wide)
         return len(listed)
+    sys.stdout.flush()
+    return count
+
+
+def _json_text(value: str | None, encode: Callable[[str], str] = encode_basestring_ascii) -> str:
+    return "null" if value is None else encode(value)
+
+
+def _json_number(value: int | None) -> str:
+    return "null" if value is None else str(int(value))
+
+
+class JsonLines:
+    """One JSON object per line for a listing of millions of rows, written as ``json.dumps`` of a
+    dict would write it (same escaping, same separators) from a template made once from the field
+    names: per row only the values are encoded, each by the encoder its field's type chose
+    (``str`` or ``int``; None is null), instead of building and walking a dict."""
+
+    def __init__(self, fields: Sequence[tuple[str, type]]) -> None:
+        self._template = "{" + ", ".join(f"{json.dumps(name)}: %s" for name, _ in fields) + "}\n"
+        self._encoders = tuple(_json_number if kind is int else _json_text for _, kind in fields)
+
+    def line(self, row: Sequence[Any]) -> str:
+        return self._template % tuple([encode(value) for encode, value in zip(self._encoders, row, strict=True)])
+
+
+def emit_json_rows(fields: Sequence[tuple[str, type]], rows: Iterable[Sequence[Any]]) -> int:
+    """Rows (tuples in ``fields`` order) as the one JSON array every ``--json`` listing prints, written
+    an object per line as they come (``--limit`` applies); returns how many."""
+    limit = _limit()
+    if limit is not None:
+        rows = itertools.islice(rows, limit)
+    line = JsonLines(fields).line
+    write = sys.stdout.write
+    count = 0
+    write("[")
+    for row in rows:
+        write(",\n" if count else "\n")
+        write(line(row)[:-1])
+        count += 1
+    write("\n]\n" if count else "]\n")
     sys.stdout.flush()
     return count
 

@@ -22,7 +22,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 BHCLAIMS = [sys.executable, "-c", "import cli; cli.main()"]
-DEMO_EXPORT = REPO / "fixtures" / "demo" / "charges.csv"
+DEMO_EXPORT = REPO / "usecases" / "sample_charges.csv"
 TODAY = "2026-11-25"
 ESCAPE = "\x1b["
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from sqlalchemy import insert, select
 
 from cli import main_group
 from ledger.db import Ledger
-from ledger.models import Claim, Party
+from ledger.models import Adjustment, Claim, ClaimPayment, Party, Remittance, ServicePayment
 from tests.test_ledger_reads_sql import TODAY, ZERO, PlainClaim, build_ledger, expected_totals
 
 HELD_SERVED = TODAY - timedelta(days=80)  # commercial, 90 days to file: due in 10 days
@@ -131,3 +131,112 @@ def test_worklist_counts_equal_the_worklists(db_url: str) -> None:
     assert [(r["claim_id"], r["revision"], r["patient_responsibility"], r["adjustments"]) for r in charged] == [
         ("CORR-1", 2, "10.00", "PR-3 10.00")]  # an SCO member charged: listed once, with its CAS
     assert [r["claim_id"] for r in lists["timely_filing"]] == ["HELD-1"]
+
+
+def _add_denials(url: str) -> None:
+    """Denials on both sides of each plan's appeal and correction limits, several remitted the same
+    day (the pick among equal deadlines goes by claim id), a plan the settings do not know, and
+    lines denied inside paid claims — one of them on a remittance without a BPR16 date."""
+    posted = datetime(2026, 11, 1, 15, 30, tzinfo=UTC)
+    year_ago = date(2025, 11, 23)  # commercial: 12 months to appeal, so due today
+    whole = [  # (claim id, plan, remit date)
+        ("DC-D", "commercial", year_ago), ("DC-B", "commercial", year_ago), ("DC-A", "commercial", year_ago), ("DC-OLD", "commercial",
+                                                                              year_ago - timedelta(days=1)),
+        ("DM-Z", "medicaid", TODAY - timedelta(days=60)), ("DM-OLD", "medicaid", TODAY - timedelta(days=61)),
+        ("DM-NEW", "medicaid", TODAY - timedelta(days=3)), ("DX-A", "tricare", year_ago + timedelta(days=1)),
+        ("DS-A", "sco", TODAY - timedelta(days=59)), ("DC-C", "commercial", year_ago),
+    ]
+    lines = [  # (claim id, plan, remit date or None, [(paid, [(group, reason, amount)])])
+        ("LP-1", "commercial", year_ago + timedelta(days=2),
+         [(Decimal("80.00"), [("CO", "45", Decimal("20.00"))]), (ZERO, [("CO", "197", Decimal("100.00"))])]),
+        ("LP-2", "medicaid", None, [(ZERO, [("CO", "16", Decimal("50.00"))]), (ZERO, [("PR", "1", Decimal("5.00"))])]),
+    ]
+    ledger = Ledger(url)
+    try:
+        with ledger.session() as session:
+            billing = session.scalar(select(Party.id))
+
+            def claim(claim_id: str, plan: str, status: str) -> int:
+                return session.execute(insert(Claim).returning(Claim.id), {
+                    "claim_id": claim_id, "revision": 1, "frequency": "1", "status": status,
+                    "line_of_business": plan, "payer_id": "87726", "payer_name": "OPTUM", "relationship_code": "18",
+                    "rendering_license": "independent", "diagnoses": "F331", "billed": Decimal("100.00"),
+                    "first_service_date": TODAY - timedelta(days=400), "billing_id": billing,
+                    "subscriber_id": billing, "content_hash": "x" * 64, "created_at": posted,
+                    "updated_at": posted}).scalar_one()
+
+            def remittance(paid_on: date | None, trace: str) -> int:
+                return session.execute(insert(Remittance).returning(Remittance.id), {
+                    "payer_id": "87726", "payer_name": "OPTUM BH", "trace_number": trace, "total_paid": ZERO,
+                    "payment_method": "ACH", "payment_date": paid_on, "content_sha256": trace,
+                    "created_at": posted}).scalar_one()
+
+            def payment(remit: int, claim_pk: int, claim_id: str, code: str, outcome: str) -> int:
+                return session.execute(insert(ClaimPayment).returning(ClaimPayment.id), {
+                    "remittance_id": remit, "claim_pk": claim_pk, "patient_control_number": claim_id,
+                    "status_code": code, "charge": Decimal("100.00"), "paid": ZERO, "patient_responsibility": ZERO,
+                    "outcome": outcome, "created_at": posted}).scalar_one()
+
+            for claim_id, plan, paid_on in whole:
+                clp = payment(remittance(paid_on, f"T-{claim_id}"), claim(claim_id, plan, "denied"), claim_id, "4",
+                              "denied")
+                session.execute(insert(Adjustment), {"claim_payment_id": clp, "group_code": "CO",
+                                                     "reason_code": "197", "amount": Decimal("100.00")})
+            for claim_id, plan, paid_on, services in lines:
+                clp = payment(remittance(paid_on, f"T-{claim_id}"), claim(claim_id, plan, "partially_paid"), claim_id,
+                              "1", "partially_paid")
+                for position, (paid, cas) in enumerate(services, start=1):
+                    svc = session.execute(insert(ServicePayment).returning(ServicePayment.id), {
+                        "claim_payment_id": clp, "procedure_code": "HC:90837", "charge": Decimal("100.00"),
+                        "paid": paid, "line_ref": f"L{position}"}).scalar_one()
+                    for group, reason, amount in cas:
+                        session.execute(insert(Adjustment), {
+                            "claim_payment_id": clp, "service_payment_id": svc, "group_code": group,
+                            "reason_code": reason, "amount": amount})
+    finally:
+        ledger.dispose()
+
+
+def test_next_deadlines_and_denied_count_equal_the_denial_worklists(db_url: str) -> None:
+    """The database's picks (per-plan remittance dates) equal sorting every denial in Python."""
+    from clerk import worklists
+    from clerk.status import DEADLINES_SHOWN, next_deadlines
+    from validators.settings import RuleSettings
+
+    build_ledger(db_url)
+    _add_denials(db_url)
+    settings = RuleSettings()
+    ledger = Ledger(db_url)
+    try:
+        with ledger.read_session() as session:
+            counts = worklists.open_counts(session, TODAY, settings)
+            deadlines = next_deadlines(session, TODAY, settings)
+            denied = worklists.denied(session, TODAY, settings)
+            corrections = worklists.corrections(session, TODAY, settings)
+    finally:
+        ledger.dispose()
+    assert counts["denied"] == len(denied) > 0
+    appeals = [r for r in denied if r["appeal_days_left"] is not None and r["appeal_days_left"] >= 0]
+    assert len(appeals) > DEADLINES_SHOWN and len(corrections) > DEADLINES_SHOWN
+    assert counts["corrections"] == len(corrections)
+    assert {r["claim_id"] for r in denied} >= {"LP-1", "LP-2", "DX-A"} and "DC-OLD" not in {
+        r["claim_id"] for r in appeals}
+    assert deadlines["appeals"] == [
+        {"claim_id": r["claim_id"], "line_id": r["line_id"], "due": r["appeal_by"], "days_left": r["appeal_days_left"]}
+        for r in appeals[:DEADLINES_SHOWN]
+    ]
+    assert deadlines["corrections"] == [
+        {"claim_id": r["claim_id"], "line_id": r["line_id"], "due": r["correct_by"], "days_left": r["days_left"]}
+        for r in corrections[:DEADLINES_SHOWN]
+    ]
+
+
+def test_first_remit_date_is_the_earliest_whose_deadline_has_not_passed() -> None:
+    from clerk.worklists import add_months, first_remit_date
+
+    for today in (date(2026, 2, 28), date(2026, 3, 31), date(2026, 11, 23), date(2024, 2, 29)):
+        for months in (1, 6, 12):
+            first = first_remit_date(today, lambda day, m=months: add_months(day, m))  # type: ignore[misc]
+            assert add_months(first, months) >= today > add_months(first - timedelta(days=1), months)
+        first = first_remit_date(today, lambda day: day + timedelta(days=90))
+        assert first == today - timedelta(days=90)

@@ -1,0 +1,174 @@
+"""Open denials as one SQL selectable, so counts and the nearest deadlines come from the database.
+
+A denial is a whole claim the payer denied (status ``denied``, its standing CLP a denial) or a line
+the payer denied inside a claim it otherwise paid (the newest CLP's SVC paid nothing and some of
+its CAS is neither the patient's nor contractual).  These are the rows of
+``clerk.worklists.denial_items``; here only what a deadline needs is read: claim id, revision,
+line id, plan and remittance date.  Appeal and correction windows run from the remittance date,
+so the caller turns "deadline not passed" into "remitted on or after this date" per plan, and the
+database counts them or returns the earliest few without a list of every denial in Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, null, or_, select, union_all
+from sqlalchemy.orm import Session, aliased
+
+from domain.adjudication import CONTRACTUAL_ADJUSTMENTS
+from ledger.models import (
+    Adjustment,
+    Claim,
+    ClaimPayment,
+    ClaimStatus,
+    Remittance,
+    ServiceLine,
+    ServicePayment,
+)
+
+
+class DenialDate(NamedTuple):
+    claim_id: str
+    revision: int
+    line_id: str
+    line_of_business: str
+    remit_date: date
+
+
+def _not_reversed() -> ColumnElement[bool]:
+    reversal = aliased(ClaimPayment)
+    return ~select(reversal.id).where(reversal.reverses_id == ClaimPayment.id).exists()
+
+
+def _denied_cas() -> ColumnElement[bool]:
+    contractual = or_(*(and_(Adjustment.group_code == g, Adjustment.reason_code == r)
+                        for g, r in sorted(CONTRACTUAL_ADJUSTMENTS)))
+    return and_(Adjustment.group_code != "PR", ~contractual)
+
+
+def _claim_denials() -> Select[*tuple[Any, ...]]:
+    """Denied claims with their standing denial's remittance (``denial_worklist``'s rows)."""
+    latest = (
+        select(ClaimPayment.claim_pk, func.max(ClaimPayment.id).label("id"))
+        .where(ClaimPayment.status_code != "22", _not_reversed(), ClaimPayment.claim_pk.is_not(None))
+        .group_by(ClaimPayment.claim_pk)
+        .subquery("standing")
+    )
+    return (
+        select(
+            literal("claim").label("level"), Claim.claim_id, Claim.revision, literal("").label("line_id"),
+            Claim.line_of_business,
+            Remittance.payment_date, null().label("posted_at"),
+        )
+        .join(latest, latest.c.claim_pk == Claim.id)
+        .join(ClaimPayment, ClaimPayment.id == latest.c.id)
+        .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
+        .where(Claim.status == ClaimStatus.DENIED, ClaimPayment.outcome == ClaimStatus.DENIED)
+    )
+
+
+def _line_denials() -> Select[*tuple[Any, ...]]:
+    """Denied lines of paid claims (``clerk.worklists._line_denials``'s rows): the newest CLP,
+    not reversed, an SVC that paid nothing with denied CAS money above zero."""
+    latest = (
+        select(ClaimPayment.claim_pk, func.max(ClaimPayment.id).label("id"))
+        .where(ClaimPayment.claim_pk.is_not(None), ClaimPayment.status_code != "22")
+        .group_by(ClaimPayment.claim_pk)
+        .subquery("newest")
+    )
+    denied_money = (
+        select(func.coalesce(func.sum(Adjustment.amount), 0))
+        .where(Adjustment.service_payment_id == ServicePayment.id, _denied_cas())
+        .scalar_subquery()
+    )
+    return (
+        select(
+            literal("line").label("level"), Claim.claim_id, Claim.revision,
+            func.coalesce(ServiceLine.line_id, ServicePayment.line_ref, "").label("line_id"),
+            Claim.line_of_business, Remittance.payment_date, Remittance.created_at.label("posted_at"),
+        )
+        .select_from(ServicePayment)
+        .join(ClaimPayment, ClaimPayment.id == ServicePayment.claim_payment_id)
+        .join(latest, latest.c.id == ClaimPayment.id)
+        .join(Claim, Claim.id == ClaimPayment.claim_pk)
+        .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
+        .outerjoin(ServiceLine, ServiceLine.id == ServicePayment.service_line_id)
+        .where(
+            Claim.status.in_((ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID)),
+            ServicePayment.paid <= 0,
+            _not_reversed(),
+            denied_money > 0,
+        )
+    )
+
+
+def denials() -> Any:
+    """Every open denial (claim and line), one row each: level, claim_id, revision, line_id,
+    line_of_business, payment_date (BPR16) and posted_at (when a line's remittance has no BPR16,
+    its day of posting stands in)."""
+    return union_all(_line_denials(), _claim_denials()).subquery("denials")
+
+
+class DenialDay(NamedTuple):
+    level: str
+    line_of_business: str
+    remit_date: date | None
+    denials: int
+
+
+def _remit_date(payment_date: date | None, posted_at: datetime | None) -> date | None:
+    if payment_date is not None:
+        return payment_date
+    return posted_at.astimezone(UTC).date() if posted_at is not None else None
+
+
+def denial_days(session: Session) -> list[DenialDay]:
+    """How many denials of each level (claim, line) each plan had remitted on each day: a few
+    thousand rows at most, from which the caller counts what is still open and finds where the
+    nearest deadlines lie, reading the denials once."""
+    rows = denials()
+    undated = case((rows.c.payment_date.is_(None), rows.c.posted_at))
+    query = select(rows.c.level, rows.c.line_of_business, rows.c.payment_date, undated, func.count()).group_by(
+        rows.c.level, rows.c.line_of_business, rows.c.payment_date, undated)
+    counted: dict[tuple[str, str, date | None], int] = {}
+    for level, lob, paid_on, posted, count in session.execute(query):
+        key = (level, lob, _remit_date(paid_on, posted))
+        counted[key] = counted.get(key, 0) + count
+    return [DenialDay(level, lob, day, count) for (level, lob, day), count in counted.items()]
+
+
+def _remitted_since(rows: Any, since: date) -> ColumnElement[bool]:
+    return or_(
+        rows.c.payment_date >= since,
+        and_(rows.c.payment_date.is_(None), rows.c.posted_at >= datetime(since.year, since.month, since.day,
+                                                                         tzinfo=UTC)),
+    )
+
+
+def _remitted_between(rows: Any, first: date, last: date) -> ColumnElement[bool]:
+    return and_(_remitted_since(rows, first), ~_remitted_since(rows, last + timedelta(days=1)))
+
+
+def remitted_between(
+    session: Session, windows: Mapping[str, tuple[date, date]], other: tuple[date, date] | None
+) -> list[DenialDate]:
+    """The denials remitted within their plan's window (first and last day; ``other``: the window
+    of a plan not in ``windows``, None for none)."""
+    rows = denials()
+    picked = [and_(rows.c.line_of_business == lob, _remitted_between(rows, *window))
+              for lob, window in windows.items()]
+    if other is not None:
+        picked.append(and_(rows.c.line_of_business.not_in(list(windows)), _remitted_between(rows, *other)))
+    if not picked:
+        return []
+    query = select(rows.c.claim_id, rows.c.revision, rows.c.line_id, rows.c.line_of_business, rows.c.payment_date,
+                   rows.c.posted_at).where(or_(*picked))
+    found = []
+    for claim_id, revision, line_id, lob, paid_on, posted in session.execute(query):
+        remit_date = _remit_date(paid_on, posted)
+        if remit_date is not None:
+            found.append(DenialDate(claim_id, revision, line_id, lob, remit_date))
+    return found
