@@ -1,9 +1,11 @@
 """Canonical rows → ``Claim`` records, shared by the CSV and XML readers.
 
-A reader turns its input into ``CanonicalRow``s (canonical column → text, plus the
-problems it met while reading) and tells the ``ClaimAssembler`` when a row is the
-last one of its claim.  The assembler validates each cell, checks that the
-claim-level columns agree across the rows of a claim, and yields either the
+A reader turns its input into ``CanonicalRow``s (each canonical column's text, by
+position, plus the problems it met while reading) and tells the ``ClaimAssembler``
+when a row is the last one of its claim.  The assembler validates each cell — the
+claim-level ones once per claim, from its first row; a later row's claim-level cells
+need only equal those — checks that the claim-level columns agree across the rows
+of a claim, and yields either the
 finished ``Claim`` or — if any of its rows was refused — nothing for that claim
 but its ``RowError``s: a refused row refuses its whole claim, never part of it.
 

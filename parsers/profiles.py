@@ -149,9 +149,11 @@ def _strings(path: Path, table: Mapping[str, object], where: str) -> dict[str, s
 
 
 class RowMapper:
-    """Turns a row of export cells into canonical column → text, per the header.
+    """Turns a row of export cells into a canonical row (each canonical column's text, in
+    ``ALL_COLUMNS`` order), per the header.
 
-    Built once per file from the header; ``header_problems`` lists what makes the
+    Built once per file from the header, which it compiles into the position of each
+    canonical column's cell in a record (no per-row lookup by name); ``header_problems`` lists what makes the
     header unusable (unknown, duplicate or missing columns), or says the first line is
     no header at all (``parsers.layout.header_shape_problem``) — then without naming
     any of its cells, which would be a patient's data.
