@@ -24,7 +24,6 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from json.encoder import encode_basestring_ascii
 from typing import Any, TypeVar
 
 import click
@@ -283,7 +282,10 @@ def emit_stream(
     return count
 
 
-def _json_text(value: str | None, encode: Callable[[str], str] = encode_basestring_ascii) -> str:
+_encode_text = json.JSONEncoder().encode  # the public encoder json.dumps uses; a str goes straight to its escaper
+
+
+def _json_text(value: str | None, encode: Callable[[str], str] = _encode_text) -> str:
     return "null" if value is None else encode(value)
 
 
