@@ -19,6 +19,9 @@ from ledger.headline import DAYS_BILLED, HeadlineFigures
 BAR_COLOR = "#e8590c"
 """One colour for every bar, so a test can find the charts in a screenshot."""
 
+HEADLINE_COLOR = "#1971c2"
+"""The headline figures' colour (used nowhere else), so a test can find them in a screenshot."""
+
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 24px; color: #212529; }
 h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; }
@@ -31,8 +34,9 @@ tr.total td { font-weight: bold; } .bad { color: #c92a2a; font-weight: bold; }
 figcaption { font-size: 13px; color: #495057; margin-bottom: 4px; }
 svg text { font-size: 11px; fill: #343a40; }
 .headline { display: flex; flex-wrap: wrap; gap: 12px; margin: 8px 0 20px; }
-.figure { border: 1px solid #dee2e6; border-radius: 6px; padding: 8px 14px; min-width: 140px; }
-.figure .label { font-size: 12px; color: #6c757d; } .figure .value { font-size: 22px; font-weight: bold; }
+.figure { border: 1px solid #dee2e6; border-top: 4px solid """ + HEADLINE_COLOR + """; border-radius: 6px; padding: 8px 14px; min-width: 140px; }
+.figure .label { font-size: 12px; color: #6c757d; }
+.figure .value { font-size: 22px; font-weight: bold; color: """ + HEADLINE_COLOR + """; }
 .footnotes { font-size: 12px; color: #495057; margin-top: 28px; }
 h3 { font-size: 14px; margin: 16px 0 4px; }
 """
