@@ -12,6 +12,7 @@ import errno
 import os
 import sys
 import traceback
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -550,23 +551,39 @@ CLAIM_WIDE_ONLY = ("revision", "frequency")
 @main_group.command("claims")
 @click.option("--status", type=click.Choice(["ready", "held", "batched", "sent", "accepted", "rejected", "paid",
                                              "partially_paid", "denied", "replaced", "voided"]))
+@click.option("--patient", metavar="NAME", help="Part of the patient's or subscriber's name, any case.")
+@click.option("--member", "member_id", metavar="ID", help="The subscriber's or patient's member id, exactly.")
+@click.option("--payer-claim-number", metavar="N", help="The payer's claim number (CLP07 / 277CA), exactly.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Claims served or entered on or after this day.")
+@click.option("--lob", "line_of_business", metavar="LOB", help="Line of business, e.g. commercial, medicaid, sco.")
 @click.option("--wide", is_flag=True, help="Also show revision and frequency in the terminal table.")
 @output_options
 @click.pass_obj
-def claims_cmd(state: State, status: str | None, wide: bool, as_json: bool, as_csv: bool) -> None:
+def claims_cmd(state: State, status: str | None, patient: str | None, member_id: str | None,
+               payer_claim_number: str | None, since: datetime | None, line_of_business: str | None,
+               wide: bool, as_json: bool, as_csv: bool) -> None:
     """List claims with status, money and balance, streamed as they are read.
 
     On a terminal the table leaves out revision and frequency (``--wide`` shows them);
     tab-separated lines, ``--csv`` and ``--json`` (an array written row by row) always carry every column.
-    """
-    from ledger.money import CLAIM_LIST_FIELDS, iter_claim_list, iter_claim_summaries
+    Looked up by --patient or --member, the listing names each claim's patient (on this screen
+    only: names never go to the log).
 
+    \b
+    Example: bhclaims claims --patient rivera --since 2026-10-01 --status denied
+    """
+    from ledger.money import CLAIM_LIST_FIELDS, ClaimSearch, iter_claim_list, iter_claim_summaries
+
+    search = ClaimSearch(status=status, patient=patient, member_id=member_id, payer_claim_number=payer_claim_number,
+                         since=since.date() if since else None, line_of_business=line_of_business)
+    columns = CLAIM_COLUMNS[:1] + ("patient",) + CLAIM_COLUMNS[1:] if search.by_person else CLAIM_COLUMNS
     with state.app.ledger.read_session() as session:
-        if as_json:
-            emit_json_rows(CLAIM_LIST_FIELDS, iter_claim_list(session, status=status))
+        if as_json and not search.by_person:  # the plain list: tuples straight from the driver
+            emit_json_rows(CLAIM_LIST_FIELDS, iter_claim_list(session, search=search))
         else:
-            emit_stream(lambda count: f"{count} claim(s)", CLAIM_COLUMNS, iter_claim_summaries(session, status=status),
-                        as_csv=as_csv, wide_only=CLAIM_WIDE_ONLY, wide=wide)
+            emit_stream(lambda count: f"{count} claim(s)", columns, iter_claim_summaries(session, search=search),
+                        as_json=as_json, as_csv=as_csv, wide_only=CLAIM_WIDE_ONLY, wide=wide)
 
 
 @main_group.command("claim")

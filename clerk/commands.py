@@ -426,8 +426,8 @@ def report_denials(
 def report_html(state: Any, out: Path) -> None:
     """Write one self-contained HTML page (tables and charts, no external files) to OUT.
 
-    Open it in any browser; it needs no network.  The page shows totals only
-    (no member names).  OUT is replaced if it exists and is written 0600.
+    Open it in any browser; it needs no network.  The page opens with the headline figures
+    (billed, collected, rates, days in A/R) and lists each worklist's rows (no member names).  OUT is replaced if it exists and is written 0600.
 
     \b
     Example:
@@ -435,7 +435,8 @@ def report_html(state: Any, out: Path) -> None:
     """
     from clerk import reports
     from clerk.html_report import render_report
-    from clerk.worklists import open_counts
+    from clerk.worklists import open_rows
+    from ledger.headline import headline_figures
 
     app = state.app
     with app.ledger.read_session() as session:
@@ -448,7 +449,8 @@ def report_html(state: Any, out: Path) -> None:
             payments=deposits,
             payments_over_time=reports.payments_by_date(deposits),
             denials=reports.denials(session),
-            worklist_counts=open_counts(session, app.today, app.rule_settings),
+            headline=headline_figures(session, app.today),
+            worklists=open_rows(session, app.today, app.rule_settings),
         )
     write_replacing(out, page.encode("utf-8"))
     click.echo(f"wrote {visible(out)}")

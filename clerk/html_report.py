@@ -13,8 +13,14 @@ from decimal import Decimal
 from html import escape
 from typing import Any
 
+from clerk.worklists import WORKLIST_COLUMNS
+from ledger.headline import DAYS_BILLED, HeadlineFigures
+
 BAR_COLOR = "#e8590c"
 """One colour for every bar, so a test can find the charts in a screenshot."""
+
+HEADLINE_COLOR = "#1971c2"
+"""The headline figures' colour (used nowhere else), so a test can find them in a screenshot."""
 
 CSS = """
 body { font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 24px; color: #212529; }
@@ -27,12 +33,35 @@ tr.total td { font-weight: bold; } .bad { color: #c92a2a; font-weight: bold; }
 .charts { display: flex; flex-wrap: wrap; gap: 24px; } figure { margin: 0; }
 figcaption { font-size: 13px; color: #495057; margin-bottom: 4px; }
 svg text { font-size: 11px; fill: #343a40; }
+.headline { display: flex; flex-wrap: wrap; gap: 12px; margin: 8px 0 20px; }
+.figure { border: 1px solid #dee2e6; border-top: 4px solid """ + HEADLINE_COLOR + """; border-radius: 6px; padding: 8px 14px; min-width: 140px; }
+.figure .label { font-size: 12px; color: #6c757d; }
+.figure .value { font-size: 22px; font-weight: bold; color: """ + HEADLINE_COLOR + """; }
+.footnotes { font-size: 12px; color: #495057; margin-top: 28px; }
+h3 { font-size: 14px; margin: 16px 0 4px; }
 """
+
+
+IDENTIFIER_COLUMNS = frozenset({
+    "claim_id", "trace_number", "payer_claim_number", "patient_control_number", "original_claim_number",
+    "status_code", "rarc",
+})
+"""Columns whose digits are a number to quote, not an amount: never grouped with commas."""
+
+WORKLIST_ROWS_SHOWN = 200
+"""Rows listed under each worklist count; a longer worklist says how many more there are."""
 
 
 def _num(value: Any) -> bool:
     text = str(value)
     return text.replace(".", "", 1).replace("-", "", 1).isdigit()
+
+
+def grouped(value: str) -> str:
+    """An amount or count with thousands separators: "12345.60" -> "12,345.60", "1200" -> "1,200"."""
+    if "." in value:
+        return f"{Decimal(value):,.{len(value.split('.', 1)[1])}f}"
+    return f"{int(value):,}"
 
 
 def html_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, empty: str) -> str:
@@ -45,12 +74,68 @@ def html_table(rows: Sequence[dict[str, Any]], columns: Sequence[str], *, empty:
         cells = []
         for c in columns:
             value = "" if row.get(c) is None else str(row.get(c))
-            klass = "num" if _num(value) else ("bad" if value == "NO" else "")
+            amount = _num(value) and c not in IDENTIFIER_COLUMNS
+            if amount:
+                value = grouped(value)
+            klass = "num" if amount else ("bad" if value == "NO" else "")
             cells.append(
                 f'<td class="{klass}">{escape(value)}</td>' if klass else f"<td>{escape(value)}</td>"
             )
         body.append(f"<tr{css}>{''.join(cells)}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+def _rate(value: Decimal | None) -> str:
+    return "n/a" if value is None else f"{value * 100:,.1f}%"
+
+
+HEADLINE_NOTES = (
+    ("Billed", "billed charges of the claims the payer has (the live revision of each claim sent)."),
+    ("Collected", "paid by the payer on those claims (reversals netted)."),
+    ("Net collection rate", "collected / (billed − contractual adjustments)."),
+    ("First-pass acceptance rate", "claim revisions accepted on their first submission (999/277CA acceptance "
+                                   "or 835 posting, never rejected) / claim revisions submitted."),
+    ("Denial rate", "denied claims / adjudicated claims (paid, partially paid or denied)."),
+    ("Days in A/R", f"open A/R / (billed over the last {DAYS_BILLED} days by date of service / {DAYS_BILLED})."),
+)
+
+
+def headline_block(figures: HeadlineFigures) -> str:
+    """The six figures the page opens with, each a labelled box (``data-figure`` names it for tests)."""
+    days = figures.days_in_ar
+    values = (
+        ("billed", "Billed", f"${figures.billed:,.2f}"),
+        ("collected", "Collected", f"${figures.collected:,.2f}"),
+        ("net_collection_rate", "Net collection rate", _rate(figures.net_collection_rate)),
+        ("first_pass_acceptance_rate", "First-pass acceptance rate", _rate(figures.first_pass_acceptance_rate)),
+        ("denial_rate", "Denial rate", _rate(figures.denial_rate)),
+        ("days_in_ar", "Days in A/R", "n/a" if days is None else f"{days:,.1f}"),
+    )
+    boxes = "".join(
+        f'<div class="figure" data-figure="{key}"><div class="label">{escape(label)}</div>'
+        f'<div class="value">{escape(text)}</div></div>'
+        for key, label, text in values
+    )
+    return f'<section class="headline" id="headline">{boxes}</section>'
+
+
+def footnotes() -> str:
+    items = "".join(f"<li><b>{escape(name)}</b>: {escape(words)}</li>" for name, words in HEADLINE_NOTES)
+    return f'<section class="footnotes" id="footnotes"><h2>How the headline figures are counted</h2><ul>{items}</ul></section>'
+
+
+def worklist_sections(worklists: dict[str, list[dict[str, Any]]]) -> str:
+    """Each worklist's count, then the rows behind it."""
+    parts = []
+    for name, rows in worklists.items():
+        title = name.replace("_", " ")
+        shown = rows[:WORKLIST_ROWS_SHOWN]
+        more = (f"<p>First {len(shown):,} of {len(rows):,}; `bhclaims worklist` lists them all.</p>"
+                if len(rows) > len(shown) else "")
+        table = html_table(shown, WORKLIST_COLUMNS[name], empty="Nothing to do.")
+        parts.append(f'<section class="worklist" data-worklist="{escape(name)}">'
+                     f'<h3>{escape(title)}: <span class="count">{len(rows):,}</span></h3>{table}{more}</section>')
+    return "".join(parts)
 
 
 def bar_chart(
@@ -130,7 +215,8 @@ def render_report(
     payments: list[dict[str, Any]],
     payments_over_time: list[tuple[str, Decimal]],
     denials: list[dict[str, Any]],
-    worklist_counts: dict[str, int],
+    headline: HeadlineFigures,
+    worklists: dict[str, list[dict[str, Any]]],
 ) -> str:
     """The whole page as text (the caller writes it 0600)."""
     total = next((r for r in aging if r["line_of_business"] == "TOTAL"), None)
@@ -139,8 +225,8 @@ def render_report(
     )
     denial_points = [(f"{d['carc']} {d['reason']}".strip(), Decimal(d["amount"])) for d in denials[:10]]
     counts = "".join(
-        f'<tr><td>{escape(k.replace("_", " "))}</td><td class="num">{v}</td></tr>'
-        for k, v in worklist_counts.items()
+        f'<tr><td>{escape(k.replace("_", " "))}</td><td class="num">{len(rows):,}</td></tr>'
+        for k, rows in worklists.items()
     )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -153,6 +239,7 @@ def render_report(
         escape(generated.strftime("%Y-%m-%d %H:%M UTC"))
     } by bhclaims.
 Payer: Optum Behavioral Health (87726).</p>
+{headline_block(headline)}
 <div class="charts">
 {bar_chart("A/R aging: open balance by days since service", aging_points)}
 {hbar_chart("Denied amount by reason (CARC)", denial_points)}
@@ -160,6 +247,7 @@ Payer: Optum Behavioral Health (87726).</p>
 </div>
 <h2>Worklists</h2>
 <table><thead><tr><th>worklist</th><th>open items</th></tr></thead><tbody>{counts}</tbody></table>
+{worklist_sections(worklists)}
 <h2>A/R aging by line of business</h2>
 {
         html_table(
@@ -188,5 +276,6 @@ Payer: Optum Behavioral Health (87726).</p>
     }
 <h2>Denials by reason</h2>
 {html_table(denials, ("carc", "reason", "claims", "amount"), empty="No denied money.")}
+{footnotes()}
 </body></html>
 """

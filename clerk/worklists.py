@@ -824,3 +824,32 @@ WORKLISTS = {
     "patient-responsibility": patient_responsibility,
 }
 """Worklists that need only the session and today (the others also take RuleSettings)."""
+
+
+WORKLIST_COLUMNS: dict[str, tuple[str, ...]] = {
+    "rejected": ("claim_id", "status", "source", "rejected_on", "reason", "fix"),
+    "denied": ("claim_id", "line_of_business", "remit_date", "reason", "rarc", "denied", "appeal_by",
+               "appeal_days_left"),
+    "timely_filing": ("claim_id", "status", "line_of_business", "first_service_date", "file_by", "days_left",
+                      "why_held"),
+    "corrections": ("claim_id", "line_of_business", "remit_date", "correct_by", "days_left", "reason",
+                    "original_claim_number"),
+    "unmatched": ("patient_control_number", "payer_claim_number", "status_code", "paid", "trace_number",
+                  "remit_date", "days_waiting"),
+    "patient_responsibility": ("claim_id", "line_of_business", "patient_responsibility", "adjustments",
+                               "trace_number", "remit_date", "action"),
+}
+"""The columns each worklist shows (on the terminal and in ``report html``): no member names."""
+
+
+def open_rows(session: Session, today: date, settings: RuleSettings) -> dict[str, list[dict[str, Any]]]:
+    """Every worklist's rows now, keyed as ``open_counts`` (the report lists the rows behind each count)."""
+    denials = denial_items(session)
+    return {
+        "rejected": rejected(session, today),
+        "denied": denied(session, today, settings, denials=denials),
+        "timely_filing": timely_filing(session, today, settings, within_days=30),
+        "corrections": corrections(session, today, settings, denials=denials),
+        "unmatched": unmatched(session, today),
+        "patient_responsibility": patient_responsibility(session, today),
+    }

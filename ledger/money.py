@@ -14,16 +14,17 @@ are streamed (``yield_per``: a server-side cursor on PostgreSQL) to whoever writ
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, type_coerce, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import NullType
 
 from domain.adjudication import CONTRACTUAL_ADJUSTMENTS
-from ledger.models import Adjustment, Claim, ClaimPayment, ClaimStatus, ProviderAdjustment, Remittance
+from ledger.models import Adjustment, Claim, ClaimPayment, ClaimStatus, Party, ProviderAdjustment, Remittance
 from ledger.types import Money
 
 ZERO = Decimal("0")
@@ -217,26 +218,109 @@ def _decimal_text(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-def iter_claim_list(session: Session, *, status: str | None = None) -> Iterator[tuple[Any, ...]]:
-    """The claim list in claim id and revision order (``CLAIM_LIST_COLUMNS``), streamed a few
-    thousand rows at a time: plain tuples with the date and money already text, read from the
-    driver's own values (integer cents on SQLite, ``Decimal`` on PostgreSQL) without building
-    ``Decimal``s and ``date``s per value — at a million rows that per-value work was most of the
-    listing's time."""
-    query = claim_money(*([Claim.status == status] if status else []), raw=True)
-    query = query.order_by(query.selected_columns.claim_id, query.selected_columns.revision)
+@dataclass(frozen=True)
+class ClaimSearch:
+    """What the clerk looks a claim up by (``claims --patient ... --lob ...``); every field given
+    must match.  ``patient`` is a case-insensitive part of the patient's or subscriber's name,
+    ``member_id`` and ``payer_claim_number`` match exactly, ``since`` keeps claims served or
+    entered on or after that day."""
+
+    status: str | None = None
+    patient: str | None = None
+    member_id: str | None = None
+    payer_claim_number: str | None = None
+    since: date | None = None
+    line_of_business: str | None = None
+
+    @property
+    def by_person(self) -> bool:
+        """Looked up by a person, so the listing names the patient (on the clerk's screen only)."""
+        return bool(self.patient or self.member_id)
+
+
+_SUBSCRIBER = aliased(Party, name="subscriber")
+_PATIENT = aliased(Party, name="patient")
+
+
+def _full_name(person: Any) -> Any:
+    """"LAST, FIRST" (or the organisation's name) of a party, as SQL."""
+    first = func.coalesce(person.first, "")
+    return case((first == "", person.last_or_org), else_=person.last_or_org + ", " + first)
+
+
+def _name_contains(person: Any, fragment: str) -> ColumnElement[bool]:
+    """The fragment (any case) in the party's last name, first name, "FIRST LAST" or "LAST, FIRST"."""
+    wanted = fragment.strip().lower()
+    first = func.coalesce(person.first, "")
+    spellings = (person.last_or_org, first, first + " " + person.last_or_org, _full_name(person))
+    return or_(*(func.lower(spelling).contains(wanted, autoescape=True) for spelling in spellings))
+
+
+def _search_conditions(search: ClaimSearch) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if search.status:
+        conditions.append(Claim.status == search.status)
+    if search.line_of_business:
+        conditions.append(Claim.line_of_business == search.line_of_business)
+    if search.payer_claim_number:
+        conditions.append(Claim.payer_claim_number == search.payer_claim_number)
+    if search.since is not None:
+        entered = datetime.combine(search.since, time.min, tzinfo=UTC)
+        conditions.append(or_(Claim.first_service_date >= search.since, Claim.created_at >= entered))
+    if search.member_id:
+        conditions.append(or_(_SUBSCRIBER.member_id == search.member_id, _PATIENT.member_id == search.member_id))
+    if search.patient and search.patient.strip():
+        conditions.append(or_(_name_contains(_SUBSCRIBER, search.patient),
+                              and_(Claim.patient_id.is_not(None), _name_contains(_PATIENT, search.patient))))
+    return conditions
+
+
+def claim_search_query(search: ClaimSearch, *, raw: bool = False) -> Select[*tuple[Any, ...]]:
+    """``claim_money`` (``raw``: as the driver returns the values) narrowed by the search, in claim id
+    and revision order; looked up by a person, each row also carries ``patient`` (the patient's
+    name, else the subscriber's)."""
+    query = claim_money(raw=raw)
+    if search.by_person:
+        patient_name = case((Claim.patient_id.is_not(None), _full_name(_PATIENT)), else_=_full_name(_SUBSCRIBER))
+        query = (
+            query.join(_SUBSCRIBER, _SUBSCRIBER.id == Claim.subscriber_id)
+            .outerjoin(_PATIENT, _PATIENT.id == Claim.patient_id)
+            .add_columns(patient_name.label("patient"))
+        )
+    query = query.where(*_search_conditions(search))
+    return query.order_by(query.selected_columns.claim_id, query.selected_columns.revision)
+
+
+def iter_claim_list(
+    session: Session, *, status: str | None = None, search: ClaimSearch | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """The claim list (or what ``search`` finds) in claim id and revision order
+    (``CLAIM_LIST_COLUMNS``), streamed a few thousand rows at a time: plain tuples with the date and
+    money already text, read from the driver's own values (integer cents on SQLite, ``Decimal`` on
+    PostgreSQL) without building ``Decimal``s and ``date``s per value — at a million rows that
+    per-value work was most of the listing's time."""
+    query = claim_search_query(search if search is not None else ClaimSearch(status=status), raw=True)
     on_sqlite = session.get_bind().dialect.name == "sqlite"
     money = cents_text if on_sqlite else _decimal_text
-    for (_, claim_id, revision, state, frequency, lob, served, payer_claim_number, billed, paid, adjusted, denied,
-         patient, balance) in session.execute(query.execution_options(yield_per=STREAM_ROWS)):
+    for row in session.execute(query.execution_options(yield_per=STREAM_ROWS)):
+        (_, claim_id, revision, state, frequency, lob, served, payer_claim_number, billed, paid, adjusted, denied,
+         patient, balance) = row[:14]
         yield (claim_id, revision, state, frequency, lob, served if on_sqlite else served.isoformat(), money(billed),
                money(paid), money(adjusted), money(denied), money(patient), money(balance), payer_claim_number)
 
 
-def iter_claim_summaries(session: Session, *, status: str | None = None) -> Iterator[dict[str, Any]]:
-    """The claim list as dicts (``CLAIM_LIST_COLUMNS`` keys), streamed."""
-    for row in iter_claim_list(session, status=status):
-        yield dict(zip(CLAIM_LIST_COLUMNS, row, strict=True))
+def iter_claim_summaries(
+    session: Session, *, status: str | None = None, search: ClaimSearch | None = None
+) -> Iterator[dict[str, Any]]:
+    """The claim list (or the claims ``search`` finds) in claim id and revision order, a few
+    thousand rows at a time; a search by person adds each claim's ``patient`` name."""
+    wanted = search if search is not None else ClaimSearch(status=status)
+    query = claim_search_query(wanted)
+    for row in session.execute(query.execution_options(yield_per=STREAM_ROWS)):
+        summary = summary_row(row[:14])
+        if wanted.by_person:
+            summary["patient"] = row.patient
+        yield summary
 
 
 def claim_money_of(session: Session, claim_pk: int) -> Any:
