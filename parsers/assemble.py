@@ -205,22 +205,7 @@ _RELATIONSHIPS = {r.value: r for r in Relationship}
 _LICENSES = {lic.value: lic for lic in RenderingLicense}
 # The claim's own run of columns, read in one go: its id, payer, subscriber, relationship.
 _CLAIM_OWN = ("claim_id", "frequency", "original_claim_number")
-_OWN_RUN = (
-    *_CLAIM_OWN,
-    "line_of_business",
-    "payer_id",
-    "payer_name",
-    "subscriber_id",
-    "subscriber_last",
-    "subscriber_first",
-    "subscriber_dob",
-    "subscriber_sex",
-    "subscriber_address1",
-    "subscriber_city",
-    "subscriber_state",
-    "subscriber_zip",
-    "patient_relationship",
-)
+_OWN_RUN = CLAIM_COLUMNS[: CLAIM_COLUMNS.index("patient_relationship") + 1]
 _REQUIRED_OF_OWN_RUN = tuple(
     column
     for column in _OWN_RUN
