@@ -38,6 +38,7 @@ from domain.adjudication import is_contractual
 from domain.claim import NO_COST_SHARE_PLANS, LineOfBusiness
 from domain.codes import describe_carc, describe_group, describe_rarc
 from ledger import denials as open_denials
+from ledger.denials import line_denial_query
 from ledger.models import (
     Acknowledgement,
     Adjustment,
@@ -408,31 +409,10 @@ def _reason_999(detail: str) -> str:
 def _line_denials(session: Session) -> list[dict[str, Any]]:
     """Lines denied inside a claim the payer otherwise paid (e.g. testing denied CO-197, the rest paid).
 
-    A line is denied when its SVC paid nothing and the payer kept its money for a reason that is
-    neither patient responsibility nor a contractual adjustment.  Only the claim's standing
-    posting counts: the newest paid or partly paid CLP of a claim whose status is still paid.
+    Which lines are denied is ``ledger.denials.line_denial_query``'s one definition (also what
+    ``status`` counts); here each gets its CARC/RARC words.
     """
-    reversal = aliased(ClaimPayment)
-    latest = (
-        select(ClaimPayment.claim_pk, func.max(ClaimPayment.id).label("id"))
-        .where(ClaimPayment.claim_pk.is_not(None), ClaimPayment.status_code != "22")
-        .group_by(ClaimPayment.claim_pk)
-        .subquery()
-    )
-    query = (
-        select(ServicePayment, ClaimPayment, Claim, Remittance, ServiceLine)
-        .join(ClaimPayment, ClaimPayment.id == ServicePayment.claim_payment_id)
-        .join(latest, latest.c.id == ClaimPayment.id)
-        .join(Claim, Claim.id == ClaimPayment.claim_pk)
-        .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
-        .outerjoin(ServiceLine, ServiceLine.id == ServicePayment.service_line_id)
-        .where(
-            Claim.status.in_((ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID)),
-            ServicePayment.paid <= 0,
-            ~select(reversal.id).where(reversal.reverses_id == ClaimPayment.id).exists(),
-        )
-        .order_by(ServicePayment.id)
-    )
+    query = line_denial_query(ServicePayment, ClaimPayment, Claim, Remittance, ServiceLine).order_by(ServicePayment.id)
     found = list(session.execute(query))
     by_line: dict[int, list[Adjustment]] = {}
     if found:

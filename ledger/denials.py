@@ -70,9 +70,11 @@ def _claim_denials() -> Select[*tuple[Any, ...]]:
     )
 
 
-def _line_denials() -> Select[*tuple[Any, ...]]:
-    """Denied lines of paid claims (``clerk.worklists._line_denials``'s rows): the newest CLP,
-    not reversed, an SVC that paid nothing with denied CAS money above zero."""
+def line_denial_query(*columns: Any) -> Select[*tuple[Any, ...]]:
+    """``columns`` of the lines denied inside paid claims — the one definition, used for the counts
+    here and for the rows of ``clerk.worklists``: the claim's newest CLP (not a reversal, not
+    reversed) of a claim still paid or partly paid, an SVC that paid nothing, and CAS money on it
+    that is neither the patient's nor contractual."""
     latest = (
         select(ClaimPayment.claim_pk, func.max(ClaimPayment.id).label("id"))
         .where(ClaimPayment.claim_pk.is_not(None), ClaimPayment.status_code != "22")
@@ -85,11 +87,7 @@ def _line_denials() -> Select[*tuple[Any, ...]]:
         .scalar_subquery()
     )
     return (
-        select(
-            literal("line").label("level"), Claim.claim_id, Claim.revision,
-            func.coalesce(ServiceLine.line_id, ServicePayment.line_ref, "").label("line_id"),
-            Claim.line_of_business, Remittance.payment_date, Remittance.created_at.label("posted_at"),
-        )
+        select(*columns)
         .select_from(ServicePayment)
         .join(ClaimPayment, ClaimPayment.id == ServicePayment.claim_payment_id)
         .join(latest, latest.c.id == ClaimPayment.id)
@@ -102,6 +100,15 @@ def _line_denials() -> Select[*tuple[Any, ...]]:
             _not_reversed(),
             denied_money > 0,
         )
+    )
+
+
+def _line_denials() -> Select[*tuple[Any, ...]]:
+    """Denied lines of paid claims, with what a deadline needs."""
+    return line_denial_query(
+        literal("line").label("level"), Claim.claim_id, Claim.revision,
+        func.coalesce(ServiceLine.line_id, ServicePayment.line_ref, "").label("line_id"),
+        Claim.line_of_business, Remittance.payment_date, Remittance.created_at.label("posted_at"),
     )
 
 
