@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import pty
-import select as select_module
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from domain import clock
 from ledger.db import Ledger
 from ledger.models import Claim, ClaimEvent
 from outbox.lock import mailbox_lock
+from tests.terminal import read_until_closed
 from usecases.sample import DEMO_EXPORT, shifted_export
 
 REPO = Path(__file__).resolve().parent.parent
@@ -165,21 +165,10 @@ def _run_in_pty(args: list[str], cwd: Path) -> str:
         BHCLAIMS + args, cwd=cwd, stdin=follower, stdout=follower, stderr=subprocess.PIPE, env=env
     )
     os.close(follower)
-    chunks = []
-    while True:
-        ready, _, _ = select_module.select([leader], [], [], 60)
-        if not ready:
-            break
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
+    seen = read_until_closed(leader, 60)
     proc.wait(timeout=60)
     os.close(leader)
-    return b"".join(chunks).decode("utf-8", errors="replace")
+    return seen
 
 
 def test_terminal_gets_a_rich_table_and_a_pipe_gets_tab_separated_lines(practice: Path) -> None:

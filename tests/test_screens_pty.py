@@ -13,12 +13,13 @@ import json
 import os
 import pty
 import re
-import select
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.terminal import read_until_closed
 
 REPO = Path(__file__).resolve().parent.parent
 BHCLAIMS = [sys.executable, "-c", "import cli; cli.main()"]
@@ -57,21 +58,10 @@ def _in_pty(args: list[str], cwd: Path, **env: str) -> str:
     proc = subprocess.Popen(BHCLAIMS + args, cwd=cwd, stdin=follower, stdout=follower, stderr=follower,
                             env=_env(**env))
     os.close(follower)
-    chunks = []
-    while True:
-        ready, _, _ = select.select([leader], [], [], 120)
-        if not ready:
-            break
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
+    seen = read_until_closed(leader, 120)
     proc.wait(timeout=60)
     os.close(leader)
-    return b"".join(chunks).decode("utf-8", errors="replace")
+    return seen
 
 
 def _ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
