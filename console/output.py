@@ -134,18 +134,8 @@ def emit(
     if as_json:
         print_json(list(rows))
         return
-    if as_csv:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([spreadsheet_cell(cell(row.get(c))) for c in columns])
-        click.echo(out.getvalue(), nl=False)
-        return
-    if not sys.stdout.isatty():
-        click.echo("\t".join(columns))
-        for row in rows:
-            click.echo("\t".join(spreadsheet_cell(cell(row.get(c))) for c in columns))
+    if as_csv or not sys.stdout.isatty():
+        _write_lines(columns, rows, as_csv=as_csv)
         return
     if not rows and empty is not None:
         say(empty)
@@ -229,6 +219,26 @@ def _remember_limit(context: click.Context, _param: click.Parameter, value: int 
     return value
 
 
+def _write_lines(columns: Sequence[str], rows: Iterable[Mapping[str, Any]], *, as_csv: bool) -> int:
+    """A header row, then a line per row as it comes: CSV, or tab-separated (a cell's tabs and
+    newlines folded by ``cell``); formula starts quoted in both.  Returns how many rows."""
+    count = 0
+    if as_csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([spreadsheet_cell(cell(row.get(c))) for c in columns])
+            count += 1
+    else:
+        write = sys.stdout.write
+        write("\t".join(columns) + "\n")
+        for row in rows:
+            write("\t".join(spreadsheet_cell(cell(row.get(c))) for c in columns) + "\n")
+            count += 1
+    sys.stdout.flush()
+    return count
+
+
 def emit_stream(
     title: Callable[[int], str],
     columns: Sequence[str],
@@ -262,18 +272,7 @@ def emit_stream(
             count += 1
         write("\n]\n" if count else "]\n")
     elif as_csv or not sys.stdout.isatty():
-        if as_csv:
-            writer = csv.writer(sys.stdout, lineterminator="\n")
-            writer.writerow(columns)
-            for row in rows:
-                writer.writerow([spreadsheet_cell(cell(row.get(c))) for c in columns])
-                count += 1
-        else:
-            write("\t".join(columns) + "\n")
-            for row in rows:
-                write("\t".join(spreadsheet_cell(cell(row.get(c))) for c in columns))
-                write("\n")
-                count += 1
+        count = _write_lines(columns, rows, as_csv=as_csv)
     else:
         listed = list(rows)
         emit(title(len(listed)), columns, listed, empty=empty, wide_only=wide_only, wide=wide)
