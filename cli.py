@@ -147,7 +147,13 @@ def init(directory: Path, transport_url: str, database_url: str | None, sample: 
         raise click.UsageError(f"{config_path} already exists; not overwriting it")
     ensure_private_dir(directory.resolve())
     write_private(config_path, starter_config(transport_url=transport_url, database_url=database_url or "").encode())
-    config = create_ledger(config_path, database_url)
+    try:
+        config = create_ledger(config_path, database_url)
+    except BaseException:
+        # a ledger that could not be made (database unreachable, disk full) leaves no config behind,
+        # so the same `init` can simply be run again once the cause is fixed
+        config_path.unlink(missing_ok=True)
+        raise
     say(f"created {config_path}")
     if sample:
         from domain import clock

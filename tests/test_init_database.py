@@ -58,3 +58,15 @@ def test_init_without_db_keeps_sqlite_beside_the_config(tmp_path: Path) -> None:
     config = tomllib.loads((tmp_path / "practice" / DEFAULT_CONFIG_NAME).read_text())
     assert config["database"]["url"] == ""
     assert (tmp_path / "practice" / "bhclaims.db").exists()
+
+
+def test_an_unreachable_database_leaves_no_config_and_the_same_init_works_later(tmp_path: Path) -> None:
+    # port 1 on loopback: nothing listens there, so the ledger cannot be created
+    unreachable = "postgresql+psycopg://billing@127.0.0.1:1/bhclaims?connect_timeout=5"
+    failed = _cli(tmp_path, "init", "--db", unreachable, "practice")
+    assert failed.returncode == 2, failed.stderr
+    assert "Traceback" not in failed.stderr
+    assert not (tmp_path / "practice" / DEFAULT_CONFIG_NAME).exists()
+    again = _cli(tmp_path, "init", "practice")
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "practice" / DEFAULT_CONFIG_NAME).exists()
