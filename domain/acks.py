@@ -216,4 +216,5 @@ class ClaimStatusReport:
     batch_reference: str | None  # 2200B TRN02: the BHT03 of the 837 acknowledged
     batch_statuses: tuple[StatusCode, ...]
     claims: tuple[ClaimStatus, ...]
+    payer_id: str = ""  # 2100A NM109 when NM101 is PR (empty when a clearinghouse speaks)
     source: Source | None = field(default=None, compare=False)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from domain.acks import Envelope
+from domain.acks import ClaimStatusReport, Envelope
 from domain.claim import OPTUM_BH_PAYER_ID, OPTUM_BH_PAYER_NAME, Source
 
 ZERO = Decimal("0")
@@ -222,6 +222,19 @@ class OurPayer:
         who = remittance.payer_name or remittance.payer_reference or remittance.payer_identifier or \
             remittance.trace_payer_id or remittance.envelope.sender_id or "an unnamed payer"
         return f"from another payer: {who} (not {self.name})"
+
+    def claim_status_refusal(self, report: ClaimStatusReport) -> str | None:
+        """Why a 277CA must not move our claims, in words; None when it may.
+
+        A 277CA whose information source is a payer (2100A NM1*PR) must be ours — by that NM109 or
+        by the interchange or group sender — or its REF*1K would become the payer claim number our
+        corrections quote in REF*F8.  One spoken by the clearinghouse (NM1*AY) is its own receipt.
+        """
+        envelope = report.envelope
+        if not report.payer_id or any(value in self.ids for value in
+                                      (report.payer_id, envelope.sender_id, envelope.group_sender)):
+            return None
+        return f"a 277CA from another payer: {report.payer_name or report.payer_id} (not {self.name})"
 
 
 def payee_label(remittance: Remittance) -> str:

@@ -80,7 +80,7 @@ class ClaimAckReader(TransactionReader):
 
     def begin_set(self, envelope: Envelope, st: list[str], number: int) -> None:
         self.envelope, self.control_number, self.st_number = envelope, _get(st, 2), number
-        self.reference, self.payer_name = "", ""
+        self.reference, self.payer_name, self.payer_id = "", "", ""
         self.created: date | None = None
         self.batch_reference: str | None = None
         self.batch_statuses: list[StatusCode] = []
@@ -134,7 +134,7 @@ class ClaimAckReader(TransactionReader):
 
     def payer(self, e: list[str], number: int) -> None:
         if _get(e, 1) == "PR":
-            self.payer_name = _get(e, 3)
+            self.payer_name, self.payer_id = _get(e, 3), _get(e, 9)
 
     def batch(self, e: list[str], number: int) -> None:
         self.batch_reference = _get(e, 2)
@@ -203,7 +203,8 @@ class ClaimAckReader(TransactionReader):
     def end_set(self, se: list[str], number: int) -> None:
         self.reports.append(ClaimStatusReport(
             envelope=self.envelope, control_number=self.control_number, reference=self.reference,
-            created=self.created, payer_name=self.payer_name, batch_reference=self.batch_reference,
+            created=self.created, payer_name=self.payer_name, payer_id=self.payer_id,
+            batch_reference=self.batch_reference,
             batch_statuses=tuple(self.batch_statuses),
             claims=tuple(ClaimStatus(
                 patient_control_number=c.patient_control_number, payer_claim_number=c.payer_claim_number,

@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.acks import ClaimStatusReport, FunctionalAck, InterchangeAck
+from domain.remittance import OurPayer
 from ledger.claims import record_event, transition
 from ledger.models import Acknowledgement, Batch, BatchClaim, Claim, ClaimStatus
 from remits.refusals import FileRefused
@@ -232,7 +233,11 @@ def post_claim_status(
     transmission_id: int | None,
     actor: str,
     report: AckReport,
+    payer: OurPayer,
 ) -> None:
+    foreign = payer.claim_status_refusal(report_277)
+    if foreign is not None:
+        raise AckRefused([foreign])
     for status in report_277.claims:
         claim = _acknowledged_revision(session, status.patient_control_number)
         if claim is None:

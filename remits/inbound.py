@@ -239,7 +239,7 @@ def _post_path(session: Session, path: Path, name: str, transmission_id: int, *,
         elif kind == FileKind.CLAIM_ACK_277CA:
             for status_report in read_277ca(data, source=name):
                 post_claim_status(session, status_report, transmission_id=transmission_id, actor=actor,
-                                  report=acks)
+                                  report=acks, payer=payer)
         else:
             raise X12ParseError(f"a {kind} file is not something we post")
     finally:

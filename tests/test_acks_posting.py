@@ -136,8 +136,10 @@ def x999(
     return build_999(ack, created=NOW.replace(tzinfo=None))
 
 
-def x277(s: Sent, claims: dict[str, tuple[tuple[str, str, str], str | None]], *, control: int = 903) -> str:
-    """A 277CA with one STC per claim: ``{claim id: ((category, status, entity), REF*1K)}``."""
+def x277(s: Sent, claims: dict[str, tuple[tuple[str, str, str], str | None]], *, control: int = 903,
+         payer: tuple[str, str] = ("OPTUM BEHAVIORAL HEALTH", "87726")) -> str:
+    """A 277CA with one STC per claim: ``{claim id: ((category, status, entity), REF*1K)}``, spoken by
+    ``payer`` (2100A NM1*PR name and id) through the clearinghouse."""
     acks = tuple(
         PatientClaimAck(
             "DOE",
@@ -161,7 +163,7 @@ def x277(s: Sent, claims: dict[str, tuple[tuple[str, str, str], str | None]], *,
     )
     return build_277ca(
         envelope,
-        ClaimAckParties("OPTUM BEHAVIORAL HEALTH", "87726", "HARBOR LIGHT", "HARBORLIGHT"),
+        ClaimAckParties(*payer, "HARBOR LIGHT", "HARBORLIGHT"),
         [ProviderClaimAcks("RIVERBEND COUNSELING GROUP", "1234567893", acks)],
         control_number="0001",
         reference=str(control),
@@ -329,6 +331,20 @@ def test_277ca_a1_a2_accept_and_a3_a6_a7_a8_reject(sent: Sent) -> None:
         with sent.ledger.session() as session:
             number = session.scalar(select(Claim.payer_claim_number).where(Claim.claim_id == "B1"))
         assert number == ("PCN9" if accepted else None), category
+
+
+def test_a_277ca_from_another_payer_is_quarantined_and_its_claim_number_never_kept(sent: Sent) -> None:
+    # MassHealth's 277CA naming our CLM01s (a secondary claim, or misrouted mail): its REF*1K would
+    # otherwise become the payer claim number our replacements and voids quote in REF*F8
+    report = sent.post(x277(sent, {"B1": (("A2", "20", ""), "MH-555")}, payer=("MASSHEALTH", "DMA7384")))
+    assert report.failed == [("reply-1.x12", "a 277CA from another payer: MASSHEALTH (not "
+                              "OPTUM BEHAVIORAL HEALTH)")]
+    assert sent.statuses() == dict.fromkeys(CLAIMS, "sent")
+    with sent.ledger.session() as session:
+        assert session.scalar(select(Claim.payer_claim_number).where(Claim.claim_id == "B1")) is None
+        assert session.scalars(select(Acknowledgement)).all() == []
+    report = sent.post(x277(sent, {"B1": (("A2", "20", ""), "PCN-B1")}, control=905))
+    assert report.failed == [] and sent.statuses()["B1"] == "accepted"
 
 
 # ---- what the segment source forgives, per file ----------------------------------------------
