@@ -8,8 +8,11 @@ Where pyx12 is known to be wrong, the outcome names the kind of divergence inste
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import random
+import sys
 import tempfile
 import time
 from collections import Counter
@@ -26,7 +29,7 @@ from edi.x12 import X12ParseError
 from tests.claim_factory import make_claim, make_line
 from tests.regen_golden import GOLDEN_CASES, build_golden
 from tests.remit_factory import pay, remit, text_835
-from validators.x12_syntax import validate_x12_file
+from validators.x12_syntax import SyntaxFinding, validate_x12_file
 
 ENVELOPE_SEGMENTS = frozenset({"ISA", "GS", "GE", "IEA"})
 
@@ -50,7 +53,14 @@ class Outcome:
         return f"{self.kind}: engine {sorted(self.engine)} pyx12 {sorted(self.pyx12)} {self.engine_refused or ''}"
 
 
-def compare_file(path: Path) -> Outcome:
+Pyx12 = Callable[[Path], list[SyntaxFinding]]
+
+
+def run_pyx12(path: Path) -> list[SyntaxFinding]:
+    return validate_x12_file(str(path))
+
+
+def compare_file(path: Path, pyx12: Pyx12 = run_pyx12) -> Outcome:
     """Run pyx12 and the engine on ``path`` and classify the difference in segment numbers flagged."""
     refused: str | None = None
     findings: list[engine.Finding] = []
@@ -59,7 +69,7 @@ def compare_file(path: Path) -> Outcome:
     except X12ParseError as exc:
         refused = type(exc).__name__
     ours = frozenset(f.number for f in findings)
-    theirs_raw = validate_x12_file(str(path))
+    theirs_raw = pyx12(path)
     theirs = frozenset(f.line for f in theirs_raw if f.line is not None)
     unplaced = [f for f in theirs_raw if f.line is None]
     if refused is not None:
@@ -93,14 +103,58 @@ def _known_divergence(finding: engine.Finding) -> str | None:
     return None
 
 
-def compare_text(text: str) -> Outcome:
+def compare_text(text: str, cache: Pyx12Cache | None = None) -> Outcome:
     fd, name = tempfile.mkstemp(suffix=".x12")
     try:
         with os.fdopen(fd, "w", encoding="ascii", errors="replace", newline="") as handle:
             handle.write(text)
-        return compare_file(Path(name))
+        return compare_file(Path(name), run_pyx12 if cache is None else cache.pyx12_for(text))
     finally:
         os.unlink(name)
+
+
+class Pyx12Cache:
+    """pyx12's findings per file text (sha256), kept in a JSON-lines file: pyx12 never changes, the engine does.
+
+    pyx12 costs ~0.3 CPU-s a file, so judging 10,000 mutations afresh takes most of an hour; with its
+    verdicts kept, a re-judgement after an engine change runs the engine alone.  Lines are appended with
+    one write each, so two processes may fill the same file.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.verdicts: dict[str, list[SyntaxFinding]] = {}
+        self.hits = self.misses = 0
+        if path.exists():
+            with path.open(encoding="utf-8") as handle:
+                for line in handle:
+                    if line.endswith("\n"):  # a line cut by a killed writer is left out
+                        record = json.loads(line)
+                        self.verdicts[record["sha256"]] = [SyntaxFinding(*f) for f in record["findings"]]
+
+    def pyx12_for(self, text: str) -> Pyx12:
+        key = hashlib.sha256(text.encode("ascii", errors="replace")).hexdigest()
+
+        def verdict(path: Path) -> list[SyntaxFinding]:
+            if key in self.verdicts:
+                self.hits += 1
+                return self.verdicts[key]
+            self.misses += 1
+            findings = self.verdicts[key] = run_pyx12(path)
+            self._append(key, findings)
+            return findings
+
+        return verdict
+
+    def _append(self, key: str, findings: list[SyntaxFinding]) -> None:
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        rows = [[f.line, f.segment, f.element, f.code, f.message] for f in findings]
+        line = json.dumps({"sha256": key, "findings": rows}, separators=(",", ":")) + "\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode("utf-8"))
+        finally:
+            os.close(fd)
 
 
 # --- built files and their mutations ------------------------------------------------------------------
@@ -217,29 +271,63 @@ def mutate(text: str, seed: int, times: int = 1) -> tuple[str, str]:
     return x.text(), ", ".join(done)
 
 
+DEFAULT_CACHE = Path.home() / ".cache" / "bhclaims" / "pyx12-oracle.jsonl"
+
+
+def mutation_of(seed: int, bases: Sequence[tuple[str, str]]) -> tuple[str, str, str]:
+    """Seed ``seed``'s base file name, mutated text and what was done (the base goes round by seed)."""
+    name, text = bases[seed % len(bases)]
+    mutated, what = mutate(text, seed, times=1 + seed % 2)
+    return name, mutated, what
+
+
+def seeds_from(path: Path) -> list[int]:
+    """The first number on each line of ``path`` (a ``--list-disagreements`` file reads back as is)."""
+    seeds = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        words = line.split()
+        if words and words[0].isdigit():
+            seeds.append(int(words[0]))
+    return seeds
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="pyx12 vs the engine on mutated built files")
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds-from", type=Path, help="judge only the seeds listed (first number a line)")
+    parser.add_argument("--pyx12-cache", type=Path, default=DEFAULT_CACHE,
+                        help=f"pyx12's verdicts by file sha256 (default {DEFAULT_CACHE})")
+    parser.add_argument("--no-pyx12-cache", action="store_true", help="run pyx12 on every file")
+    parser.add_argument("--list-disagreements", type=Path, help="write each disagreeing seed and why, a line each")
+    parser.add_argument("--progress", type=int, default=0, help="print counts to stderr every N mutations")
     args = parser.parse_args(argv)
+    seeds = seeds_from(args.seeds_from) if args.seeds_from else list(range(args.seed, args.seed + args.count))
+    cache = None if args.no_pyx12_cache else Pyx12Cache(args.pyx12_cache)
     bases = list(built_files().items())
     kinds: Counter[str] = Counter()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     disagreements: list[str] = []
-    for n in range(args.count):
-        name, text = bases[n % len(bases)]
-        seed = args.seed + n
-        mutated, what = mutate(text, seed, times=1 + seed % 2)
-        outcome = compare_text(mutated)
+    for n, seed in enumerate(seeds, 1):
+        name, mutated, what = mutation_of(seed, bases)
+        outcome = compare_text(mutated, cache)
         kinds[outcome.kind] += 1
-        if outcome.kind == DISAGREE and len(disagreements) < 20:
-            disagreements.append(f"{name} seed {seed} [{what}] {outcome}")
-    took = time.perf_counter() - started
-    print(f"mutations run: {args.count} in {took:.1f} s")
+        if outcome.kind == DISAGREE:
+            disagreements.append(f"{seed} {name} [{what}] {outcome}")
+        if args.progress and n % args.progress == 0:
+            print(f"{n}/{len(seeds)} {dict(kinds)}", file=sys.stderr, flush=True)
+    took, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    with open("/proc/loadavg", encoding="ascii") as handle:
+        load = handle.read().split()[0]
+    print(f"mutations run: {len(seeds)} in {took:.1f} s wall, {cpu:.1f} CPU-s, load {load}")
+    if cache is not None:
+        print(f"  pyx12 verdicts cached {cache.hits}, run {cache.misses} ({cache.path})")
     for kind, count in kinds.most_common():
         print(f"  {kind}: {count}")
-    for line in disagreements:
+    for line in disagreements[:20]:
         print("  DISAGREE", line)
+    if args.list_disagreements:
+        args.list_disagreements.write_text("".join(line + "\n" for line in disagreements), encoding="utf-8")
     return 1 if kinds[DISAGREE] else 0
 
 
