@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from edi import engine
 from edi.tokenizer import SegmentSource
 from edi.x12 import X12ParseError
+from tests.pyx12_maps import maps_read_once
 from tests.x12_oracle import (
     AGREE,
     BOTH_REFUSE,
@@ -27,7 +28,9 @@ from tests.x12_oracle import (
     compare_file,
     compare_text,
     mutate,
+    mutation_of,
 )
+from validators.x12_syntax import validate_x12
 
 GOLDEN = Path(__file__).resolve().parent.parent / "fixtures" / "golden"
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "x12"
@@ -138,3 +141,15 @@ def test_mutated_built_files_are_flagged_alike(name: str, seed: int, times: int)
     mutated, what = mutate(BASES[name], seed, times)
     outcome = compare_text(mutated)
     assert outcome.kind != DISAGREE, f"{name} [{what}] {outcome}"
+
+
+def test_pyx12_with_its_maps_read_once_finds_what_it_finds_reading_them_each_time() -> None:
+    """The oracle's map store (tests/pyx12_maps.py) changes pyx12's speed, never its findings: the same
+    map copy serves files one after another, so a count left over from one file would show in the next."""
+    bases = list(BASES.items())
+    texts = [mutation_of(seed, bases)[1] for seed in range(24)] + [BASES["837 simple"]] * 2
+    plain = [validate_x12(text) for text in texts]
+    with maps_read_once():
+        read_once = [validate_x12(text) for text in texts]
+    assert read_once == plain
+    assert sum(1 for found in plain if found) >= 12  # the mutations are seen, not a run of clean files
