@@ -20,8 +20,11 @@ from tests.x12_oracle import (
     BOTH_REFUSE,
     DISAGREE,
     PYX12_CRASH,
+    PYX12_DEFERS_READER_ERRORS,
     PYX12_IGNORES_SEGMENT_BEFORE_ST,
+    PYX12_MISSES_HEADER_OUTSIDE_ENVELOPE,
     PYX12_MISSES_NESTED_HEADER,
+    PYX12_SILENT_ON_UNPLACED_SET,
     PYX12_SKIPS_ENVELOPE_ELEMENTS,
     Interchange,
     built_files,
@@ -30,7 +33,7 @@ from tests.x12_oracle import (
     mutate,
     mutation_of,
 )
-from validators.x12_syntax import validate_x12
+from validators.x12_syntax import SyntaxFinding, validate_x12
 
 GOLDEN = Path(__file__).resolve().parent.parent / "fixtures" / "golden"
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "x12"
@@ -99,6 +102,9 @@ def _with(text: str, edit: str) -> str:
         x.segments.insert(2, list(x.segments[1]))
     elif edit == "bad GS04":
         x.segments[1][4] = "20261340"
+    elif edit == "short ST02":  # SE02 follows, so only ST02's length is wrong
+        se = next(s for s in x.segments if s[0] == "SE")
+        x.segments[2][2] = se[2] = "12"
     return x.text()
 
 
@@ -106,13 +112,15 @@ def _with(text: str, edit: str) -> str:
     ("ST twice", PYX12_MISSES_NESTED_HEADER, "ST"),
     ("GS twice", PYX12_MISSES_NESTED_HEADER, "GS"),
     ("bad GS04", PYX12_SKIPS_ENVELOPE_ELEMENTS, "GS"),
+    # pyx12 files ST/SE element errors under its ST node, whose report never lists them (errh_json)
+    ("short ST02", PYX12_SKIPS_ENVELOPE_ELEMENTS, "ST SE"),
 ])
 def test_pyx12_misses_envelope_problems_the_engine_reports(edit: str, kind: str, segment: str) -> None:
     text = _with(built_files()["837 simple"], edit)
     outcome = compare_text(text)
     assert outcome.kind == kind, str(outcome)
     extra = [f for f in engine.run(SegmentSource(text), check=True) if f.number not in outcome.pyx12]
-    assert extra and {f.segment for f in extra} == {segment}
+    assert extra and {f.segment for f in extra} == set(segment.split())
 
 
 def test_pyx12_ignores_a_segment_between_gs_and_st_the_engine_flags_it() -> None:
@@ -133,6 +141,80 @@ def test_a_segment_outside_a_set_is_flagged_where_it_stands_as_pyx12_does() -> N
 
 
 BASES = built_files()
+
+
+def _path(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "mutated.x12"
+    path.write_text(text, encoding="ascii", newline="")
+    return path
+
+
+def test_pyx12_accepts_a_set_whose_st01_its_map_does_not_know_the_engine_flags_every_segment_of_it() -> None:
+    """ST*835 in an HC (837P) group: pyx12 cannot place the ST and then says nothing at all about the set
+    (it even calls the file valid); the engine reports the ST and each segment of that set as not expected
+    where it stands, and at GE that the group has no set it could read."""
+    x = Interchange.parse(BASES["837 simple"])
+    x.segments[2][1] = "835"
+    text = x.text()
+    assert validate_x12(text) == []
+    outcome = compare_text(text)
+    assert outcome.kind == PYX12_SILENT_ON_UNPLACED_SET, str(outcome)
+    se = next(i for i, s in enumerate(x.segments, 1) if s[0] == "SE")
+    assert outcome.engine == frozenset(range(3, se + 2))  # ST .. SE, and the GE after it
+
+
+def test_pyx12_misses_a_set_after_its_group_trailer_the_engine_flags_it() -> None:
+    """GE moved before the ST: pyx12 flags the GE's count and nothing after it; the engine also flags the ST
+    outside any group (at the IEA, the interchange's trailer) and each segment of the set it cannot place."""
+    x = Interchange.parse(BASES["837 simple"])
+    ge = next(i for i, s in enumerate(x.segments) if s[0] == "GE")
+    x.segments.insert(2, x.segments.pop(ge))
+    outcome = compare_text(x.text())
+    assert outcome.kind == f"{PYX12_MISSES_HEADER_OUTSIDE_ENVELOPE} + {PYX12_SILENT_ON_UNPLACED_SET}", str(outcome)
+    assert outcome.pyx12 == {3}
+    findings = engine.run(SegmentSource(x.text()), check=True)
+    iea = len(x.segments)
+    assert [f.message for f in findings if f.number == iea] == ["ST outside a functional group"]
+
+
+def test_pyx12_misses_a_group_after_the_interchange_trailer_the_engine_flags_it() -> None:
+    x = Interchange.parse(BASES["999"])
+    iea = x.segments.pop()
+    x.segments.insert(1, iea)
+    outcome = compare_text(x.text())
+    assert PYX12_MISSES_HEADER_OUTSIDE_ENVELOPE in outcome.kind, str(outcome)
+    assert outcome.engine - outcome.pyx12 == {3}
+    at_gs = [f for f in engine.run(SegmentSource(x.text()), check=True) if f.number == 3]
+    assert [(f.segment, f.message) for f in at_gs] == [("GS", "GS outside an interchange")]
+
+
+def test_pyx12_reports_a_misplaced_hl_numbering_at_the_next_segment_the_engine_at_the_hl() -> None:
+    """The subscriber HL moved up after BHT: both say it is not expected there; pyx12's reader checks its
+    HL01/HL02 but holds those errors until a segment is placed, so they land on the NM1 after it. The
+    engine reports them on the HL they are about."""
+    x = Interchange.parse(BASES["837 simple"])
+    hl = next(i for i, s in enumerate(x.segments) if s[:2] == ["HL", "2"])
+    x.segments.insert(4, x.segments.pop(hl))  # segment number 5
+    outcome = compare_text(x.text())
+    assert outcome.kind == PYX12_DEFERS_READER_ERRORS, str(outcome)
+    assert outcome.pyx12 - outcome.engine == {6}
+    assert {f.code for f in validate_x12(x.text()) if f.line == 6} <= {"HL1", "HL2"}
+    at_hl = {f.code for f in engine.run(SegmentSource(x.text()), check=True) if f.number == 5}
+    assert {"HL1", "HL2", "1"} <= at_hl
+
+
+def test_a_pyx12_finding_no_divergence_explains_is_a_disagreement(tmp_path: Path) -> None:
+    """The divergence kinds are narrow: an HL error pyx12 alone reports after a segment it placed, or any
+    pyx12 finding inside a set the engine could not place, still fails the comparison."""
+    x = Interchange.parse(BASES["837 simple"])
+    path = _path(tmp_path, x.text())
+    late_hl = [SyntaxFinding(6, "NM1", None, "HL1", "My HL count 1 does not match your HL count 2")]
+    assert compare_file(path, lambda _: late_hl).kind == DISAGREE
+    x.segments[2][1] = "835"
+    path = _path(tmp_path, x.text())
+    assert compare_file(path).kind == PYX12_SILENT_ON_UNPLACED_SET
+    inside = [SyntaxFinding(5, "NM1", None, "1", "Segment NM1 not found.  Started at /ISA_LOOP/GS_LOOP/GS")]
+    assert compare_file(path, lambda _: inside).kind == DISAGREE
 
 
 @settings(max_examples=int(os.environ.get("BHCLAIMS_ORACLE_EXAMPLES", "80")), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

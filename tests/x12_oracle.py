@@ -33,12 +33,17 @@ from tests.remit_factory import pay, remit, text_835
 from validators.x12_syntax import SyntaxFinding, validate_x12_file
 
 ENVELOPE_SEGMENTS = frozenset({"ISA", "GS", "GE", "IEA"})
+# pyx12 files element errors of these under the ISA, GS or ST node, whose reports never list them
+UNREPORTED_ELEMENT_SEGMENTS = ENVELOPE_SEGMENTS | {"ST", "SE"}
 
 AGREE = "agree"
 PYX12_CRASH = "pyx12 cannot read (no map / crash)"
 PYX12_SKIPS_ENVELOPE_ELEMENTS = "pyx12 skips envelope element errors"
 PYX12_MISSES_NESTED_HEADER = "pyx12 misses an ST/GS before the previous SE/GE"
 PYX12_IGNORES_SEGMENT_BEFORE_ST = "pyx12 ignores a set segment before the first GS or ST"
+PYX12_MISSES_HEADER_OUTSIDE_ENVELOPE = "pyx12 misses a GS after its IEA or an ST after its GE"
+PYX12_SILENT_ON_UNPLACED_SET = "pyx12 reports nothing in a set whose ST it cannot place"
+PYX12_DEFERS_READER_ERRORS = "pyx12 reports an unplaced segment's HL/LX errors at the next placed one"
 BOTH_REFUSE = "both refuse the file"
 DISAGREE = "disagree"
 
@@ -64,7 +69,11 @@ def run_pyx12(path: Path) -> list[SyntaxFinding]:
 
 
 def compare_file(path: Path, pyx12: Pyx12 = run_pyx12) -> Outcome:
-    """Run pyx12 and the engine on ``path`` and classify the difference in segment numbers flagged."""
+    """Run pyx12 and the engine on ``path`` and classify the difference in segment numbers flagged.
+
+    Every segment number only one side flags must be explained by a named divergence, else the file
+    is a disagreement; one unexplained number is enough.
+    """
     refused: str | None = None
     findings: list[engine.Finding] = []
     try:
@@ -82,27 +91,91 @@ def compare_file(path: Path, pyx12: Pyx12 = run_pyx12) -> Outcome:
         return Outcome(PYX12_CRASH, ours, theirs)
     if ours == theirs and not unplaced:
         return Outcome(AGREE, ours, theirs)
-    extra: dict[int, set[str | None]] = {}
-    for f in findings:
-        if f.number not in theirs:
-            extra.setdefault(f.number, set()).add(_known_divergence(f))
-    kinds = {next((k for k in at if k), None) for at in extra.values()}
-    if theirs <= ours and extra and None not in kinds:
-        # pyx12 rejects without saying where only when it skipped an envelope segment's element checks
-        if not unplaced or PYX12_SKIPS_ENVELOPE_ELEMENTS in kinds:
-            return Outcome(" + ".join(sorted(str(k) for k in kinds)), ours, theirs)
+    evidence = Evidence(findings, theirs_raw, segment_ids(path))
+    kinds = {next((k for f in evidence.engine_at(n) if (k := _known_divergence(f, evidence))), None)
+             for n in ours - theirs}
+    kinds |= {_pyx12_only(n, evidence) for n in theirs - ours}
+    # pyx12 rejects without saying where only when it skipped an envelope segment's element checks
+    if kinds and None not in kinds and (not unplaced or PYX12_SKIPS_ENVELOPE_ELEMENTS in kinds):
+        return Outcome(" + ".join(sorted(str(k) for k in kinds)), ours, theirs)
     return Outcome(DISAGREE, ours, theirs)
 
 
-def _known_divergence(finding: engine.Finding) -> str | None:
-    """The kind of a finding pyx12 is known not to make (each kind has a named test), else None."""
-    if finding.segment in ENVELOPE_SEGMENTS and finding.element:
+def segment_ids(path: Path) -> list[str]:
+    """Each segment's id by its number (ISA = 1; index 0 is empty)."""
+    source = SegmentSource(path)
+    try:
+        sep = source.separators.element
+        return ["", *(raw.strip().split(sep, 1)[0] for batch in source.batches() for raw in batch)]
+    finally:
+        source.close()
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Both sides' findings on one file and its segment ids: what a divergence rule may look at."""
+
+    ours: list[engine.Finding]
+    theirs: list[SyntaxFinding]
+    ids: list[str]
+
+    def engine_at(self, number: int) -> list[engine.Finding]:
+        return [f for f in self.ours if f.number == number]
+
+    def pyx12_at(self, number: int) -> list[SyntaxFinding]:
+        return [f for f in self.theirs if f.line == number]
+
+    def set_end(self, start: int) -> int:
+        """The number of the first SE after ``start`` (the last segment if none)."""
+        return next((n for n in range(start + 1, len(self.ids)) if self.ids[n] == "SE"), len(self.ids) - 1)
+
+
+def _known_divergence(finding: engine.Finding, evidence: Evidence) -> str | None:
+    """The kind of an engine finding pyx12 is known not to make (each kind has a named test), else None."""
+    if finding.segment in UNREPORTED_ELEMENT_SEGMENTS and finding.element:
         return PYX12_SKIPS_ENVELOPE_ELEMENTS
     if finding.segment in ("ST", "GS") and " before the " in finding.message:
         return PYX12_MISSES_NESTED_HEADER
+    if (finding.segment, finding.message) in (("GS", "GS outside an interchange"),
+                                              ("ST", "ST outside a functional group")):
+        return PYX12_MISSES_HEADER_OUTSIDE_ENVELOPE
     if finding.segment not in ENVELOPE_SEGMENTS and finding.message.endswith(
             ("outside a transaction set", "outside a functional group")):
         return PYX12_IGNORES_SEGMENT_BEFORE_ST
+    if _in_unplaced_set(finding.number, evidence):
+        return PYX12_SILENT_ON_UNPLACED_SET
+    if (evidence.ids[finding.number] == "GE" and finding.code == "3" and "(ST_LOOP) is missing" in finding.message
+            and _in_unplaced_set(finding.number - 1, evidence)):
+        return PYX12_SILENT_ON_UNPLACED_SET  # the group's only set was that one: the engine misses an ST_LOOP
+    return None
+
+
+def _in_unplaced_set(number: int, evidence: Evidence) -> bool:
+    """``number`` lies in a set whose ST the engine could not place and where pyx12 flags nothing."""
+    for start in range(number, 0, -1):
+        if evidence.ids[start] == "ST":
+            if not any(f.segment == "ST" and f.code == "1" and f.message.startswith("segment ST is not expected")
+                       for f in evidence.engine_at(start)):
+                return False
+            end = evidence.set_end(start)
+            return number <= end and not any(f.line is not None and start <= f.line <= end for f in evidence.theirs)
+    return False
+
+
+READER_CODES = frozenset({"HL1", "HL2", "LX"})  # pyx12's X12Reader checks (HL numbering and parents, LX)
+
+
+def _pyx12_only(number: int, evidence: Evidence) -> str | None:
+    """The kind of a segment number pyx12 alone flags, when a named divergence explains it, else None."""
+    at = evidence.pyx12_at(number)
+    if at and all(f.code in READER_CODES for f in at):
+        # pyx12 holds its reader's errors until a segment is placed: those of unplaced segments come late
+        before = number - 1
+        while before > 0 and any(" not found.  Started at " in f.message for f in evidence.pyx12_at(before)):
+            codes = {f.code for f in evidence.engine_at(before)}
+            if {f.code for f in at} <= codes:
+                return PYX12_DEFERS_READER_ERRORS
+            before -= 1
     return None
 
 
