@@ -20,7 +20,9 @@ from tests.x12_oracle import (
     BOTH_REFUSE,
     DISAGREE,
     PYX12_CRASH,
+    PYX12_CLOSES_INTERCHANGE_AT_STRAY_SE,
     PYX12_DEFERS_READER_ERRORS,
+    PYX12_DROPS_ENVELOPE_SEGMENT_ERRORS,
     PYX12_IGNORES_SEGMENT_BEFORE_ST,
     PYX12_MISSES_HEADER_OUTSIDE_ENVELOPE,
     PYX12_MISSES_NESTED_HEADER,
@@ -201,6 +203,35 @@ def test_pyx12_reports_a_misplaced_hl_numbering_at_the_next_segment_the_engine_a
     assert {f.code for f in validate_x12(x.text()) if f.line == 6} <= {"HL1", "HL2"}
     at_hl = {f.code for f in engine.run(SegmentSource(x.text()), check=True) if f.number == 5}
     assert {"HL1", "HL2", "1"} <= at_hl
+
+
+def test_pyx12_drops_a_trailing_separator_on_st_the_engine_flags_it() -> None:
+    """``ST*837*0001*~``: pyx12's reader notes the trailing separator, but its error handler hands the note
+    to the ST node with one argument too many and swallows the TypeError; on any other segment pyx12
+    reports it (code SEG1), so the engine reports it on ST too."""
+    x = Interchange.parse(BASES["837 simple"])
+    x.segments[2][3] = ""
+    outcome = compare_text(x.text())
+    assert outcome.kind == PYX12_DROPS_ENVELOPE_SEGMENT_ERRORS, str(outcome)
+    at_st = [f for f in engine.run(SegmentSource(x.text()), check=True) if f.number == 3]
+    assert [f.code for f in at_st] == ["SEG1"]
+    x.segments[5].append("")  # the same on a PER: both report it
+    assert 6 in compare_text(x.text()).pyx12
+
+
+def test_pyx12_takes_a_stray_se_after_the_ge_for_the_end_of_the_interchange() -> None:
+    """GE moved into the set and the IEA cut off: the SE after the GE closes nothing. pyx12's reader pops
+    the ISA for it (reporting 'SE id=0001 does not match ST id=<ISA13>' at the old ST) and so never misses
+    the IEA; the engine reports the stray SE where it stands and the missing IEA at the ISA."""
+    x = Interchange.parse(BASES["837 simple"])
+    del x.segments[-1]  # IEA
+    ge = x.segments.pop()
+    x.segments.insert(len(x.segments) - 3, ge)
+    outcome = compare_text(x.text())
+    assert outcome.kind == PYX12_CLOSES_INTERCHANGE_AT_STRAY_SE, str(outcome)
+    assert outcome.engine - outcome.pyx12 == {1} and outcome.pyx12 - outcome.engine == {3}
+    assert [f.message for f in validate_x12(x.text()) if f.line == 3] == [
+        f"SE id=0001 does not match ST id={x.segments[0][13]}"]
 
 
 def test_a_pyx12_finding_no_divergence_explains_is_a_disagreement(tmp_path: Path) -> None:

@@ -43,6 +43,10 @@ PYX12_MISSES_NESTED_HEADER = "pyx12 misses an ST/GS before the previous SE/GE"
 PYX12_IGNORES_SEGMENT_BEFORE_ST = "pyx12 ignores a set segment before the first GS or ST"
 PYX12_MISSES_HEADER_OUTSIDE_ENVELOPE = "pyx12 misses a GS after its IEA or an ST after its GE"
 PYX12_SILENT_ON_UNPLACED_SET = "pyx12 reports nothing in a set whose ST it cannot place"
+# its error handler calls add_error(code, words, value) on its ISA/GS/ST nodes, whose add_error takes two
+# arguments, and swallows the TypeError: a trailing separator on an envelope segment is never reported
+PYX12_DROPS_ENVELOPE_SEGMENT_ERRORS = "pyx12 drops segment errors (trailing separator) of envelope segments"
+PYX12_CLOSES_INTERCHANGE_AT_STRAY_SE = "pyx12 takes a stray SE's ISA for its ST and then misses the IEA"
 PYX12_DEFERS_READER_ERRORS = "pyx12 reports an unplaced segment's HL/LX errors at the next placed one"
 BOTH_REFUSE = "both refuse the file"
 DISAGREE = "disagree"
@@ -91,7 +95,7 @@ def compare_file(path: Path, pyx12: Pyx12 = run_pyx12) -> Outcome:
         return Outcome(PYX12_CRASH, ours, theirs)
     if ours == theirs and not unplaced:
         return Outcome(AGREE, ours, theirs)
-    evidence = Evidence(findings, theirs_raw, segment_ids(path))
+    evidence = Evidence(findings, theirs_raw, segments_of(path))
     kinds = {next((k for f in evidence.engine_at(n) if (k := _known_divergence(f, evidence))), None)
              for n in ours - theirs}
     kinds |= {_pyx12_only(n, evidence) for n in theirs - ours}
@@ -101,12 +105,12 @@ def compare_file(path: Path, pyx12: Pyx12 = run_pyx12) -> Outcome:
     return Outcome(DISAGREE, ours, theirs)
 
 
-def segment_ids(path: Path) -> list[str]:
-    """Each segment's id by its number (ISA = 1; index 0 is empty)."""
+def segments_of(path: Path) -> list[list[str]]:
+    """Each segment's elements by its number (ISA = 1; index 0 is empty)."""
     source = SegmentSource(path)
     try:
         sep = source.separators.element
-        return ["", *(raw.strip().split(sep, 1)[0] for batch in source.batches() for raw in batch)]
+        return [[""], *(raw.strip().split(sep) for batch in source.batches() for raw in batch)]
     finally:
         source.close()
 
@@ -117,7 +121,21 @@ class Evidence:
 
     ours: list[engine.Finding]
     theirs: list[SyntaxFinding]
-    ids: list[str]
+    segments: list[list[str]]
+
+    @property
+    def ids(self) -> list[str]:
+        return [s[0] for s in self.segments]
+
+    def interchange_controls(self) -> set[str]:
+        return {s[13] for s in self.segments if s[0] == "ISA" and len(s) > 13}
+
+    def pyx12_closed_interchange_at_se(self) -> bool:
+        """pyx12's reader met an SE with no set or group open and took the ISA for its ST (x12file's
+        ``_parse_segment``): it says so at the last ST and never looks for the IEA again."""
+        controls = self.interchange_controls()
+        return any(f.code == "3" and f.message.startswith("SE id=")
+                   and f.message.rpartition(" does not match ST id=")[2] in controls for f in self.theirs)
 
     def engine_at(self, number: int) -> list[engine.Finding]:
         return [f for f in self.ours if f.number == number]
@@ -134,6 +152,8 @@ def _known_divergence(finding: engine.Finding, evidence: Evidence) -> str | None
     """The kind of an engine finding pyx12 is known not to make (each kind has a named test), else None."""
     if finding.segment in UNREPORTED_ELEMENT_SEGMENTS and finding.element:
         return PYX12_SKIPS_ENVELOPE_ELEMENTS
+    if finding.segment in UNREPORTED_ELEMENT_SEGMENTS and finding.code == "SEG1":
+        return PYX12_DROPS_ENVELOPE_SEGMENT_ERRORS
     if finding.segment in ("ST", "GS") and " before the " in finding.message:
         return PYX12_MISSES_NESTED_HEADER
     if (finding.segment, finding.message) in (("GS", "GS outside an interchange"),
@@ -144,6 +164,9 @@ def _known_divergence(finding: engine.Finding, evidence: Evidence) -> str | None
         return PYX12_IGNORES_SEGMENT_BEFORE_ST
     if _in_unplaced_set(finding.number, evidence):
         return PYX12_SILENT_ON_UNPLACED_SET
+    if (finding.segment == "IEA" and finding.message.startswith("interchange not closed by IEA")
+            and evidence.pyx12_closed_interchange_at_se()):
+        return PYX12_CLOSES_INTERCHANGE_AT_STRAY_SE
     if (evidence.ids[finding.number] == "GE" and finding.code == "3" and "(ST_LOOP) is missing" in finding.message
             and _in_unplaced_set(finding.number - 1, evidence)):
         return PYX12_SILENT_ON_UNPLACED_SET  # the group's only set was that one: the engine misses an ST_LOOP
@@ -168,6 +191,11 @@ READER_CODES = frozenset({"HL1", "HL2", "LX"})  # pyx12's X12Reader checks (HL n
 def _pyx12_only(number: int, evidence: Evidence) -> str | None:
     """The kind of a segment number pyx12 alone flags, when a named divergence explains it, else None."""
     at = evidence.pyx12_at(number)
+    controls = evidence.interchange_controls()
+    if at and evidence.ids[number] == "ST" and all(
+            f.message.startswith("SE id=") and f.message.rpartition(" does not match ST id=")[2] in controls
+            for f in at):
+        return PYX12_CLOSES_INTERCHANGE_AT_STRAY_SE
     if at and all(f.code in READER_CODES for f in at):
         # pyx12 holds its reader's errors until a segment is placed: those of unplaced segments come late
         before = number - 1
