@@ -721,9 +721,9 @@ def _envelope_segment(state: _Pass, sid: str, elements: list[str], number: int) 
             reader.end_set(elements, number)
     elif sid == "GE":
         if top is not None and top.kind == "ST":
+            state.close(top.number)  # no SE came: the set's own problems stay at its ST, as pyx12 leaves them
             state.envelope_problem("GE before the SE of an open transaction set", "set", SET_TRAILER_MISSING,
                                    number, "GE")
-            state.close(number)
             state.in_set = state.reading_set = False
             top = state.open[-1] if state.open else None
         if top is None or top.kind != "GS":
@@ -740,7 +740,7 @@ def _envelope_segment(state: _Pass, sid: str, elements: list[str], number: int) 
         while top is not None and top.kind != "ISA":
             state.envelope_problem("IEA before the GE of an open group", "interchange", TA1_END_OF_FILE, number,
                                    "IEA")
-            state.close(number)
+            state.close(top.number)  # no trailer came: its own problems stay at its header
             top = state.open[-1] if state.open else None
         if top is None:
             state.envelope_problem("IEA outside an interchange", "interchange", TA1_CONTROL_STRUCTURE, number, "IEA")
