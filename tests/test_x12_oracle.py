@@ -26,6 +26,7 @@ from tests.x12_oracle import (
     PYX12_IGNORES_SEGMENT_BEFORE_ST,
     PYX12_MISSES_HEADER_OUTSIDE_ENVELOPE,
     PYX12_MISSES_NESTED_HEADER,
+    PYX12_PUTS_SE_ERRORS_ON_SEGMENT_BEFORE,
     PYX12_SILENT_ON_UNPLACED_SET,
     PYX12_SKIPS_ENVELOPE_ELEMENTS,
     Interchange,
@@ -232,6 +233,43 @@ def test_pyx12_takes_a_stray_se_after_the_ge_for_the_end_of_the_interchange() ->
     assert outcome.engine - outcome.pyx12 == {1} and outcome.pyx12 - outcome.engine == {3}
     assert [f.message for f in validate_x12(x.text()) if f.line == 3] == [
         f"SE id=0001 does not match ST id={x.segments[0][13]}"]
+
+
+def test_pyx12_reports_a_trailing_separator_on_se_at_the_segment_before_it() -> None:
+    """``SE*25*0001*~``: pyx12 hands its reader's notes on the SE to its error handler before it moves
+    on from the previous segment, so the note lands there; the engine says it at the SE."""
+    x = Interchange.parse(BASES["837 simple"])
+    se = next(i for i, s in enumerate(x.segments) if s[0] == "SE")
+    x.segments[se].append("")
+    outcome = compare_text(x.text())
+    assert outcome.kind == PYX12_PUTS_SE_ERRORS_ON_SEGMENT_BEFORE, str(outcome)
+    assert outcome.engine == {se + 1} and outcome.pyx12 == {se}
+    assert [f.code for f in validate_x12(x.text())] == ["SEG1"]
+
+
+def test_pyx12_reports_an_empty_unplaced_segment_at_the_next_one() -> None:
+    """``IK5*~`` in a 999: both say the IK5 is not expected there; pyx12's notes that it is empty and ends
+    with a separator come at the AK2 after it, the engine's at the IK5."""
+    x = Interchange.parse(BASES["999"])
+    ik5 = next(i for i, s in enumerate(x.segments) if s[0] == "IK5")
+    x.segments[ik5] = ["IK5", ""]
+    outcome = compare_text(x.text())
+    assert outcome.kind == PYX12_DEFERS_READER_ERRORS, str(outcome)
+    assert outcome.pyx12 - outcome.engine == {ik5 + 2}
+    assert {f.code for f in validate_x12(x.text()) if f.line == ik5 + 2} == {"SEG1", "8"}
+
+
+def test_pyx12_notices_a_nested_group_only_at_the_iea() -> None:
+    """GS twice in a 999 (IEA01 2): the engine says at the second GS that the first had no GE; pyx12
+    misses that there and says 'Unterminated Loop GS' at the IEA instead."""
+    x = Interchange.parse(BASES["999"])
+    x.segments.insert(2, list(x.segments[1]))
+    x.segments[-1][1] = "2"  # IEA01: two groups began, so only the nesting is wrong
+    outcome = compare_text(x.text())
+    assert outcome.kind == PYX12_MISSES_NESTED_HEADER, str(outcome)
+    iea = len(x.segments)
+    assert outcome.engine - outcome.pyx12 == {3} and outcome.pyx12 - outcome.engine == {iea}
+    assert [f.message for f in validate_x12(x.text()) if f.line == iea] == ["Unterminated Loop GS"]
 
 
 def test_a_pyx12_finding_no_divergence_explains_is_a_disagreement(tmp_path: Path) -> None:

@@ -52,6 +52,7 @@ PYX12_SILENT_ON_UNPLACED_SET = "pyx12 reports nothing in a set whose ST it canno
 # arguments, and swallows the TypeError: a trailing separator on an envelope segment is never reported
 PYX12_DROPS_ENVELOPE_SEGMENT_ERRORS = "pyx12 drops segment errors (trailing separator) of envelope segments"
 PYX12_CLOSES_INTERCHANGE_AT_STRAY_SE = "pyx12 takes a stray SE's ISA for its ST and then misses the IEA"
+PYX12_PUTS_SE_ERRORS_ON_SEGMENT_BEFORE = "pyx12 reports an SE's trailing separator at the segment before it"
 PYX12_DEFERS_READER_ERRORS = "pyx12 reports an unplaced segment's HL/LX errors at the next placed one"
 BOTH_REFUSE = "both refuse the file"
 DISAGREE = "disagree"
@@ -157,6 +158,9 @@ def _known_divergence(finding: engine.Finding, evidence: Evidence) -> str | None
     """The kind of an engine finding pyx12 is known not to make (each kind has a named test), else None."""
     if finding.segment in UNREPORTED_ELEMENT_SEGMENTS and finding.element:
         return PYX12_SKIPS_ENVELOPE_ELEMENTS
+    if finding.segment == "SE" and finding.code == "SEG1" and any(
+            f.code == "SEG1" for f in evidence.pyx12_at(finding.number - 1)):
+        return PYX12_PUTS_SE_ERRORS_ON_SEGMENT_BEFORE
     if finding.segment in UNREPORTED_ELEMENT_SEGMENTS and finding.code == "SEG1":
         return PYX12_DROPS_ENVELOPE_SEGMENT_ERRORS
     if finding.segment in ("ST", "GS") and " before the " in finding.message:
@@ -190,7 +194,17 @@ def _in_unplaced_set(number: int, evidence: Evidence) -> bool:
     return False
 
 
-READER_CODES = frozenset({"HL1", "HL2", "LX"})  # pyx12's X12Reader checks (HL numbering and parents, LX)
+# pyx12's X12Reader checks: HL numbering and parents, LX numbering, a trailing separator (and an empty segment)
+READER_CODES = frozenset({"HL1", "HL2", "LX", "SEG1"})
+
+
+def _reader_finding(finding: SyntaxFinding) -> bool:
+    return finding.code in READER_CODES or (finding.code == "8" and finding.message.endswith('" is empty'))
+
+
+# what pyx12's reader says at the trailer when a header came before the previous one's trailer
+_NESTED_AT_TRAILER = {("IEA", "024", "Unterminated Loop GS"): "GS before the GE that closes the previous group",
+                      ("GE", "3", "Unterminated segment"): "ST before the SE of the previous set"}
 
 
 def _pyx12_only(number: int, evidence: Evidence) -> str | None:
@@ -201,14 +215,27 @@ def _pyx12_only(number: int, evidence: Evidence) -> str | None:
             f.message.startswith("SE id=") and f.message.rpartition(" does not match ST id=")[2] in controls
             for f in at):
         return PYX12_CLOSES_INTERCHANGE_AT_STRAY_SE
-    if at and all(f.code in READER_CODES for f in at):
+    if not at:
+        return None
+    if all(_reader_finding(f) for f in at):
+        wanted = {f.code for f in at if f.code in READER_CODES}
         # pyx12 holds its reader's errors until a segment is placed: those of unplaced segments come late
         before = number - 1
         while before > 0 and any(" not found.  Started at " in f.message for f in evidence.pyx12_at(before)):
-            codes = {f.code for f in evidence.engine_at(before)}
-            if {f.code for f in at} <= codes:
+            if wanted and wanted <= {f.code for f in evidence.engine_at(before)}:
                 return PYX12_DEFERS_READER_ERRORS
             before -= 1
+        # and hands those of an SE to the segment before it (its error handler has not moved on yet)
+        following = number + 1
+        if (following < len(evidence.ids) and evidence.ids[following] == "SE" and wanted
+                and wanted <= {f.code for f in evidence.engine_at(following)}):
+            return PYX12_PUTS_SE_ERRORS_ON_SEGMENT_BEFORE
+    nested = {next((words for (sid, code, start), words in _NESTED_AT_TRAILER.items()
+                    if evidence.ids[number] == sid and f.code == code and f.message.startswith(start)), None)
+              for f in at}
+    if None not in nested and all(any(f.message == words and f.number < number for f in evidence.ours)
+                                  for words in nested):
+        return PYX12_MISSES_NESTED_HEADER  # pyx12 notices only at the trailer that a trailer was skipped
     return None
 
 
