@@ -19,7 +19,7 @@ from tests.x12_oracle import (
     AGREE,
     BOTH_REFUSE,
     DISAGREE,
-    PYX12_CLOSES_INTERCHANGE_AT_STRAY_SE,
+    PYX12_CHECKS_SE_AGAINST_GS_OR_ISA,
     PYX12_CRASH,
     PYX12_DEFERS_READER_ERRORS,
     PYX12_DROPS_ENVELOPE_SEGMENT_ERRORS,
@@ -229,7 +229,7 @@ def test_pyx12_takes_a_stray_se_after_the_ge_for_the_end_of_the_interchange() ->
     ge = x.segments.pop()
     x.segments.insert(len(x.segments) - 3, ge)
     outcome = compare_text(x.text())
-    assert outcome.kind == PYX12_CLOSES_INTERCHANGE_AT_STRAY_SE, str(outcome)
+    assert outcome.kind == PYX12_CHECKS_SE_AGAINST_GS_OR_ISA, str(outcome)
     assert outcome.engine - outcome.pyx12 == {1} and outcome.pyx12 - outcome.engine == {3}
     assert [f.message for f in validate_x12(x.text()) if f.line == 3] == [
         f"SE id=0001 does not match ST id={x.segments[0][13]}"]
@@ -272,6 +272,20 @@ def test_pyx12_notices_a_nested_group_only_at_the_iea() -> None:
     assert [f.message for f in validate_x12(x.text()) if f.line == iea] == ["Unterminated Loop GS"]
 
 
+def test_pyx12_checks_the_se_after_a_nested_gs_against_that_gs() -> None:
+    """A copy of the GS inside the set: the engine says at that GS that the set had no SE; pyx12 misses
+    the nesting, pushes the GS on its reader's stack and so compares the SE with it, saying
+    'SE id=0001 does not match ST id=<GS06>' at the ST."""
+    x = Interchange.parse(BASES["837 simple"])
+    hl = next(i for i, s in enumerate(x.segments) if s[0] == "HL")
+    x.segments.insert(hl + 1, list(x.segments[1]))
+    outcome = compare_text(x.text())
+    assert outcome.kind == f"{PYX12_CHECKS_SE_AGAINST_GS_OR_ISA} + {PYX12_MISSES_NESTED_HEADER}", str(outcome)
+    assert 3 in outcome.pyx12 - outcome.engine
+    assert [f.message for f in validate_x12(x.text()) if f.line == 3] == [
+        f"SE id=0001 does not match ST id={x.segments[1][6]}"]
+
+
 def test_a_pyx12_finding_no_divergence_explains_is_a_disagreement(tmp_path: Path) -> None:
     """The divergence kinds are narrow: an HL error pyx12 alone reports after a segment it placed, or any
     pyx12 finding inside a set the engine could not place, still fails the comparison."""
@@ -279,6 +293,8 @@ def test_a_pyx12_finding_no_divergence_explains_is_a_disagreement(tmp_path: Path
     path = _path(tmp_path, x.text())
     late_hl = [SyntaxFinding(6, "NM1", None, "HL1", "My HL count 1 does not match your HL count 2")]
     assert compare_file(path, lambda _: late_hl).kind == DISAGREE
+    wrong_st = [SyntaxFinding(3, "ST", None, "3", "SE id=0001 does not match ST id=0002")]
+    assert compare_file(path, lambda _: wrong_st).kind == DISAGREE  # an ST02, not a GS06 or ISA13
     x.segments[2][1] = "835"
     path = _path(tmp_path, x.text())
     assert compare_file(path).kind == PYX12_SILENT_ON_UNPLACED_SET

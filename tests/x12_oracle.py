@@ -51,7 +51,7 @@ PYX12_SILENT_ON_UNPLACED_SET = "pyx12 reports nothing in a set whose ST it canno
 # its error handler calls add_error(code, words, value) on its ISA/GS/ST nodes, whose add_error takes two
 # arguments, and swallows the TypeError: a trailing separator on an envelope segment is never reported
 PYX12_DROPS_ENVELOPE_SEGMENT_ERRORS = "pyx12 drops segment errors (trailing separator) of envelope segments"
-PYX12_CLOSES_INTERCHANGE_AT_STRAY_SE = "pyx12 takes a stray SE's ISA for its ST and then misses the IEA"
+PYX12_CHECKS_SE_AGAINST_GS_OR_ISA = "pyx12 checks an SE whose ST it dropped against the GS or ISA above it"
 PYX12_PUTS_SE_ERRORS_ON_SEGMENT_BEFORE = "pyx12 reports an SE's trailing separator at the segment before it"
 PYX12_DEFERS_READER_ERRORS = "pyx12 reports an unplaced segment's HL/LX errors at the next placed one"
 BOTH_REFUSE = "both refuse the file"
@@ -133,15 +133,19 @@ class Evidence:
     def ids(self) -> list[str]:
         return [s[0] for s in self.segments]
 
-    def interchange_controls(self) -> set[str]:
-        return {s[13] for s in self.segments if s[0] == "ISA" and len(s) > 13}
+    def header_controls(self, *kinds: str) -> set[str]:
+        """ISA13 / GS06 values of the file that are no ST02 (so an 'ST id=' naming one is not an ST's)."""
+        position = {"ISA": 13, "GS": 6}
+        st02 = {s[2] for s in self.segments if s[0] == "ST" and len(s) > 2}
+        return {s[position[s[0]]] for s in self.segments
+                if s[0] in kinds and len(s) > position[s[0]]} - st02
 
-    def pyx12_closed_interchange_at_se(self) -> bool:
-        """pyx12's reader met an SE with no set or group open and took the ISA for its ST (x12file's
-        ``_parse_segment``): it says so at the last ST and never looks for the IEA again."""
-        controls = self.interchange_controls()
-        return any(f.code == "3" and f.message.startswith("SE id=")
-                   and f.message.rpartition(" does not match ST id=")[2] in controls for f in self.theirs)
+    def pyx12_checks_se_against(self, finding: SyntaxFinding, *kinds: str) -> bool:
+        """pyx12's reader met an SE whose ST it had already dropped from its stack (after a GE, or under a
+        GS it never saw closed) and compared it with the GS or ISA on top (x12file's ``_parse_segment``),
+        saying so at the last ST; when that was the ISA, it never looks for the IEA again."""
+        return (finding.code == "3" and finding.message.startswith("SE id=")
+                and finding.message.rpartition(" does not match ST id=")[2] in self.header_controls(*kinds))
 
     def engine_at(self, number: int) -> list[engine.Finding]:
         return [f for f in self.ours if f.number == number]
@@ -174,8 +178,8 @@ def _known_divergence(finding: engine.Finding, evidence: Evidence) -> str | None
     if _in_unplaced_set(finding.number, evidence):
         return PYX12_SILENT_ON_UNPLACED_SET
     if (finding.segment == "IEA" and finding.message.startswith("interchange not closed by IEA")
-            and evidence.pyx12_closed_interchange_at_se()):
-        return PYX12_CLOSES_INTERCHANGE_AT_STRAY_SE
+            and any(evidence.pyx12_checks_se_against(f, "ISA") for f in evidence.theirs)):
+        return PYX12_CHECKS_SE_AGAINST_GS_OR_ISA
     if (evidence.ids[finding.number] == "GE" and finding.code == "3" and "(ST_LOOP) is missing" in finding.message
             and _in_unplaced_set(finding.number - 1, evidence)):
         return PYX12_SILENT_ON_UNPLACED_SET  # the group's only set was that one: the engine misses an ST_LOOP
@@ -210,11 +214,8 @@ _NESTED_AT_TRAILER = {("IEA", "024", "Unterminated Loop GS"): "GS before the GE 
 def _pyx12_only(number: int, evidence: Evidence) -> str | None:
     """The kind of a segment number pyx12 alone flags, when a named divergence explains it, else None."""
     at = evidence.pyx12_at(number)
-    controls = evidence.interchange_controls()
-    if at and evidence.ids[number] == "ST" and all(
-            f.message.startswith("SE id=") and f.message.rpartition(" does not match ST id=")[2] in controls
-            for f in at):
-        return PYX12_CLOSES_INTERCHANGE_AT_STRAY_SE
+    if at and evidence.ids[number] == "ST" and all(evidence.pyx12_checks_se_against(f, "ISA", "GS") for f in at):
+        return PYX12_CHECKS_SE_AGAINST_GS_OR_ISA
     if not at:
         return None
     if all(_reader_finding(f) for f in at):
