@@ -39,3 +39,17 @@ def test_a_group_closed_by_iea_keeps_its_own_problems_at_its_gs() -> None:
     assert (second_gs, "GS06 repeats a group control number of this interchange") in found, found
     assert (len(x.segments), "IEA before the GE of an open group") in found
     assert gs[6] == x.segments[second_gs - 1][6]
+
+
+def test_a_set_cut_short_by_the_next_st_keeps_its_own_problems_at_its_st() -> None:
+    """Three sets, the second repeating ST02 0001 and cut short by the third's ST: the repeat is said at
+    the second ST, the missing SE at the third ST."""
+    x = Interchange.parse(built_files()["999"])
+    isa, gs, st, ak1 = x.segments[0], x.segments[1], x.segments[2], x.segments[3]
+    ak9, ge, iea = ["AK9", "A", "1", "1", "1"], next(s for s in x.segments if s[0] == "GE"), x.segments[-1]
+    third = [st[0], st[1], "0003", *st[3:]]
+    x.segments[:] = [isa, gs, st, ak1, ak9, ["SE", "4", "0001"], list(st), list(ak1), third, list(ak1), ak9,
+                     ["SE", "4", "0003"], ["GE", "3", ge[2]], iea]
+    found = _findings(x)
+    assert (7, "ST02 repeats a control number of this group") in found, found
+    assert (9, "ST before the SE of the previous set") in found, found
