@@ -275,6 +275,18 @@ def test_pyx12_notices_a_nested_group_only_at_the_iea() -> None:
     assert [f.message for f in validate_x12(x.text()) if f.line == iea] == ["Unterminated Loop GS"]
 
 
+def test_pyx12_left_with_two_nested_sets_calls_the_group_unterminated_at_the_iea() -> None:
+    """ST three times in a row (seed 10967): the engine says at the second and third ST that the set before
+    had no SE; pyx12 misses both, pops one of them at the GE and so finds its GS still open at the IEA."""
+    x = Interchange.parse(BASES["999"])
+    x.segments[3:3] = [list(x.segments[2]), list(x.segments[2])]
+    outcome = compare_text(x.text())
+    assert outcome.kind == PYX12_MISSES_NESTED_HEADER, str(outcome)
+    iea = len(x.segments)
+    assert outcome.engine - outcome.pyx12 == {5} and outcome.pyx12 - outcome.engine == {iea}
+    assert [f.message for f in validate_x12(x.text()) if f.line == iea] == ["Unterminated Loop GS"]
+
+
 def test_pyx12_checks_the_se_after_a_nested_gs_against_that_gs() -> None:
     """A copy of the GS inside the set: the engine says at that GS that the set had no SE; pyx12 misses
     the nesting, pushes the GS on its reader's stack and so compares the SE with it, saying

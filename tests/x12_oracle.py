@@ -206,9 +206,11 @@ def _reader_finding(finding: SyntaxFinding) -> bool:
     return finding.code in READER_CODES or (finding.code == "8" and finding.message.endswith('" is empty'))
 
 
-# what pyx12's reader says at the trailer when a header came before the previous one's trailer
-_NESTED_AT_TRAILER = {("IEA", "024", "Unterminated Loop GS"): "GS before the GE that closes the previous group",
-                      ("GE", "3", "Unterminated segment"): "ST before the SE of the previous set"}
+# What pyx12's reader says at a trailer when a header came before the previous one's trailer, and how the
+# engine's finding at that nested header begins. The reader pops one unclosed envelope per trailer, so two
+# nested STs leave its GS open until the IEA.
+_NESTED_AT_TRAILER = {("IEA", "024", "Unterminated Loop GS"): ("GS before the ", "ST before the SE "),
+                      ("GE", "3", "Unterminated segment"): ("ST before the SE ",)}
 
 
 def _pyx12_only(number: int, evidence: Evidence) -> str | None:
@@ -231,11 +233,11 @@ def _pyx12_only(number: int, evidence: Evidence) -> str | None:
         if (following < len(evidence.ids) and evidence.ids[following] == "SE" and wanted
                 and wanted <= {f.code for f in evidence.engine_at(following)}):
             return PYX12_PUTS_SE_ERRORS_ON_SEGMENT_BEFORE
-    nested = {next((words for (sid, code, start), words in _NESTED_AT_TRAILER.items()
+    nested = [next((said for (sid, code, start), said in _NESTED_AT_TRAILER.items()
                     if evidence.ids[number] == sid and f.code == code and f.message.startswith(start)), None)
-              for f in at}
-    if None not in nested and all(any(f.message == words and f.number < number for f in evidence.ours)
-                                  for words in nested):
+              for f in at]
+    if None not in nested and all(any(e.number < number and e.message.startswith(said) for e in evidence.ours)
+                                  for said in nested if said is not None):
         return PYX12_MISSES_NESTED_HEADER  # pyx12 notices only at the trailer that a trailer was skipped
     return None
 
