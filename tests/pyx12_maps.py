@@ -1,6 +1,6 @@
 """pyx12 with each map read once per process: the oracle's speed, not its judgement.
 
-pyx12 parses its XML maps afresh for every file (~0.2 of its ~0.25 CPU-s a file). A map object
+pyx12 parses its XML maps afresh for every file, most of its time on our small files. A map object
 counts loop and segment repeats while a file is walked, so it cannot simply be shared; instead the
 first load is pickled and every later load is a fresh unpickled copy. The external code lists and
 data element tables inside a map are read-only lookups, so they are shared, not copied.

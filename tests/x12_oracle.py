@@ -255,9 +255,9 @@ def compare_text(text: str, cache: Pyx12Cache | None = None) -> Outcome:
 class Pyx12Cache:
     """pyx12's findings per file text (sha256), kept in a JSON-lines file: pyx12 never changes, the engine does.
 
-    pyx12 costs ~0.3 CPU-s a file, so judging 10,000 mutations afresh takes most of an hour; with its
-    verdicts kept, a re-judgement after an engine change runs the engine alone.  Lines are appended with
-    one write each, so two processes may fill the same file.
+    pyx12 is far slower than the engine, so judging 10,000 mutations afresh takes many CPU-minutes; with
+    its verdicts kept, a re-judgement after an engine change runs the engine alone.  Lines are appended
+    with one write each, so two processes may fill the same file.
     """
 
     def __init__(self, path: Path) -> None:
