@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 from domain.acks import Envelope
@@ -129,7 +130,7 @@ class Evidence:
     theirs: list[SyntaxFinding]
     segments: list[list[str]]
 
-    @property
+    @cached_property
     def ids(self) -> list[str]:
         return [s[0] for s in self.segments]
 
