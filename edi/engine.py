@@ -357,6 +357,12 @@ class _Pass:
         for finding in opened.pending:
             self.findings.append(Finding(number, finding.segment, finding.element, finding.code, finding.message))
 
+    def close_unfinished(self, down_to: str) -> None:
+        """Pop the envelopes inside the innermost ``down_to`` (ISA, GS; "" for all) whose trailers never
+        came: each one's own problems stay at its header, where pyx12 leaves them."""
+        while self.open and self.open[-1].kind != down_to:
+            self.close(self.open[-1].number)
+
     def tolerated(self) -> bool:
         return self.reader is not None and not self.reader.check_trailer_numbers and not self.check
 
@@ -623,10 +629,9 @@ def _open_interchange(state: _Pass, elements: list[str], number: int) -> Engine:
         raise EnvelopeError(f"ISA has {len(elements) - 1} elements, expected 16", level="interchange",
                             code=TA1_CONTROL_STRUCTURE, segment_index=number, source=state.name)
     if state.open:
+        state.close_unfinished("")  # each at its header: no trailer came
         state.envelope_problem("ISA before the IEA of the previous interchange", "interchange", TA1_END_OF_FILE,
                                number, "ISA")
-        while state.open:
-            state.close(number)
     control = elements[13]
     state.open.append(_Open("ISA", control, number))
     if control in state.isa_numbers and not state.counts_tolerated():
@@ -647,10 +652,9 @@ def _open_group(state: _Pass, elements: list[str], number: int, engine: Engine) 
         if top == "":
             state.envelope_problem("GS outside an interchange", "interchange", TA1_CONTROL_STRUCTURE, number, "GS")
         else:
+            state.close_unfinished("ISA")
             state.envelope_problem(f"GS before the {'SE' if top == 'ST' else 'GE'} that closes the previous "
                                    f"{'set' if top == 'ST' else 'group'}", "group", GROUP_TRAILER_MISSING, number, "GS")
-        while state.open and state.open[-1].kind != "ISA":
-            state.close(number)
     control = _get(elements, 6)
     state.open.append(_Open("GS", control, number))
     if control in state.gs_numbers and not state.counts_tolerated():
@@ -681,8 +685,8 @@ def _envelope_segment(state: _Pass, sid: str, elements: list[str], number: int) 
     top = state.open[-1] if state.open else None
     if sid == "ST":
         if top is not None and top.kind == "ST":
+            state.close(top.number)  # no SE came: the set's own problems stay at its ST, as pyx12 leaves them
             state.envelope_problem("ST before the SE of the previous set", "set", SET_TRAILER_MISSING, number, "ST")
-            state.close(number)
         elif top is None or top.kind != "GS":
             state.envelope_problem("ST outside a functional group", "interchange", TA1_CONTENT, number, "ST")
         control = _get(elements, 2)
@@ -721,9 +725,9 @@ def _envelope_segment(state: _Pass, sid: str, elements: list[str], number: int) 
             reader.end_set(elements, number)
     elif sid == "GE":
         if top is not None and top.kind == "ST":
+            state.close(top.number)  # no SE came: the set's own problems stay at its ST, as pyx12 leaves them
             state.envelope_problem("GE before the SE of an open transaction set", "set", SET_TRAILER_MISSING,
                                    number, "GE")
-            state.close(number)
             state.in_set = state.reading_set = False
             top = state.open[-1] if state.open else None
         if top is None or top.kind != "GS":
@@ -740,7 +744,7 @@ def _envelope_segment(state: _Pass, sid: str, elements: list[str], number: int) 
         while top is not None and top.kind != "ISA":
             state.envelope_problem("IEA before the GE of an open group", "interchange", TA1_END_OF_FILE, number,
                                    "IEA")
-            state.close(number)
+            state.close(top.number)  # no trailer came: its own problems stay at its header
             top = state.open[-1] if state.open else None
         if top is None:
             state.envelope_problem("IEA outside an interchange", "interchange", TA1_CONTROL_STRUCTURE, number, "IEA")
