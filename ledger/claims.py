@@ -329,13 +329,14 @@ def replace_claim_content(row: Claim, values: dict[str, Any], lines: list[tuple[
     row.lines = [LineRow(**dict(zip(LINE_COLUMNS, line, strict=True))) for line in lines]
 
 
-def _address(party: Party) -> Address | None:
+def _address(party: Any) -> Address | None:
     if party.address1 is None:
         return None
     return Address(line1=party.address1, city=party.city or "", state=party.state or "", zip=party.zip or "")
 
 
-def _provider(party: Party | None) -> Provider | None:
+def _provider(party: Any) -> Provider | None:
+    """A provider from a party row (or None)."""
     if party is None:
         return None
     return Provider(npi=party.npi or "", last_or_org=party.last_or_org, first=party.first,
@@ -353,23 +354,33 @@ _LINE_FIELDS = (LineRow.claim_pk, LineRow.line_id, LineRow.service_date, LineRow
 LOAD_CHUNK = 500  # claims per query, under SQLite's lowest limit of bound values (999)
 
 
-def load_domain_claims(session: Session, rows: Sequence[Claim]) -> list[DomainClaim]:
+# the claims columns a domain claim is rebuilt from, for a caller that reads them without ORM objects
+CLAIM_FIELDS = (Claim.id, Claim.claim_id, Claim.status, Claim.billed, Claim.line_of_business, Claim.payer_id,
+                Claim.payer_name, Claim.frequency, Claim.original_claim_number, Claim.relationship_code,
+                Claim.rendering_license, Claim.prior_auth, Claim.diagnoses, Claim.billing_id, Claim.subscriber_id,
+                Claim.patient_id, Claim.rendering_id, Claim.supervising_id, Claim.pay_to_id,
+                Claim.service_facility_id)
+
+
+def load_domain_claims(session: Session, rows: Sequence[Any]) -> list[DomainClaim]:
     """``load_domain_claim`` for many rows, in their order: a batch's claims come back in a few queries
-    per few hundred claims (their parties, their lines), not two per claim."""
+    per few hundred claims (their parties, their lines), not two per claim.  ``rows`` are ORM claims
+    or rows of ``CLAIM_FIELDS``."""
     loaded: list[DomainClaim] = []
     for start in range(0, len(rows), LOAD_CHUNK):
         loaded.extend(_load_chunk(session, rows[start:start + LOAD_CHUNK]))
     return loaded
 
 
-def _load_chunk(session: Session, rows: Sequence[Claim]) -> list[DomainClaim]:
+def _load_chunk(session: Session, rows: Sequence[Any]) -> list[DomainClaim]:
+    """``rows``: ORM claims or rows of ``CLAIM_FIELDS`` (a caller that needs no ORM objects)."""
     party_ids = sorted({i for row in rows for i in (
         row.billing_id, row.subscriber_id, row.patient_id, row.rendering_id, row.supervising_id, row.pay_to_id,
         row.service_facility_id) if i})
-    party: dict[int, Party] = {}
+    party: dict[int, Any] = {}  # party rows by id: plain rows, the columns by name
     for start in range(0, len(party_ids), LOAD_CHUNK):
-        party.update((p.id, p) for p in session.scalars(
-            select(Party).where(Party.id.in_(party_ids[start:start + LOAD_CHUNK]))))
+        party.update((p.id, p) for p in session.execute(
+            select(*Party.__table__.columns).where(Party.id.in_(party_ids[start:start + LOAD_CHUNK]))))
     lines: dict[int, list[ServiceLine]] = {row.id: [] for row in rows}
     for claim_pk, line_id, service_date, procedure_code, charge, units, place, modifiers, pointers in session.execute(
             select(*_LINE_FIELDS).where(LineRow.claim_pk.in_(list(lines)))
@@ -397,7 +408,7 @@ def _load_chunk(session: Session, rows: Sequence[Claim]) -> list[DomainClaim]:
     return [_domain_claim(row, party, tuple(lines[row.id]), provider) for row in rows]
 
 
-def _domain_claim(row: Claim, party: dict[int, Party], lines: tuple[ServiceLine, ...],
+def _domain_claim(row: Any, party: dict[int, Any], lines: tuple[ServiceLine, ...],
                   provider: Callable[[int | None], Provider | None]) -> DomainClaim:
     pay_to = party[row.pay_to_id] if row.pay_to_id else None
     facility = party[row.service_facility_id] if row.service_facility_id else None
