@@ -389,17 +389,27 @@ def group_envelope(interchange: Envelope, gs: list[str]) -> Envelope:
     )
 
 
+Plan = tuple[int, tuple[Any, ...], int]  # (node pyx12 places the segment at or -1, the checks on the way, lenient node)
+
+
 class Engine:
-    """A compiled grammar with its plan cache, handler tables and element patterns."""
+    """A compiled grammar with its dispatch table, handler tables and element patterns.
+
+    ``steps`` is the walk's dispatch: for each place (node index) a dict by segment id of the
+    ``Plan`` there, or, for a segment id whose place depends on a qualifier (NM1, REF, DTM ...), a
+    dict of plans by the qualifier's value.  It is filled the first time a (place, segment,
+    qualifier) is met, so a walk costs two dict lookups per segment and builds no key."""
 
     def __init__(self, grammar: Grammar):
         self.grammar = grammar
         self.planner = _Planner(grammar)
-        self.plans: dict[tuple[int, str, object], tuple[int, tuple[Any, ...], int]] = {}
+        self.steps: list[dict[str, Any]] = [{} for _ in range(len(grammar.nodes) + 1)]
+        self.planned = 0
         self.patterns: dict[Separators, dict[int, re.Pattern[str] | None]] = {}
         self.key_fields = grammar.key_fields
         self.first_segment = {node.id: node.index for node in grammar.nodes if node.kind == "segment"}
-        # the plan key's shape by segment id: absent = no key element, n >= 0 = element n alone, -1 = composite
+        # the qualifier's place by segment id: absent = no qualifier, n >= 0 = element n alone,
+        # -1 = read by ``qualifier`` (the first component of an element, or several fields)
         self.key_position = {sid: fields[0][0] if len(fields) == 1 and fields[0][1] is None else -1
                              for sid, fields in self.key_fields.items() if fields}
         # a key that is the first component of one element (SV1, HI, SVC): element n, read without a split list
@@ -407,6 +417,9 @@ class Engine:
                                     if len(fields) == 1 and fields[0][1] == 1}
 
     def qualifier(self, sid: str, elements: list[str], component: str) -> object:
+        at = self.key_first_component.get(sid)
+        if at is not None:
+            return elements[at].partition(component)[0] if at < len(elements) else ""
         fields = self.key_fields.get(sid)
         if not fields:
             return ""
@@ -422,33 +435,34 @@ class Engine:
             values.append(value)
         return tuple(values) if len(values) > 1 else values[0]
 
-    def plan(self, state: int, sid: str, elements: list[str], component: str) -> tuple[int, tuple[Any, ...], int]:
-        """(node pyx12 places the segment at or -1, the checks on the way, the node a reader uses)."""
-        at = self.key_position.get(sid)
-        if at is None:
-            key: tuple[int, str, object] = (state, sid, "")
-        elif at >= 0:
-            key = (state, sid, elements[at] if at < len(elements) else "")
-        elif sid in self.key_first_component:
-            at = self.key_first_component[sid]
-            key = (state, sid, elements[at].partition(component)[0] if at < len(elements) else "")
-        else:
-            key = (state, sid, self.qualifier(sid, elements, component))
-        found = self.plans.get(key)
-        if found is None:
-            values: dict[tuple[int, int | None], str] | None = {}
-            for position, sub in self.key_fields.get(sid, ()):
-                value = elements[position] if position < len(elements) else ""
-                if sub is not None:
-                    parts = value.split(component)
-                    value = parts[sub - 1] if sub - 1 < len(parts) else ""
-                values[(position, sub)] = value  # type: ignore[index]
-            target, ops = self.planner.plan(state, sid, values)
-            # not placed: where a lenient reader puts it, by segment id alone
-            lenient = self.planner.plan(state, sid, None)[0] if target == -1 else target
-            found = (target, ops, lenient)
-            if len(self.plans) < _CACHE_LIMIT:
-                self.plans[key] = found
+    def plan(self, state: int, sid: str, elements: list[str], component: str) -> Plan:
+        """Where pyx12 places segment ``sid`` met at node ``state``: looked up in ``steps``, else worked out
+        and kept there (``walk`` makes the lookup itself and calls this only when it misses)."""
+        row = self.steps[state]
+        qualified = sid in self.key_position
+        qualifier = self.qualifier(sid, elements, component) if qualified else ""
+        found = row.get(sid)
+        if qualified and found is not None:
+            found = found.get(qualifier)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        values: dict[tuple[int, int | None], str] | None = {}
+        for position, sub in self.key_fields.get(sid, ()):
+            value = elements[position] if position < len(elements) else ""
+            if sub is not None:
+                parts = value.split(component)
+                value = parts[sub - 1] if sub - 1 < len(parts) else ""
+            values[(position, sub)] = value  # type: ignore[index]
+        target, ops = self.planner.plan(state, sid, values)
+        # not placed: where a lenient reader puts it, by segment id alone
+        lenient = self.planner.plan(state, sid, None)[0] if target == -1 else target
+        found = (target, ops, lenient)
+        if self.planned < _CACHE_LIMIT:
+            self.planned += 1
+            if qualified:
+                row.setdefault(sid, {})[qualifier] = found
+            else:
+                row[sid] = found
         return found
 
     def patterns_for(self, separators: Separators) -> dict[int, re.Pattern[str] | None]:
@@ -494,6 +508,8 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
     engine: Engine | None = None
     structure: _Structure | None = None
     handlers: list[Callable[[list[str], int], None] | None] = []
+    steps: list[dict[str, Any]] = []
+    key_position: dict[str, int] = {}
     patterns: dict[int, re.Pattern[str] | None] = {}
     grammar: Grammar | None = None
     position = -1  # the node of the last segment placed
@@ -527,6 +543,7 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                     position = grammar.by_path[_HEADER_PATHS[sid]]
                     structure.reset_to(grammar.nodes[position].parent, position)
                     handlers = _bind(engine, reader)
+                    steps, key_position = engine.steps, engine.key_position
                     patterns = engine.patterns_for(separators) if check else {}
                     if check:
                         _check_elements(engine, position, raw, elements, number, separators, findings, verified, patterns)
@@ -553,7 +570,14 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                     _lx(state, sid, elements, number)
             if engine is None or structure is None or (check and state.unmapped):
                 continue
-            target, ops, lenient = engine.plan(position, sid, elements, component)
+            step = steps[position].get(sid)
+            if step.__class__ is dict:  # placed by a qualifier
+                at = key_position[sid]
+                step = step.get(elements[at] if 0 <= at < len(elements) else
+                                engine.qualifier(sid, elements, component) if at < 0 else "")
+            if step is None:
+                step = engine.plan(position, sid, elements, component)
+            target, ops, lenient = step
             if check:
                 structure.replay(ops, number, sid)
             elif target < 0:
