@@ -518,6 +518,8 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
     verified: set[tuple[int, str]] = set()
     good_ids: set[str] = set()  # segment identifiers already found well formed (a file uses a few dozen)
     raw_sink = reader.texts.append if reader is not None and reader.WANTS_TEXT else None
+    set_segments = 0
+    in_set = reading_set = check_lx = placing = False
     for batch in data.batches():
         for raw in batch:
             number += 1
@@ -531,7 +533,9 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
             elements = raw.split(element_sep)
             sid = elements[0]
             if sid in ENVELOPE_IDS:
-                if sid == "ISA" or (sid == "GS" and engine is not None):
+                state.set_segments = set_segments
+                header = sid == "ISA" or (sid == "GS" and engine is not None)
+                if header:
                     if sid == "ISA":
                         engine = _open_interchange(state, elements, number)
                         structure = _Structure(engine.grammar, findings if check else None)
@@ -547,38 +551,48 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                     patterns = engine.patterns_for(separators) if check else {}
                     if check:
                         _check_elements(engine, position, raw, elements, number, separators, findings, verified, patterns)
-                    continue
-                if engine is None:
+                elif engine is None:
                     state.envelope_problem(f"{sid} outside an interchange", "interchange", TA1_CONTROL_STRUCTURE,
                                            number, sid)
+                else:
+                    _envelope_segment(state, sid, elements, number)
+                # what only an envelope segment changes, kept in locals between them
+                set_segments, in_set, reading_set, check_lx = (
+                    state.set_segments, state.in_set, state.reading_set, state.check_lx)
+                placing = engine is not None and structure is not None and not (check and state.unmapped)
+                if header or engine is None:
                     continue
-                _envelope_segment(state, sid, elements, number)
             else:
                 if check and sid not in good_ids:
                     if _SEGMENT_ID.fullmatch(sid):
                         good_ids.add(sid)
                     else:
                         findings.append(Finding(number, sid[:3], None, "1", "segment identifier is not valid"))
-                state.set_segments += 1
-                if raw_sink is not None and state.reading_set:
+                set_segments += 1
+                if reading_set and raw_sink is not None:
                     raw_sink(raw)
-                if not state.in_set:
+                if not in_set:
                     _outside_set(state, sid, number)
                 if sid == "HL":
                     _hl(state, elements, number)
-                elif state.check_lx and (sid == "CLM" or sid == "LX"):
+                elif check_lx and (sid == "CLM" or sid == "LX"):
                     _lx(state, sid, elements, number)
-            if engine is None or structure is None or (check and state.unmapped):
+            if not placing:
                 continue
             step = steps[position].get(sid)
             if step.__class__ is dict:  # placed by a qualifier
                 at = key_position[sid]
-                step = step.get(elements[at] if 0 <= at < len(elements) else
-                                engine.qualifier(sid, elements, component) if at < 0 else "")
+                if 0 <= at < len(elements):
+                    step = step.get(elements[at])
+                else:
+                    assert engine is not None
+                    step = step.get(engine.qualifier(sid, elements, component) if at < 0 else "")
             if step is None:
+                assert engine is not None
                 step = engine.plan(position, sid, elements, component)
             target, ops, lenient = step
             if check:
+                assert structure is not None
                 structure.replay(ops, number, sid)
             elif target < 0:
                 target = lenient
@@ -589,8 +603,9 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                 continue
             position = target
             if check:
+                assert engine is not None
                 _check_elements(engine, target, raw, elements, number, separators, findings, verified, patterns)
-            if state.reading_set:
+            if reading_set:
                 handler = handlers[target]
                 if handler is not None:
                     try:
@@ -603,6 +618,7 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                         raise X12ParseError(f"{sid}: {exc}", segment_index=number, source=data.source) from None
 
         yield None
+    state.set_segments = set_segments
     _finish(state, number)
 
 
