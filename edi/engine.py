@@ -222,16 +222,32 @@ class _Structure:
         self.counts = [0] * len(grammar.nodes)
         self.findings = findings
 
-    def replay(self, ops: tuple[Any, ...], number: int, sid: str) -> None:
+    def replay(self, ops: tuple[Any, ...], number: int, sid: str, needs: tuple[int, ...] | None = None) -> None:
+        """``needs``: the nodes the plan's NEED ops name, when the plan is those then one MATCH or ENTER (see
+        ``needs_of``): with every one of them seen and no repeat limit reached, nothing is noted and the
+        plan is its last op's counting alone."""
         nodes = self.g.nodes
         counts = self.counts
+        if needs is not None:
+            for index in needs:
+                if not counts[index]:
+                    break
+            else:
+                last = ops[-1]
+                if last[0] == MATCH_SEGMENT:
+                    child = nodes[last[1]]
+                    if child.usage != "N" and counts[child.index] < child.max_repeat:
+                        counts[child.index] += 1
+                        return
+                else:
+                    loop = nodes[last[1]]
+                    if loop.usage != "N" and counts[loop.index] < loop.max_repeat:
+                        counts[loop.index + 1 : loop.end] = [0] * (loop.end - loop.index - 1)
+                        counts[loop.index] += 1
+                        counts[last[2]] += 1
+                        return
         missing: list[tuple[int, str]] = []
         add = self.findings.append if self.findings is not None else None
-        if len(ops) == 1 and ops[0][0] == MATCH_SEGMENT:  # the usual plan: the next segment, nothing to note
-            child = nodes[ops[0][1]]
-            if child.usage != "N" and counts[child.index] < child.max_repeat:
-                counts[child.index] += 1
-                return
         for op in ops:
             kind = op[0]
             if kind == MATCH_SEGMENT:
@@ -272,6 +288,15 @@ class _Structure:
                 if add:
                     add(Finding(number, sid, None, "1", f"segment {sid} is not expected here (after {nodes[op[1]].path})"))
                 missing = []
+
+    @staticmethod
+    def needs_of(ops: tuple[Any, ...]) -> tuple[int, ...] | None:
+        """The nodes a plan of NEED ops then one MATCH or ENTER needs seen; None for any other plan."""
+        if not ops or ops[-1][0] not in (MATCH_SEGMENT, ENTER_LOOP):
+            return None
+        if any(op[0] not in (NEED_SEGMENT, NEED_LOOP) for op in ops[:-1]):
+            return None
+        return tuple(op[1] for op in ops[:-1])
 
     def _flush(self, missing: list[tuple[int, str]], number: int, keep_pos: int | None) -> None:
         if self.findings is None:
@@ -389,7 +414,9 @@ def group_envelope(interchange: Envelope, gs: list[str]) -> Envelope:
     )
 
 
-Plan = tuple[int, tuple[Any, ...], int]  # (node pyx12 places the segment at or -1, the checks on the way, lenient node)
+# (node pyx12 places the segment at or -1, the checks on the way, the node a lenient reader uses,
+#  the nodes the checks need seen when they are all NEEDs before one MATCH or ENTER: ``_Structure.needs_of``)
+Plan = tuple[int, tuple[Any, ...], int, tuple[int, ...] | None]
 
 
 class Engine:
@@ -456,7 +483,7 @@ class Engine:
         target, ops = self.planner.plan(state, sid, values)
         # not placed: where a lenient reader puts it, by segment id alone
         lenient = self.planner.plan(state, sid, None)[0] if target == -1 else target
-        found = (target, ops, lenient)
+        found = (target, ops, lenient, _Structure.needs_of(ops))
         if self.planned < _CACHE_LIMIT:
             self.planned += 1
             if qualified:
@@ -590,10 +617,10 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
             if step is None:
                 assert engine is not None
                 step = engine.plan(position, sid, elements, component)
-            target, ops, lenient = step
+            target, ops, lenient, needs = step
             if check:
                 assert structure is not None
-                structure.replay(ops, number, sid)
+                structure.replay(ops, number, sid, needs)
             elif target < 0:
                 target = lenient
                 if target < 0 and not (sid.isalnum() and len(sid) <= 3):
