@@ -7,7 +7,7 @@
   LX numbering in an 837 — what pyx12's ``X12Reader`` checks;
 - each segment is placed in its transaction set's **loop structure** by the walk pyx12's
   ``map_walker`` makes (same order of trials, same counting, same findings), computed
-  once per (place, segment id, qualifier) and then replayed from ``_plans``;
+  once per (place, segment id, qualifier) and then replayed from ``Engine.steps`` (one dispatch dict per place);
 - with ``check=True`` each segment's **elements** are checked against its map node
   (``edi.elements``) and everything found becomes a ``Finding``;
 - a **reader** (``TransactionReader``) gets the segments it asked for by loop and
