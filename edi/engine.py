@@ -7,7 +7,7 @@
   LX numbering in an 837 — what pyx12's ``X12Reader`` checks;
 - each segment is placed in its transaction set's **loop structure** by the walk pyx12's
   ``map_walker`` makes (same order of trials, same counting, same findings), computed
-  once per (place, segment id, qualifier) and then replayed from ``_plans``;
+  once per (place, segment id, qualifier) and then replayed from ``Engine.steps`` (one dispatch dict per place);
 - with ``check=True`` each segment's **elements** are checked against its map node
   (``edi.elements``) and everything found becomes a ``Finding``;
 - a **reader** (``TransactionReader``) gets the segments it asked for by loop and
@@ -222,16 +222,32 @@ class _Structure:
         self.counts = [0] * len(grammar.nodes)
         self.findings = findings
 
-    def replay(self, ops: tuple[Any, ...], number: int, sid: str) -> None:
+    def replay(self, ops: tuple[Any, ...], number: int, sid: str, needs: tuple[int, ...] | None = None) -> None:
+        """``needs``: the nodes the plan's NEED ops name, when the plan is those then one MATCH or ENTER (see
+        ``needs_of``): with every one of them seen and no repeat limit reached, nothing is noted and the
+        plan is its last op's counting alone."""
         nodes = self.g.nodes
         counts = self.counts
+        if needs is not None:
+            for index in needs:
+                if not counts[index]:
+                    break
+            else:
+                last = ops[-1]
+                if last[0] == MATCH_SEGMENT:
+                    child = nodes[last[1]]
+                    if child.usage != "N" and counts[child.index] < child.max_repeat:
+                        counts[child.index] += 1
+                        return
+                else:
+                    loop = nodes[last[1]]
+                    if loop.usage != "N" and counts[loop.index] < loop.max_repeat:
+                        counts[loop.index + 1 : loop.end] = [0] * (loop.end - loop.index - 1)
+                        counts[loop.index] += 1
+                        counts[last[2]] += 1
+                        return
         missing: list[tuple[int, str]] = []
         add = self.findings.append if self.findings is not None else None
-        if len(ops) == 1 and ops[0][0] == MATCH_SEGMENT:  # the usual plan: the next segment, nothing to note
-            child = nodes[ops[0][1]]
-            if child.usage != "N" and counts[child.index] < child.max_repeat:
-                counts[child.index] += 1
-                return
         for op in ops:
             kind = op[0]
             if kind == MATCH_SEGMENT:
@@ -272,6 +288,15 @@ class _Structure:
                 if add:
                     add(Finding(number, sid, None, "1", f"segment {sid} is not expected here (after {nodes[op[1]].path})"))
                 missing = []
+
+    @staticmethod
+    def needs_of(ops: tuple[Any, ...]) -> tuple[int, ...] | None:
+        """The nodes a plan of NEED ops then one MATCH or ENTER needs seen; None for any other plan."""
+        if not ops or ops[-1][0] not in (MATCH_SEGMENT, ENTER_LOOP):
+            return None
+        if any(op[0] not in (NEED_SEGMENT, NEED_LOOP) for op in ops[:-1]):
+            return None
+        return tuple(op[1] for op in ops[:-1])
 
     def _flush(self, missing: list[tuple[int, str]], number: int, keep_pos: int | None) -> None:
         if self.findings is None:
@@ -395,17 +420,29 @@ def group_envelope(interchange: Envelope, gs: list[str]) -> Envelope:
     )
 
 
+# (node pyx12 places the segment at or -1, the checks on the way, the node a lenient reader uses,
+#  the nodes the checks need seen when they are all NEEDs before one MATCH or ENTER: ``_Structure.needs_of``)
+Plan = tuple[int, tuple[Any, ...], int, tuple[int, ...] | None]
+
+
 class Engine:
-    """A compiled grammar with its plan cache, handler tables and element patterns."""
+    """A compiled grammar with its dispatch table, handler tables and element patterns.
+
+    ``steps`` is the walk's dispatch: for each place (node index) a dict by segment id of the
+    ``Plan`` there, or, for a segment id whose place depends on a qualifier (NM1, REF, DTM ...), a
+    dict of plans by the qualifier's value.  It is filled the first time a (place, segment,
+    qualifier) is met, so a walk costs two dict lookups per segment and builds no key."""
 
     def __init__(self, grammar: Grammar):
         self.grammar = grammar
         self.planner = _Planner(grammar)
-        self.plans: dict[tuple[int, str, object], tuple[int, tuple[Any, ...], int]] = {}
+        self.steps: list[dict[str, Any]] = [{} for _ in range(len(grammar.nodes) + 1)]
+        self.planned = 0
         self.patterns: dict[Separators, dict[int, re.Pattern[str] | None]] = {}
         self.key_fields = grammar.key_fields
         self.first_segment = {node.id: node.index for node in grammar.nodes if node.kind == "segment"}
-        # the plan key's shape by segment id: absent = no key element, n >= 0 = element n alone, -1 = composite
+        # the qualifier's place by segment id: absent = no qualifier, n >= 0 = element n alone,
+        # -1 = read by ``qualifier`` (the first component of an element, or several fields)
         self.key_position = {sid: fields[0][0] if len(fields) == 1 and fields[0][1] is None else -1
                              for sid, fields in self.key_fields.items() if fields}
         # a key that is the first component of one element (SV1, HI, SVC): element n, read without a split list
@@ -413,6 +450,9 @@ class Engine:
                                     if len(fields) == 1 and fields[0][1] == 1}
 
     def qualifier(self, sid: str, elements: list[str], component: str) -> object:
+        at = self.key_first_component.get(sid)
+        if at is not None:
+            return elements[at].partition(component)[0] if at < len(elements) else ""
         fields = self.key_fields.get(sid)
         if not fields:
             return ""
@@ -428,33 +468,34 @@ class Engine:
             values.append(value)
         return tuple(values) if len(values) > 1 else values[0]
 
-    def plan(self, state: int, sid: str, elements: list[str], component: str) -> tuple[int, tuple[Any, ...], int]:
-        """(node pyx12 places the segment at or -1, the checks on the way, the node a reader uses)."""
-        at = self.key_position.get(sid)
-        if at is None:
-            key: tuple[int, str, object] = (state, sid, "")
-        elif at >= 0:
-            key = (state, sid, elements[at] if at < len(elements) else "")
-        elif sid in self.key_first_component:
-            at = self.key_first_component[sid]
-            key = (state, sid, elements[at].partition(component)[0] if at < len(elements) else "")
-        else:
-            key = (state, sid, self.qualifier(sid, elements, component))
-        found = self.plans.get(key)
-        if found is None:
-            values: dict[tuple[int, int | None], str] | None = {}
-            for position, sub in self.key_fields.get(sid, ()):
-                value = elements[position] if position < len(elements) else ""
-                if sub is not None:
-                    parts = value.split(component)
-                    value = parts[sub - 1] if sub - 1 < len(parts) else ""
-                values[(position, sub)] = value  # type: ignore[index]
-            target, ops = self.planner.plan(state, sid, values)
-            # not placed: where a lenient reader puts it, by segment id alone
-            lenient = self.planner.plan(state, sid, None)[0] if target == -1 else target
-            found = (target, ops, lenient)
-            if len(self.plans) < _CACHE_LIMIT:
-                self.plans[key] = found
+    def plan(self, state: int, sid: str, elements: list[str], component: str) -> Plan:
+        """Where pyx12 places segment ``sid`` met at node ``state``: looked up in ``steps``, else worked out
+        and kept there (``walk`` makes the lookup itself and calls this only when it misses)."""
+        row = self.steps[state]
+        qualified = sid in self.key_position
+        qualifier = self.qualifier(sid, elements, component) if qualified else ""
+        found = row.get(sid)
+        if qualified and found is not None:
+            found = found.get(qualifier)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
+        values: dict[tuple[int, int | None], str] | None = {}
+        for position, sub in self.key_fields.get(sid, ()):
+            value = elements[position] if position < len(elements) else ""
+            if sub is not None:
+                parts = value.split(component)
+                value = parts[sub - 1] if sub - 1 < len(parts) else ""
+            values[(position, sub)] = value  # type: ignore[index]
+        target, ops = self.planner.plan(state, sid, values)
+        # not placed: where a lenient reader puts it, by segment id alone
+        lenient = self.planner.plan(state, sid, None)[0] if target == -1 else target
+        found = (target, ops, lenient, _Structure.needs_of(ops))
+        if self.planned < _CACHE_LIMIT:
+            self.planned += 1
+            if qualified:
+                row.setdefault(sid, {})[qualifier] = found
+            else:
+                row[sid] = found
         return found
 
     def patterns_for(self, separators: Separators) -> dict[int, re.Pattern[str] | None]:
@@ -500,6 +541,8 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
     engine: Engine | None = None
     structure: _Structure | None = None
     handlers: list[Callable[[list[str], int], None] | None] = []
+    steps: list[dict[str, Any]] = []
+    key_position: dict[str, int] = {}
     patterns: dict[int, re.Pattern[str] | None] = {}
     grammar: Grammar | None = None
     position = -1  # the node of the last segment placed
@@ -508,6 +551,8 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
     verified: set[tuple[int, str]] = set()
     good_ids: set[str] = set()  # segment identifiers already found well formed (a file uses a few dozen)
     raw_sink = reader.texts.append if reader is not None and reader.WANTS_TEXT else None
+    set_segments = 0
+    in_set = reading_set = check_lx = placing = False
     for batch in data.batches():
         for raw in batch:
             number += 1
@@ -521,7 +566,9 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
             elements = raw.split(element_sep)
             sid = elements[0]
             if sid in ENVELOPE_IDS:
-                if sid == "ISA" or (sid == "GS" and engine is not None):
+                state.set_segments = set_segments
+                header = sid == "ISA" or (sid == "GS" and engine is not None)
+                if header:
                     if sid == "ISA":
                         engine = _open_interchange(state, elements, number)
                         structure = _Structure(engine.grammar, findings if check else None)
@@ -533,35 +580,53 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                     position = grammar.by_path[_HEADER_PATHS[sid]]
                     structure.reset_to(grammar.nodes[position].parent, position)
                     handlers = _bind(engine, reader)
+                    steps, key_position = engine.steps, engine.key_position
                     patterns = engine.patterns_for(separators) if check else {}
                     if check:
                         _check_elements(engine, position, raw, elements, number, separators, findings, verified, patterns)
-                    continue
-                if engine is None:
+                elif engine is None:
                     state.envelope_problem(f"{sid} outside an interchange", "interchange", TA1_CONTROL_STRUCTURE,
                                            number, sid)
+                else:
+                    _envelope_segment(state, sid, elements, number)
+                # what only an envelope segment changes, kept in locals between them
+                set_segments, in_set, reading_set, check_lx = (
+                    state.set_segments, state.in_set, state.reading_set, state.check_lx)
+                placing = engine is not None and structure is not None and not (check and state.unmapped)
+                if header or engine is None:
                     continue
-                _envelope_segment(state, sid, elements, number)
             else:
                 if check and sid not in good_ids:
                     if _SEGMENT_ID.fullmatch(sid):
                         good_ids.add(sid)
                     else:
                         findings.append(Finding(number, sid[:3], None, "1", "segment identifier is not valid"))
-                state.set_segments += 1
-                if raw_sink is not None and state.reading_set:
+                set_segments += 1
+                if reading_set and raw_sink is not None:
                     raw_sink(raw)
-                if not state.in_set:
+                if not in_set:
                     _outside_set(state, sid, number)
                 if sid == "HL":
                     _hl(state, elements, number)
-                elif state.check_lx and (sid == "CLM" or sid == "LX"):
+                elif check_lx and (sid == "CLM" or sid == "LX"):
                     _lx(state, sid, elements, number)
-            if engine is None or structure is None or (check and state.unmapped):
+            if not placing:
                 continue
-            target, ops, lenient = engine.plan(position, sid, elements, component)
+            step = steps[position].get(sid)
+            if step.__class__ is dict:  # placed by a qualifier
+                at = key_position[sid]
+                if 0 <= at < len(elements):
+                    step = step.get(elements[at])
+                else:
+                    assert engine is not None
+                    step = step.get(engine.qualifier(sid, elements, component) if at < 0 else "")
+            if step is None:
+                assert engine is not None
+                step = engine.plan(position, sid, elements, component)
+            target, ops, lenient, needs = step
             if check:
-                structure.replay(ops, number, sid)
+                assert structure is not None
+                structure.replay(ops, number, sid, needs)
             elif target < 0:
                 target = lenient
                 if target < 0 and not (sid.isalnum() and len(sid) <= 3):
@@ -571,8 +636,9 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                 continue
             position = target
             if check:
+                assert engine is not None
                 _check_elements(engine, target, raw, elements, number, separators, findings, verified, patterns)
-            if state.reading_set:
+            if reading_set:
                 handler = handlers[target]
                 if handler is not None:
                     try:
@@ -585,6 +651,7 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                         raise X12ParseError(f"{sid}: {exc}", segment_index=number, source=data.source) from None
 
         yield None
+    state.set_segments = set_segments
     _finish(state, number)
 
 

@@ -51,6 +51,8 @@ MAX_DECIMAL_LENGTH = 20  # R elements are at most 18 digits; sign and point on t
 CAS_TRIPLES = 6
 _CACHE_LIMIT = 50_000
 _FINGERPRINT_CONTROLS = "\x1b\x1c\x1e\x1f"
+_CLP01_LENGTH, _CLP02_LENGTH, _CLP07_LENGTH, _LINE_ID_LENGTH = (
+    STORED_LENGTHS[name] for name in ("patient_control_number", "status", "payer_claim_number", "line_id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,10 +73,12 @@ class ServicePaymentDraft:
                  "revenue_code", "original_procedure", "line_id", "service_date", "service_start", "service_end",
                  "adjustments", "remark_codes", "allowed", "references")
 
-    def __init__(self, index: int, svc: tuple[str, str, tuple[str, ...], Decimal, Decimal, Decimal | None, str, str]):
+    def __init__(self, index: int, procedure: tuple[str, str, tuple[str, ...]], charge: Decimal, paid: Decimal,
+                 units: Decimal | None, revenue_code: str, original_procedure: str):
         self.index = index
-        (self.procedure_qualifier, self.procedure_code, self.modifiers, self.charge, self.paid, self.units,
-         self.revenue_code, self.original_procedure) = svc
+        self.procedure_qualifier, self.procedure_code, self.modifiers = procedure
+        self.charge, self.paid, self.units = charge, paid, units
+        self.revenue_code, self.original_procedure = revenue_code, original_procedure
         self.line_id: str | None = None
         self.service_date: date | None = None
         self.service_start: date | None = None
@@ -168,6 +172,7 @@ class RemittanceReader(TransactionReader):
         self.amounts: dict[str, Decimal] = {}
         self.dates: dict[str, date] = {}
         self.quantities: dict[str, Decimal] = {}
+        self.procedures: dict[str, tuple[str, str, tuple[str, ...]]] = {}  # SVC01 as written: its parts
         self.cas_seen: dict[tuple[str, ...], tuple[Adjustment, ...]] = {}
         self.header_sent = False
         self.claim: ClaimPaymentDraft | None = None
@@ -349,19 +354,28 @@ class RemittanceReader(TransactionReader):
     # -- loop 2100 -------------------------------------------------------------------------------
 
     def clp(self, e: list[str], number: int) -> None:
-        self.send_header(number)
+        if not self.header_sent:
+            self.send_header(number)
         if self.plb:
             raise self.fail(number, "CLP: claim payment after the PLB")
         if len(e) < 10:
             e = e + [""] * (10 - len(e))
-        self.required(e, 1, number)
-        self.required(e, 2, number)
-        self.bounded(e, 1, "patient_control_number", number)
-        self.bounded(e, 2, "status", number)
-        self.bounded(e, 7, "payer_claim_number", number)
-        opened = ClaimPaymentDraft(number, self.source, e, self.money(e, 3, number), self.money(e, 4, number),
-                                   self.optional_money(e, 5, number))
-        self.close_claim()
+        if not e[1] or not e[2]:
+            self.required(e, 1, number)
+            self.required(e, 2, number)
+        if len(e[1]) > _CLP01_LENGTH or len(e[2]) > _CLP02_LENGTH or len(e[7]) > _CLP07_LENGTH:
+            self.bounded(e, 1, "patient_control_number", number)
+            self.bounded(e, 2, "status", number)
+            self.bounded(e, 7, "payer_claim_number", number)
+        amounts = self.amounts
+        charge, paid = amounts.get(e[3]), amounts.get(e[4])
+        if charge is None:
+            charge = self.money(e, 3, number)
+        if paid is None:
+            paid = self.money(e, 4, number)
+        opened = ClaimPaymentDraft(number, self.source, e, charge, paid, self.optional_money(e, 5, number))
+        if self.claim is not None:
+            self.close_claim()
         self.claim = opened
 
     def adjustments(self, e: list[str], number: int) -> tuple[Adjustment, ...]:
@@ -394,8 +408,9 @@ class RemittanceReader(TransactionReader):
         return found
 
     def claim_adjustment(self, e: list[str], number: int) -> None:
-        if self.claim is not None:
-            self.claim.adjustments.extend(self.adjustments(e, number))
+        claim = self.claim
+        if claim is not None:
+            claim.adjustments.extend(self.cas_seen.get(tuple(e)) or self.adjustments(e, number))
 
     def claim_name(self, e: list[str], number: int) -> None:
         if self.claim is None:
@@ -429,38 +444,61 @@ class RemittanceReader(TransactionReader):
     # -- loop 2110 -------------------------------------------------------------------------------
 
     def svc(self, e: list[str], number: int) -> None:
-        if self.claim is None:
+        claim = self.claim
+        if claim is None:
             raise self.fail(number, "SVC: service line outside a claim")
+        if len(e) < 7:
+            e = e + [""] * (7 - len(e))
+        procedure = self.procedures.get(e[1])
+        if procedure is None:
+            procedure = self.procedure(e, number)
+        amounts = self.amounts
+        charge, paid = amounts.get(e[2]), amounts.get(e[3])
+        if charge is None:
+            charge = self.money(e, 2, number)
+        if paid is None:
+            paid = self.money(e, 3, number)
+        units = self.quantities.get(e[5]) if e[5] else None
+        if units is None and e[5]:
+            units = self.quantity(e, 5, number)
+        line = self.line = ServicePaymentDraft(number, procedure, charge, paid, units, e[4], e[6])
+        claim.lines.append(line)
+
+    def procedure(self, e: list[str], number: int) -> tuple[str, str, tuple[str, ...]]:
+        """SVC01: qualifier, code and modifiers, read once per distinct composite."""
         parts = self.required(e, 1, number).split(self.separators.component)
-        fields = (parts[0], parts[1] if len(parts) > 1 else "", tuple([m for m in parts[2:6] if m]),
-                  self.money(e, 2, number), self.money(e, 3, number), self.quantity(e, 5, number),
-                  _get(e, 4), _get(e, 6))
-        self.line = ServicePaymentDraft(number, fields)
-        self.claim.lines.append(self.line)
+        found = (parts[0], parts[1] if len(parts) > 1 else "", tuple([m for m in parts[2:6] if m]))
+        if len(self.procedures) < _CACHE_LIMIT:
+            self.procedures[e[1]] = found
+        return found
 
     def line_adjustment(self, e: list[str], number: int) -> None:
-        if self.line is not None:
-            self.line.adjustments.extend(self.adjustments(e, number))
+        line = self.line
+        if line is not None:
+            line.adjustments.extend(self.cas_seen.get(tuple(e)) or self.adjustments(e, number))
 
     def line_date(self, e: list[str], number: int) -> None:
-        qualifier = _get(e, 1)
         line = self.line
         if line is None:
             return
+        qualifier = _get(e, 1)
         if qualifier == "472":
-            line.service_date = self.day(e, 2, number)
+            line.service_date = (self.dates.get(e[2]) if len(e) > 2 else None) or self.day(e, 2, number)
         elif qualifier == "150":
             line.service_start = self.day(e, 2, number)
         elif qualifier == "151":
             line.service_end = self.day(e, 2, number)
 
     def line_reference(self, e: list[str], number: int) -> None:
-        if self.line is None:
+        line = self.line
+        if line is None:
             return
-        if _get(e, 1) == "6R":
-            self.line.line_id = self.bounded(e, 2, "line_id", number)
+        if len(e) == 3 and e[1] == "6R" and len(e[2]) <= _LINE_ID_LENGTH:
+            line.line_id = e[2]
+        elif _get(e, 1) == "6R":
+            line.line_id = self.bounded(e, 2, "line_id", number)
         else:
-            self.line.references.append((_get(e, 1), _get(e, 2)))
+            line.references.append((_get(e, 1), _get(e, 2)))
 
     def line_amount(self, e: list[str], number: int) -> None:
         if self.line is not None and _get(e, 1) == "B6":

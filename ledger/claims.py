@@ -10,11 +10,12 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from functools import lru_cache
 from hashlib import sha256
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Dialect, func, select, update
 from sqlalchemy.orm import Session, object_session
 
 from domain.claim import (
@@ -34,7 +35,7 @@ from ledger.bulk import BulkWriter, rows_where_in
 from ledger.models import Claim, ClaimEvent, Party
 from ledger.models import ServiceLine as LineRow
 from ledger.postings import set_payer_claim_numbers
-from ledger.types import utcnow
+from ledger.types import Money, utcnow
 
 
 class ClaimState(Protocol):
@@ -329,13 +330,14 @@ def replace_claim_content(row: Claim, values: dict[str, Any], lines: list[tuple[
     row.lines = [LineRow(**dict(zip(LINE_COLUMNS, line, strict=True))) for line in lines]
 
 
-def _address(party: Party) -> Address | None:
+def _address(party: Any) -> Address | None:
     if party.address1 is None:
         return None
     return Address(line1=party.address1, city=party.city or "", state=party.state or "", zip=party.zip or "")
 
 
-def _provider(party: Party | None) -> Provider | None:
+def _provider(party: Any) -> Provider | None:
+    """A provider from a party row (or None)."""
     if party is None:
         return None
     return Provider(npi=party.npi or "", last_or_org=party.last_or_org, first=party.first,
@@ -353,36 +355,79 @@ _LINE_FIELDS = (LineRow.claim_pk, LineRow.line_id, LineRow.service_date, LineRow
 LOAD_CHUNK = 500  # claims per query, under SQLite's lowest limit of bound values (999)
 
 
-def load_domain_claims(session: Session, rows: Sequence[Claim]) -> list[DomainClaim]:
+# the claims columns a domain claim is rebuilt from, for a caller that reads them without ORM objects
+CLAIM_FIELDS = (Claim.id, Claim.claim_id, Claim.status, Claim.billed, Claim.line_of_business, Claim.payer_id,
+                Claim.payer_name, Claim.frequency, Claim.original_claim_number, Claim.relationship_code,
+                Claim.rendering_license, Claim.prior_auth, Claim.diagnoses, Claim.billing_id, Claim.subscriber_id,
+                Claim.patient_id, Claim.rendering_id, Claim.supervising_id, Claim.pay_to_id,
+                Claim.service_facility_id)
+
+
+def load_domain_claims(session: Session, rows: Sequence[Any]) -> list[DomainClaim]:
     """``load_domain_claim`` for many rows, in their order: a batch's claims come back in a few queries
-    per few hundred claims (their parties, their lines), not two per claim."""
+    per few hundred claims (their parties, their lines), not two per claim.  ``rows`` are ORM claims
+    or rows of ``CLAIM_FIELDS``."""
     loaded: list[DomainClaim] = []
     for start in range(0, len(rows), LOAD_CHUNK):
         loaded.extend(_load_chunk(session, rows[start:start + LOAD_CHUNK]))
     return loaded
 
 
-def _load_chunk(session: Session, rows: Sequence[Claim]) -> list[DomainClaim]:
+class _PartyRow(NamedTuple):
+    """The parties columns a domain claim is rebuilt from (their names are the query's)."""
+
+    id: int
+    npi: str | None
+    member_id: str | None
+    entity_type: str | None
+    last_or_org: str
+    first: str | None
+    dob: Any  # the driver's form until converted
+    sex: str | None
+    taxonomy: str | None
+    tax_id: str | None
+    address1: str | None
+    city: str | None
+    state: str | None
+    zip: str | None
+
+
+_PARTY_QUERY = f"SELECT {', '.join(_PartyRow._fields)} FROM {Party.__tablename__} WHERE id IN ({{marks}})"
+_LINE_QUERY = (f"SELECT {', '.join(c.name for c in _LINE_FIELDS)} FROM {LineRow.__tablename__} "
+               "WHERE claim_pk IN ({marks}) ORDER BY claim_pk, position")
+
+
+def _load_chunk(session: Session, rows: Sequence[Any]) -> list[DomainClaim]:
+    """``rows``: ORM claims or rows of ``CLAIM_FIELDS`` (a caller that needs no ORM objects).
+
+    Parties and lines are read straight from the driver (``rows_where_in``), each distinct date
+    and amount converted once: SQLAlchemy's rendering of the IN lists and its per-row conversions
+    cost more than the rest of the rebuilding."""
+    connection = session.connection()
+    reader = BulkWriter(session)
     party_ids = sorted({i for row in rows for i in (
         row.billing_id, row.subscriber_id, row.patient_id, row.rendering_id, row.supervising_id, row.pay_to_id,
         row.service_facility_id) if i})
-    party: dict[int, Party] = {}
-    for start in range(0, len(party_ids), LOAD_CHUNK):
-        party.update((p.id, p) for p in session.scalars(
-            select(Party).where(Party.id.in_(party_ids[start:start + LOAD_CHUNK]))))
+    dobs = reader.read(Party.dob)
+    party: dict[int, _PartyRow] = {}
+    for found in rows_where_in(connection, _PARTY_QUERY, party_ids):
+        row_of_party = _PartyRow._make(found)
+        party[row_of_party.id] = row_of_party._replace(dob=dobs[row_of_party.dob])
     lines: dict[int, list[ServiceLine]] = {row.id: [] for row in rows}
-    for claim_pk, line_id, service_date, procedure_code, charge, units, place, modifiers, pointers in session.execute(
-            select(*_LINE_FIELDS).where(LineRow.claim_pk.in_(list(lines)))
-            .order_by(LineRow.claim_pk, LineRow.position)):
+    dates = reader.read(LineRow.service_date)
+    # Money is its own conversion on every backend (cents on SQLite, NUMERIC elsewhere), once per amount
+    money = _amounts(connection.dialect)
+    for claim_pk, line_id, service_date, procedure_code, charge, units, place, modifiers, pointers in rows_where_in(
+            connection, _LINE_QUERY, list(lines)):
         lines[claim_pk].append(ServiceLine(
             line_id=line_id,
-            service_date=service_date,
+            service_date=dates[service_date],
             procedure_code=procedure_code,
-            charge=charge,
-            units=Decimal(units),
+            charge=money(charge),
+            units=_units(units),
             place_of_service=place,
-            modifiers=tuple(m for m in modifiers.split(":") if m),
-            diagnosis_pointers=tuple(int(p) for p in pointers.split(",") if p),
+            modifiers=_modifiers(modifiers),
+            diagnosis_pointers=_pointers(pointers),
         ))
     providers: dict[int, Provider | None] = {}
 
@@ -397,7 +442,49 @@ def _load_chunk(session: Session, rows: Sequence[Claim]) -> list[DomainClaim]:
     return [_domain_claim(row, party, tuple(lines[row.id]), provider) for row in rows]
 
 
-def _domain_claim(row: Claim, party: dict[int, Party], lines: tuple[ServiceLine, ...],
+def _amounts(dialect: Dialect) -> Callable[[Any], Decimal]:
+    """Stored amounts (never NULL) as ``Decimal``s, each distinct one converted once."""
+    money = Money()
+
+    @lru_cache(maxsize=4096)
+    def amount(stored: Any) -> Decimal:
+        found = money.process_result_value(stored, dialect)
+        assert found is not None
+        return found
+
+    return amount
+
+
+# A ledger holds a few distinct unit counts, modifier lists and pointer lists: each is read once per value.
+@lru_cache(maxsize=4096)
+def _units(text: str) -> Decimal:
+    return Decimal(text)
+
+
+@lru_cache(maxsize=4096)
+def _modifiers(text: str) -> tuple[str, ...]:
+    return tuple(m for m in text.split(":") if m)
+
+
+@lru_cache(maxsize=4096)
+def _pointers(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split(",") if p)
+
+
+_Code = TypeVar("_Code", bound=StrEnum)
+_MEMBERS: dict[type[Any], dict[str, Any]] = {}
+
+
+def _member(kind: type[_Code], value: str) -> _Code:
+    """The code of ``kind`` stored as ``value`` (a dict lookup, not the enum's call machinery)."""
+    members = _MEMBERS.get(kind)
+    if members is None:
+        members = _MEMBERS[kind] = {member.value: member for member in kind}
+    found = members.get(value)
+    return found if found is not None else kind(value)  # an unknown value raises as the enum does
+
+
+def _domain_claim(row: Any, party: dict[int, _PartyRow], lines: tuple[ServiceLine, ...],
                   provider: Callable[[int | None], Provider | None]) -> DomainClaim:
     pay_to = party[row.pay_to_id] if row.pay_to_id else None
     facility = party[row.service_facility_id] if row.service_facility_id else None
@@ -407,7 +494,7 @@ def _domain_claim(row: Claim, party: dict[int, Party], lines: tuple[ServiceLine,
     assert billing is not None
     return DomainClaim(
         claim_id=row.claim_id,
-        line_of_business=LineOfBusiness(row.line_of_business),
+        line_of_business=_member(LineOfBusiness, row.line_of_business),
         payer_id=row.payer_id,
         payer_name=row.payer_name,
         subscriber=Subscriber(member_id=sub.member_id or "", last=sub.last_or_org, first=sub.first or "",
@@ -416,14 +503,14 @@ def _domain_claim(row: Claim, party: dict[int, Party], lines: tuple[ServiceLine,
         billing=billing,
         diagnoses=tuple(d for d in row.diagnoses.split(",") if d),
         lines=lines,
-        frequency=Frequency(row.frequency),
+        frequency=_member(Frequency, row.frequency),
         original_claim_number=row.original_claim_number,
-        relationship=Relationship(row.relationship_code),
+        relationship=_member(Relationship, row.relationship_code),
         patient=None if patient_party is None else Patient(
             last=patient_party.last_or_org, first=patient_party.first or "",
             dob=patient_party.dob, sex=patient_party.sex or "U"),  # type: ignore[arg-type]
         rendering=provider(row.rendering_id),
-        rendering_license=RenderingLicense(row.rendering_license),
+        rendering_license=_member(RenderingLicense, row.rendering_license),
         supervising=provider(row.supervising_id),
         prior_auth=row.prior_auth,
         pay_to=None if pay_to is None else _address(pay_to),

@@ -17,17 +17,25 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.claim import Claim as DomainClaim
 from edi.x837p import BuildSettings, ClaimNotWritable, ControlNumbers, Receiver, Submitter, build_837p
-from ledger.bulk import BulkWriter
-from ledger.claims import load_domain_claims, transition
+from ledger.batching import (
+    StoredClaim,
+    add_to_batch,
+    batch_members,
+    hold_claims,
+    moved,
+    ready_claims,
+    remove_from_batch,
+)
+from ledger.claims import transition
 from ledger.counters import next_control_number
 from ledger.db import Ledger
 from ledger.ingest import findings_json
-from ledger.models import Batch, BatchClaim, Claim, ClaimStatus
+from ledger.models import Batch, ClaimStatus
 from outbox.files import write_private
 from runtime.config import Config
 from validators.x12_syntax import check_x12
@@ -60,39 +68,27 @@ def build_batches(ledger: Ledger, config: Config, *, checker: Checker, actor: st
         allocated = _allocate(ledger, config, checker=checker, actor=actor, report=report)
         if allocated is None:
             break
-        batch_id, loaded = allocated
-        _render(ledger, config, batch_id, actor=actor, now=now, validate=validate, report=report, loaded=loaded)
+        batch_id, members = allocated
+        _render(ledger, config, batch_id, actor=actor, now=now, validate=validate, report=report, members=members)
     return report
 
 
-def _ready_claims(session: Session, limit: int) -> list[Claim]:
-    query = select(Claim).where(Claim.status == ClaimStatus.READY).order_by(Claim.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
-
-
 def _allocate(ledger: Ledger, config: Config, *, checker: Checker, actor: str,
-              report: BuildReport) -> tuple[int, dict[int, DomainClaim]] | None:
-    """The new batch's id and its claims as checked (by claim row id), so that rendering does not read them again."""
+              report: BuildReport) -> tuple[int, list[StoredClaim]] | None:
+    """The new batch's id and its claims as checked, so that rendering does not read them again."""
     with ledger.session() as session:
-        chosen: list[Claim] = []
-        held: list[tuple[Claim, str]] = []
-        loaded: dict[int, DomainClaim] = {}
-        ready = _ready_claims(session, config.claims_per_file)
-        for row, claim in zip(ready, load_domain_claims(session, ready), strict=True):
-            findings = checker(claim)
+        chosen: list[StoredClaim] = []
+        held: list[tuple[StoredClaim, str | None, str]] = []  # (claim, findings JSON, error codes)
+        for stored in ready_claims(session, config.claims_per_file):
+            findings = checker(stored.claim)
             errors = [f for f in findings if f.severity == "error"]
             if errors:
-                row.findings = findings_json(findings)
-                held.append((row, "; ".join(f.code for f in errors)))
-                report.held.append((row.claim_id, "; ".join(f"{f.code}: {f.message}" for f in errors)))
+                held.append((stored, findings_json(findings), "; ".join(f.code for f in errors)))
+                report.held.append((stored.claim_id, "; ".join(f"{f.code}: {f.message}" for f in errors)))
             else:
-                chosen.append(row)
-                loaded[row.id] = claim
-        if held:
-            transition(session, [row for row, _ in held], ClaimStatus.HELD, actor=actor, event="held",
-                       detail=[codes for _, codes in held])
+                chosen.append(stored)
+        hold_claims(session, [claim for claim, _, _ in held], [found for _, found, _ in held], actor=actor,
+                    detail=[codes for _, _, codes in held])
         if not chosen:
             return None
         interchange = next_control_number(session, "isa13")
@@ -105,36 +101,33 @@ def _allocate(ledger: Ledger, config: Config, *, checker: Checker, actor: str,
             sender_id=config.submitter_id,
             receiver_id=config.receiver_id,
             claim_count=len(chosen),
-            total_billed=sum((row.billed for row in chosen), Decimal("0")),
+            total_billed=sum((claim.billed for claim in chosen), Decimal("0")),
             status="allocated",
         )
         session.add(batch)
         session.flush()
         sets = [f"{index // config.claims_per_transaction + 1:04d}" for index in range(len(chosen))]
-        BulkWriter(session).insert(BatchClaim.__table__, ("batch_id", "claim_pk", "st_control_number"),
-                                   [(batch.id, row.id, st) for row, st in zip(chosen, sets, strict=True)])
+        add_to_batch(session, batch.id, chosen, sets)
         transition(session, chosen, ClaimStatus.BATCHED, actor=actor, event="batched",
                    detail=[f"batch {batch.id} ISA13 {interchange:09d} ST {st}" for st in sets])
-        return batch.id, loaded
+        return batch.id, moved(chosen, ClaimStatus.BATCHED)
 
 
 def _render(ledger: Ledger, config: Config, batch_id: int, *, actor: str, now: datetime,
-            validate: Validator, report: BuildReport, loaded: dict[int, DomainClaim] | None = None) -> None:
-    """``loaded``: the batch's claims as ``_allocate`` checked them; a batch left allocated by a crash is read again."""
+            validate: Validator, report: BuildReport, members: list[StoredClaim] | None = None) -> None:
+    """``members``: the batch's claims as ``_allocate`` checked them; a batch left allocated by a crash is read again."""
     with ledger.session() as session:
         # Another builder may be rendering this batch (or just did): the row lock makes us wait, the status
         # check makes us skip.  On SQLite the writer lock taken by BEGIN IMMEDIATE does the same.
         batch = session.get_one(Batch, batch_id, with_for_update=True)
         if batch.status != "allocated":
             return
-        rows = list(session.scalars(
-            select(Claim).join(BatchClaim, BatchClaim.claim_pk == Claim.id)
-            .where(BatchClaim.batch_id == batch_id).order_by(BatchClaim.id)))
-        claims = [loaded[row.id] for row in rows] if loaded is not None else load_domain_claims(session, rows)
+        if members is None:
+            members = batch_members(session, batch_id)
         while True:
             try:
                 text = build_837p(
-                    claims,
+                    [member.claim for member in members],
                     submitter=Submitter(id=config.submitter_id, name=config.submitter_name,
                                         contact_name=config.contact_name, contact_phone=config.contact_phone),
                     receiver=Receiver(id=config.receiver_id, name=config.receiver_name),
@@ -148,21 +141,19 @@ def _render(ledger: Ledger, config: Config, batch_id: int, *, actor: str, now: d
                 break
             except ClaimNotWritable as exc:
                 # one claim the 837P cannot carry is held; the rest of the batch still goes
-                bad = next(row for row in rows if row.claim_id == exc.claim_id)
+                bad = next(member for member in members if member.claim_id == exc.claim_id)
                 _drop_from_batch(session, batch, bad, reason=str(exc), actor=actor, report=report)
-                rows = [row for row in rows if row is not bad]
-                claims = [claim for claim in claims if claim.claim_id != exc.claim_id]
-                if not rows:
+                members = [member for member in members if member is not bad]
+                if not members:
                     batch.status = "empty"
                     return
         problems = validate(text)
         if problems:
             batch.status = "invalid"
             messages = [str(p) for p in problems[:20]]
-            for row in rows:
-                row.findings = findings_json([_SyntaxAsFinding(str(p)) for p in problems[:5]])
-                transition(session, row, ClaimStatus.HELD, actor=actor, event="held",
-                           detail=f"batch {batch_id} failed X12 validation")
+            found = findings_json([_SyntaxAsFinding(str(p)) for p in problems[:5]])
+            hold_claims(session, members, [found] * len(members), actor=actor,
+                        detail=f"batch {batch_id} failed X12 validation")
             report.invalid_batches.append((batch_id, messages))
             return
         name = batch_file_name(config.submitter_id, batch.interchange_control_number)
@@ -173,17 +164,17 @@ def _render(ledger: Ledger, config: Config, batch_id: int, *, actor: str, now: d
         batch.file_name = name
         batch.status = "built"
         report.files.append(str(path))
-        report.claims += len(rows)
+        report.claims += len(members)
 
 
-def _drop_from_batch(session: Session, batch: Batch, row: Claim, *, reason: str, actor: str,
+def _drop_from_batch(session: Session, batch: Batch, claim: StoredClaim, *, reason: str, actor: str,
                      report: BuildReport) -> None:
-    session.execute(delete(BatchClaim).where(BatchClaim.batch_id == batch.id, BatchClaim.claim_pk == row.id))
-    row.findings = findings_json([_SyntaxAsFinding(reason, code="X12-NOT-WRITABLE")])
-    transition(session, row, ClaimStatus.HELD, actor=actor, event="held", detail=reason)
+    remove_from_batch(session, batch.id, claim)
+    hold_claims(session, [claim], [findings_json([_SyntaxAsFinding(reason, code="X12-NOT-WRITABLE")])],
+                actor=actor, detail=reason)
     batch.claim_count -= 1
-    batch.total_billed -= row.billed
-    report.held.append((row.claim_id, reason))
+    batch.total_billed -= claim.billed
+    report.held.append((claim.claim_id, reason))
 
 
 @dataclass(frozen=True)

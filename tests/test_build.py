@@ -164,3 +164,38 @@ def test_build_sends_a_supervised_commercial_claim_under_the_supervisor_and_the_
         kept = load_domain_claim(session, session.scalars(select(Claim)).one())
     assert kept.rendering is not None and kept.rendering.npi == RENDERING_CLINICIAN.npi
     assert all("U5" not in line.modifiers for line in kept.lines)
+
+
+def test_every_claim_the_build_moves_gets_its_event_with_who_and_from_to(setup: tuple[Ledger, object]) -> None:
+    from dataclasses import dataclass
+
+    from ledger.models import ClaimEvent
+
+    @dataclass(frozen=True)
+    class Blocking:
+        code: str = "TEST-1"
+        severity: str = "error"
+        message: str = "invented for the test"
+        line_id: str | None = None
+
+    ledger, config = setup
+    bad_billing = replace(BILLING_GROUP, address=Address("1 MAIN ST", "BOSTON", "MA", "02108"))  # no ZIP+4
+    claims = [make_claim("V1"), make_claim("V2", billing=bad_billing), make_claim("V3"), make_claim("V4")]
+    ingest_claims(ledger, claims, checker=no_findings, actor="t")
+    report = build_batches(ledger, config, checker=lambda c: [Blocking()] if c.claim_id == "V3" else [],
+                           actor="builder", now=NOW)
+    assert report.claims == 2
+    with ledger.session() as session:
+        moves = sorted((claim_id, e.actor, e.event, e.from_status, e.to_status) for claim_id, e in session.execute(
+            select(Claim.claim_id, ClaimEvent).join(ClaimEvent, ClaimEvent.claim_pk == Claim.id)
+            .where(ClaimEvent.actor == "builder")).all())
+        findings = dict(session.execute(select(Claim.claim_id, Claim.findings)).all())
+    assert moves == [
+        ("V1", "builder", "batched", "ready", "batched"),
+        ("V2", "builder", "batched", "ready", "batched"),  # allocated, then found unwritable while rendering
+        ("V2", "builder", "held", "batched", "held"),
+        ("V3", "builder", "held", "ready", "held"),
+        ("V4", "builder", "batched", "ready", "batched"),
+    ]
+    assert "TEST-1" in (findings["V3"] or "") and "X12-NOT-WRITABLE" in (findings["V2"] or "")
+    assert findings["V1"] is None and findings["V4"] is None

@@ -1,0 +1,76 @@
+"""What ``bhclaims build`` reads and writes: ready claims as records, a batch's members, held claims.
+
+A build moves thousands of claims at once.  It reads them as plain rows rebuilt into domain
+claims (no ORM objects: nothing for the session to track, flush or keep in step with an
+UPDATE) and moves them through ``ledger.claims.transition``'s set-based path, so that every
+claim still gets its event (who, when, from, to) in one bulk insert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import NamedTuple
+
+from sqlalchemy import Executable, delete, select, text
+from sqlalchemy.orm import Session
+
+from domain.claim import Claim as DomainClaim
+from ledger.bulk import BulkWriter
+from ledger.claims import CLAIM_FIELDS, load_domain_claims, transition
+from ledger.models import BatchClaim, Claim, ClaimStatus
+
+
+class StoredClaim(NamedTuple):
+    """A claim row as the build knows it: key, CLM01, the status it is in, billed total, and the claim."""
+
+    id: int
+    claim_id: str
+    status: str
+    billed: Decimal
+    claim: DomainClaim
+
+
+def ready_claims(session: Session, limit: int) -> list[StoredClaim]:
+    """Up to ``limit`` ready claims, oldest first; on PostgreSQL locked (and skipped if another builder has them)."""
+    query = select(*CLAIM_FIELDS).where(Claim.status == ClaimStatus.READY).order_by(Claim.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return _stored(session, query)
+
+
+def batch_members(session: Session, batch_id: int) -> list[StoredClaim]:
+    """A batch's claims in the order they were allocated (a batch left allocated by a crash is rendered again)."""
+    return _stored(session, select(*CLAIM_FIELDS).join(BatchClaim, BatchClaim.claim_pk == Claim.id)
+                   .where(BatchClaim.batch_id == batch_id).order_by(BatchClaim.id))
+
+
+def _stored(session: Session, query: Executable) -> list[StoredClaim]:
+    rows = list(session.execute(query))
+    return [StoredClaim(row.id, row.claim_id, row.status, row.billed, claim)
+            for row, claim in zip(rows, load_domain_claims(session, rows), strict=True)]
+
+
+def moved(claims: Sequence[StoredClaim], status: str) -> list[StoredClaim]:
+    """The records after a ``transition`` to ``status`` (the next move's events start from it)."""
+    return [claim._replace(status=status) for claim in claims]
+
+
+def add_to_batch(session: Session, batch_id: int, claims: Sequence[StoredClaim], sets: Sequence[str]) -> None:
+    """The batch_claims rows: each claim with the ST02 of the transaction set it goes in."""
+    BulkWriter(session).insert(BatchClaim.__table__, ("batch_id", "claim_pk", "st_control_number"),
+                               [(batch_id, claim.id, st) for claim, st in zip(claims, sets, strict=True)])
+
+
+def remove_from_batch(session: Session, batch_id: int, claim: StoredClaim) -> None:
+    session.execute(delete(BatchClaim).where(BatchClaim.batch_id == batch_id, BatchClaim.claim_pk == claim.id))
+
+
+def hold_claims(session: Session, claims: Sequence[StoredClaim], findings: Sequence[str | None], *, actor: str,
+                detail: str | Sequence[str]) -> None:
+    """Move ``claims`` to held with their findings (JSON, one per claim) and a ``held`` event each."""
+    if not claims:
+        return
+    session.execute(text(f"UPDATE {Claim.__tablename__} SET findings = :found WHERE id = :pk"),
+                    [{"pk": claim.id, "found": found} for claim, found in zip(claims, findings, strict=True)])
+    transition(session, claims, ClaimStatus.HELD, actor=actor, event="held", detail=detail)
