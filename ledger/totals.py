@@ -110,8 +110,7 @@ def recompute_on_flush(session: Session, flush: UOWTransaction) -> None:
             payment_ids.add(row.claim_payment_id)
     connection = session.connection()
     if payment_ids:
-        claim_pks.update(pk for (pk,) in connection.execute(
-            select(ClaimPayment.claim_pk).where(ClaimPayment.id.in_(payment_ids), ClaimPayment.claim_pk.is_not(None))))
+        claim_pks |= _claims_of(connection, ClaimPayment.__tablename__, ClaimPayment.id.in_(payment_ids))
     if claim_pks:
         recompute_claim_totals(connection, claim_pks)
 
@@ -127,7 +126,8 @@ def _claims_of(connection: Connection, table: str, where: Any) -> set[int]:
         query = select(ClaimPayment.claim_pk).join(Adjustment, Adjustment.claim_payment_id == ClaimPayment.id)
     if where is not None:
         query = query.where(where)
-    return {pk for (pk,) in connection.execute(query.where(ClaimPayment.claim_pk.is_not(None)).distinct())}
+    found = connection.execute(query.where(ClaimPayment.claim_pk.is_not(None)).distinct()).scalars()
+    return {pk for pk in found if pk is not None}
 
 
 def _inserted_claims(connection: Connection, table: str, parameters: Any) -> set[int]:
