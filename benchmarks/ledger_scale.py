@@ -5,9 +5,11 @@
 
 Bulk-loads N claims (3 service lines each; most adjudicated: one CLP each with its CAS, one
 remittance per thousand CLPs) straight through the driver (``executemany`` on SQLite, ``COPY``
-on PostgreSQL): loading is not what is timed.  Then times, each in a fresh child process:
+on PostgreSQL): loading is not what is timed.  Then fills each claim's kept money with migration
+0011's backfill (``ledger.totals.add_posted_totals``; timed and printed, not a target) and
+refreshes the planner's statistics.  Then times, each in a fresh child process:
 ``report ar-aging`` (``clerk.reports.ar_aging``), ``status`` (``clerk.status``'s figures, worklist
-counts and deadlines) and ``claims --json`` (``ledger.money.iter_claim_list`` written as JSON
+counts and deadlines, each part printed) and ``claims --json`` (``ledger.money.iter_claim_list`` written as JSON
 Lines to /dev/null: rows per second and the child's peak RSS).
 
 Targets at 1,000,000 claims: ar-aging <= 2 s and status <= 1 s on both databases; claims --json
