@@ -281,13 +281,11 @@ def emit_stream(
     return count
 
 
-_escape_text: Callable[[str], str] = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
-"""What ``json.dumps`` (``ensure_ascii``, the default) calls for a str, in C: the same text, without
-``JSONEncoder.encode``'s Python frame per value."""
+_encode_text = json.JSONEncoder().encode  # the public encoder json.dumps uses; a str goes straight to its escaper
 
 
-def _json_text(value: str | None, escape: Callable[[str], str] = _escape_text) -> str:
-    return "null" if value is None else escape(value)
+def _json_text(value: str | None, encode: Callable[[str], str] = _encode_text) -> str:
+    return "null" if value is None else encode(value)
 
 
 def _json_number(value: int | None) -> str:
