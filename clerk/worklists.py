@@ -617,19 +617,14 @@ def unmatched(session: Session, today: date) -> list[dict[str, Any]]:
 
 
 def _charged_members() -> Subquery:
-    """SCO / One Care claims with money put on the member: per claim, the larger of Σ PR CAS and
-    Σ CLP05 over all its postings (a reversal nets out), and its newest posting."""
-    adjusted = (
-        select(ClaimPayment.claim_pk.label("claim_pk"), func.sum(Adjustment.amount).label("amount"))
-        .join(Adjustment, Adjustment.claim_payment_id == ClaimPayment.id)
-        .where(Adjustment.group_code == "PR")
-        .group_by(ClaimPayment.claim_pk)
-        .subquery("pr_adjusted")
-    )
+    """SCO / One Care claims with money put on the member: per claim, the larger of Σ PR CAS (the
+    claim's kept ``patient_share``) and Σ CLP05 over all its postings (a reversal nets out), and its
+    newest posting."""
     stated = (
         select(
             ClaimPayment.claim_pk.label("claim_pk"),
             func.sum(ClaimPayment.patient_responsibility).label("amount"),
+            func.max(Claim.patient_share).label("from_cas"),  # one value per claim
             func.min(ClaimPayment.id).label("first_payment"),
             func.max(ClaimPayment.id).label("last_payment"),
         )
@@ -638,11 +633,10 @@ def _charged_members() -> Subquery:
         .group_by(ClaimPayment.claim_pk)
         .subquery("pr_stated")
     )
-    from_cas = func.coalesce(adjusted.c.amount, 0)
+    from_cas = stated.c.from_cas
     charged = case((from_cas >= stated.c.amount, from_cas), else_=stated.c.amount)
     return (
         select(stated.c.claim_pk, as_money(charged).label("charged"), stated.c.first_payment, stated.c.last_payment)
-        .outerjoin(adjusted, adjusted.c.claim_pk == stated.c.claim_pk)
         .where(charged > 0)
         .subquery("charged_members")
     )

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from ledger.totals import recompute_on_execute, recompute_on_flush
 from runtime.config import ConfigError, known_database_url
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -158,6 +159,9 @@ class Ledger:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.engine.execution_options(**{READONLY_OPTION: True}),
                                            expire_on_commit=False)
+        # postings written through a session keep their claims' totals (``ledger.totals``)
+        event.listen(self._sessions, "after_flush", recompute_on_flush)
+        event.listen(self._sessions, "do_orm_execute", recompute_on_execute)
 
     def check_schema(self) -> None:
         try:

@@ -38,9 +38,9 @@ class DenialDate(NamedTuple):
     remit_date: date
 
 
-def _not_reversed() -> ColumnElement[bool]:
+def _not_reversed(payment: Any = ClaimPayment) -> ColumnElement[bool]:
     reversal = aliased(ClaimPayment)
-    return ~select(reversal.id).where(reversal.reverses_id == ClaimPayment.id).exists()
+    return ~select(reversal.id).where(reversal.reverses_id == payment.id).exists()
 
 
 def _denied_cas() -> ColumnElement[bool]:
@@ -50,12 +50,13 @@ def _denied_cas() -> ColumnElement[bool]:
 
 
 def _claim_denials() -> Select[*tuple[Any, ...]]:
-    """Denied claims with their standing denial's remittance (``denial_worklist``'s rows)."""
-    latest = (
-        select(ClaimPayment.claim_pk, func.max(ClaimPayment.id).label("id"))
-        .where(ClaimPayment.status_code != "22", _not_reversed(), ClaimPayment.claim_pk.is_not(None))
-        .group_by(ClaimPayment.claim_pk)
-        .subquery("standing")
+    """Denied claims with their standing denial's remittance (``denial_worklist``'s rows): the standing
+    CLP looked up per denied claim (its newest, not a reversal, not reversed), not grouped for all."""
+    posting = aliased(ClaimPayment, name="posting")
+    standing = (
+        select(func.max(posting.id))
+        .where(posting.claim_pk == Claim.id, posting.status_code != "22", _not_reversed(posting))
+        .scalar_subquery()
     )
     return (
         select(
@@ -63,8 +64,8 @@ def _claim_denials() -> Select[*tuple[Any, ...]]:
             Claim.line_of_business,
             Remittance.payment_date, null().label("posted_at"),
         )
-        .join(latest, latest.c.claim_pk == Claim.id)
-        .join(ClaimPayment, ClaimPayment.id == latest.c.id)
+        .select_from(Claim)
+        .join(ClaimPayment, ClaimPayment.id == standing)
         .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
         .where(Claim.status == ClaimStatus.DENIED, ClaimPayment.outcome == ClaimStatus.DENIED)
     )
@@ -75,12 +76,9 @@ def line_denial_query(*columns: Any) -> Select[*tuple[Any, ...]]:
     here and for the rows of ``clerk.worklists``: the claim's newest CLP (not a reversal, not
     reversed) of a claim still paid or partly paid, an SVC that paid nothing, and CAS money on it
     that is neither the patient's nor contractual."""
-    latest = (
-        select(ClaimPayment.claim_pk, func.max(ClaimPayment.id).label("id"))
-        .where(ClaimPayment.claim_pk.is_not(None), ClaimPayment.status_code != "22")
-        .group_by(ClaimPayment.claim_pk)
-        .subquery("newest")
-    )
+    newer = aliased(ClaimPayment, name="newer")
+    newest = ~select(newer.id).where(newer.claim_pk == ClaimPayment.claim_pk, newer.id > ClaimPayment.id,
+                                     newer.status_code != "22").exists()
     denied_money = (
         select(func.coalesce(func.sum(Adjustment.amount), 0))
         .where(Adjustment.service_payment_id == ServicePayment.id, _denied_cas())
@@ -90,13 +88,14 @@ def line_denial_query(*columns: Any) -> Select[*tuple[Any, ...]]:
         select(*columns)
         .select_from(ServicePayment)
         .join(ClaimPayment, ClaimPayment.id == ServicePayment.claim_payment_id)
-        .join(latest, latest.c.id == ClaimPayment.id)
         .join(Claim, Claim.id == ClaimPayment.claim_pk)
         .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
         .outerjoin(ServiceLine, ServiceLine.id == ServicePayment.service_line_id)
         .where(
             Claim.status.in_((ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID)),
             ServicePayment.paid <= 0,
+            ClaimPayment.status_code != "22",
+            newest,
             _not_reversed(),
             denied_money > 0,
         )

@@ -97,9 +97,10 @@ class Claim(Base):
         Index("ix_claims_status", "status"),
         # 0006: claim ids are one id whatever their case (payers upper-case CLP01); found by this
         Index("ix_claims_upper_claim_id", func.upper(text("claim_id"))),
-        # 0009: unsent claims by plan and date of service (the timely-filing worklist)
-        Index("ix_claims_status_line_of_business_first_service_date", "status", "line_of_business",
-              "first_service_date"),
+        # 0011 (was 0009's status, plan, date of service): the timely-filing worklist's unsent claims by
+        # plan and date of service, and status / A/R aging / headline sums read from the index alone
+        Index("ix_claims_status_line_of_business_first_service_date_money", "status", "line_of_business",
+              "first_service_date", "billed", "paid", "contractual", "patient_share", "denied"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,6 +119,12 @@ class Claim(Base):
     prior_auth: Mapped[str | None] = mapped_column(String(50))
     diagnoses: Mapped[str] = mapped_column(String(120))  # comma-separated ICD-10-CM, principal first
     billed: Mapped[Decimal] = mapped_column(Money())
+    # 0011: the postings' money, kept by ``ledger.totals`` in the writer's transaction (Σ CLP04; Σ CAS
+    # contractual, denied and PR); the open balance is billed − paid − contractual − patient_share
+    paid: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"), server_default=text("0"))
+    contractual: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"), server_default=text("0"))
+    denied: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"), server_default=text("0"))
+    patient_share: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"), server_default=text("0"))
     first_service_date: Mapped[date] = mapped_column(Date)
     billing_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))

@@ -6,20 +6,34 @@ is billed − paid − contractual − patient share: denied money stays open un
 appealed, and a replaced or voided revision owes nothing (its successor carries the claim).
 A CLP02 22 reversal posts negative amounts, so plain sums net it out.
 
-The database does the adding up: the claim list, the A/R aging, the deposits and the denials
-read a ledger of a million claims without building a million objects in Python, and the rows
-are streamed (``yield_per``: a server-side cursor on PostgreSQL) to whoever writes them out.
+The database does the adding up: a claim's posted money is kept on its row by the ledger
+(``ledger.totals``), so the claim list and the A/R aging read one table; the deposits and the
+denials group the postings.  None builds a million objects in Python, and the rows are streamed
+(``yield_per``: a server-side cursor on PostgreSQL) to whoever writes them out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select, type_coerce, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import NullType
 
@@ -58,61 +72,16 @@ def is_contractual_sql(group: Any, reason: Any) -> ColumnElement[bool]:
     return or_(*(and_(group == g, reason == r) for g, r in sorted(CONTRACTUAL_ADJUSTMENTS)))
 
 
-def _postings_of(claim_pk: int | None) -> tuple[ColumnElement[bool], ...]:
-    """The postings of one claim revision, or every posting matched to a claim."""
-    if claim_pk is None:
-        return (ClaimPayment.claim_pk.is_not(None),)
-    return (ClaimPayment.claim_pk == claim_pk,)
+def owed() -> ColumnElement[Any]:
+    """What a current claim revision still owes, from its kept totals (``ledger.totals``): billed −
+    paid − contractual − patient share (denied money stays owed until corrected or appealed)."""
+    return Claim.billed - Claim.paid - Claim.contractual - Claim.patient_share
 
 
-def _signed_amounts(claim_pk: int | None) -> Any:
-    """Every money figure of every claim revision (or of one), a row per claim, CLP or CAS with
-    each kind of amount in its own column (zero in the others):
-    ``claims UNION ALL claim_payments UNION ALL adjustments``.
-
-    Summed by claim this is the claim's money.  One pass over each table into one hash or sort
-    aggregate suits both databases: per-claim index lookups cost PostgreSQL four nested index scans
-    per claim, and joining separately grouped tables cost SQLite two materialized groupings."""
-    patient = Adjustment.group_code == "PR"
-    contractual = and_(~patient, is_contractual_sql(Adjustment.group_code, Adjustment.reason_code))
-    zero = literal(0)
-    billed = select(
-        Claim.id.label("claim_pk"), Claim.billed.label("billed"), zero.label("paid"),
-        zero.label("contractual"), zero.label("denied"), zero.label("patient"),
-    )
-    if claim_pk is not None:
-        billed = billed.where(Claim.id == claim_pk)
-    paid = select(ClaimPayment.claim_pk, zero, ClaimPayment.paid, zero, zero, zero).where(*_postings_of(claim_pk))
-    cas = (
-        select(
-            ClaimPayment.claim_pk,
-            zero,
-            zero,
-            case((contractual, Adjustment.amount), else_=0),
-            case((or_(patient, contractual), 0), else_=Adjustment.amount),
-            case((patient, Adjustment.amount), else_=0),
-        )
-        .join(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)
-        .where(*_postings_of(claim_pk))
-    )
-    return union_all(billed, paid, cas).subquery("signed")
-
-
-def _claim_sums(claim_pk: int | None = None) -> Any:
-    """Per claim revision: billed, paid and the CAS split three ways."""
-    signed = _signed_amounts(claim_pk)
-    return (
-        select(
-            signed.c.claim_pk,
-            func.sum(signed.c.billed).label("billed"),
-            func.sum(signed.c.paid).label("paid"),
-            func.sum(signed.c.contractual).label("contractual"),
-            func.sum(signed.c.denied).label("denied"),
-            func.sum(signed.c.patient).label("patient"),
-        )
-        .group_by(signed.c.claim_pk)
-        .subquery("claim_sums")
-    )
+def open_balance() -> ColumnElement[Any]:
+    """A claim revision's open balance: ``owed``, except that a replaced or voided revision owes
+    nothing (its successor carries the claim)."""
+    return case((Claim.status.in_(SUPERSEDED), 0), else_=owed())
 
 
 def claim_money(
@@ -121,56 +90,28 @@ def claim_money(
     """One row per claim revision (those ``where`` picks, conditions on ``Claim``; ``claim_pk``: that
     one alone): its columns and billed, paid, adjusted (contractual), denied,
     patient_responsibility and balance, all ``Decimal`` (``raw``: the first date of service and
-    the money as the driver returns them, for ``iter_claim_list``)."""
+    the money as the driver returns them, for ``iter_claim_list``).  The posted money is the
+    totals the ledger keeps on the claim (``ledger.totals``), so this reads one table."""
     as_money = _as_raw if raw else _as_money
     served = _as_raw(Claim.first_service_date) if raw else Claim.first_service_date
-    sums = _claim_sums(claim_pk)
-    balance = case(
-        (Claim.status.in_(SUPERSEDED), 0),
-        else_=sums.c.billed - sums.c.paid - sums.c.contractual - sums.c.patient,
-    )
-    return (
-        select(
-            Claim.id,
-            Claim.claim_id,
-            Claim.revision,
-            Claim.status,
-            Claim.frequency,
-            Claim.line_of_business,
-            served.label("first_service_date"),
-            Claim.payer_claim_number,
-            as_money(sums.c.billed).label("billed"),
-            as_money(sums.c.paid).label("paid"),
-            as_money(sums.c.contractual).label("adjusted"),
-            as_money(sums.c.denied).label("denied"),
-            as_money(sums.c.patient).label("patient_responsibility"),
-            as_money(balance).label("balance"),
-        )
-        .join(sums, sums.c.claim_pk == Claim.id)
-        .where(*where)
-    )
-
-
-def open_balances() -> Any:
-    """Claim revisions that owe something, with what they owe: Σ of signed amounts (billed +,
-    paid −, contractual and patient share −; denied money stays owed) over ``claims UNION ALL
-    claim_payments UNION ALL adjustments`` by claim — ``claim_money``'s balance with one amount per
-    row, which is all the A/R aging needs.  Superseded revisions owe nothing: the caller leaves
-    them out by status."""
-    owed_cas = or_(Adjustment.group_code == "PR", is_contractual_sql(Adjustment.group_code, Adjustment.reason_code))
-    signed = union_all(
-        select(Claim.id.label("claim_pk"), Claim.billed.label("amount")),
-        select(ClaimPayment.claim_pk, -ClaimPayment.paid).where(ClaimPayment.claim_pk.is_not(None)),
-        select(ClaimPayment.claim_pk, -Adjustment.amount)
-        .join(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)
-        .where(ClaimPayment.claim_pk.is_not(None), owed_cas),
-    ).subquery("signed")
-    return (
-        select(signed.c.claim_pk, func.sum(signed.c.amount).label("balance"))
-        .group_by(signed.c.claim_pk)
-        .having(func.sum(signed.c.amount) != 0)
-        .subquery("open_balances")
-    )
+    if claim_pk is not None:
+        where = (*where, Claim.id == claim_pk)
+    return select(
+        Claim.id,
+        Claim.claim_id,
+        Claim.revision,
+        Claim.status,
+        Claim.frequency,
+        Claim.line_of_business,
+        served.label("first_service_date"),
+        Claim.payer_claim_number,
+        as_money(Claim.billed).label("billed"),
+        as_money(Claim.paid).label("paid"),
+        as_money(Claim.contractual).label("adjusted"),
+        as_money(Claim.denied).label("denied"),
+        as_money(Claim.patient_share).label("patient_responsibility"),
+        as_money(open_balance()).label("balance"),
+    ).where(*where)
 
 
 def money_text(value: Decimal) -> str:
@@ -291,22 +232,39 @@ def claim_search_query(search: ClaimSearch, *, raw: bool = False) -> Select[*tup
     return query.order_by(query.selected_columns.claim_id, query.selected_columns.revision)
 
 
+def _money_text_sql(expression: Any, dialect: str) -> ColumnElement[str]:
+    """Money as the claim list writes it (``money_text``: two decimals, a minus sign before a negative
+    amount), made by the database: integer cents on SQLite, NUMERIC on PostgreSQL."""
+    if dialect == "sqlite":
+        cents = func.abs(expression)
+        return func.printf("%s%d.%02d", case((expression < 0, "-"), else_=""), cents / 100, cents % 100)
+    return cast(cast(expression, Numeric(12, 2)), Text)
+
+
+def _date_text_sql(expression: Any, dialect: str) -> ColumnElement[str]:
+    """A date as ISO text (SQLite stores it so)."""
+    return _as_raw(expression) if dialect == "sqlite" else func.to_char(expression, "YYYY-MM-DD")
+
+
 def iter_claim_list(
     session: Session, *, status: str | None = None, search: ClaimSearch | None = None
-) -> Iterator[tuple[Any, ...]]:
+) -> Iterator[Sequence[Any]]:
     """The claim list (or what ``search`` finds) in claim id and revision order
-    (``CLAIM_LIST_COLUMNS``), streamed a few thousand rows at a time: plain tuples with the date and
-    money already text, read from the driver's own values (integer cents on SQLite, ``Decimal`` on
-    PostgreSQL) without building ``Decimal``s and ``date``s per value — at a million rows that
-    per-value work was most of the listing's time."""
-    query = claim_search_query(search if search is not None else ClaimSearch(status=status), raw=True)
-    on_sqlite = session.get_bind().dialect.name == "sqlite"
-    money = cents_text if on_sqlite else _decimal_text
-    for row in session.execute(query.execution_options(yield_per=STREAM_ROWS)):
-        (_, claim_id, revision, state, frequency, lob, served, payer_claim_number, billed, paid, adjusted, denied,
-         patient, balance) = row[:14]
-        yield (claim_id, revision, state, frequency, lob, served if on_sqlite else served.isoformat(), money(billed),
-               money(paid), money(adjusted), money(denied), money(patient), money(balance), payer_claim_number)
+    (``CLAIM_LIST_COLUMNS``), streamed a few thousand rows at a time: the database writes the date and
+    the money as text (``money_text``'s), so each row reaches the caller as the driver read it, with
+    no per-value work in Python — at a million rows that work was most of the listing's time."""
+    dialect = session.get_bind().dialect.name
+    wanted = search if search is not None else ClaimSearch(status=status)
+    query = claim_search_query(wanted, raw=True).subquery("listed")
+    money = [_money_text_sql(query.c[name], dialect) for name in (
+        "billed", "paid", "adjusted", "denied", "patient_responsibility", "balance")]
+    listing = select(
+        query.c.claim_id, query.c.revision, query.c.status, query.c.frequency, query.c.line_of_business,
+        _date_text_sql(query.c.first_service_date, dialect), *money, query.c.payer_claim_number,
+    ).order_by(query.c.claim_id, query.c.revision)
+    result = session.connection().execute(listing.execution_options(stream_results=True, max_row_buffer=STREAM_ROWS))
+    for rows in result.partitions(STREAM_ROWS):
+        yield from rows
 
 
 def iter_claim_summaries(
@@ -350,13 +308,13 @@ def aging_bucket_sql(first_service_date: Any, today: date) -> ColumnElement[str]
 
 
 def aging_cells(session: Session, today: date) -> list[AgingCell]:
-    """Open balance and claims with one, per line of business and bucket: one grouped query."""
-    owed = open_balances()
+    """Open balance and claims with one, per line of business and bucket: one grouped query over the
+    claims' kept totals (the covering index of migration 0011 holds every column it reads)."""
+    balance = owed()
     bucket = aging_bucket_sql(Claim.first_service_date, today).label("bucket")
     query = (
-        select(Claim.line_of_business, bucket, func.count().label("claims"), as_money(func.sum(owed.c.balance)))
-        .join(owed, owed.c.claim_pk == Claim.id)
-        .where(Claim.status.not_in(SUPERSEDED))
+        select(Claim.line_of_business, bucket, func.count().label("claims"), as_money(func.sum(balance)))
+        .where(Claim.status.not_in(SUPERSEDED), balance != 0)
         .group_by(Claim.line_of_business, bucket)
     )
     return [AgingCell(lob, name, claims, balance) for lob, name, claims, balance in session.execute(query)]

@@ -85,6 +85,7 @@ from ledger.models import (
     ServiceLine,
     ServicePayment,
 )
+from ledger.totals import add_remittance_totals
 from ledger.types import utcnow
 from remits.refusals import FileRefused
 from validators.remit_balance import TRANSACTION, BalanceError, claim_balance_errors
@@ -397,6 +398,8 @@ class _Poster:
         self._post_chunk()
         self._post_provider_adjustments(remit)
         self._write()
+        assert self.remittance_id is not None  # self.writing
+        add_remittance_totals(self.connection, self.remittance_id)
         self.session.execute(update(_REMITTANCES).where(Remittance.id == self.remittance_id)
                              .values(content_sha256=end.fingerprint))
         self.report.posted += 1

@@ -10,6 +10,7 @@ duplicates (the same bytes again, the same payment re-enveloped).  After every s
 - each deposit's posted money equals its BPR02 (Σ CLP04 − Σ PLB = BPR02, remittance by remittance);
 - a claim's paid amount comes only from our payer's remittances to our payee, on revisions sent;
 - no claim id (whatever its case) has two frequency-1 revisions;
+- the money the ledger keeps on each claim (paid, contractual, denied, patient share) equals its postings;
 - no batch is accepted (or rejected) unless it was sent, and no claim is past "batched" unsent;
 - every inbound file is exactly one of posted, quarantined (with its reason) or waiting, and what we
   injected as bad is never posted while what the sandbox answered is never quarantined;
@@ -48,12 +49,14 @@ from hypothesis.stateful import (
 from sqlalchemy import func, select
 
 from domain.acks import Envelope
+from domain.adjudication import is_contractual
 from domain.claim import Address, Frequency, Subscriber
 from ledger.corrections import CorrectionRefused, create_correction
 from ledger.db import Ledger, upgrade
 from ledger.lookup import UnknownClaim
 from ledger.models import (
     Acknowledgement,
+    Adjustment,
     Batch,
     BatchClaim,
     Claim,
@@ -310,6 +313,26 @@ class BillingOffice(RuleBasedStateMachine):
                 plb = session.scalar(select(func.coalesce(func.sum(ProviderAdjustment.amount), 0))
                                      .where(ProviderAdjustment.remittance_id == remittance.id))
                 assert D(paid) - D(plb) == remittance.total_paid, remittance.trace_number
+
+    @invariant()
+    def kept_claim_totals_equal_the_postings(self) -> None:
+        """The totals the ledger keeps on each claim revision (``ledger.totals``) equal its postings summed
+        here, in Python, with ``domain.adjudication``'s meaning: a writer that forgets them fails this."""
+        expected: dict[int, list[Decimal]] = {}
+        with self.ledger.session() as session:
+            kept = {pk: [paid, contractual, denied, patient] for pk, paid, contractual, denied, patient in session.execute(
+                select(Claim.id, Claim.paid, Claim.contractual, Claim.denied, Claim.patient_share))}
+            for pk, paid in session.execute(select(ClaimPayment.claim_pk, ClaimPayment.paid)
+                                            .where(ClaimPayment.claim_pk.is_not(None))):
+                expected.setdefault(pk, [D(0)] * 4)[0] += paid
+            for pk, group, reason, amount in session.execute(
+                    select(ClaimPayment.claim_pk, Adjustment.group_code, Adjustment.reason_code, Adjustment.amount)
+                    .join(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)
+                    .where(ClaimPayment.claim_pk.is_not(None))):
+                kind = 3 if group == "PR" else 1 if is_contractual(group, reason) else 2
+                expected.setdefault(pk, [D(0)] * 4)[kind] += amount
+        assert {pk: totals for pk, totals in kept.items() if any(totals)} == {
+            pk: totals for pk, totals in expected.items() if any(totals)}
 
     @invariant()
     def money_only_from_our_payer_to_our_payee_on_sent_revisions(self) -> None:
