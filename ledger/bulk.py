@@ -71,16 +71,31 @@ def insert_rows(connection: Connection, table: str, columns: tuple[str, ...], ro
 
 
 IN_LIST_SIZE = 500  # values per IN list, under SQLite's lowest limit of bound values (999)
+ARRAY_SIZE = 20_000  # values per array on PostgreSQL: one statement for an ingest chunk's or a file's keys
+_ARRAY_TYPES = {str: "text[]", int: "bigint[]"}  # what psycopg cannot tell the server of a list
 
 
 def rows_where_in(connection: Connection, sql: str, values: Sequence[Any],
                   leading: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
-    """The rows of ``sql`` for ``values``, a few hundred per statement, as the driver's tuples.
+    """The rows of ``sql`` for ``values``, as the driver's tuples.
 
     ``sql`` marks the parameters ``leading`` gives with ``{mark}`` and the IN list with
-    ``{marks}``.  Straight to the driver: SQLAlchemy coerces and renders each value of an
-    expanded IN list and makes a row object of each result, which together cost about as
-    much as the database's searches."""
+    ``{marks}``.  SQLite: a few hundred values per IN list.  PostgreSQL: all of them in one
+    array, ``IN (SELECT unnest(%s))``, which the planner joins (a hash or an index search per
+    value).  A long IN list of parameters would not do: once psycopg prepares the statement
+    the server may keep a generic plan, which compares every row it scans with each of the
+    list's values in turn (seconds per ingest chunk while the parties table is new).
+    Straight to the driver: SQLAlchemy coerces and renders each value of an expanded IN list
+    and makes a row object of each result, which together cost about as much as the
+    database's searches."""
+    if connection.dialect.name == "postgresql":
+        if not values:
+            return
+        statement = sql.format(mark="%s", marks=f"SELECT unnest(%s::{_ARRAY_TYPES[type(values[0])]})")
+        for start in range(0, len(values), ARRAY_SIZE):
+            with connection.exec_driver_sql(statement, (*leading, list(values[start:start + ARRAY_SIZE]))) as result:
+                yield from result.cursor.fetchall()
+        return
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     for start in range(0, len(values), IN_LIST_SIZE):
         batch = values[start:start + IN_LIST_SIZE]
