@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
@@ -174,9 +174,21 @@ class BulkWriter:
         """Insert ``rows`` (values in ``columns`` order, as Python values) into ``table``."""
         if not rows:
             return
-        converted = self._convert(rows, converters=self._converters(table, columns))
-        # psycopg adapts Decimal, date and datetime itself: there the processors only check.
-        insert_rows(self.connection, table.name, columns, rows if _copies(self.connection) else converted)
+        converters = self._converters(table, columns)
+        if _copies(self.connection):
+            # psycopg adapts Decimal, date and datetime itself: there the processors only check.
+            self._check(rows, converters)
+            insert_rows(self.connection, table.name, columns, rows)
+            return
+        insert_rows(self.connection, table.name, columns, self._convert(rows, converters=converters))
+
+    @staticmethod
+    def _check(rows: Sequence[Sequence[Any]], converters: list[tuple[int, Processor]]) -> None:
+        """Each distinct value of each converted column through its processor, for its refusals only."""
+        for position, processor in converters:
+            checked = _Converted(processor)
+            for value in {row[position] for row in rows}:
+                checked[value]  # noqa: B018 - converting is the check
 
     @staticmethod
     def _convert(rows: Sequence[Sequence[Any]], converters: list[tuple[int, Processor]]) -> list[tuple[Any, ...]]:
@@ -201,10 +213,14 @@ class BulkWriter:
             return []
         if self.dialect.name == "postgresql":
             # The sequence looked up once: pg_get_serial_sequence in the select list would be evaluated (a
-            # catalog search) for every id, which cost more than the nextval itself.
-            return list(self.session.scalars(text(
-                f"WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('{table.name}', 'id')::regclass AS seq) "
-                "SELECT nextval(s.seq) FROM s, generate_series(1, :n)"), {"n": n}))
+            # catalog search) for every id, which cost more than the nextval itself.  One array back, read
+            # by the driver: a result row per id cost the client more than the server's nextvals.
+            statement = (f"WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('{table.name}', 'id')::regclass "
+                         "AS seq) SELECT array_agg(id ORDER BY id) FROM (SELECT nextval(s.seq) AS id "
+                         "FROM s, generate_series(1, %s)) AS taken")
+            with self.connection.exec_driver_sql(statement, (n,)) as result:
+                ids: list[int] = result.cursor.fetchone()[0]
+            return ids
         start = self._next_id.get(table.name)
         if start is None:
             start = int(self.session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
