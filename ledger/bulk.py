@@ -219,7 +219,7 @@ class BulkWriter:
                          "AS seq) SELECT array_agg(id ORDER BY id) FROM (SELECT nextval(s.seq) AS id "
                          "FROM s, generate_series(1, %s)) AS taken")
             with self.connection.exec_driver_sql(statement, (n,)) as result:
-                ids: list[int] = result.cursor.fetchone()[0]
+                ids: list[int] = result.scalar_one()
             return ids
         start = self._next_id.get(table.name)
         if start is None:
