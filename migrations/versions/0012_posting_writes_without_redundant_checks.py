@@ -30,17 +30,18 @@ down_revision = '0010'
 branch_labels = None
 depends_on = None
 
+ONLY_THIS_TABLE = {"resolve_fks": False}  # SQLite's copy of a table need not reflect the tables it names
 GUARDED = ("claim_payments", "service_payments")  # the parents of the links whose foreign keys go
 
 
 def upgrade() -> None:
     with op.batch_alter_table('claim_payments', schema=None) as batch_op:
         batch_op.drop_index('ix_claim_payments_claim_pk')
-    with op.batch_alter_table('adjustments', schema=None) as batch_op:
+    with op.batch_alter_table('adjustments', schema=None, reflect_kwargs=ONLY_THIS_TABLE) as batch_op:
         batch_op.drop_index('ix_adjustments_claim_payment_id')
         batch_op.drop_constraint('fk_adjustments_claim_payment_id_claim_payments', type_='foreignkey')
         batch_op.drop_constraint('fk_adjustments_service_payment_id_service_payments', type_='foreignkey')
-    with op.batch_alter_table('service_payments', schema=None) as batch_op:
+    with op.batch_alter_table('service_payments', schema=None, reflect_kwargs=ONLY_THIS_TABLE) as batch_op:
         batch_op.drop_constraint('fk_service_payments_claim_payment_id_claim_payments', type_='foreignkey')
     for table in GUARDED:
         _create_guard(table)
@@ -49,10 +50,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in GUARDED:
         _drop_guard(table)
-    with op.batch_alter_table('service_payments', schema=None) as batch_op:
+    with op.batch_alter_table('service_payments', schema=None, reflect_kwargs=ONLY_THIS_TABLE) as batch_op:
         batch_op.create_foreign_key('fk_service_payments_claim_payment_id_claim_payments', 'claim_payments',
                                     ['claim_payment_id'], ['id'])
-    with op.batch_alter_table('adjustments', schema=None) as batch_op:
+    with op.batch_alter_table('adjustments', schema=None, reflect_kwargs=ONLY_THIS_TABLE) as batch_op:
         batch_op.create_foreign_key('fk_adjustments_service_payment_id_service_payments', 'service_payments',
                                     ['service_payment_id'], ['id'])
         batch_op.create_foreign_key('fk_adjustments_claim_payment_id_claim_payments', 'claim_payments',
