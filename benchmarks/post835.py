@@ -180,6 +180,11 @@ def post_in_child(url: str, path: Path, no_fk: bool = False) -> dict[str, Any]:
     return figures
 
 
+def _load() -> str:
+    with open("/proc/loadavg") as load:
+        return load.read().split()[0]
+
+
 def run(url: str, n: int, folder: Path, label: str, keep: bool = False, padding: int = 0,
         no_fk: bool = False) -> dict[str, float]:
     started = time.perf_counter()
@@ -197,7 +202,7 @@ def run(url: str, n: int, folder: Path, label: str, keep: bool = False, padding:
     server = "" if server_cpu is None else f" + server {server_cpu:.1f} s"
     print(f"{label + (' no FK' if no_fk else ''):16s} N={n:,} CLP ({n * LINES:,} SVC, {size_mb:.0f} MB): posted in {figures['seconds']:.1f} s "
           f"= {rate:,.0f} CLP/s (CPU {figures['cpu_seconds']:.1f} s{server}), peak RSS {figures['peak_rss_mb']:.0f} MB  "
-          f"(setup {setup:.1f} s)")
+          f"(setup {setup:.1f} s; load average {_load()})")
     if not keep:
         path.unlink()
     return {"rate": rate, "rss": figures["peak_rss_mb"], "cpu": figures["cpu_seconds"],

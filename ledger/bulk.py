@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session
 
@@ -71,16 +71,31 @@ def insert_rows(connection: Connection, table: str, columns: tuple[str, ...], ro
 
 
 IN_LIST_SIZE = 500  # values per IN list, under SQLite's lowest limit of bound values (999)
+ARRAY_SIZE = 20_000  # values per array on PostgreSQL: one statement for an ingest chunk's or a file's keys
+_ARRAY_TYPES = {str: "text[]", int: "bigint[]"}  # what psycopg cannot tell the server of a list
 
 
 def rows_where_in(connection: Connection, sql: str, values: Sequence[Any],
                   leading: Sequence[Any] = ()) -> Iterator[tuple[Any, ...]]:
-    """The rows of ``sql`` for ``values``, a few hundred per statement, as the driver's tuples.
+    """The rows of ``sql`` for ``values``, as the driver's tuples.
 
     ``sql`` marks the parameters ``leading`` gives with ``{mark}`` and the IN list with
-    ``{marks}``.  Straight to the driver: SQLAlchemy coerces and renders each value of an
-    expanded IN list and makes a row object of each result, which together cost about as
-    much as the database's searches."""
+    ``{marks}``.  SQLite: a few hundred values per IN list.  PostgreSQL: all of them in one
+    array, ``IN (SELECT unnest(%s))``, which the planner joins (a hash or an index search per
+    value).  A long IN list of parameters would not do: once psycopg prepares the statement
+    the server may keep a generic plan, which compares every row it scans with each of the
+    list's values in turn (seconds per ingest chunk while the parties table is new).
+    Straight to the driver: SQLAlchemy coerces and renders each value of an expanded IN list
+    and makes a row object of each result, which together cost about as much as the
+    database's searches."""
+    if connection.dialect.name == "postgresql":
+        if not values:
+            return
+        statement = sql.format(mark="%s", marks=f"SELECT unnest(%s::{_ARRAY_TYPES[type(values[0])]})")
+        for start in range(0, len(values), ARRAY_SIZE):
+            with connection.exec_driver_sql(statement, (*leading, list(values[start:start + ARRAY_SIZE]))) as result:
+                yield from result.cursor.fetchall()
+        return
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     for start in range(0, len(values), IN_LIST_SIZE):
         batch = values[start:start + IN_LIST_SIZE]
@@ -159,9 +174,21 @@ class BulkWriter:
         """Insert ``rows`` (values in ``columns`` order, as Python values) into ``table``."""
         if not rows:
             return
-        converted = self._convert(rows, converters=self._converters(table, columns))
-        # psycopg adapts Decimal, date and datetime itself: there the processors only check.
-        insert_rows(self.connection, table.name, columns, rows if _copies(self.connection) else converted)
+        converters = self._converters(table, columns)
+        if _copies(self.connection):
+            # psycopg adapts Decimal, date and datetime itself: there the processors only check.
+            self._check(rows, converters)
+            insert_rows(self.connection, table.name, columns, rows)
+            return
+        insert_rows(self.connection, table.name, columns, self._convert(rows, converters=converters))
+
+    @staticmethod
+    def _check(rows: Sequence[Sequence[Any]], converters: list[tuple[int, Processor]]) -> None:
+        """Each distinct value of each converted column through its processor, for its refusals only."""
+        for position, processor in converters:
+            checked = _Converted(processor)
+            for value in {row[position] for row in rows}:
+                checked[value]  # noqa: B018 - converting is the check
 
     @staticmethod
     def _convert(rows: Sequence[Sequence[Any]], converters: list[tuple[int, Processor]]) -> list[tuple[Any, ...]]:
@@ -186,10 +213,14 @@ class BulkWriter:
             return []
         if self.dialect.name == "postgresql":
             # The sequence looked up once: pg_get_serial_sequence in the select list would be evaluated (a
-            # catalog search) for every id, which cost more than the nextval itself.
-            return list(self.session.scalars(text(
-                f"WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('{table.name}', 'id')::regclass AS seq) "
-                "SELECT nextval(s.seq) FROM s, generate_series(1, :n)"), {"n": n}))
+            # catalog search) for every id, which cost more than the nextval itself.  One array back, read
+            # by the driver: a result row per id cost the client more than the server's nextvals.
+            statement = (f"WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence('{table.name}', 'id')::regclass "
+                         "AS seq) SELECT array_agg(id ORDER BY id) FROM (SELECT nextval(s.seq) AS id "
+                         "FROM s, generate_series(1, %s)) AS taken")
+            with self.connection.exec_driver_sql(statement, (n,)) as result:
+                ids: list[int] = result.scalar_one()
+            return ids
         start = self._next_id.get(table.name)
         if start is None:
             start = int(self.session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1

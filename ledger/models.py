@@ -296,7 +296,8 @@ class ClaimPayment(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     remittance_id: Mapped[int] = mapped_column(ForeignKey("remittances.id"))
-    claim_pk: Mapped[int | None] = mapped_column(ForeignKey("claims.id"), index=True)
+    # 0012: not indexed alone, ix_claim_payments_claim_pk_paid leads with it
+    claim_pk: Mapped[int | None] = mapped_column(ForeignKey("claims.id"))
     patient_control_number: Mapped[str] = mapped_column(String(38))  # CLP01
     status_code: Mapped[str] = mapped_column(String(2))  # CLP02
     charge: Mapped[Decimal] = mapped_column(Money())
@@ -317,7 +318,8 @@ class ServicePayment(Base):
     __table_args__ = (Index("ix_service_payments_claim_payment_id", "claim_payment_id"),)  # 0003
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    claim_payment_id: Mapped[int] = mapped_column(ForeignKey("claim_payments.id"))
+    # 0012: no foreign key, the poster gives it (migration 0012 says why; its parent's DELETE is refused)
+    claim_payment_id: Mapped[int] = mapped_column(Integer)
     # 0009: indexed, so that deleting a service line does not read every payment to check the key
     service_line_id: Mapped[int | None] = mapped_column(ForeignKey("service_lines.id"), index=True)
     procedure_code: Mapped[str] = mapped_column(String(48))
@@ -334,15 +336,15 @@ class Adjustment(Base):
 
     __tablename__ = "adjustments"
     __table_args__ = (
-        Index("ix_adjustments_claim_payment_id", "claim_payment_id"),  # 0003
-        # 0009: a claim's patient, contractual and denied sums, from the index
+        # 0009 (0012: the index on claim_payment_id alone, 0003's, dropped: this one leads with it): a claim's patient, contractual and denied sums, from the index
         Index("ix_adjustments_claim_payment_id_codes_amount", "claim_payment_id", "group_code", "reason_code",
               "amount"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    claim_payment_id: Mapped[int] = mapped_column(ForeignKey("claim_payments.id"))
-    service_payment_id: Mapped[int | None] = mapped_column(ForeignKey("service_payments.id"))
+    # 0012: no foreign keys, the poster gives both (migration 0012 says why; their parents' DELETE is refused)
+    claim_payment_id: Mapped[int] = mapped_column(Integer)
+    service_payment_id: Mapped[int | None] = mapped_column(Integer)
     group_code: Mapped[str] = mapped_column(String(2))
     reason_code: Mapped[str] = mapped_column(String(5))
     amount: Mapped[Decimal] = mapped_column(Money())

@@ -104,7 +104,8 @@ def test_balanced_835_ledger_equals_bpr02_and_one_cent_is_refused(ledger_url: st
                                       .where(ProviderAdjustment.remittance_id == remit_row.id))
             assert D(paid) - D(provider) == remittance.total_paid
             lines_paid = session.scalar(select(func.coalesce(func.sum(ServicePayment.paid), 0))
-                                        .join(ClaimPayment).where(ClaimPayment.remittance_id == remit_row.id))
+                                        .join(ClaimPayment, ClaimPayment.id == ServicePayment.claim_payment_id)
+                                        .where(ClaimPayment.remittance_id == remit_row.id))
             assert D(lines_paid) == D(paid)
 
     check()

@@ -148,7 +148,8 @@ def test_modifier_dropped_still_matches_and_unmatched_queue(ledger_url: str, tmp
     assert report.payments.unmatched_claims == ["NOPE1"] and report.payments.unmatched_lines == 2
     with ledger.session() as session:
         lines = session.execute(select(ServicePayment.procedure_code, ServicePayment.service_line_id)
-                                .join(ClaimPayment).where(ClaimPayment.patient_control_number == "C2")).all()
+                                .join(ClaimPayment, ClaimPayment.id == ServicePayment.claim_payment_id)
+                                .where(ClaimPayment.patient_control_number == "C2")).all()
         assert all(line_pk is not None for _, line_pk in lines) and lines[0][0] == "90837"
         items = unmatched_items(session)
     assert [(i["kind"], i["claim_id"], i["procedure"]) for i in items] == [
@@ -310,3 +311,33 @@ def test_worklist_commands_run_in_process(tmp_path: Path, claims: list) -> None:
     group = click.Group(commands=COMMANDS)
     runner = CliRunner()
     assert runner.invoke(group, ["quarantine"], obj=State).output.splitlines() == ["transmission_id\tfile\tstate\treason"]
+
+
+def test_posted_rows_name_their_parents_and_the_parents_are_kept(ledger_url: str, tmp_path: Path,
+                                                                claims: list) -> None:
+    """Service payments and adjustments link to their claim and service payment without foreign keys
+    (migration 0012): the poster gives the links, the database refuses to delete or renumber a parent."""
+    from sqlalchemy import delete, exc, update
+
+    ledger = ledger_with(ledger_url, claims)
+    payments = [pay(claims[0]), pay(claims[1], copay=D("10.00")), pay(claims[2], contractual=D("0"))]
+    post_files(ledger, [write_835(tmp_path, "a.835", [remit(payments, "T1")])], actor="t")
+    with ledger.session() as session:
+        line_parents = session.execute(select(ServicePayment.claim_payment_id, ClaimPayment.id).outerjoin(
+            ClaimPayment, ClaimPayment.id == ServicePayment.claim_payment_id)).all()
+        adjustment_parents = session.execute(
+            select(Adjustment.service_payment_id, ServicePayment.id, ServicePayment.claim_payment_id,
+                   Adjustment.claim_payment_id, ClaimPayment.id)
+            .outerjoin(ServicePayment, ServicePayment.id == Adjustment.service_payment_id)
+            .outerjoin(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)).all()
+    assert len(line_parents) == 4 and all(child == parent for child, parent in line_parents)
+    assert adjustment_parents and all(
+        cp_id == cp and (sp_id is None or (sp_id == sp and sp_cp == cp_id))
+        for sp_id, sp, sp_cp, cp_id, cp in adjustment_parents)
+    for statement in (delete(ClaimPayment), delete(ServicePayment), update(ClaimPayment).values(id=ClaimPayment.id + 100),
+                      update(ServicePayment).values(id=ServicePayment.id + 100)):
+        with pytest.raises(exc.DatabaseError, match="kept"), ledger.session() as session:
+            session.execute(statement)
+    with ledger.session() as session:  # any other column may still change (e.g. an unmatched CLP matched later)
+        session.execute(update(ClaimPayment).values(remark_codes="N1"))
+    assert money_rows(ledger)["claim_payments"] == 3 and money_rows(ledger)["service_payments"] == 4
