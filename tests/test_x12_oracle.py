@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from edi import engine
 from edi.tokenizer import SegmentSource
 from edi.x12 import X12ParseError
+from tests.examples import scaled
 from tests.x12_oracle import (
     AGREE,
     BOTH_REFUSE,
@@ -132,7 +133,7 @@ def test_a_segment_outside_a_set_is_flagged_where_it_stands_as_pyx12_does() -> N
 BASES = built_files()
 
 
-@settings(max_examples=int(os.environ.get("BHCLAIMS_ORACLE_EXAMPLES", "80")), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scaled(int(os.environ.get("BHCLAIMS_ORACLE_EXAMPLES", "40"))), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.sampled_from(sorted(BASES)), seed=st.integers(0, 2**32), times=st.integers(1, 2))
 def test_mutated_built_files_are_flagged_alike(name: str, seed: int, times: int) -> None:
     mutated, what = mutate(BASES[name], seed, times)
