@@ -19,9 +19,10 @@ records are dropped (what they say reaches the user as our own one-line error);
 with ``-v`` they are shown, tracebacks included.  An exception that ends one of our
 threads is likewise one log line without ``-v``.
 
-structlog is imported when the first logger is asked for (``get_logger``), not when the CLI starts:
-a command that never logs (``--version``, ``status``, most listings) does not pay for it, and cron
-and the test suite start the CLI many times.  Code logs through ``get_logger`` for that reason.
+structlog (which imports rich and pygments for its console renderer) is imported when a logger is
+first used, not when the CLI starts nor when a module makes its logger: a command that never logs
+(``--version``, ``status``, most listings) does not pay for it, and cron and the test suite start
+the CLI many times.  Code logs through ``get_logger`` for that reason.
 """
 
 from __future__ import annotations
@@ -155,9 +156,24 @@ def _thread_failure_verbose(args: threading.ExceptHookArgs) -> None:
     sys.__excepthook__(args.exc_type, args.exc_value, args.exc_traceback)  # type: ignore[arg-type]
 
 
-def get_logger(name: str) -> Any:
-    """structlog's logger, configured as ``configure_logging`` chose (the first call imports structlog)."""
-    import structlog
+class _Logger:
+    """A logger a module can make when it is imported: structlog's own is made at its first use,
+    configured as ``configure_logging`` chose."""
 
-    _configure_structlog()
-    return structlog.get_logger(name)
+    __slots__ = ("_name", "_logger")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: Any = None
+
+    def __getattr__(self, attribute: str) -> Any:
+        if self._logger is None:
+            import structlog
+
+            _configure_structlog()
+            self._logger = structlog.get_logger(self._name)
+        return getattr(self._logger, attribute)
+
+
+def get_logger(name: str) -> Any:
+    return _Logger(name)
