@@ -31,7 +31,7 @@ from console.output import (
     print_json,
     say,
 )
-from runtime.config import DATABASE_URL_ENV, DEFAULT_CONFIG_NAME, load_config
+from runtime.config_names import DATABASE_URL_ENV, DEFAULT_CONFIG_NAME
 from runtime.escaping import visible
 from runtime.logs import configure_logging
 from runtime.process import configure_process
@@ -54,6 +54,8 @@ class State:
 
     def config(self) -> Any:
         """The config, with a warning when a password in it can be read by other users."""
+        from runtime.config import load_config
+
         config = load_config(self.config_path, self.db)
         if self.db is None and not os.environ.get(DATABASE_URL_ENV) and _has_password(config.database_url):
             mode = config.path.stat().st_mode & 0o777
@@ -95,7 +97,8 @@ def main_group(ctx: click.Context, config_path: Path, db: str | None, log_format
       bhclaims fetch && bhclaims post && bhclaims claims
     """
     configure_logging(json_lines=None if log_format == "auto" else log_format == "json", verbose=verbose)
-    _warn_if_clock_pinned()
+    if verbose:
+        _say_clock_pinned()
     if _has_password(db):
         say("bhclaims: warning: --db carries a database password, which other users can read in the process "
              "list (ps): put it in ~/.pgpass or BHCLAIMS_DATABASE_URL instead", err=True)
@@ -103,9 +106,10 @@ def main_group(ctx: click.Context, config_path: Path, db: str | None, log_format
     ctx.call_on_close(lambda: ctx.obj._app.close() if ctx.obj._app else None)
 
 
-def _warn_if_clock_pinned() -> None:
+def _say_clock_pinned() -> None:
     """A pinned calendar moves every deadline: said in the debug log of every run (`-v`) and in
-    nightly's run report; it is for tests and demos."""
+    nightly's run report; it is for tests and demos.  Only asked with `-v` (a debug line): without
+    it no logger is made, and a command that does not log does not import structlog."""
     from domain import clock
     from runtime.logs import get_logger
 

@@ -26,7 +26,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import structlog
 from sqlalchemy import func, select
 
 from domain import clock
@@ -102,6 +101,8 @@ def run_nightly(
     app: App, *, dry_run: bool = False, settle_seconds: float = 60.0, run_id: str | None = None
 ) -> dict[str, Any]:
     """Run (or, with ``dry_run``, describe) the loop; returns the run report (also written to reports/)."""
+    import structlog  # here, not at import: `status` imports this module for reports_dir and never logs
+
     run_id = run_id or uuid.uuid4().hex[:12]
     started = clock.now()
     structlog.contextvars.bind_contextvars(run_id=run_id)

@@ -24,13 +24,15 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from runtime.escaping import spreadsheet_cell, terminal_cell, visible
+
+if TYPE_CHECKING:  # rich is imported when a table is drawn, not when the CLI starts
+    from rich.console import Console
+    from rich.table import Table
 
 EXIT_OK, EXIT_REFUSED, EXIT_ERROR = 0, 1, 2
 
@@ -101,6 +103,8 @@ def wants_colour() -> bool:
 
 def terminal_console(file: Any = None) -> Console:
     """The rich console every table is drawn with: as wide as the terminal, no colour under NO_COLOR."""
+    from rich.console import Console
+
     size = shutil.get_terminal_size()
     return Console(file=file, width=size.columns, height=size.lines, highlight=False, soft_wrap=True,
                    force_terminal=True, color_system="auto" if wants_colour() else None,
@@ -153,6 +157,8 @@ def _table(title: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
     """The rich table: claim ids whole on one line; short values (amounts, dates, statuses, codes) kept
     whole while the terminal has room for them, sentences wrapped at words in what is left; a word
     wider than its column folded onto the next line (shown whole, never cut); statuses coloured."""
+    from rich.table import Table
+
     table = Table(title=terminal_cell(title))
     longest = {c: max((len(visible(cell(row.get(c)))) for row in rows), default=0) for c in columns}
     kept_whole = _columns_kept_whole(columns, longest, width)

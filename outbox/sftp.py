@@ -47,7 +47,6 @@ from typing import TypeVar
 from urllib.parse import unquote, urlsplit
 
 import paramiko
-import structlog
 from paramiko.sftp import (
     CMD_CLOSE,
     CMD_HANDLE,
@@ -75,8 +74,9 @@ from outbox.transport import (
     publish_durably,
     remote_name_bytes,
 )
+from runtime.logs import get_logger
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 T = TypeVar("T")
 

@@ -15,11 +15,13 @@ from typing import Any
 
 from domain.claim import DEFAULT_SUPERVISED_BILLING, LineOfBusiness, SupervisedBilling
 from domain.remittance import OurPayer
+from runtime.config_names import DATABASE_URL_ENV
+from runtime.config_names import (
+    DEFAULT_CONFIG_NAME as DEFAULT_CONFIG_NAME,  # re-exported for callers of the config
+)
 from runtime.config_schema import missing_sftp_keys, schema_problems
 from validators.settings import supervision_from_mapping
 
-DEFAULT_CONFIG_NAME = "bhclaims.toml"
-DATABASE_URL_ENV = "BHCLAIMS_DATABASE_URL"
 DEFAULT_INCOMPLETE_REPLY_HOURS = 24.0
 
 DEFAULT_FILING_CODES = {

@@ -21,9 +21,10 @@ typed.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
+if TYPE_CHECKING:  # rich is imported when a table is drawn, not when the CLI starts
+    from rich.text import Text
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)")
@@ -51,4 +52,6 @@ def spreadsheet_cell(value: Any) -> str:
 
 def terminal_cell(value: Any) -> Text:
     """A rich table cell that shows the data as typed: no markup, no control characters."""
+    from rich.text import Text
+
     return Text(visible(value))

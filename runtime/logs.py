@@ -18,6 +18,11 @@ when a connection fails — on stderr beside our one line.  Without ``-v`` their
 records are dropped (what they say reaches the user as our own one-line error);
 with ``-v`` they are shown, tracebacks included.  An exception that ends one of our
 threads is likewise one log line without ``-v``.
+
+structlog (which imports rich and pygments for its console renderer) is imported when a logger is
+first used, not when the CLI starts nor when a module makes its logger: a command that never logs
+(``--version``, ``status``, most listings) does not pay for it, and cron and the test suite start
+the CLI many times.  Code logs through ``get_logger`` for that reason.
 """
 
 from __future__ import annotations
@@ -26,9 +31,7 @@ import logging
 import sys
 import threading
 from collections.abc import MutableMapping
-from typing import Any
-
-import structlog
+from typing import Any, NamedTuple
 
 from runtime.escaping import visible
 
@@ -68,15 +71,45 @@ PER_FILE_EVENTS = frozenset({
 
 def drop_per_file_events(_logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     if method == "info" and event_dict.get("event") in PER_FILE_EVENTS:
+        import structlog
+
         raise structlog.DropEvent
     return event_dict
 
 
+class _Chosen(NamedTuple):
+    json_lines: bool
+    verbose: bool
+    out: Any
+
+
+_chosen: _Chosen | None = None
+"""What ``configure_logging`` chose and structlog was not yet told (it was not imported yet)."""
+
+
 def configure_logging(*, json_lines: bool | None = None, verbose: bool = False, stream: Any = None) -> None:
-    """Call once at the CLI edge.  ``json_lines`` None = JSON when stderr is not a terminal."""
+    """Call once at the CLI edge.  ``json_lines`` None = JSON when stderr is not a terminal.
+
+    structlog is configured now if it is already imported, else by the first ``get_logger``."""
+    global _chosen
     out = stream or sys.stderr
     if json_lines is None:
         json_lines = not out.isatty()
+    _chosen = _Chosen(json_lines, verbose, out)
+    if "structlog" in sys.modules:
+        _configure_structlog()
+    _quiet_libraries(verbose, out)
+    threading.excepthook = _thread_failure_verbose if verbose else _thread_failure
+
+
+def _configure_structlog() -> None:
+    global _chosen
+    if _chosen is None:
+        return
+    import structlog
+
+    json_lines, verbose, out = _chosen
+    _chosen = None
     renderer: Any = structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer(colors=out.isatty())
     shown: list[Any] = [] if json_lines else [visible_values]
     if not json_lines and not verbose and out.isatty():
@@ -95,8 +128,6 @@ def configure_logging(*, json_lines: bool | None = None, verbose: bool = False, 
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
-    _quiet_libraries(verbose, out)
-    threading.excepthook = _thread_failure_verbose if verbose else _thread_failure
 
 
 def _quiet_libraries(verbose: bool, out: Any) -> None:
@@ -125,5 +156,24 @@ def _thread_failure_verbose(args: threading.ExceptHookArgs) -> None:
     sys.__excepthook__(args.exc_type, args.exc_value, args.exc_traceback)  # type: ignore[arg-type]
 
 
+class _Logger:
+    """A logger a module can make when it is imported: structlog's own is made at its first use,
+    configured as ``configure_logging`` chose."""
+
+    __slots__ = ("_name", "_logger")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._logger: Any = None
+
+    def __getattr__(self, attribute: str) -> Any:
+        if self._logger is None:
+            import structlog
+
+            _configure_structlog()
+            self._logger = structlog.get_logger(self._name)
+        return getattr(self._logger, attribute)
+
+
 def get_logger(name: str) -> Any:
-    return structlog.get_logger(name)
+    return _Logger(name)

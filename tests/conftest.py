@@ -35,6 +35,31 @@ CORPUS = (REPO.parent / "shared" / "corpus" / "x12").resolve()
 FIXTURE_TODAY = date(2026, 11, 23)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Start the tests marked ``slow`` first, one to each xdist worker in turn.
+
+    pytest-xdist (``--dist load``) first hands each worker a run of consecutive tests, then feeds
+    them more as they finish.  A slow test collected last starts last and the suite ends with one
+    worker running it alone; slow tests collected together would all land on one worker.  So each
+    worker's first run begins with its share of the slow tests, and the rest keep their order
+    (module fixtures are shared by neighbours).  Every worker collects the same list, so every
+    worker computes the same order.
+    """
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if not slow:
+        return
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    others = iter([item for item in items if item.get_closest_marker("slow") is None])
+    first_run = max(2, len(items) // workers // 4)  # xdist's first chunk per worker (LoadScheduling)
+    ordered: list[pytest.Item] = []
+    for worker in range(workers):
+        share = slow[worker::workers]
+        ordered += share
+        ordered += [item for _, item in zip(range(first_run - len(share)), others, strict=False)]
+    ordered += list(others)
+    items[:] = ordered
+
+
 @pytest.fixture(autouse=True)
 def pinned_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[date]:
     """Pin the product's clock (``BHCLAIMS_TODAY``, inherited by the CLI subprocesses tests start)."""

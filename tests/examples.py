@@ -12,7 +12,12 @@ import os
 THOROUGH_FACTOR = 10
 
 
+def thorough() -> bool:
+    """Whether this run asked for the thorough profile (more examples, more dates)."""
+    return os.environ.get("HYPOTHESIS_PROFILE") == "thorough"
+
+
 def scaled(count: int) -> int:
-    if os.environ.get("HYPOTHESIS_PROFILE") == "thorough":
+    if thorough():
         return count * THOROUGH_FACTOR
     return count

@@ -123,6 +123,7 @@ def _wait_for(condition: object, timeout: float, what: str) -> None:
 # ---- ingest workers die with their parent ------------------------------------------------
 
 
+@pytest.mark.slow
 def test_kill_9_of_ingest_takes_its_workers_along(tmp_path: Path, db_url: str, large_export: tuple[Path, int]) -> None:
     export, claim_count = large_export
     folder = _practice(tmp_path / "practice", db_url)

@@ -45,6 +45,7 @@ def _rows(text: bytes) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text.decode())))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("today", FAR_DAYS, ids=lambda d: d.isoformat())
 def test_billing_day_through_the_cli_on_days_far_apart(tmp_path: Path, today: date) -> None:
     """init → ingest (an export dated relative to the day) → build → send → a change refused after send."""

@@ -52,6 +52,14 @@ def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
+def backend() -> str:
+    """SQLite only (this module overrides conftest's two databases): the subject is what the renderers
+    do with text after it is read, the same code whichever database held it.  Money and posting on
+    PostgreSQL are tested in their own modules."""
+    return "sqlite"
+
+
+@pytest.fixture
 def practice(tmp_path: Path, db_url: str) -> Path:
     """A ledger holding one claim and, from a hostile 835, unmatched payments and a quarantined file."""
     folder = tmp_path / "practice"

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from edi import engine
 from edi.tokenizer import SegmentSource
 from edi.x12 import X12ParseError
+from tests.examples import scaled
 from tests.pyx12_maps import maps_read_once
 from tests.x12_oracle import (
     AGREE,
@@ -317,7 +318,7 @@ def test_a_pyx12_finding_no_divergence_explains_is_a_disagreement(tmp_path: Path
     assert compare_file(path, lambda _: inside).kind == DISAGREE
 
 
-@settings(max_examples=int(os.environ.get("BHCLAIMS_ORACLE_EXAMPLES", "80")), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=scaled(int(os.environ.get("BHCLAIMS_ORACLE_EXAMPLES", "80"))), deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(name=st.sampled_from(sorted(BASES)), seed=st.integers(0, 2**32), times=st.integers(1, 2))
 def test_mutated_built_files_are_flagged_alike(name: str, seed: int, times: int) -> None:
     mutated, what = mutate(BASES[name], seed, times)

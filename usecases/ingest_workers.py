@@ -40,8 +40,6 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from domain.claim import Claim
 from ledger.db import Ledger
 from ledger.ingest import CHUNK_SIZE, IngestReport, WriteTurn, ingest_prepared
@@ -49,9 +47,10 @@ from ledger.prepared import PreparedClaim
 from parsers.csv_export import CsvExportReader, Tag
 from parsers.errors import RowError
 from parsers.profiles import Profile
+from runtime.logs import get_logger
 from runtime.process import configure_process
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 
 MIN_BYTES_FOR_WORKERS = 2_000_000  # below this, forking costs more than it saves
 MIN_CHUNK_SIZE = 500  # each chunk pays a commit and a checkpoint: below this they outweigh the rows
