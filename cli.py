@@ -97,8 +97,7 @@ def main_group(ctx: click.Context, config_path: Path, db: str | None, log_format
       bhclaims fetch && bhclaims post && bhclaims claims
     """
     configure_logging(json_lines=None if log_format == "auto" else log_format == "json", verbose=verbose)
-    if verbose:
-        _say_clock_pinned()
+    _warn_if_clock_pinned(verbose)
     if _has_password(db):
         say("bhclaims: warning: --db carries a database password, which other users can read in the process "
              "list (ps): put it in ~/.pgpass or BHCLAIMS_DATABASE_URL instead", err=True)
@@ -106,15 +105,16 @@ def main_group(ctx: click.Context, config_path: Path, db: str | None, log_format
     ctx.call_on_close(lambda: ctx.obj._app.close() if ctx.obj._app else None)
 
 
-def _say_clock_pinned() -> None:
+def _warn_if_clock_pinned(verbose: bool) -> None:
     """A pinned calendar moves every deadline: said in the debug log of every run (`-v`) and in
-    nightly's run report; it is for tests and demos.  Only asked with `-v` (a debug line): without
-    it no logger is made, and a command that does not log does not import structlog."""
+    nightly's run report; it is for tests and demos.  A pin that is not a date stops every command
+    (exit 2).  The debug line is only made with `-v`, so a command that does not log does not
+    import structlog."""
     from domain import clock
     from runtime.logs import get_logger
 
-    pinned = clock.pinned_today()
-    if pinned is not None:
+    pinned = clock.pinned_today()  # raises ClockError for a pin that is not a date
+    if pinned is not None and verbose:
         get_logger("bhclaims").debug("clock.pinned", today=pinned.isoformat(),
                                        variable=clock.ENVIRONMENT_VARIABLE)
 
