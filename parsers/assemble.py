@@ -124,23 +124,32 @@ def _supervising(c: RowReader) -> Provider | None:
     return None
 
 
-def _diagnoses(c: RowReader) -> tuple[str, ...]:
-    """The claim's diagnosis codes; a gap or a repeat is a problem."""
+def _filled_in_order(c: RowReader, columns_at: tuple[tuple[str, int], ...], why: str) -> list[tuple[str, str]]:
+    """(column, value) of each filled column of a numbered run (diagnosis_1..12, modifier_1..4), in
+    order; a filled column after an empty one is a problem (``why`` says what it would break)."""
     row_cells = c.cells
-    diagnoses: list[str] = []
+    filled: list[tuple[str, str]] = []
     gap: str | None = None
-    for column, at in _DIAGNOSIS_AT:
+    for column, at in columns_at:
         if not row_cells[at]:
             gap = gap or column
             continue
         if gap:
-            c.complain(column, f"is filled but {gap} is empty; diagnosis pointers would shift")
+            c.complain(column, f"is filled but {gap} is empty{why}")
         code = c.read(column)
         if code is not None:
-            if code in diagnoses:
-                c.complain(column, f"repeats diagnosis_{diagnoses.index(code) + 1}")
-            diagnoses.append(code)
-    if not row_cells[_DIAGNOSIS_1] and "diagnosis_1" not in c.reported:
+            filled.append((column, code))
+    return filled
+
+
+def _diagnoses(c: RowReader) -> tuple[str, ...]:
+    """The claim's diagnosis codes; a gap or a repeat is a problem."""
+    diagnoses: list[str] = []
+    for column, code in _filled_in_order(c, _DIAGNOSIS_AT, "; diagnosis pointers would shift"):
+        if code in diagnoses:
+            c.complain(column, f"repeats diagnosis_{diagnoses.index(code) + 1}")
+        diagnoses.append(code)
+    if not c.cells[_DIAGNOSIS_1] and "diagnosis_1" not in c.reported:
         c.complain("diagnosis_1", MISSING)
     return tuple(diagnoses)
 
@@ -359,19 +368,7 @@ _POINTERS = POSITION["diagnosis_pointers"]
 
 def _modifiers(c: RowReader) -> tuple[str, ...]:
     """The line's modifiers; a gap is a problem."""
-    row_cells = c.cells
-    modifiers: list[str] = []
-    gap: str | None = None
-    for column, at in _MODIFIER_AT:
-        if not row_cells[at]:
-            gap = gap or column
-            continue
-        if gap:
-            c.complain(column, f"is filled but {gap} is empty")
-        code = c.read(column)
-        if code is not None:
-            modifiers.append(code)
-    return tuple(modifiers)
+    return tuple(code for _, code in _filled_in_order(c, _MODIFIER_AT, ""))
 
 
 def read_service_line(c: RowReader, diagnosis_count: int, source: Source) -> ServiceLine | None:
