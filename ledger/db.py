@@ -12,15 +12,17 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ledger.totals import recompute_on_execute, recompute_on_flush
 from runtime.config import ConfigError, known_database_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -131,6 +133,11 @@ def open_ledger(url: str, *, pool_size: int | None = None, statement_timeout_sec
 
 
 def alembic_config(url: str) -> Config:
+    """Alembic's configuration for ``url``.  Alembic (with mako and pygments behind it) is imported
+    here, not at the top: only ``init`` and ``migrate`` migrate, and every other command would pay
+    for the import on start-up."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -139,6 +146,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (creating the database file when needed)."""
+    from alembic import command
+
     check_database_url(url)
     try:
         command.upgrade(alembic_config(url), revision)
@@ -147,6 +156,8 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 
 def downgrade(url: str, revision: str) -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(url), revision)
 
 

@@ -17,7 +17,6 @@ import os
 import re
 import stat
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,8 +35,9 @@ from outbox.fetcher import fetch_files
 from outbox.transport import LOCAL_NAME_LIMIT, check_listed_name, local_name
 from runtime.config import DEFAULT_CONFIG_NAME, load_config, starter_config
 from runtime.escaping import visible
+from tests.cli_in_process import run_bhclaims
 from tests.sshd_server import SshdServer, sshd  # noqa: F401 - the fixture
-from tests.test_send_fetch_sftp import REPO, Practice, reply
+from tests.test_send_fetch_sftp import Practice, reply
 from usecases.app import App
 from usecases.setup import create_ledger
 
@@ -80,14 +80,7 @@ class Mailbox:
             app.close()
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-c", "import cli; cli.main()", "--db", self.db_url, *args],
-            cwd=self.folder,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return run_bhclaims(["--db", self.db_url, *args], cwd=self.folder)
 
     def ledger(self) -> Ledger:
         return Ledger(self.db_url)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_in_process import run_bhclaims
 from tests.terminal import read_until_closed
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,7 +50,8 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _piped(args: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(BHCLAIMS + args, cwd=cwd, capture_output=True, text=True, env=_env(**env), timeout=180)
+    """The command with stdout and stderr not a terminal (in this process: the terminal is not the subject)."""
+    return run_bhclaims(args, cwd=cwd, env=_env(**env))
 
 
 def _in_pty(args: list[str], cwd: Path, **env: str) -> str:
