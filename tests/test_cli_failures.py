@@ -41,6 +41,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from gen_export import synthetic_claims  # noqa: E402
 
 from parsers.writer import write_csv_export  # noqa: E402
+from tests.cli_in_process import run_bhclaims  # noqa: E402
 
 BHCLAIMS = [sys.executable, "-c", "import cli; cli.main()"]
 DEMO = REPO / "usecases" / "sample_charges.csv"
@@ -52,8 +53,13 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _cli(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*BHCLAIMS, *args], cwd=folder, env=_env(**env), capture_output=True, text=True,
-                          timeout=300)
+    """The command run in this process (``tests.cli_in_process``): its words and exit code are the subject."""
+    return run_bhclaims(args, cwd=folder, env=_env(**env))
+
+
+def _process(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command in a process of its own: everything that reaches its stderr, libraries' threads included."""
+    return subprocess.run([*BHCLAIMS, *args], cwd=folder, env=_env(), capture_output=True, text=True, timeout=300)
 
 
 def _one_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -333,11 +339,11 @@ def test_paramiko_prints_no_traceback_without_verbose(tmp_path: Path, sshd: Sshd
     practice = Practice(folder, sshd.root / "boxes" / uuid.uuid4().hex, sshd)
     practice.configure(port=babbling_server, retries=0, op_timeout=5.0, connect_timeout=2.0)
     create_ledger(practice.config_path)
-    quiet = _cli(folder, "--log-format", "console", "fetch")
+    quiet = _process(folder, "--log-format", "console", "fetch")
     assert quiet.returncode in (1, 2), quiet.stderr
     assert "Traceback" not in quiet.stderr and "paramiko" not in quiet.stderr, quiet.stderr
     assert "protocol banner" in quiet.stderr  # said once, in our words
-    loud = _cli(folder, "-v", "--log-format", "console", "fetch")
+    loud = _process(folder, "-v", "--log-format", "console", "fetch")
     assert "Traceback" in loud.stderr  # paramiko's own account, for whoever asked for it
 
 
@@ -360,8 +366,7 @@ def test_a_database_password_in_a_config_others_can_read_is_warned_about(tmp_pat
     env = {k: v for k, v in os.environ.items() if k != "BHCLAIMS_DATABASE_URL"}
     for mode, warned in ((0o644, True), (0o640, True), (0o600, False)):
         config.chmod(mode)
-        result = subprocess.run([*BHCLAIMS, "claims"], cwd=folder, env={**env, "PYTHONPATH": str(REPO)},
-                                capture_output=True, text=True, timeout=120)
+        result = run_bhclaims(["claims"], cwd=folder, env=env)
         assert result.returncode == 2
         warnings = [line for line in result.stderr.splitlines() if line.startswith("bhclaims: warning: ")]
         assert len(warnings) == (1 if warned else 0), result.stderr

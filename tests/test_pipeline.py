@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from edi.x835 import read_835
 from ledger.db import Ledger
 from ledger.models import Batch, Claim, ClaimEvent, Remittance
+from tests.cli_in_process import run_bhclaims
 from usecases.demo import run_demo
 from usecases.sample import DEMO_EXPORT
 
@@ -56,8 +57,14 @@ def test_demo_loop_agrees_with_export_and_835(tmp_path: Path, db_url: str) -> No
 
 
 def _cli(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    return subprocess.run(BHCLAIMS + args, cwd=cwd, capture_output=True, text=True, env=full_env, timeout=300)
+    """The command run in this process (``tests.cli_in_process``): what it does is the subject."""
+    return run_bhclaims(args, cwd=cwd, env={**os.environ, **(env or {})})
+
+
+def _process(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The command as cron runs it, a process of its own: all it writes to stdout and stderr."""
+    return subprocess.run(BHCLAIMS + args, cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300)
 
 
 @pytest.fixture
@@ -117,7 +124,7 @@ def test_changed_claim_updates_before_send_and_is_refused_after(practice: Path, 
 def test_no_phi_in_logs_or_output(tmp_path: Path) -> None:
     """Names, member ids, dates of birth and street addresses of the export never reach logs."""
     folder = tmp_path / "demo"
-    result = _cli(["--log-format", "json", "-v", "demo", "--keep", str(folder)], cwd=tmp_path)
+    result = _process(["--log-format", "json", "-v", "demo", "--keep", str(folder)], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     captured = result.stdout + result.stderr
     assert '"event": "batch.sent"' in captured  # the logs were captured at all
