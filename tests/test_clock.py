@@ -24,6 +24,7 @@ from sqlalchemy import select
 from domain import clock
 from ledger.db import Ledger
 from ledger.models import Claim
+from tests.cli_in_process import run_bhclaims
 from tests.conftest import FIXTURE_TODAY
 from usecases.demo import run_demo
 from usecases.sample import DEMO_EXPORT, shifted_export
@@ -36,9 +37,8 @@ FAR_DAYS = [FIXTURE_TODAY + timedelta(days=120), date(2028, 2, 29), FIXTURE_TODA
 
 
 def _cli(args: list[str], cwd: Path, today: date) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO), clock.ENVIRONMENT_VARIABLE: today.isoformat()}
-    return subprocess.run([sys.executable, "-c", "import cli; cli.main()", *args], cwd=cwd, capture_output=True,
-                          text=True, env=env, timeout=300)
+    """The command in this process (``tests.cli_in_process``) on ``today``, set the way cron's environment sets it."""
+    return run_bhclaims(args, cwd=cwd, env={**os.environ, clock.ENVIRONMENT_VARIABLE: today.isoformat()})
 
 
 def _rows(text: bytes) -> list[dict[str, str]]:

@@ -18,6 +18,7 @@ from domain import clock
 from ledger.db import Ledger
 from ledger.models import Claim, ClaimEvent
 from outbox.lock import mailbox_lock
+from tests.cli_in_process import run_bhclaims
 from tests.terminal import read_until_closed
 from usecases.sample import DEMO_EXPORT, shifted_export
 
@@ -27,8 +28,8 @@ FIXTURES = REPO / "fixtures"
 
 
 def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(BHCLAIMS + args, cwd=cwd, capture_output=True, text=True, env=env, timeout=300)
+    """The command in this process (``tests.cli_in_process``); the terminal tests start a process."""
+    return run_bhclaims(args, cwd=cwd)
 
 
 @pytest.fixture

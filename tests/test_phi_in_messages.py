@@ -30,6 +30,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from parsers.export import parse_export
+from tests.cli_in_process import run_bhclaims
 from tests.conftest import FIXTURE_TODAY
 from tests.examples import scaled
 
@@ -233,7 +234,7 @@ CLI_CASES = ("headerless", "rotated_header", "profile_maps_wrong_columns", "tsv_
 @pytest.mark.parametrize("mutation", CLI_CASES)
 def test_no_cell_value_on_the_terminal_in_the_report_or_the_log(tmp_path: Path, db_url: str, mutation: str) -> None:
     folder = tmp_path / "practice"
-    assert _cli(["--db", db_url, "init", str(folder)], cwd=tmp_path).returncode == 0
+    assert run_bhclaims(["--db", db_url, "init", str(folder)], cwd=tmp_path).returncode == 0  # the set-up
     rows = [dict(row) for row in TEMPLATE_ROWS]
     markers = [row[column] for row in rows for column in PHI_COLUMNS if row[column]]
     assert "Marchetti" in markers

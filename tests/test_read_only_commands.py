@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from runtime.config import DATABASE_URL_ENV, DEFAULT_CONFIG_NAME, starter_config
+from tests.cli_in_process import run_bhclaims
 
 REPO = Path(__file__).resolve().parent.parent
 READ_ONLY = [
@@ -23,10 +23,10 @@ READ_ONLY = [
 
 
 def _cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    """The command in this process (``tests.cli_in_process``), with no database named by the environment."""
+    env = dict(os.environ)
     env.pop(DATABASE_URL_ENV, None)
-    return subprocess.run([sys.executable, "-c", "import cli; cli.main()", *args], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return run_bhclaims(args, cwd=folder, env=env)
 
 
 def _tree(folder: Path) -> list[str]:

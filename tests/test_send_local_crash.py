@@ -28,6 +28,7 @@ from outbox.batches import build_batches
 from runtime.config import DEFAULT_CONFIG_NAME, load_config, starter_config
 from sandbox.mailbox import process_mailbox
 from tests.claim_factory import make_claim
+from tests.cli_in_process import run_bhclaims
 from tests.ledger_helpers import no_findings
 from tests.test_send_fetch_sftp import send_states
 from usecases.app import App
@@ -92,14 +93,8 @@ POINTS = ["before_upload", "mid_copy", "before_recording_the_rename", "before_re
 
 
 def _cli(folder: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "import cli; cli.main()", *args],
-        cwd=folder,
-        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    """The rerun, in this process (``tests.cli_in_process``); the killed send is a process of its own."""
+    return run_bhclaims(args, cwd=folder, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture
