@@ -31,6 +31,7 @@ from outbox.fetcher import fetch_batches, fetch_files
 from outbox.local import LocalDirTransport
 from outbox.sftp import SftpSettings, SftpTransport
 from outbox.transport import RemoteFile, TransportError
+from tests.cli_in_process import run_bhclaims
 from tests.sshd_server import SshdServer, sshd  # noqa: F401 - the fixture
 from tests.test_send_fetch_sftp import REPO, Practice, inbound_rows, kill_9, remote_names, reply, wait_reached
 from usecases.app import App
@@ -208,14 +209,7 @@ def test_kill_9_between_the_flush_and_the_ledger_then_rerun_imports_each_file_on
     kill_9(proc)
     assert inbound_rows(practice) == [] and remote_names(practice.inbound) == ["R1.ta1", "R2.ta1"]
 
-    again = subprocess.run(
-        [sys.executable, "-c", "import cli; cli.main()", "fetch"],
-        cwd=practice.folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    again = run_bhclaims(["fetch"], cwd=practice.folder, env=env)  # the rerun: in this process
     assert again.returncode == 0, again.stderr
     rows = inbound_rows(practice)
     assert sorted(name for name, _ in rows) == ["R1.ta1", "R2.ta1"] and len({d for _, d in rows}) == 2

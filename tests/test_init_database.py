@@ -7,22 +7,21 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from runtime.config import DATABASE_URL_ENV, DEFAULT_CONFIG_NAME
+from tests.cli_in_process import run_bhclaims
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def _cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = dict(os.environ)
     env.pop(DATABASE_URL_ENV, None)
-    return subprocess.run([sys.executable, "-c", "import cli; cli.main()", *args], cwd=folder, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return run_bhclaims(args, cwd=folder, env=env)
 
 
 @pytest.mark.postgres

@@ -40,6 +40,7 @@ from outbox.lock import mailbox_lock
 from outbox.sender import send_batches
 from runtime.config import DEFAULT_CONFIG_NAME, load_config, starter_config
 from tests.claim_factory import make_claim
+from tests.cli_in_process import run_bhclaims
 from tests.ledger_helpers import no_findings
 from tests.sshd_server import SshdServer, sshd  # noqa: F401 - the fixture
 from usecases.app import App
@@ -215,7 +216,13 @@ def _env(signals: Path | None = None, fault: str | None = None) -> dict[str, str
     return env
 
 
-def run(practice: Practice, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(practice: Practice, *args: str) -> subprocess.CompletedProcess[str]:
+    """The command in this process (``tests.cli_in_process``): what it does to the mailbox and the ledger."""
+    return run_bhclaims(args, cwd=practice.folder, env=_env())
+
+
+def run_process(practice: Practice, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """The command as a process of its own, stopped after ``timeout`` seconds whatever it waits for."""
     return subprocess.run(
         [sys.executable, "-c", "import cli; cli.main()", *args],
         cwd=practice.folder,
@@ -395,7 +402,7 @@ def test_silent_server_gives_a_bounded_exit_and_an_upload_in_doubt(
     first, second = practice.batch_files()
     op_timeout = 3.0
     practice.configure(port=silent_server.port, op_timeout=op_timeout, connect_timeout=1.0)
-    result = run(practice, "send", timeout=60)
+    result = run_process(practice, "send", timeout=60)
     ended = time.monotonic()
     assert result.returncode == 1
     # Timed from the first connection, so a slow interpreter start on a loaded machine does not

@@ -33,6 +33,7 @@ from ledger.models import (
 from remits.inbound import post_files, post_pending
 from runtime.config import starter_config
 from tests.claim_factory import make_claim
+from tests.cli_in_process import run_bhclaims
 from tests.remit_factory import ledger_with, pay, remit, text_835, write_835
 
 D = Decimal
@@ -178,14 +179,12 @@ def test_nightly_exits_1_when_a_reply_is_quarantined(tmp_path: Path) -> None:
     import json
     import os
     import subprocess
-    import sys
 
     repo = Path(__file__).resolve().parent.parent
     env = {**os.environ, "PYTHONPATH": str(repo)}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-c", "import cli; cli.main()", *args], cwd=tmp_path / "practice",
-                              capture_output=True, text=True, env=env, timeout=300)
+        return run_bhclaims(args, cwd=tmp_path / "practice", env=env)
 
     (tmp_path / "practice").mkdir(mode=0o700)
     assert cli("init", ".").returncode == 0

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
 from runtime.config import DATABASE_URL_ENV, DEFAULT_CONFIG_NAME, starter_config
+from tests.cli_in_process import run_bhclaims
 from tests.sshd_server import SshdServer, keygen, sshd  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.sftp
@@ -44,10 +44,9 @@ def _configure(folder: Path, server: SshdServer, box: Path, **override: str) -> 
 
 
 def _transport_test(folder: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = dict(os.environ)
     env.pop(DATABASE_URL_ENV, None)
-    return subprocess.run([sys.executable, "-c", "import cli; cli.main()", "transport", "test"], cwd=folder,
-                          env=env, capture_output=True, text=True, timeout=120)
+    return run_bhclaims(["transport", "test"], cwd=folder, env=env)
 
 
 def _said(result: subprocess.CompletedProcess[str]) -> list[str]:
