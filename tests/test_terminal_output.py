@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 import subprocess
 from datetime import date
@@ -27,8 +26,9 @@ from sqlalchemy import update
 from ledger.db import Ledger
 from ledger.models import Claim, ClaimPayment, Quarantine, Remittance, Transmission
 from runtime.escaping import FORMULA_STARTS, spreadsheet_cell, terminal_cell, visible
+from tests.cli_in_process import run_bhclaims
 from tests.ledger_helpers import ingest_one
-from tests.test_nightly import BHCLAIMS, _run_in_pty
+from tests.test_nightly import _run_in_pty
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -47,8 +47,8 @@ RAW_SEQUENCES = ("\x1b]8;;http", "\x9b2J", "\u202e", "\x1b[2J", "\x07")
 
 
 def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run(BHCLAIMS + args, cwd=cwd, capture_output=True, text=True, env=env, timeout=120)
+    """The command in this process (``tests.cli_in_process``), its output a pipe's; terminals get a pty."""
+    return run_bhclaims(args, cwd=cwd)
 
 
 @pytest.fixture

@@ -330,9 +330,9 @@ def test_pyx12_with_its_maps_read_once_finds_what_it_finds_reading_them_each_tim
     """The oracle's map store (tests/pyx12_maps.py) changes pyx12's speed, never its findings: the same
     map copy serves files one after another, so a count left over from one file would show in the next."""
     bases = list(BASES.items())
-    texts = [mutation_of(seed, bases)[1] for seed in range(24)] + [BASES["837 simple"]] * 2
+    texts = [mutation_of(seed, bases)[1] for seed in range(12)] + [BASES["837 simple"]] * 2
     plain = [validate_x12(text) for text in texts]
     with maps_read_once():
         read_once = [validate_x12(text) for text in texts]
     assert read_once == plain
-    assert sum(1 for found in plain if found) >= 12  # the mutations are seen, not a run of clean files
+    assert sum(1 for found in plain if found) >= 6  # the mutations are seen, not a run of clean files
