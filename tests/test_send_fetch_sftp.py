@@ -436,14 +436,19 @@ class _Mover(threading.Thread):
 
     def run(self) -> None:
         while not self.halt.is_set():
-            for entry in self.outbound.iterdir():
-                if not entry.name.endswith(".part"):
-                    entry.rename(self.taken / entry.name)
+            self.take()
             time.sleep(0.005)
 
+    def take(self) -> None:
+        for entry in self.outbound.iterdir():
+            if not entry.name.endswith(".part"):
+                entry.rename(self.taken / entry.name)
+
     def stop(self) -> None:
+        """Stop watching; a file that arrived after the last look is taken too, as the partner would."""
         self.halt.set()
         self.join()
+        self.take()
 
 
 class _Crash(BaseException):
