@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from hashlib import sha256
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import Connection, Dialect, func, select, update
+from sqlalchemy import Dialect, func, select, update
 from sqlalchemy.orm import Session, object_session
 
 from domain.claim import (

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -72,7 +73,6 @@ from edi.x835 import (
 )
 from ledger import postings
 from ledger.bulk import BulkWriter, bulk_writes
-from ledger.postings import update_claims
 from ledger.claims import transition
 from ledger.models import (
     Adjustment,
@@ -86,8 +86,10 @@ from ledger.models import (
     ServiceLine,
     ServicePayment,
 )
+from ledger.postings import update_claims
 from ledger.types import utcnow
 from remits.refusals import FileRefused
+from runtime.read_ahead import read_ahead
 from validators.remit_balance import TRANSACTION, BalanceError, claim_balance_errors
 
 ZERO = Decimal("0")
@@ -511,7 +513,8 @@ class _Poster:
             if kept is None:
                 self.claim_money[claim_pk] = list(added)
             else:
-                kept[:] = map(sum, zip(kept, added, strict=True))
+                for k, amount in enumerate(added):
+                    kept[k] += amount
         money = self.money
         claim_payment_id = next(self.claim_payment_ids)
         self.claim_rows.append((
@@ -755,8 +758,12 @@ def post_remittance_parts(session: Session, parts: Iterable[RemittancePart | Cla
     with bulk_writes(session):
         poster = _Poster(session, transmission_id=transmission_id, actor=actor, report=report,
                          chunk_size=chunk_size, payer=payer)
-        for part in parts:
-            poster.take(part)
+        # The file is read on a thread of its own while the database writes what was read before;
+        # closed on the way out, whatever happens, so that the reader has stopped before the caller
+        # rolls back or closes the file.
+        with closing(read_ahead(parts)) as stream:
+            for part in stream:
+                poster.take(part)
         poster.finish()
 
 
