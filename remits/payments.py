@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -89,7 +88,6 @@ from ledger.models import (
 from ledger.postings import update_claims
 from ledger.types import utcnow
 from remits.refusals import FileRefused
-from runtime.read_ahead import read_ahead
 from validators.remit_balance import TRANSACTION, BalanceError, claim_balance_errors
 
 ZERO = Decimal("0")
@@ -758,12 +756,8 @@ def post_remittance_parts(session: Session, parts: Iterable[RemittancePart | Cla
     with bulk_writes(session):
         poster = _Poster(session, transmission_id=transmission_id, actor=actor, report=report,
                          chunk_size=chunk_size, payer=payer)
-        # The file is read on a thread of its own while the database writes what was read before;
-        # closed on the way out, whatever happens, so that the reader has stopped before the caller
-        # rolls back or closes the file.
-        with closing(read_ahead(parts)) as stream:
-            for part in stream:
-                poster.take(part)
+        for part in parts:
+            poster.take(part)
         poster.finish()
 
 

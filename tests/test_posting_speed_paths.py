@@ -237,26 +237,3 @@ def test_each_posted_claim_row_is_updated_once_with_its_status_number_and_money(
     assert all(row[1] and row[1].startswith("P") for row in kept)
     ledger.dispose()
 
-
-def test_the_835_is_read_on_a_thread_of_its_own_while_the_ledger_writes(db_url: str, tmp_path: Path) -> None:
-    """The poster takes the parts from a reader thread (``runtime.read_ahead``): the file's parsing overlaps
-    the database's work on what was read before."""
-    import threading
-
-    seed_claims(db_url, 23)
-    path = tmp_path / "b.835"
-    write_benchmark_835(path, 23)
-    readers: set[int] = set()
-
-    def recorded() -> Any:
-        for part in read_remittance_file(path, drafts=True):
-            readers.add(threading.get_ident())
-            yield part
-
-    ledger = Ledger(db_url)
-    report = PaymentReport()
-    with ledger.session() as session:
-        post_remittance_parts(session, recorded(), transmission_id=None, actor="t", report=report)
-    ledger.dispose()
-    assert report.claims_posted == 23
-    assert readers and threading.get_ident() not in readers
