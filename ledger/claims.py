@@ -55,7 +55,7 @@ def transition(session: Session, claims: Claim | Sequence[ClaimState], to_status
                posted: Sequence[Sequence[Decimal] | None] | None = None) -> None:
     """Move one claim or many to ``to_status`` and append each one's audit row (also for a first status).
 
-    Many claims: one UPDATE (ORM claims on SQLite: one per few hundred ids) and one bulk insert of their
+    Many claims: one UPDATE (ORM claims: one per few hundred ids) and one bulk insert of their
     events, so that bulk callers keep the one audited path; ``detail`` is then one text for all or one
     per claim.  They may be ORM claims (the session's objects follow) or ``ClaimState``s of a caller that
     reads claims without the ORM (posting), whose ``status`` is the one each moves from.  For those

@@ -23,16 +23,19 @@ _PG_ARRAY_TYPES = ("bigint[]", "varchar[]", *(["numeric[]"] * len(TOTALS)))
 
 
 def update_claims(connection: Connection, rows: Sequence[Sequence[Any]], move: tuple[Any, Any] | None = None) -> None:
-    """Many claims changed by one posting, in one UPDATE … FROM their rows.
+    """Many claims moved or paid, in one UPDATE … FROM their rows.
 
-    ``rows``: (claim id, its new payer claim number or None to keep its own, then the money the
+    ``rows``: (claim id, its new payer claim number or None to keep its own, then the money a
     posting adds to each of the kept totals ``ledger.totals.TOTALS``), values in database form, one
-    row per claim id.  ``move``: (status, updated_at in database form) every claim moves to, or None
-    to leave the statuses alone.  A status and the money go in one statement because PostgreSQL
-    treats a second UPDATE of a row the transaction already updated as a new row: its foreign keys
-    are checked again and every index of ``claims`` gets another entry."""
+    row per claim id (a second row of one claim would be ignored, and its money lost: refused).
+    ``move``: (status, updated_at in database form) every claim moves to, or None to leave the
+    statuses alone.  A status and the money go in one statement because PostgreSQL treats a second
+    UPDATE of a row the transaction already updated as a new row: its foreign keys are checked
+    again and every index of ``claims`` gets another entry."""
     if not rows:
         return
+    if len({row[0] for row in rows}) != len(rows):
+        raise ValueError("update_claims takes one row per claim id")
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     leading: tuple[Any, ...] = () if move is None else tuple(move)
     moves = [f"status = {mark}", f"updated_at = {mark}"] if move is not None else []

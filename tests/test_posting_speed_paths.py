@@ -237,3 +237,13 @@ def test_each_posted_claim_row_is_updated_once_with_its_status_number_and_money(
     assert all(row[1] and row[1].startswith("P") for row in kept)
     ledger.dispose()
 
+
+
+def test_one_claim_twice_in_one_claims_update_is_refused(ledger_url: str) -> None:
+    """``UPDATE … FROM`` would take one of a claim's two rows and drop the other's money."""
+    from ledger.postings import update_claims
+
+    ledger = Ledger(ledger_url)
+    with ledger.session() as session, pytest.raises(ValueError, match="one row per claim"):
+        update_claims(session.connection(), [(1, None, 0, 0, 0, 0), (1, None, 5, 0, 0, 0)])
+    ledger.dispose()
