@@ -30,23 +30,27 @@ ROWS_PER_STATEMENT = 100
 SQLITE_MAX_VARIABLES = 999  # the lowest limit a SQLite build may have (32766 since 3.32)
 
 
-def execute_rows(connection: Connection, sql: str, values: str, rows: Sequence[Sequence[Any]]) -> None:
-    """``sql`` with ``{}`` replaced by ``values`` (one row's placeholders), for every row.
+def execute_rows(connection: Connection, sql: str, values: str, rows: Sequence[Sequence[Any]],
+                 leading: Sequence[Any] = ()) -> None:
+    """``sql`` with ``{}`` replaced by ``values`` (one row's placeholders), for every row; ``leading``:
+    the parameters that come before the rows' in ``sql`` (the same for every statement).
 
     SQLite: many rows per statement, so that its cost per executed statement (reset, bind,
     step, the library's mutex) is paid once per ``per`` rows instead of once per row (about
     a third of the write time); the rows that do not fill a statement go one per statement.
     """
+    head = tuple(leading)
     if connection.dialect.name == "sqlite" and len(rows) >= 2:
-        per = min(ROWS_PER_STATEMENT, SQLITE_MAX_VARIABLES // values.count("?"))
+        per = min(ROWS_PER_STATEMENT, (SQLITE_MAX_VARIABLES - len(head)) // values.count("?"))
         full = len(rows) - len(rows) % per
         if full >= per:
             connection.exec_driver_sql(sql.format(", ".join([values] * per)), [
-                tuple(chain.from_iterable(rows[start:start + per])) for start in range(0, full, per)])
+                head + tuple(chain.from_iterable(rows[start:start + per])) for start in range(0, full, per)])
             rows = rows[full:]
             if not rows:
                 return
-    connection.exec_driver_sql(sql.format(values), rows)  # type: ignore[arg-type]
+    connection.exec_driver_sql(sql.format(values), [head + tuple(row) for row in rows]
+                               if head else rows)  # type: ignore[arg-type]
 
 
 def _copies(connection: Connection) -> bool:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from functools import lru_cache
 from hashlib import sha256
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from sqlalchemy import Connection, Dialect, func, select, update
+from sqlalchemy import Dialect, func, select, update
 from sqlalchemy.orm import Session, object_session
 
 from domain.claim import (
@@ -34,7 +34,8 @@ from domain.claim import Claim as DomainClaim
 from ledger.bulk import BulkWriter, rows_where_in
 from ledger.models import Claim, ClaimEvent, Party
 from ledger.models import ServiceLine as LineRow
-from ledger.postings import set_payer_claim_numbers
+from ledger.postings import update_claims
+from ledger.totals import NOTHING_POSTED
 from ledger.types import Money, utcnow
 
 
@@ -50,15 +51,18 @@ class ClaimState(Protocol):
 
 def transition(session: Session, claims: Claim | Sequence[ClaimState], to_status: str, *, actor: str, event: str,
                detail: str | None | Sequence[str | None] = None,
-               payer_claim_numbers: Sequence[str | None] | None = None) -> None:
+               payer_claim_numbers: Sequence[str | None] | None = None,
+               posted: Sequence[Sequence[Decimal] | None] | None = None) -> None:
     """Move one claim or many to ``to_status`` and append each one's audit row (also for a first status).
 
-    Many claims: one UPDATE (SQLite: one per few hundred ids) and one bulk insert of their events, so that bulk
-    callers keep the one audited path; ``detail`` is then one text for all or one per claim.  They
-    may be ORM claims (the session's objects follow) or ``ClaimState``s of a caller that reads
-    claims without the ORM (posting), whose ``status`` is the one each moves from.
-    ``payer_claim_numbers`` (many ``ClaimState``s only): one per claim, the payer claim number it gets
-    with the move (None keeps its own), set in the same UPDATE so that the row gets one new version.
+    Many claims: one UPDATE (ORM claims: one per few hundred ids) and one bulk insert of their
+    events, so that bulk callers keep the one audited path; ``detail`` is then one text for all or one
+    per claim.  They may be ORM claims (the session's objects follow) or ``ClaimState``s of a caller that
+    reads claims without the ORM (posting), whose ``status`` is the one each moves from.  For those
+    ``ClaimState``s only, one per claim: ``payer_claim_numbers``, the payer claim number it gets with the
+    move (None keeps its own); ``posted``, the money (``ledger.totals.TOTALS`` order) a posting adds to
+    its kept totals (None: nothing).  Both are set in the same UPDATE (``ledger.postings.update_claims``),
+    so that the row gets one new version.
     """
     if isinstance(claims, Claim):
         if detail is not None and not isinstance(detail, str):
@@ -70,8 +74,9 @@ def transition(session: Session, claims: Claim | Sequence[ClaimState], to_status
     details = [detail] * len(rows) if detail is None or isinstance(detail, str) else list(detail)
     if len(details) != len(rows):
         raise ValueError(f"{len(rows)} claims but {len(details)} details")
-    if payer_claim_numbers is not None and (len(payer_claim_numbers) != len(rows) or orm_claims):
-        raise ValueError("payer claim numbers go one per claim, with claims read without the ORM")
+    for extra in (payer_claim_numbers, posted):
+        if extra is not None and (len(extra) != len(rows) or orm_claims):
+            raise ValueError("payer claim numbers and posted money go one per claim, with claims read without the ORM")
     stored = [(row, text) for row, text in zip(rows, details, strict=True) if row.id is not None]
     for row, text in zip(rows, details, strict=True):
         if row.id is None:
@@ -81,35 +86,22 @@ def transition(session: Session, claims: Claim | Sequence[ClaimState], to_status
         return
     now = utcnow()
     events = [(row.id, now, actor, event, row.status, to_status, text) for row, text in stored]
-    ids = [pk for pk in (row.id for row, _ in stored) if pk is not None]
-    connection = session.connection()
-    numbers = None if payer_claim_numbers is None else [
-        number for row, number in zip(rows, payer_claim_numbers, strict=True) if row.id is not None]
-    if connection.dialect.name == "postgresql" and not orm_claims:
-        _move_by_arrays(connection, ids, numbers, to_status, now)
-    else:
+    writer = BulkWriter(session)
+    if orm_claims:
+        ids = [row.id for row, _ in stored]
         for start in range(0, len(ids), _IDS_PER_UPDATE):
             session.execute(update(Claim).where(Claim.id.in_(ids[start:start + _IDS_PER_UPDATE]))
                             .values(status=to_status, updated_at=now))
-        if numbers is not None:
-            set_payer_claim_numbers(connection, [(number, pk) for pk, number in zip(ids, numbers, strict=True)
-                                                 if number is not None])
-    BulkWriter(session).insert(ClaimEvent.__table__, _EVENT_COLUMNS, events)
-
-
-def _move_by_arrays(connection: Connection, ids: list[Any], numbers: Sequence[str | None] | None, to_status: str,
-                    now: datetime) -> None:
-    """PostgreSQL: every claim's move (and new payer claim number) in one UPDATE over arrays.
-
-    One statement instead of one per few hundred ids plus one for the numbers: each row gets one new
-    version, its indexes one new entry each, and its foreign keys are not checked again (PostgreSQL
-    checks a row's keys on UPDATE when the version it replaces was written by the same transaction,
-    which the second UPDATE of a claim was)."""
-    connection.exec_driver_sql(
-        "UPDATE claims SET status = %s, updated_at = %s, "
-        "payer_claim_number = coalesce(v.number, claims.payer_claim_number) "
-        "FROM unnest(%s::bigint[], %s::varchar[]) AS v(id, number) WHERE claims.id = v.id",
-        (to_status, now, ids, list(numbers) if numbers is not None else [None] * len(ids)))
+    else:
+        money = writer.written(Claim.__table__.c.paid).__getitem__
+        nothing = tuple(money(amount) for amount in NOTHING_POSTED)
+        numbers = payer_claim_numbers if payer_claim_numbers is not None else [None] * len(rows)
+        sums = posted if posted is not None else [None] * len(rows)
+        update_claims(session.connection(), [
+            (row.id, number, *(nothing if added is None else map(money, added)))
+            for row, number, added in zip(rows, numbers, sums, strict=True)],
+            move=(to_status, writer.written(Claim.__table__.c.updated_at)[now]))
+    writer.insert(ClaimEvent.__table__, _EVENT_COLUMNS, events)
 
 
 _IDS_PER_UPDATE = 900

@@ -94,7 +94,7 @@ class Claim(Base):
     __tablename__ = "claims"
     __table_args__ = (
         UniqueConstraint("claim_id", "revision"),
-        Index("ix_claims_status", "status"),
+        # 0013: no index of status alone; the money index below leads with it
         # 0006: claim ids are one id whatever their case (payers upper-case CLP01); found by this
         Index("ix_claims_upper_claim_id", func.upper(text("claim_id"))),
         # 0011 (was 0009's status, plan, date of service): the timely-filing worklist's unsent claims by
@@ -292,6 +292,9 @@ class ClaimPayment(Base):
     __table_args__ = (
         Index("ix_claim_payments_remittance_id", "remittance_id"),  # 0003
         Index("ix_claim_payments_claim_pk_paid", "claim_pk", "paid"),  # 0009: a claim's paid, from the index
+        # 0013: the reversals only; ``reverses_id = x`` implies the condition, so lookups still use it
+        Index("ix_claim_payments_reverses_id", "reverses_id", postgresql_where=text("reverses_id IS NOT NULL"),
+              sqlite_where=text("reverses_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -307,7 +310,7 @@ class ClaimPayment(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # 0003: what the posting meant, and which earlier posting a CLP02 22 reversal cancels
     outcome: Mapped[str | None] = mapped_column(String(16))  # paid, partially_paid, denied, reversal
-    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("claim_payments.id"), index=True)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("claim_payments.id"))
     remark_codes: Mapped[str | None] = mapped_column(String(200))  # MOA/MIA RARCs, comma-separated
 
 

@@ -3,7 +3,8 @@
 ``remits.payments`` decides (matching, ownership, balances, refusals); this module only
 reads and writes, on the session's connection inside the caller's transaction, and
 straight through the driver (posting reads and writes tens of thousands of rows per file).
-Status changes are not here: they go through ``ledger.claims.transition``.
+Status changes are not decided here: they go through ``ledger.claims.transition``, which writes
+them, with the money a posting adds to each claim's kept totals, through ``update_claims``.
 """
 
 from __future__ import annotations
@@ -15,24 +16,46 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ledger.bulk import execute_rows, rows_where_in
+from ledger.totals import TOTALS
+
+_UPDATE_COLUMNS = ("id", "number", *TOTALS)
+_PG_ARRAY_TYPES = ("bigint[]", "varchar[]", *(["numeric[]"] * len(TOTALS)))
 
 
-def set_payer_claim_numbers(connection: Connection, rows: Sequence[tuple[str, int]]) -> None:
-    """rows: (payer claim number, claim id), one per claim id: the number CLP07 gave each claim."""
+def update_claims(connection: Connection, rows: Sequence[Sequence[Any]], move: tuple[Any, Any] | None = None) -> None:
+    """Many claims moved or paid, in one UPDATE … FROM their rows.
+
+    ``rows``: (claim id, its new payer claim number or None to keep its own, then the money a
+    posting adds to each of the kept totals ``ledger.totals.TOTALS``), values in database form, one
+    row per claim id (a second row of one claim would be ignored, and its money lost: refused).
+    ``move``: (status, updated_at in database form) every claim moves to, or None to leave the
+    statuses alone.  A status and the money go in one statement because PostgreSQL treats a second
+    UPDATE of a row the transaction already updated as a new row: its foreign keys are checked
+    again and every index of ``claims`` gets another entry."""
     if not rows:
         return
-    p = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    if connection.dialect.name == "postgresql":  # one statement over arrays instead of one per claim
-        numbers, ids = (list(column) for column in zip(*rows, strict=True))
+    if len({row[0] for row in rows}) != len(rows):
+        raise ValueError("update_claims takes one row per claim id")
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    leading: tuple[Any, ...] = () if move is None else tuple(move)
+    moves = [f"status = {mark}", f"updated_at = {mark}"] if move is not None else []
+    if connection.dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 33):  # no UPDATE … FROM: by id
+        sets = [*moves, f"payer_claim_number = coalesce({mark}, payer_claim_number)",
+                *(f"{name} = {name} + {mark}" for name in TOTALS)]
+        connection.exec_driver_sql(f"UPDATE claims SET {', '.join(sets)} WHERE id = {mark}",
+                                   [(*leading, *row[1:], row[0]) for row in rows])
+        return
+    sets = [*moves, "payer_claim_number = coalesce(v.number, claims.payer_claim_number)",
+            *(f"{name} = claims.{name} + v.{name}" for name in TOTALS)]
+    if connection.dialect.name == "postgresql":  # one statement over arrays, whatever the number of claims
+        arrays = ", ".join(f"{mark}::{kind}" for kind in _PG_ARRAY_TYPES)
         connection.exec_driver_sql(
-            f"UPDATE claims SET payer_claim_number = v.number FROM unnest({p}::bigint[], {p}::varchar[]) "
-            "AS v(id, number) WHERE claims.id = v.id", (ids, numbers))
+            f"UPDATE claims SET {', '.join(sets)} FROM unnest({arrays}) AS v({', '.join(_UPDATE_COLUMNS)}) "
+            "WHERE claims.id = v.id", (*leading, *(list(column) for column in zip(*rows, strict=True))))
         return
-    if connection.dialect.name == "sqlite" and sqlite3.sqlite_version_info >= (3, 33):  # UPDATE ... FROM
-        execute_rows(connection, "UPDATE claims SET payer_claim_number = v.column1 FROM (VALUES {}) AS v "
-                     "WHERE claims.id = v.column2", f"({p}, {p})", rows)
-        return
-    connection.exec_driver_sql(f"UPDATE claims SET payer_claim_number = {p} WHERE claims.id = {p}", list(rows))
+    names = ", ".join(f"column{k} AS {name}" for k, name in enumerate(_UPDATE_COLUMNS, start=1))
+    execute_rows(connection, f"UPDATE claims SET {', '.join(sets)} FROM (SELECT {names} FROM (VALUES {{}})) AS v "
+                 "WHERE claims.id = v.id", f"({', '.join([mark] * len(_UPDATE_COLUMNS))})", rows, leading)
 
 
 CLAIM_STATE_COLUMNS = ("id, claim_id, revision, status, line_of_business, frequency, payer_claim_number, "

@@ -10,9 +10,12 @@ one covering index then answers them without a join.
 
 Kept in the writer's transaction, set-based:
 
-- the 835 poster adds the sums of the rows a remittance just inserted (``add_remittance_totals``,
-  one ``UPDATE … FROM`` per remittance), reversals included (they are filed under the claim row of
-  the posting they cancel);
+- the 835 poster adds what each CLP it writes adds (``domain.adjudication.ClaimSums.claim_money``:
+  the same split as ``posted_sums``) in the UPDATE that moves the claim's status
+  (``ledger.claims.transition``'s ``posted``, through ``ledger.postings.update_claims``), or alone for
+  a claim it does not move; reversals included (they are filed under the claim row of the posting
+  they cancel).  One UPDATE per claim row: a second UPDATE of the rows the status change just wrote
+  cost PostgreSQL as much again (a new row version, its index entries and foreign-key checks);
 - any other writer that adds, removes or moves postings through a ledger session — ORM objects
   (``recompute_on_flush``) or an INSERT / UPDATE / DELETE statement (``recompute_on_execute``) —
   has the claims it touched summed again in the same transaction (the two are registered on
@@ -75,13 +78,6 @@ def _add(connection: Connection | Session, sums: Any) -> None:
         .where(Claim.id == sums.c.claim_pk)
         .execution_options(synchronize_session=False)
     )
-
-
-def add_remittance_totals(connection: Connection, remittance_id: int) -> None:
-    """The posting of one remittance, added to its claims' totals, inside the poster's transaction:
-    called once, after the remittance's rows are written (a remittance is posted once, so adding
-    its sums is exact)."""
-    _add(connection, posted_sums(ClaimPayment.remittance_id == remittance_id))
 
 
 def add_posted_totals(connection: Connection | Session) -> None:

@@ -85,7 +85,7 @@ from ledger.models import (
     ServiceLine,
     ServicePayment,
 )
-from ledger.totals import add_remittance_totals
+from ledger.postings import update_claims
 from ledger.types import utcnow
 from remits.refusals import FileRefused
 from validators.remit_balance import TRANSACTION, BalanceError, claim_balance_errors
@@ -293,6 +293,9 @@ class _Poster:
         self.claim_payment_ids: Iterator[int] = iter(())
         self.service_payment_ids: Iterator[int] = iter(())
         self.changes: list[_Change] = []  # transitions and events, in the order they happened
+        # per claim id, the money (paid, contractual, denied, patient share) the CLPs queued since the last
+        # write add to its kept totals: written with the claim's move, or alone (``_write_changes``)
+        self.claim_money: dict[int, list[Decimal]] = {}
         self.reversed_ids: set[int] = set()
         self.claim_infos: dict[int, _ClaimInfo] = {}  # the claims of the current chunk, by pk
         self.writer = BulkWriter(session)
@@ -399,7 +402,6 @@ class _Poster:
         self._post_provider_adjustments(remit)
         self._write()
         assert self.remittance_id is not None  # self.writing
-        add_remittance_totals(self.connection, self.remittance_id)
         self.session.execute(update(_REMITTANCES).where(Remittance.id == self.remittance_id)
                              .values(content_sha256=end.fingerprint))
         self.report.posted += 1
@@ -438,7 +440,7 @@ class _Poster:
         self._reserve_ids([c for c, _ in clps])
         for (clp, sums), (_, claim) in zip(clps, targets, strict=True):
             if clp.status == REVERSAL_STATUS:
-                self._post_reversal(_record(clp), sums.patient, claim, lines)
+                self._post_reversal(_record(clp), sums, claim, lines)
             else:
                 self._post_claim(clp, sums, claim, lines)
         self._write()
@@ -496,13 +498,21 @@ class _Poster:
         info = self.claim_infos[pk] = _ClaimInfo(*postings.claim_revision(self.connection, pk))
         return info
 
-    def _queue(self, clp: _ClaimPayment, patient_adjusted: Decimal, claim_pk: int | None, outcome: str,
+    def _queue(self, clp: _ClaimPayment, sums: ClaimSums, claim_pk: int | None, outcome: str,
                reverses_id: int | None, lines: _ChunkLines) -> None:
         """The rows of one CLP: its claim payment, service payments and adjustments (the hot loop of
         posting: the writer's conversions of amounts and dates are read inline)."""
         patient = clp.patient_responsibility
         if patient is None:
-            patient = patient_adjusted
+            patient = sums.patient
+        if claim_pk is not None:
+            added = sums.claim_money(clp.charge, clp.paid)
+            kept = self.claim_money.get(claim_pk)
+            if kept is None:
+                self.claim_money[claim_pk] = list(added)
+            else:
+                for k, amount in enumerate(added):
+                    kept[k] += amount
         money = self.money
         claim_payment_id = next(self.claim_payment_ids)
         self.claim_rows.append((
@@ -543,7 +553,7 @@ class _Poster:
                     lines: _ChunkLines) -> None:
         outcome = adjudicated_status(clp, sums)
         patient_adjusted = sums.patient
-        self._queue(clp, patient_adjusted, claim.pk if claim else None, outcome, None, lines)
+        self._queue(clp, sums, claim.pk if claim else None, outcome, None, lines)
         if outcome == ClaimStatus.DENIED:
             self.report.denied.append(clp.patient_control_number)
         if claim is None:
@@ -564,7 +574,7 @@ class _Poster:
                             "the member cannot be charged")
                 self.report.flagged.append(clp.patient_control_number)
 
-    def _post_reversal(self, clp: ClaimPaymentRecord, patient_adjusted: Decimal, current: _ClaimInfo | None,
+    def _post_reversal(self, clp: ClaimPaymentRecord, sums: ClaimSums, current: _ClaimInfo | None,
                        lines: _ChunkLines) -> None:
         """``current``: the latest revision of CLP01's claim, if any."""
         self._write()  # earlier postings of this chunk must be visible to the lookup
@@ -577,7 +587,7 @@ class _Poster:
             return
         original_id, claim_pk = original
         self.reversed_ids.add(original_id)
-        self._queue(clp, patient_adjusted, claim_pk, REVERSAL, original_id, lines)
+        self._queue(clp, sums, claim_pk, REVERSAL, original_id, lines)
         self.report.reversals += 1
         if claim_pk is None:
             self.report.unmatched_claims.append(clp.patient_control_number)
@@ -631,7 +641,9 @@ class _Poster:
 
     def _write_changes(self) -> None:
         """The queued transitions and events, in order for each claim: a run in which no claim
-        appears twice at a time, its transitions grouped by (status, event) into bulk ``transition``s."""
+        appears twice at a time, its transitions grouped by (status, event) into bulk ``transition``s,
+        each with the money its claims' postings add to their kept totals; then the money of the
+        claims that did not move (a late CLP, a reversal filed under an older revision) on its own."""
         run: list[_Change] = []
         seen: set[int] = set()
         for change in self.changes:
@@ -642,6 +654,10 @@ class _Poster:
             seen.add(change.id)
         self._write_run(run)
         self.changes = []
+        if self.claim_money:
+            money = self.money
+            update_claims(self.connection, [(pk, None, *map(money, added)) for pk, added in self.claim_money.items()])
+            self.claim_money = {}
 
     def _write_run(self, run: list[_Change]) -> None:
         moves: dict[tuple[str, str], list[_Change]] = {}
@@ -649,9 +665,11 @@ class _Poster:
             if change.moves:
                 moves.setdefault((change.to_status, change.event), []).append(change)
         for (to_status, event), changes in moves.items():
+            claim_money = self.claim_money
             transition(self.session, changes, to_status, actor=self.actor, event=event,
                        detail=[change.detail for change in changes],
-                       payer_claim_numbers=[change.payer_claim_number for change in changes])
+                       payer_claim_numbers=[change.payer_claim_number for change in changes],
+                       posted=[claim_money.pop(change.id, None) for change in changes])
         now = utcnow()
         self.writer.insert(ClaimEvent.__table__, _EVENT_COLUMNS, [
             (change.id, now, self.actor, change.event, change.status, change.to_status, change.detail)
@@ -709,7 +727,7 @@ class _Poster:
                                   self.claim_adjustment_rows + self.line_adjustment_rows)
             self.claim_rows, self.line_rows = [], []
             self.claim_adjustment_rows, self.line_adjustment_rows = [], []
-        if self.changes:
+        if self.changes or self.claim_money:
             self._write_changes()
 
 

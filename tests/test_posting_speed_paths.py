@@ -205,3 +205,45 @@ def test_chunk_lines_match_as_match_line_over_the_claims_whole_lines(ledger_url:
         assert chunk.match(None, svcs[0], day) is None
         assert chunk.match(max(infos[c].pk for c in infos) + 1, svcs[0], day) is None  # not a claim of the chunk
     ledger.dispose()
+
+
+def test_each_posted_claim_row_is_updated_once_with_its_status_number_and_money(db_url: str, tmp_path: Path) -> None:
+    """One UPDATE moves a chunk's claims and sets their CLP07 and kept totals: on PostgreSQL a second UPDATE
+    of the rows the first one wrote adds a row version, its index entries and its foreign-key checks again."""
+    seed_claims(db_url, 23)
+    path = tmp_path / "b.835"
+    write_benchmark_835(path, 23)
+    ledger = Ledger(db_url)
+    updates: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE CLAIMS"):
+            updates.append(statement)
+
+    sa.event.listen(ledger.engine, "before_cursor_execute", seen)
+    with ledger.session() as session:
+        post_835_file(session, path, source="b.835", actor="t", report=PaymentReport())
+    sa.event.remove(ledger.engine, "before_cursor_execute", seen)
+    assert len(updates) == 1, updates
+    from ledger.models import Claim
+
+    with ledger.session() as session:
+        kept = session.execute(sa.select(Claim.status, Claim.payer_claim_number, Claim.paid, Claim.contractual,
+                                         Claim.denied, Claim.patient_share)).all()
+    assert len(kept) == 23
+    # each benchmark CLP: 390 paid, CO-45 40 and PR-3 10 on each of its 3 lines
+    assert {tuple(row) for row in kept} == {
+        ("paid", number, D("390.00"), D("120.00"), D("0.00"), D("30.00")) for number in {row[1] for row in kept}}
+    assert all(row[1] and row[1].startswith("P") for row in kept)
+    ledger.dispose()
+
+
+
+def test_one_claim_twice_in_one_claims_update_is_refused(ledger_url: str) -> None:
+    """``UPDATE … FROM`` would take one of a claim's two rows and drop the other's money."""
+    from ledger.postings import update_claims
+
+    ledger = Ledger(ledger_url)
+    with ledger.session() as session, pytest.raises(ValueError, match="one row per claim"):
+        update_claims(session.connection(), [(1, None, 0, 0, 0, 0), (1, None, 5, 0, 0, 0)])
+    ledger.dispose()
