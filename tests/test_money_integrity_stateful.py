@@ -317,21 +317,26 @@ class BillingOffice(RuleBasedStateMachine):
 
     @invariant()
     def kept_claim_totals_equal_the_postings(self) -> None:
-        """The totals the ledger keeps on each claim revision (``ledger.totals``) equal its postings summed
-        here, in Python, with ``domain.adjudication``'s meaning: a writer that forgets them fails this."""
+        """The totals the ledger keeps on each claim revision (``ledger.totals``: Σ CLP04, contractual,
+        denied and PR CAS, Σ CLP05) equal its postings summed here, in Python, with
+        ``domain.adjudication``'s meaning: a writer that forgets them fails this."""
         expected: dict[int, list[Decimal]] = {}
         with self.ledger.session() as session:
-            kept = {pk: [paid, contractual, denied, patient] for pk, paid, contractual, denied, patient in session.execute(
-                select(Claim.id, Claim.paid, Claim.contractual, Claim.denied, Claim.patient_share))}
-            for pk, paid in session.execute(select(ClaimPayment.claim_pk, ClaimPayment.paid)
-                                            .where(ClaimPayment.claim_pk.is_not(None))):
-                expected.setdefault(pk, [D(0)] * 4)[0] += paid
+            kept = {pk: list(totals) for pk, *totals in session.execute(
+                select(Claim.id, Claim.paid, Claim.contractual, Claim.denied, Claim.patient_share,
+                       Claim.patient_responsibility))}
+            for pk, paid, stated in session.execute(
+                    select(ClaimPayment.claim_pk, ClaimPayment.paid, ClaimPayment.patient_responsibility)
+                    .where(ClaimPayment.claim_pk.is_not(None))):
+                totals = expected.setdefault(pk, [D(0)] * 5)
+                totals[0] += paid
+                totals[4] += stated
             for pk, group, reason, amount in session.execute(
                     select(ClaimPayment.claim_pk, Adjustment.group_code, Adjustment.reason_code, Adjustment.amount)
                     .join(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)
                     .where(ClaimPayment.claim_pk.is_not(None))):
                 kind = 3 if group == "PR" else 1 if is_contractual(group, reason) else 2
-                expected.setdefault(pk, [D(0)] * 4)[kind] += amount
+                expected.setdefault(pk, [D(0)] * 5)[kind] += amount
         assert {pk: totals for pk, totals in kept.items() if any(totals)} == {
             pk: totals for pk, totals in expected.items() if any(totals)}
 

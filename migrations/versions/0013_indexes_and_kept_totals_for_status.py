@@ -1,0 +1,53 @@
+"""what ``status`` counts, from indexes: the member-charged claims, the lines that paid nothing
+
+``bhclaims status`` counted the patient-responsibility worklist by grouping every SCO / One Care
+posting, and looked for denied lines by reading every paid claim's newest posting (docs/scaling.md,
+"Reads").  This keeps the payer's stated patient responsibility (Σ CLP05) on the claim row with the
+other totals of 0011 (``ledger.totals``), filled set-based from the postings already in the
+ledger, and adds three indexes:
+
+- ``ix_claims_member_charged``: partial, the SCO / One Care claims with money on the member
+  (``ledger.models.MEMBER_CHARGED``), so the count is the size of an index that is empty on a
+  ledger without the problem;
+- ``ix_service_payments_unpaid``: partial, the service payments that paid nothing, where a denied
+  line of a paid claim is looked for;
+- ``ix_adjustments_service_payment_id_codes_amount``: a line's CAS, so its denied sum is read from
+  the index.
+
+Revision ID: 0013
+Revises: 0012
+Create Date: 2026-12-07 02:20:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from ledger.totals import add_posted_totals
+from ledger.types import Money
+
+revision = '0013'
+down_revision = '0012'
+branch_labels = None
+depends_on = None
+
+MEMBER_CHARGED = "line_of_business IN ('one_care', 'sco') AND (patient_share > 0 OR patient_responsibility > 0)"
+UNPAID = "paid <= 0"
+
+
+def upgrade() -> None:
+    op.add_column('claims', sa.Column('patient_responsibility', Money(), nullable=False, server_default=sa.text('0')))
+    add_posted_totals(op.get_bind(), ('patient_responsibility',))
+    op.create_index('ix_claims_member_charged', 'claims', ['claim_id'], unique=False,
+                    sqlite_where=sa.text(MEMBER_CHARGED), postgresql_where=sa.text(MEMBER_CHARGED))
+    op.create_index('ix_service_payments_unpaid', 'service_payments', ['claim_payment_id'], unique=False,
+                    sqlite_where=sa.text(UNPAID), postgresql_where=sa.text(UNPAID))
+    op.create_index('ix_adjustments_service_payment_id_codes_amount', 'adjustments',
+                    ['service_payment_id', 'group_code', 'reason_code', 'amount'], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index('ix_adjustments_service_payment_id_codes_amount', table_name='adjustments')
+    op.drop_index('ix_service_payments_unpaid', table_name='service_payments')
+    op.drop_index('ix_claims_member_charged', table_name='claims')
+    # in place (SQLite >= 3.35), as 0011's downgrade: a batch copy of claims would lose its expression index
+    op.execute('ALTER TABLE claims DROP COLUMN patient_responsibility')
