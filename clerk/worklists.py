@@ -536,7 +536,7 @@ def nearest_filing_deadlines(
     found: list[tuple[date, str]] = []
     for picked, days in _filing_windows(today, settings, within_days, missed=False):
         earliest = (select(Claim.first_service_date).where(picked).order_by(Claim.first_service_date)
-                    .limit(limit).subquery("earliest"))
+                    .limit(limit).correlate(None).subquery("earliest"))  # its own claims, not the outer row
         last = select(func.max(earliest.c.first_service_date)).scalar_subquery()
         query = select(Claim.claim_id, Claim.first_service_date).where(picked, Claim.first_service_date <= last)
         found.extend((served + timedelta(days=days), claim_id) for claim_id, served in session.execute(query))
@@ -768,14 +768,13 @@ def nearest_denial_deadlines(
         if day.remit_date is not None:
             per_plan = dated.setdefault(_lob(day.line_of_business).value, {})
             per_plan[day.remit_date] = per_plan.get(day.remit_date, 0) + day.denials
-    windows: dict[str, tuple[date, date]] = {}
-    for last_day in kinds.values():
+    windows: dict[str, list[tuple[date, date]]] = {}
+    for last_day in kinds.values():  # each kind's own window: the kinds' windows lie months apart
         for plan, since in _still_open_since(today, last_day).items():
             window = _window(plan, dated.get(plan, {}), since, last_day, limit)
             if window is not None:
-                known = windows.get(plan, window)
-                windows[plan] = (min(known[0], window[0]), max(known[1], window[1]))
-    found = open_denials.remitted_between(session, windows, windows.get(LineOfBusiness.COMMERCIAL.value))
+                windows.setdefault(plan, []).append(window)
+    found = open_denials.remitted_between(session, windows, windows.get(LineOfBusiness.COMMERCIAL.value, []))
     nearest = {}
     for kind, last_day in kinds.items():
         due = [(row, last_day(row.line_of_business, row.remit_date)) for row in found]

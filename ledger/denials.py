@@ -11,14 +11,27 @@ database counts them or returns the earliest few without a list of every denial 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, literal_column, null, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from domain.adjudication import CONTRACTUAL_ADJUSTMENTS
+from ledger.kept_denials import open_claim_denial
 from ledger.models import (
     Adjustment,
     Claim,
@@ -50,22 +63,10 @@ def _denied_cas() -> ColumnElement[bool]:
 
 
 def claim_denial_query(*columns: Any) -> Select[*tuple[Any, ...]]:
-    """``columns`` of the denied claims with their standing denial's remittance (``denial_worklist``'s
-    rows): the standing CLP looked up per denied claim (its newest, not a reversal, not reversed), not
-    grouped for all."""
-    posting = aliased(ClaimPayment, name="posting")
-    standing = (
-        select(func.max(posting.id))
-        .where(posting.claim_pk == Claim.id, posting.status_code != "22", _not_reversed(posting))
-        .scalar_subquery()
-    )
-    return (
-        select(*columns)
-        .select_from(Claim)
-        .join(ClaimPayment, ClaimPayment.id == standing)
-        .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
-        .where(Claim.status == ClaimStatus.DENIED, ClaimPayment.outcome == ClaimStatus.DENIED)
-    )
+    """``columns`` of the denied claims whose standing CLP (newest, not a reversal, not reversed) is a
+    denial (``denial_worklist``'s rows): kept on the claim row (``ledger.kept_denials``), so they are
+    read from migration 0013's partial index by plan and remittance date (``Claim.denial_remit_date``)."""
+    return select(*columns).select_from(Claim).where(open_claim_denial())
 
 
 def line_denial_query(*columns: Any) -> Select[*tuple[Any, ...]]:
@@ -105,11 +106,11 @@ def line_denial_query(*columns: Any) -> Select[*tuple[Any, ...]]:
 
 
 _LEVELS = (
-    # level, its query, its line id, its stand-in date (a line's remittance without BPR16 is dated by
-    # its posting; a whole claim's is undated)
+    # level, its query, its line id, its remittance date (BPR16) and stand-in date (a line's remittance
+    # without BPR16 is dated by its posting; a whole claim's is undated)
     ("line", line_denial_query, func.coalesce(ServiceLine.line_id, ServicePayment.line_ref, ""),
-     Remittance.created_at),
-    ("claim", claim_denial_query, literal(""), None),
+     Remittance.payment_date, Remittance.created_at),
+    ("claim", claim_denial_query, literal(""), Claim.denial_remit_date, None),
 )
 
 
@@ -120,13 +121,13 @@ def denials(*, identified: bool = True, where: Any = None) -> Any:
     in its row, not in the index that finds the denied claims).  ``where(payment_date, posted_at)``:
     a condition each level applies to its own rows (posted_at None for the undated level)."""
     parts = []
-    for level, query, line_id, posted_at in _LEVELS:
-        columns = [literal(level).label("level"), Claim.line_of_business, Remittance.payment_date,
+    for level, query, line_id, payment_date, posted_at in _LEVELS:
+        columns = [literal(level).label("level"), Claim.line_of_business, payment_date.label("payment_date"),
                    (posted_at if posted_at is not None else null()).label("posted_at")]
         if identified:
             columns += [Claim.claim_id, Claim.revision, line_id.label("line_id")]
         part = query(*columns)
-        parts.append(part if where is None else part.where(where(Remittance.payment_date, posted_at)))
+        parts.append(part if where is None else part.where(where(payment_date, posted_at)))
     return union_all(*parts).subquery("denials")
 
 
@@ -172,20 +173,18 @@ def _remitted_between(payment_date: Any, posted_at: Any, first: date, last: date
 
 
 def remitted_between(
-    session: Session, windows: Mapping[str, tuple[date, date]], other: tuple[date, date] | None
+    session: Session, windows: Mapping[str, Sequence[tuple[date, date]]], other: Sequence[tuple[date, date]]
 ) -> list[DenialDate]:
-    """The denials remitted within their plan's window (first and last day; ``other``: the window
-    of a plan not in ``windows``, None for none): each level picks its own rows, so only those are
-    read in full."""
-    if not windows and other is None:
+    """The denials remitted within one of their plan's windows (first and last day; ``other``: the
+    windows of a plan not in ``windows``): each level picks its own rows, so only those are read."""
+    if not any(windows.values()) and not other:
         return []
 
     def picked(payment_date: Any, posted_at: Any) -> ColumnElement[bool]:
         plans = [and_(Claim.line_of_business == lob, _remitted_between(payment_date, posted_at, *window))
-                 for lob, window in windows.items()]
-        if other is not None:
-            plans.append(and_(Claim.line_of_business.not_in(list(windows)),
-                              _remitted_between(payment_date, posted_at, *other)))
+                 for lob, plan_windows in windows.items() for window in plan_windows]
+        plans += [and_(Claim.line_of_business.not_in(list(windows)), _remitted_between(payment_date, posted_at, *window))
+                  for window in other]
         return or_(*plans)
 
     rows = denials(where=picked)

@@ -92,6 +92,9 @@ class Party(Base):
     zip: Mapped[str | None] = mapped_column(String(9))
 
 
+OPEN_CLAIM_DENIAL = "status = 'denied' AND denial_payment_id IS NOT NULL"
+"""Claim revisions denied whose standing CLP is a denial (``ledger.kept_denials``), as the index's SQL text."""
+OPEN_DENIAL_INDEX = ("line_of_business", "denial_remit_date", "claim_id", "revision", "status", "denial_payment_id")
 NO_COST_SHARE = ("one_care", "sco")
 """``domain.claim.NO_COST_SHARE_PLANS`` spelled out, as the partial index below is written."""
 MEMBER_CHARGED = "line_of_business IN ('one_care', 'sco') AND (patient_share > 0 OR patient_responsibility > 0)"
@@ -117,6 +120,10 @@ class Claim(Base):
         # uses a partial index only for a query whose WHERE repeats the index's)
         Index("ix_claims_member_charged", "claim_id", sqlite_where=text(MEMBER_CHARGED),
               postgresql_where=text(MEMBER_CHARGED)),
+        # 0013: the open whole-claim denials by plan and remittance date (``ledger.denials``), with the
+        # columns of its condition and what a deadline lists, so they are read from it alone
+        Index("ix_claims_open_denials", *OPEN_DENIAL_INDEX, sqlite_where=text(OPEN_CLAIM_DENIAL),
+              postgresql_where=text(OPEN_CLAIM_DENIAL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -144,6 +151,10 @@ class Claim(Base):
     # 0013: Σ CLP05, kept the same way (the member-charged worklist reads it with patient_share)
     patient_responsibility: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"),
                                                             server_default=text("0"))
+    # 0013: the standing CLP when it is a denial, and its remittance's BPR16 (``ledger.kept_denials``);
+    # no foreign key: the poster writes both in the transaction that posts the CLP
+    denial_payment_id: Mapped[int | None] = mapped_column(Integer)
+    denial_remit_date: Mapped[date | None] = mapped_column(Date)
     first_service_date: Mapped[date] = mapped_column(Date)
     billing_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))

@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, inspect, literal, or_, select, union_all, update
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from ledger.kept_denials import mark_claims
 from ledger.models import Adjustment, Claim, ClaimPayment
 from ledger.money import is_contractual_sql
 
@@ -96,10 +97,12 @@ def add_posted_totals(connection: Connection | Session, names: Collection[str] =
 
 
 def recompute_claim_totals(connection: Connection | Session, claim_pks: Collection[int]) -> None:
-    """The totals of these claims summed again from their postings."""
+    """The totals of these claims summed again from their postings (and their standing denials,
+    ``ledger.kept_denials``, read again)."""
     connection.execute(update(Claim).where(Claim.id.in_(list(claim_pks))).values({name: 0 for name in TOTALS})
                        .execution_options(synchronize_session=False))
     _add(connection, posted_sums(ClaimPayment.claim_pk.in_(list(claim_pks))))
+    mark_claims(connection, claim_pks)  # their standing denials hang on the same postings
 
 
 def recompute_on_flush(session: Session, flush: UOWTransaction) -> None:

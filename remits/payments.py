@@ -73,6 +73,7 @@ from edi.x835 import (
 from ledger import postings
 from ledger.bulk import BulkWriter, bulk_writes
 from ledger.claims import transition
+from ledger.kept_denials import mark_remittance
 from ledger.models import (
     Adjustment,
     Claim,
@@ -400,6 +401,7 @@ class _Poster:
         self._write()
         assert self.remittance_id is not None  # self.writing
         add_remittance_totals(self.connection, self.remittance_id)
+        mark_remittance(self.connection, self.remittance_id)
         self.session.execute(update(_REMITTANCES).where(Remittance.id == self.remittance_id)
                              .values(content_sha256=end.fingerprint))
         self.report.posted += 1

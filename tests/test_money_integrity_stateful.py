@@ -341,6 +341,27 @@ class BillingOffice(RuleBasedStateMachine):
             pk: totals for pk, totals in expected.items() if any(totals)}
 
     @invariant()
+    def kept_standing_denials_equal_the_postings(self) -> None:
+        """Each claim revision's kept standing denial (``ledger.kept_denials``): its newest CLP that is
+        neither a reversal nor reversed, when that is a denial, and its remittance's date — found here
+        from every posting, in Python."""
+        with self.ledger.session() as session:
+            kept = {pk: (payment, day) for pk, payment, day in session.execute(
+                select(Claim.id, Claim.denial_payment_id, Claim.denial_remit_date))}
+            postings = session.execute(
+                select(ClaimPayment.id, ClaimPayment.claim_pk, ClaimPayment.status_code, ClaimPayment.outcome,
+                       ClaimPayment.reverses_id, Remittance.payment_date)
+                .join(Remittance, Remittance.id == ClaimPayment.remittance_id)).all()
+        reversed_ids = {row.reverses_id for row in postings if row.reverses_id is not None}
+        standing: dict[int, Any] = {}
+        for row in sorted(postings, key=lambda r: r.id):
+            if row.claim_pk is not None and row.status_code != "22" and row.id not in reversed_ids:
+                standing[row.claim_pk] = row
+        expected = {pk: (None, None) for pk in kept}
+        expected.update({pk: (row.id, row.payment_date) for pk, row in standing.items() if row.outcome == "denied"})
+        assert kept == expected
+
+    @invariant()
     def money_only_from_our_payer_to_our_payee_on_sent_revisions(self) -> None:
         with self.ledger.session() as session:
             remittances = session.execute(select(Remittance.trace_number, Remittance.payer_id)).all()
