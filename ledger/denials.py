@@ -117,12 +117,12 @@ _LEVELS = (
 def denials(*, identified: bool = True, where: Any = None) -> Any:
     """Every open denial (claim and line), one row each: level, line_of_business, payment_date (BPR16)
     and posted_at (when a line's remittance has no BPR16, its day of posting stands in), and, when
-    ``identified``, claim_id, revision and line_id (only what a caller reads is read: a claim's id is
-    in its row, not in the index that finds the denied claims).  ``where(payment_date, posted_at)``:
+    ``identified``, claim_id, revision and line_id (only what the caller reads is asked for, so the
+    database can answer a count from an index).  ``where(payment_date, posted_at)``:
     a condition each level applies to its own rows (posted_at None for the undated level)."""
     parts = []
     for level, query, line_id, payment_date, posted_at in _LEVELS:
-        columns = [literal(level).label("level"), Claim.line_of_business, payment_date.label("payment_date"),
+        columns: list[Any] = [literal(level).label("level"), Claim.line_of_business, payment_date.label("payment_date"),
                    (posted_at if posted_at is not None else null()).label("posted_at")]
         if identified:
             columns += [Claim.claim_id, Claim.revision, line_id.label("line_id")]

@@ -179,7 +179,7 @@ class Claim(Base):
 def member_charged() -> ColumnElement[bool]:
     """``MEMBER_CHARGED`` on ``Claim``: with its values written in the SQL, not bound, so the database
     can answer from the partial index (it serves only a query whose WHERE repeats its condition)."""
-    zero = literal_column("0")
+    zero: ColumnElement[int] = literal_column("0")
     return and_(Claim.line_of_business.in_([literal_column(f"'{plan}'") for plan in NO_COST_SHARE]),
                 or_(Claim.patient_share > zero, Claim.patient_responsibility > zero))
 

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from clerk import worklists
 from clerk.status import DEADLINES_SHOWN, TIMELY_FILING_HORIZON_DAYS, next_deadlines
 from domain.claim import LineOfBusiness
-from domain.remittance import Adjustment, ClaimPayment, ServicePayment
+from domain.remittance import Adjustment, ClaimPayment
 from edi.x835 import read_remittance_file
 from ledger.db import Ledger, downgrade, upgrade
 from ledger.denials import denial_days
