@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, literal_column, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, literal_column, or_, select, union, update
 from sqlalchemy.orm import Session, aliased
 
 from ledger.models import Claim, ClaimPayment, ClaimStatus, Remittance
@@ -83,13 +83,16 @@ def mark_remittance(connection: Connection, remittance_id: int) -> None:
     denial or a reversal, a claim a reversal of this remittance names, and a claim that had one."""
     posted = aliased(ClaimPayment, name="posted")
     reversed_ = aliased(ClaimPayment, name="reversed")
+    before = aliased(Claim, name="before")
     here = posted.remittance_id == remittance_id
-    changed = select(posted.claim_pk).where(
-        here, or_(posted.outcome == ClaimStatus.DENIED, posted.status_code == "22"))
+    may_change = (
+        select(posted.claim_pk)
+        .join(before, before.id == posted.claim_pk)
+        .where(here, or_(posted.outcome == ClaimStatus.DENIED, posted.status_code == "22",
+                         before.denial_payment_id.is_not(None)))
+    )
     named = select(reversed_.claim_pk).join(posted, posted.reverses_id == reversed_.id).where(here)
-    anything = select(posted.claim_pk).where(here)
-    _mark(connection, or_(Claim.id.in_(changed), Claim.id.in_(named),
-                          and_(Claim.denial_payment_id.is_not(None), Claim.id.in_(anything))))
+    _mark(connection, Claim.id.in_(union(may_change, named)))  # one IN: an index lookup per claim named
 
 
 def mark_all(connection: Connection | Session) -> None:
