@@ -418,7 +418,9 @@ def _line_denials(session: Session) -> list[dict[str, Any]]:
     by_line: dict[int, list[Adjustment]] = {}
     if found:
         ids = [row[0].id for row in found]
-        for adjustment in session.scalars(select(Adjustment).where(Adjustment.service_payment_id.in_(ids))):
+        payments = sorted({row[1].id for row in found})  # a line's CAS carry its CLP's id: that one is indexed
+        for adjustment in session.scalars(select(Adjustment).where(Adjustment.claim_payment_id.in_(payments),
+                                                                   Adjustment.service_payment_id.in_(ids))):
             by_line.setdefault(adjustment.service_payment_id or 0, []).append(adjustment)
     items = []
     for line, payment, claim, remit, billed_line in found:

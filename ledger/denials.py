@@ -77,9 +77,10 @@ def line_denial_query(*columns: Any) -> Select[*tuple[Any, ...]]:
     newer = aliased(ClaimPayment, name="newer")
     newest = ~select(newer.id).where(newer.claim_pk == ClaimPayment.claim_pk, newer.id > ClaimPayment.id,
                                      newer.status_code != "22").exists()
-    denied_money = (
+    denied_money = (  # a line's CAS carry its CLP's id too: found by 0009's index on it
         select(func.coalesce(func.sum(Adjustment.amount), 0))
-        .where(Adjustment.service_payment_id == ServicePayment.id, _denied_cas())
+        .where(Adjustment.claim_payment_id == ServicePayment.claim_payment_id,
+               Adjustment.service_payment_id == ServicePayment.id, _denied_cas())
         .scalar_subquery()
     )
     unpaid = aliased(ServicePayment, name="unpaid")

@@ -382,9 +382,6 @@ class Adjustment(Base):
         # 0009 (0012: the index on claim_payment_id alone, 0003's, dropped: this one leads with it): a claim's patient, contractual and denied sums, from the index
         Index("ix_adjustments_claim_payment_id_codes_amount", "claim_payment_id", "group_code", "reason_code",
               "amount"),
-        # 0013: a line's denied sum, from the index (``ledger.denials``)
-        Index("ix_adjustments_service_payment_id_codes_amount", "service_payment_id", "group_code", "reason_code",
-              "amount"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

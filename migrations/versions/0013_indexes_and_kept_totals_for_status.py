@@ -9,7 +9,7 @@ claim row, filled set-based from the postings already in the ledger:
   (``ledger.totals``);
 - the standing CLP when it is a denial and its remittance date (``ledger.kept_denials``);
 
-and adds four indexes:
+and adds three partial indexes:
 
 - ``ix_claims_open_denials``: partial, the denied claims whose standing CLP is a denial, by plan and
   remittance date, with the columns of its condition and the claim's id, so the counts per plan
@@ -18,9 +18,9 @@ and adds four indexes:
   (``ledger.models.MEMBER_CHARGED``), so the count is the size of an index that is empty on a
   ledger without the problem;
 - ``ix_service_payments_unpaid``: partial, the service payments that paid nothing, where a denied
-  line of a paid claim is looked for;
-- ``ix_adjustments_service_payment_id_codes_amount``: a line's CAS, so its denied sum is read from
-  the index.
+  line of a paid claim is looked for (its CAS are then found by their claim payment, through
+  0009's index: an index on ``adjustments.service_payment_id`` would cost every posted CAS a
+  write for a read that finds them already).
 
 Revision ID: 0013
 Revises: 0012
@@ -57,12 +57,9 @@ def upgrade() -> None:
                     sqlite_where=sa.text(MEMBER_CHARGED), postgresql_where=sa.text(MEMBER_CHARGED))
     op.create_index('ix_service_payments_unpaid', 'service_payments', ['claim_payment_id'], unique=False,
                     sqlite_where=sa.text(UNPAID), postgresql_where=sa.text(UNPAID))
-    op.create_index('ix_adjustments_service_payment_id_codes_amount', 'adjustments',
-                    ['service_payment_id', 'group_code', 'reason_code', 'amount'], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index('ix_adjustments_service_payment_id_codes_amount', table_name='adjustments')
     op.drop_index('ix_service_payments_unpaid', table_name='service_payments')
     op.drop_index('ix_claims_member_charged', table_name='claims')
     op.drop_index('ix_claims_open_denials', table_name='claims')
