@@ -110,8 +110,14 @@ def no_syntax_findings(_text: str) -> list[object]:
     return []
 
 
+DENIED_ID = "HL-4"
+"""Billed for psychological testing without its REF*G1: the sandbox denies its one line CO-197, so
+the claim is denied whole (CLP02 4) — a standing denial to keep, reverse and replace."""
+
+
 def the_claim(claim_id: str, charge: Decimal = CHARGES[0]) -> Any:
-    return make_claim(claim_id, subscriber=SUBSCRIBER, lines=(make_line("L1", charge=charge),))
+    procedure = {"procedure_code": "96130"} if claim_id == DENIED_ID else {}
+    return make_claim(claim_id, subscriber=SUBSCRIBER, lines=(make_line("L1", charge=charge, **procedure),))
 
 
 def reenveloped(text: str, control: int) -> str:
