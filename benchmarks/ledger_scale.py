@@ -180,9 +180,14 @@ def fill_claim_totals(url: str) -> None:
         with ledger.session() as session:
             add_posted_totals(session)
             mark_all(session)
-        with ledger.engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                "ANALYZE" if url.startswith("sqlite") else "VACUUM ANALYZE")
+        if url.startswith("sqlite"):
+            # in a transaction that commits: the ledger's SQLite connections begin one themselves,
+            # and one left open is rolled back, statistics and all
+            with ledger.engine.begin() as connection:
+                connection.exec_driver_sql("ANALYZE")
+        else:
+            with ledger.engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
     finally:
         ledger.dispose()
 

@@ -38,9 +38,13 @@ NO_STANDING_DENIAL = (None, None)
 
 
 def open_claim_denial() -> ColumnElement[bool]:
-    """``ledger.models.OPEN_CLAIM_DENIAL`` on ``Claim``, its value written in the SQL (not bound) so the database can
-    answer from the partial index, which serves only a query whose WHERE repeats its condition."""
-    return and_(Claim.status == literal_column(f"'{ClaimStatus.DENIED}'"), Claim.denial_payment_id.is_not(None))
+    """The denied claims with a standing denial: migration 0013's partial index of the claims with a
+    standing denial (``ledger.models.STANDING_DENIAL_INDEXED``, repeated: an index serves only a query
+    whose WHERE repeats its condition), their status read from it.  The status is compared as
+    ``status || ''`` so that no index on ``status`` is usable: SQLite without statistics (a ledger
+    nobody ran ANALYZE on) would otherwise read every denied claim's row through one."""
+    return and_((Claim.status + literal_column("''")) == literal_column(f"'{ClaimStatus.DENIED}'"),
+                Claim.denial_payment_id.is_not(None))
 
 
 def _standing_denial() -> Any:

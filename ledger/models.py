@@ -92,9 +92,12 @@ class Party(Base):
     zip: Mapped[str | None] = mapped_column(String(9))
 
 
-OPEN_CLAIM_DENIAL = "status = 'denied' AND denial_payment_id IS NOT NULL"
-"""Claim revisions denied whose standing CLP is a denial (``ledger.kept_denials``), as the index's SQL text."""
+STANDING_DENIAL_INDEXED = "denial_payment_id IS NOT NULL"
+"""Claim revisions whose standing CLP is a denial (``ledger.kept_denials``), as the index's SQL text; an
+open denial is one of them whose status is denied (read from the index too)."""
 OPEN_DENIAL_INDEX = ("line_of_business", "denial_remit_date", "claim_id", "revision", "status", "denial_payment_id")
+"""Its columns: what the counts and deadlines read, and the columns of the conditions (SQLite reads a
+partial index as covering only when it lists them)."""
 NO_COST_SHARE = ("one_care", "sco")
 """``domain.claim.NO_COST_SHARE_PLANS`` spelled out, as the partial index below is written."""
 MEMBER_CHARGED = "line_of_business IN ('one_care', 'sco') AND (patient_share > 0 OR patient_responsibility > 0)"
@@ -122,8 +125,8 @@ class Claim(Base):
               postgresql_where=text(MEMBER_CHARGED)),
         # 0013: the open whole-claim denials by plan and remittance date (``ledger.denials``), with the
         # columns of its condition and what a deadline lists, so they are read from it alone
-        Index("ix_claims_open_denials", *OPEN_DENIAL_INDEX, sqlite_where=text(OPEN_CLAIM_DENIAL),
-              postgresql_where=text(OPEN_CLAIM_DENIAL)),
+        Index("ix_claims_open_denials", *OPEN_DENIAL_INDEX, sqlite_where=text(STANDING_DENIAL_INDEXED),
+              postgresql_where=text(STANDING_DENIAL_INDEXED)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

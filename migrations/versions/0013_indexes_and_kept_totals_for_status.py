@@ -11,9 +11,9 @@ claim row, filled set-based from the postings already in the ledger:
 
 and adds three partial indexes:
 
-- ``ix_claims_open_denials``: partial, the denied claims whose standing CLP is a denial, by plan and
-  remittance date, with the columns of its condition and the claim's id, so the counts per plan
-  and day and the nearest deadlines are read from it alone;
+- ``ix_claims_open_denials``: partial, the claims whose standing CLP is a denial, by plan and
+  remittance date, with their status and id, so the open ones (status denied) are counted per plan
+  and day and the nearest deadlines listed from it alone;
 - ``ix_claims_member_charged``: partial, the SCO / One Care claims with money on the member
   (``ledger.models.MEMBER_CHARGED``), so the count is the size of an index that is empty on a
   ledger without the problem;
@@ -40,7 +40,7 @@ branch_labels = None
 depends_on = None
 
 MEMBER_CHARGED = "line_of_business IN ('one_care', 'sco') AND (patient_share > 0 OR patient_responsibility > 0)"
-OPEN_CLAIM_DENIAL = "status = 'denied' AND denial_payment_id IS NOT NULL"
+STANDING_DENIAL = "denial_payment_id IS NOT NULL"
 UNPAID = "paid <= 0"
 
 
@@ -52,7 +52,7 @@ def upgrade() -> None:
     mark_all(op.get_bind())
     op.create_index('ix_claims_open_denials', 'claims', ['line_of_business', 'denial_remit_date', 'claim_id',
                                                          'revision', 'status', 'denial_payment_id'], unique=False,
-                    sqlite_where=sa.text(OPEN_CLAIM_DENIAL), postgresql_where=sa.text(OPEN_CLAIM_DENIAL))
+                    sqlite_where=sa.text(STANDING_DENIAL), postgresql_where=sa.text(STANDING_DENIAL))
     op.create_index('ix_claims_member_charged', 'claims', ['claim_id'], unique=False,
                     sqlite_where=sa.text(MEMBER_CHARGED), postgresql_where=sa.text(MEMBER_CHARGED))
     op.create_index('ix_service_payments_unpaid', 'service_payments', ['claim_payment_id'], unique=False,
