@@ -206,3 +206,24 @@ def test_migration_0013_fills_what_posting_keeps(db_url: str, tmp_path: Path) ->
     upgrade(db_url)
     assert _kept(db_url) == kept
     assert _status_and_worklists(db_url)[0] == status
+
+
+def test_open_claim_denials_are_read_from_their_index_without_statistics(tmp_path: Path) -> None:
+    """A SQLite ledger nobody ran ANALYZE on has no statistics: the open claim denials still come from
+    migration 0013's partial index alone, not through an index on status and every denied claim's row."""
+    from ledger.denials import denials
+
+    sqlite_url = f"sqlite+pysqlite:///{tmp_path / 'ledger.db'}"
+    (tmp_path / "files").mkdir()
+    _build(sqlite_url, tmp_path / "files")
+    rows = denials(identified=False)
+    engine = sa.create_engine(sqlite_url)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'")).all() == []
+            sql = sa.select(rows.c.line_of_business, rows.c.payment_date, sa.func.count()).group_by(
+                rows.c.line_of_business, rows.c.payment_date).compile(engine, compile_kwargs={"literal_binds": True})
+            plan = [row[-1] for row in connection.execute(sa.text(f"EXPLAIN QUERY PLAN {sql}"))]
+    finally:
+        engine.dispose()
+    assert any("COVERING INDEX ix_claims_open_denials" in step for step in plan), plan
