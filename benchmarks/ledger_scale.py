@@ -5,9 +5,10 @@
 
 Bulk-loads N claims (3 service lines each; most adjudicated: one CLP each with its CAS, one
 remittance per thousand CLPs) straight through the driver (``executemany`` on SQLite, ``COPY``
-on PostgreSQL): loading is not what is timed.  Then fills each claim's kept money with migration
-0011's backfill (``ledger.totals.add_posted_totals``; timed and printed, not a target) and
-refreshes the planner's statistics.  Then times, each in a fresh child process:
+on PostgreSQL): loading is not what is timed.  Then fills each claim's kept money and standing
+denial with migrations 0011's and 0014's backfills (``ledger.totals.add_posted_totals``,
+``ledger.kept_denials.mark_all``; timed and printed, not a target) and refreshes the planner's
+statistics.  Then times, each in a fresh child process:
 ``report ar-aging`` (``clerk.reports.ar_aging``), ``status`` (``clerk.status``'s figures, worklist
 counts and deadlines, each part printed) and ``claims --json`` (``ledger.money.iter_claim_list`` written as JSON
 Lines to /dev/null: rows per second and the child's peak RSS).
@@ -166,19 +167,27 @@ def load_postgres(url: str, n: int) -> None:
 
 
 def fill_claim_totals(url: str) -> None:
-    """The kept claim totals (``ledger.totals``) filled from the loaded postings the way migration 0011
-    fills an existing ledger, then the planner's statistics (and PostgreSQL's visibility map, which
-    autovacuum would bring up to date on a live ledger) refreshed."""
+    """The kept claim totals (``ledger.totals``) and standing denials (``ledger.kept_denials``) filled
+    from the loaded postings the way migrations 0011 and 0014 fill an existing ledger, then the
+    planner's statistics (and PostgreSQL's visibility map, which autovacuum would bring up to date on
+    a live ledger) refreshed."""
     from ledger.db import Ledger
+    from ledger.kept_denials import mark_all
     from ledger.totals import add_posted_totals
 
     ledger = Ledger(url)
     try:
         with ledger.session() as session:
             add_posted_totals(session)
-        with ledger.engine.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                "ANALYZE" if url.startswith("sqlite") else "VACUUM ANALYZE")
+            mark_all(session)
+        if url.startswith("sqlite"):
+            # in a transaction that commits: the ledger's SQLite connections begin one themselves,
+            # and one left open is rolled back, statistics and all
+            with ledger.engine.begin() as connection:
+                connection.exec_driver_sql("ANALYZE")
+        else:
+            with ledger.engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("VACUUM ANALYZE")
     finally:
         ledger.dispose()
 
@@ -263,8 +272,9 @@ def run(url: str, n: int, label: str) -> list[str]:
     print(f"{label:10s} loaded {n:,} claims / {n * LINES:,} lines in {time.perf_counter() - started:.1f} s")
     started, cpu_started = time.perf_counter(), time.process_time()
     fill_claim_totals(url)
-    print(f"{label:10s} claim totals filled (migration 0011's backfill) in {time.perf_counter() - started:.1f} s "
-          f"({time.process_time() - cpu_started:.1f} CPU-s), then ANALYZE; load {_load()}")
+    print(f"{label:10s} claim totals and denials filled (migrations 0011's and 0014's backfills) in "
+          f"{time.perf_counter() - started:.1f} s ({time.process_time() - cpu_started:.1f} CPU-s), then ANALYZE; "
+          f"load {_load()}")
     aging, status, listing = timed("ar-aging", url), timed("status", url), timed("claims", url)
     rate = listing["rows"] / listing["seconds"]
     print(f"{label:10s} status parts (s): " + ", ".join(f"{k} {v:.2f}" for k, v in status["parts"].items())

@@ -58,7 +58,8 @@ def next_deadlines(
 ) -> dict[str, list[dict[str, Any]]]:
     """The nearest few of each kind still to meet, soonest first, picked out by the database
     (``days``: ``ledger.denials.denial_days`` when the caller has them already)."""
-    filing = worklists.timely_filing(session, today, settings, within_days=TIMELY_FILING_HORIZON_DAYS, missed=False)
+    filing = worklists.nearest_filing_deadlines(session, today, settings, within_days=TIMELY_FILING_HORIZON_DAYS,
+                                                limit=DEADLINES_SHOWN)
     denials = worklists.nearest_denial_deadlines(session, today, {
         "appeals": lambda lob, day: worklists.appeal_deadline(lob, day, settings),
         "corrections": lambda lob, day: worklists.correction_deadline(lob, day, settings),
@@ -66,7 +67,7 @@ def next_deadlines(
     return {
         "timely_filing": [
             {"claim_id": r["claim_id"], "due": r["file_by"], "days_left": r["days_left"]}
-            for r in filing[:DEADLINES_SHOWN]
+            for r in filing
         ],
         **{
             kind: [{"claim_id": row.claim_id, "line_id": row.line_id, "due": due.isoformat(),

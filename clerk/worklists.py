@@ -52,6 +52,7 @@ from ledger.models import (
     ServiceLine,
     ServicePayment,
     Transmission,
+    member_charged,
 )
 from ledger.money import as_money
 from ledger.queries import unmatched_money
@@ -417,7 +418,9 @@ def _line_denials(session: Session) -> list[dict[str, Any]]:
     by_line: dict[int, list[Adjustment]] = {}
     if found:
         ids = [row[0].id for row in found]
-        for adjustment in session.scalars(select(Adjustment).where(Adjustment.service_payment_id.in_(ids))):
+        payments = sorted({row[1].id for row in found})  # a line's CAS carry its CLP's id: that one is indexed
+        for adjustment in session.scalars(select(Adjustment).where(Adjustment.claim_payment_id.in_(payments),
+                                                                   Adjustment.service_payment_id.in_(ids))):
             by_line.setdefault(adjustment.service_payment_id or 0, []).append(adjustment)
     items = []
     for line, payment, claim, remit, billed_line in found:
@@ -494,12 +497,12 @@ def denied(
     return rows
 
 
-def _filing_soon(
+def _filing_windows(
     today: date, settings: RuleSettings, within_days: int, *, missed: bool = True
-) -> ColumnElement[bool]:
-    """Unsent claims whose filing limit (per line of business) falls within ``within_days`` (and,
-    unless ``missed``, has not passed): the limit turned into dates of service per plan, so the
-    database picks them out."""
+) -> list[tuple[ColumnElement[bool], int]]:
+    """Per plan, (the unsent claims whose filing limit falls within ``within_days`` and, unless
+    ``missed``, has not passed; the plan's limit in days): the limit turned into dates of service,
+    so the database picks them out."""
     known = [lob.value for lob in LineOfBusiness]
 
     def window(lob: LineOfBusiness) -> ColumnElement[bool]:
@@ -507,14 +510,41 @@ def _filing_soon(
         served = Claim.first_service_date <= today + timedelta(days=within_days - limit)
         return served if missed else and_(served, Claim.first_service_date >= today - timedelta(days=limit))
 
-    return and_(
-        Claim.status.in_(ClaimStatus.NOT_YET_SENT),
-        or_(
-            *(and_(Claim.line_of_business == lob.value, window(lob)) for lob in LineOfBusiness),
-            # a plan the settings do not know is filed as commercial (``_lob``)
-            and_(Claim.line_of_business.not_in(known), window(LineOfBusiness.COMMERCIAL)),
-        ),
-    )
+    unsent = Claim.status.in_(ClaimStatus.NOT_YET_SENT)
+    commercial = settings.timely_filing_days(LineOfBusiness.COMMERCIAL)
+    return [
+        *((and_(unsent, Claim.line_of_business == lob.value, window(lob)), settings.timely_filing_days(lob))
+          for lob in LineOfBusiness),
+        # a plan the settings do not know is filed as commercial (``_lob``)
+        (and_(unsent, Claim.line_of_business.not_in(known), window(LineOfBusiness.COMMERCIAL)), commercial),
+    ]
+
+
+def _filing_soon(
+    today: date, settings: RuleSettings, within_days: int, *, missed: bool = True
+) -> ColumnElement[bool]:
+    """Unsent claims whose filing limit (per line of business) falls within ``within_days`` (and,
+    unless ``missed``, has not passed)."""
+    return or_(*(picked for picked, _ in _filing_windows(today, settings, within_days, missed=missed)))
+
+
+def nearest_filing_deadlines(
+    session: Session, today: date, settings: RuleSettings, *, within_days: int, limit: int
+) -> list[dict[str, Any]]:
+    """The first ``limit`` rows of ``timely_filing(..., missed=False)`` (claim id, file by, days left),
+    read as the database's few nearest per plan instead of every unsent claim: within a plan the
+    deadline is the date of service plus one limit, so the nearest are the earliest dates of service
+    (the (status, plan, date of service) index), all of each date taken, as claim ids break ties."""
+    found: list[tuple[date, str]] = []
+    for picked, days in _filing_windows(today, settings, within_days, missed=False):
+        earliest = (select(Claim.first_service_date).where(picked).order_by(Claim.first_service_date)
+                    .limit(limit).correlate(None).subquery("earliest"))  # its own claims, not the outer row
+        last = select(func.max(earliest.c.first_service_date)).scalar_subquery()
+        query = select(Claim.claim_id, Claim.first_service_date).where(picked, Claim.first_service_date <= last)
+        found.extend((served + timedelta(days=days), claim_id) for claim_id, served in session.execute(query))
+    found.sort()
+    return [{"claim_id": claim_id, "file_by": due.isoformat(), "days_left": (due - today).days}
+            for due, claim_id in found[:limit]]
 
 
 def timely_filing(
@@ -617,27 +647,17 @@ def unmatched(session: Session, today: date) -> list[dict[str, Any]]:
 
 
 def _charged_members() -> Subquery:
-    """SCO / One Care claims with money put on the member: per claim, the larger of Σ PR CAS (the
-    claim's kept ``patient_share``) and Σ CLP05 over all its postings (a reversal nets out), and its
-    newest posting."""
-    stated = (
-        select(
-            ClaimPayment.claim_pk.label("claim_pk"),
-            func.sum(ClaimPayment.patient_responsibility).label("amount"),
-            func.max(Claim.patient_share).label("from_cas"),  # one value per claim
-            func.min(ClaimPayment.id).label("first_payment"),
-            func.max(ClaimPayment.id).label("last_payment"),
-        )
-        .join(Claim, Claim.id == ClaimPayment.claim_pk)
-        .where(Claim.line_of_business.in_(NO_COST_SHARE))
-        .group_by(ClaimPayment.claim_pk)
-        .subquery("pr_stated")
-    )
-    from_cas = stated.c.from_cas
-    charged = case((from_cas >= stated.c.amount, from_cas), else_=stated.c.amount)
+    """SCO / One Care claims with money put on the member: per claim, the larger of Σ PR CAS and Σ CLP05
+    over all its postings (a reversal nets out: the claim's kept ``patient_share`` and
+    ``patient_responsibility``, ``ledger.totals``), and its first and newest posting."""
+    charged = case((Claim.patient_share >= Claim.patient_responsibility, Claim.patient_share),
+                   else_=Claim.patient_responsibility)
     return (
-        select(stated.c.claim_pk, as_money(charged).label("charged"), stated.c.first_payment, stated.c.last_payment)
-        .where(charged > 0)
+        select(Claim.id.label("claim_pk"), as_money(charged).label("charged"),
+               func.min(ClaimPayment.id).label("first_payment"), func.max(ClaimPayment.id).label("last_payment"))
+        .join(ClaimPayment, ClaimPayment.claim_pk == Claim.id)
+        .where(member_charged())
+        .group_by(Claim.id, Claim.patient_share, Claim.patient_responsibility)
         .subquery("charged_members")
     )
 
@@ -750,14 +770,13 @@ def nearest_denial_deadlines(
         if day.remit_date is not None:
             per_plan = dated.setdefault(_lob(day.line_of_business).value, {})
             per_plan[day.remit_date] = per_plan.get(day.remit_date, 0) + day.denials
-    windows: dict[str, tuple[date, date]] = {}
-    for last_day in kinds.values():
+    windows: dict[str, list[tuple[date, date]]] = {}
+    for last_day in kinds.values():  # each kind's own window: the kinds' windows lie months apart
         for plan, since in _still_open_since(today, last_day).items():
             window = _window(plan, dated.get(plan, {}), since, last_day, limit)
             if window is not None:
-                known = windows.get(plan, window)
-                windows[plan] = (min(known[0], window[0]), max(known[1], window[1]))
-    found = open_denials.remitted_between(session, windows, windows.get(LineOfBusiness.COMMERCIAL.value))
+                windows.setdefault(plan, []).append(window)
+    found = open_denials.remitted_between(session, windows, windows.get(LineOfBusiness.COMMERCIAL.value, []))
     nearest = {}
     for kind, last_day in kinds.items():
         due = [(row, last_day(row.line_of_business, row.remit_date)) for row in found]
@@ -782,13 +801,16 @@ def open_counts(
             or 0
         )
         + sum(day.denials for day in days if day.level == "line"),
-        "timely_filing": _count(session, select(Claim.id).where(_filing_soon(today, settings, 30))),
+        "timely_filing": session.scalar(
+            select(func.count()).select_from(Claim).where(_filing_soon(today, settings, 30))) or 0,
         "corrections": sum(
             day.denials for day in days
             if day.remit_date is not None and day.remit_date >= since[_lob(day.line_of_business).value]
         ),
         "unmatched": unmatched_money(session).count,  # the rows of `worklist unmatched` (issue 18)
-        "patient_responsibility": _count(session, select(_charged_members())),
+        # the claims of ``_charged_members`` (kept totals come only from postings), from the partial index
+        "patient_responsibility": session.scalar(
+            select(func.count()).select_from(Claim).where(member_charged())) or 0,
     }
 
 

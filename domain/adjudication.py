@@ -64,11 +64,15 @@ class ClaimSums(NamedTuple):
     def balanced(self, paid: Decimal) -> bool:
         return not self.unbalanced_lines and self.expected_paid == paid
 
-    def claim_money(self, charge: Decimal, paid: Decimal) -> tuple[Decimal, Decimal, Decimal, Decimal]:
-        """What the CLP these are the sums of (CLP03 ``charge``, CLP04 ``paid``) adds to its claim's
-        paid, contractual, denied and patient share: the contractual adjustments are every CAS that is
-        neither the patient's nor denied (CLP03 − ``expected_paid`` is the sum of every CAS)."""
-        return paid, charge - self.expected_paid - self.patient - self.denied, self.denied, self.patient
+    def claim_money(self, charge: Decimal, paid: Decimal,
+                    responsibility: Decimal) -> tuple[Decimal, Decimal, Decimal, Decimal, Decimal]:
+        """What the CLP these are the sums of (CLP03 ``charge``, CLP04 ``paid``, the patient
+        ``responsibility`` recorded for it: CLP05, or the PR CAS when CLP05 is absent) adds to its
+        claim's paid, contractual, denied, patient share and patient responsibility: the contractual
+        adjustments are every CAS that is neither the patient's nor denied (CLP03 − ``expected_paid``
+        is the sum of every CAS)."""
+        return (paid, charge - self.expected_paid - self.patient - self.denied, self.denied, self.patient,
+                responsibility)
 
 
 def is_contractual(group: str, reason: str) -> bool:

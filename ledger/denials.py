@@ -11,14 +11,27 @@ database counts them or returns the earliest few without a list of every denial 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, null, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from domain.adjudication import CONTRACTUAL_ADJUSTMENTS
+from ledger.kept_denials import open_claim_denial
 from ledger.models import (
     Adjustment,
     Claim,
@@ -49,26 +62,11 @@ def _denied_cas() -> ColumnElement[bool]:
     return and_(Adjustment.group_code != "PR", ~contractual)
 
 
-def _claim_denials() -> Select[*tuple[Any, ...]]:
-    """Denied claims with their standing denial's remittance (``denial_worklist``'s rows): the standing
-    CLP looked up per denied claim (its newest, not a reversal, not reversed), not grouped for all."""
-    posting = aliased(ClaimPayment, name="posting")
-    standing = (
-        select(func.max(posting.id))
-        .where(posting.claim_pk == Claim.id, posting.status_code != "22", _not_reversed(posting))
-        .scalar_subquery()
-    )
-    return (
-        select(
-            literal("claim").label("level"), Claim.claim_id, Claim.revision, literal("").label("line_id"),
-            Claim.line_of_business,
-            Remittance.payment_date, null().label("posted_at"),
-        )
-        .select_from(Claim)
-        .join(ClaimPayment, ClaimPayment.id == standing)
-        .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
-        .where(Claim.status == ClaimStatus.DENIED, ClaimPayment.outcome == ClaimStatus.DENIED)
-    )
+def claim_denial_query(*columns: Any) -> Select[*tuple[Any, ...]]:
+    """``columns`` of the denied claims whose standing CLP (newest, not a reversal, not reversed) is a
+    denial (``denial_worklist``'s rows): kept on the claim row (``ledger.kept_denials``), so they are
+    read from migration 0014's partial index by plan and remittance date (``Claim.denial_remit_date``)."""
+    return select(*columns).select_from(Claim).where(open_claim_denial())
 
 
 def line_denial_query(*columns: Any) -> Select[*tuple[Any, ...]]:
@@ -79,11 +77,16 @@ def line_denial_query(*columns: Any) -> Select[*tuple[Any, ...]]:
     newer = aliased(ClaimPayment, name="newer")
     newest = ~select(newer.id).where(newer.claim_pk == ClaimPayment.claim_pk, newer.id > ClaimPayment.id,
                                      newer.status_code != "22").exists()
-    denied_money = (
+    denied_money = (  # a line's CAS carry its CLP's id too: found by 0009's index on it
         select(func.coalesce(func.sum(Adjustment.amount), 0))
-        .where(Adjustment.service_payment_id == ServicePayment.id, _denied_cas())
+        .where(Adjustment.claim_payment_id == ServicePayment.claim_payment_id,
+               Adjustment.service_payment_id == ServicePayment.id, _denied_cas())
         .scalar_subquery()
     )
+    unpaid = aliased(ServicePayment, name="unpaid")
+    # the postings with a line that paid nothing, from migration 0014's partial index (its condition
+    # written as the index's): the search starts there, not at every paid claim's newest posting
+    with_unpaid_line = select(unpaid.claim_payment_id).where(unpaid.paid <= literal_column("0"))
     return (
         select(*columns)
         .select_from(ServicePayment)
@@ -92,8 +95,9 @@ def line_denial_query(*columns: Any) -> Select[*tuple[Any, ...]]:
         .join(Remittance, Remittance.id == ClaimPayment.remittance_id)
         .outerjoin(ServiceLine, ServiceLine.id == ServicePayment.service_line_id)
         .where(
+            ClaimPayment.id.in_(with_unpaid_line),
             Claim.status.in_((ClaimStatus.PAID, ClaimStatus.PARTIALLY_PAID)),
-            ServicePayment.paid <= 0,
+            ServicePayment.paid <= literal_column("0"),
             ClaimPayment.status_code != "22",
             newest,
             _not_reversed(),
@@ -102,20 +106,30 @@ def line_denial_query(*columns: Any) -> Select[*tuple[Any, ...]]:
     )
 
 
-def _line_denials() -> Select[*tuple[Any, ...]]:
-    """Denied lines of paid claims, with what a deadline needs."""
-    return line_denial_query(
-        literal("line").label("level"), Claim.claim_id, Claim.revision,
-        func.coalesce(ServiceLine.line_id, ServicePayment.line_ref, "").label("line_id"),
-        Claim.line_of_business, Remittance.payment_date, Remittance.created_at.label("posted_at"),
-    )
+_LEVELS = (
+    # level, its query, its line id, its remittance date (BPR16) and stand-in date (a line's remittance
+    # without BPR16 is dated by its posting; a whole claim's is undated)
+    ("line", line_denial_query, func.coalesce(ServiceLine.line_id, ServicePayment.line_ref, ""),
+     Remittance.payment_date, Remittance.created_at),
+    ("claim", claim_denial_query, literal(""), Claim.denial_remit_date, None),
+)
 
 
-def denials() -> Any:
-    """Every open denial (claim and line), one row each: level, claim_id, revision, line_id,
-    line_of_business, payment_date (BPR16) and posted_at (when a line's remittance has no BPR16,
-    its day of posting stands in)."""
-    return union_all(_line_denials(), _claim_denials()).subquery("denials")
+def denials(*, identified: bool = True, where: Any = None) -> Any:
+    """Every open denial (claim and line), one row each: level, line_of_business, payment_date (BPR16)
+    and posted_at (when a line's remittance has no BPR16, its day of posting stands in), and, when
+    ``identified``, claim_id, revision and line_id (only what the caller reads is asked for, so the
+    database can answer a count from an index).  ``where(payment_date, posted_at)``:
+    a condition each level applies to its own rows (posted_at None for the undated level)."""
+    parts = []
+    for level, query, line_id, payment_date, posted_at in _LEVELS:
+        columns: list[Any] = [literal(level).label("level"), Claim.line_of_business, payment_date.label("payment_date"),
+                   (posted_at if posted_at is not None else null()).label("posted_at")]
+        if identified:
+            columns += [Claim.claim_id, Claim.revision, line_id.label("line_id")]
+        part = query(*columns)
+        parts.append(part if where is None else part.where(where(payment_date, posted_at)))
+    return union_all(*parts).subquery("denials")
 
 
 class DenialDay(NamedTuple):
@@ -135,7 +149,7 @@ def denial_days(session: Session) -> list[DenialDay]:
     """How many denials of each level (claim, line) each plan had remitted on each day: a few
     thousand rows at most, from which the caller counts what is still open and finds where the
     nearest deadlines lie, reading the denials once."""
-    rows = denials()
+    rows = denials(identified=False)
     undated = case((rows.c.payment_date.is_(None), rows.c.posted_at))
     query = select(rows.c.level, rows.c.line_of_business, rows.c.payment_date, undated, func.count()).group_by(
         rows.c.level, rows.c.line_of_business, rows.c.payment_date, undated)
@@ -146,32 +160,37 @@ def denial_days(session: Session) -> list[DenialDay]:
     return [DenialDay(level, lob, day, count) for (level, lob, day), count in counted.items()]
 
 
-def _remitted_since(rows: Any, since: date) -> ColumnElement[bool]:
-    return or_(
-        rows.c.payment_date >= since,
-        and_(rows.c.payment_date.is_(None), rows.c.posted_at >= datetime(since.year, since.month, since.day,
-                                                                         tzinfo=UTC)),
-    )
+def _remitted_since(payment_date: Any, posted_at: Any, since: date) -> ColumnElement[bool]:
+    dated = payment_date >= since
+    if posted_at is None:
+        return dated
+    return or_(dated, and_(payment_date.is_(None), posted_at >= datetime(since.year, since.month, since.day,
+                                                                          tzinfo=UTC)))
 
 
-def _remitted_between(rows: Any, first: date, last: date) -> ColumnElement[bool]:
-    return and_(_remitted_since(rows, first), ~_remitted_since(rows, last + timedelta(days=1)))
+def _remitted_between(payment_date: Any, posted_at: Any, first: date, last: date) -> ColumnElement[bool]:
+    return and_(_remitted_since(payment_date, posted_at, first),
+                ~_remitted_since(payment_date, posted_at, last + timedelta(days=1)))
 
 
 def remitted_between(
-    session: Session, windows: Mapping[str, tuple[date, date]], other: tuple[date, date] | None
+    session: Session, windows: Mapping[str, Sequence[tuple[date, date]]], other: Sequence[tuple[date, date]]
 ) -> list[DenialDate]:
-    """The denials remitted within their plan's window (first and last day; ``other``: the window
-    of a plan not in ``windows``, None for none)."""
-    rows = denials()
-    picked = [and_(rows.c.line_of_business == lob, _remitted_between(rows, *window))
-              for lob, window in windows.items()]
-    if other is not None:
-        picked.append(and_(rows.c.line_of_business.not_in(list(windows)), _remitted_between(rows, *other)))
-    if not picked:
+    """The denials remitted within one of their plan's windows (first and last day; ``other``: the
+    windows of a plan not in ``windows``): each level picks its own rows, so only those are read."""
+    if not any(windows.values()) and not other:
         return []
+
+    def picked(payment_date: Any, posted_at: Any) -> ColumnElement[bool]:
+        plans = [and_(Claim.line_of_business == lob, _remitted_between(payment_date, posted_at, *window))
+                 for lob, plan_windows in windows.items() for window in plan_windows]
+        plans += [and_(Claim.line_of_business.not_in(list(windows)), _remitted_between(payment_date, posted_at, *window))
+                  for window in other]
+        return or_(*plans)
+
+    rows = denials(where=picked)
     query = select(rows.c.claim_id, rows.c.revision, rows.c.line_id, rows.c.line_of_business, rows.c.payment_date,
-                   rows.c.posted_at).where(or_(*picked))
+                   rows.c.posted_at)
     found = []
     for claim_id, revision, line_id, lob, paid_on, posted in session.execute(query):
         remit_date = _remit_date(paid_on, posted)

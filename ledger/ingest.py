@@ -37,6 +37,7 @@ from ledger.claims import (
     transition,
 )
 from ledger.db import Ledger
+from ledger.kept_denials import NO_STANDING_DENIAL, STANDING_DENIAL
 from ledger.models import Claim, ClaimEvent, ClaimStatus
 from ledger.models import ServiceLine as LineRow
 from ledger.prepared import Checker, PreparedClaim, findings_json, prepare_claim
@@ -234,7 +235,7 @@ def _insert_new(session: Session, parties: PartyCache, new_rows: list[_NewRow], 
     first = new_rows[0].claim
     columns = ("id", *(_COLUMN_OF[key] for key in first.columns), *(f"{role}_id" for role in PARTY_ROLES),
                "content_hash", "revision", "replaces_id", "status", "findings", "payer_claim_number",
-               "created_at", "updated_at", *TOTALS)
+               "created_at", "updated_at", *TOTALS, *STANDING_DENIAL)
     if sorted(columns) != sorted(claims_table.columns.keys()):
         raise ValueError("a new claim row must name every column of the claims table")
     rows = []
@@ -242,7 +243,7 @@ def _insert_new(session: Session, parties: PartyCache, new_rows: list[_NewRow], 
         claim = new.claim
         links = parties.ids_of(claim.parties).values()
         rows.append((pk, *claim.columns.values(), *links, claim.digest, new.revision, new.replaces_id, new.status,
-                     claim.findings, None, now, now, *NOTHING_POSTED))
+                     claim.findings, None, now, now, *NOTHING_POSTED, *NO_STANDING_DENIAL))
     writer.insert(claims_table, columns, rows)
     line_rows = [(pk, *line) for pk, new in zip(ids, new_rows, strict=True) for line in new.claim.lines]
     line_ids = writer.allocate_ids(lines_table, len(line_rows))

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
@@ -21,7 +22,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     func,
+    literal_column,
+    or_,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -88,6 +92,19 @@ class Party(Base):
     zip: Mapped[str | None] = mapped_column(String(9))
 
 
+STANDING_DENIAL_INDEXED = "denial_payment_id IS NOT NULL"
+"""Claim revisions whose standing CLP is a denial (``ledger.kept_denials``), as the index's SQL text; an
+open denial is one of them whose status is denied (read from the index too)."""
+OPEN_DENIAL_INDEX = ("line_of_business", "denial_remit_date", "claim_id", "revision", "status", "denial_payment_id")
+"""Its columns: what the counts and deadlines read, and the columns of the conditions (SQLite reads a
+partial index as covering only when it lists them)."""
+NO_COST_SHARE = ("one_care", "sco")
+"""``domain.claim.NO_COST_SHARE_PLANS`` spelled out, as the partial index below is written."""
+MEMBER_CHARGED = "line_of_business IN ('one_care', 'sco') AND (patient_share > 0 OR patient_responsibility > 0)"
+"""SCO / One Care claim revisions whose postings put money on the member (Σ PR CAS or Σ CLP05 above
+zero; those plans' members have no cost share), as the index's SQL text."""
+
+
 class Claim(Base):
     """One revision of a claim: the original (1), a replacement (7) or a void (8)."""
 
@@ -101,6 +118,15 @@ class Claim(Base):
         # plan and date of service, and status / A/R aging / headline sums read from the index alone
         Index("ix_claims_status_line_of_business_first_service_date_money", "status", "line_of_business",
               "first_service_date", "billed", "paid", "contractual", "patient_share", "denied"),
+        # 0014: the SCO / One Care claims that put money on the member, counted by ``status`` from
+        # this index alone (the worklist's condition, ``MEMBER_CHARGED``, word for word: the database
+        # uses a partial index only for a query whose WHERE repeats the index's)
+        Index("ix_claims_member_charged", "claim_id", sqlite_where=text(MEMBER_CHARGED),
+              postgresql_where=text(MEMBER_CHARGED)),
+        # 0014: the open whole-claim denials by plan and remittance date (``ledger.denials``), with the
+        # columns of its condition and what a deadline lists, so they are read from it alone
+        Index("ix_claims_open_denials", *OPEN_DENIAL_INDEX, sqlite_where=text(STANDING_DENIAL_INDEXED),
+              postgresql_where=text(STANDING_DENIAL_INDEXED)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -125,6 +151,13 @@ class Claim(Base):
     contractual: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"), server_default=text("0"))
     denied: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"), server_default=text("0"))
     patient_share: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"), server_default=text("0"))
+    # 0014: Σ CLP05, kept the same way (the member-charged worklist reads it with patient_share)
+    patient_responsibility: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0"),
+                                                            server_default=text("0"))
+    # 0014: the standing CLP when it is a denial, and its remittance's BPR16 (``ledger.kept_denials``);
+    # no foreign key: the poster writes both in the transaction that posts the CLP
+    denial_payment_id: Mapped[int | None] = mapped_column(Integer)
+    denial_remit_date: Mapped[date | None] = mapped_column(Date)
     first_service_date: Mapped[date] = mapped_column(Date)
     billing_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
     subscriber_id: Mapped[int] = mapped_column(ForeignKey("parties.id"))
@@ -144,6 +177,14 @@ class Claim(Base):
         back_populates="claim", order_by="ServiceLine.position", cascade="all, delete-orphan"
     )
 
+
+
+def member_charged() -> ColumnElement[bool]:
+    """``MEMBER_CHARGED`` on ``Claim``: with its values written in the SQL, not bound, so the database
+    can answer from the partial index (it serves only a query whose WHERE repeats its condition)."""
+    zero: ColumnElement[int] = literal_column("0")
+    return and_(Claim.line_of_business.in_([literal_column(f"'{plan}'") for plan in NO_COST_SHARE]),
+                or_(Claim.patient_share > zero, Claim.patient_responsibility > zero))
 
 class ServiceLine(Base):
     __tablename__ = "service_lines"
@@ -318,7 +359,12 @@ class ServicePayment(Base):
     """One SVC: a line's adjudication (service_line_id NULL = not matched to a billed line)."""
 
     __tablename__ = "service_payments"
-    __table_args__ = (Index("ix_service_payments_claim_payment_id", "claim_payment_id"),)  # 0003
+    __table_args__ = (
+        Index("ix_service_payments_claim_payment_id", "claim_payment_id"),  # 0003
+        # 0014: the lines that paid nothing, where a denied line is looked for (``ledger.denials``)
+        Index("ix_service_payments_unpaid", "claim_payment_id", sqlite_where=text("paid <= 0"),
+              postgresql_where=text("paid <= 0")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # 0012: no foreign key, the poster gives it (migration 0012 says why; its parent's DELETE is refused)

@@ -1,8 +1,10 @@
-"""Each claim revision's posted money, kept on its row: paid, contractual, denied and patient share.
+"""Each claim revision's posted money, kept on its row: paid, contractual, denied and patient share
+(Σ PR CAS), and the patient responsibility the payer stated (Σ CLP05).
 
 These are sums over ``claim_payments`` and their ``adjustments`` (``domain.adjudication``'s
 meaning: PR is the patient's, ``CONTRACTUAL_ADJUSTMENTS`` the agreed price, the rest denied; a
-CLP02 22 reversal posts negative amounts and nets out).  The claim list, the A/R aging, ``status``
+CLP02 22 reversal posts negative amounts and nets out).  The patient-responsibility worklist and
+its count in ``status`` pick the SCO / One Care claims with either share above zero from them.  The claim list, the A/R aging, ``status``
 and the headline figures read them from the claim instead of adding up every posting of the ledger
 on every read (docs/scaling.md, "Reads").  They live on ``claims`` rather than in a 1:1 table
 because every one of those reads groups claims by their own columns (status, plan, date of service):
@@ -20,7 +22,8 @@ Kept in the writer's transaction, set-based:
   (``recompute_on_flush``) or an INSERT / UPDATE / DELETE statement (``recompute_on_execute``) —
   has the claims it touched summed again in the same transaction (the two are registered on
   every ``ledger.db.Ledger`` session; what goes straight to the driver must call this module);
-- migration 0011 fills them for an existing ledger (``add_posted_totals``).
+- migration 0011 fills them for an existing ledger (``add_posted_totals``), and migration 0014 the
+  stated patient responsibility it added.
 
 ``tests/test_money_integrity_stateful.py`` checks after every step that the kept totals equal the
 sums recomputed from the postings.
@@ -35,30 +38,33 @@ from typing import Any
 from sqlalchemy import Connection, and_, case, func, inspect, literal, or_, select, union_all, update
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from ledger.kept_denials import mark_claims
 from ledger.models import Adjustment, Claim, ClaimPayment
 from ledger.money import is_contractual_sql
 
-TOTALS = ("paid", "contractual", "denied", "patient_share")
+TOTALS = ("paid", "contractual", "denied", "patient_share", "patient_responsibility")
 """The kept columns of ``claims``, in the order ``posted_sums`` gives them."""
 NOTHING_POSTED = (Decimal("0"),) * len(TOTALS)
 """The totals of a claim revision no posting names yet (a new row)."""
 
 
 def posted_sums(*where: Any) -> Any:
-    """Per claim revision, the four totals of the postings ``where`` picks (conditions on
+    """Per claim revision, the kept totals of the postings ``where`` picks (conditions on
     ``ClaimPayment``): ``claim_payments UNION ALL adjustments``, each row carrying one kind of
     amount in its own column, grouped by claim — one pass over each table."""
     patient = Adjustment.group_code == "PR"
     contractual = and_(~patient, is_contractual_sql(Adjustment.group_code, Adjustment.reason_code))
     zero = literal(0)
     paid = select(ClaimPayment.claim_pk.label("claim_pk"), ClaimPayment.paid.label("paid"),
-                  zero.label("contractual"), zero.label("denied"), zero.label("patient_share")).where(
+                  zero.label("contractual"), zero.label("denied"), zero.label("patient_share"),
+                  ClaimPayment.patient_responsibility.label("patient_responsibility")).where(
         ClaimPayment.claim_pk.is_not(None), *where)
     cas = (
         select(ClaimPayment.claim_pk, zero,
                case((contractual, Adjustment.amount), else_=0),
                case((or_(patient, contractual), 0), else_=Adjustment.amount),
-               case((patient, Adjustment.amount), else_=0))
+               case((patient, Adjustment.amount), else_=0),
+               zero)
         .join(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)
         .where(ClaimPayment.claim_pk.is_not(None), *where)
     )
@@ -70,27 +76,29 @@ def posted_sums(*where: Any) -> Any:
     )
 
 
-def _add(connection: Connection | Session, sums: Any) -> None:
-    """Add ``sums`` to the kept totals of the claims they name: one ``UPDATE … FROM``."""
+def _add(connection: Connection | Session, sums: Any, names: Collection[str] = TOTALS) -> None:
+    """Add ``sums`` to the kept totals (``names``) of the claims they name: one ``UPDATE … FROM``."""
     connection.execute(
         update(Claim)
-        .values({name: getattr(Claim, name) + sums.c[name] for name in TOTALS})
+        .values({name: getattr(Claim, name) + sums.c[name] for name in names})
         .where(Claim.id == sums.c.claim_pk)
         .execution_options(synchronize_session=False)
     )
 
 
-def add_posted_totals(connection: Connection | Session) -> None:
-    """Every posting added to its claim's totals: the backfill of a ledger whose totals are all zero
-    (migration 0011; ``benchmarks/ledger_scale.py`` after its bulk load)."""
-    _add(connection, posted_sums())
+def add_posted_totals(connection: Connection | Session, names: Collection[str] = TOTALS) -> None:
+    """Every posting added to its claim's totals (``names``): the backfill of a ledger whose totals are
+    all zero (migrations 0011 and 0014; ``benchmarks/ledger_scale.py`` after its bulk load)."""
+    _add(connection, posted_sums(), names)
 
 
 def recompute_claim_totals(connection: Connection | Session, claim_pks: Collection[int]) -> None:
-    """The totals of these claims summed again from their postings."""
+    """The totals of these claims summed again from their postings (and their standing denials,
+    ``ledger.kept_denials``, read again)."""
     connection.execute(update(Claim).where(Claim.id.in_(list(claim_pks))).values({name: 0 for name in TOTALS})
                        .execution_options(synchronize_session=False))
     _add(connection, posted_sums(ClaimPayment.claim_pk.in_(list(claim_pks))))
+    mark_claims(connection, claim_pks)  # their standing denials hang on the same postings
 
 
 def recompute_on_flush(session: Session, flush: UOWTransaction) -> None:

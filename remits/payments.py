@@ -73,6 +73,7 @@ from edi.x835 import (
 from ledger import postings
 from ledger.bulk import BulkWriter, bulk_writes
 from ledger.claims import transition
+from ledger.kept_denials import mark_remittance
 from ledger.models import (
     Adjustment,
     Claim,
@@ -402,6 +403,7 @@ class _Poster:
         self._post_provider_adjustments(remit)
         self._write()
         assert self.remittance_id is not None  # self.writing
+        mark_remittance(self.connection, self.remittance_id)
         self.session.execute(update(_REMITTANCES).where(Remittance.id == self.remittance_id)
                              .values(content_sha256=end.fingerprint))
         self.report.posted += 1
@@ -506,7 +508,7 @@ class _Poster:
         if patient is None:
             patient = sums.patient
         if claim_pk is not None:
-            added = sums.claim_money(clp.charge, clp.paid)
+            added = sums.claim_money(clp.charge, clp.paid, patient)
             kept = self.claim_money.get(claim_pk)
             if kept is None:
                 self.claim_money[claim_pk] = list(added)

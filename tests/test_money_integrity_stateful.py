@@ -110,8 +110,14 @@ def no_syntax_findings(_text: str) -> list[object]:
     return []
 
 
+DENIED_ID = "HL-4"
+"""Billed for psychological testing without its REF*G1: the sandbox denies its one line CO-197, so
+the claim is denied whole (CLP02 4) — a standing denial to keep, reverse and replace."""
+
+
 def the_claim(claim_id: str, charge: Decimal = CHARGES[0]) -> Any:
-    return make_claim(claim_id, subscriber=SUBSCRIBER, lines=(make_line("L1", charge=charge),))
+    procedure = {"procedure_code": "96130"} if claim_id == DENIED_ID else {}
+    return make_claim(claim_id, subscriber=SUBSCRIBER, lines=(make_line("L1", charge=charge, **procedure),))
 
 
 def reenveloped(text: str, control: int) -> str:
@@ -317,23 +323,49 @@ class BillingOffice(RuleBasedStateMachine):
 
     @invariant()
     def kept_claim_totals_equal_the_postings(self) -> None:
-        """The totals the ledger keeps on each claim revision (``ledger.totals``) equal its postings summed
-        here, in Python, with ``domain.adjudication``'s meaning: a writer that forgets them fails this."""
+        """The totals the ledger keeps on each claim revision (``ledger.totals``: Σ CLP04, contractual,
+        denied and PR CAS, Σ CLP05) equal its postings summed here, in Python, with
+        ``domain.adjudication``'s meaning: a writer that forgets them fails this."""
         expected: dict[int, list[Decimal]] = {}
         with self.ledger.session() as session:
-            kept = {pk: [paid, contractual, denied, patient] for pk, paid, contractual, denied, patient in session.execute(
-                select(Claim.id, Claim.paid, Claim.contractual, Claim.denied, Claim.patient_share))}
-            for pk, paid in session.execute(select(ClaimPayment.claim_pk, ClaimPayment.paid)
-                                            .where(ClaimPayment.claim_pk.is_not(None))):
-                expected.setdefault(pk, [D(0)] * 4)[0] += paid
+            kept = {pk: list(totals) for pk, *totals in session.execute(
+                select(Claim.id, Claim.paid, Claim.contractual, Claim.denied, Claim.patient_share,
+                       Claim.patient_responsibility))}
+            for pk, paid, stated in session.execute(
+                    select(ClaimPayment.claim_pk, ClaimPayment.paid, ClaimPayment.patient_responsibility)
+                    .where(ClaimPayment.claim_pk.is_not(None))):
+                totals = expected.setdefault(pk, [D(0)] * 5)
+                totals[0] += paid
+                totals[4] += stated
             for pk, group, reason, amount in session.execute(
                     select(ClaimPayment.claim_pk, Adjustment.group_code, Adjustment.reason_code, Adjustment.amount)
                     .join(ClaimPayment, ClaimPayment.id == Adjustment.claim_payment_id)
                     .where(ClaimPayment.claim_pk.is_not(None))):
                 kind = 3 if group == "PR" else 1 if is_contractual(group, reason) else 2
-                expected.setdefault(pk, [D(0)] * 4)[kind] += amount
+                expected.setdefault(pk, [D(0)] * 5)[kind] += amount
         assert {pk: totals for pk, totals in kept.items() if any(totals)} == {
             pk: totals for pk, totals in expected.items() if any(totals)}
+
+    @invariant()
+    def kept_standing_denials_equal_the_postings(self) -> None:
+        """Each claim revision's kept standing denial (``ledger.kept_denials``): its newest CLP that is
+        neither a reversal nor reversed, when that is a denial, and its remittance's date — found here
+        from every posting, in Python."""
+        with self.ledger.session() as session:
+            kept = {pk: (payment, day) for pk, payment, day in session.execute(
+                select(Claim.id, Claim.denial_payment_id, Claim.denial_remit_date))}
+            postings = session.execute(
+                select(ClaimPayment.id, ClaimPayment.claim_pk, ClaimPayment.status_code, ClaimPayment.outcome,
+                       ClaimPayment.reverses_id, Remittance.payment_date)
+                .join(Remittance, Remittance.id == ClaimPayment.remittance_id)).all()
+        reversed_ids = {row.reverses_id for row in postings if row.reverses_id is not None}
+        standing: dict[int, Any] = {}
+        for row in sorted(postings, key=lambda r: r.id):
+            if row.claim_pk is not None and row.status_code != "22" and row.id not in reversed_ids:
+                standing[row.claim_pk] = row
+        expected = {pk: (None, None) for pk in kept}
+        expected.update({pk: (row.id, row.payment_date) for pk, row in standing.items() if row.outcome == "denied"})
+        assert kept == expected
 
     @invariant()
     def money_only_from_our_payer_to_our_payee_on_sent_revisions(self) -> None:

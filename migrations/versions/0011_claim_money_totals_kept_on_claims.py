@@ -31,7 +31,7 @@ NEW_INDEX = 'ix_claims_status_line_of_business_first_service_date_money'
 def upgrade() -> None:
     for name in TOTALS:  # a plain ADD COLUMN on both databases (no table copy)
         op.add_column('claims', sa.Column(name, Money(), nullable=False, server_default=sa.text('0')))
-    add_posted_totals(op.get_bind())
+    add_posted_totals(op.get_bind(), TOTALS)  # its own four: 0014 adds the fifth
     op.drop_index(OLD_INDEX, table_name='claims')
     op.create_index(NEW_INDEX, 'claims', ['status', 'line_of_business', 'first_service_date', 'billed', 'paid',
                                           'contractual', 'patient_share', 'denied'], unique=False)

@@ -1,0 +1,105 @@
+"""Each claim revision's standing denial, kept on its row: which CLP it is and its remittance date.
+
+A claim's standing CLP is its newest that is neither a CLP02 22 reversal nor reversed; when that
+CLP is a denial, ``claims.denial_payment_id`` names it and ``claims.denial_remit_date`` holds its
+remittance's BPR16 date (NULL when the 835 gave none).  A whole-claim denial is open while the
+claim's status is ``denied`` too (``ledger.denials``), so ``status`` counts open denials per plan and
+remittance date from one partial index (migration 0014) instead of looking up the standing CLP
+of every denied claim on every read (docs/scaling.md, "Reads").
+
+Both depend only on the claim's postings, so they are kept where the money totals are
+(``ledger.totals``), in the writer's transaction, set-based:
+
+- the 835 poster marks the claims a remittance can change (``mark_remittance``: a claim that got a
+  denial or a reversal, or that had a standing denial and got a newer CLP);
+- any other writer of postings through a ledger session has its claims marked again with their
+  totals (``ledger.totals.recompute_claim_totals`` calls ``mark_claims``);
+- migration 0014 marks an existing ledger (``mark_all``).
+
+A remittance's BPR16 is written with it and never changed, so the date does not go stale.
+``tests/test_money_integrity_stateful.py`` checks after every step that both equal what the
+postings say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, func, literal_column, or_, select, union, update
+from sqlalchemy.orm import Session, aliased
+
+from ledger.models import Claim, ClaimPayment, ClaimStatus, Remittance
+
+STANDING_DENIAL = ("denial_payment_id", "denial_remit_date")
+"""The kept columns of ``claims``."""
+NO_STANDING_DENIAL = (None, None)
+"""Their values on a claim revision no posting names yet (a new row)."""
+
+
+def open_claim_denial() -> ColumnElement[bool]:
+    """The denied claims with a standing denial: migration 0014's partial index of the claims with a
+    standing denial (``ledger.models.STANDING_DENIAL_INDEXED``, repeated: an index serves only a query
+    whose WHERE repeats its condition), their status read from it.  The status is compared as
+    ``status || ''`` so that no index on ``status`` is usable: SQLite without statistics (a ledger
+    nobody ran ANALYZE on) would otherwise read every denied claim's row through one."""
+    return and_((Claim.status + literal_column("''")) == literal_column(f"'{ClaimStatus.DENIED}'"),
+                Claim.denial_payment_id.is_not(None))
+
+
+def _standing_denial() -> Any:
+    """Per claim (correlated to ``Claim``): the id of its standing CLP when that CLP is a denial."""
+    posting, reversal, standing = (aliased(ClaimPayment, name=name) for name in ("posting", "reversal", "standing"))
+    newest = (
+        select(func.max(posting.id))
+        .where(posting.claim_pk == Claim.id, posting.status_code != "22",
+               ~select(reversal.id).where(reversal.reverses_id == posting.id).exists())
+        .correlate(Claim)  # to the claim of the UPDATE two levels out, not to a claims table of its own
+        .scalar_subquery()
+    )
+    return select(standing.id).where(standing.id == newest, standing.outcome == ClaimStatus.DENIED).scalar_subquery()
+
+
+def _mark(connection: Connection | Session, which: ColumnElement[bool]) -> None:
+    """The claims ``which`` picks, marked from their postings: one ``UPDATE`` (both columns from the
+    standing denial, as ``which`` may read the column the statement changes)."""
+    remit_date = (
+        select(Remittance.payment_date)
+        .join(ClaimPayment, ClaimPayment.remittance_id == Remittance.id)
+        .where(ClaimPayment.id == _standing_denial())
+        .scalar_subquery()
+    )
+    connection.execute(update(Claim).where(which).values(denial_payment_id=_standing_denial(),
+                                                         denial_remit_date=remit_date)
+                       .execution_options(synchronize_session=False))
+
+
+def mark_claims(connection: Connection | Session, claim_pks: Collection[int]) -> None:
+    """These claims' standing denials, read again from their postings."""
+    if claim_pks:
+        _mark(connection, Claim.id.in_(list(claim_pks)))
+
+
+def mark_remittance(connection: Connection, remittance_id: int) -> None:
+    """After one remittance is posted, in the poster's transaction: the claims whose standing denial it
+    can have changed.  A claim that got only CLPs that are not denials and had no standing denial
+    keeps none (its newest CLP is not a denial), so only these are read again: a claim that got a
+    denial or a reversal, a claim a reversal of this remittance names, and a claim that had one."""
+    posted = aliased(ClaimPayment, name="posted")
+    reversed_ = aliased(ClaimPayment, name="reversed")
+    before = aliased(Claim, name="before")
+    here = posted.remittance_id == remittance_id
+    may_change = (
+        select(posted.claim_pk)
+        .join(before, before.id == posted.claim_pk)
+        .where(here, or_(posted.outcome == ClaimStatus.DENIED, posted.status_code == "22",
+                         before.denial_payment_id.is_not(None)))
+    )
+    named = select(reversed_.claim_pk).join(posted, posted.reverses_id == reversed_.id).where(here)
+    _mark(connection, Claim.id.in_(union(may_change, named)))  # one IN: an index lookup per claim named
+
+
+def mark_all(connection: Connection | Session) -> None:
+    """Every claim that ever had a denial posted marked (migration 0014; ``benchmarks/ledger_scale.py``
+    after its bulk load): the others have none."""
+    _mark(connection, Claim.id.in_(select(ClaimPayment.claim_pk).where(ClaimPayment.outcome == ClaimStatus.DENIED)))
