@@ -209,22 +209,24 @@ def test_chunk_lines_match_as_match_line_over_the_claims_whole_lines(ledger_url:
 
 def test_each_posted_claim_row_is_updated_once_with_its_status_number_and_money(db_url: str, tmp_path: Path) -> None:
     """One UPDATE moves a chunk's claims and sets their CLP07 and kept totals: on PostgreSQL a second UPDATE
-    of the rows the first one wrote adds a row version, its index entries and its foreign-key checks again."""
+    of the rows the first one wrote adds a row version, its index entries and its foreign-key checks again.
+    (The kept denials' UPDATE, ``ledger.kept_denials.mark_remittance``, writes only claims that got a denial
+    or a reversal or had a standing denial: none of these paid claims.)"""
     seed_claims(db_url, 23)
     path = tmp_path / "b.835"
     write_benchmark_835(path, 23)
     ledger = Ledger(db_url)
-    updates: list[str] = []
+    rows_written: list[int] = []
 
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+    def seen(_conn: Any, cursor: Any, statement: str, *_: Any) -> None:
         if statement.lstrip().upper().startswith("UPDATE CLAIMS"):
-            updates.append(statement)
+            rows_written.append(cursor.rowcount)
 
-    sa.event.listen(ledger.engine, "before_cursor_execute", seen)
+    sa.event.listen(ledger.engine, "after_cursor_execute", seen)
     with ledger.session() as session:
         post_835_file(session, path, source="b.835", actor="t", report=PaymentReport())
-    sa.event.remove(ledger.engine, "before_cursor_execute", seen)
-    assert len(updates) == 1, updates
+    sa.event.remove(ledger.engine, "after_cursor_execute", seen)
+    assert sum(rows_written) == 23, rows_written  # each posted claim row written once
     from ledger.models import Claim
 
     with ledger.session() as session:
