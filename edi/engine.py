@@ -631,13 +631,18 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
             if check:
                 if count is not None:
                     needs, slot, limit, end, first, zeros = count
-                    if counts[slot] < limit and (not needs or all([counts[i] for i in needs])):
-                        if end:
-                            counts[slot + 1 : end] = zeros
-                            counts[first] += 1
-                        counts[slot] += 1
-                    else:
+                    if counts[slot] >= limit:
                         count = None
+                    else:
+                        for index in needs:
+                            if not counts[index]:
+                                count = None
+                                break
+                        else:
+                            if end:
+                                counts[slot + 1 : end] = zeros
+                                counts[first] += 1
+                            counts[slot] += 1
                 if count is None:
                     assert structure is not None
                     structure.replay(ops, number, sid)
