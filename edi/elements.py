@@ -2,11 +2,15 @@
 
 Two forms of the same rules, chosen per segment at run time, not held equal by a test:
 
-- ``segment_pattern`` compiles a node into one regular expression that accepts only
-  segments every check below would pass (codes, lengths, types, dates, required and
-  unused elements, counts of elements and components) except the syntax notes (P, R, E, C,
-  L), which ``syntax_problem`` checks on a segment the pattern accepted.  It may refuse a
-  valid segment (a leap day, an amount with three decimals): those go to the checks below.
+- ``segment_pattern`` compiles a node into a ``SegmentPattern``: one regular expression
+  and the code sets of its code-list elements.  A segment it ``accepts`` passes every check
+  below (codes, lengths, types, dates, required and unused elements, counts of elements and
+  components) except the syntax notes (P, R, E, C, L), which ``syntax_problem`` checks on a
+  segment it accepted.  It may refuse a valid segment (a leap day, an amount with three
+  decimals): those go to the checks below.  An element with a list of more than a few codes
+  is a captured run of characters looked up in a frozenset, not an alternation of its codes:
+  the alternations (place of service, state, country, qualifier lists) made compiling a
+  process's patterns cost more than checking a 2,000-claim file.
 - ``element_findings`` makes the checks one element at a time and says what failed; it
   runs only for a segment the pattern refused, and for nodes with no pattern.
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from edi.grammar import CompositeSpec, ElementSpec, Grammar, Node
@@ -29,6 +34,7 @@ _NUMBER = re.compile(r"-?[0-9]+")
 _DECIMAL = re.compile(r"-?[0-9]*(\.[0-9]+)?")
 _DIGITS = re.compile(r"[0-9]+")
 MAX_PATTERN_CODES = 5000
+INLINE_CODES = 3  # a code list this short stays an alternation in the regex
 DATE8 = (
     r"(?:1[89]|[2-9][0-9])[0-9]{2}(?:(?:0[13578]|1[02])(?:0[1-9]|[12][0-9]|3[01])"
     r"|(?:0[469]|11)(?:0[1-9]|[12][0-9]|30)|02(?:0[1-9]|1[0-9]|2[0-8]))"
@@ -232,26 +238,58 @@ def syntax_problem(segment_id: str, rule: tuple[Any, ...], elements: list[str]) 
 # --- the compiled form ------------------------------------------------------------------------
 
 
-def _value_pattern(spec: ElementSpec, grammar: Grammar, chars: str) -> str | None:
-    """A regex for the non-empty values of ``spec`` that pass ``check_value``; ``None``: no such regex."""
+class SegmentPattern(NamedTuple):
+    """A segment node's checks compiled: the regex, and for each captured group (numbered from 1 in
+    order) the codes its text must be one of."""
+
+    regex: re.Pattern[str]
+    codes: tuple[frozenset[str], ...]
+
+    def accepts(self, raw: str) -> bool:
+        found = self.regex.fullmatch(raw)
+        if found is None:
+            return False
+        if self.codes:
+            for value, codes in zip(found.groups(), self.codes, strict=True):
+                if value is not None and value not in codes:
+                    return False
+        return True
+
+
+# (spec, map, data characters) -> the spec's codes that pass its checks; a map uses one spec in many loops
+_GOOD_CODES: dict[tuple[ElementSpec, str, str], frozenset[str]] = {}
+
+
+def _value_pattern(spec: ElementSpec, grammar: Grammar, chars: _Classes, code_sets: list[frozenset[str]]) -> str | None:
+    """A regex for the non-empty values of ``spec`` that pass ``check_value``; ``None``: no such regex.
+    A code list of more than ``INLINE_CODES`` codes becomes a captured group, its codes appended to
+    ``code_sets``."""
     if spec.regex or spec.data_ele in ("1250", "1251"):
         return None
     if spec.codes or spec.external:
-        codes = set(spec.codes)
-        if spec.external:
-            codes |= grammar.external_codes.get(spec.external, frozenset())
-        if len(codes) > MAX_PATTERN_CODES:
-            return None
-        good = sorted((c for c in codes if c and not check_value(spec, c, grammar) and re.fullmatch(f"[{chars}]+", c)),
-                      key=lambda c: (-len(c), c))
-        return "(?:" + "|".join(re.escape(c) for c in good) + ")" if good else "(?!)"
+        key = (spec, grammar.map_file, chars.any)
+        good = _GOOD_CODES.get(key)
+        if good is None:
+            codes = set(spec.codes)
+            if spec.external:
+                codes |= grammar.external_codes.get(spec.external, frozenset())
+            if len(codes) > MAX_PATTERN_CODES:
+                return None
+            good = _GOOD_CODES[key] = frozenset(
+                c for c in codes if c and not check_value(spec, c, grammar) and _plain(c, chars.any))
+        if not good:
+            return "(?!)"
+        if len(good) <= INLINE_CODES:
+            return "(?:" + "|".join(re.escape(c) for c in sorted(good, key=lambda c: (-len(c), c))) + ")"
+        code_sets.append(good)
+        return f"([{chars.any}]{{{min(map(len, good))},{max(map(len, good))}}})"
     data_type, low, high = spec.data_type, max(spec.min_len, 1), spec.max_len
     if low > high:
         return "(?!)"
     if data_type in ("AN", "ID"):
         if high == 1:
-            return f"[{chars.replace(' ', '')}]"
-        return f"[{chars}]{{{low - 1},{high - 1}}}[{chars.replace(' ', '')}]"
+            return f"[{chars.last}]"
+        return f"[{chars.any}]{{{low - 1},{high - 1}}}[{chars.last}]"
     if data_type and data_type[0] == "N":
         return f"-?[0-9]{{{low},{high}}}"
     if data_type == "R":
@@ -267,14 +305,15 @@ def _value_pattern(spec: ElementSpec, grammar: Grammar, chars: str) -> str | Non
     return None
 
 
-def _element_pattern(spec: ElementSpec | CompositeSpec, grammar: Grammar, separators: Separators, chars: str) -> tuple[str, bool] | None:
+def _element_pattern(spec: ElementSpec | CompositeSpec, grammar: Grammar, separators: Separators, chars: _Classes,
+                     code_sets: list[frozenset[str]]) -> tuple[str, bool] | None:
     """(pattern of the element's text, whether it may be empty); ``None`` when no pattern is exact enough."""
     if isinstance(spec, CompositeSpec):
         if spec.usage == "N":
             return "", True
         parts = []
         for component in spec.components:
-            value = "" if component.usage == "N" else _value_pattern(component, grammar, chars)
+            value = "" if component.usage == "N" else _value_pattern(component, grammar, chars, code_sets)
             if value is None:
                 return None
             parts.append((value, component.usage != "R"))
@@ -290,25 +329,23 @@ def _element_pattern(spec: ElementSpec | CompositeSpec, grammar: Grammar, separa
         return text + tail, spec.usage != "R"
     if spec.usage == "N":
         return "", True
-    value = _value_pattern(spec, grammar, chars)
+    value = _value_pattern(spec, grammar, chars, code_sets)
     if value is None:
         return None
     return value, spec.usage != "R"
 
 
-def segment_pattern(node: Node, grammar: Grammar, separators: Separators) -> re.Pattern[str] | None:
-    """One regex accepting only segments of ``node`` with no element problem, syntax notes aside
-    (see module doc)."""
+def segment_pattern(node: Node, grammar: Grammar, separators: Separators) -> SegmentPattern | None:
+    """What accepts only segments of ``node`` with no element problem, syntax notes aside (see module doc)."""
     if node.kind != "segment":
         return None
-    reserved = {separators.element, separators.component, separators.segment, separators.repetition}
-    chars = "".join(ch for ch in _class_members() if ch not in reserved)
-    chars = chars.replace("\\", "\\\\").replace("]", "\\]").replace("[", "\\[").replace("-", "\\-").replace("^", "\\^")
+    chars = _classes(frozenset((separators.element, separators.component, separators.segment, separators.repetition)))
     elements = []
+    code_sets: list[frozenset[str]] = []
     for i, spec in enumerate(node.elements):
         if node.id == "DTP" and i in (1, 2):
             return None
-        made = _element_pattern(spec, grammar, separators, chars)
+        made = _element_pattern(spec, grammar, separators, chars, code_sets)
         if made is None:
             return None
         elements.append(made)
@@ -320,7 +357,52 @@ def segment_pattern(node: Node, grammar: Grammar, separators: Separators) -> re.
     tail = ""
     for value, _ in reversed(elements[last_required + 1 :]):
         tail = f"(?:{sep}(?:{value})?{tail})?" if value else f"(?:{sep}{tail})?"
-    return re.compile(text + tail)
+    return SegmentPattern(re.compile(text + tail), tuple(code_sets))
+
+
+class _Classes(NamedTuple):
+    """Character-class bodies of the data characters (separators excluded): any of them, and those an
+    AN value may end with (not a space)."""
+
+    any: str
+    last: str
+
+
+@lru_cache(maxsize=8)
+def _classes(reserved: frozenset[str]) -> _Classes:
+    allowed = [ch for ch in _class_members() if ch not in reserved]
+    return _Classes(_class_body(allowed), _class_body([ch for ch in allowed if ch != " "]))
+
+
+def _class_body(members: list[str]) -> str:
+    """A character class body for ``members`` as runs (``A-Z``): a regex is parsed a character at a
+    time, and every element of every pattern holds a class."""
+    codes = sorted(map(ord, members))
+    runs: list[tuple[int, int]] = []
+    for code in codes:
+        if runs and runs[-1][1] == code - 1:
+            runs[-1] = (runs[-1][0], code)
+        else:
+            runs.append((code, code))
+    body = ""
+    for first, last in runs:
+        body += _class_char(first) if first == last else f"{_class_char(first)}-{_class_char(last)}"
+    return body
+
+
+def _class_char(code: int) -> str:
+    ch = chr(code)
+    return "\\" + ch if ch in "\\]-^[" else ch
+
+
+@lru_cache(maxsize=8)
+def _run_of(chars: str) -> re.Pattern[str]:
+    return re.compile(f"[{chars}]+")
+
+
+def _plain(code: str, chars: str) -> bool:
+    """Whether ``code`` is written only with ``chars`` (a character class body)."""
+    return _run_of(chars).fullmatch(code) is not None
 
 
 def _class_members() -> Iterator[str]:

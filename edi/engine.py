@@ -24,10 +24,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from domain.acks import Envelope
-from edi.elements import element_findings, segment_pattern, syntax_problem
+from edi.elements import SegmentPattern, element_findings, segment_pattern, syntax_problem
 from edi.grammar import Grammar, Node, control_map_for, grammar_for, map_file_for
 from edi.tokenizer import SegmentSource
 from edi.x12 import Separators, X12ParseError
@@ -222,30 +222,11 @@ class _Structure:
         self.counts = [0] * len(grammar.nodes)
         self.findings = findings
 
-    def replay(self, ops: tuple[Any, ...], number: int, sid: str, needs: tuple[int, ...] | None = None) -> None:
-        """``needs``: the nodes the plan's NEED ops name, when the plan is those then one MATCH or ENTER (see
-        ``needs_of``): with every one of them seen and no repeat limit reached, nothing is noted and the
-        plan is its last op's counting alone."""
+    def replay(self, ops: tuple[Any, ...], number: int, sid: str) -> None:
+        """Count what the plan ``ops`` places and note what it finds missing, repeated or misplaced (the walk
+        counts a plan's ``Count`` itself, when it has one and nothing would be noted)."""
         nodes = self.g.nodes
         counts = self.counts
-        if needs is not None:
-            for index in needs:
-                if not counts[index]:
-                    break
-            else:
-                last = ops[-1]
-                if last[0] == MATCH_SEGMENT:
-                    child = nodes[last[1]]
-                    if child.usage != "N" and counts[child.index] < child.max_repeat:
-                        counts[child.index] += 1
-                        return
-                else:
-                    loop = nodes[last[1]]
-                    if loop.usage != "N" and counts[loop.index] < loop.max_repeat:
-                        counts[loop.index + 1 : loop.end] = [0] * (loop.end - loop.index - 1)
-                        counts[loop.index] += 1
-                        counts[last[2]] += 1
-                        return
         missing: list[tuple[int, str]] = []
         add = self.findings.append if self.findings is not None else None
         for op in ops:
@@ -288,15 +269,6 @@ class _Structure:
                 if add:
                     add(Finding(number, sid, None, "1", f"segment {sid} is not expected here (after {nodes[op[1]].path})"))
                 missing = []
-
-    @staticmethod
-    def needs_of(ops: tuple[Any, ...]) -> tuple[int, ...] | None:
-        """The nodes a plan of NEED ops then one MATCH or ENTER needs seen; None for any other plan."""
-        if not ops or ops[-1][0] not in (MATCH_SEGMENT, ENTER_LOOP):
-            return None
-        if any(op[0] not in (NEED_SEGMENT, NEED_LOOP) for op in ops[:-1]):
-            return None
-        return tuple(op[1] for op in ops[:-1])
 
     def _flush(self, missing: list[tuple[int, str]], number: int, keep_pos: int | None) -> None:
         if self.findings is None:
@@ -420,9 +392,39 @@ def group_envelope(interchange: Envelope, gs: list[str]) -> Envelope:
     )
 
 
+class Count(NamedTuple):
+    """A plan whose checks are NEEDs then one MATCH or ENTER, as the counting it comes to when every
+    needed node was seen and ``slot`` is below its repeat limit: nothing to note, so the walk counts it
+    inline instead of replaying the plan's ops (``_Structure.replay``)."""
+
+    needs: tuple[int, ...]  # nodes that must have been seen
+    slot: int  # the segment matched or the loop entered
+    limit: int  # its repeat limit
+    end: int  # a loop entered: one past its last descendant (their counts start again), else 0
+    first: int  # a loop entered: its first segment, counted too
+    zeros: list[int]  # a loop entered: one 0 per descendant
+
+
+def count_of(nodes: list[Node], ops: tuple[Any, ...]) -> Count | None:
+    """A plan of NEED ops then one MATCH or ENTER of a used node as what it counts (see ``Count``);
+    None for any other plan."""
+    if not ops or ops[-1][0] not in (MATCH_SEGMENT, ENTER_LOOP):
+        return None
+    if any(op[0] not in (NEED_SEGMENT, NEED_LOOP) for op in ops[:-1]):
+        return None
+    needs = tuple(op[1] for op in ops[:-1])
+    last = ops[-1]
+    node = nodes[last[1]]
+    if node.usage == "N":
+        return None
+    if last[0] == MATCH_SEGMENT:
+        return Count(needs, node.index, node.max_repeat, 0, 0, [])
+    return Count(needs, node.index, node.max_repeat, node.end, last[2], [0] * (node.end - node.index - 1))
+
+
 # (node pyx12 places the segment at or -1, the checks on the way, the node a lenient reader uses,
-#  the nodes the checks need seen when they are all NEEDs before one MATCH or ENTER: ``_Structure.needs_of``)
-Plan = tuple[int, tuple[Any, ...], int, tuple[int, ...] | None]
+#  the checks as counting alone when they can be: ``count_of``)
+Plan = tuple[int, tuple[Any, ...], int, Count | None]
 
 
 class Engine:
@@ -438,7 +440,7 @@ class Engine:
         self.planner = _Planner(grammar)
         self.steps: list[dict[str, Any]] = [{} for _ in range(len(grammar.nodes) + 1)]
         self.planned = 0
-        self.patterns: dict[Separators, dict[int, re.Pattern[str] | None]] = {}
+        self.patterns: dict[Separators, dict[int, SegmentPattern | None]] = {}
         self.key_fields = grammar.key_fields
         self.first_segment = {node.id: node.index for node in grammar.nodes if node.kind == "segment"}
         # the qualifier's place by segment id: absent = no qualifier, n >= 0 = element n alone,
@@ -489,7 +491,7 @@ class Engine:
         target, ops = self.planner.plan(state, sid, values)
         # not placed: where a lenient reader puts it, by segment id alone
         lenient = self.planner.plan(state, sid, None)[0] if target == -1 else target
-        found = (target, ops, lenient, _Structure.needs_of(ops))
+        found = (target, ops, lenient, count_of(self.grammar.nodes, ops))
         if self.planned < _CACHE_LIMIT:
             self.planned += 1
             if qualified:
@@ -498,7 +500,7 @@ class Engine:
                 row[sid] = found
         return found
 
-    def patterns_for(self, separators: Separators) -> dict[int, re.Pattern[str] | None]:
+    def patterns_for(self, separators: Separators) -> dict[int, SegmentPattern | None]:
         """Each segment node's pattern, compiled the first time a segment is placed at it
         (a map has hundreds of segments, a file uses a few dozen)."""
         return self.patterns.setdefault(separators, {})
@@ -540,10 +542,11 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
         reader.source = data.source
     engine: Engine | None = None
     structure: _Structure | None = None
+    counts: list[int] = []  # structure.counts
     handlers: list[Callable[[list[str], int], None] | None] = []
     steps: list[dict[str, Any]] = []
     key_position: dict[str, int] = {}
-    patterns: dict[int, re.Pattern[str] | None] = {}
+    patterns: dict[int, SegmentPattern | None] = {}
     grammar: Grammar | None = None
     position = -1  # the node of the last segment placed
     number = 0
@@ -576,6 +579,7 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                         assert engine is not None
                         engine = _open_group(state, elements, number, engine)
                         structure = _Structure(engine.grammar, findings if check else None).carry(structure)
+                    counts = structure.counts
                     grammar = engine.grammar
                     position = grammar.by_path[_HEADER_PATHS[sid]]
                     structure.reset_to(grammar.nodes[position].parent, position)
@@ -623,10 +627,25 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
             if step is None:
                 assert engine is not None
                 step = engine.plan(position, sid, elements, component)
-            target, ops, lenient, needs = step
+            target, ops, lenient, count = step
             if check:
-                assert structure is not None
-                structure.replay(ops, number, sid, needs)
+                if count is not None:
+                    needs, slot, limit, end, first, zeros = count
+                    if counts[slot] >= limit:
+                        count = None
+                    else:
+                        for index in needs:
+                            if not counts[index]:
+                                count = None
+                                break
+                        else:
+                            if end:
+                                counts[slot + 1 : end] = zeros
+                                counts[first] += 1
+                            counts[slot] += 1
+                if count is None:
+                    assert structure is not None
+                    structure.replay(ops, number, sid)
             elif target < 0:
                 target = lenient
                 if target < 0 and not (sid.isalnum() and len(sid) <= 3):
@@ -635,7 +654,7 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
             if target < 0:
                 continue
             position = target
-            if check:
+            if check and (target, raw) not in verified:
                 assert engine is not None
                 _check_elements(engine, target, raw, elements, number, separators, findings, verified, patterns)
             if reading_set:
@@ -662,23 +681,21 @@ def _bind(engine: Engine, reader: TransactionReader | None) -> list[Callable[[li
 
 
 def _check_elements(engine: Engine, target: int, raw: str, elements: list[str], number: int, separators: Separators,
-                    findings: list[Finding], verified: set[tuple[int, str]], patterns: dict[int, re.Pattern[str] | None]) -> None:
-    key = (target, raw)
-    if key in verified:
-        return
+                    findings: list[Finding], verified: set[tuple[int, str]], patterns: dict[int, SegmentPattern | None]) -> None:
+    """Check one segment placed at ``target`` (the caller skips a text already ``verified`` there)."""
     node = engine.grammar.nodes[target]
     try:
         pattern = patterns[target]
     except KeyError:
         pattern = patterns[target] = segment_pattern(node, engine.grammar, separators)
-    if pattern is not None and pattern.fullmatch(raw):
+    if pattern is not None and pattern.accepts(raw):
         problems = [p for rule in node.syntax if (p := syntax_problem(node.id, rule, elements)) is not None]
     else:
         problems = element_findings(node, elements, separators, engine.grammar)
     for problem in problems:
         findings.append(Finding(number, node.id, problem.refdes, problem.code, problem.words))
     if not problems and len(verified) < _CACHE_LIMIT:
-        verified.add(key)
+        verified.add((target, raw))
 
 
 # --- the envelope ---------------------------------------------------------------------------------

@@ -323,11 +323,21 @@ def _segment(elements: list[str], terminator: str) -> str:
 
 @dataclass(slots=True)
 class _TransactionWriter:
-    """Writes the 2000A..2400 loops of one transaction set; caches 2000A blocks."""
+    """Writes the 2000A..2400 loops of one transaction set.
+
+    What many claims of a file share is written once and remembered by value: 2000A blocks, a
+    provider's NM1, the payer's NM1, and a service line's SV1, DTP and REF*6R (a practice bills a few
+    codes, amounts and dates, and numbers its lines L1, L2 ...).  Only what was written without an
+    error is remembered, so a bad value is refused with its own message every time."""
 
     terminator: str
     settings: BuildSettings
     _billing_blocks: dict[Provider, list[str]] = field(default_factory=dict)
+    _names: dict[tuple[str, Provider], str] = field(default_factory=dict)
+    _payers: dict[tuple[str, str], str] = field(default_factory=dict)
+    _services: dict[tuple[object, ...], str] = field(default_factory=dict)
+    _dates: dict[date, str] = field(default_factory=dict)
+    _line_ids: dict[str, str] = field(default_factory=dict)
 
     def write_claims(self, claims: Sequence[Claim], out: list[str]) -> None:
         hl = 0
@@ -419,8 +429,9 @@ class _TransactionWriter:
             # 2010BA N3/N4/DMG: "required when the patient is the subscriber; if not required, do not send".
             out.extend(_address_segments(subscriber.address, "subscriber", t))
             out.append(_demographics(_date8(subscriber.dob), subscriber.sex, "subscriber", t))
-        out.append(
-            _segment(
+        payer = self._payers.get((claim.payer_name, claim.payer_id))
+        if payer is None:
+            payer = self._payers[(claim.payer_name, claim.payer_id)] = _segment(
                 [
                     "NM1",
                     "PR",
@@ -435,7 +446,7 @@ class _TransactionWriter:
                 ],
                 t,
             )
-        )
+        out.append(payer)
         if not is_self:
             patient = claim.patient
             assert patient is not None
@@ -487,17 +498,40 @@ class _TransactionWriter:
         billing = claim.billing
         rendering = claim.rendering
         if rendering is not None and rendering.npi != billing.npi:
-            out.append(_name_segment("82", rendering, "rendering provider", t))
+            out.append(self._name("82", rendering, "rendering provider"))
             if rendering.taxonomy:
                 out.append(f"PRV*PE*PXC*{_taxonomy(rendering.taxonomy, 'rendering taxonomy')}{t}")
         facility = _service_facility(claim)
         if facility is not None:
             out.extend(_facility_block(facility, t))
         if claim.supervising is not None:
-            out.append(_name_segment("DQ", claim.supervising, "supervising provider", t))
+            out.append(self._name("DQ", claim.supervising, "supervising provider"))
         n_diagnoses = len(claim.diagnoses)
         for number, line in enumerate(lines, start=1):
-            out.extend(_service_line(number, line, place, n_diagnoses, t))
+            self._service_line(number, line, place, n_diagnoses, out)
+
+    def _name(self, entity: str, provider: Provider, label: str) -> str:
+        key = (entity, provider)
+        found = self._names.get(key)
+        if found is None:
+            found = self._names[key] = _name_segment(entity, provider, label, self.terminator)
+        return found
+
+    def _service_line(self, number: int, line: ServiceLine, claim_place: str, n_diagnoses: int, out: list[str]) -> None:
+        """Loop 2400: LX, SV1, DTP*472, REF*6R."""
+        t = self.terminator
+        key = (line.procedure_code, line.modifiers, line.charge, line.units, line.place_of_service, claim_place,
+               line.diagnosis_pointers, n_diagnoses)
+        service = self._services.get(key)
+        if service is None:
+            service = self._services[key] = _service(line, claim_place, n_diagnoses, t)
+        day = self._dates.get(line.service_date)
+        if day is None:
+            day = self._dates[line.service_date] = f"DTP*472*D8*{_date8(line.service_date)}{t}"
+        reference = self._line_ids.get(line.line_id)
+        if reference is None:
+            reference = self._line_ids[line.line_id] = f"REF*6R*{_identifier(line.line_id, 'line id', longest=50)}{t}"
+        out += (f"LX*{number}{t}", service, day, reference)
 
 
 def _pay_to(claim: Claim) -> Address | None:
@@ -544,8 +578,8 @@ def _check_state(address: Address, label: str) -> None:
         raise ValueError(f"{label} state must be a USPS state code")
 
 
-def _service_line(number: int, line: ServiceLine, claim_place: str, n_diagnoses: int, t: str) -> list[str]:
-    """Loop 2400: LX, SV1, DTP*472, REF*6R."""
+def _service(line: ServiceLine, claim_place: str, n_diagnoses: int, t: str) -> str:
+    """SV1 of loop 2400 (its place of service only where it differs from the claim's)."""
     if len(line.modifiers) > MAX_MODIFIERS:
         raise ValueError(f"line {line.line_id}: more than {MAX_MODIFIERS} modifiers")
     procedure = ":".join(
@@ -562,13 +596,8 @@ def _service_line(number: int, line: ServiceLine, claim_place: str, n_diagnoses:
     if line.units <= 0:
         raise ValueError(f"line {line.line_id}: units must be positive")
     place = _code(line.place_of_service, "place of service", 2)
-    return [
-        f"LX*{number}{t}",
-        f"SV1*{procedure}*{format_amount(line.charge)}*UN*{format_quantity(line.units)}*"
-        f"{place if place != claim_place else ''}**{':'.join(str(p) for p in pointers)}{t}",
-        f"DTP*472*D8*{_date8(line.service_date)}{t}",
-        f"REF*6R*{_identifier(line.line_id, 'line id', longest=50)}{t}",
-    ]
+    return (f"SV1*{procedure}*{format_amount(line.charge)}*UN*{format_quantity(line.units)}*"
+            f"{place if place != claim_place else ''}**{':'.join(str(p) for p in pointers)}{t}")
 
 
 def _diagnoses(diagnoses: tuple[str, ...], t: str) -> str:

@@ -408,7 +408,7 @@ def _load_chunk(session: Session, rows: Sequence[Any]) -> list[DomainClaim]:
     lines: dict[int, list[ServiceLine]] = {row.id: [] for row in rows}
     dates = reader.read(LineRow.service_date)
     # Money is its own conversion on every backend (cents on SQLite, NUMERIC elsewhere), once per amount
-    money = _amounts(connection.dialect)
+    money = stored_amounts(connection.dialect)
     for claim_pk, line_id, service_date, procedure_code, charge, units, place, modifiers, pointers in rows_where_in(
             connection, _LINE_QUERY, list(lines)):
         lines[claim_pk].append(ServiceLine(
@@ -434,7 +434,7 @@ def _load_chunk(session: Session, rows: Sequence[Any]) -> list[DomainClaim]:
     return [_domain_claim(row, party, tuple(lines[row.id]), provider) for row in rows]
 
 
-def _amounts(dialect: Dialect) -> Callable[[Any], Decimal]:
+def stored_amounts(dialect: Dialect) -> Callable[[Any], Decimal]:
     """Stored amounts (never NULL) as ``Decimal``s, each distinct one converted once."""
     money = Money()
 
