@@ -102,7 +102,7 @@ class Mailbox:
 
 
 @pytest.fixture(params=["sftp", "local"])
-def mailbox(request: pytest.FixtureRequest, tmp_path: Path, db_url: str) -> Iterator[Mailbox]:
+def mailbox(request: pytest.FixtureRequest, tmp_path: Path, ledger_url: str) -> Iterator[Mailbox]:
     folder = tmp_path / "practice"
     folder.mkdir(mode=0o700)
     if request.param == "sftp":
@@ -116,8 +116,8 @@ def mailbox(request: pytest.FixtureRequest, tmp_path: Path, db_url: str) -> Iter
         (folder / DEFAULT_CONFIG_NAME).write_text(starter_config(transport_url="file://./clearinghouse"))
         replies = folder / "clearinghouse" / "outbound"
         replies.mkdir(parents=True, mode=0o700)
-    create_ledger(folder / DEFAULT_CONFIG_NAME, db_url)
-    yield Mailbox(folder, replies, db_url)
+    create_ledger(folder / DEFAULT_CONFIG_NAME, ledger_url)  # a copy at the head: the folders made
+    yield Mailbox(folder, replies, ledger_url)
 
 
 def _offer(folder: Path, name: str | bytes, number: int) -> bytes:

@@ -98,15 +98,15 @@ def _cli(folder: Path, *args: str, env: dict[str, str] | None = None) -> subproc
 
 
 @pytest.fixture
-def practice(tmp_path: Path, db_url: str) -> Path:
+def practice(tmp_path: Path, ledger_url: str) -> Path:
     """Three claims built into one 837P file each, not yet sent, on a local-folder clearinghouse."""
     folder = tmp_path / "practice"
     folder.mkdir(mode=0o700)
     config = folder / DEFAULT_CONFIG_NAME
     text = starter_config(transport_url="file://./clearinghouse").replace("claims_per_file = 5000", "claims_per_file = 1")
     config.write_text(text)
-    create_ledger(config, db_url)
-    app = App(load_config(config, db_url), actor="test")
+    create_ledger(config, ledger_url)
+    app = App(load_config(config, ledger_url), actor="test")
     try:
         claims = [make_claim(f"ENC-{n}") for n in (1, 2, 3)]
         ingest_claims(app.ledger, claims, checker=no_findings, actor="test")
@@ -128,15 +128,15 @@ def _partner_answers(folder: Path) -> list[str]:
     ids=[f"{point}-partner-took-it" for point in POINTS] + ["before_rename-partner-idle", "after_rename-partner-idle"],
 )
 def test_kill_9_at_each_step_of_a_local_send_then_rerun_bills_each_batch_once(
-    practice: Path, db_url: str, tmp_path: Path, point: str, partner_runs_between: bool
+    practice: Path, ledger_url: str, tmp_path: Path, point: str, partner_runs_between: bool
 ) -> None:
-    batches, _, _ = send_states(Ledger(db_url))
+    batches, _, _ = send_states(Ledger(ledger_url))
     assert len(batches) >= 2 and set(batches.values()) == {"built"}
     signals = tmp_path / "signals"
     signals.mkdir()
     env = {"PYTHONPATH": str(REPO), "BHCLAIMS_TEST_FAULT": point, "BHCLAIMS_TEST_SIGNALS": str(signals)}
     child = subprocess.Popen(
-        [sys.executable, "-c", FAULT_RUNNER, "--db", db_url, "send"],
+        [sys.executable, "-c", FAULT_RUNNER, "--db", ledger_url, "send"],
         cwd=practice,
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
@@ -153,7 +153,7 @@ def test_kill_9_at_each_step_of_a_local_send_then_rerun_bills_each_batch_once(
     child.communicate(timeout=10)
 
     answered = _partner_answers(practice) if partner_runs_between else []
-    again = _cli(practice, "--db", db_url, "send")
+    again = _cli(practice, "--db", ledger_url, "send")
     assert again.returncode == 0, again.stdout + again.stderr
     answered += _partner_answers(practice)
 
@@ -164,6 +164,6 @@ def test_kill_9_at_each_step_of_a_local_send_then_rerun_bills_each_batch_once(
     assert list(inbound.iterdir()) == []  # no temp name left behind
     for name in batches:
         assert (done / name).read_bytes() == (practice / "outbox" / name).read_bytes()
-    final_batches, transmissions, _ = send_states(Ledger(db_url))
+    final_batches, transmissions, _ = send_states(Ledger(ledger_url))
     assert set(final_batches.values()) == {"sent"}
     assert all(states == ["sent"] for states in transmissions.values()), transmissions
