@@ -84,10 +84,11 @@ def _config(host: Path, sshd: SshdServer, box: Path, url: str) -> Path:
 
 
 @pytest.fixture
-def hosts(tmp_path: Path, sshd: SshdServer, pg_url: str) -> Hosts:
+def hosts(tmp_path: Path, sshd: SshdServer, pg_ledger_url: str) -> Hosts:
     box = sshd.root / "boxes" / uuid.uuid4().hex
     for sub in ("outbound", "inbound", "archive"):
         (box / sub).mkdir(parents=True)
+    pg_url = pg_ledger_url  # at the head revision already: each host's create_ledger makes its folders
     found = Hosts(tmp_path / "host-a", tmp_path / "host-b", box, pg_url)
     for host in (found.a, found.b):
         create_ledger(_config(host, sshd, box, pg_url))

@@ -105,7 +105,8 @@ def test_more_than_one_worker_on_sqlite_is_refused_in_words(tmp_path: Path) -> N
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("workers", [2, 3])
-def test_workers_post_each_file_exactly_once(pg_url: str, tmp_path: Path, workers: int) -> None:
+def test_workers_post_each_file_exactly_once(pg_ledger_url: str, tmp_path: Path, workers: int) -> None:
+    pg_url = pg_ledger_url
     names = _fetched_files(pg_url, tmp_path / "inbox")
     config = _config(tmp_path / "practice", pg_url)
     proc = _cli(config, "post", "--workers", str(workers), "--json")
@@ -120,7 +121,8 @@ def test_workers_post_each_file_exactly_once(pg_url: str, tmp_path: Path, worker
 
 
 @pytest.mark.postgres
-def test_a_worker_killed_mid_file_loses_nothing_and_posts_nothing_twice(pg_url: str, tmp_path: Path) -> None:
+def test_a_worker_killed_mid_file_loses_nothing_and_posts_nothing_twice(pg_ledger_url: str, tmp_path: Path) -> None:
+    pg_url = pg_ledger_url
     names = _fetched_files(pg_url, tmp_path / "inbox")
     config = _config(tmp_path / "practice", pg_url)
     proc = _cli(config, "post", "--workers", "3")
