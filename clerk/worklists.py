@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Subquery
 
 from domain.adjudication import is_contractual
@@ -39,6 +39,7 @@ from domain.claim import NO_COST_SHARE_PLANS, LineOfBusiness
 from domain.codes import describe_carc, describe_group, describe_rarc
 from ledger import denials as open_denials
 from ledger.denials import line_denial_query
+from ledger.kept_denials import not_reversed
 from ledger.models import (
     Acknowledgement,
     Adjustment,
@@ -66,11 +67,7 @@ ZERO = Decimal("0")
 
 def _standing():  # type: ignore[no-untyped-def]
     """Claim payments that are neither a reversal nor reversed."""
-    reversal = aliased(ClaimPayment)
-    return and_(
-        ClaimPayment.status_code != "22",
-        ~select(reversal.id).where(reversal.reverses_id == ClaimPayment.id).exists(),
-    )
+    return and_(ClaimPayment.status_code != "22", not_reversed())
 
 
 def _unmatched(

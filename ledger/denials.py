@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from domain.adjudication import CONTRACTUAL_ADJUSTMENTS
-from ledger.kept_denials import open_claim_denial
+from ledger.kept_denials import not_reversed, open_claim_denial
 from ledger.models import (
     Adjustment,
     Claim,
@@ -49,11 +49,6 @@ class DenialDate(NamedTuple):
     line_id: str
     line_of_business: str
     remit_date: date
-
-
-def _not_reversed(payment: Any = ClaimPayment) -> ColumnElement[bool]:
-    reversal = aliased(ClaimPayment)
-    return ~select(reversal.id).where(reversal.reverses_id == payment.id).exists()
 
 
 def _denied_cas() -> ColumnElement[bool]:
@@ -100,7 +95,7 @@ def line_denial_query(*columns: Any) -> Select[*tuple[Any, ...]]:
             ServicePayment.paid <= literal_column("0"),
             ClaimPayment.status_code != "22",
             newest,
-            _not_reversed(),
+            not_reversed(),
             denied_money > 0,
         )
     )

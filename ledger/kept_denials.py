@@ -47,13 +47,18 @@ def open_claim_denial() -> ColumnElement[bool]:
                 Claim.denial_payment_id.is_not(None))
 
 
+def not_reversed(payment: Any = ClaimPayment) -> ColumnElement[bool]:
+    """``payment`` (a ``ClaimPayment`` or an alias of it) is not cancelled by a CLP02 22 reversal."""
+    reversal = aliased(ClaimPayment)  # anonymous: a statement may hold this condition more than once
+    return ~select(reversal.id).where(reversal.reverses_id == payment.id).exists()
+
+
 def _standing_denial() -> Any:
     """Per claim (correlated to ``Claim``): the id of its standing CLP when that CLP is a denial."""
-    posting, reversal, standing = (aliased(ClaimPayment, name=name) for name in ("posting", "reversal", "standing"))
+    posting, standing = (aliased(ClaimPayment, name=name) for name in ("posting", "standing"))
     newest = (
         select(func.max(posting.id))
-        .where(posting.claim_pk == Claim.id, posting.status_code != "22",
-               ~select(reversal.id).where(reversal.reverses_id == posting.id).exists())
+        .where(posting.claim_pk == Claim.id, posting.status_code != "22", not_reversed(posting))
         .correlate(Claim)  # to the claim of the UPDATE two levels out, not to a claims table of its own
         .scalar_subquery()
     )

@@ -72,10 +72,12 @@ def is_contractual_sql(group: Any, reason: Any) -> ColumnElement[bool]:
     return or_(*(and_(group == g, reason == r) for g, r in sorted(CONTRACTUAL_ADJUSTMENTS)))
 
 
-def owed() -> ColumnElement[Any]:
+def owed(billed: Any = Claim.billed, paid: Any = Claim.paid, contractual: Any = Claim.contractual,
+         patient_share: Any = Claim.patient_share) -> Any:
     """What a current claim revision still owes, from its kept totals (``ledger.totals``): billed −
-    paid − contractual − patient share (denied money stays owed until corrected or appealed)."""
-    return Claim.billed - Claim.paid - Claim.contractual - Claim.patient_share
+    paid − contractual − patient share (denied money stays owed until corrected or appealed).  On the
+    claim's columns by default; the same arithmetic on sums of them (``ledger.status``) or amounts."""
+    return billed - paid - contractual - patient_share
 
 
 def open_balance() -> ColumnElement[Any]:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger.models import Claim, ClaimStatus, Transmission
-from ledger.money import SUPERSEDED, as_money
+from ledger.money import SUPERSEDED, as_money, owed
 
 ZERO = Decimal("0")
 
@@ -46,7 +46,7 @@ def ledger_figures(session: Session) -> LedgerFigures:
     """Counts and money per claim status (every revision), totals, and the inbound files waiting in
     quarantine (a released file goes back to ``fetched``): one grouped pass over the claims' kept
     totals (``ledger.totals``), which the covering index of migration 0011 holds."""
-    # plain sums per status, the open balance (``ledger.money.owed``) and denied money worked out per status afterwards
+    # plain sums per status, the open balance (``owed``) and denied money worked out per status afterwards
     # (a status is superseded or not as a whole): no expression evaluated per claim, which
     # PostgreSQL's NUMERIC arithmetic makes the bulk of the pass
     query = (
@@ -57,7 +57,7 @@ def ledger_figures(session: Session) -> LedgerFigures:
     )
     lines = [
         StatusLine(status, claims, billed, paid, ZERO, ZERO) if status in SUPERSEDED
-        else StatusLine(status, claims, billed, paid, billed - paid - contractual - patient_share, denied)
+        else StatusLine(status, claims, billed, paid, owed(billed, paid, contractual, patient_share), denied)
         for status, claims, billed, paid, contractual, patient_share, denied in session.execute(query)
     ]
     order = {status: index for index, status in enumerate(ClaimStatus.ALL)}

@@ -294,7 +294,7 @@ class _Poster:
         self.claim_payment_ids: Iterator[int] = iter(())
         self.service_payment_ids: Iterator[int] = iter(())
         self.changes: list[_Change] = []  # transitions and events, in the order they happened
-        # per claim id, the money (paid, contractual, denied, patient share) the CLPs queued since the last
+        # per claim id, the money (``ledger.totals.TOTALS``: paid ... patient responsibility) the CLPs queued since the last
         # write add to its kept totals: written with the claim's move, or alone (``_write_changes``)
         self.claim_money: dict[int, list[Decimal]] = {}
         self.reversed_ids: set[int] = set()
