@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -108,6 +108,12 @@ def copy_sqlite_ledger(template: Path, target: Path) -> str:
                                               "wb") as copy:
         shutil.copyfileobj(source, copy)
     return sqlite_url(target)
+
+
+@pytest.fixture
+def sqlite_ledger_at(sqlite_ledger_template: Path) -> Callable[[Path], str]:
+    """Head-revision SQLite ledgers at paths a test chooses (several per test): copies of the template."""
+    return lambda target: copy_sqlite_ledger(sqlite_ledger_template, target)
 
 
 @pytest.fixture

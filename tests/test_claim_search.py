@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from sqlalchemy import insert
 
 from cli import main_group
-from ledger.db import Ledger, upgrade
+from ledger.db import Ledger
 from ledger.models import Claim, Party
 
 
@@ -60,7 +60,6 @@ ROWS = (
 
 
 def _write_ledger(url: str) -> None:
-    upgrade(url)
     ledger = Ledger(url)
     try:
         with ledger.session() as session:
@@ -89,7 +88,8 @@ def _write_ledger(url: str) -> None:
 
 
 @pytest.fixture
-def practice(db_url: str, tmp_path: Path) -> tuple[str, Path]:
+def practice(ledger_url: str, tmp_path: Path) -> tuple[str, Path]:
+    db_url = ledger_url
     _write_ledger(db_url)
     folder = tmp_path / "practice"
     made = CliRunner().invoke(main_group, ["--db", db_url, "init", str(folder)])

@@ -130,17 +130,17 @@ def _wait_for(condition: object, timeout: float, what: str) -> None:
 
 
 @pytest.mark.slow
-def test_kill_9_of_ingest_takes_its_workers_along(tmp_path: Path, db_url: str, large_export: tuple[Path, int]) -> None:
+def test_kill_9_of_ingest_takes_its_workers_along(tmp_path: Path, ledger_url: str, large_export: tuple[Path, int]) -> None:
     export, claim_count = large_export
-    folder = _practice(tmp_path / "practice", db_url)
-    proc = subprocess.Popen([*BHCLAIMS, "--db", db_url, "ingest", str(export)], cwd=folder,
+    folder = _practice(tmp_path / "practice", ledger_url)
+    proc = subprocess.Popen([*BHCLAIMS, "--db", ledger_url, "ingest", str(export)], cwd=folder,
                             env=_env(BHCLAIMS_INGEST_WORKERS="2", BHCLAIMS_TODAY=AFTER_EVERY_SERVICE),
                             stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     try:
         _wait_for(lambda: len(_children(proc.pid)) >= 2 or proc.poll() is not None, 60, "no workers started")
         workers = _children(proc.pid)
-        _wait_for(lambda: _count_claims(db_url) > 0 or proc.poll() is not None, 60, "the workers stored nothing")
+        _wait_for(lambda: _count_claims(ledger_url) > 0 or proc.poll() is not None, 60, "the workers stored nothing")
         assert proc.poll() is None, "the ingest finished before it could be killed; make the export larger"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(10)
@@ -149,14 +149,14 @@ def test_kill_9_of_ingest_takes_its_workers_along(tmp_path: Path, db_url: str, l
             proc.kill()
     assert len(workers) == 2
     _wait_for(lambda: not any(_alive(pid) for pid in workers), 10, "a worker outlived the killed ingest")
-    stored = _count_claims(db_url)
+    stored = _count_claims(ledger_url)
     assert 0 < stored < claim_count  # the kill came mid-way
 
-    again = subprocess.run([*BHCLAIMS, "--db", db_url, "ingest", str(export)], cwd=folder,
+    again = subprocess.run([*BHCLAIMS, "--db", ledger_url, "ingest", str(export)], cwd=folder,
                            env=_env(BHCLAIMS_INGEST_WORKERS="2", BHCLAIMS_TODAY=AFTER_EVERY_SERVICE),
                            capture_output=True, text=True, timeout=600)
     assert again.returncode in (0, 1), again.stderr  # not kept waiting by a lock of the dead
-    assert _count_claims(db_url) == claim_count
+    assert _count_claims(ledger_url) == claim_count
 
 
 # ---- a full disk ---------------------------------------------------------------------------
@@ -191,20 +191,20 @@ def _on_a_small_disk(folder: Path, mount: Path, size: str, *args: str, copy: Pat
     return result, left
 
 
-def test_a_full_disk_under_the_outbox_is_one_line_and_the_next_build_finishes(tmp_path: Path, db_url: str) -> None:
-    folder = _practice(tmp_path / "practice", db_url)
-    assert _cli(folder, "--db", db_url, "ingest", str(DEMO)).returncode in (0, 1)
+def test_a_full_disk_under_the_outbox_is_one_line_and_the_next_build_finishes(tmp_path: Path, ledger_url: str) -> None:
+    folder = _practice(tmp_path / "practice", ledger_url)
+    assert _cli(folder, "--db", ledger_url, "ingest", str(DEMO)).returncode in (0, 1)
     outbox = folder / "outbox"
-    result, left = _on_a_small_disk(folder, outbox, "4k", "--db", db_url, "build")
+    result, left = _on_a_small_disk(folder, outbox, "4k", "--db", ledger_url, "build")
     assert result.returncode == 2, result.stdout + result.stderr
     line = _one_line(result)
     assert "No space left on device" in line and "the disk is full" in line, line
     assert left == []  # no half-written 837P, no temp file
 
-    rebuilt = _cli(folder, "--db", db_url, "build")  # the disk has room again: the same batch is built
+    rebuilt = _cli(folder, "--db", ledger_url, "build")  # the disk has room again: the same batch is built
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert len(list(outbox.iterdir())) == 1
-    ledger = Ledger(db_url)
+    ledger = Ledger(ledger_url)
     try:
         with ledger.read_session() as session:
             statuses = set(session.scalars(select(Claim.status)))
@@ -296,9 +296,9 @@ def test_a_broken_mapping_profile_is_one_line_naming_the_file(tmp_path: Path, na
     assert _one_line(result).startswith(f"bhclaims: {profile}: ")
 
 
-def test_releasing_an_unknown_quarantine_id_is_one_line(tmp_path: Path, db_url: str) -> None:
-    folder = _practice(tmp_path / "practice", db_url)
-    result = _cli(folder, "--db", db_url, "quarantine", "--release", "99999")
+def test_releasing_an_unknown_quarantine_id_is_one_line(tmp_path: Path, ledger_url: str) -> None:
+    folder = _practice(tmp_path / "practice", ledger_url)
+    result = _cli(folder, "--db", ledger_url, "quarantine", "--release", "99999")
     assert result.returncode == 2
     assert "no transmission 99999" in _one_line(result)
 

@@ -79,10 +79,10 @@ def expected_figures(plain: PlainLedger) -> dict[str, Decimal | None]:
 
 
 @pytest.fixture
-def figures_ledger(db_url: str) -> tuple[str, PlainLedger]:
-    plain = build_ledger(db_url)
-    _add_events(db_url, plain)
-    return db_url, plain
+def figures_ledger(ledger_url: str) -> tuple[str, PlainLedger]:
+    plain = build_ledger(ledger_url)
+    _add_events(ledger_url, plain)
+    return ledger_url, plain
 
 
 def test_headline_figures_equal_their_definitions(figures_ledger: tuple[str, PlainLedger]) -> None:

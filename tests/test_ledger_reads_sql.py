@@ -23,7 +23,7 @@ from sqlalchemy import insert
 from clerk import reports
 from cli import main_group
 from domain.codes import describe_carc
-from ledger.db import Ledger, upgrade
+from ledger.db import Ledger
 from ledger.models import Adjustment, Claim, ClaimPayment, Party, ProviderAdjustment, Remittance
 from ledger.queries import list_claims
 
@@ -74,7 +74,7 @@ def _claims() -> list[PlainClaim]:
 
 
 def build_ledger(url: str) -> PlainLedger:
-    upgrade(url)
+    """The plain ledger's claims written into the head-revision ledger at ``url``."""
     ledger = Ledger(url)
     now = datetime.now(UTC)
     claims = _claims()
@@ -212,8 +212,8 @@ def expected_denials(plain: PlainLedger) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def plain_ledger(db_url: str) -> Iterator[tuple[str, PlainLedger]]:
-    yield db_url, build_ledger(db_url)
+def plain_ledger(ledger_url: str) -> Iterator[tuple[str, PlainLedger]]:
+    yield ledger_url, build_ledger(ledger_url)
 
 
 def test_claim_list_money_equals_the_per_claim_definition(plain_ledger: tuple[str, PlainLedger]) -> None:

@@ -13,7 +13,7 @@ from clerk.nightly import EXIT_ATTENTION, EXIT_OK, summary_text
 from domain.claim import Frequency
 from ledger.claims import current_revision
 from ledger.corrections import create_correction
-from ledger.db import Ledger, upgrade
+from ledger.db import Ledger
 from ledger.ingest import ingest_claims
 from ledger.models import ClaimStatus
 from tests.claim_factory import make_claim
@@ -39,9 +39,8 @@ def test_nothing_needs_a_human_only_when_every_worklist_is_empty() -> None:
 
 
 @pytest.fixture
-def ledger(db_url: str) -> Ledger:
-    upgrade(db_url)
-    ledger = Ledger(db_url)
+def ledger(ledger_url: str) -> Ledger:
+    ledger = Ledger(ledger_url)
     yield ledger
     ledger.dispose()
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import event
 
 from ledger.claims import PartyCache, claim_party_records
-from ledger.db import Ledger, sqlite_url, upgrade
+from ledger.db import Ledger
 from ledger.models import Party
 from tests.claim_factory import RENDERING_CLINICIAN, make_claim
 
 
-def test_party_lookups_search_the_unique_index_instead_of_scanning(tmp_path: Path) -> None:
-    url = sqlite_url(tmp_path / "ledger.db")
-    upgrade(url)
+def test_party_lookups_search_the_unique_index_instead_of_scanning(tmp_path: Path,
+                                                                   sqlite_ledger_at: Callable[[Path], str]) -> None:
+    url = sqlite_ledger_at(tmp_path / "ledger.db")
     ledger = Ledger(url)
     claims = [make_claim(f"C{n}", rendering=RENDERING_CLINICIAN) for n in range(3)]
     statements: list[tuple[str, tuple]] = []
@@ -41,14 +42,14 @@ def test_party_lookups_search_the_unique_index_instead_of_scanning(tmp_path: Pat
     ledger.dispose()
 
 
-def test_more_known_parties_than_one_lookup_takes_are_all_found_again(tmp_path: Path) -> None:
+def test_more_known_parties_than_one_lookup_takes_are_all_found_again(tmp_path: Path,
+                                                                     sqlite_ledger_at: Callable[[Path], str]) -> None:
     """Lookups go 500 keys at a time: a second unit of work finds every one of 1,201 members again."""
     import dataclasses
 
     from tests.claim_factory import SUBSCRIBER
 
-    url = sqlite_url(tmp_path / "ledger.db")
-    upgrade(url)
+    url = sqlite_ledger_at(tmp_path / "ledger.db")
     ledger = Ledger(url)
     claims = [make_claim(f"C{n}", subscriber=dataclasses.replace(SUBSCRIBER, member_id=f"M{n:05d}"))
               for n in range(1201)]

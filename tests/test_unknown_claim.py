@@ -7,16 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from ledger.db import Ledger, upgrade
+from ledger.db import Ledger
 from ledger.lookup import UnknownClaim, closest_claim_id, require_claim_id
 from tests.ledger_helpers import ingest_one
 from tests.test_pipeline import DEMO_EXPORT, _cli
 
 
 @pytest.fixture
-def ledger(db_url: str) -> Ledger:
-    upgrade(db_url)
-    ledger = Ledger(db_url)
+def ledger(ledger_url: str) -> Ledger:
+    ledger = Ledger(ledger_url)
     yield ledger
     ledger.dispose()
 
