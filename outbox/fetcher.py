@@ -113,7 +113,7 @@ def fetch_files(ledger: Ledger, config: Config, transport: Any, *, lock_wait: fl
     inbox = ensure_private_dir(config.inbox_dir)
     with mailbox_lock(
         config.state_dir, "clearinghouse", wait_seconds=lock_wait, database_url=ledger.url
-    ):
+    ) as hold:
         incoming = ensure_private_dir(inbox / ".incoming")
         for stale in incoming.iterdir():  # left by a killed run; we hold the lock, nobody else writes here
             stale.unlink(missing_ok=True)
@@ -122,6 +122,7 @@ def fetch_files(ledger: Ledger, config: Config, transport: Any, *, lock_wait: fl
         listing = transport.list_inbound()
         ready, incomplete = _sort_listing(listing, report)
         for batch in fetch_batches(ready):
+            hold.confirm()  # a lost lock: stop before taking more files another host may be taking
             names = [remote.name for remote in batch]
             if not _fetch_batch(ledger, transport, names, inbox, incoming, report, incomplete):
                 break

@@ -39,7 +39,7 @@ from ledger.claims import transition
 from ledger.db import Ledger
 from ledger.models import Batch, BatchClaim, Claim, ClaimStatus, Transmission
 from outbox.files import sha256_file
-from outbox.lock import mailbox_lock
+from outbox.lock import LockHold, mailbox_lock
 from outbox.transport import RemoteExists, TransportError
 from runtime.config import Config
 from runtime.logs import get_logger
@@ -69,7 +69,7 @@ def send_batches(
     report = SendReport()
     with mailbox_lock(
         config.state_dir, "clearinghouse", wait_seconds=lock_wait, database_url=ledger.url
-    ):
+    ) as hold:
         with ledger.session() as session:
             batches = list(
                 session.execute(
@@ -77,7 +77,8 @@ def send_batches(
                 )
             )
         for index, (batch_id, _name) in enumerate(batches):
-            if not _send_one(ledger, config, transport, batch_id, actor=actor, report=report):
+            hold.confirm()
+            if not _send_one(ledger, config, transport, batch_id, actor=actor, report=report, hold=hold):
                 stopped_at = report.in_doubt[-1][0]
                 report.failed += [
                     (
@@ -91,9 +92,14 @@ def send_batches(
 
 
 def _send_one(
-    ledger: Ledger, config: Config, transport: Any, batch_id: int, *, actor: str, report: SendReport
+    ledger: Ledger, config: Config, transport: Any, batch_id: int, *, actor: str, report: SendReport,
+    hold: LockHold,
 ) -> bool:
-    """Send one batch; False when the link itself failed and the run should stop."""
+    """Send one batch; False when the link itself failed and the run should stop.
+
+    The lock is confirmed again just before the rename that delivers the file: a lost lock
+    leaves the batch 'uploading' with its temp file, which the next run finishes.
+    """
     with ledger.session() as session:
         batch = session.get_one(Batch, batch_id)
         name = batch.file_name
@@ -133,7 +139,7 @@ def _send_one(
             report.in_doubt.append((name, why))
             return True
         if state not in ("final", "taken"):
-            transport.upload(path, name, before_rename=lambda: _record_rename(ledger, batch_id))
+            transport.upload(path, name, before_rename=lambda: _renaming(ledger, batch_id, hold))
     except RemoteExists as exc:
         why = (
             f"{exc}. Someone else's file has this name at the clearinghouse; it was not replaced. "
@@ -170,6 +176,11 @@ def _rename_was_asked(session: Any, batch_id: int) -> bool:
         .limit(1)
     )
     return found is not None
+
+
+def _renaming(ledger: Ledger, batch_id: int, hold: LockHold) -> None:
+    hold.confirm()
+    _record_rename(ledger, batch_id)
 
 
 def _record_rename(ledger: Ledger, batch_id: int) -> None:
