@@ -21,7 +21,7 @@ from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, func, select
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
 Processor = Callable[[Any], Any]
@@ -64,14 +64,25 @@ def insert_rows(connection: Connection, table: str, columns: tuple[str, ...], ro
         return
     if _copies(connection):
         driver = connection.connection.driver_connection
-        with driver.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+                for row in rows:
+                    copy.write_row(row)
+        except connection.dialect.loaded_dbapi.Error as exc:
+            raise _as_sqlalchemy_error(connection, statement, exc) from exc
         return
     placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     execute_rows(connection, f"INSERT INTO {table} ({', '.join(columns)}) VALUES {{}}",
                  f"({', '.join([placeholder] * len(columns))})", rows)
+
+
+def _as_sqlalchemy_error(connection: Connection, statement: str, exc: Exception) -> Exception:
+    """The driver's error as SQLAlchemy would have raised it for a statement of its own (``DataError``,
+    ``IntegrityError``, ``OperationalError`` ...), so callers tell a bad value from a lost connection
+    or a deadlock the same way for a COPY as for any other statement; no parameters are shown."""
+    return DBAPIError.instance(statement, None, exc, connection.dialect.loaded_dbapi.Error,
+                               hide_parameters=True, dialect=connection.dialect)
 
 
 IN_LIST_SIZE = 500  # values per IN list, under SQLite's lowest limit of bound values (999)

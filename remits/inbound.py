@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session
 
 from domain.remittance import OurPayer
@@ -119,6 +119,13 @@ def _kind_of(data: bytes) -> str:
 
 SNIFF_BYTES = 1 << 16
 CONCURRENT_RETRIES = 3
+# PostgreSQL's answers when it ended this transaction to let a concurrent one go on (deadlock
+# detected, serialization failure): nothing was wrong with the file, and the same file posts when tried again.
+CONFLICT_STATES = frozenset({"40P01", "40001"})
+
+
+def _lost_to_a_concurrent_writer(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) in CONFLICT_STATES
 
 
 def _post_transmission(ledger: Ledger, transmission_id: int, *, actor: str, report: PostReport,
@@ -137,6 +144,8 @@ def post_taken(ledger: Ledger, take: Callable[[Session], Transmission | None], *
     processes posting the same fetched file post it once.  A unique-key failure on
     ``remittances`` means another process committed the same payment first: the file is
     tried again and then finds it as a duplicate (PostgreSQL; SQLite serialises writers).
+    A transaction the server ended to break a deadlock with another writer (two workers
+    posting files that pay the same claims) is tried again the same way.
     Whatever this file alone is to blame for — it cannot be read, it is refused, the ledger
     cannot store one of its values — rolls back this file only and quarantines it; a fault
     of the machine (database down or locked, disk full) stops the run.
@@ -173,6 +182,12 @@ def post_taken(ledger: Ledger, take: Callable[[Session], Transmission | None], *
                 continue
             _quarantine_file(ledger, transmission_id, name, [_unstorable(exc)], report)
             return True
+        except OperationalError as exc:
+            if not _lost_to_a_concurrent_writer(exc) or attempt + 1 == CONCURRENT_RETRIES:
+                raise  # the database or the link failed, not this file: stop the run (exit 2)
+            log.info("remit.concurrent_conflict", file=name, attempt=attempt + 1)
+            take = partial(lock_inbound, transmission_id=transmission_id)
+            continue
         except (DataError, StatementError, ArithmeticError) as exc:
             if isinstance(exc, DBAPIError) and not isinstance(exc, DataError):
                 raise  # the database or the link failed, not this file: stop the run (exit 2)
