@@ -108,6 +108,9 @@ def _send_one(
         interrupted = batch.status == "uploading"
         renamed = interrupted and _rename_was_asked(session, batch_id)
         if not interrupted:
+            if not path.is_file():
+                _not_here(config, batch_id, name, report)
+                return True
             if sha256_file(path) != batch.sha256:
                 report.failed.append((name, "outbox file differs from what was built; not sent"))
                 return True
@@ -139,6 +142,9 @@ def _send_one(
             report.in_doubt.append((name, why))
             return True
         if state not in ("final", "taken"):
+            if not path.is_file():  # an interrupted upload of a file this host does not have
+                _not_here(config, batch_id, name, report)
+                return True
             transport.upload(path, name, before_rename=lambda: _renaming(ledger, batch_id, hold))
     except RemoteExists as exc:
         why = (
@@ -163,6 +169,13 @@ def _send_one(
     log.info("batch.sent", batch_id=batch_id, file=name, resolved=state if interrupted else None)
     report.sent.append(name)
     return True
+
+
+def _not_here(config: Config, batch_id: int, name: str, report: SendReport) -> None:
+    """A batch whose file is not in this host's outbox: said, left for the host that has it."""
+    report.failed.append((name, f"not in this host's outbox ({config.outbox_dir}): built on another host, "
+                                "or removed; not sent (the other batches go on)"))
+    log.warning("batch.outbox_file_missing", batch_id=batch_id, file=name)
 
 
 def _rename_was_asked(session: Any, batch_id: int) -> bool:
