@@ -59,7 +59,7 @@ def update_claims(connection: Connection, rows: Sequence[Sequence[Any]], move: t
 
 
 CLAIM_STATE_COLUMNS = ("id, claim_id, revision, status, line_of_business, frequency, payer_claim_number, "
-                       "original_claim_number, billing_id")
+                       "original_claim_number, billing_id, denial_payment_id")
 """What posting reads of a claim revision, in this order."""
 
 

@@ -210,8 +210,8 @@ def test_chunk_lines_match_as_match_line_over_the_claims_whole_lines(ledger_url:
 def test_each_posted_claim_row_is_updated_once_with_its_status_number_and_money(db_url: str, tmp_path: Path) -> None:
     """One UPDATE moves a chunk's claims and sets their CLP07 and kept totals: on PostgreSQL a second UPDATE
     of the rows the first one wrote adds a row version, its index entries and its foreign-key checks again.
-    (The kept denials' UPDATE, ``ledger.kept_denials.mark_remittance``, writes only claims that got a denial
-    or a reversal or had a standing denial: none of these paid claims.)"""
+    (The kept denials are read again only for claims that got a denial or a reversal or had a standing
+    denial: none of these paid claims.)"""
     seed_claims(db_url, 23)
     path = tmp_path / "b.835"
     write_benchmark_835(path, 23)
@@ -239,6 +239,29 @@ def test_each_posted_claim_row_is_updated_once_with_its_status_number_and_money(
     assert all(row[1] and row[1].startswith("P") for row in kept)
     ledger.dispose()
 
+
+
+def test_a_file_of_paid_claims_reads_no_standing_denial_again(db_url: str, tmp_path: Path) -> None:
+    """The poster knows which claims got a denial or a reversal or had a standing denial (it read them):
+    only those are marked again (``ledger.kept_denials.mark_claims``).  A file that pays claims without a
+    denial leaves the kept columns alone without a statement that looks for such claims among all the
+    file's postings (on PostgreSQL, an index search of every posted claim in the transaction's new rows)."""
+    seed_claims(db_url, 23)
+    path = tmp_path / "b.835"
+    write_benchmark_835(path, 23)
+    ledger = Ledger(db_url)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(ledger.engine, "before_cursor_execute", seen)
+    with ledger.session() as session:
+        post_835_file(session, path, source="b.835", actor="t", report=PaymentReport())
+    sa.event.remove(ledger.engine, "before_cursor_execute", seen)
+    ledger.dispose()
+    assert statements
+    assert not [s for s in statements if "denial_payment_id=" in s.replace(" ", "")], statements
 
 
 def test_one_claim_twice_in_one_claims_update_is_refused(ledger_url: str) -> None:
