@@ -310,3 +310,30 @@ def test_a_chunks_claims_and_lines_are_searched_by_index_on_a_ledger_nobody_anal
     assert len(lines) == 2
     assert not [plan for plan in lines if "Seq Scan" in plan], lines
     ledger.dispose()
+
+
+def test_claims_update_keeps_each_payer_claim_number_and_amount_as_given(ledger_url: str) -> None:
+    """PostgreSQL gets the rows as array texts: quotes, backslashes, commas, braces and the word NULL in a
+    payer claim number stay what they are, None keeps the claim's own number, amounts add exactly."""
+    from ledger.models import Claim
+    from ledger.postings import update_claims
+
+    seed_claims(ledger_url, 4)
+    numbers = ['P"1\\2,{3}', "NULL", None, "p 4"]
+    ledger = Ledger(ledger_url)
+    with ledger.session() as session:
+        pks = session.scalars(sa.select(Claim.id).order_by(Claim.id)).all()
+        session.execute(sa.update(Claim).where(Claim.id == pks[2]).values(payer_claim_number="KEPT"))
+        money = payments.BulkWriter(session).written(Claim.__table__.c.paid).__getitem__
+        update_claims(session.connection(), [
+            (pk, number, money(D("10.05") * k), money(D("-0.01")), money(D("0")), money(D("1.10")), money(D("2")))
+            for k, (pk, number) in enumerate(zip(pks, numbers, strict=True), start=1)])
+    with ledger.session() as session:
+        kept = session.execute(sa.select(Claim.payer_claim_number, Claim.paid, Claim.contractual, Claim.denied,
+                                         Claim.patient_share, Claim.patient_responsibility).order_by(Claim.id)).all()
+    ledger.dispose()
+    assert [tuple(row) for row in kept] == [
+        ('P"1\\2,{3}', D("10.05"), D("-0.01"), D("0.00"), D("1.10"), D("2.00")),
+        ("NULL", D("20.10"), D("-0.01"), D("0.00"), D("1.10"), D("2.00")),
+        ("KEPT", D("30.15"), D("-0.01"), D("0.00"), D("1.10"), D("2.00")),
+        ("p 4", D("40.20"), D("-0.01"), D("0.00"), D("1.10"), D("2.00"))]
