@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ledger.bulk import execute_rows, rows_where_in
+from ledger.bulk import array_literal, execute_rows, rows_where_in
 from ledger.totals import TOTALS
 
 _UPDATE_COLUMNS = ("id", "number", *TOTALS)
@@ -56,21 +56,6 @@ def update_claims(connection: Connection, rows: Sequence[Sequence[Any]], move: t
     names = ", ".join(f"column{k} AS {name}" for k, name in enumerate(_UPDATE_COLUMNS, start=1))
     execute_rows(connection, f"UPDATE claims SET {', '.join(sets)} FROM (SELECT {names} FROM (VALUES {{}})) AS v "
                  "WHERE claims.id = v.id", f"({', '.join([mark] * len(_UPDATE_COLUMNS))})", rows, leading)
-
-
-def _array_element(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return str(value)  # an int, or a Decimal in database form (two places: no exponent)
-
-
-def array_literal(values: Sequence[Any]) -> str:
-    """``values`` (ints, Decimals in database form, text, None) as a PostgreSQL array's text, which the
-    statement casts (``%s::numeric[]``): psycopg adapts a list element by element in Python, at about
-    ten times the cost of this join."""
-    return "{" + ",".join(map(_array_element, values)) + "}"
 
 
 CLAIM_STATE_COLUMNS = ("id, claim_id, revision, status, line_of_business, frequency, payer_claim_number, "
