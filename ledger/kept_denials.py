@@ -10,8 +10,9 @@ of every denied claim on every read (docs/scaling.md, "Reads").
 Both depend only on the claim's postings, so they are kept where the money totals are
 (``ledger.totals``), in the writer's transaction, set-based:
 
-- the 835 poster marks the claims a remittance can change (``mark_remittance``: a claim that got a
-  denial or a reversal, or that had a standing denial and got a newer CLP);
+- the 835 poster marks the claims a remittance can change (``mark_claims``: a claim that got a
+  denial or a reversal, or that had a standing denial and got a newer CLP; the poster knows them
+  from what it reads and queues, so a file of paid claims marks none);
 - any other writer of postings through a ledger session has its claims marked again with their
   totals (``ledger.totals.recompute_claim_totals`` calls ``mark_claims``);
 - migration 0014 marks an existing ledger (``mark_all``).
@@ -26,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, func, literal_column, or_, select, union, update
+from sqlalchemy import ColumnElement, Connection, and_, func, literal_column, select, update
 from sqlalchemy.orm import Session, aliased
 
 from ledger.models import Claim, ClaimPayment, ClaimStatus, Remittance
@@ -79,29 +80,16 @@ def _mark(connection: Connection | Session, which: ColumnElement[bool]) -> None:
                        .execution_options(synchronize_session=False))
 
 
+MARKED_PER_STATEMENT = 500
+"""Claim ids per ``UPDATE`` (an IN list of bound values: under SQLite's lowest limit of 999)."""
+
+
 def mark_claims(connection: Connection | Session, claim_pks: Collection[int]) -> None:
-    """These claims' standing denials, read again from their postings."""
-    if claim_pks:
-        _mark(connection, Claim.id.in_(list(claim_pks)))
-
-
-def mark_remittance(connection: Connection, remittance_id: int) -> None:
-    """After one remittance is posted, in the poster's transaction: the claims whose standing denial it
-    can have changed.  A claim that got only CLPs that are not denials and had no standing denial
-    keeps none (its newest CLP is not a denial), so only these are read again: a claim that got a
-    denial or a reversal, a claim a reversal of this remittance names, and a claim that had one."""
-    posted = aliased(ClaimPayment, name="posted")
-    reversed_ = aliased(ClaimPayment, name="reversed")
-    before = aliased(Claim, name="before")
-    here = posted.remittance_id == remittance_id
-    may_change = (
-        select(posted.claim_pk)
-        .join(before, before.id == posted.claim_pk)
-        .where(here, or_(posted.outcome == ClaimStatus.DENIED, posted.status_code == "22",
-                         before.denial_payment_id.is_not(None)))
-    )
-    named = select(reversed_.claim_pk).join(posted, posted.reverses_id == reversed_.id).where(here)
-    _mark(connection, Claim.id.in_(union(may_change, named)))  # one IN: an index lookup per claim named
+    """These claims' standing denials, read again from their postings (a few hundred claims per
+    statement)."""
+    pks = sorted(claim_pks)
+    for start in range(0, len(pks), MARKED_PER_STATEMENT):
+        _mark(connection, Claim.id.in_(pks[start:start + MARKED_PER_STATEMENT]))
 
 
 def mark_all(connection: Connection | Session) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from ledger.bulk import execute_rows, rows_where_in
+from ledger.bulk import array_literal, execute_rows, rows_where_in
 from ledger.totals import TOTALS
 
 _UPDATE_COLUMNS = ("id", "number", *TOTALS)
@@ -51,7 +51,7 @@ def update_claims(connection: Connection, rows: Sequence[Sequence[Any]], move: t
         arrays = ", ".join(f"{mark}::{kind}" for kind in _PG_ARRAY_TYPES)
         connection.exec_driver_sql(
             f"UPDATE claims SET {', '.join(sets)} FROM unnest({arrays}) AS v({', '.join(_UPDATE_COLUMNS)}) "
-            "WHERE claims.id = v.id", (*leading, *(list(column) for column in zip(*rows, strict=True))))
+            "WHERE claims.id = v.id", (*leading, *map(array_literal, zip(*rows, strict=True))))
         return
     names = ", ".join(f"column{k} AS {name}" for k, name in enumerate(_UPDATE_COLUMNS, start=1))
     execute_rows(connection, f"UPDATE claims SET {', '.join(sets)} FROM (SELECT {names} FROM (VALUES {{}})) AS v "
@@ -59,39 +59,40 @@ def update_claims(connection: Connection, rows: Sequence[Sequence[Any]], move: t
 
 
 CLAIM_STATE_COLUMNS = ("id, claim_id, revision, status, line_of_business, frequency, payer_claim_number, "
-                       "original_claim_number, billing_id")
+                       "original_claim_number, billing_id, denial_payment_id")
 """What posting reads of a claim revision, in this order."""
 
 
 def claim_revisions(connection: Connection, upper_claim_ids: Sequence[str]) -> Iterator[tuple[Any, ...]]:
     """Every revision of the claims whose upper-cased ids are given (``CLAIM_STATE_COLUMNS``)."""
     return rows_where_in(connection, f"SELECT {CLAIM_STATE_COLUMNS} FROM claims WHERE upper(claim_id) IN ({{marks}})",
-                         upper_claim_ids)
+                         upper_claim_ids, search=True)
 
 
 def claim_revision(connection: Connection, claim_pk: int) -> tuple[Any, ...]:
     """One claim revision by id (``CLAIM_STATE_COLUMNS``)."""
     return next(rows_where_in(connection, f"SELECT {CLAIM_STATE_COLUMNS} FROM claims WHERE id IN ({{marks}})",
-                              [claim_pk]))
+                              [claim_pk], search=True))
 
 
 def line_refs(connection: Connection, claim_pks: Sequence[int]) -> Iterator[tuple[int, int, str]]:
     """(claim id, line id, REF*6R) of the claims' service lines: SQLite reads them from the unique index
     on ``(claim_pk, line_id)`` without the table."""
     return rows_where_in(connection, "SELECT claim_pk, id, line_id FROM service_lines WHERE claim_pk IN ({marks})",
-                         claim_pks)
+                         claim_pks, search=True)
 
 
 def lines(connection: Connection, claim_pks: Sequence[int]) -> Iterator[tuple[Any, ...]]:
     """(claim id, line id, REF*6R, procedure, modifiers, service date as the driver gives it), in no
     particular order."""
     return rows_where_in(connection, "SELECT claim_pk, id, line_id, procedure_code, modifiers, service_date "
-                         "FROM service_lines WHERE claim_pk IN ({marks})", claim_pks)
+                         "FROM service_lines WHERE claim_pk IN ({marks})", claim_pks, search=True)
 
 
 def party_ids(connection: Connection, party_id: int) -> tuple[str | None, str | None]:
     """(NPI, TIN) of a party."""
-    npi, tax_id = next(rows_where_in(connection, "SELECT npi, tax_id FROM parties WHERE id IN ({marks})", [party_id]))
+    npi, tax_id = next(rows_where_in(connection, "SELECT npi, tax_id FROM parties WHERE id IN ({marks})", [party_id],
+                                        search=True))
     return npi, tax_id
 
 

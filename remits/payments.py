@@ -73,7 +73,7 @@ from edi.x835 import (
 from ledger import postings
 from ledger.bulk import BulkWriter, bulk_writes
 from ledger.claims import transition
-from ledger.kept_denials import mark_remittance
+from ledger.kept_denials import mark_claims
 from ledger.models import (
     Adjustment,
     Claim,
@@ -145,6 +145,7 @@ class _ClaimInfo:
     payer_claim_number: str | None
     original_claim_number: str | None  # REF*F8 of a 7 or 8: the payer claim number it replaces
     billing_id: int
+    denial_payment_id: int | None  # its standing denial (``ledger.kept_denials``) before this remittance
 
     @property
     def sent(self) -> bool:
@@ -298,6 +299,8 @@ class _Poster:
         # write add to its kept totals: written with the claim's move, or alone (``_write_changes``)
         self.claim_money: dict[int, list[Decimal]] = {}
         self.reversed_ids: set[int] = set()
+        # the claims whose standing denial this remittance can change, marked at its end (``mark_claims``)
+        self.marked: set[int] = set()
         self.claim_infos: dict[int, _ClaimInfo] = {}  # the claims of the current chunk, by pk
         self.writer = BulkWriter(session)
         self.connection = self.writer.connection
@@ -328,6 +331,7 @@ class _Poster:
         self.payer = remittance_payer_key(header)
         self.claims_paid = ZERO
         self.claim_count = self.reversal_count = self.negative_claims = 0
+        self.marked = set()
         self.payee_of = {}
         self.remittance_id = None
         self.existing_fingerprint = None
@@ -403,7 +407,7 @@ class _Poster:
         self._post_provider_adjustments(remit)
         self._write()
         assert self.remittance_id is not None  # self.writing
-        mark_remittance(self.connection, self.remittance_id)
+        mark_claims(self.connection, self.marked)
         self.session.execute(update(_REMITTANCES).where(Remittance.id == self.remittance_id)
                              .values(content_sha256=end.fingerprint))
         self.report.posted += 1
@@ -561,6 +565,10 @@ class _Poster:
         if claim is None:
             self.report.unmatched_claims.append(clp.patient_control_number)
             return
+        if outcome == ClaimStatus.DENIED or claim.denial_payment_id is not None:
+            # its newest CLP is a denial now, or the one it had may no longer stand; any other
+            # claim still has none (its newest CLP is not a denial)
+            self.marked.add(claim.pk)
         detail = f"CLP02 {clp.status} paid {clp.paid} of {clp.charge}; payer claim {clp.payer_claim_number}"
         if claim.status in (ClaimStatus.REPLACED, ClaimStatus.VOIDED):  # a late CLP: the chain has moved on
             self._event(claim, "remit_posted", detail + f"; revision {claim.revision} stays {claim.status}")
@@ -590,6 +598,8 @@ class _Poster:
         original_id, claim_pk = original
         self.reversed_ids.add(original_id)
         self._queue(clp, sums, claim_pk, REVERSAL, original_id, lines)
+        if claim_pk is not None:  # the claim of the cancelled posting: an older CLP may stand again
+            self.marked.add(claim_pk)
         self.report.reversals += 1
         if claim_pk is None:
             self.report.unmatched_claims.append(clp.patient_control_number)

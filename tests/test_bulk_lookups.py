@@ -35,19 +35,23 @@ def _statements(ledger: Ledger) -> list[str]:
     return seen
 
 
-def test_rows_for_many_text_and_integer_keys_are_the_rows_asked_for(db_url: str) -> None:
+@pytest.mark.parametrize("search", [False, True], ids=["join", "search"])
+def test_rows_for_many_text_and_integer_keys_are_the_rows_asked_for(db_url: str, search: bool) -> None:
     ledger = _ledger_with_rows(db_url)
+    with ledger.session() as session:  # keys an array text must quote
+        session.execute(text("INSERT INTO keyed (id, name, kind) VALUES (5001, :name, 'odd')"), {"name": 'a"b\\c,{d} e'})
     ids = list(range(2, 2 * KEYS + 1, 2)) + [99_999]  # one that is not there
-    names = [f"NAME{i}" for i in range(1, KEYS + 1)]
+    names = [f"NAME{i}" for i in range(1, KEYS + 1)] + ['A"B\\C,{D} E', "NULL"]
     with ledger.session() as session:
         connection = session.connection()
-        by_id = sorted(rows_where_in(connection, "SELECT id, kind FROM keyed WHERE id IN ({marks})", ids))
+        by_id = sorted(rows_where_in(connection, "SELECT id, kind FROM keyed WHERE id IN ({marks})", ids,
+                                     search=search))
         by_name = sorted(rows_where_in(connection, "SELECT id FROM keyed WHERE kind = {mark} AND upper(name) "
-                                       "IN ({marks})", names, leading=("odd",)))
-        nothing = list(rows_where_in(connection, "SELECT id FROM keyed WHERE id IN ({marks})", []))
+                                       "IN ({marks})", names, leading=("odd",), search=search))
+        nothing = list(rows_where_in(connection, "SELECT id FROM keyed WHERE id IN ({marks})", [], search=search))
     ledger.dispose()
     assert by_id == [(i, "even") for i in range(2, 2 * KEYS + 1, 2)]
-    assert by_name == [(i,) for i in range(1, KEYS + 1, 2)]
+    assert by_name == [(i,) for i in range(1, KEYS + 1, 2)] + [(5001,)]
     assert nothing == []
 
 
