@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import inspect
 
 from ledger.db import Ledger, upgrade
 from ledger.ingest import IngestReport, ingest_claims
+from runtime.config import Config
 from tests.claim_factory import make_claim
 
 
@@ -31,3 +34,26 @@ def migrated_ledger(url: str) -> Ledger:
         upgrade(url)
         ledger = Ledger(url)
     return ledger
+
+
+def practice_with_batches(folder: Path, url: str, claim_ids: list[str]) -> Config:
+    """A practice folder on the ledger at ``url`` (a local-folder clearinghouse, one claim per 837P
+    file) with ``claim_ids`` ingested and built, not yet sent; its config."""
+    from domain import clock
+    from outbox.batches import build_batches
+    from runtime.config import DEFAULT_CONFIG_NAME, load_config, starter_config
+    from usecases.setup import create_ledger
+
+    folder.mkdir(mode=0o700)
+    path = folder / DEFAULT_CONFIG_NAME
+    path.write_text(starter_config(transport_url="file://./clearinghouse")
+                    .replace("claims_per_file = 5000", "claims_per_file = 1"))
+    config = create_ledger(path, url)
+    ledger = Ledger(url)
+    try:
+        ingest_claims(ledger, [make_claim(claim_id) for claim_id in claim_ids], checker=no_findings, actor="test")
+        built = build_batches(ledger, config, checker=no_findings, actor="test", now=clock.now())
+        assert len(built.files) == len(claim_ids)
+    finally:
+        ledger.dispose()
+    return load_config(path, url)

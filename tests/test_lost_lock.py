@@ -15,19 +15,14 @@ from typing import Any
 import psycopg
 import pytest
 
-from domain import clock
 from ledger.advisory import LockLost, advisory_key, advisory_lock
 from ledger.db import Ledger
-from ledger.ingest import ingest_claims
-from outbox.batches import build_batches
 from outbox.local import LocalDirTransport
 from outbox.lock import mailbox_lock
 from outbox.sender import send_batches
-from runtime.config import DEFAULT_CONFIG_NAME, Config, load_config, starter_config
-from tests.claim_factory import make_claim
-from tests.ledger_helpers import no_findings
+from runtime.config import Config
+from tests.ledger_helpers import practice_with_batches
 from tests.test_send_fetch_sftp import send_states
-from usecases.setup import create_ledger
 
 
 def _end_the_lock_session(url: str, name: str) -> None:
@@ -82,20 +77,7 @@ class _LockEndsBeforeRename:
 @pytest.fixture
 def practice(tmp_path: Path, pg_ledger_url: str) -> Config:
     """Two claims built into two 837P files, not yet sent, on a PostgreSQL ledger."""
-    folder = tmp_path / "practice"
-    folder.mkdir(mode=0o700)
-    path = folder / DEFAULT_CONFIG_NAME
-    path.write_text(starter_config(transport_url="file://./clearinghouse")
-                    .replace("claims_per_file = 5000", "claims_per_file = 1"))
-    config = create_ledger(path, pg_ledger_url)
-    ledger = Ledger(pg_ledger_url)
-    try:
-        ingest_claims(ledger, [make_claim("LOCK-1"), make_claim("LOCK-2")], checker=no_findings, actor="test")
-        built = build_batches(ledger, config, checker=no_findings, actor="test", now=clock.now())
-        assert len(built.files) == 2
-    finally:
-        ledger.dispose()
-    return load_config(path, pg_ledger_url)
+    return practice_with_batches(tmp_path / "practice", pg_ledger_url, ["LOCK-1", "LOCK-2"])
 
 
 def test_a_send_whose_lock_session_ends_stops_before_the_rename_and_the_rerun_delivers_once(

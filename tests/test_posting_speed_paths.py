@@ -207,25 +207,32 @@ def test_chunk_lines_match_as_match_line_over_the_claims_whole_lines(ledger_url:
     ledger.dispose()
 
 
+def _post_23_paid_claims(db_url: str, tmp_path: Path, event: str, listener: Any) -> Ledger:
+    """The benchmark's 835 for 23 seeded claims posted with ``listener`` on the engine's ``event``;
+    the ledger (for the caller to read and dispose)."""
+    seed_claims(db_url, 23)
+    path = tmp_path / "b.835"
+    write_benchmark_835(path, 23)
+    ledger = Ledger(db_url)
+    sa.event.listen(ledger.engine, event, listener)
+    with ledger.session() as session:
+        post_835_file(session, path, source="b.835", actor="t", report=PaymentReport())
+    sa.event.remove(ledger.engine, event, listener)
+    return ledger
+
+
 def test_each_posted_claim_row_is_updated_once_with_its_status_number_and_money(db_url: str, tmp_path: Path) -> None:
     """One UPDATE moves a chunk's claims and sets their CLP07 and kept totals: on PostgreSQL a second UPDATE
     of the rows the first one wrote adds a row version, its index entries and its foreign-key checks again.
     (The kept denials are read again only for claims that got a denial or a reversal or had a standing
     denial: none of these paid claims.)"""
-    seed_claims(db_url, 23)
-    path = tmp_path / "b.835"
-    write_benchmark_835(path, 23)
-    ledger = Ledger(db_url)
     rows_written: list[int] = []
 
     def seen(_conn: Any, cursor: Any, statement: str, *_: Any) -> None:
         if statement.lstrip().upper().startswith("UPDATE CLAIMS"):
             rows_written.append(cursor.rowcount)
 
-    sa.event.listen(ledger.engine, "after_cursor_execute", seen)
-    with ledger.session() as session:
-        post_835_file(session, path, source="b.835", actor="t", report=PaymentReport())
-    sa.event.remove(ledger.engine, "after_cursor_execute", seen)
+    ledger = _post_23_paid_claims(db_url, tmp_path, "after_cursor_execute", seen)
     assert sum(rows_written) == 23, rows_written  # each posted claim row written once
     from ledger.models import Claim
 
@@ -246,19 +253,12 @@ def test_a_file_of_paid_claims_reads_no_standing_denial_again(db_url: str, tmp_p
     only those are marked again (``ledger.kept_denials.mark_claims``).  A file that pays claims without a
     denial leaves the kept columns alone without a statement that looks for such claims among all the
     file's postings (on PostgreSQL, an index search of every posted claim in the transaction's new rows)."""
-    seed_claims(db_url, 23)
-    path = tmp_path / "b.835"
-    write_benchmark_835(path, 23)
-    ledger = Ledger(db_url)
     statements: list[str] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(" ".join(statement.split()))
 
-    sa.event.listen(ledger.engine, "before_cursor_execute", seen)
-    with ledger.session() as session:
-        post_835_file(session, path, source="b.835", actor="t", report=PaymentReport())
-    sa.event.remove(ledger.engine, "before_cursor_execute", seen)
+    ledger = _post_23_paid_claims(db_url, tmp_path, "before_cursor_execute", seen)
     ledger.dispose()
     assert statements
     assert not [s for s in statements if "denial_payment_id=" in s.replace(" ", "")], statements
