@@ -22,12 +22,12 @@ ISA = 1, as pyx12 counts them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 
 from domain.acks import Envelope
-from edi.elements import SegmentPattern, element_findings, segment_pattern, syntax_problem
+from edi.elements import ElementProblem, SegmentPattern, element_findings, segment_pattern
 from edi.grammar import Grammar, Node, control_map_for, grammar_for, map_file_for
 from edi.tokenizer import SegmentSource
 from edi.x12 import Separators, X12ParseError
@@ -35,6 +35,7 @@ from edi.x12 import Separators, X12ParseError
 ENVELOPE_IDS = frozenset(("ISA", "GS", "ST", "SE", "GE", "IEA", "TA1"))
 _SEGMENT_ID = re.compile(r"[A-Z0-9]{2,3}")
 _CACHE_LIMIT = 200_000
+_VERIFIED_PER_NODE = 20_000  # clean segment texts remembered at one node (a file places its segments at a few dozen)
 
 # TA105 interchange note codes, AK905 / IK502 codes (what the sandbox answers with).
 TA1_CONTROL_MISMATCH = "001"
@@ -551,7 +552,9 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
     position = -1  # the node of the last segment placed
     number = 0
     findings = state.findings
-    verified: set[tuple[int, str]] = set()
+    # per engine, per node: the segment texts already found clean there (no (node, text) pair built per segment)
+    verified_by: dict[Engine, list[set[str]]] = {}
+    verified: list[set[str]] = []
     good_ids: set[str] = set()  # segment identifiers already found well formed (a file uses a few dozen)
     raw_sink = reader.texts.append if reader is not None and reader.WANTS_TEXT else None
     set_segments = 0
@@ -587,7 +590,10 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                     steps, key_position = engine.steps, engine.key_position
                     patterns = engine.patterns_for(separators) if check else {}
                     if check:
-                        _check_elements(engine, position, raw, elements, number, separators, findings, verified, patterns)
+                        verified = verified_by.get(engine) or verified_by.setdefault(
+                            engine, [set() for _ in grammar.nodes])
+                        _check_elements(engine, position, raw, elements, number, separators, findings,
+                                        verified[position], patterns)
                 elif engine is None:
                     state.envelope_problem(f"{sid} outside an interchange", "interchange", TA1_CONTROL_STRUCTURE,
                                            number, sid)
@@ -654,9 +660,9 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
             if target < 0:
                 continue
             position = target
-            if check and (target, raw) not in verified:
+            if check and raw not in verified[target]:
                 assert engine is not None
-                _check_elements(engine, target, raw, elements, number, separators, findings, verified, patterns)
+                _check_elements(engine, target, raw, elements, number, separators, findings, verified[target], patterns)
             if reading_set:
                 handler = handlers[target]
                 if handler is not None:
@@ -681,21 +687,23 @@ def _bind(engine: Engine, reader: TransactionReader | None) -> list[Callable[[li
 
 
 def _check_elements(engine: Engine, target: int, raw: str, elements: list[str], number: int, separators: Separators,
-                    findings: list[Finding], verified: set[tuple[int, str]], patterns: dict[int, SegmentPattern | None]) -> None:
-    """Check one segment placed at ``target`` (the caller skips a text already ``verified`` there)."""
+                    findings: list[Finding], verified: set[str], patterns: dict[int, SegmentPattern | None]) -> None:
+    """Check one segment placed at ``target``; ``verified``: the texts found clean at ``target`` (the caller
+    skips those)."""
     node = engine.grammar.nodes[target]
     try:
         pattern = patterns[target]
     except KeyError:
         pattern = patterns[target] = segment_pattern(node, engine.grammar, separators)
+    problems: Sequence[ElementProblem]
     if pattern is not None and pattern.accepts(raw):
-        problems = [p for rule in node.syntax if (p := syntax_problem(node.id, rule, elements)) is not None]
+        problems = pattern.notes(elements)
     else:
         problems = element_findings(node, elements, separators, engine.grammar)
     for problem in problems:
         findings.append(Finding(number, node.id, problem.refdes, problem.code, problem.words))
-    if not problems and len(verified) < _CACHE_LIMIT:
-        verified.add((target, raw))
+    if not problems and len(verified) < _VERIFIED_PER_NODE:
+        verified.add(raw)
 
 
 # --- the envelope ---------------------------------------------------------------------------------
