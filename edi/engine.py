@@ -324,7 +324,6 @@ class _Pass:
         self.groups = self.sets = self.set_segments = 0
         self.hl_count = 0
         self.hl_stack: list[int] = []
-        self.lx_count = 0
         self.check_lx = False
         self.icvn = ""
         self.interchange: Envelope | None = None
@@ -445,8 +444,9 @@ class Engine:
         self.key_fields = grammar.key_fields
         self.first_segment = {node.id: node.index for node in grammar.nodes if node.kind == "segment"}
         # the qualifier's place by segment id: absent = no qualifier, n >= 0 = element n alone,
-        # -1 = read by ``qualifier`` (the first component of an element, or several fields)
-        self.key_position = {sid: fields[0][0] if len(fields) == 1 and fields[0][1] is None else -1
+        # -2 - n = the first component of element n (SV1, HI, SVC), -1 = read by ``qualifier`` (several fields)
+        self.key_position = {sid: fields[0][0] if len(fields) == 1 and fields[0][1] is None
+                             else -2 - fields[0][0] if len(fields) == 1 and fields[0][1] == 1 else -1
                              for sid, fields in self.key_fields.items() if fields}
         # a key that is the first component of one element (SV1, HI, SVC): element n, read without a split list
         self.key_first_component = {sid: fields[0][0] for sid, fields in self.key_fields.items()
@@ -557,7 +557,7 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
     verified: list[set[str]] = []
     good_ids: set[str] = set()  # segment identifiers already found well formed (a file uses a few dozen)
     raw_sink = reader.texts.append if reader is not None and reader.WANTS_TEXT else None
-    set_segments = 0
+    set_segments = lx_count = 0
     in_set = reading_set = check_lx = placing = False
     for batch in data.batches():
         for raw in batch:
@@ -618,18 +618,27 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                     _outside_set(state, sid, number)
                 if sid == "HL":
                     _hl(state, elements, number)
-                elif check_lx and (sid == "CLM" or sid == "LX"):
-                    _lx(state, sid, elements, number)
+                elif check_lx and (sid == "CLM" or sid == "LX"):  # LX numbered from 1 in each claim
+                    if sid == "CLM":
+                        lx_count = 0
+                    else:
+                        lx_count += 1
+                        if check and (elements[1] if len(elements) > 1 else "") != str(lx_count):
+                            findings.append(Finding(number, "LX", "LX01", "LX",
+                                                    f"LX01 is not {lx_count}, the line count"))
             if not placing:
                 continue
             step = steps[position].get(sid)
             if step.__class__ is dict:  # placed by a qualifier
                 at = key_position[sid]
-                if 0 <= at < len(elements):
-                    step = step.get(elements[at])
+                if at >= 0:
+                    step = step.get(elements[at] if at < len(elements) else "")
+                elif at < -1:
+                    at = -2 - at
+                    step = step.get(elements[at].partition(component)[0] if at < len(elements) else "")
                 else:
                     assert engine is not None
-                    step = step.get(engine.qualifier(sid, elements, component) if at < 0 else "")
+                    step = step.get(engine.qualifier(sid, elements, component))
             if step is None:
                 assert engine is not None
                 step = engine.plan(position, sid, elements, component)
@@ -888,15 +897,6 @@ def _hl(state: _Pass, elements: list[str], number: int) -> None:
         while state.hl_stack and number_of_parent != state.hl_stack[-1]:
             state.hl_stack.pop()
     state.hl_stack.append(state.hl_count)
-
-
-def _lx(state: _Pass, sid: str, elements: list[str], number: int) -> None:
-    if sid == "CLM":
-        state.lx_count = 0
-        return
-    state.lx_count += 1
-    if state.check and _get(elements, 1) != str(state.lx_count):
-        state.findings.append(Finding(number, "LX", "LX01", "LX", f"LX01 is not {state.lx_count}, the line count"))
 
 
 def _finish(state: _Pass, number: int) -> None:
