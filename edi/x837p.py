@@ -326,8 +326,9 @@ class _TransactionWriter:
     """Writes the 2000A..2400 loops of one transaction set.
 
     What many claims of a file share is written once and remembered by value: 2000A blocks, a
-    provider's NM1, the payer's NM1, and a service line's SV1, DTP and REF*6R (a practice bills a few
-    codes, amounts and dates, and numbers its lines L1, L2 ...).  Only what was written without an
+    provider's NM1, the payer's NM1, a subscriber's N3/N4 (a member's claims of the month, a family's
+    members), and a service line's SV1, DTP and REF*6R (a practice bills a few codes, amounts and
+    dates, and numbers its lines L1, L2 ...).  Only what was written without an
     error is remembered, so a bad value is refused with its own message every time."""
 
     terminator: str
@@ -338,6 +339,7 @@ class _TransactionWriter:
     _services: dict[tuple[object, ...], str] = field(default_factory=dict)
     _dates: dict[date, str] = field(default_factory=dict)
     _line_ids: dict[str, str] = field(default_factory=dict)
+    _addresses: dict[Address, list[str]] = field(default_factory=dict)
 
     def write_claims(self, claims: Sequence[Claim], out: list[str]) -> None:
         hl = 0
@@ -427,7 +429,7 @@ class _TransactionWriter:
         )
         if is_self:
             # 2010BA N3/N4/DMG: "required when the patient is the subscriber; if not required, do not send".
-            out.extend(_address_segments(subscriber.address, "subscriber", t))
+            out.extend(self._address(subscriber.address))
             out.append(_demographics(_date8(subscriber.dob), subscriber.sex, "subscriber", t))
         payer = self._payers.get((claim.payer_name, claim.payer_id))
         if payer is None:
@@ -467,7 +469,7 @@ class _TransactionWriter:
             )
             # 2010CA N3/N4 are required; the PM export has no patient address, so the
             # patient is taken to live at the subscriber's address.
-            out.extend(_address_segments(subscriber.address, "subscriber", t))
+            out.extend(self._address(subscriber.address))
             out.append(_demographics(_date8(patient.dob), patient.sex, "patient", t))
         self._claim_loop(claim, claim_id, out)
         return hl
@@ -509,6 +511,13 @@ class _TransactionWriter:
         n_diagnoses = len(claim.diagnoses)
         for number, line in enumerate(lines, start=1):
             self._service_line(number, line, place, n_diagnoses, out)
+
+    def _address(self, address: Address) -> list[str]:
+        """A subscriber's N3/N4 (loops 2010BA and 2010CA)."""
+        found = self._addresses.get(address)
+        if found is None:
+            found = self._addresses[address] = _address_segments(address, "subscriber", self.terminator)
+        return found
 
     def _name(self, entity: str, provider: Provider, label: str) -> str:
         key = (entity, provider)
