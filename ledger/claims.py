@@ -384,6 +384,7 @@ class _PartyRow(NamedTuple):
     zip: str | None
 
 
+_DOB = _PartyRow._fields.index("dob")
 _PARTY_QUERY = f"SELECT {', '.join(_PartyRow._fields)} FROM {Party.__tablename__} WHERE id IN ({{marks}})"
 _LINE_QUERY = (f"SELECT {', '.join(c.name for c in _LINE_FIELDS)} FROM {LineRow.__tablename__} "
                "WHERE claim_pk IN ({marks}) ORDER BY claim_pk, position")
@@ -403,24 +404,19 @@ def _load_chunk(session: Session, rows: Sequence[Any]) -> list[DomainClaim]:
     dobs = reader.read(Party.dob)
     party: dict[int, _PartyRow] = {}
     for found in rows_where_in(connection, _PARTY_QUERY, party_ids):
-        row_of_party = _PartyRow._make(found)
-        party[row_of_party.id] = row_of_party._replace(dob=dobs[row_of_party.dob])
+        values = list(found)
+        values[_DOB] = dobs[values[_DOB]]
+        party[values[0]] = _PartyRow._make(values)
     lines: dict[int, list[ServiceLine]] = {row.id: [] for row in rows}
     dates = reader.read(LineRow.service_date)
     # Money is its own conversion on every backend (cents on SQLite, NUMERIC elsewhere), once per amount
     money = stored_amounts(connection.dialect)
     for claim_pk, line_id, service_date, procedure_code, charge, units, place, modifiers, pointers in rows_where_in(
             connection, _LINE_QUERY, list(lines)):
-        lines[claim_pk].append(ServiceLine(
-            line_id=line_id,
-            service_date=dates[service_date],
-            procedure_code=procedure_code,
-            charge=money(charge),
-            units=_units(units),
-            place_of_service=place,
-            modifiers=_modifiers(modifiers),
-            diagnosis_pointers=_pointers(pointers),
-        ))
+        # positional, in ServiceLine's field order (line_id, service_date, procedure_code, charge, units,
+        # place_of_service, modifiers, diagnosis_pointers): a build rebuilds every line of every claim
+        lines[claim_pk].append(ServiceLine(line_id, dates[service_date], procedure_code, money(charge), _units(units),
+                                           place, _modifiers(modifiers), _pointers(pointers)))
     providers: dict[int, Provider | None] = {}
 
     def provider(party_id: int | None) -> Provider | None:
@@ -463,6 +459,11 @@ def _pointers(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text.split(",") if p)
 
 
+@lru_cache(maxsize=4096)
+def _diagnoses(text: str) -> tuple[str, ...]:
+    return tuple(d for d in text.split(",") if d)
+
+
 _Code = TypeVar("_Code", bound=StrEnum)
 _MEMBERS: dict[type[Any], dict[str, Any]] = {}
 
@@ -493,7 +494,7 @@ def _domain_claim(row: Any, party: dict[int, _PartyRow], lines: tuple[ServiceLin
                               dob=sub.dob, sex=sub.sex or "U",  # type: ignore[arg-type]
                               address=_address(sub) or Address("", "", "", "")),
         billing=billing,
-        diagnoses=tuple(d for d in row.diagnoses.split(",") if d),
+        diagnoses=_diagnoses(row.diagnoses),
         lines=lines,
         frequency=_member(Frequency, row.frequency),
         original_claim_number=row.original_claim_number,
