@@ -35,6 +35,7 @@ from edi.x12 import Separators, X12ParseError
 ENVELOPE_IDS = frozenset(("ISA", "GS", "ST", "SE", "GE", "IEA", "TA1"))
 _SEGMENT_ID = re.compile(r"[A-Z0-9]{2,3}")
 _CACHE_LIMIT = 200_000
+COMPILE_AT = 3  # segments checked at a node when its pattern is compiled (``_check_elements``)
 _VERIFIED_PER_NODE = 20_000  # clean segment texts remembered at one node (a file places its segments at a few dozen)
 
 # TA105 interchange note codes, AK905 / IK502 codes (what the sandbox answers with).
@@ -441,6 +442,7 @@ class Engine:
         self.steps: list[dict[str, Any]] = [{} for _ in range(len(grammar.nodes) + 1)]
         self.planned = 0
         self.patterns: dict[Separators, dict[int, SegmentPattern | None]] = {}
+        self.tallies: dict[Separators, dict[int, int]] = {}
         self.key_fields = grammar.key_fields
         self.first_segment = {node.id: node.index for node in grammar.nodes if node.kind == "segment"}
         # the qualifier's place by segment id: absent = no qualifier, n >= 0 = element n alone,
@@ -506,6 +508,11 @@ class Engine:
         (a map has hundreds of segments, a file uses a few dozen)."""
         return self.patterns.setdefault(separators, {})
 
+    def tally_for(self, separators: Separators) -> dict[int, int]:
+        """For each segment node with no pattern compiled yet, the segments checked there so far (each walk
+        counts a text once): ``_check_elements`` compiles the pattern at the ``COMPILE_AT``-th."""
+        return self.tallies.setdefault(separators, {})
+
 
 _ENGINES: dict[str, Engine] = {}
 _HEADER_PATHS = {"ISA": "/ISA_LOOP/ISA", "GS": "/ISA_LOOP/GS_LOOP/GS"}
@@ -555,6 +562,7 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
     # per engine, per node: the segment texts already found clean there (no (node, text) pair built per segment)
     verified_by: dict[Engine, list[set[str]]] = {}
     verified: list[set[str]] = []
+    tally: dict[int, int] = {}  # engine.tally_for
     good_ids: set[str] = set()  # segment identifiers already found well formed (a file uses a few dozen)
     raw_sink = reader.texts.append if reader is not None and reader.WANTS_TEXT else None
     set_segments = lx_count = 0
@@ -589,11 +597,12 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                     handlers = _bind(engine, reader)
                     steps, key_position = engine.steps, engine.key_position
                     patterns = engine.patterns_for(separators) if check else {}
+                    tally = engine.tally_for(separators) if check else {}
                     if check:
                         verified = verified_by.get(engine) or verified_by.setdefault(
                             engine, [set() for _ in grammar.nodes])
                         _check_elements(engine, position, raw, elements, number, separators, findings,
-                                        verified[position], patterns)
+                                        verified[position], patterns, tally)
                 elif engine is None:
                     state.envelope_problem(f"{sid} outside an interchange", "interchange", TA1_CONTROL_STRUCTURE,
                                            number, sid)
@@ -671,7 +680,8 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
             position = target
             if check and raw not in verified[target]:
                 assert engine is not None
-                _check_elements(engine, target, raw, elements, number, separators, findings, verified[target], patterns)
+                _check_elements(engine, target, raw, elements, number, separators, findings, verified[target], patterns,
+                                tally)
             if reading_set:
                 handler = handlers[target]
                 if handler is not None:
@@ -696,14 +706,23 @@ def _bind(engine: Engine, reader: TransactionReader | None) -> list[Callable[[li
 
 
 def _check_elements(engine: Engine, target: int, raw: str, elements: list[str], number: int, separators: Separators,
-                    findings: list[Finding], verified: set[str], patterns: dict[int, SegmentPattern | None]) -> None:
+                    findings: list[Finding], verified: set[str], patterns: dict[int, SegmentPattern | None],
+                    tally: dict[int, int]) -> None:
     """Check one segment placed at ``target``; ``verified``: the texts found clean at ``target`` (the caller
-    skips those)."""
+    skips those).
+
+    A node's pattern is compiled when its ``COMPILE_AT``-th segment is checked (``tally`` counts them,
+    for the process): before, its segments get the detailed checks, which say the same.  Many nodes a
+    file uses hold one or two distinct segments (the envelope, the submitter, a billing provider), and
+    compiling a pattern costs more than checking a segment element by element a few times."""
     node = engine.grammar.nodes[target]
     try:
         pattern = patterns[target]
     except KeyError:
-        pattern = patterns[target] = segment_pattern(node, engine.grammar, separators)
+        met = tally[target] = tally.get(target, 0) + 1
+        pattern = None
+        if met >= COMPILE_AT:
+            pattern = patterns[target] = segment_pattern(node, engine.grammar, separators)
     problems: Sequence[ElementProblem]
     if pattern is not None and pattern.accepts(raw):
         problems = pattern.notes(elements)
