@@ -903,19 +903,22 @@ def _outside_set(state: _Pass, sid: str, number: int) -> None:
 
 
 def _hl(state: _Pass, elements: list[str], number: int) -> None:
-    state.hl_count += 1
+    count = state.hl_count = state.hl_count + 1
     if not state.check:
         return
-    if _count(_get(elements, 1)) != state.hl_count:
-        state.findings.append(Finding(number, "HL", "HL01", "HL1", f"HL01 is not {state.hl_count}, the count of HLs"))
-    parent = _get(elements, 2)
+    size = len(elements)
+    own = elements[1] if size > 1 else ""
+    if (int(own) if own.isdigit() else None) != count:
+        state.findings.append(Finding(number, "HL", "HL01", "HL1", f"HL01 is not {count}, the count of HLs"))
+    parent = elements[2] if size > 2 else ""
+    stack = state.hl_stack
     if parent:
-        number_of_parent = _count(parent)
-        if number_of_parent not in state.hl_stack:
+        number_of_parent = int(parent) if parent.isdigit() else None
+        if number_of_parent not in stack:
             state.findings.append(Finding(number, "HL", "HL02", "HL2", "HL02 names no open parent HL"))
-        while state.hl_stack and number_of_parent != state.hl_stack[-1]:
-            state.hl_stack.pop()
-    state.hl_stack.append(state.hl_count)
+        while stack and number_of_parent != stack[-1]:
+            stack.pop()
+    stack.append(count)
 
 
 def _finish(state: _Pass, number: int) -> None:
