@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edi.elements import SegmentPattern, element_findings, segment_pattern, syntax_problem
 from edi import engine as engine_module
+from edi.elements import SegmentPattern, element_findings, segment_pattern, syntax_problem
 from edi.engine import engine_for
 from edi.grammar import CompositeSpec, grammar_for
 from edi.x12 import detect_separators
