@@ -36,7 +36,8 @@ ENVELOPE_IDS = frozenset(("ISA", "GS", "ST", "SE", "GE", "IEA", "TA1"))
 _SEGMENT_ID = re.compile(r"[A-Z0-9]{2,3}")
 _CACHE_LIMIT = 200_000
 COMPILE_AT = 3  # segments checked at a node when its pattern is compiled (``_check_elements``)
-_VERIFIED_PER_NODE = 20_000  # clean segment texts remembered at one node (a file places its segments at a few dozen)
+_VERIFIED_PER_NODE = 20_000
+_SPLITS_KEPT = 20_000  # segment texts whose element lists a check keeps  # clean segment texts remembered at one node (a file places its segments at a few dozen)
 
 # TA105 interchange note codes, AK905 / IK502 codes (what the sandbox answers with).
 TA1_CONTROL_MISMATCH = "001"
@@ -563,6 +564,9 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
     verified_by: dict[Engine, list[set[str]]] = {}
     verified: list[set[str]] = []
     tally: dict[int, int] = {}  # engine.tally_for
+    # the validator alone: a text met again (a file's LX*1, N3, SBR, SV1 ...) reuses its element list; a reader
+    # may keep the lists it is given, so it gets each segment's own
+    splits: dict[str, list[str]] | None = {} if check and reader is None else None
     good_ids: set[str] = set()  # segment identifiers already found well formed (a file uses a few dozen)
     raw_sink = reader.texts.append if reader is not None and reader.WANTS_TEXT else None
     set_segments = lx_count = 0
@@ -577,7 +581,14 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                 if raw[-1] == element_sep:
                     findings.append(Finding(number, raw.split(element_sep, 1)[0][:3], None, "SEG1",
                                             "segment ends with an element separator"))
-            elements = raw.split(element_sep)
+            if splits is None:
+                elements = raw.split(element_sep)
+            else:
+                elements = splits.get(raw)  # type: ignore[assignment]
+                if elements is None:
+                    elements = raw.split(element_sep)
+                    if len(splits) < _SPLITS_KEPT:
+                        splits[raw] = elements
             sid = elements[0]
             if sid in ENVELOPE_IDS:
                 state.set_segments = set_segments
