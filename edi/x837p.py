@@ -326,7 +326,7 @@ class _TransactionWriter:
     """Writes the 2000A..2400 loops of one transaction set.
 
     What many claims of a file share is written once and remembered by value: 2000A blocks, a
-    provider's NM1, the payer's NM1, a subscriber's N3/N4 and a DMG (a member's claims of the month, a
+    provider's NM1, the payer's NM1, the SBR, a subscriber's N3/N4 and a DMG (a member's claims of the month, a
     family's members), a claim's HI (a patient's diagnoses), and a service line's SV1, DTP and REF*6R (a practice bills a few codes, amounts and
     dates, and numbers its lines L1, L2 ...).  Only what was written without an
     error is remembered, so a bad value is refused with its own message every time."""
@@ -342,6 +342,7 @@ class _TransactionWriter:
     _addresses: dict[Address, list[str]] = field(default_factory=dict)
     _demographics: dict[tuple[date, str], str] = field(default_factory=dict)
     _diagnoses: dict[tuple[str, ...], str] = field(default_factory=dict)
+    _sbrs: dict[tuple[bool, str, str], str] = field(default_factory=dict)
 
     def write_claims(self, claims: Sequence[Claim], out: list[str]) -> None:
         hl = 0
@@ -409,9 +410,11 @@ class _TransactionWriter:
 
         subscriber_hl = hl
         out.append(f"HL*{hl}*{billing_hl}*22*{0 if is_self else 1}{t}")
-        out.append(
-            _segment(["SBR", "P", "18" if is_self else "", "", plan_name, "", "", "", "", filing_code], t)
-        )
+        sbr = self._sbrs.get((is_self, plan_name, filing_code))
+        if sbr is None:
+            sbr = self._sbrs[(is_self, plan_name, filing_code)] = _segment(
+                ["SBR", "P", "18" if is_self else "", "", plan_name, "", "", "", "", filing_code], t)
+        out.append(sbr)
         out.append(
             _segment(
                 [

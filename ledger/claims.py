@@ -465,16 +465,18 @@ def _diagnoses(text: str) -> tuple[str, ...]:
 
 
 _Code = TypeVar("_Code", bound=StrEnum)
-_MEMBERS: dict[type[Any], dict[str, Any]] = {}
 
 
-def _member(kind: type[_Code], value: str) -> _Code:
-    """The code of ``kind`` stored as ``value`` (a dict lookup, not the enum's call machinery)."""
-    members = _MEMBERS.get(kind)
-    if members is None:
-        members = _MEMBERS[kind] = {member.value: member for member in kind}
-    found = members.get(value)
-    return found if found is not None else kind(value)  # an unknown value raises as the enum does
+def _members(kind: type[_Code]) -> dict[str, _Code]:
+    """The codes of ``kind`` by stored value: a dict lookup per claim, not the enum's call machinery
+    (``_domain_claim`` calls ``kind(value)`` only for a value that is none of them, to raise as the enum does)."""
+    return {member.value: member for member in kind}
+
+
+_LINES_OF_BUSINESS = _members(LineOfBusiness)
+_FREQUENCIES = _members(Frequency)
+_RELATIONSHIPS = _members(Relationship)
+_RENDERING_LICENSES = _members(RenderingLicense)
 
 
 def _domain_claim(row: Any, party: dict[int, _PartyRow], lines: tuple[ServiceLine, ...],
@@ -487,7 +489,7 @@ def _domain_claim(row: Any, party: dict[int, _PartyRow], lines: tuple[ServiceLin
     assert billing is not None
     return DomainClaim(
         claim_id=row.claim_id,
-        line_of_business=_member(LineOfBusiness, row.line_of_business),
+        line_of_business=_LINES_OF_BUSINESS.get(row.line_of_business) or LineOfBusiness(row.line_of_business),
         payer_id=row.payer_id,
         payer_name=row.payer_name,
         subscriber=Subscriber(member_id=sub.member_id or "", last=sub.last_or_org, first=sub.first or "",
@@ -496,14 +498,14 @@ def _domain_claim(row: Any, party: dict[int, _PartyRow], lines: tuple[ServiceLin
         billing=billing,
         diagnoses=_diagnoses(row.diagnoses),
         lines=lines,
-        frequency=_member(Frequency, row.frequency),
+        frequency=_FREQUENCIES.get(row.frequency) or Frequency(row.frequency),
         original_claim_number=row.original_claim_number,
-        relationship=_member(Relationship, row.relationship_code),
+        relationship=_RELATIONSHIPS.get(row.relationship_code) or Relationship(row.relationship_code),
         patient=None if patient_party is None else Patient(
             last=patient_party.last_or_org, first=patient_party.first or "",
             dob=patient_party.dob, sex=patient_party.sex or "U"),  # type: ignore[arg-type]
         rendering=provider(row.rendering_id),
-        rendering_license=_member(RenderingLicense, row.rendering_license),
+        rendering_license=_RENDERING_LICENSES.get(row.rendering_license) or RenderingLicense(row.rendering_license),
         supervising=provider(row.supervising_id),
         prior_auth=row.prior_auth,
         pay_to=None if pay_to is None else _address(pay_to),
