@@ -415,23 +415,10 @@ class _TransactionWriter:
             sbr = self._sbrs[(is_self, plan_name, filing_code)] = _segment(
                 ["SBR", "P", "18" if is_self else "", "", plan_name, "", "", "", "", filing_code], t)
         out.append(sbr)
-        out.append(
-            _segment(
-                [
-                    "NM1",
-                    "IL",
-                    "1",
-                    _text(subscriber.last, "subscriber last name", longest=60),
-                    _text(subscriber.first, "subscriber first name", shortest=0, longest=35),
-                    "",
-                    "",
-                    "",
-                    "MI",
-                    _identifier(subscriber.member_id, "subscriber member id", shortest=2, longest=80),
-                ],
-                t,
-            )
-        )
+        last = _text(subscriber.last, "subscriber last name", longest=60)
+        first = _text(subscriber.first, "subscriber first name", shortest=0, longest=35)
+        member = _identifier(subscriber.member_id, "subscriber member id", shortest=2, longest=80)
+        out.append(f"NM1*IL*1*{last}*{first}****MI*{member}{t}")  # NM109 is never empty: nothing trailing to drop
         if is_self:
             # 2010BA N3/N4/DMG: "required when the patient is the subscriber; if not required, do not send".
             out.extend(self._address(subscriber.address))
