@@ -35,6 +35,7 @@ _DECIMAL = re.compile(r"-?[0-9]*(\.[0-9]+)?")
 _DIGITS = re.compile(r"[0-9]+")
 MAX_PATTERN_CODES = 5000
 INLINE_CODES = 3  # a code list this short stays an alternation in the regex
+MAX_ARRANGEMENTS = 4096  # a node's remembered syntax-note results (a hostile file cannot grow it further)
 DATE8 = (
     r"(?:1[89]|[2-9][0-9])[0-9]{2}(?:(?:0[13578]|1[02])(?:0[1-9]|[12][0-9]|3[01])"
     r"|(?:0[469]|11)(?:0[1-9]|[12][0-9]|30)|02(?:0[1-9]|1[0-9]|2[0-8]))"
@@ -240,10 +241,31 @@ def syntax_problem(segment_id: str, rule: tuple[Any, ...], elements: list[str]) 
 
 class SegmentPattern(NamedTuple):
     """A segment node's checks compiled: the regex, and for each captured group (numbered from 1 in
-    order) the codes its text must be one of."""
+    order) the codes its text must be one of; the node's syntax notes, with what they found for each
+    arrangement of present and empty elements met so far (``notes``)."""
 
     regex: re.Pattern[str]
     codes: tuple[frozenset[str], ...]
+    segment_id: str = ""
+    syntax: tuple[tuple[Any, ...], ...] = ()
+    noted: dict[tuple[bool, ...], tuple[ElementProblem, ...]] | None = None
+
+    def notes(self, elements: list[str]) -> tuple[ElementProblem, ...]:
+        """``syntax_problem`` of each of the node's notes, for a segment this pattern accepted.
+
+        A note reads only which elements are present, and the segments of a node come in a few
+        arrangements of present and empty elements (a name with or without its first name ...):
+        the notes are read once per arrangement, not once per segment."""
+        if not self.syntax:
+            return ()
+        presence = tuple(map(bool, elements))
+        noted = self.noted
+        found = noted.get(presence) if noted is not None else None
+        if found is None:
+            found = tuple(p for rule in self.syntax if (p := syntax_problem(self.segment_id, rule, elements)) is not None)
+            if noted is not None and len(noted) < MAX_ARRANGEMENTS:
+                noted[presence] = found
+        return found
 
     def accepts(self, raw: str) -> bool:
         found = self.regex.fullmatch(raw)
@@ -357,7 +379,7 @@ def segment_pattern(node: Node, grammar: Grammar, separators: Separators) -> Seg
     tail = ""
     for value, _ in reversed(elements[last_required + 1 :]):
         tail = f"(?:{sep}(?:{value})?{tail})?" if value else f"(?:{sep}{tail})?"
-    return SegmentPattern(re.compile(text + tail), tuple(code_sets))
+    return SegmentPattern(re.compile(text + tail), tuple(code_sets), node.id, node.syntax, {})
 
 
 class _Classes(NamedTuple):

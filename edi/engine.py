@@ -22,12 +22,12 @@ ISA = 1, as pyx12 counts them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 
 from domain.acks import Envelope
-from edi.elements import SegmentPattern, element_findings, segment_pattern, syntax_problem
+from edi.elements import ElementProblem, SegmentPattern, element_findings, segment_pattern
 from edi.grammar import Grammar, Node, control_map_for, grammar_for, map_file_for
 from edi.tokenizer import SegmentSource
 from edi.x12 import Separators, X12ParseError
@@ -35,6 +35,9 @@ from edi.x12 import Separators, X12ParseError
 ENVELOPE_IDS = frozenset(("ISA", "GS", "ST", "SE", "GE", "IEA", "TA1"))
 _SEGMENT_ID = re.compile(r"[A-Z0-9]{2,3}")
 _CACHE_LIMIT = 200_000
+COMPILE_AT = 3  # segments checked at a node when its pattern is compiled (``_check_elements``)
+_VERIFIED_PER_NODE = 20_000
+_SPLITS_KEPT = 20_000  # segment texts whose element lists a check keeps  # clean segment texts remembered at one node (a file places its segments at a few dozen)
 
 # TA105 interchange note codes, AK905 / IK502 codes (what the sandbox answers with).
 TA1_CONTROL_MISMATCH = "001"
@@ -323,7 +326,6 @@ class _Pass:
         self.groups = self.sets = self.set_segments = 0
         self.hl_count = 0
         self.hl_stack: list[int] = []
-        self.lx_count = 0
         self.check_lx = False
         self.icvn = ""
         self.interchange: Envelope | None = None
@@ -441,11 +443,13 @@ class Engine:
         self.steps: list[dict[str, Any]] = [{} for _ in range(len(grammar.nodes) + 1)]
         self.planned = 0
         self.patterns: dict[Separators, dict[int, SegmentPattern | None]] = {}
+        self.tallies: dict[Separators, dict[int, int]] = {}
         self.key_fields = grammar.key_fields
         self.first_segment = {node.id: node.index for node in grammar.nodes if node.kind == "segment"}
         # the qualifier's place by segment id: absent = no qualifier, n >= 0 = element n alone,
-        # -1 = read by ``qualifier`` (the first component of an element, or several fields)
-        self.key_position = {sid: fields[0][0] if len(fields) == 1 and fields[0][1] is None else -1
+        # -2 - n = the first component of element n (SV1, HI, SVC), -1 = read by ``qualifier`` (several fields)
+        self.key_position = {sid: fields[0][0] if len(fields) == 1 and fields[0][1] is None
+                             else -2 - fields[0][0] if len(fields) == 1 and fields[0][1] == 1 else -1
                              for sid, fields in self.key_fields.items() if fields}
         # a key that is the first component of one element (SV1, HI, SVC): element n, read without a split list
         self.key_first_component = {sid: fields[0][0] for sid, fields in self.key_fields.items()
@@ -505,6 +509,11 @@ class Engine:
         (a map has hundreds of segments, a file uses a few dozen)."""
         return self.patterns.setdefault(separators, {})
 
+    def tally_for(self, separators: Separators) -> dict[int, int]:
+        """For each segment node with no pattern compiled yet, the segments checked there so far (each walk
+        counts a text once): ``_check_elements`` compiles the pattern at the ``COMPILE_AT``-th."""
+        return self.tallies.setdefault(separators, {})
+
 
 _ENGINES: dict[str, Engine] = {}
 _HEADER_PATHS = {"ISA": "/ISA_LOOP/ISA", "GS": "/ISA_LOOP/GS_LOOP/GS"}
@@ -551,10 +560,16 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
     position = -1  # the node of the last segment placed
     number = 0
     findings = state.findings
-    verified: set[tuple[int, str]] = set()
+    # per engine, per node: the segment texts already found clean there (no (node, text) pair built per segment)
+    verified_by: dict[Engine, list[set[str]]] = {}
+    verified: list[set[str]] = []
+    tally: dict[int, int] = {}  # engine.tally_for
+    # the validator alone: a text met again (a file's LX*1, N3, SBR, SV1 ...) reuses its element list; a reader
+    # may keep the lists it is given, so it gets each segment's own
+    splits: dict[str, list[str]] | None = {} if check and reader is None else None
     good_ids: set[str] = set()  # segment identifiers already found well formed (a file uses a few dozen)
     raw_sink = reader.texts.append if reader is not None and reader.WANTS_TEXT else None
-    set_segments = 0
+    set_segments = lx_count = 0
     in_set = reading_set = check_lx = placing = False
     for batch in data.batches():
         for raw in batch:
@@ -566,7 +581,14 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                 if raw[-1] == element_sep:
                     findings.append(Finding(number, raw.split(element_sep, 1)[0][:3], None, "SEG1",
                                             "segment ends with an element separator"))
-            elements = raw.split(element_sep)
+            if splits is None:
+                elements = raw.split(element_sep)
+            else:
+                elements = splits.get(raw)  # type: ignore[assignment]
+                if elements is None:
+                    elements = raw.split(element_sep)
+                    if len(splits) < _SPLITS_KEPT:
+                        splits[raw] = elements
             sid = elements[0]
             if sid in ENVELOPE_IDS:
                 state.set_segments = set_segments
@@ -586,8 +608,12 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                     handlers = _bind(engine, reader)
                     steps, key_position = engine.steps, engine.key_position
                     patterns = engine.patterns_for(separators) if check else {}
+                    tally = engine.tally_for(separators) if check else {}
                     if check:
-                        _check_elements(engine, position, raw, elements, number, separators, findings, verified, patterns)
+                        verified = verified_by.get(engine) or verified_by.setdefault(
+                            engine, [set() for _ in grammar.nodes])
+                        _check_elements(engine, position, raw, elements, number, separators, findings,
+                                        verified[position], patterns, tally)
                 elif engine is None:
                     state.envelope_problem(f"{sid} outside an interchange", "interchange", TA1_CONTROL_STRUCTURE,
                                            number, sid)
@@ -612,18 +638,27 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
                     _outside_set(state, sid, number)
                 if sid == "HL":
                     _hl(state, elements, number)
-                elif check_lx and (sid == "CLM" or sid == "LX"):
-                    _lx(state, sid, elements, number)
+                elif check_lx and (sid == "CLM" or sid == "LX"):  # LX numbered from 1 in each claim
+                    if sid == "CLM":
+                        lx_count = 0
+                    else:
+                        lx_count += 1
+                        if check and (elements[1] if len(elements) > 1 else "") != str(lx_count):
+                            findings.append(Finding(number, "LX", "LX01", "LX",
+                                                    f"LX01 is not {lx_count}, the line count"))
             if not placing:
                 continue
             step = steps[position].get(sid)
             if step.__class__ is dict:  # placed by a qualifier
                 at = key_position[sid]
-                if 0 <= at < len(elements):
-                    step = step.get(elements[at])
+                if at >= 0:
+                    step = step.get(elements[at] if at < len(elements) else "")
+                elif at < -1:
+                    at = -2 - at
+                    step = step.get(elements[at].partition(component)[0] if at < len(elements) else "")
                 else:
                     assert engine is not None
-                    step = step.get(engine.qualifier(sid, elements, component) if at < 0 else "")
+                    step = step.get(engine.qualifier(sid, elements, component))
             if step is None:
                 assert engine is not None
                 step = engine.plan(position, sid, elements, component)
@@ -654,9 +689,10 @@ def walk(data: SegmentSource, reader: TransactionReader | None = None, *, check:
             if target < 0:
                 continue
             position = target
-            if check and (target, raw) not in verified:
+            if check and raw not in verified[target]:
                 assert engine is not None
-                _check_elements(engine, target, raw, elements, number, separators, findings, verified, patterns)
+                _check_elements(engine, target, raw, elements, number, separators, findings, verified[target], patterns,
+                                tally)
             if reading_set:
                 handler = handlers[target]
                 if handler is not None:
@@ -681,21 +717,32 @@ def _bind(engine: Engine, reader: TransactionReader | None) -> list[Callable[[li
 
 
 def _check_elements(engine: Engine, target: int, raw: str, elements: list[str], number: int, separators: Separators,
-                    findings: list[Finding], verified: set[tuple[int, str]], patterns: dict[int, SegmentPattern | None]) -> None:
-    """Check one segment placed at ``target`` (the caller skips a text already ``verified`` there)."""
+                    findings: list[Finding], verified: set[str], patterns: dict[int, SegmentPattern | None],
+                    tally: dict[int, int]) -> None:
+    """Check one segment placed at ``target``; ``verified``: the texts found clean at ``target`` (the caller
+    skips those).
+
+    A node's pattern is compiled when its ``COMPILE_AT``-th segment is checked (``tally`` counts them,
+    for the process): before, its segments get the detailed checks, which say the same.  Many nodes a
+    file uses hold one or two distinct segments (the envelope, the submitter, a billing provider), and
+    compiling a pattern costs more than checking a segment element by element a few times."""
     node = engine.grammar.nodes[target]
     try:
         pattern = patterns[target]
     except KeyError:
-        pattern = patterns[target] = segment_pattern(node, engine.grammar, separators)
+        met = tally[target] = tally.get(target, 0) + 1
+        pattern = None
+        if met >= COMPILE_AT:
+            pattern = patterns[target] = segment_pattern(node, engine.grammar, separators)
+    problems: Sequence[ElementProblem]
     if pattern is not None and pattern.accepts(raw):
-        problems = [p for rule in node.syntax if (p := syntax_problem(node.id, rule, elements)) is not None]
+        problems = pattern.notes(elements)
     else:
         problems = element_findings(node, elements, separators, engine.grammar)
     for problem in problems:
         findings.append(Finding(number, node.id, problem.refdes, problem.code, problem.words))
-    if not problems and len(verified) < _CACHE_LIMIT:
-        verified.add((target, raw))
+    if not problems and len(verified) < _VERIFIED_PER_NODE:
+        verified.add(raw)
 
 
 # --- the envelope ---------------------------------------------------------------------------------
@@ -867,28 +914,22 @@ def _outside_set(state: _Pass, sid: str, number: int) -> None:
 
 
 def _hl(state: _Pass, elements: list[str], number: int) -> None:
-    state.hl_count += 1
+    count = state.hl_count = state.hl_count + 1
     if not state.check:
         return
-    if _count(_get(elements, 1)) != state.hl_count:
-        state.findings.append(Finding(number, "HL", "HL01", "HL1", f"HL01 is not {state.hl_count}, the count of HLs"))
-    parent = _get(elements, 2)
+    size = len(elements)
+    own = elements[1] if size > 1 else ""
+    if (int(own) if own.isdigit() else None) != count:
+        state.findings.append(Finding(number, "HL", "HL01", "HL1", f"HL01 is not {count}, the count of HLs"))
+    parent = elements[2] if size > 2 else ""
+    stack = state.hl_stack
     if parent:
-        number_of_parent = _count(parent)
-        if number_of_parent not in state.hl_stack:
+        number_of_parent = int(parent) if parent.isdigit() else None
+        if number_of_parent not in stack:
             state.findings.append(Finding(number, "HL", "HL02", "HL2", "HL02 names no open parent HL"))
-        while state.hl_stack and number_of_parent != state.hl_stack[-1]:
-            state.hl_stack.pop()
-    state.hl_stack.append(state.hl_count)
-
-
-def _lx(state: _Pass, sid: str, elements: list[str], number: int) -> None:
-    if sid == "CLM":
-        state.lx_count = 0
-        return
-    state.lx_count += 1
-    if state.check and _get(elements, 1) != str(state.lx_count):
-        state.findings.append(Finding(number, "LX", "LX01", "LX", f"LX01 is not {state.lx_count}, the line count"))
+        while stack and number_of_parent != stack[-1]:
+            stack.pop()
+    stack.append(count)
 
 
 def _finish(state: _Pass, number: int) -> None:

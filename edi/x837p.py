@@ -326,8 +326,9 @@ class _TransactionWriter:
     """Writes the 2000A..2400 loops of one transaction set.
 
     What many claims of a file share is written once and remembered by value: 2000A blocks, a
-    provider's NM1, the payer's NM1, and a service line's SV1, DTP and REF*6R (a practice bills a few
-    codes, amounts and dates, and numbers its lines L1, L2 ...).  Only what was written without an
+    provider's NM1, the payer's NM1, the SBR, a subscriber's N3/N4 and a DMG (a member's claims of the month, a
+    family's members), a claim's HI (a patient's diagnoses), and a service line's SV1, DTP and REF*6R (a practice bills a few codes, amounts and
+    dates, and numbers its lines L1, L2 ...).  Only what was written without an
     error is remembered, so a bad value is refused with its own message every time."""
 
     terminator: str
@@ -338,6 +339,10 @@ class _TransactionWriter:
     _services: dict[tuple[object, ...], str] = field(default_factory=dict)
     _dates: dict[date, str] = field(default_factory=dict)
     _line_ids: dict[str, str] = field(default_factory=dict)
+    _addresses: dict[Address, list[str]] = field(default_factory=dict)
+    _demographics: dict[tuple[date, str], str] = field(default_factory=dict)
+    _diagnoses: dict[tuple[str, ...], str] = field(default_factory=dict)
+    _sbrs: dict[tuple[bool, str, str], str] = field(default_factory=dict)
 
     def write_claims(self, claims: Sequence[Claim], out: list[str]) -> None:
         hl = 0
@@ -405,30 +410,19 @@ class _TransactionWriter:
 
         subscriber_hl = hl
         out.append(f"HL*{hl}*{billing_hl}*22*{0 if is_self else 1}{t}")
-        out.append(
-            _segment(["SBR", "P", "18" if is_self else "", "", plan_name, "", "", "", "", filing_code], t)
-        )
-        out.append(
-            _segment(
-                [
-                    "NM1",
-                    "IL",
-                    "1",
-                    _text(subscriber.last, "subscriber last name", longest=60),
-                    _text(subscriber.first, "subscriber first name", shortest=0, longest=35),
-                    "",
-                    "",
-                    "",
-                    "MI",
-                    _identifier(subscriber.member_id, "subscriber member id", shortest=2, longest=80),
-                ],
-                t,
-            )
-        )
+        sbr = self._sbrs.get((is_self, plan_name, filing_code))
+        if sbr is None:
+            sbr = self._sbrs[(is_self, plan_name, filing_code)] = _segment(
+                ["SBR", "P", "18" if is_self else "", "", plan_name, "", "", "", "", filing_code], t)
+        out.append(sbr)
+        last = _text(subscriber.last, "subscriber last name", longest=60)
+        first = _text(subscriber.first, "subscriber first name", shortest=0, longest=35)
+        member = _identifier(subscriber.member_id, "subscriber member id", shortest=2, longest=80)
+        out.append(f"NM1*IL*1*{last}*{first}****MI*{member}{t}")  # NM109 is never empty: nothing trailing to drop
         if is_self:
             # 2010BA N3/N4/DMG: "required when the patient is the subscriber; if not required, do not send".
-            out.extend(_address_segments(subscriber.address, "subscriber", t))
-            out.append(_demographics(_date8(subscriber.dob), subscriber.sex, "subscriber", t))
+            out.extend(self._address(subscriber.address))
+            out.append(self._dmg(subscriber.dob, subscriber.sex, "subscriber"))
         payer = self._payers.get((claim.payer_name, claim.payer_id))
         if payer is None:
             payer = self._payers[(claim.payer_name, claim.payer_id)] = _segment(
@@ -467,8 +461,8 @@ class _TransactionWriter:
             )
             # 2010CA N3/N4 are required; the PM export has no patient address, so the
             # patient is taken to live at the subscriber's address.
-            out.extend(_address_segments(subscriber.address, "subscriber", t))
-            out.append(_demographics(_date8(patient.dob), patient.sex, "patient", t))
+            out.extend(self._address(subscriber.address))
+            out.append(self._dmg(patient.dob, patient.sex, "patient"))
         self._claim_loop(claim, claim_id, out)
         return hl
 
@@ -494,7 +488,10 @@ class _TransactionWriter:
             out.append(
                 f"REF*F8*{_identifier(claim.original_claim_number, 'original claim number', longest=50)}{t}"
             )
-        out.append(_diagnoses(claim.diagnoses, t))
+        diagnoses = self._diagnoses.get(claim.diagnoses)
+        if diagnoses is None:
+            diagnoses = self._diagnoses[claim.diagnoses] = _diagnoses(claim.diagnoses, t)
+        out.append(diagnoses)
         billing = claim.billing
         rendering = claim.rendering
         if rendering is not None and rendering.npi != billing.npi:
@@ -509,6 +506,20 @@ class _TransactionWriter:
         n_diagnoses = len(claim.diagnoses)
         for number, line in enumerate(lines, start=1):
             self._service_line(number, line, place, n_diagnoses, out)
+
+    def _dmg(self, dob: date, sex: str, label: str) -> str:
+        """DMG of loop 2010BA or 2010CA."""
+        found = self._demographics.get((dob, sex))
+        if found is None:
+            found = self._demographics[(dob, sex)] = _demographics(_date8(dob), sex, label, self.terminator)
+        return found
+
+    def _address(self, address: Address) -> list[str]:
+        """A subscriber's N3/N4 (loops 2010BA and 2010CA)."""
+        found = self._addresses.get(address)
+        if found is None:
+            found = self._addresses[address] = _address_segments(address, "subscriber", self.terminator)
+        return found
 
     def _name(self, entity: str, provider: Provider, label: str) -> str:
         key = (entity, provider)

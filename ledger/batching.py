@@ -72,7 +72,7 @@ def _stored(session: Session, rows: Sequence[Any]) -> list[StoredClaim]:
 
 def moved(claims: Sequence[StoredClaim], status: str) -> list[StoredClaim]:
     """The records after a ``transition`` to ``status`` (the next move's events start from it)."""
-    return [claim._replace(status=status) for claim in claims]
+    return [StoredClaim(claim.id, claim.claim_id, status, claim.billed, claim.claim) for claim in claims]
 
 
 def add_to_batch(session: Session, batch_id: int, claims: Sequence[StoredClaim], sets: Sequence[str]) -> None:

@@ -384,6 +384,7 @@ class _PartyRow(NamedTuple):
     zip: str | None
 
 
+_DOB = _PartyRow._fields.index("dob")
 _PARTY_QUERY = f"SELECT {', '.join(_PartyRow._fields)} FROM {Party.__tablename__} WHERE id IN ({{marks}})"
 _LINE_QUERY = (f"SELECT {', '.join(c.name for c in _LINE_FIELDS)} FROM {LineRow.__tablename__} "
                "WHERE claim_pk IN ({marks}) ORDER BY claim_pk, position")
@@ -403,24 +404,19 @@ def _load_chunk(session: Session, rows: Sequence[Any]) -> list[DomainClaim]:
     dobs = reader.read(Party.dob)
     party: dict[int, _PartyRow] = {}
     for found in rows_where_in(connection, _PARTY_QUERY, party_ids):
-        row_of_party = _PartyRow._make(found)
-        party[row_of_party.id] = row_of_party._replace(dob=dobs[row_of_party.dob])
+        values = list(found)
+        values[_DOB] = dobs[values[_DOB]]
+        party[values[0]] = _PartyRow._make(values)
     lines: dict[int, list[ServiceLine]] = {row.id: [] for row in rows}
     dates = reader.read(LineRow.service_date)
     # Money is its own conversion on every backend (cents on SQLite, NUMERIC elsewhere), once per amount
     money = stored_amounts(connection.dialect)
     for claim_pk, line_id, service_date, procedure_code, charge, units, place, modifiers, pointers in rows_where_in(
             connection, _LINE_QUERY, list(lines)):
-        lines[claim_pk].append(ServiceLine(
-            line_id=line_id,
-            service_date=dates[service_date],
-            procedure_code=procedure_code,
-            charge=money(charge),
-            units=_units(units),
-            place_of_service=place,
-            modifiers=_modifiers(modifiers),
-            diagnosis_pointers=_pointers(pointers),
-        ))
+        # positional, in ServiceLine's field order (line_id, service_date, procedure_code, charge, units,
+        # place_of_service, modifiers, diagnosis_pointers): a build rebuilds every line of every claim
+        lines[claim_pk].append(ServiceLine(line_id, dates[service_date], procedure_code, money(charge), _units(units),
+                                           place, _modifiers(modifiers), _pointers(pointers)))
     providers: dict[int, Provider | None] = {}
 
     def provider(party_id: int | None) -> Provider | None:
@@ -463,17 +459,24 @@ def _pointers(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text.split(",") if p)
 
 
+@lru_cache(maxsize=4096)
+def _diagnoses(text: str) -> tuple[str, ...]:
+    return tuple(d for d in text.split(",") if d)
+
+
 _Code = TypeVar("_Code", bound=StrEnum)
-_MEMBERS: dict[type[Any], dict[str, Any]] = {}
 
 
-def _member(kind: type[_Code], value: str) -> _Code:
-    """The code of ``kind`` stored as ``value`` (a dict lookup, not the enum's call machinery)."""
-    members = _MEMBERS.get(kind)
-    if members is None:
-        members = _MEMBERS[kind] = {member.value: member for member in kind}
-    found = members.get(value)
-    return found if found is not None else kind(value)  # an unknown value raises as the enum does
+def _members(kind: type[_Code]) -> dict[str, _Code]:
+    """The codes of ``kind`` by stored value: a dict lookup per claim, not the enum's call machinery
+    (``_domain_claim`` calls ``kind(value)`` only for a value that is none of them, to raise as the enum does)."""
+    return {member.value: member for member in kind}
+
+
+_LINES_OF_BUSINESS = _members(LineOfBusiness)
+_FREQUENCIES = _members(Frequency)
+_RELATIONSHIPS = _members(Relationship)
+_RENDERING_LICENSES = _members(RenderingLicense)
 
 
 def _domain_claim(row: Any, party: dict[int, _PartyRow], lines: tuple[ServiceLine, ...],
@@ -486,23 +489,23 @@ def _domain_claim(row: Any, party: dict[int, _PartyRow], lines: tuple[ServiceLin
     assert billing is not None
     return DomainClaim(
         claim_id=row.claim_id,
-        line_of_business=_member(LineOfBusiness, row.line_of_business),
+        line_of_business=_LINES_OF_BUSINESS.get(row.line_of_business) or LineOfBusiness(row.line_of_business),
         payer_id=row.payer_id,
         payer_name=row.payer_name,
         subscriber=Subscriber(member_id=sub.member_id or "", last=sub.last_or_org, first=sub.first or "",
                               dob=sub.dob, sex=sub.sex or "U",  # type: ignore[arg-type]
                               address=_address(sub) or Address("", "", "", "")),
         billing=billing,
-        diagnoses=tuple(d for d in row.diagnoses.split(",") if d),
+        diagnoses=_diagnoses(row.diagnoses),
         lines=lines,
-        frequency=_member(Frequency, row.frequency),
+        frequency=_FREQUENCIES.get(row.frequency) or Frequency(row.frequency),
         original_claim_number=row.original_claim_number,
-        relationship=_member(Relationship, row.relationship_code),
+        relationship=_RELATIONSHIPS.get(row.relationship_code) or Relationship(row.relationship_code),
         patient=None if patient_party is None else Patient(
             last=patient_party.last_or_org, first=patient_party.first or "",
             dob=patient_party.dob, sex=patient_party.sex or "U"),  # type: ignore[arg-type]
         rendering=provider(row.rendering_id),
-        rendering_license=_member(RenderingLicense, row.rendering_license),
+        rendering_license=_RENDERING_LICENSES.get(row.rendering_license) or RenderingLicense(row.rendering_license),
         supervising=provider(row.supervising_id),
         prior_auth=row.prior_auth,
         pay_to=None if pay_to is None else _address(pay_to),

@@ -106,10 +106,14 @@ def _allocate(ledger: Ledger, config: Config, *, checker: Checker, actor: str,
         )
         session.add(batch)
         session.flush()
-        sets = [f"{index // config.claims_per_transaction + 1:04d}" for index in range(len(chosen))]
+        sets: list[str] = []  # each claim's ST02: claims_per_transaction claims a set
+        while len(sets) < len(chosen):
+            sets += [f"{len(sets) // config.claims_per_transaction + 1:04d}"] * min(
+                config.claims_per_transaction, len(chosen) - len(sets))
         add_to_batch(session, batch.id, chosen, sets)
+        said = f"batch {batch.id} ISA13 {interchange:09d} ST "
         transition(session, chosen, ClaimStatus.BATCHED, actor=actor, event="batched",
-                   detail=[f"batch {batch.id} ISA13 {interchange:09d} ST {st}" for st in sets])
+                   detail=[said + st for st in sets])
         return batch.id, moved(chosen, ClaimStatus.BATCHED)
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from edi import engine as engine_module
 from edi.elements import SegmentPattern, element_findings, segment_pattern, syntax_problem
 from edi.engine import engine_for
 from edi.grammar import CompositeSpec, grammar_for
@@ -86,3 +88,45 @@ def test_every_golden_file_is_accepted_segment_by_segment_where_a_pattern_exists
     for path in GOLDEN:
         assert check_x12(path.read_text()) == [], path.name
     assert engine_for(MAP_837).patterns_for(SEPARATORS)
+
+
+def test_syntax_notes_are_read_once_per_arrangement_of_present_elements() -> None:
+    """NM1's notes (P 08/09, C 11/10, C 12/03) read which elements are present, not their values."""
+    _, pattern = _placed("/ISA_LOOP/GS_LOOP/ST_LOOP/DETAIL/2000A/2000B/2010BA/NM1", "NM1")
+    pattern.noted.clear()
+    first = "NM1*IL*1*RIVERA*MARIA****MI*M00000000".split("*")
+    second = "NM1*IL*1*NGUYEN*LINH****MI*M00000001".split("*")
+    assert pattern.notes(first) == pattern.notes(second) == ()
+    assert len(pattern.noted) == 1, "one arrangement, read once"
+    broken = "NM1*IL*1*NGUYEN*LINH****MI".split("*")  # NM108 without NM109
+    grammar = grammar_for(MAP_837)
+    node = grammar.nodes[grammar.by_path["/ISA_LOOP/GS_LOOP/ST_LOOP/DETAIL/2000A/2000B/2010BA/NM1"]]
+    expected = tuple(found for rule in node.syntax if (found := syntax_problem("NM1", rule, broken)))
+    assert expected and pattern.notes(broken) == expected
+    assert pattern.notes("NM1*IL*1*O'BRIEN*SAM****MI".split("*")) == expected
+    assert len(pattern.noted) == 2
+
+
+def test_a_node_pattern_is_compiled_at_its_third_segment_and_the_detailed_checks_say_the_same(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A node met once or twice (the submitter, the envelope) is checked element by element; the third
+    segment checked there compiles its pattern.  Findings are the same either way."""
+    from validators.x12_syntax import check_x12
+
+    monkeypatch.setattr(engine_module, "_ENGINES", {})  # a new process: no engine, no pattern yet
+    text = GOLDEN[0].read_text()
+    submitter = grammar_for(MAP_837).by_path["/ISA_LOOP/GS_LOOP/ST_LOOP/HEADER/1000A/NM1"]
+    broken = text.replace("~\nNM1*41*2*", "~\nNM1*41*7*", 1)  # NM102 not a valid entity type code
+    assert broken != text
+
+    def patterns() -> dict[int, SegmentPattern | None]:
+        return engine_for(MAP_837).patterns_for(SEPARATORS)
+
+    assert check_x12(text) == []
+    assert submitter not in patterns()
+    before = check_x12(broken)
+    assert before and submitter not in patterns()
+    assert check_x12(text) == []
+    assert isinstance(patterns()[submitter], SegmentPattern)
+    assert check_x12(broken) == before
+    assert check_x12(text) == []
