@@ -2,7 +2,9 @@
 
 The file is read twice, never held whole.  The first pass reads only the claim id
 of each row and remembers, per claim, the ordinal of its last row; the second pass
-validates rows and hands each claim over as soon as its last row is read.  Memory
+validates rows and hands each claim over as soon as its last row is read.  Readers
+of partitions of one file (ingest workers) can be given one first pass made for all
+of them, and look no further than the claim id of another partition's row.  Memory
 therefore grows with the number of claims (one small int per claim) and with the
 claims that are *open* at once — one, in the usual export where a claim's rows are
 contiguous — while rows of a claim may still be scattered anywhere in the file.
@@ -59,10 +61,9 @@ def _csv_reader(text: Iterable[str], delimiter: str) -> Any:
     return csv.reader(text, delimiter=delimiter, strict=True)
 
 
-Record = tuple[int, list[str], Sequence[int], bool]
-"""A record: the physical line where it starts, its cells, the physical lines of it that
-were not UTF-8, and whether a cell of it may start or end with whitespace (False: none does).
-Plain tuples: the hot loop unpacks them."""
+Record = tuple[int, list[str]]
+"""A record: the physical line where it starts and its cells.  Plain tuples: the hot loop
+unpacks them."""
 
 
 def _may_be_padded(joined: str, space_after: str, space_before: str) -> bool:
@@ -93,14 +94,10 @@ def _may_be_padded(joined: str, space_after: str, space_before: str) -> bool:
     )
 
 
-def _records(reader: Any, delimiter: str) -> Iterator[Record]:
-    """Each ``Record`` of the file.
-
-    An ASCII record cannot hold an undecoded byte, so only others are searched.
-    """
+def _records(reader: Any) -> Iterator[Record]:
+    """Each ``Record`` of the file: nothing but its cells is looked at (``_examined`` looks
+    further, for the records that are read)."""
     start = 1
-    no_bad_lines: tuple[int, ...] = ()
-    space_after, space_before = delimiter + " ", " " + delimiter
     while True:
         try:
             cells = next(reader)
@@ -111,17 +108,28 @@ def _records(reader: Any, delimiter: str) -> Iterator[Record]:
                 start,
                 f"CSV quoting is broken in the row starting here ({error}); the rest of the file was not read",
             ) from None
-        bad_lines: Sequence[int] = no_bad_lines
-        joined = delimiter.join(cells)
-        if not joined.isascii():
-            found: list[int] = []
-            for match in _UNDECODED.finditer(joined):
-                line = start + joined.count("\n", 0, match.start())
-                if line not in found:
-                    found.append(line)
-            bad_lines = found
-        yield start, cells, bad_lines, _may_be_padded(joined, space_after, space_before)
+        yield start, cells
         start = reader.line_num + 1
+
+
+_NO_BAD_LINES: tuple[int, ...] = ()
+
+
+def _examined(start: int, cells: list[str], delimiter: str) -> tuple[Sequence[int], bool]:
+    """The physical lines of the record starting at line ``start`` that were not UTF-8, and
+    whether a cell of it may start or end with whitespace (False: none does).
+
+    An ASCII record cannot hold an undecoded byte, so only others are searched.
+    """
+    joined = delimiter.join(cells)
+    if joined.isascii():
+        return _NO_BAD_LINES, _may_be_padded(joined, delimiter + " ", " " + delimiter)
+    found: list[int] = []
+    for match in _UNDECODED.finditer(joined):
+        line = start + joined.count("\n", 0, match.start())
+        if line not in found:
+            found.append(line)
+    return found, True
 
 
 def _is_blank(cells: list[str]) -> bool:
@@ -138,9 +146,17 @@ def partition_of(claim_key: str, parts: int) -> int:
     return crc32(claim_key.upper().encode("utf-8", "surrogateescape")) % parts
 
 
-class _FirstPass(NamedTuple):
-    last: dict[str, int]  # claim key -> ordinal of its last data row
+class FirstPass(NamedTuple):
+    """What the first pass found, for a read in ``parts`` partitions.
+
+    ``places`` holds, per claim key, the ordinal of the claim's last data row and the
+    partition that reads the claim as one int, ``ordinal * parts + partition``: one int
+    per claim, and each row's partition looked up with its claim instead of hashed again.
+    """
+
+    places: dict[str, int]
     rows: int  # data rows (not blank)
+    parts: int
 
 
 class CsvExportReader:
@@ -149,11 +165,12 @@ class CsvExportReader:
     ``partition=(k, n)`` reads only the claims with ``partition_of(key, n) == k`` (and,
     in partition 0, the errors that belong to no claim), so that n processes can share
     one export; ``tagged`` gives each item a key that merges the n streams back into the
-    order of a whole read.
+    order of a whole read.  ``first_pass``: the ``first_pass()`` of a reader of the same file
+    and number of parts, made once for all of them (otherwise each makes its own).
     """
 
     def __init__(self, path: Path, *, today: date, profile: Profile | None = None,
-                 partition: tuple[int, int] = (0, 1)) -> None:
+                 partition: tuple[int, int] = (0, 1), first_pass: FirstPass | None = None) -> None:
         self.path = Path(path)
         self.file = str(path)
         self.today = today
@@ -162,6 +179,7 @@ class CsvExportReader:
         self.rows_total = 0  # data rows and claim ids in the file, once the first pass has counted them
         self.claims_total = 0
         self.part, self.parts = partition
+        self.given_first_pass = first_pass  # made once for the file by whoever starts the partitions
         if not 0 <= self.part < self.parts:
             raise ValueError(f"partition {partition} is not (k, n) with 0 <= k < n")
 
@@ -178,13 +196,13 @@ class CsvExportReader:
         return None
 
     def _header(
-        self, records: Iterable[Record]
+        self, records: Iterable[Record], delimiter: str
     ) -> tuple[RowMapper | None, list[RowError], int]:
         """The row mapper, the header's errors, and the physical line of the header."""
-        for line, cells, bad_lines, _padded in records:
+        for line, cells in records:
             if _is_blank(cells):
                 continue
-            if bad_lines:
+            if _examined(line, cells, delimiter)[0]:
                 return None, [self._file_error(line, f"the header line {NOT_UTF8}")], line
             mapper = RowMapper(cells, self.profile)
             errors = [self._file_error(line, reason, column) for column, reason in mapper.header_problems]
@@ -198,13 +216,14 @@ class CsvExportReader:
         widths: list[int] = []
         header_line = 0
         with open(self.path, "rb") as fh:
-            records = _records(_csv_reader(_text(fh), delimiter), delimiter)
+            records = _records(_csv_reader(_text(fh), delimiter))
             try:
-                _, _, header_line = self._header(records)
-                for _line, cells, bad_lines, padded in records:
+                _, _, header_line = self._header(records, delimiter)
+                for line, cells in records:
                     if _is_blank(cells):
                         continue
                     widths.append(len(cells))
+                    bad_lines, padded = _examined(line, cells, delimiter)
                     if len(cells) == mapper.width and not bad_lines:
                         rows.append(dict(zip(ALL_COLUMNS, mapper.map(cells, padded)[0], strict=True)))
                     if len(widths) >= SAMPLE_ROWS:
@@ -219,13 +238,16 @@ class CsvExportReader:
             for column, reason in misfit_columns(rows, mapper.positions())
         ]
 
-    def _last_rows(self, delimiter: str) -> _FirstPass:
-        """First pass: claim key → ordinal of the claim's last data row, and the number of data rows."""
-        nothing = _FirstPass({}, rows=0)
+    def first_pass(self) -> FirstPass:
+        """First pass: each claim key's last data row and partition (``FirstPass``), and the
+        number of data rows.  ``usecases.ingest_workers`` makes it once for all its workers."""
+        parts = self.parts
+        nothing = FirstPass({}, rows=0, parts=parts)
+        delimiter = self.profile.delimiter if self.profile else ","
         with open(self.path, "rb") as fh:
             reader = _csv_reader(_text(fh), delimiter)
             try:
-                mapper, errors, _ = self._header(_records(reader, delimiter))
+                mapper, errors, _ = self._header(_records(reader), delimiter)
             except _Broken:  # the main pass reports the broken header with its line
                 return nothing
             if mapper is None or errors:
@@ -245,7 +267,10 @@ class CsvExportReader:
                     ordinal += 1
             except csv.Error:
                 pass
-        return _FirstPass(last, rows=ordinal)
+        if parts == 1:
+            return FirstPass(last, rows=ordinal, parts=1)
+        return FirstPass({key: at * parts + partition_of(key, parts) for key, at in last.items()},
+                         rows=ordinal, parts=parts)
 
     def __iter__(self) -> Iterator[Claim | RowError]:
         for _tag, item in self.tagged():
@@ -263,15 +288,17 @@ class CsvExportReader:
                 yield (_HEAD, 0), problem
             return
         delimiter = self.profile.delimiter if self.profile else ","
-        first_pass = self._last_rows(delimiter)
-        last_rows = first_pass.last
-        self.rows_total, self.claims_total = first_pass.rows, len(last_rows)
+        first_pass = self.given_first_pass
+        if first_pass is None or first_pass.parts != self.parts:
+            first_pass = self.first_pass()
+        places = first_pass.places
+        self.rows_total, self.claims_total = first_pass.rows, len(places)
         parts, part = self.parts, self.part
         with open(self.path, "rb") as fh:
             reader = _csv_reader(_text(fh), delimiter)
-            records = _records(reader, delimiter)
+            records = _records(reader)
             try:
-                mapper, errors, _ = self._header(records)
+                mapper, errors, _ = self._header(records, delimiter)
             except _Broken as broken:
                 if first:
                     yield (_HEAD, 0), self._file_error(broken.line, broken.reason)
@@ -287,17 +314,23 @@ class CsvExportReader:
             index = mapper.claim_id_index
             ordinal = 0
             try:
-                for line, cells, bad_lines, padded in records:
+                for line, cells in records:
                     # mapper.claim_key, inline: a row with a claim id is not blank
                     key = cells[index].strip() or None if index is not None and index < len(cells) else None
-                    if key is None and _is_blank(cells):
-                        continue
+                    if key is None:
+                        if _is_blank(cells):
+                            continue
+                        place = None
+                    else:
+                        place = places.get(key)
                     self.rows_read += 1
-                    last = key is not None and last_rows.get(key) == ordinal
+                    last = place is not None and place // parts == ordinal
                     tag = (_ROWS, ordinal)
                     ordinal += 1
-                    if parts > 1 and (partition_of(key, parts) != part if key else not first):
-                        continue
+                    if parts > 1 and (not first if key is None else (
+                            place % parts if place is not None else partition_of(key, parts)) != part):
+                        continue  # another partition's row: its cells are not examined
+                    bad_lines, padded = _examined(line, cells, delimiter)
                     row = self._canonical_row(line, cells, bad_lines, padded, key, mapper)
                     for item in assembler.add(row, last_of_claim=last):
                         yield tag, item

@@ -104,6 +104,66 @@ def test_partitions_with_a_profile_merge_into_the_whole_read(name):
     assert whole and merged_partitions(path, 2, profile) == whole
 
 
+@pytest.mark.parametrize("parts", [2, 3])
+def test_partitions_given_one_first_pass_merge_into_the_whole_read(tmp_path, monkeypatch, parts):
+    """The workers' readers take the first pass their parent made, and make none of their own."""
+    path = messy_export(tmp_path / "messy.csv")
+    whole = list(CsvExportReader(path, today=TODAY))
+    first_pass = CsvExportReader(path, today=TODAY, partition=(0, parts)).first_pass()
+
+    def no_pass_of_its_own(self):  # type: ignore[no-untyped-def]
+        raise AssertionError("a partition given the first pass made one of its own")
+
+    monkeypatch.setattr(CsvExportReader, "first_pass", no_pass_of_its_own)
+    readers = [CsvExportReader(path, today=TODAY, partition=(k, parts), first_pass=first_pass) for k in range(parts)]
+    assert [item for _tag, item in heapq.merge(*(r.tagged() for r in readers), key=lambda pair: pair[0])] == whole
+
+
+def test_a_partition_examines_the_cells_of_its_own_rows_only(tmp_path, monkeypatch):
+    """Another partition's row is split into cells and skipped: not searched for undecoded bytes or
+    padding.  Only the header, the layout sample and the partition's own rows are examined."""
+    import parsers.csv_export as csv_export
+    from parsers.csv_export import partition_of
+    from parsers.layout import SAMPLE_ROWS
+
+    path = messy_export(tmp_path / "messy.csv")
+    with open(path, newline="", encoding="utf-8") as fh:
+        header, *body = list(csv.reader(fh))
+    at = header.index("claim_id")
+    own = sum(1 for row in body if row[at].strip() and partition_of(row[at].strip(), 2) == 1)
+    examined: list[int] = []
+    real = csv_export._examined
+
+    def counted(start, cells, delimiter):  # type: ignore[no-untyped-def]
+        examined.append(start)
+        return real(start, cells, delimiter)
+
+    monkeypatch.setattr(csv_export, "_examined", counted)
+    items = list(CsvExportReader(path, today=TODAY, partition=(1, 2)))
+    assert items and 0 < own < len(body) // 2 + 50
+    header_reads = 3  # the first pass, the layout sample and the main pass each read the header
+    assert len(examined) == header_reads + min(SAMPLE_ROWS, len(body)) + own
+
+
+def test_workers_share_one_first_pass_made_before_they_start(tmp_path, monkeypatch):
+    path = messy_export(tmp_path / "messy.csv")
+    made = tmp_path / "first-passes"
+    real = CsvExportReader.first_pass
+
+    def recorded(self):  # type: ignore[no-untyped-def]
+        with open(made, "a") as out:  # appended to by whichever process makes one
+            out.write(f"{os.getpid()}\n")
+        return real(self)
+
+    monkeypatch.setattr(CsvExportReader, "first_pass", recorded)
+    ledger = _ledger(f"sqlite+pysqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        result = ingest_export(ledger, path, today=TODAY, checker=check, actor="t", workers=2)
+    finally:
+        ledger.dispose()
+    assert result["added"] and made.read_text().split() == [str(os.getpid())]
+
+
 def test_a_partition_outside_the_parts_is_refused(tmp_path):
     with pytest.raises(ValueError, match="partition"):
         CsvExportReader(tmp_path / "x.csv", today=TODAY, partition=(2, 2))
