@@ -324,12 +324,12 @@ class CsvExportReader:
                     else:
                         place = places.get(key)
                     self.rows_read += 1
-                    last = place is not None and place // parts == ordinal
-                    tag = (_ROWS, ordinal)
                     ordinal += 1
                     if parts > 1 and (not first if key is None else (
                             place % parts if place is not None else partition_of(key, parts)) != part):
                         continue  # another partition's row: its cells are not examined
+                    tag = (_ROWS, ordinal - 1)
+                    last = place is not None and place // parts == ordinal - 1
                     bad_lines, padded = _examined(line, cells, delimiter)
                     row = self._canonical_row(line, cells, bad_lines, padded, key, mapper)
                     for item in assembler.add(row, last_of_claim=last):
