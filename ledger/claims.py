@@ -141,12 +141,7 @@ def party_fingerprint(fields: dict[str, Any]) -> str:
     ``json.dumps(fields, sort_keys=True)`` with json's default separators (``", "``, ``": "``)
     and ASCII escaping; values are text or null, a date is written as its ISO text.
     """
-    return sha256(_PARTY_JSON(fields).encode()).hexdigest()
-
-
-# What ``json.dumps(fields, sort_keys=True, default=_iso_date)`` writes, with the encoder made once:
-# ``json.dumps`` builds a new encoder on every call that is given a ``default``.
-_PARTY_JSON = json.JSONEncoder(sort_keys=True, default=_iso_date).encode
+    return sha256(json.dumps(fields, sort_keys=True, default=_iso_date).encode()).hexdigest()
 
 
 def _party(role: str, fields: dict[str, Any]) -> PartyRecord:
