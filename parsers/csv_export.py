@@ -4,10 +4,13 @@ The file is read twice, never held whole.  The first pass reads only the claim i
 of each row and remembers, per claim, the ordinal of its last row; the second pass
 validates rows and hands each claim over as soon as its last row is read.  Readers
 of partitions of one file (ingest workers) can be given one first pass made for all
-of them, and look no further than the claim id of another partition's row.  Memory
+of them; it knows where each run of another partition's records lies in the file, so
+a partition's ``csv.reader`` is handed only the lines of its own records (and of what
+follows a break in the quoting), and rows are still reported at their lines.  Memory
 therefore grows with the number of claims (one small int per claim) and with the
 claims that are *open* at once — one, in the usual export where a claim's rows are
-contiguous — while rows of a claim may still be scattered anywhere in the file.
+contiguous — and with the runs of partitions (one per change of partition between
+neighbouring claims), while rows of a claim may still be scattered anywhere in the file.
 
 Bytes are decoded line by line, so a Latin-1 byte in a UTF-8 file is reported on
 its own physical line and the rest of the file is still read.  Rows are reported at
@@ -25,8 +28,10 @@ import codecs
 import csv
 import io
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 from zlib import crc32
@@ -94,9 +99,46 @@ def _may_be_padded(joined: str, space_after: str, space_before: str) -> bool:
     )
 
 
-def _records(reader: Any) -> Iterator[Record]:
+Skip = tuple[int, int, int]
+"""Physical lines a partition's reader does not hand to ``csv.reader``: (first line, the line
+after the last, data rows in them) — whole records of other partitions."""
+
+
+class _OwnLines:
+    """The physical lines of a text less the ``skips`` (in order, apart), for ``csv.reader``.
+
+    A skip is a run of whole records, so ``csv.reader`` meets record boundaries where it
+    expects them and splits the records it is given exactly as in the whole file.  It asks
+    for a record's lines only as it reads that record, so once it has handed over a record,
+    ``lines_skipped`` and ``rows_skipped`` count what was passed over before it: its
+    physical first line is the one it counted plus ``lines_skipped``.
+    """
+
+    def __init__(self, text: Iterator[str], skips: Sequence[Skip]) -> None:
+        self.lines_skipped = 0
+        self.rows_skipped = 0
+        self._text = text
+        self._skips = skips
+
+    def __iter__(self) -> Iterator[str]:
+        return self._lines() if self._skips else iter(self._text)
+
+    def _lines(self) -> Iterator[str]:
+        text = self._text
+        at = 1  # the physical line the text gives next
+        for first, end, rows in self._skips:
+            yield from islice(text, first - at)
+            deque(islice(text, end - first), maxlen=0)
+            self.lines_skipped += end - first
+            self.rows_skipped += rows
+            at = end
+        yield from text
+
+
+def _records(reader: Any, lines: _OwnLines | None = None) -> Iterator[Record]:
     """Each ``Record`` of the file: nothing but its cells is looked at (``_examined`` looks
-    further, for the records that are read)."""
+    further, for the records that are read).  ``lines``: what ``reader`` reads, when it is
+    given less than the whole text; each record's line is its physical line all the same."""
     start = 1
     while True:
         try:
@@ -105,10 +147,10 @@ def _records(reader: Any) -> Iterator[Record]:
             return
         except csv.Error as error:
             raise _Broken(
-                start,
+                start + (lines.lines_skipped if lines else 0),
                 f"CSV quoting is broken in the row starting here ({error}); the rest of the file was not read",
             ) from None
-        yield start, cells
+        yield start + (lines.lines_skipped if lines else 0), cells
         start = reader.line_num + 1
 
 
@@ -152,11 +194,29 @@ class FirstPass(NamedTuple):
     ``places`` holds, per claim key, the ordinal of the claim's last data row and the
     partition that reads the claim as one int, ``ordinal * parts + partition``: one int
     per claim, and each row's partition looked up with its claim instead of hashed again.
+    ``skips[k]``: the runs of records partition k does not read (``Skip``), so that its
+    reader hands ``csv.reader`` only the lines of its own records; one per change of
+    partition between neighbouring claims, nothing past a break in the quoting.
     """
 
     places: dict[str, int]
     rows: int  # data rows (not blank)
     parts: int
+    skips: tuple[tuple[Skip, ...], ...] = ()
+
+
+def _skips(runs: Sequence[tuple[int, int, int]], part: int) -> tuple[Skip, ...]:
+    """The runs (first line, first ordinal, partition; the last one the end) that ``part``
+    does not read, neighbours joined."""
+    skips: list[Skip] = []
+    for (first, ordinal, partition), (end, next_ordinal, _) in zip(runs, runs[1:], strict=False):
+        if partition == part:
+            continue
+        if skips and skips[-1][1] == first:
+            first, _, rows = skips.pop()
+            ordinal -= rows
+        skips.append((first, end, next_ordinal - ordinal))
+    return tuple(skips)
 
 
 class CsvExportReader:
@@ -254,23 +314,38 @@ class CsvExportReader:
                 return nothing
             index = mapper.claim_id_index
             # Past the header only the claim id cell is looked at; the blank-row
-            # test only for rows without one.
-            last: dict[str, int] = {}
+            # test only for rows without one.  A run of records of one partition starts
+            # where the partition changes (rows without a claim id: partition 0's).
+            places: dict[str, int] = {}
+            runs: list[tuple[int, int, int]] = []  # (first line, first ordinal, partition)
             ordinal = 0
+            end = reader.line_num  # the last line of the record before
+            previous: str | None = None  # the claim key of the row before, hashed already
+            partition = running = -1
             try:
                 for cells in reader:
                     key = cells[index].strip() if index is not None and index < len(cells) else None
                     if key:
-                        last[key] = ordinal
+                        if key != previous:  # a claim's rows are usually neighbours
+                            previous, partition = key, partition_of(key, parts) if parts > 1 else 0
+                            if partition != running:
+                                runs.append((end + 1, ordinal, partition))
+                                running = partition
+                        places[key] = ordinal * parts + partition
                     elif _is_blank(cells):
+                        end = reader.line_num
                         continue
+                    else:
+                        previous = None
+                        if running != 0:
+                            runs.append((end + 1, ordinal, 0))
+                            running = 0
                     ordinal += 1
+                    end = reader.line_num
             except csv.Error:
-                pass
-        if parts == 1:
-            return FirstPass(last, rows=ordinal, parts=1)
-        return FirstPass({key: at * parts + partition_of(key, parts) for key, at in last.items()},
-                         rows=ordinal, parts=parts)
+                pass  # the records after ``end`` are every partition's to read (and refuse)
+        runs.append((end + 1, ordinal, -1))
+        return FirstPass(places, rows=ordinal, parts=parts, skips=tuple(_skips(runs, k) for k in range(parts)))
 
     def __iter__(self) -> Iterator[Claim | RowError]:
         for _tag, item in self.tagged():
@@ -295,8 +370,9 @@ class CsvExportReader:
         self.rows_total, self.claims_total = first_pass.rows, len(places)
         parts, part = self.parts, self.part
         with open(self.path, "rb") as fh:
-            reader = _csv_reader(_text(fh), delimiter)
-            records = _records(reader)
+            lines = _OwnLines(_text(fh), first_pass.skips[part] if first_pass.skips else ())
+            reader = _csv_reader(lines, delimiter)
+            records = _records(reader, lines)
             try:
                 mapper, errors, _ = self._header(records, delimiter)
             except _Broken as broken:
@@ -312,7 +388,7 @@ class CsvExportReader:
                 return
             assembler = ClaimAssembler(self.file, self.today, mapper.labels)
             index = mapper.claim_id_index
-            ordinal = 0
+            read = 0  # rows handed to this reader; with ``lines.rows_skipped``, the row's ordinal
             try:
                 for line, cells in records:
                     # mapper.claim_key, inline: a row with a claim id is not blank
@@ -323,8 +399,8 @@ class CsvExportReader:
                         place = None
                     else:
                         place = places.get(key)
-                    self.rows_read += 1
-                    ordinal += 1
+                    read += 1
+                    ordinal = self.rows_read = read + lines.rows_skipped
                     if parts > 1 and (not first if key is None else (
                             place % parts if place is not None else partition_of(key, parts)) != part):
                         continue  # another partition's row: its cells are not examined
@@ -335,11 +411,13 @@ class CsvExportReader:
                     for item in assembler.add(row, last_of_claim=last):
                         yield tag, item
             except _Broken as broken:
+                self.rows_read = read + lines.rows_skipped
                 if first:
                     yield (_END, -1), self._file_error(broken.line, broken.reason)
                 for first_line, item in assembler.finish_tagged(broken_at=broken.line):
                     yield (_END, first_line), item
                 return
+            self.rows_read = read + lines.rows_skipped  # other partitions' rows after its last
             if self.rows_read == 0 and first:
                 yield (_END, -1), self._file_error(None, "the file has a header but no data rows")
             for first_line, item in assembler.finish_tagged():
