@@ -1,9 +1,10 @@
 """Ingest a CSV export in worker processes, each parsing, checking and storing its share.
 
 This process makes the reader's first pass once (each claim's last row and
-partition) before forking; each worker then reads the whole file but examines and
-builds only its share of the claims (``CsvExportReader`` partitions by claim id: the
-other rows are split into cells and skipped), prepares them (``ledger.prepared``)
+partition, and where each partition's runs of records lie) before forking; each worker
+then reads the file but splits, examines and builds only its share of the claims
+(``CsvExportReader`` partitions by claim id: the other rows' lines are passed over
+unsplit), prepares them (``ledger.prepared``)
 and stores them itself, chunk by chunk, as one process would (``ledger.ingest``).
 The writes of the workers take turns: a chunk's transaction holds the ledger's
 write lock (SQLite's ``BEGIN IMMEDIATE``; on PostgreSQL the chunk takes an advisory
