@@ -1,6 +1,6 @@
 """Time `ingest` end to end — parse + rule pack + ledger writes — on a fresh SQLite ledger.
 
-    .venv/bin/python benchmarks/ingest.py [--lines 100000] [--db URL] [--workers N]
+    .venv/bin/python benchmarks/ingest.py [--lines 100000] [--db URL] [--workers N] [--keep]
     .venv/bin/python benchmarks/ingest.py --postgres     # a throwaway PostgreSQL server, then SQLite, one sitting
 
 Times ``usecases.setup.ingest_export``, what ``bhclaims ingest`` runs: by default with
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -68,16 +69,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: as ingest decides)")
     parser.add_argument("--postgres", action="store_true",
                         help="on a throwaway PostgreSQL server, then on SQLite, each in its own process, one sitting")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the temporary folder (export and SQLite ledger) and print its path")
     args = parser.parse_args(argv)
     if args.postgres:
         return on_both(args)
+    work = Path(tempfile.mkdtemp(prefix="bhclaims-bench-ingest-"))
+    try:
+        return run(args, work)
+    finally:
+        if args.keep:
+            print(f"  kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, work: Path) -> int:
+    """Generate the export in ``work``, ingest it (into a SQLite file there unless ``--db``), print the figures."""
 
     from ledger.db import Ledger, upgrade
     from usecases.ingest_workers import worker_count
     from usecases.setup import ingest_export
     from validators.engine import CheckContext, RuleSettings, check_claim
 
-    work = Path(tempfile.mkdtemp(prefix="bhclaims-bench-ingest-"))
     export = work / "export.csv"
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gen_export.py"), "--lines", str(args.lines),
                     "--out", str(export)], check=True, capture_output=True)
@@ -129,6 +143,7 @@ def on_both(args: argparse.Namespace) -> int:
     from tests.pg_server import PostgresServer
 
     common = ["--lines", str(args.lines)] + (["--no-rules"] if args.no_rules else []) + (
+        ["--keep"] if args.keep else []) + (
         [] if args.workers is None else ["--workers", str(args.workers)])
     missed = 0
     server = PostgresServer()

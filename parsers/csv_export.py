@@ -2,10 +2,15 @@
 
 The file is read twice, never held whole.  The first pass reads only the claim id
 of each row and remembers, per claim, the ordinal of its last row; the second pass
-validates rows and hands each claim over as soon as its last row is read.  Memory
+validates rows and hands each claim over as soon as its last row is read.  Readers
+of partitions of one file (ingest workers) can be given one first pass made for all
+of them; it knows where each run of another partition's records lies in the file, so
+a partition's ``csv.reader`` is handed only the lines of its own records (and of what
+follows a break in the quoting), and rows are still reported at their lines.  Memory
 therefore grows with the number of claims (one small int per claim) and with the
 claims that are *open* at once — one, in the usual export where a claim's rows are
-contiguous — while rows of a claim may still be scattered anywhere in the file.
+contiguous — and with the runs of partitions (one per change of partition between
+neighbouring claims), while rows of a claim may still be scattered anywhere in the file.
 
 Bytes are decoded line by line, so a Latin-1 byte in a UTF-8 file is reported on
 its own physical line and the rest of the file is still read.  Rows are reported at
@@ -23,8 +28,10 @@ import codecs
 import csv
 import io
 import re
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 from zlib import crc32
@@ -59,10 +66,9 @@ def _csv_reader(text: Iterable[str], delimiter: str) -> Any:
     return csv.reader(text, delimiter=delimiter, strict=True)
 
 
-Record = tuple[int, list[str], Sequence[int], bool]
-"""A record: the physical line where it starts, its cells, the physical lines of it that
-were not UTF-8, and whether a cell of it may start or end with whitespace (False: none does).
-Plain tuples: the hot loop unpacks them."""
+Record = tuple[int, list[str]]
+"""A record: the physical line where it starts and its cells.  Plain tuples: the hot loop
+unpacks them."""
 
 
 def _may_be_padded(joined: str, space_after: str, space_before: str) -> bool:
@@ -93,14 +99,47 @@ def _may_be_padded(joined: str, space_after: str, space_before: str) -> bool:
     )
 
 
-def _records(reader: Any, delimiter: str) -> Iterator[Record]:
-    """Each ``Record`` of the file.
+Skip = tuple[int, int, int]
+"""Physical lines a partition's reader does not hand to ``csv.reader``: (first line, the line
+after the last, data rows in them) — whole records of other partitions."""
 
-    An ASCII record cannot hold an undecoded byte, so only others are searched.
+
+class _OwnLines:
+    """The physical lines of a text less the ``skips`` (in order, apart), for ``csv.reader``.
+
+    A skip is a run of whole records, so ``csv.reader`` meets record boundaries where it
+    expects them and splits the records it is given exactly as in the whole file.  It asks
+    for a record's lines only as it reads that record, so once it has handed over a record,
+    ``lines_skipped`` and ``rows_skipped`` count what was passed over before it: its
+    physical first line is the one it counted plus ``lines_skipped``.
     """
+
+    def __init__(self, text: Iterator[str], skips: Sequence[Skip]) -> None:
+        self.lines_skipped = 0
+        self.rows_skipped = 0
+        self._text = text
+        self._skips = skips
+
+    def __iter__(self) -> Iterator[str]:
+        return self._lines() if self._skips else iter(self._text)
+
+    def _lines(self) -> Iterator[str]:
+        text = self._text
+        at = 1  # the physical line the text gives next
+        for first, end, rows in self._skips:
+            yield from islice(text, first - at)
+            deque(islice(text, end - first), maxlen=0)
+            self.lines_skipped += end - first
+            self.rows_skipped += rows
+            at = end
+        yield from text
+
+
+def _records(reader: Any, lines: _OwnLines | None = None) -> Iterator[Record]:
+    """Each ``Record`` of the file: nothing but its cells is looked at (``_examined`` looks
+    further, for the records that are read).  ``lines``: what ``reader`` reads, when it is
+    given less than the whole text; each record's line is its physical line all the same."""
     start = 1
-    no_bad_lines: tuple[int, ...] = ()
-    space_after, space_before = delimiter + " ", " " + delimiter
     while True:
         try:
             cells = next(reader)
@@ -108,20 +147,31 @@ def _records(reader: Any, delimiter: str) -> Iterator[Record]:
             return
         except csv.Error as error:
             raise _Broken(
-                start,
+                start + (lines.lines_skipped if lines else 0),
                 f"CSV quoting is broken in the row starting here ({error}); the rest of the file was not read",
             ) from None
-        bad_lines: Sequence[int] = no_bad_lines
-        joined = delimiter.join(cells)
-        if not joined.isascii():
-            found: list[int] = []
-            for match in _UNDECODED.finditer(joined):
-                line = start + joined.count("\n", 0, match.start())
-                if line not in found:
-                    found.append(line)
-            bad_lines = found
-        yield start, cells, bad_lines, _may_be_padded(joined, space_after, space_before)
+        yield start + (lines.lines_skipped if lines else 0), cells
         start = reader.line_num + 1
+
+
+_NO_BAD_LINES: tuple[int, ...] = ()
+
+
+def _examined(start: int, cells: list[str], delimiter: str) -> tuple[Sequence[int], bool]:
+    """The physical lines of the record starting at line ``start`` that were not UTF-8, and
+    whether a cell of it may start or end with whitespace (False: none does).
+
+    An ASCII record cannot hold an undecoded byte, so only others are searched.
+    """
+    joined = delimiter.join(cells)
+    if joined.isascii():
+        return _NO_BAD_LINES, _may_be_padded(joined, delimiter + " ", " " + delimiter)
+    found: list[int] = []
+    for match in _UNDECODED.finditer(joined):
+        line = start + joined.count("\n", 0, match.start())
+        if line not in found:
+            found.append(line)
+    return found, True
 
 
 def _is_blank(cells: list[str]) -> bool:
@@ -138,9 +188,35 @@ def partition_of(claim_key: str, parts: int) -> int:
     return crc32(claim_key.upper().encode("utf-8", "surrogateescape")) % parts
 
 
-class _FirstPass(NamedTuple):
-    last: dict[str, int]  # claim key -> ordinal of its last data row
+class FirstPass(NamedTuple):
+    """What the first pass found, for a read in ``parts`` partitions.
+
+    ``places`` holds, per claim key, the ordinal of the claim's last data row and the
+    partition that reads the claim as one int, ``ordinal * parts + partition``: one int
+    per claim, and each row's partition looked up with its claim instead of hashed again.
+    ``skips[k]``: the runs of records partition k does not read (``Skip``), so that its
+    reader hands ``csv.reader`` only the lines of its own records; one per change of
+    partition between neighbouring claims, nothing past a break in the quoting.
+    """
+
+    places: dict[str, int]
     rows: int  # data rows (not blank)
+    parts: int
+    skips: tuple[tuple[Skip, ...], ...] = ()
+
+
+def _skips(runs: Sequence[tuple[int, int, int]], part: int) -> tuple[Skip, ...]:
+    """The runs (first line, first ordinal, partition; the last one the end) that ``part``
+    does not read, neighbours joined."""
+    skips: list[Skip] = []
+    for (first, ordinal, partition), (end, next_ordinal, _) in zip(runs, runs[1:], strict=False):
+        if partition == part:
+            continue
+        if skips and skips[-1][1] == first:
+            first, _, rows = skips.pop()
+            ordinal -= rows
+        skips.append((first, end, next_ordinal - ordinal))
+    return tuple(skips)
 
 
 class CsvExportReader:
@@ -149,11 +225,12 @@ class CsvExportReader:
     ``partition=(k, n)`` reads only the claims with ``partition_of(key, n) == k`` (and,
     in partition 0, the errors that belong to no claim), so that n processes can share
     one export; ``tagged`` gives each item a key that merges the n streams back into the
-    order of a whole read.
+    order of a whole read.  ``first_pass``: the ``first_pass()`` of a reader of the same file
+    and number of parts, made once for all of them (otherwise each makes its own).
     """
 
     def __init__(self, path: Path, *, today: date, profile: Profile | None = None,
-                 partition: tuple[int, int] = (0, 1)) -> None:
+                 partition: tuple[int, int] = (0, 1), first_pass: FirstPass | None = None) -> None:
         self.path = Path(path)
         self.file = str(path)
         self.today = today
@@ -162,6 +239,7 @@ class CsvExportReader:
         self.rows_total = 0  # data rows and claim ids in the file, once the first pass has counted them
         self.claims_total = 0
         self.part, self.parts = partition
+        self.given_first_pass = first_pass  # made once for the file by whoever starts the partitions
         if not 0 <= self.part < self.parts:
             raise ValueError(f"partition {partition} is not (k, n) with 0 <= k < n")
 
@@ -178,13 +256,13 @@ class CsvExportReader:
         return None
 
     def _header(
-        self, records: Iterable[Record]
+        self, records: Iterable[Record], delimiter: str
     ) -> tuple[RowMapper | None, list[RowError], int]:
         """The row mapper, the header's errors, and the physical line of the header."""
-        for line, cells, bad_lines, _padded in records:
+        for line, cells in records:
             if _is_blank(cells):
                 continue
-            if bad_lines:
+            if _examined(line, cells, delimiter)[0]:
                 return None, [self._file_error(line, f"the header line {NOT_UTF8}")], line
             mapper = RowMapper(cells, self.profile)
             errors = [self._file_error(line, reason, column) for column, reason in mapper.header_problems]
@@ -198,13 +276,14 @@ class CsvExportReader:
         widths: list[int] = []
         header_line = 0
         with open(self.path, "rb") as fh:
-            records = _records(_csv_reader(_text(fh), delimiter), delimiter)
+            records = _records(_csv_reader(_text(fh), delimiter))
             try:
-                _, _, header_line = self._header(records)
-                for _line, cells, bad_lines, padded in records:
+                _, _, header_line = self._header(records, delimiter)
+                for line, cells in records:
                     if _is_blank(cells):
                         continue
                     widths.append(len(cells))
+                    bad_lines, padded = _examined(line, cells, delimiter)
                     if len(cells) == mapper.width and not bad_lines:
                         rows.append(dict(zip(ALL_COLUMNS, mapper.map(cells, padded)[0], strict=True)))
                     if len(widths) >= SAMPLE_ROWS:
@@ -219,33 +298,54 @@ class CsvExportReader:
             for column, reason in misfit_columns(rows, mapper.positions())
         ]
 
-    def _last_rows(self, delimiter: str) -> _FirstPass:
-        """First pass: claim key → ordinal of the claim's last data row, and the number of data rows."""
-        nothing = _FirstPass({}, rows=0)
+    def first_pass(self) -> FirstPass:
+        """First pass: each claim key's last data row and partition (``FirstPass``), and the
+        number of data rows.  ``usecases.ingest_workers`` makes it once for all its workers."""
+        parts = self.parts
+        nothing = FirstPass({}, rows=0, parts=parts)
+        delimiter = self.profile.delimiter if self.profile else ","
         with open(self.path, "rb") as fh:
             reader = _csv_reader(_text(fh), delimiter)
             try:
-                mapper, errors, _ = self._header(_records(reader, delimiter))
+                mapper, errors, _ = self._header(_records(reader), delimiter)
             except _Broken:  # the main pass reports the broken header with its line
                 return nothing
             if mapper is None or errors:
                 return nothing
             index = mapper.claim_id_index
             # Past the header only the claim id cell is looked at; the blank-row
-            # test only for rows without one.
-            last: dict[str, int] = {}
+            # test only for rows without one.  A run of records of one partition starts
+            # where the partition changes (rows without a claim id: partition 0's).
+            places: dict[str, int] = {}
+            runs: list[tuple[int, int, int]] = []  # (first line, first ordinal, partition)
             ordinal = 0
+            end = reader.line_num  # the last line of the record before
+            previous: str | None = None  # the claim key of the row before, hashed already
+            partition = running = -1
             try:
                 for cells in reader:
                     key = cells[index].strip() if index is not None and index < len(cells) else None
                     if key:
-                        last[key] = ordinal
+                        if key != previous:  # a claim's rows are usually neighbours
+                            previous, partition = key, partition_of(key, parts) if parts > 1 else 0
+                            if partition != running:
+                                runs.append((end + 1, ordinal, partition))
+                                running = partition
+                        places[key] = ordinal * parts + partition
                     elif _is_blank(cells):
+                        end = reader.line_num
                         continue
+                    else:
+                        previous = None
+                        if running != 0:
+                            runs.append((end + 1, ordinal, 0))
+                            running = 0
                     ordinal += 1
+                    end = reader.line_num
             except csv.Error:
-                pass
-        return _FirstPass(last, rows=ordinal)
+                pass  # the records after ``end`` are every partition's to read (and refuse)
+        runs.append((end + 1, ordinal, -1))
+        return FirstPass(places, rows=ordinal, parts=parts, skips=tuple(_skips(runs, k) for k in range(parts)))
 
     def __iter__(self) -> Iterator[Claim | RowError]:
         for _tag, item in self.tagged():
@@ -263,15 +363,18 @@ class CsvExportReader:
                 yield (_HEAD, 0), problem
             return
         delimiter = self.profile.delimiter if self.profile else ","
-        first_pass = self._last_rows(delimiter)
-        last_rows = first_pass.last
-        self.rows_total, self.claims_total = first_pass.rows, len(last_rows)
+        first_pass = self.given_first_pass
+        if first_pass is None or first_pass.parts != self.parts:
+            first_pass = self.first_pass()
+        places = first_pass.places
+        self.rows_total, self.claims_total = first_pass.rows, len(places)
         parts, part = self.parts, self.part
         with open(self.path, "rb") as fh:
-            reader = _csv_reader(_text(fh), delimiter)
-            records = _records(reader, delimiter)
+            lines = _OwnLines(_text(fh), first_pass.skips[part] if first_pass.skips else ())
+            reader = _csv_reader(lines, delimiter)
+            records = _records(reader, lines)
             try:
-                mapper, errors, _ = self._header(records)
+                mapper, errors, _ = self._header(records, delimiter)
             except _Broken as broken:
                 if first:
                     yield (_HEAD, 0), self._file_error(broken.line, broken.reason)
@@ -285,28 +388,36 @@ class CsvExportReader:
                 return
             assembler = ClaimAssembler(self.file, self.today, mapper.labels)
             index = mapper.claim_id_index
-            ordinal = 0
+            read = 0  # rows handed to this reader; with ``lines.rows_skipped``, the row's ordinal
             try:
-                for line, cells, bad_lines, padded in records:
+                for line, cells in records:
                     # mapper.claim_key, inline: a row with a claim id is not blank
                     key = cells[index].strip() or None if index is not None and index < len(cells) else None
-                    if key is None and _is_blank(cells):
-                        continue
-                    self.rows_read += 1
-                    last = key is not None and last_rows.get(key) == ordinal
-                    tag = (_ROWS, ordinal)
-                    ordinal += 1
-                    if parts > 1 and (partition_of(key, parts) != part if key else not first):
-                        continue
+                    if key is None:
+                        if _is_blank(cells):
+                            continue
+                        place = None
+                    else:
+                        place = places.get(key)
+                    read += 1
+                    ordinal = self.rows_read = read + lines.rows_skipped
+                    if parts > 1 and (not first if key is None else (
+                            place % parts if place is not None else partition_of(key, parts)) != part):
+                        continue  # another partition's row: its cells are not examined
+                    tag = (_ROWS, ordinal - 1)
+                    last = place is not None and place // parts == ordinal - 1
+                    bad_lines, padded = _examined(line, cells, delimiter)
                     row = self._canonical_row(line, cells, bad_lines, padded, key, mapper)
                     for item in assembler.add(row, last_of_claim=last):
                         yield tag, item
             except _Broken as broken:
+                self.rows_read = read + lines.rows_skipped
                 if first:
                     yield (_END, -1), self._file_error(broken.line, broken.reason)
                 for first_line, item in assembler.finish_tagged(broken_at=broken.line):
                     yield (_END, first_line), item
                 return
+            self.rows_read = read + lines.rows_skipped  # other partitions' rows after its last
             if self.rows_read == 0 and first:
                 yield (_END, -1), self._file_error(None, "the file has a header but no data rows")
             for first_line, item in assembler.finish_tagged():

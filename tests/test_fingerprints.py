@@ -189,3 +189,58 @@ def test_migration_0008_stores_the_canonical_digest_of_every_claim(db_url: str) 
     report = ingest_claims(ledger, claims, checker=no_findings, actor="t")
     assert sorted(report.unchanged) == sorted(c.claim_id for c in claims)
     ledger.dispose()
+
+
+def _by_definition(value: typing.Any) -> typing.Any:
+    """The module docstring's rules as a tree for ``json.dumps``: what the compiled writers must equal."""
+    import dataclasses
+    import enum
+    from datetime import date
+
+    if isinstance(value, enum.Enum):
+        return _by_definition(value.value)
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Decimal):
+        text = format(value, "f")
+        text = text.rstrip("0").rstrip(".") if "." in text else text
+        return "0" if text in ("-0", "") else text
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_by_definition(item) for item in value]
+    assert dataclasses.is_dataclass(value)
+    return {f.name: _by_definition(getattr(value, f.name)) for f in dataclasses.fields(value)
+            if f.name not in ("source", "extra")}
+
+
+class _Text(str):
+    """A str subclass: not the declared ``str``, so it takes the general path."""
+
+
+_ANY_TEXT = st.text() | st.text().map(_Text)
+_ODD_VALUES = st.none() | _ANY_TEXT | st.integers() | st.booleans() | st.dates() | \
+    st.decimals(allow_nan=False, allow_infinity=False, places=3) | st.tuples(_ANY_TEXT, st.integers())
+
+
+@settings(max_examples=scaled(200), deadline=None)
+@given(texts=st.lists(_ANY_TEXT, min_size=6, max_size=6), odd=st.lists(_ODD_VALUES, min_size=6, max_size=6),
+       claim_number=st.sampled_from(range(3)))
+def test_the_compiled_writers_write_what_the_definition_says(texts: list[str], odd: list[typing.Any],
+                                                             claim_number: int) -> None:
+    """Each field tried as its declared type first is only an order of tests: any text (quotes,
+    backslashes, control and non-ASCII characters, a str subclass) and values of other types than
+    declared (None, numbers, booleans, dates, tuples) are written as the dict tree's ``json.dumps``."""
+    import json
+    from dataclasses import replace
+
+    from domain.claim import Address
+
+    claim = _variants()[claim_number]
+    line = replace(claim.lines[0], line_id=texts[0], procedure_code=odd[0], units=odd[1], modifiers=(texts[1], odd[2]))
+    subscriber = replace(claim.subscriber, last=texts[2], dob=odd[3],
+                         address=Address(texts[3], odd[4], texts[4], texts[5]))
+    claim = replace(claim, lines=(line, *claim.lines[1:]), subscriber=subscriber, prior_auth=odd[5],
+                    payer_name=texts[0])
+    expected = json.dumps(_by_definition(claim), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert reference_text(claim) == expected

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import heapq
+import io
 import os
 import random
 import sys
@@ -102,6 +103,124 @@ def test_partitions_with_a_profile_merge_into_the_whole_read(name):
     path = next((EXPORTS / "good").glob(f"{name}.*"))
     whole = list(CsvExportReader(path, today=TODAY, profile=profile))
     assert whole and merged_partitions(path, 2, profile) == whole
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+def test_partitions_given_one_first_pass_merge_into_the_whole_read(tmp_path, monkeypatch, parts):
+    """The workers' readers take the first pass their parent made, and make none of their own."""
+    path = messy_export(tmp_path / "messy.csv")
+    whole = list(CsvExportReader(path, today=TODAY))
+    first_pass = CsvExportReader(path, today=TODAY, partition=(0, parts)).first_pass()
+
+    def no_pass_of_its_own(self):  # type: ignore[no-untyped-def]
+        raise AssertionError("a partition given the first pass made one of its own")
+
+    monkeypatch.setattr(CsvExportReader, "first_pass", no_pass_of_its_own)
+    readers = [CsvExportReader(path, today=TODAY, partition=(k, parts), first_pass=first_pass) for k in range(parts)]
+    assert [item for _tag, item in heapq.merge(*(r.tagged() for r in readers), key=lambda pair: pair[0])] == whole
+
+
+def spread_export(path: Path, broken: bool) -> Path:
+    """``messy_export`` with records over several physical lines (quoted line breaks), bytes that
+    are not UTF-8 and, if ``broken``, quoting that breaks near the end: the lines a partition's
+    reader is not given must not shift the lines its errors name."""
+    messy_export(path)
+    with open(path, newline="", encoding="utf-8") as fh:
+        header, *body = list(csv.reader(fh))
+    column = {name: i for i, name in enumerate(header)}
+    for at in range(5, len(body) - 20, 37):  # line breaks inside quoted cells, all through the file
+        body[at][column["subscriber_address1"]] += "\nBuilding 2\r\nRear"
+        body[at + 3][column["payer_name"]] += "\nPLAN"
+    for at in range(11, len(body) - 20, 53):
+        body[at][column["subscriber_last"]] = "NOTUTF8"
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows([header, *body])
+    data = text.getvalue().encode("utf-8").replace(b"NOTUTF8", b"Caf\xe9")
+    if broken:  # a quote closed before the cell ends, eight rows before the end
+        data = data.replace(b"\r\n" + body[-8][0].encode() + b",", b'\r\n"' + body[-8][0].encode() + b'"x,', 1)
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["whole", "broken"])
+@pytest.mark.parametrize("parts", [2, 3])
+def test_a_partition_reads_only_its_own_lines_and_names_the_lines_of_the_file(tmp_path, monkeypatch, parts, broken):
+    """A partition's reader hands ``csv.reader`` only the physical lines of its own records (the
+    first pass knows where the others' are); its errors name the lines of the whole file."""
+    import parsers.csv_export as csv_export
+
+    path = spread_export(tmp_path / "spread.csv", broken)
+    whole = list(CsvExportReader(path, today=TODAY))
+    errors = [item for item in whole if isinstance(item, RowError)]
+    assert any("not UTF-8" in error.reason for error in errors)
+    assert any(error.reason.startswith("CSV quoting is broken") for error in errors) is broken
+    total = len(path.read_bytes().splitlines())  # no lone CR in this file
+    first_pass = CsvExportReader(path, today=TODAY, partition=(0, parts)).first_pass()
+    given: list[int] = []
+    real = csv_export._csv_reader
+
+    def counting(text, delimiter):  # type: ignore[no-untyped-def]
+        def counted(at):  # type: ignore[no-untyped-def]
+            for line in text:
+                given[at] += 1
+                yield line
+        given.append(0)
+        return real(counted(len(given) - 1), delimiter)
+
+    monkeypatch.setattr(csv_export, "_csv_reader", counting)
+    readers = [CsvExportReader(path, today=TODAY, partition=(k, parts), first_pass=first_pass) for k in range(parts)]
+    merged = [item for _tag, item in heapq.merge(*(r.tagged() for r in readers), key=lambda pair: pair[0])]
+    assert merged == whole
+    assert [reader.rows_read for reader in readers] == [first_pass.rows] * parts
+    main_passes = given[0::2]  # each reader: its main pass, then the layout sample
+    assert len(main_passes) == parts
+    assert all(lines < total / parts * 1.3 for lines in main_passes)
+    assert sum(main_passes) <= total + parts - 1  # the header line is every reader's
+
+
+def test_a_partition_examines_the_cells_of_its_own_rows_only(tmp_path, monkeypatch):
+    """Another partition's row is split into cells and skipped: not searched for undecoded bytes or
+    padding.  Only the header, the layout sample and the partition's own rows are examined."""
+    import parsers.csv_export as csv_export
+    from parsers.csv_export import partition_of
+    from parsers.layout import SAMPLE_ROWS
+
+    path = messy_export(tmp_path / "messy.csv")
+    with open(path, newline="", encoding="utf-8") as fh:
+        header, *body = list(csv.reader(fh))
+    at = header.index("claim_id")
+    own = sum(1 for row in body if row[at].strip() and partition_of(row[at].strip(), 2) == 1)
+    examined: list[int] = []
+    real = csv_export._examined
+
+    def counted(start, cells, delimiter):  # type: ignore[no-untyped-def]
+        examined.append(start)
+        return real(start, cells, delimiter)
+
+    monkeypatch.setattr(csv_export, "_examined", counted)
+    items = list(CsvExportReader(path, today=TODAY, partition=(1, 2)))
+    assert items and 0 < own < len(body) // 2 + 50
+    header_reads = 3  # the first pass, the layout sample and the main pass each read the header
+    assert len(examined) == header_reads + min(SAMPLE_ROWS, len(body)) + own
+
+
+def test_workers_share_one_first_pass_made_before_they_start(tmp_path, monkeypatch):
+    path = messy_export(tmp_path / "messy.csv")
+    made = tmp_path / "first-passes"
+    real = CsvExportReader.first_pass
+
+    def recorded(self):  # type: ignore[no-untyped-def]
+        with open(made, "a") as out:  # appended to by whichever process makes one
+            out.write(f"{os.getpid()}\n")
+        return real(self)
+
+    monkeypatch.setattr(CsvExportReader, "first_pass", recorded)
+    ledger = _ledger(f"sqlite+pysqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        result = ingest_export(ledger, path, today=TODAY, checker=check, actor="t", workers=2)
+    finally:
+        ledger.dispose()
+    assert result["added"] and made.read_text().split() == [str(os.getpid())]
 
 
 def test_a_partition_outside_the_parts_is_refused(tmp_path):

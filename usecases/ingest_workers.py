@@ -1,7 +1,10 @@
 """Ingest a CSV export in worker processes, each parsing, checking and storing its share.
 
-Each worker reads the whole file but builds only its share of the claims
-(``CsvExportReader`` partitions by claim id), prepares them (``ledger.prepared``)
+This process makes the reader's first pass once (each claim's last row and
+partition, and where each partition's runs of records lie) before forking; each worker
+then reads the file but splits, examines and builds only its share of the claims
+(``CsvExportReader`` partitions by claim id: the other rows' lines are passed over
+unsplit), prepares them (``ledger.prepared``)
 and stores them itself, chunk by chunk, as one process would (``ledger.ingest``).
 The writes of the workers take turns: a chunk's transaction holds the ledger's
 write lock (SQLite's ``BEGIN IMMEDIATE``; on PostgreSQL the chunk takes an advisory
@@ -44,7 +47,7 @@ from domain.claim import Claim
 from ledger.db import Ledger
 from ledger.ingest import CHUNK_SIZE, IngestReport, WriteTurn, ingest_prepared
 from ledger.prepared import PreparedClaim
-from parsers.csv_export import CsvExportReader, Tag
+from parsers.csv_export import CsvExportReader, FirstPass, Tag
 from parsers.errors import RowError
 from parsers.profiles import Profile
 from runtime.logs import get_logger
@@ -101,12 +104,16 @@ def ingest_in_workers(ledger: Ledger, path: Path, *, today: date, profile: Profi
     receivers: dict[Connection, int] = {}
     shares: dict[int, dict[str, Any]] = {}
     turn = context.Lock()  # whose turn it is to write (ledger.ingest.ingest_prepared)
+    # The first pass (each claim's last row and partition) once, here, for all the workers:
+    # they inherit it with the fork instead of each reading the file once more for it.
+    first_pass = CsvExportReader(path, today=today, profile=profile, partition=(0, workers)).first_pass()
     try:
         for number in range(workers):
             receiver, sender = context.Pipe(duplex=False)
             process = context.Process(
                 target=_work,
-                args=(sender, ledger, path, today, profile, (number, workers), prepare, actor, turn, parent),
+                args=(sender, ledger, path, today, profile, (number, workers), first_pass, prepare, actor, turn,
+                      parent),
                 name=f"bhclaims-ingest-{number}",
                 daemon=True,
             )
@@ -193,13 +200,14 @@ def die_with_parent(parent: int) -> None:
 
 
 def _work(sender: Connection, ledger: Ledger, path: Path, today: date, profile: Profile | None,
-          partition: tuple[int, int], prepare: Prepare, actor: str, turn: WriteTurn, parent: int) -> None:
+          partition: tuple[int, int], first_pass: FirstPass, prepare: Prepare, actor: str, turn: WriteTurn,
+          parent: int) -> None:
     """One worker: read its partition, prepare and store its claims, report with places in the file."""
     die_with_parent(parent)
     configure_process()
     try:
         ledger.forget_connections()
-        reader = CsvExportReader(path, today=today, profile=profile, partition=partition)
+        reader = CsvExportReader(path, today=today, profile=profile, partition=partition, first_pass=first_pass)
         errors: list[tuple[Tag, RowError]] = []
         tags: dict[str, Tag] = {}
 
