@@ -53,17 +53,17 @@ def _status(url: str, folder: Path, *extra: str) -> str:
     return result.output
 
 
-def test_status_adds_up_to_the_ledger(db_url: str, tmp_path: Path) -> None:
-    plain = build_ledger(db_url)
-    claims = [*plain.claims, _add_held_claim(db_url)]
+def test_status_adds_up_to_the_ledger(ledger_url: str, tmp_path: Path) -> None:
+    plain = build_ledger(ledger_url)
+    claims = [*plain.claims, _add_held_claim(ledger_url)]
     folder = tmp_path / "practice"
-    made = CliRunner().invoke(main_group, ["--db", db_url, "init", str(folder)])
+    made = CliRunner().invoke(main_group, ["--db", ledger_url, "init", str(folder)])
     assert made.exit_code == 0, made.output
     _nightly_report(folder / "reports", "2026-11-21T02:00:00", "older0000001", 0)
     _nightly_report(folder / "reports", "2026-11-22T02:00:00", "newest000002", 1)
     _nightly_report(folder / "reports", "2026-11-23T02:00:00", "cutshort0003", 0, body='{"run_id": "cut')
 
-    status = json.loads(_status(db_url, folder, "--json"))
+    status = json.loads(_status(ledger_url, folder, "--json"))
 
     counts: dict[str, int] = defaultdict(int)
     for claim in claims:
@@ -89,7 +89,7 @@ def test_status_adds_up_to_the_ledger(db_url: str, tmp_path: Path) -> None:
     assert (waiting["held"], waiting["unmatched"], waiting["quarantined"]) == (1, 1, 0)
     assert waiting["denied"] >= 1
 
-    text = _status(db_url, folder)
+    text = _status(ledger_url, folder)
     assert "run newest000002" in text and "(exit 1)" in text
     assert f"open A/R {status['money']['open_ar']}" in text
     assert "file     HELD-1 by" in text
@@ -106,14 +106,14 @@ def test_status_of_an_empty_ledger_says_so(db_url: str, tmp_path: Path) -> None:
     assert "Last nightly run: none recorded" in text and "Needs a human: nothing" in text
 
 
-def test_worklist_counts_equal_the_worklists(db_url: str) -> None:
+def test_worklist_counts_equal_the_worklists(ledger_url: str) -> None:
     from clerk import worklists
     from validators.settings import RuleSettings
 
-    build_ledger(db_url)
-    _add_held_claim(db_url)
+    build_ledger(ledger_url)
+    _add_held_claim(ledger_url)
     settings = RuleSettings()
-    ledger = Ledger(db_url)
+    ledger = Ledger(ledger_url)
     try:
         with ledger.read_session() as session:
             counts = worklists.open_counts(session, TODAY, settings)
@@ -197,16 +197,16 @@ def _add_denials(url: str) -> None:
         ledger.dispose()
 
 
-def test_next_deadlines_and_denied_count_equal_the_denial_worklists(db_url: str) -> None:
+def test_next_deadlines_and_denied_count_equal_the_denial_worklists(ledger_url: str) -> None:
     """The database's picks (per-plan remittance dates) equal sorting every denial in Python."""
     from clerk import worklists
     from clerk.status import DEADLINES_SHOWN, next_deadlines
     from validators.settings import RuleSettings
 
-    build_ledger(db_url)
-    _add_denials(db_url)
+    build_ledger(ledger_url)
+    _add_denials(ledger_url)
     settings = RuleSettings()
-    ledger = Ledger(db_url)
+    ledger = Ledger(ledger_url)
     try:
         with ledger.read_session() as session:
             counts = worklists.open_counts(session, TODAY, settings)
