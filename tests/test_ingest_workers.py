@@ -20,7 +20,7 @@ from sqlalchemy import text
 from domain.claim import Claim as DomainClaim
 from ledger.bulk import BulkWriter
 from ledger.content import content_hash
-from ledger.db import Ledger, upgrade
+from ledger.db import Ledger
 from parsers.csv_export import CsvExportReader
 from parsers.errors import RowError
 from parsers.profiles import load_profile
@@ -204,7 +204,7 @@ def test_a_partition_examines_the_cells_of_its_own_rows_only(tmp_path, monkeypat
     assert len(examined) == header_reads + min(SAMPLE_ROWS, len(body)) + own
 
 
-def test_workers_share_one_first_pass_made_before_they_start(tmp_path, monkeypatch):
+def test_workers_share_one_first_pass_made_before_they_start(tmp_path, monkeypatch, sqlite_ledger_at):
     path = messy_export(tmp_path / "messy.csv")
     made = tmp_path / "first-passes"
     real = CsvExportReader.first_pass
@@ -215,7 +215,7 @@ def test_workers_share_one_first_pass_made_before_they_start(tmp_path, monkeypat
         return real(self)
 
     monkeypatch.setattr(CsvExportReader, "first_pass", recorded)
-    ledger = _ledger(f"sqlite+pysqlite:///{tmp_path / 'ledger.db'}")
+    ledger = Ledger(sqlite_ledger_at(tmp_path / 'ledger.db'))
     try:
         result = ingest_export(ledger, path, today=TODAY, checker=check, actor="t", workers=2)
     finally:
@@ -227,10 +227,6 @@ def test_a_partition_outside_the_parts_is_refused(tmp_path):
     with pytest.raises(ValueError, match="partition"):
         CsvExportReader(tmp_path / "x.csv", today=TODAY, partition=(2, 2))
 
-
-def _ledger(url: str) -> Ledger:
-    upgrade(url)
-    return Ledger(url)
 
 
 def _dump(ledger: Ledger) -> dict[str, list[tuple]]:
@@ -261,10 +257,10 @@ def _dump(ledger: Ledger) -> dict[str, list[tuple]]:
                 for name, query in queries.items()}
 
 
-def test_workers_store_what_one_process_stores(db_url, tmp_path):
+def test_workers_store_what_one_process_stores(ledger_url, tmp_path, sqlite_ledger_at):
     path = messy_export(tmp_path / "messy.csv")
-    alone = _ledger(f"sqlite+pysqlite:///{tmp_path / 'alone.db'}")
-    together = _ledger(db_url)
+    alone = Ledger(sqlite_ledger_at(tmp_path / 'alone.db'))
+    together = Ledger(ledger_url)
     try:
         expected = ingest_export(alone, path, today=TODAY, checker=check, actor="t", workers=0)
         got = ingest_export(together, path, today=TODAY, checker=check, actor="t", workers=2)
@@ -280,11 +276,11 @@ def test_workers_store_what_one_process_stores(db_url, tmp_path):
         together.dispose()
 
 
-def test_workers_update_a_changed_claim_not_yet_sent(tmp_path):
+def test_workers_update_a_changed_claim_not_yet_sent(tmp_path, sqlite_ledger_at):
     path = tmp_path / "export.csv"
     claims = synthetic_claims(60, 3)
     write_export(claims, path)
-    ledger = _ledger(f"sqlite+pysqlite:///{tmp_path / 'l.db'}")
+    ledger = Ledger(sqlite_ledger_at(tmp_path / 'l.db'))
     try:
         ingest_export(ledger, path, today=TODAY, checker=check, actor="t", workers=2)
         changed = replace(claims[5], prior_auth="PA99887766")
@@ -304,9 +300,9 @@ class Boom(Exception):
     pass
 
 
-def test_a_worker_that_fails_stops_the_ingest_naming_the_file_not_the_data(tmp_path):
+def test_a_worker_that_fails_stops_the_ingest_naming_the_file_not_the_data(tmp_path, sqlite_ledger_at):
     path = messy_export(tmp_path / "messy.csv")
-    ledger = _ledger(f"sqlite+pysqlite:///{tmp_path / 'l.db'}")
+    ledger = Ledger(sqlite_ledger_at(tmp_path / 'l.db'))
     victim = next(item for item in CsvExportReader(path, today=TODAY) if isinstance(item, DomainClaim))
 
     def failing_check(claim):  # type: ignore[no-untyped-def]
@@ -324,9 +320,9 @@ def test_a_worker_that_fails_stops_the_ingest_naming_the_file_not_the_data(tmp_p
         ledger.dispose()
 
 
-def test_a_worker_that_dies_stops_the_ingest(tmp_path):
+def test_a_worker_that_dies_stops_the_ingest(tmp_path, sqlite_ledger_at):
     path = messy_export(tmp_path / "messy.csv")
-    ledger = _ledger(f"sqlite+pysqlite:///{tmp_path / 'l.db'}")
+    ledger = Ledger(sqlite_ledger_at(tmp_path / 'l.db'))
     calls = {"n": 0}
 
     def dying_check(claim):  # type: ignore[no-untyped-def]
@@ -376,12 +372,12 @@ def test_content_hash_keeps_the_digests_migration_0008_stored():
     assert content_hash(with_places) == "8a041eada7311111618fbec19763e516f2d24497a57bbefe14b41338a683c931"
 
 
-def test_bulk_writer_converts_money_exactly_and_refuses_fractions_of_a_cent(db_url):
+def test_bulk_writer_converts_money_exactly_and_refuses_fractions_of_a_cent(ledger_url):
     from sqlalchemy.exc import StatementError
 
     from ledger.models import ServiceLine
 
-    ledger = _ledger(db_url)
+    ledger = Ledger(ledger_url)
     try:
         from ledger.ingest import ingest_claims
 
@@ -401,7 +397,7 @@ def test_bulk_writer_converts_money_exactly_and_refuses_fractions_of_a_cent(db_u
         with ledger.read_session() as session:
             rows = session.execute(text(
                 "SELECT line_id, charge, service_date FROM service_lines WHERE line_id LIKE 'X%' ORDER BY line_id")).all()
-        if db_url.startswith("sqlite"):
+        if ledger_url.startswith("sqlite"):
             assert [r[1] for r in rows] == [10050, 10050, 7]  # cents
         else:
             assert [Decimal(r[1]) for r in rows] == [Decimal("100.50"), Decimal("100.50"), Decimal("0.07")]
@@ -414,14 +410,14 @@ def test_bulk_writer_converts_money_exactly_and_refuses_fractions_of_a_cent(db_u
         ledger.dispose()
 
 
-def test_ingest_chunks_change_nothing_process_wide(tmp_path, monkeypatch):
+def test_ingest_chunks_change_nothing_process_wide(tmp_path, monkeypatch, sqlite_ledger_at):
     """No adapter is registered and the collector stays on while a chunk is written; NULL is stored."""
     import gc
     import sqlite3
 
     from ledger import ingest
 
-    ledger = _ledger(f"sqlite+pysqlite:///{tmp_path / 'ledger.db'}")
+    ledger = Ledger(sqlite_ledger_at(tmp_path / 'ledger.db'))
     before, collecting = dict(sqlite3.adapters), gc.isenabled()
     seen: list[tuple[bool, bool]] = []
     insert_new = ingest._insert_new
@@ -442,14 +438,14 @@ def test_ingest_chunks_change_nothing_process_wide(tmp_path, monkeypatch):
     finally:
         ledger.dispose()
 
-def test_many_rows_per_statement_store_what_one_row_per_statement_stores(tmp_path, monkeypatch):
+def test_many_rows_per_statement_store_what_one_row_per_statement_stores(tmp_path, monkeypatch, sqlite_ledger_at):
     from ledger import bulk
 
     path = messy_export(tmp_path / "messy.csv")
     dumps = []
     for rows_per_statement in (bulk.ROWS_PER_STATEMENT, 7, 1):
         monkeypatch.setattr(bulk, "ROWS_PER_STATEMENT", rows_per_statement)
-        ledger = _ledger(f"sqlite+pysqlite:///{tmp_path / f'l{rows_per_statement}.db'}")
+        ledger = Ledger(sqlite_ledger_at(tmp_path / f'l{rows_per_statement}.db'))
         try:
             result = ingest_export(ledger, path, today=TODAY, checker=check, actor="t", workers=0)
             assert result["added"] and result["held"]
@@ -490,13 +486,13 @@ class _Turn:
 
 
 @pytest.mark.parametrize(("busy", "sizes"), [(0, [2, 2, 2, 1]), (1, [3, 2, 2]), (100, [4, 3])])
-def test_a_full_chunk_waits_for_its_turn_only_at_twice_its_size(tmp_path, monkeypatch, busy, sizes):
+def test_a_full_chunk_waits_for_its_turn_only_at_twice_its_size(tmp_path, monkeypatch, busy, sizes, sqlite_ledger_at):
     """While the turn is taken a chunk keeps growing; at twice its size it waits for the turn; the
     claims stored are the same whatever the chunks were."""
     from ledger import ingest
     from ledger.prepared import prepare_claim
 
-    ledger = _ledger(f"sqlite+pysqlite:///{tmp_path / 'ledger.db'}")
+    ledger = Ledger(sqlite_ledger_at(tmp_path / 'ledger.db'))
     written: list[int] = []
     ingest_chunk = ingest._ingest_chunk
 
@@ -516,11 +512,11 @@ def test_a_full_chunk_waits_for_its_turn_only_at_twice_its_size(tmp_path, monkey
         ledger.dispose()
 
 
-def test_a_claim_twice_in_one_export_waits_for_the_turn_to_store_its_first_revision(tmp_path, monkeypatch):
+def test_a_claim_twice_in_one_export_waits_for_the_turn_to_store_its_first_revision(tmp_path, monkeypatch, sqlite_ledger_at):
     from ledger import ingest
     from ledger.prepared import prepare_claim
 
-    ledger = _ledger(f"sqlite+pysqlite:///{tmp_path / 'ledger.db'}")
+    ledger = Ledger(sqlite_ledger_at(tmp_path / 'ledger.db'))
     written: list[list[str]] = []
     ingest_chunk = ingest._ingest_chunk
     monkeypatch.setattr(ingest, "_ingest_chunk", lambda ledger, chunk, actor, report: (
