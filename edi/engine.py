@@ -36,8 +36,8 @@ ENVELOPE_IDS = frozenset(("ISA", "GS", "ST", "SE", "GE", "IEA", "TA1"))
 _SEGMENT_ID = re.compile(r"[A-Z0-9]{2,3}")
 _CACHE_LIMIT = 200_000
 COMPILE_AT = 3  # segments checked at a node when its pattern is compiled (``_check_elements``)
-_VERIFIED_PER_NODE = 20_000
-_SPLITS_KEPT = 20_000  # segment texts whose element lists a check keeps  # clean segment texts remembered at one node (a file places its segments at a few dozen)
+_VERIFIED_PER_NODE = 20_000  # clean segment texts remembered at one node (a file places its segments at a few dozen)
+_SPLITS_KEPT = 20_000  # segment texts whose element lists a check keeps
 
 # TA105 interchange note codes, AK905 / IK502 codes (what the sandbox answers with).
 TA1_CONTROL_MISMATCH = "001"
@@ -451,22 +451,20 @@ class Engine:
         self.key_position = {sid: fields[0][0] if len(fields) == 1 and fields[0][1] is None
                              else -2 - fields[0][0] if len(fields) == 1 and fields[0][1] == 1 else -1
                              for sid, fields in self.key_fields.items() if fields}
-        # a key that is the first component of one element (SV1, HI, SVC): element n, read without a split list
-        self.key_first_component = {sid: fields[0][0] for sid, fields in self.key_fields.items()
-                                    if len(fields) == 1 and fields[0][1] == 1}
 
     def qualifier(self, sid: str, elements: list[str], component: str) -> object:
-        at = self.key_first_component.get(sid)
-        if at is not None:
-            return elements[at].partition(component)[0] if at < len(elements) else ""
-        fields = self.key_fields.get(sid)
-        if not fields:
+        """The value(s) segment ``sid`` is told apart by, where ``key_position`` says (``walk`` reads the
+        first two kinds inline)."""
+        at = self.key_position.get(sid)
+        if at is None:
             return ""
-        if len(fields) == 1 and fields[0][1] is None:
-            position = fields[0][0]
-            return elements[position] if position < len(elements) else ""
+        if at >= 0:
+            return elements[at] if at < len(elements) else ""
+        if at < -1:
+            at = -2 - at
+            return elements[at].partition(component)[0] if at < len(elements) else ""
         values = []
-        for position, sub in fields:
+        for position, sub in self.key_fields[sid]:
             value = elements[position] if position < len(elements) else ""
             if sub is not None:
                 parts = value.split(component)

@@ -124,7 +124,7 @@ def rows_where_in(connection: Connection, sql: str, values: Sequence[Any],
     table's statistics.  The join ``IN (SELECT unnest(…))`` is planned from them: on a table nobody
     has analysed yet (lines ingested just before the 835 is posted) the planner takes each key to
     match a large share of the rows and hashes the keys against a scan of the whole table, once per
-    chunk.  The keys then go as one array text (``array_literal``)."""
+    chunk.  Either way the keys go as one array text (``array_literal``)."""
     if connection.dialect.name == "postgresql":
         if not values:
             return
@@ -133,9 +133,9 @@ def rows_where_in(connection: Connection, sql: str, values: Sequence[Any],
             statement = sql.replace("IN ({marks})", "= ANY({marks})").format(mark="%s", marks=f"%s::{kind}")
         else:
             statement = sql.format(mark="%s", marks=f"SELECT unnest(%s::{kind})")
-        array: Callable[[Sequence[Any]], Any] = array_literal if search else list
         for start in range(0, len(values), ARRAY_SIZE):
-            with connection.exec_driver_sql(statement, (*leading, array(values[start:start + ARRAY_SIZE]))) as result:
+            with connection.exec_driver_sql(statement, (*leading, array_literal(values[start:start + ARRAY_SIZE]))) \
+                    as result:
                 yield from result.cursor.fetchall()
         return
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
