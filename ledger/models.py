@@ -339,6 +339,7 @@ class ClaimPayment(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # 0015: on PostgreSQL this and claim_pk are checked once per statement instead of by foreign keys
     remittance_id: Mapped[int] = mapped_column(ForeignKey("remittances.id"))
     # 0012: not indexed alone, ix_claim_payments_claim_pk_paid leads with it
     claim_pk: Mapped[int | None] = mapped_column(ForeignKey("claims.id"))
@@ -370,6 +371,7 @@ class ServicePayment(Base):
     # 0012: no foreign key, the poster gives it (migration 0012 says why; its parent's DELETE is refused)
     claim_payment_id: Mapped[int] = mapped_column(Integer)
     # 0009: indexed, so that deleting a service line does not read every payment to check the key
+    # 0015: on PostgreSQL checked once per statement instead of by a foreign key
     service_line_id: Mapped[int | None] = mapped_column(ForeignKey("service_lines.id"), index=True)
     procedure_code: Mapped[str] = mapped_column(String(48))
     charge: Mapped[Decimal] = mapped_column(Money())
@@ -435,6 +437,7 @@ class ClaimEvent(Base):
     __tablename__ = "claim_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # 0015: on PostgreSQL checked once per statement instead of by a foreign key
     claim_pk: Mapped[int] = mapped_column(ForeignKey("claims.id"), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     actor: Mapped[str] = mapped_column(String(64))
