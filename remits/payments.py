@@ -88,6 +88,7 @@ from ledger.models import (
 )
 from ledger.postings import update_claims
 from ledger.types import utcnow
+from ledger.write_behind import WriteBehind
 from remits.refusals import FileRefused
 from validators.remit_balance import TRANSACTION, BalanceError, claim_balance_errors
 
@@ -268,7 +269,7 @@ class _ChunkLines:
 class _Poster:
     def __init__(self, session: Session, *, transmission_id: int | None, actor: str, report: PaymentReport,
                  chunk_size: int, payer: OurPayer):
-        self.session = session
+        self._session = session
         self.transmission_id = transmission_id
         self.actor = actor
         self.report = report
@@ -303,10 +304,25 @@ class _Poster:
         self.marked: set[int] = set()
         self.claim_infos: dict[int, _ClaimInfo] = {}  # the claims of the current chunk, by pk
         self.writer = BulkWriter(session)
-        self.connection = self.writer.connection
+        self._connection = self.writer.connection
+        # PostgreSQL: a chunk's rows are written on a thread while the next chunk is read and matched
+        self.writes = WriteBehind(behind=self._connection.dialect.name == "postgresql")
         self.money = self.writer.written(ClaimPayment.__table__.c.paid).__getitem__
+        self.kept_money = self.writer.written(Claim.__table__.c.paid).__getitem__  # the writes' own: one thread each
         self.date = self.writer.written(ServicePayment.__table__.c.service_date).__getitem__
         self.now_db = self.writer.written(ClaimPayment.__table__.c.created_at)[self.now]
+
+    @property
+    def session(self) -> Session:
+        """The session, once the writes in flight are done (``WriteBehind``)."""
+        self.writes.settle()
+        return self._session
+
+    @property
+    def connection(self) -> Any:
+        """The session's connection, once the writes in flight are done."""
+        self.writes.settle()
+        return self._connection
 
     # --- the stream ---------------------------------------------------------------------------
 
@@ -416,8 +432,13 @@ class _Poster:
             self.report.remittance_ids.append(self.remittance_id)
 
     def finish(self) -> None:
+        self.writes.settle()
         if self.reasons:
             raise RemittanceRefused(self.reasons)
+
+    def close(self, *, failing: bool = False) -> None:
+        """No write left in flight: before the caller commits or rolls back."""
+        self.writes.close(failing=failing)
 
     # --- one chunk of claims -----------------------------------------------------------------
 
@@ -442,6 +463,7 @@ class _Poster:
                 targets.append((clp, self._paid_revision(clp, found)))
         if not self.writing:  # a CLP refused the file
             return
+        self.writes.settle()  # the lines and ids are read on the writer's connection
         lines = _ChunkLines(self.writer, targets)
         self._reserve_ids([c for c, _ in clps])
         for (clp, sums), (_, claim) in zip(clps, targets, strict=True):
@@ -651,34 +673,32 @@ class _Poster:
     def _event(self, claim: _ClaimInfo, event: str, detail: str) -> None:
         self.changes.append(_Change(claim.pk, claim.status, claim.status, event, detail[:2000], False))
 
-    def _write_changes(self) -> None:
+    def _write_changes(self, changes: list[_Change], claim_money: dict[int, list[Decimal]]) -> None:
         """The queued transitions and events, in order for each claim: a run in which no claim
         appears twice at a time, its transitions grouped by (status, event) into bulk ``transition``s,
         each with the money its claims' postings add to their kept totals; then the money of the
-        claims that did not move (a late CLP, a reversal filed under an older revision) on its own."""
+        claims that did not move (a late CLP, a reversal filed under an older revision) on its own.
+        A write job (``_write``): only what it is given, and the raw session."""
         run: list[_Change] = []
         seen: set[int] = set()
-        for change in self.changes:
+        for change in changes:
             if change.id in seen:
-                self._write_run(run)
+                self._write_run(run, claim_money)
                 run, seen = [], set()
             run.append(change)
             seen.add(change.id)
-        self._write_run(run)
-        self.changes = []
-        if self.claim_money:
-            money = self.money
-            update_claims(self.connection, [(pk, None, *map(money, added)) for pk, added in self.claim_money.items()])
-            self.claim_money = {}
+        self._write_run(run, claim_money)
+        if claim_money:
+            money = self.kept_money
+            update_claims(self._connection, [(pk, None, *map(money, added)) for pk, added in claim_money.items()])
 
-    def _write_run(self, run: list[_Change]) -> None:
+    def _write_run(self, run: list[_Change], claim_money: dict[int, list[Decimal]]) -> None:
         moves: dict[tuple[str, str], list[_Change]] = {}
         for change in run:
             if change.moves:
                 moves.setdefault((change.to_status, change.event), []).append(change)
         for (to_status, event), changes in moves.items():
-            claim_money = self.claim_money
-            transition(self.session, changes, to_status, actor=self.actor, event=event,
+            transition(self._session, changes, to_status, actor=self.actor, event=event,
                        detail=[change.detail for change in changes],
                        payer_claim_numbers=[change.payer_claim_number for change in changes],
                        posted=[claim_money.pop(change.id, None) for change in changes])
@@ -730,17 +750,28 @@ class _Poster:
 
     def _write(self) -> None:
         """The queued rows, a table at a time (``BulkWriter.insert_written``): parents first; the
-        adjustments of what was queued since the last write, claim level first, then line level."""
+        adjustments of what was queued since the last write, claim level first, then line level;
+        then the claims' moves and events.  Handed to ``WriteBehind`` as they stand (the poster
+        queues the next chunk's into new lists meanwhile)."""
+        if not (self.claim_rows or self.changes or self.claim_money):
+            return
+        claims, lines = self.claim_rows, self.line_rows
+        adjustments = self.claim_adjustment_rows + self.line_adjustment_rows
+        changes, claim_money = self.changes, self.claim_money
+        self.claim_rows, self.line_rows = [], []
+        self.claim_adjustment_rows, self.line_adjustment_rows = [], []
+        self.changes, self.claim_money = [], {}
         writer = self.writer
-        if self.claim_rows:
-            writer.insert_written(ClaimPayment.__table__, _CLAIM_PAYMENT_COLUMNS, self.claim_rows)
-            writer.insert_written(ServicePayment.__table__, _SERVICE_PAYMENT_COLUMNS, self.line_rows)
-            writer.insert_written(Adjustment.__table__, _ADJUSTMENT_COLUMNS,
-                                  self.claim_adjustment_rows + self.line_adjustment_rows)
-            self.claim_rows, self.line_rows = [], []
-            self.claim_adjustment_rows, self.line_adjustment_rows = [], []
-        if self.changes or self.claim_money:
-            self._write_changes()
+
+        def job() -> None:
+            if claims:
+                writer.insert_written(ClaimPayment.__table__, _CLAIM_PAYMENT_COLUMNS, claims)
+                writer.insert_written(ServicePayment.__table__, _SERVICE_PAYMENT_COLUMNS, lines)
+                writer.insert_written(Adjustment.__table__, _ADJUSTMENT_COLUMNS, adjustments)
+            if changes or claim_money:
+                self._write_changes(changes, claim_money)
+
+        self.writes.submit(job)
 
 
 _ClaimPayment = ClaimPaymentRecord | ClaimPaymentDraft
@@ -768,9 +799,14 @@ def post_remittance_parts(session: Session, parts: Iterable[RemittancePart | Cla
     with bulk_writes(session):
         poster = _Poster(session, transmission_id=transmission_id, actor=actor, report=report,
                          chunk_size=chunk_size, payer=payer)
-        for part in parts:
-            poster.take(part)
-        poster.finish()
+        try:
+            for part in parts:
+                poster.take(part)
+            poster.finish()
+        except BaseException:
+            poster.close(failing=True)
+            raise
+        poster.close()
 
 
 

@@ -1,0 +1,64 @@
+"""Writes that run while the caller reads on: one background thread, one write at a time, in order.
+
+On PostgreSQL a posting's inserts and updates are done by the server, in its own process, while
+the client only waits; with two CPUs the client can meanwhile parse and match the next chunk of
+the 835.  ``WriteBehind`` runs each write job on one thread, in the order submitted, and the caller
+``settle``s (waits for the job in flight and raises what it raised) before it uses the connection
+itself.  So the connection is used by one thread at a time and the transaction stays one: a job's
+failure reaches the caller at its next use of the connection, or at ``close``, and the caller's
+rollback then undoes everything, as it would have done for a write made in line.
+
+SQLite does its work in this process (and its connections stay in the thread that made them): there
+the jobs run in line, as they are submitted.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+SWITCH_INTERVAL_SECONDS = 0.0005
+"""How long the reading thread keeps the interpreter once the writing thread's answer has come
+(Python's default is 5 ms): a posting chunk waits for the server a few times, and each wait would
+otherwise end up to 5 ms late."""
+
+
+class WriteBehind:
+    def __init__(self, *, behind: bool) -> None:
+        """``behind``: run jobs on a thread (PostgreSQL), else in line."""
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bhclaims-writes") if behind else None
+        self._pending: Future[None] | None = None
+        self._interval = sys.getswitchinterval()
+        if self._pool is not None:
+            sys.setswitchinterval(min(self._interval, SWITCH_INTERVAL_SECONDS))
+
+    def submit(self, job: Callable[[], None]) -> None:
+        """Run ``job`` after the one in flight (whose failure is raised here instead)."""
+        self.settle()
+        if self._pool is None:
+            job()
+            return
+        self._pending = self._pool.submit(job)
+
+    def settle(self) -> None:
+        """Wait for the job in flight, if any; raise what it raised."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self, *, failing: bool = False) -> None:
+        """Wait for the job in flight (nothing may commit or roll back under it) and stop the thread.
+        ``failing``: the caller is already raising; the job's own failure is then not raised over it."""
+        try:
+            if failing:
+                pending, self._pending = self._pending, None
+                if pending is not None:
+                    pending.exception()  # waits; what it raised is the caller's rollback's to undo
+            else:
+                self.settle()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+                sys.setswitchinterval(self._interval)
