@@ -29,29 +29,53 @@ class WriteBehind:
         """``behind``: run jobs on a thread (PostgreSQL), else in line."""
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bhclaims-writes") if behind else None
         self._pending: Future[None] | None = None
+        self._staged: Callable[[], None] | None = None
         self._interval = sys.getswitchinterval()
         if self._pool is not None:
             sys.setswitchinterval(min(self._interval, SWITCH_INTERVAL_SECONDS))
 
     def submit(self, job: Callable[[], None]) -> None:
         """Run ``job`` after the one in flight (whose failure is raised here instead)."""
-        self.settle()
+        self.settle_running()
         if self._pool is None:
             job()
             return
         self._pending = self._pool.submit(job)
 
-    def settle(self) -> None:
-        """Wait for the job in flight, if any; raise what it raised."""
+    def stage(self, job: Callable[[], None]) -> None:
+        """Hold ``job`` until ``release`` (or the next ``settle``), after any job held before it: the
+        caller may first read, with ``settle_running``, what the held job does not change (posting: the
+        next chunk's claims, whose changes it keeps in memory), so that the read does not wait for it.
+        In line (SQLite): run now."""
+        self.release()
+        if self._pool is None:
+            job()
+            return
+        self._staged = job
+
+    def release(self) -> None:
+        """Start the held job, if any, after the one in flight."""
+        staged, self._staged = self._staged, None
+        if staged is not None:
+            self.submit(staged)
+
+    def settle_running(self) -> None:
+        """Wait for the job in flight, if any (a held job stays held); raise what it raised."""
         pending, self._pending = self._pending, None
         if pending is not None:
             pending.result()
+
+    def settle(self) -> None:
+        """Every job done: the held one started, and waited for; raise what failed."""
+        self.release()
+        self.settle_running()
 
     def close(self, *, failing: bool = False) -> None:
         """Wait for the job in flight (nothing may commit or roll back under it) and stop the thread.
         ``failing``: the caller is already raising; the job's own failure is then not raised over it."""
         try:
             if failing:
+                self._staged = None  # never started: the caller rolls back
                 pending, self._pending = self._pending, None
                 if pending is not None:
                     pending.exception()  # waits; what it raised is the caller's rollback's to undo

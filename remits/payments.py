@@ -307,6 +307,7 @@ class _Poster:
         self._connection = self.writer.connection
         # PostgreSQL: a chunk's rows are written on a thread while the next chunk is read and matched
         self.writes = WriteBehind(behind=self._connection.dialect.name == "postgresql")
+        self._ahead = False  # a chunk's lookups, made before the previous chunk's rows are written
         self.money = self.writer.written(ClaimPayment.__table__.c.paid).__getitem__
         self.kept_money = self.writer.written(Claim.__table__.c.paid).__getitem__  # the writes' own: one thread each
         self.date = self.writer.written(ServicePayment.__table__.c.service_date).__getitem__
@@ -314,14 +315,17 @@ class _Poster:
 
     @property
     def session(self) -> Session:
-        """The session, once the writes in flight are done (``WriteBehind``)."""
-        self.writes.settle()
+        """The session, once every queued write is done (``WriteBehind``), except for a chunk's lookups
+        (``_post_chunk``)."""
+        if not self._ahead:
+            self.writes.settle()
         return self._session
 
     @property
     def connection(self) -> Any:
-        """The session's connection, once the writes in flight are done."""
-        self.writes.settle()
+        """The session's connection, as ``session``."""
+        if not self._ahead:
+            self.writes.settle()
         return self._connection
 
     # --- the stream ---------------------------------------------------------------------------
@@ -351,6 +355,7 @@ class _Poster:
         self.payee_of = {}
         self.remittance_id = None
         self.existing_fingerprint = None
+        self.claim_infos = {}  # the last remittance's: their standing denials may have moved since
         foreign = self.our_payer.refusal(header)
         if foreign is None and not self._payee_is_ours(header):
             foreign = f"paid to {payee_label(header)}, not ours"
@@ -446,6 +451,30 @@ class _Poster:
         clps, self.chunk = self.chunk, []
         if not clps or not self.writing:
             return
+        # The lookups run before the previous chunk's rows are written (they are held, ``WriteBehind.stage``)
+        # and are written while this chunk is matched and the next one read.  They read what those rows do
+        # not change — service lines, parties, ids — and the claims, whose changes by the previous chunk
+        # (status, CLP07) its ``_ClaimInfo``s hold: ``_revisions`` takes those.
+        self.writes.settle_running()
+        self._ahead = True
+        try:
+            targets, lines = self._look_up(clps)
+        finally:
+            self._ahead = False
+        self.writes.release()
+        if targets is None or lines is None:  # a CLP refused the file
+            return
+        for (clp, sums), (_, claim) in zip(clps, targets, strict=True):
+            if clp.status == REVERSAL_STATUS:
+                self._post_reversal(_record(clp), sums, claim, lines)
+            else:
+                self._post_claim(clp, sums, claim, lines)
+        self._write()
+
+    def _look_up(self, clps: list[tuple[_ClaimPayment, ClaimSums]]) -> tuple[
+            list[tuple[_ClaimPayment, _ClaimInfo | None]] | None, _ChunkLines | None]:
+        """Each CLP of a chunk with the claim revision it pays (None: unmatched), and the chunk's lines;
+        (None, None) when a CLP refused the file."""
         keys = [c.patient_control_number.upper() for c, _ in clps]
         revisions = self._revisions(set(keys))
         payee_of = self.payee_of
@@ -461,24 +490,19 @@ class _Poster:
                 targets.append((clp, found[0]))  # the usual claim: one revision, sent, billed by the payee
             else:
                 targets.append((clp, self._paid_revision(clp, found)))
-        if not self.writing:  # a CLP refused the file
-            return
-        self.writes.settle()  # the lines and ids are read on the writer's connection
+        if not self.writing:
+            return None, None
         lines = _ChunkLines(self.writer, targets)
         self._reserve_ids([c for c, _ in clps])
-        for (clp, sums), (_, claim) in zip(clps, targets, strict=True):
-            if clp.status == REVERSAL_STATUS:
-                self._post_reversal(_record(clp), sums, claim, lines)
-            else:
-                self._post_claim(clp, sums, claim, lines)
-        self._write()
+        return targets, lines
 
     def _revisions(self, keys: Iterable[str]) -> dict[str, list[_ClaimInfo]]:
         """Every revision of the claims whose upper-cased ids are ``keys`` (payers upper-case CLP01;
         ingest refuses ids that differ only in case), oldest first, by upper-cased id."""
         found: dict[str, list[_ClaimInfo]] = {}
+        kept = self.claim_infos  # the previous chunk's claims, as its rows (maybe not written yet) leave them
         for row in postings.claim_revisions(self.connection, list(keys)):
-            info = _ClaimInfo(*row)
+            info = kept.get(row[0]) or _ClaimInfo(*row)
             chain = found.get(key := row[1].upper())
             if chain is None:
                 found[key] = [info]
@@ -771,7 +795,7 @@ class _Poster:
             if changes or claim_money:
                 self._write_changes(changes, claim_money)
 
-        self.writes.submit(job)
+        self.writes.stage(job)
 
 
 _ClaimPayment = ClaimPaymentRecord | ClaimPaymentDraft

@@ -94,3 +94,63 @@ def test_a_write_failing_on_the_writers_thread_rolls_the_whole_file_back(
     monkeypatch.setattr(bulk, "insert_rows", real)
     report = post_files(ledger, [path], actor="t")  # the file posts whole afterwards
     assert report.payments.claims_posted == 7 and _count(ledger, ClaimPayment) == 7
+
+
+def test_a_held_job_waits_for_release_and_a_read_in_between_does_not_wait_for_it() -> None:
+    writes = WriteBehind(behind=True)
+    seen: list[str] = []
+    writes.submit(lambda: seen.append("first"))
+    writes.stage(lambda: seen.append("held"))
+    writes.settle_running()  # the first is done, the held one not started
+    assert seen == ["first"]
+    writes.release()
+    writes.settle()
+    assert seen == ["first", "held"]
+    writes.stage(lambda: seen.append("dropped"))
+    writes.close(failing=True)  # a failing caller rolls back: a held job never starts
+    assert seen == ["first", "held"]
+
+
+def _outcome(ledger: object, prefix: str) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The claims whose ids start with ``prefix``, and their events after ingest, with the prefix taken out."""
+    from ledger.models import Claim, ClaimEvent
+
+    def plain(row: object) -> tuple[object, ...]:
+        return tuple(v.replace(prefix, "") if isinstance(v, str) else v for v in row)  # type: ignore[attr-defined]
+
+    with ledger.session() as session:  # type: ignore[attr-defined]
+        claims = session.execute(select(Claim.claim_id, Claim.status, Claim.payer_claim_number, Claim.paid,
+                                        Claim.denied).where(Claim.claim_id.startswith(prefix))
+                                 .order_by(Claim.claim_id)).all()
+        events = session.execute(select(Claim.claim_id, ClaimEvent.event, ClaimEvent.from_status, ClaimEvent.to_status)
+                                 .join(Claim, Claim.id == ClaimEvent.claim_pk)
+                                 .where(ClaimEvent.event != "ingested", Claim.claim_id.startswith(prefix))
+                                 .order_by(ClaimEvent.id)).all()
+    # each claim's events in the order written (a chunk writes its moves grouped, so claims interleave
+    # differently with other chunk sizes)
+    return [plain(row) for row in claims], sorted((plain(row) for row in events), key=lambda event: str(event[0]))
+
+
+@pytest.mark.parametrize("chunk_size", [1, 2, 3])
+def test_a_claim_paid_again_in_the_next_chunk_moves_from_where_the_last_chunk_left_it(
+        ledger_url: str, tmp_path: Path, chunk_size: int) -> None:
+    """The next chunk's claims are looked up before the last chunk's rows are written (PostgreSQL): a
+    claim in both moves from the status the first CLP gave it, as when the file is one chunk."""
+    from edi.x835 import read_remittance_file
+
+    def clps(prefix: str) -> tuple[list, list]:  # type: ignore[type-arg]
+        claims = [make_claim(f"{prefix}{k}") for k in range(3)]
+        return claims, [pay(claims[0], denied_reason="29"), pay(claims[1]),
+                        pay(claims[0], payer_claim_number=f"{prefix}X2"), pay(claims[2]),
+                        pay(claims[1], denied_reason="29"), pay(claims[0])]
+
+    (chunked, chunked_clps), (whole, whole_clps) = clps("Q"), clps("Z")
+    ledger = ledger_with(ledger_url, chunked + whole)
+    for clp_list, trace, size in ((chunked_clps, "TQ", chunk_size), (whole_clps, "TZ", 2000)):
+        path = write_835(tmp_path, f"{trace}.835", [remit(clp_list, trace)])
+        with ledger.session() as session:
+            post_remittance_parts(session, read_remittance_file(path, drafts=True), transmission_id=None, actor="t",
+                                  report=PaymentReport(), chunk_size=size)
+    assert _outcome(ledger, "Q") == _outcome(ledger, "Z")
+    moves = [event[2:] for event in _outcome(ledger, "Q")[1] if event[0] == "0"]
+    assert moves == [("ready", "sent"), ("sent", "denied"), ("denied", "paid"), ("paid", "paid")], moves
