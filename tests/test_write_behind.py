@@ -3,6 +3,7 @@ and a failed file leaves nothing behind."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,6 +22,7 @@ from tests.remit_factory import ledger_with, pay, remit, write_835
 
 
 def test_jobs_run_in_order_one_at_a_time_off_the_callers_thread() -> None:
+    before = sys.getswitchinterval()
     writes = WriteBehind(behind=True)
     seen: list[tuple[int, str]] = []
     running = threading.Lock()
@@ -33,7 +35,9 @@ def test_jobs_run_in_order_one_at_a_time_off_the_callers_thread() -> None:
 
     for k in range(5):
         writes.submit(lambda k=k: job(k))
+    assert sys.getswitchinterval() <= 0.001  # the reader hands the interpreter back soon after an answer
     writes.close()
+    assert sys.getswitchinterval() == before
     assert [k for k, _ in seen] == list(range(5))
     assert all(name != threading.current_thread().name for _, name in seen)
 
