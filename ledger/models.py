@@ -191,6 +191,7 @@ class ServiceLine(Base):
     __table_args__ = (UniqueConstraint("claim_pk", "line_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # 0015: on PostgreSQL checked once per statement instead of by a foreign key
     claim_pk: Mapped[int] = mapped_column(ForeignKey("claims.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
     line_id: Mapped[str] = mapped_column(String(50))  # REF*6R

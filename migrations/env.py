@@ -15,7 +15,8 @@ target_metadata = Base.metadata
 
 CHECKED_PER_STATEMENT = frozenset({
     "fk_claim_payments_claim_pk_claims", "fk_claim_payments_remittance_id_remittances",
-    "fk_service_payments_service_line_id_service_lines", "fk_claim_events_claim_pk_claims"})
+    "fk_service_payments_service_line_id_service_lines", "fk_claim_events_claim_pk_claims",
+    "fk_service_lines_claim_pk_claims"})
 """Foreign keys the models declare (SQLite has them) that PostgreSQL checks per statement instead
 (migration 0015): not compared there."""
 

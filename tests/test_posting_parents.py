@@ -18,7 +18,7 @@ from tests.claim_factory import make_claim
 from tests.remit_factory import ledger_with, pay, remit, write_835
 
 PER_STATEMENT = {("claim_payments", "claim_pk"), ("claim_payments", "remittance_id"),
-                 ("service_payments", "service_line_id"), ("claim_events", "claim_pk")}
+                 ("service_payments", "service_line_id"), ("claim_events", "claim_pk"), ("service_lines", "claim_pk")}
 
 
 @pytest.fixture
@@ -57,12 +57,17 @@ def test_a_row_naming_a_missing_parent_is_refused(posted: Ledger, link: tuple[st
         ("claim_payments", "remittance_id"): (ClaimPayment.__table__, (MISSING, paid)),
         ("service_payments", "service_line_id"): (ServicePayment.__table__, (payment, MISSING)),
         ("claim_events", "claim_pk"): (ClaimEvent.__table__, (MISSING,)),
+        ("service_lines", "claim_pk"): (ServiceLine.__table__, (MISSING,)),
     }
     table, values = rows[link]
     if table is ClaimPayment.__table__:
         columns: tuple[str, ...] = ("remittance_id", "claim_pk", "patient_control_number", "status_code", "charge",
                                     "paid", "patient_responsibility", "created_at")
         row: tuple[object, ...] = (*values, "P1", "1", 0, 0, 0, now)
+    elif table is ServiceLine.__table__:
+        columns = ("claim_pk", "position", "line_id", "service_date", "procedure_code", "modifiers", "units",
+                   "charge", "place_of_service", "diagnosis_pointers")
+        row = (*values, 9, "L9", now.date(), "90837", "", "1", 0, "11", "1")
     elif table is ServicePayment.__table__:
         columns, row = ("claim_payment_id", "service_line_id", "procedure_code", "charge", "paid"), (*values, "90837", 0, 0)
     else:
@@ -74,7 +79,8 @@ def test_a_row_naming_a_missing_parent_is_refused(posted: Ledger, link: tuple[st
     with posted.session() as session:  # a row naming parents that exist is taken
         _, _, remittance, line = _ids(session)
         ok = {("claim_payments", "claim_pk"): (remittance, paid), ("claim_payments", "remittance_id"): (remittance, paid),
-              ("service_payments", "service_line_id"): (payment, line), ("claim_events", "claim_pk"): (paid,)}[link]
+              ("service_payments", "service_line_id"): (payment, line), ("claim_events", "claim_pk"): (paid,),
+              ("service_lines", "claim_pk"): (paid,)}[link]
         _copy(session, table, columns, (*ok, *row[len(values):]))
 
 

@@ -4,9 +4,10 @@ A foreign key is checked by PostgreSQL with a trigger per inserted row: a query 
 primary key that also locks the parent row.  An 835 of 100,000 CLPs with 3 SVCs each inserts
 600,000 rows that name a parent outside the posting (a claim payment its claim and remittance, a
 service payment its service line, a claim event its claim): those checks were about a third of the
-server's posting time (docs/scaling.md, "Foreign keys checked per statement").
+server's posting time (docs/scaling.md, "Writes on PostgreSQL, fifth pass").  Ingest's service lines
+name their claim the same way.
 
-On PostgreSQL these four foreign keys become
+On PostgreSQL these five foreign keys become
 
 - a check per statement (``AFTER INSERT OR UPDATE … FOR EACH STATEMENT`` with the statement's new
   rows as a transition table): the distinct parent ids the statement wrote are looked up in one
@@ -38,10 +39,12 @@ LINKS = {  # child table: (column, parent table) of the foreign keys checked per
     "claim_payments": (("claim_pk", "claims"), ("remittance_id", "remittances")),
     "service_payments": (("service_line_id", "service_lines"),),
     "claim_events": (("claim_pk", "claims"),),
+    "service_lines": (("claim_pk", "claims"),),  # ingest's: three or so per claim
 }
+ON_DELETE = {("service_lines", "claim_pk"): "CASCADE"}  # as the foreign keys were (downgrade)
 PARENTS = ("claims", "remittances", "service_lines")
 KEPT = ("claims", "remittances")  # never deleted; service lines: only those a payment names
-UPDATED = ("claim_payments", "service_payments")  # claim_events is append-only (0001): inserts only
+UPDATED = ("claim_payments", "service_payments", "service_lines")  # claim_events is append-only (0001)
 
 
 def upgrade() -> None:
@@ -89,7 +92,7 @@ def downgrade() -> None:
         op.execute(f"DROP FUNCTION IF EXISTS {child}_parents_exist()")
         for column, parent in links:
             op.create_foreign_key(f"fk_{child}_{column}_{parent}", child, parent, [column], ["id"],
-                                  ondelete=None)
+                                  ondelete=ON_DELETE.get((child, column)))
 
 
 def _check_function(child: str, links: tuple[tuple[str, str], ...]) -> str:
