@@ -360,9 +360,24 @@ def load_domain_claims(session: Session, rows: Sequence[Any]) -> list[DomainClai
     per few hundred claims (their parties, their lines), not two per claim.  ``rows`` are ORM claims
     or rows of ``CLAIM_FIELDS``."""
     loaded: list[DomainClaim] = []
+    kept = _Rebuilt()
     for start in range(0, len(rows), LOAD_CHUNK):
-        loaded.extend(_load_chunk(session, rows[start:start + LOAD_CHUNK]))
+        loaded.extend(_load_chunk(session, rows[start:start + LOAD_CHUNK], kept))
     return loaded
+
+
+class _Rebuilt:
+    """The records one ``load_domain_claims`` has made, by what they were made from, so that each is built
+    once: a frozen record costs a call per field to make, and a batch names the same service lines
+    (code, date, charge …), addresses, subscribers and providers again and again.  Equal records are
+    interchangeable (they compare and render by value)."""
+
+    def __init__(self) -> None:
+        self.lines: dict[tuple[Any, ...], ServiceLine] = {}
+        self.addresses: dict[tuple[Any, ...], Address | None] = {}
+        self.providers: dict[int, Provider] = {}
+        self.subscribers: dict[int, Subscriber] = {}
+        self.patients: dict[int, Patient] = {}
 
 
 class _PartyRow(NamedTuple):
@@ -390,7 +405,7 @@ _LINE_QUERY = (f"SELECT {', '.join(c.name for c in _LINE_FIELDS)} FROM {LineRow.
                "WHERE claim_pk IN ({marks}) ORDER BY claim_pk, position")
 
 
-def _load_chunk(session: Session, rows: Sequence[Any]) -> list[DomainClaim]:
+def _load_chunk(session: Session, rows: Sequence[Any], kept: _Rebuilt) -> list[DomainClaim]:
     """``rows``: ORM claims or rows of ``CLAIM_FIELDS`` (a caller that needs no ORM objects).
 
     Parties and lines are read straight from the driver (``rows_where_in``), each distinct date
@@ -411,23 +426,18 @@ def _load_chunk(session: Session, rows: Sequence[Any]) -> list[DomainClaim]:
     dates = reader.read(LineRow.service_date)
     # Money is its own conversion on every backend (cents on SQLite, NUMERIC elsewhere), once per amount
     money = stored_amounts(connection.dialect)
-    for claim_pk, line_id, service_date, procedure_code, charge, units, place, modifiers, pointers in rows_where_in(
-            connection, _LINE_QUERY, list(lines)):
-        # positional, in ServiceLine's field order (line_id, service_date, procedure_code, charge, units,
-        # place_of_service, modifiers, diagnosis_pointers): a build rebuilds every line of every claim
-        lines[claim_pk].append(ServiceLine(line_id, dates[service_date], procedure_code, money(charge), _units(units),
-                                           place, _modifiers(modifiers), _pointers(pointers)))
-    providers: dict[int, Provider | None] = {}
-
-    def provider(party_id: int | None) -> Provider | None:
-        # one object per party: the builder remembers what it worked out for a provider by identity
-        if not party_id:
-            return None
-        if party_id not in providers:
-            providers[party_id] = _provider(party[party_id])
-        return providers[party_id]
-
-    return [_domain_claim(row, party, tuple(lines[row.id]), provider) for row in rows]
+    made = kept.lines
+    for found in rows_where_in(connection, _LINE_QUERY, list(lines)):
+        content = found[1:]
+        line = made.get(content)
+        if line is None:
+            line_id, service_date, procedure_code, charge, units, place, modifiers, pointers = content
+            # positional, in ServiceLine's field order (line_id, service_date, procedure_code, charge, units,
+            # place_of_service, modifiers, diagnosis_pointers)
+            line = made[content] = ServiceLine(line_id, dates[service_date], procedure_code, money(charge),
+                                               _units(units), place, _modifiers(modifiers), _pointers(pointers))
+        lines[found[0]].append(line)
+    return [_domain_claim(row, party, tuple(lines[row.id]), kept) for row in rows]
 
 
 def stored_amounts(dialect: Dialect) -> Callable[[Any], Decimal]:
@@ -479,39 +489,64 @@ _RELATIONSHIPS = _members(Relationship)
 _RENDERING_LICENSES = _members(RenderingLicense)
 
 
-def _domain_claim(row: Any, party: dict[int, _PartyRow], lines: tuple[ServiceLine, ...],
-                  provider: Callable[[int | None], Provider | None]) -> DomainClaim:
+def _domain_claim(row: Any, party: dict[int, _PartyRow], lines: tuple[ServiceLine, ...], kept: _Rebuilt) -> DomainClaim:
     pay_to = party[row.pay_to_id] if row.pay_to_id else None
     facility = party[row.service_facility_id] if row.service_facility_id else None
-    sub = party[row.subscriber_id]
-    patient_party = party.get(row.patient_id) if row.patient_id else None
-    billing = provider(row.billing_id)
+    billing = _kept_provider(kept, party, row.billing_id)
     assert billing is not None
+    subscriber = kept.subscribers.get(row.subscriber_id)
+    if subscriber is None:
+        sub = party[row.subscriber_id]
+        subscriber = kept.subscribers[row.subscriber_id] = Subscriber(
+            member_id=sub.member_id or "", last=sub.last_or_org, first=sub.first or "", dob=sub.dob,
+            sex=sub.sex or "U",  # type: ignore[arg-type]
+            address=_kept_address(kept, sub) or Address("", "", "", ""))
+    patient = kept.patients.get(row.patient_id) if row.patient_id else None
+    if patient is None and row.patient_id and (patient_party := party.get(row.patient_id)) is not None:
+        patient = kept.patients[row.patient_id] = Patient(
+            last=patient_party.last_or_org, first=patient_party.first or "",
+            dob=patient_party.dob, sex=patient_party.sex or "U")  # type: ignore[arg-type]
     return DomainClaim(
         claim_id=row.claim_id,
         line_of_business=_LINES_OF_BUSINESS.get(row.line_of_business) or LineOfBusiness(row.line_of_business),
         payer_id=row.payer_id,
         payer_name=row.payer_name,
-        subscriber=Subscriber(member_id=sub.member_id or "", last=sub.last_or_org, first=sub.first or "",
-                              dob=sub.dob, sex=sub.sex or "U",  # type: ignore[arg-type]
-                              address=_address(sub) or Address("", "", "", "")),
+        subscriber=subscriber,
         billing=billing,
         diagnoses=_diagnoses(row.diagnoses),
         lines=lines,
         frequency=_FREQUENCIES.get(row.frequency) or Frequency(row.frequency),
         original_claim_number=row.original_claim_number,
         relationship=_RELATIONSHIPS.get(row.relationship_code) or Relationship(row.relationship_code),
-        patient=None if patient_party is None else Patient(
-            last=patient_party.last_or_org, first=patient_party.first or "",
-            dob=patient_party.dob, sex=patient_party.sex or "U"),  # type: ignore[arg-type]
-        rendering=provider(row.rendering_id),
+        patient=patient,
+        rendering=_kept_provider(kept, party, row.rendering_id),
         rendering_license=_RENDERING_LICENSES.get(row.rendering_license) or RenderingLicense(row.rendering_license),
-        supervising=provider(row.supervising_id),
+        supervising=_kept_provider(kept, party, row.supervising_id),
         prior_auth=row.prior_auth,
-        pay_to=None if pay_to is None else _address(pay_to),
+        pay_to=None if pay_to is None else _kept_address(kept, pay_to),
         service_facility=None if facility is None else ServiceFacility(
-            name=facility.last_or_org, address=_address(facility) or Address("", "", "", ""), npi=facility.npi),
+            name=facility.last_or_org, address=_kept_address(kept, facility) or Address("", "", "", ""),
+            npi=facility.npi),
     )
+
+
+def _kept_provider(kept: _Rebuilt, party: dict[int, _PartyRow], party_id: int | None) -> Provider | None:
+    """One object per provider party: the 837P builder remembers what it worked out for a provider by identity."""
+    if not party_id:
+        return None
+    found = kept.providers.get(party_id)
+    if found is None:
+        found = kept.providers[party_id] = _provider(party[party_id])  # type: ignore[assignment]
+    return found
+
+
+def _kept_address(kept: _Rebuilt, party: _PartyRow) -> Address | None:
+    key = (party.address1, party.city, party.state, party.zip)
+    try:
+        return kept.addresses[key]
+    except KeyError:
+        found = kept.addresses[key] = _address(party)
+        return found
 
 
 def current_revision(session: Session, claim_id: str) -> Claim | None:

@@ -163,6 +163,33 @@ def test_the_ledger_rebuilds_the_digest_it_stored(ledger_url: str) -> None:
     ledger.dispose()
 
 
+def test_claims_read_back_together_share_their_equal_records(ledger_url: str) -> None:
+    """A build reads thousands of claims that name the same lines, subscribers and patients: each equal
+    record is made once (a frozen record costs a call per field), and every claim still reads back whole."""
+    from sqlalchemy import select
+
+    from domain.claim import Relationship
+    from ledger.claims import load_domain_claims
+    from ledger.db import Ledger
+    from ledger.ingest import ingest_claims
+    from ledger.models import Claim as ClaimRow
+    from tests.claim_factory import CHILD
+    from tests.ledger_helpers import no_findings
+
+    ledger = Ledger(ledger_url)
+    claims = [make_claim("SH1"), make_claim("SH2"), make_claim("SH3", patient=CHILD, relationship=Relationship.CHILD),
+              make_claim("SH4", patient=CHILD, relationship=Relationship.CHILD)]
+    ingest_claims(ledger, claims, checker=no_findings, actor="t")
+    with ledger.session() as session:
+        first, second, third, fourth = load_domain_claims(
+            session, list(session.scalars(select(ClaimRow).order_by(ClaimRow.claim_id))))
+    ledger.dispose()
+    assert [content_hash(c) for c in (first, second, third, fourth)] == [content_hash(c) for c in claims]
+    assert first.lines[0] is second.lines[0] is third.lines[0]
+    assert first.subscriber is second.subscriber
+    assert third.patient is fourth.patient is not None
+
+
 def test_migration_0008_stores_the_canonical_digest_of_every_claim(db_url: str) -> None:
     """Claims stored under the earlier definition get the digest the ingest now compares with."""
     import sqlalchemy as sa
