@@ -45,9 +45,14 @@ CLAIM_BYTES_UNPADDED = "CLP*C0000000*1*540*390*30*12*P000000000*11*1~\nNM1*QC*1*
     "SVC*HC:90837*180*130**1~\nDTM*472*20250303~\nCAS*CO*45*40~\nCAS*PR*3*10~\nREF*6R*L1~\n")
 
 
+_LINE_COLUMNS = ("claim_pk", "position", "line_id", "service_date", "procedure_code", "modifiers", "units", "charge",
+                 "place_of_service", "diagnosis_pointers")
+
+
 def seed_claims(url: str, n: int) -> None:
     from sqlalchemy import insert
 
+    from ledger.bulk import BulkWriter
     from ledger.db import Ledger, upgrade
     from ledger.models import Claim, Party, ServiceLine
 
@@ -72,10 +77,10 @@ def seed_claims(url: str, n: int) -> None:
                     for i in range(start, min(n, start + step))]
             ids = session.execute(insert(Claim.__table__).returning(Claim.id, sort_by_parameter_order=True),
                                   rows).scalars().all()
-            session.execute(insert(ServiceLine.__table__), [
-                {"claim_pk": pk, "position": k + 1, "line_id": f"L{k + 1}", "service_date": date(2025, 3, 3),
-                 "procedure_code": "90837", "modifiers": "", "units": "1", "charge": Decimal("180.00"),
-                 "place_of_service": "11", "diagnosis_pointers": "1"} for pk in ids for k in range(LINES)])
+            # as ingest writes them (COPY on PostgreSQL): one statement, so one per-statement check (0015)
+            BulkWriter(session).insert(ServiceLine.__table__, _LINE_COLUMNS, [
+                (pk, k + 1, f"L{k + 1}", date(2025, 3, 3), "90837", "", "1", Decimal("180.00"), "11", "1")
+                for pk in ids for k in range(LINES)])
     ledger.dispose()
 
 
