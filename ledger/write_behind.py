@@ -6,7 +6,8 @@ the 835.  ``WriteBehind`` runs each write job on one thread, in the order submit
 ``settle``s (waits for the job in flight and raises what it raised) before it uses the connection
 itself.  So the connection is used by one thread at a time and the transaction stays one: a job's
 failure reaches the caller at its next use of the connection, or at ``close``, and the caller's
-rollback then undoes everything, as it would have done for a write made in line.
+rollback then undoes everything, as it would have done for a write made in line.  A job can also be
+held (``stage``) while the caller first reads what it does not change, then let go (``release``).
 
 SQLite does its work in this process (and its connections stay in the thread that made them): there
 the jobs run in line, as they are submitted.
@@ -21,7 +22,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 SWITCH_INTERVAL_SECONDS = 0.0005
 """How long the reading thread keeps the interpreter once the writing thread's answer has come
 (Python's default is 5 ms): a posting chunk waits for the server a few times, and each wait would
-otherwise end up to 5 ms late."""
+otherwise end up to 5 ms late (posting 100,000 CLPs, three pairs alternated, quiet: 11.3–12.2 s
+against 12.0–13.1 s with 5 ms)."""
 
 
 class WriteBehind:
