@@ -48,7 +48,7 @@ the record (a broken balance, a reversal) are made one.  docs/posting.md, "Perfo
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -211,13 +211,16 @@ class _ChunkLines:
     query for the chunk (a reversal's claim is read on demand when it is not one of those).
     """
 
-    def __init__(self, writer: BulkWriter, targets: list[tuple[_ClaimPayment, _ClaimInfo | None]]):
-        """``targets``: each CLP of the chunk with the claim revision it pays (None: unmatched)."""
-        self.connection = writer.connection
+    def __init__(self, writer: BulkWriter, targets: list[tuple[_ClaimPayment, _ClaimInfo | None]],
+                 connection: Callable[[], Any] | None = None):
+        """``targets``: each CLP of the chunk with the claim revision it pays (None: unmatched);
+        ``connection``: the poster's, asked for at each read (so that no write is in flight then);
+        by default the writer's."""
+        self.connection = connection or (lambda: writer.connection)
         self.service_date = writer.read(ServiceLine.__table__.c.service_date).__getitem__
         self.pks = {info.pk for _, info in targets if info is not None}
         self.refs: dict[int, dict[str, int]] = {}
-        for claim_pk, line_pk, line_id in postings.line_refs(self.connection, list(self.pks)):
+        for claim_pk, line_pk, line_id in postings.line_refs(self.connection(), list(self.pks)):
             refs = self.refs.get(claim_pk)
             if refs is None:
                 self.refs[claim_pk] = {line_id: line_pk}
@@ -258,7 +261,7 @@ class _ChunkLines:
         # In no particular order: match_line takes the one line with the REF*6R (unique per claim) or
         # the only candidate, never the first of several (no sort by position needed).
         for claim_pk, line_pk, line_id, procedure_code, modifiers, when in postings.lines(
-                self.connection, list(claim_pks)):
+                self.connection(), list(claim_pks)):
             modifiers = modifiers or ""
             split = modifier_sets.get(modifiers)
             if split is None:
@@ -492,7 +495,7 @@ class _Poster:
                 targets.append((clp, self._paid_revision(clp, found)))
         if not self.writing:
             return None, None
-        lines = _ChunkLines(self.writer, targets)
+        lines = _ChunkLines(self.writer, targets, lambda: self.connection)
         self._reserve_ids([c for c, _ in clps])
         return targets, lines
 
