@@ -30,30 +30,28 @@ def _include_object(connection: Connection) -> Any:
     return include
 
 
+def _run_on(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                      include_object=_include_object(connection))
+    with context.begin_transaction():
+        context.run_migrations()
+
+
 def run_migrations_online() -> None:
     connectable = config.attributes.get("connection")
     if isinstance(connectable, Connection):
-        context.configure(connection=connectable, target_metadata=target_metadata, render_as_batch=True,
-                          include_object=_include_object(connectable))
-        with context.begin_transaction():
-            context.run_migrations()
+        _run_on(connectable)
         return
     if isinstance(connectable, Engine):  # pytest-alembic hands over an engine
         with connectable.connect() as connection:
-            context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                              include_object=_include_object(connection))
-            with context.begin_transaction():
-                context.run_migrations()
+            _run_on(connection)
         return
     url = config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("migrations: no sqlalchemy.url in the Alembic configuration")
     engine = make_engine(url)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                              include_object=_include_object(connection))
-        with context.begin_transaction():
-            context.run_migrations()
+        _run_on(connection)
     engine.dispose()
 
 
