@@ -13,9 +13,10 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session
 
-from ledger.bulk import array_literal, execute_rows, rows_where_in
+from ledger.bulk import array_literal, execute_rows, number_array_literal, rows_where_in
 from ledger.totals import TOTALS
 
 _UPDATE_COLUMNS = ("id", "number", *TOTALS)
@@ -49,9 +50,11 @@ def update_claims(connection: Connection, rows: Sequence[Sequence[Any]], move: t
             *(f"{name} = claims.{name} + v.{name}" for name in TOTALS)]
     if connection.dialect.name == "postgresql":  # one statement over arrays, whatever the number of claims
         arrays = ", ".join(f"{mark}::{kind}" for kind in _PG_ARRAY_TYPES)
+        ids, numbers, *totals = zip(*rows, strict=True)
         connection.exec_driver_sql(
             f"UPDATE claims SET {', '.join(sets)} FROM unnest({arrays}) AS v({', '.join(_UPDATE_COLUMNS)}) "
-            "WHERE claims.id = v.id", (*leading, *map(array_literal, zip(*rows, strict=True))))
+            "WHERE claims.id = v.id",
+            (*leading, number_array_literal(ids), array_literal(numbers), *map(number_array_literal, totals)))
         return
     names = ", ".join(f"column{k} AS {name}" for k, name in enumerate(_UPDATE_COLUMNS, start=1))
     execute_rows(connection, f"UPDATE claims SET {', '.join(sets)} FROM (SELECT {names} FROM (VALUES {{}})) AS v "
@@ -87,6 +90,21 @@ def lines(connection: Connection, claim_pks: Sequence[int]) -> Iterator[tuple[An
     particular order."""
     return rows_where_in(connection, "SELECT claim_pk, id, line_id, procedure_code, modifiers, service_date "
                          "FROM service_lines WHERE claim_pk IN ({marks})", claim_pks, search=True)
+
+
+LOOKED_UP_TABLES = ("claims", "service_lines", "parties")
+"""What a posting's lookups read (``claim_revisions``, ``line_refs``, ``lines``, ``party_ids``)."""
+
+
+def lookup_connection(session: Session) -> Connection | None:
+    """A connection of its own for a posting's lookups (PostgreSQL), which can then run while its rows are
+    written on the session's; None when the session is bound to one connection.  It sees only what was
+    committed: the caller asks for it only when its transaction has changed none of ``LOOKED_UP_TABLES``
+    before the posting.  The caller closes it."""
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
+        return None
+    return bind.connect()
 
 
 def party_ids(connection: Connection, party_id: int) -> tuple[str | None, str | None]:

@@ -3,11 +3,13 @@
 On PostgreSQL a posting's inserts and updates are done by the server, in its own process, while
 the client only waits; with two CPUs the client can meanwhile parse and match the next chunk of
 the 835.  ``WriteBehind`` runs each write job on one thread, in the order submitted, and the caller
-``settle``s (waits for the job in flight and raises what it raised) before it uses the connection
+``settle``s (waits for the jobs in flight and raises what they raised) before it uses the connection
 itself.  So the connection is used by one thread at a time and the transaction stays one: a job's
 failure reaches the caller at its next use of the connection, or at ``close``, and the caller's
 rollback then undoes everything, as it would have done for a write made in line.  A job can also be
-held (``stage``) while the caller first reads what it does not change, then let go (``release``).
+held (``stage``) while the caller first reads what it does not change on the same connection, then
+let go (``release``); a caller that reads on a connection of its own lets several jobs queue
+(``ahead``), so that the writing connection is never idle while it reads.
 
 SQLite does its work in this process (and its connections stay in the thread that made them): there
 the jobs run in line, as they are submitted.
@@ -16,6 +18,7 @@ the jobs run in line, as they are submitted.
 from __future__ import annotations
 
 import sys
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -27,22 +30,41 @@ against 12.0–13.1 s with 5 ms)."""
 
 
 class WriteBehind:
-    def __init__(self, *, behind: bool) -> None:
-        """``behind``: run jobs on a thread (PostgreSQL), else in line."""
+    def __init__(self, *, behind: bool, ahead: int = 1) -> None:
+        """``behind``: run jobs on a thread (PostgreSQL), else in line.  ``ahead``: how many submitted
+        jobs may be left waiting or running when ``submit`` returns (a caller that reads on another
+        connection meanwhile keeps the writer busy with more than one)."""
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bhclaims-writes") if behind else None
-        self._pending: Future[None] | None = None
+        self._ahead = max(1, ahead)
+        self._pending: deque[Future[None]] = deque()
+        self._failed = False  # a job raised: those queued after it are not run (their transaction is lost)
         self._staged: Callable[[], None] | None = None
         self._interval = sys.getswitchinterval()
         if self._pool is not None:
             sys.setswitchinterval(min(self._interval, SWITCH_INTERVAL_SECONDS))
 
     def submit(self, job: Callable[[], None]) -> None:
-        """Run ``job`` after the one in flight (whose failure is raised here instead)."""
-        self.settle_running()
+        """Run ``job`` after those submitted before it; when ``ahead`` jobs are outstanding, wait for the
+        oldest first (a failure of it, or of any job, is raised here instead, once every job is done)."""
         if self._pool is None:
+            self.settle_running()
             job()
             return
-        self._pending = self._pool.submit(job)
+        while len(self._pending) >= self._ahead:
+            if self._pending[0].exception() is not None:
+                self.settle_running()  # raises it
+            self._pending.popleft()
+        self._pending.append(self._pool.submit(self._run, job))
+
+    def _run(self, job: Callable[[], None]) -> None:
+        """On the thread: ``job``, unless one before it failed (the caller will roll back)."""
+        if self._failed:
+            return
+        try:
+            job()
+        except BaseException:
+            self._failed = True
+            raise
 
     def stage(self, job: Callable[[], None]) -> None:
         """Hold ``job`` until ``release`` (or the next ``settle``), after any job held before it: the
@@ -56,16 +78,22 @@ class WriteBehind:
         self._staged = job
 
     def release(self) -> None:
-        """Start the held job, if any, after the one in flight."""
+        """Start the held job, if any, after those in flight."""
         staged, self._staged = self._staged, None
         if staged is not None:
             self.submit(staged)
 
     def settle_running(self) -> None:
-        """Wait for the job in flight, if any (a held job stays held); raise what it raised."""
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
+        """Wait for every job submitted (a held job stays held); raise the failure, if one failed (the
+        jobs queued after it were skipped)."""
+        failure: BaseException | None = None
+        while self._pending:
+            raised = self._pending.popleft().exception()
+            if failure is None:
+                failure = raised
+        self._failed = False
+        if failure is not None:
+            raise failure
 
     def settle(self) -> None:
         """Every job done: the held one started, and waited for; raise what failed."""
@@ -73,14 +101,14 @@ class WriteBehind:
         self.settle_running()
 
     def close(self, *, failing: bool = False) -> None:
-        """Wait for the job in flight (nothing may commit or roll back under it) and stop the thread.
-        ``failing``: the caller is already raising; the job's own failure is then not raised over it."""
+        """Wait for the jobs in flight (nothing may commit or roll back under them) and stop the thread.
+        ``failing``: the caller is already raising; the jobs' own failures are then not raised over it."""
         try:
             if failing:
                 self._staged = None  # never started: the caller rolls back
-                pending, self._pending = self._pending, None
-                if pending is not None:
-                    pending.exception()  # waits; what it raised is the caller's rollback's to undo
+                while self._pending:
+                    self._pending.popleft().exception()  # waits; what it raised is the caller's rollback's to undo
+                self._failed = False
             else:
                 self.settle()
         finally:

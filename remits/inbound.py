@@ -243,8 +243,9 @@ def _post_path(session: Session, path: Path, name: str, transmission_id: int, *,
     data = SegmentSource(path, source=name)
     try:
         if kind == FileKind.REMITTANCE_835:
+            # this transaction has only taken the file (``lock_inbound``): the lookups may go apart
             post_remittance_parts(session, read_remittance_parts(data, drafts=True), transmission_id=transmission_id,
-                                  actor=actor, report=payments, payer=payer)
+                                  actor=actor, report=payments, payer=payer, lookups_apart=True)
         elif kind in (FileKind.ACK_999, FileKind.ACK_997):
             for ack in read_999(data, source=name):
                 post_functional_ack(session, ack, transmission_id=transmission_id, actor=actor, report=acks)

@@ -97,6 +97,9 @@ NO_CHARGE_PLANS = frozenset(lob.value for lob in NO_COST_SHARE_PLANS)
 """Lines of business whose members cannot be charged (payer-87726.md, "Plans and members")."""
 REVERSAL = "reversal"
 MAX_REASONS = 200
+MAX_MOVED = 200_000
+"""Claims moved by one remittance kept in memory while the lookups are made on their own connection
+(≈ 250 bytes each); past it the lookups go in line (``_Poster._look_up_in_line``)."""
 OUR_PAYER = OurPayer()
 _REMITTANCES = cast(Table, Remittance.__table__)
 _PROVIDER_ADJUSTMENTS = cast(Table, ProviderAdjustment.__table__)
@@ -271,7 +274,7 @@ class _ChunkLines:
 
 class _Poster:
     def __init__(self, session: Session, *, transmission_id: int | None, actor: str, report: PaymentReport,
-                 chunk_size: int, payer: OurPayer):
+                 chunk_size: int, payer: OurPayer, lookups_apart: bool = False):
         self._session = session
         self.transmission_id = transmission_id
         self.actor = actor
@@ -308,13 +311,19 @@ class _Poster:
         self.claim_infos: dict[int, _ClaimInfo] = {}  # the claims of the current chunk, by pk
         self.writer = BulkWriter(session)
         self._connection = self.writer.connection
-        # PostgreSQL: a chunk's rows are written on a thread while the next chunk is read and matched
-        self.writes = WriteBehind(behind=self._connection.dialect.name == "postgresql")
-        self._ahead = False  # a chunk's lookups, made before the previous chunk's rows are written
-        self.money = self.writer.written(ClaimPayment.__table__.c.paid).__getitem__
+        # PostgreSQL: a chunk's rows are written on a thread while the next chunk is read and matched,
+        # and, ``lookups_apart``, its lookups are made on a connection of their own
+        # (``postings.lookup_connection``); the claims this file moved are then kept in ``moved``, which
+        # that connection cannot see until the commit.
+        postgres = self._connection.dialect.name == "postgresql"
+        self.writes = WriteBehind(behind=postgres, ahead=2)
+        self._lookups = postings.lookup_connection(session) if postgres and lookups_apart else None
+        self.moved: dict[int, _ClaimInfo] = {}
+        self._ahead = False  # a chunk's lookups: on ``_lookups``, or before the previous chunk's rows are written
+        self.money = self.writer.sent(ClaimPayment.__table__.c.paid).__getitem__
         self.kept_money = self.writer.written(Claim.__table__.c.paid).__getitem__  # the writes' own: one thread each
-        self.date = self.writer.written(ServicePayment.__table__.c.service_date).__getitem__
-        self.now_db = self.writer.written(ClaimPayment.__table__.c.created_at)[self.now]
+        self.date = self.writer.sent(ServicePayment.__table__.c.service_date).__getitem__
+        self.now_db = self.writer.sent(ClaimPayment.__table__.c.created_at)[self.now]
 
     @property
     def session(self) -> Session:
@@ -326,10 +335,21 @@ class _Poster:
 
     @property
     def connection(self) -> Any:
-        """The session's connection, as ``session``."""
-        if not self._ahead:
-            self.writes.settle()
+        """The session's connection, as ``session``; for a chunk's lookups, the lookup connection if any."""
+        if self._ahead:
+            return self._lookups or self._connection
+        self.writes.settle()
         return self._connection
+
+    def _look_up_in_line(self) -> None:
+        """From now on the lookups see this file's own writes: made on the writing connection, once the
+        rows before them are written (``_post_chunk``).  For a second remittance of the file (the
+        first's claims and standing denials have moved), or when the claims moved so far would take
+        more memory than ``MAX_MOVED``."""
+        if self._lookups is not None:
+            self._lookups.close()
+            self._lookups = None
+        self.moved = {}
 
     # --- the stream ---------------------------------------------------------------------------
 
@@ -350,6 +370,8 @@ class _Poster:
             self._end(part)
 
     def _start(self, header: RemittanceRecord) -> None:
+        if self.header is not None:  # not the file's first remittance
+            self._look_up_in_line()
         self.header = header
         self.payer = remittance_payer_key(header)
         self.claims_paid = ZERO
@@ -446,7 +468,10 @@ class _Poster:
 
     def close(self, *, failing: bool = False) -> None:
         """No write left in flight: before the caller commits or rolls back."""
-        self.writes.close(failing=failing)
+        try:
+            self.writes.close(failing=failing)
+        finally:
+            self._look_up_in_line()
 
     # --- one chunk of claims -----------------------------------------------------------------
 
@@ -454,17 +479,21 @@ class _Poster:
         clps, self.chunk = self.chunk, []
         if not clps or not self.writing:
             return
-        # The lookups run before the previous chunk's rows are written (they are held, ``WriteBehind.stage``)
-        # and are written while this chunk is matched and the next one read.  They read what those rows do
-        # not change — service lines, parties, ids — and the claims, whose changes by the previous chunk
-        # (status, CLP07) its ``_ClaimInfo``s hold: ``_revisions`` takes those.
-        self.writes.settle_running()
+        # The lookups read what a posting's rows do not change — service lines, parties, ids — and the
+        # claims, whose changes by this file (status, CLP07) ``_revisions`` takes from memory.  On their own
+        # connection they run while the earlier chunks' rows are written; else they run before the previous
+        # chunk's rows are written (held, ``WriteBehind.stage``) and after all others, and the previous
+        # chunk's ``_ClaimInfo``s hold what the held rows change.
+        in_line = self._lookups is None
+        if in_line:
+            self.writes.settle_running()
         self._ahead = True
         try:
             targets, lines = self._look_up(clps)
         finally:
             self._ahead = False
-        self.writes.release()
+        if in_line:
+            self.writes.release()
         if targets is None or lines is None:  # a CLP refused the file
             return
         for (clp, sums), (_, claim) in zip(clps, targets, strict=True):
@@ -504,8 +533,9 @@ class _Poster:
         ingest refuses ids that differ only in case), oldest first, by upper-cased id."""
         found: dict[str, list[_ClaimInfo]] = {}
         kept = self.claim_infos  # the previous chunk's claims, as its rows (maybe not written yet) leave them
+        moved = self.moved  # on the lookup connection: every claim this file moved
         for row in postings.claim_revisions(self.connection, list(keys)):
-            info = kept.get(row[0]) or _ClaimInfo(*row)
+            info = kept.get(row[0]) or moved.get(row[0]) or _ClaimInfo(*row)
             chain = found.get(key := row[1].upper())
             if chain is None:
                 found[key] = [info]
@@ -548,9 +578,10 @@ class _Poster:
         return found
 
     def _claim_by_pk(self, pk: int) -> _ClaimInfo:
-        if pk in self.claim_infos:
-            return self.claim_infos[pk]
-        info = self.claim_infos[pk] = _ClaimInfo(*postings.claim_revision(self.connection, pk))
+        info = self.claim_infos.get(pk) or self.moved.get(pk)
+        if info is None:
+            info = _ClaimInfo(*postings.claim_revision(self.connection, pk))
+        self.claim_infos[pk] = info
         return info
 
     def _queue(self, clp: _ClaimPayment, sums: ClaimSums, claim_pk: int | None, outcome: str,
@@ -696,6 +727,10 @@ class _Poster:
         claim.status = to_status
         if payer_claim_number:
             claim.payer_claim_number = payer_claim_number
+        if self._lookups is not None:
+            self.moved[claim.pk] = claim
+            if len(self.moved) > MAX_MOVED:
+                self._look_up_in_line()
 
     def _event(self, claim: _ClaimInfo, event: str, detail: str) -> None:
         self.changes.append(_Change(claim.pk, claim.status, claim.status, event, detail[:2000], False))
@@ -771,9 +806,10 @@ class _Poster:
     def _reserve_ids(self, clps: list[_ClaimPayment]) -> None:
         """Ids for every claim and service payment ``clps`` can queue, taken in queueing order (the
         ids of a reversal refused later are left unused: its file is rolled back)."""
-        self.claim_payment_ids = iter(self.writer.allocate_ids(ClaimPayment.__table__, len(clps)))
+        connection = self.connection
+        self.claim_payment_ids = iter(self.writer.allocate_ids(ClaimPayment.__table__, len(clps), connection))
         self.service_payment_ids = iter(self.writer.allocate_ids(ServicePayment.__table__,
-                                                           sum(len(clp.lines) for clp in clps)))
+                                                                 sum(len(clp.lines) for clp in clps), connection))
 
     def _write(self) -> None:
         """The queued rows, a table at a time (``BulkWriter.insert_written``): parents first; the
@@ -798,7 +834,10 @@ class _Poster:
             if changes or claim_money:
                 self._write_changes(changes, claim_money)
 
-        self.writes.stage(job)
+        if self._lookups is not None:
+            self.writes.submit(job)  # the lookups do not use this connection: no need to hold it
+        else:
+            self.writes.stage(job)
 
 
 _ClaimPayment = ClaimPaymentRecord | ClaimPaymentDraft
@@ -815,8 +854,12 @@ def _record(clp: _ClaimPayment) -> ClaimPaymentRecord:
 
 def post_remittance_parts(session: Session, parts: Iterable[RemittancePart | ClaimPaymentDraft], *, transmission_id: int | None,
                           actor: str, report: PaymentReport, chunk_size: int = 2000,
-                          payer: OurPayer = OUR_PAYER) -> None:
+                          payer: OurPayer = OUR_PAYER, lookups_apart: bool = False) -> None:
     """Post a stream of remittance parts inside the caller's transaction.
+
+    ``lookups_apart``: the caller's transaction has changed no claim, service line or party before
+    this call (``postings.LOOKED_UP_TABLES``), so on PostgreSQL the chunks' lookups may be made on a
+    connection of their own, which sees only what was committed, while the rows are written.
 
     Raises ``RemittanceRefused`` (another payer or payee, a claim never sent, balances, a negative
     deposit, a reused trace number, a reversal of nothing) and ``X12ParseError`` (a broken or cut
@@ -825,7 +868,7 @@ def post_remittance_parts(session: Session, parts: Iterable[RemittancePart | Cla
     """
     with bulk_writes(session):
         poster = _Poster(session, transmission_id=transmission_id, actor=actor, report=report,
-                         chunk_size=chunk_size, payer=payer)
+                         chunk_size=chunk_size, payer=payer, lookups_apart=lookups_apart)
         try:
             for part in parts:
                 poster.take(part)

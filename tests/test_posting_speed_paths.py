@@ -337,3 +337,34 @@ def test_claims_update_keeps_each_payer_claim_number_and_amount_as_given(ledger_
         ("NULL", D("20.10"), D("-0.01"), D("0.00"), D("1.10"), D("2.00")),
         ("KEPT", D("30.15"), D("-0.01"), D("0.00"), D("1.10"), D("2.00")),
         ("p 4", D("40.20"), D("-0.01"), D("0.00"), D("1.10"), D("2.00"))]
+
+
+def test_copy_text_is_what_the_database_reads_back(ledger_url: str) -> None:
+    """On PostgreSQL posting sends amounts, dates and timestamps as COPY text made once per distinct value
+    (``BulkWriter.sent``): each reads back as the value itself; elsewhere ``sent`` is ``written``."""
+    from datetime import UTC, datetime
+
+    from ledger import bulk
+    from ledger.models import ClaimPayment as ClaimPaymentRow
+    from ledger.models import ServicePayment as ServicePaymentRow
+
+    ledger = Ledger(ledger_url)
+    with ledger.session() as session:
+        writer = bulk.BulkWriter(session)
+        money = writer.sent(ClaimPaymentRow.__table__.c.paid)
+        when = writer.sent(ServicePaymentRow.__table__.c.service_date)
+        stamp = writer.sent(ClaimPaymentRow.__table__.c.created_at)
+        now = datetime(2026, 12, 7, 14, 5, 6, 789, tzinfo=UTC)
+        if ledger.engine.dialect.name == "postgresql":
+            assert (money[D("100")], money[D("-0.5")], money[D("1E+3")], money[None]) == ("100.00", "-0.50", "1000.00", None)
+            assert when[date(2026, 1, 2)] == "2026-01-02"
+            read = session.connection().exec_driver_sql(
+                "SELECT %s::numeric(12,2), %s::numeric(12,2), %s::date, %s::timestamptz",
+                (money[D("1E+3")], money[D("12.3")], when[date(2026, 1, 2)], stamp[now])).one()
+            assert tuple(read) == (D("1000.00"), D("12.30"), date(2026, 1, 2), now)
+            with pytest.raises(sa.exc.StatementError):
+                money[D("1.005")]  # noqa: B018 - the column's own refusal comes first
+            with pytest.raises(TypeError, match="no COPY text"):
+                bulk._copy_text(D("NaN"))
+        else:
+            assert writer.sent(ClaimPaymentRow.__table__.c.paid) is writer.written(ClaimPaymentRow.__table__.c.paid)

@@ -135,12 +135,25 @@ def _outcome(ledger: object, prefix: str) -> tuple[list[tuple[object, ...]], lis
     return [plain(row) for row in claims], sorted((plain(row) for row in events), key=lambda event: str(event[0]))
 
 
+@pytest.mark.parametrize("apart", [False, True], ids=["in-line", "apart"])
 @pytest.mark.parametrize("chunk_size", [1, 2, 3])
 def test_a_claim_paid_again_in_the_next_chunk_moves_from_where_the_last_chunk_left_it(
-        ledger_url: str, tmp_path: Path, chunk_size: int) -> None:
-    """The next chunk's claims are looked up before the last chunk's rows are written (PostgreSQL): a
-    claim in both moves from the status the first CLP gave it, as when the file is one chunk."""
+        ledger_url: str, tmp_path: Path, chunk_size: int, apart: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next chunk's claims are looked up before the last chunk's rows are written (PostgreSQL), and
+    ``apart`` on a connection that sees none of this file's rows: a claim paid again — in the next
+    chunk or chunks later — moves from the status the CLP before gave it, as when the file is one chunk."""
     from edi.x835 import read_remittance_file
+    from ledger import postings
+
+    connections: list[object] = []
+    real_lookup_connection = postings.lookup_connection
+
+    def counted(session):  # type: ignore[no-untyped-def]
+        connection = real_lookup_connection(session)
+        connections.append(connection)
+        return connection
+
+    monkeypatch.setattr(postings, "lookup_connection", counted)
 
     def clps(prefix: str) -> tuple[list, list]:  # type: ignore[type-arg]
         claims = [make_claim(f"{prefix}{k}") for k in range(3)]
@@ -154,7 +167,93 @@ def test_a_claim_paid_again_in_the_next_chunk_moves_from_where_the_last_chunk_le
         path = write_835(tmp_path, f"{trace}.835", [remit(clp_list, trace)])
         with ledger.session() as session:
             post_remittance_parts(session, read_remittance_file(path, drafts=True), transmission_id=None, actor="t",
-                                  report=PaymentReport(), chunk_size=size)
+                                  report=PaymentReport(), chunk_size=size, lookups_apart=apart)
     assert _outcome(ledger, "Q") == _outcome(ledger, "Z")
     moves = [event[2:] for event in _outcome(ledger, "Q")[1] if event[0] == "0"]
     assert moves == [("ready", "sent"), ("sent", "denied"), ("denied", "paid"), ("paid", "paid")], moves
+    # apart on PostgreSQL: a second connection, one per file; in line (or SQLite): none asked for
+    postgres = ledger.engine.dialect.name == "postgresql"
+    assert len([c for c in connections if c is not None]) == (2 if apart and postgres else 0)
+
+
+def _post_whole(ledger: object, path: Path, **options: object) -> None:
+    from edi.x835 import read_remittance_file
+
+    with ledger.session() as session:  # type: ignore[attr-defined]
+        post_remittance_parts(session, read_remittance_file(path, drafts=True), transmission_id=None, actor="t",
+                              report=PaymentReport(), **options)  # type: ignore[arg-type]
+
+
+def _repeats(prefix: str) -> tuple[list, list]:  # type: ignore[type-arg]
+    claims = [make_claim(f"{prefix}{k}") for k in range(3)]
+    return claims, [pay(claims[0], denied_reason="29"), pay(claims[1]), pay(claims[2]),
+                    pay(claims[0], payer_claim_number=f"{prefix}X2"), pay(claims[1], denied_reason="29")]
+
+
+def test_past_the_memory_bound_for_moved_claims_the_lookups_go_in_line(
+        ledger_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apart, the claims a file moved are kept in memory; past ``MAX_MOVED`` the poster closes its lookup
+    connection and looks up in line, and the claims still move as in one chunk."""
+    from remits import payments
+
+    (bounded, bounded_clps), (whole, whole_clps) = _repeats("B"), _repeats("W")
+    ledger = ledger_with(ledger_url, bounded + whole)
+    monkeypatch.setattr(payments, "MAX_MOVED", 1)
+    switched: list[int] = []  # the claims kept in memory when the lookups went in line, before the end
+    real = payments._Poster._look_up_in_line
+
+    def look_up_in_line(poster):  # type: ignore[no-untyped-def]
+        if poster._lookups is not None and poster.moved:
+            switched.append(len(poster.moved))
+        real(poster)
+
+    monkeypatch.setattr(payments._Poster, "_look_up_in_line", look_up_in_line)
+    _post_whole(ledger, write_835(tmp_path, "b.835", [remit(bounded_clps, "TB")]), chunk_size=1, lookups_apart=True)
+    monkeypatch.undo()
+    assert switched == ([2] if ledger.engine.dialect.name == "postgresql" else [])
+    _post_whole(ledger, write_835(tmp_path, "w.835", [remit(whole_clps, "TW")]))
+    assert _outcome(ledger, "B") == _outcome(ledger, "W")
+    assert [event[2:] for event in _outcome(ledger, "B")[1] if event[0] == "0"] == [
+        ("ready", "sent"), ("sent", "denied"), ("denied", "paid")]
+
+
+def test_a_second_remittance_in_the_file_sees_what_the_first_one_moved(ledger_url: str, tmp_path: Path) -> None:
+    """Two transaction sets in one file, the second paying claims the first denied: apart, the second
+    one's lookups are made in line (the first one's standing denials were marked at its SE), and the
+    claims end as when the two are posted as two files."""
+    (together, together_clps), (separate, separate_clps) = _repeats("T"), _repeats("S")
+    ledger = ledger_with(ledger_url, together + separate)
+    _post_whole(ledger, write_835(tmp_path, "t.835", [remit(together_clps[:3], "TT1", control="0001"),
+                                                      remit(together_clps[3:], "TT2", control="0002")]),
+                chunk_size=1, lookups_apart=True)
+    _post_whole(ledger, write_835(tmp_path, "s1.835", [remit(separate_clps[:3], "TS1")]), chunk_size=1)
+    _post_whole(ledger, write_835(tmp_path, "s2.835", [remit(separate_clps[3:], "TS2")]), chunk_size=1)
+    assert _outcome(ledger, "T") == _outcome(ledger, "S")
+    from ledger.models import Claim
+
+    with ledger.session() as session:  # type: ignore[attr-defined]
+        denials = dict(session.execute(select(Claim.claim_id, Claim.denial_payment_id.is_not(None))
+                                       .where(Claim.claim_id.in_(["T0", "T1", "S0", "S1"]))).all())
+    assert denials == {"T0": False, "T1": True, "S0": False, "S1": True}
+
+
+def test_jobs_queue_ahead_and_one_failing_skips_those_after_it() -> None:
+    writes = WriteBehind(behind=True, ahead=2)
+    gate = threading.Event()
+    seen: list[str] = []
+
+    def first() -> None:
+        gate.wait(5)
+        seen.append("first")
+        raise ValueError("first failed")
+
+    writes.submit(first)
+    writes.submit(lambda: seen.append("second"))  # two outstanding: returns without waiting
+    assert seen == []
+    gate.set()
+    with pytest.raises(ValueError, match="first failed"):
+        writes.submit(lambda: seen.append("third"))  # waits for the oldest, which failed
+    assert seen == ["first"]  # the second, queued behind the failure, never ran
+    writes.submit(lambda: seen.append("after"))  # once raised, the next jobs run again
+    writes.close()
+    assert seen == ["first", "after"]
