@@ -26,6 +26,11 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
+try:  # psycopg's own formatter of a COPY row (C in psycopg-binary), by the module it lives in since 3.2
+    from psycopg._copy_base import format_row_text as _format_row_text
+except ImportError:  # another release: rows are formatted by the driver as they are sent (``insert_rows``)
+    _format_row_text = None
+
 Processor = Callable[[Any], Any]
 
 ROWS_PER_STATEMENT = 100
@@ -77,6 +82,34 @@ def insert_rows(connection: Connection, table: str, columns: tuple[str, ...], ro
     placeholder = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     execute_rows(connection, f"INSERT INTO {table} ({', '.join(columns)}) VALUES {{}}",
                  f"({', '.join([placeholder] * len(columns))})", rows)
+
+
+def copy_data(connection: Connection, rows: Sequence[Sequence[Any]]) -> bytes | None:
+    """``rows`` (values in the driver's terms) as COPY's text, made by the driver's own formatter on the
+    caller's thread, so that the thread that sends them (``insert_copy_data``) needs the interpreter
+    for nothing else; None where there is no COPY or no such formatter (then ``insert_rows``)."""
+    if _format_row_text is None or not _copies(connection):
+        return None
+    from psycopg.adapt import Transformer
+
+    transformer = Transformer(connection.connection.driver_connection)  # the connection's own dumpers
+    data = bytearray()
+    for row in rows:
+        _format_row_text(row, transformer, data)
+    return bytes(data)
+
+
+def insert_copy_data(connection: Connection, table: str, columns: tuple[str, ...], data: bytes) -> None:
+    """Rows made by ``copy_data`` into ``table`` (one COPY, on ``connection``)."""
+    if not data:
+        return
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    driver = connection.connection.driver_connection
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            copy.write(data)
+    except connection.dialect.loaded_dbapi.Error as exc:
+        raise _as_sqlalchemy_error(connection, statement, exc) from exc
 
 
 def _as_sqlalchemy_error(connection: Connection, statement: str, exc: Exception) -> Exception:
@@ -232,6 +265,15 @@ class BulkWriter:
     def insert_written(self, table: Any, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
         """Insert ``rows`` whose values are already in database form (made with ``written``)."""
         insert_rows(self.connection, table.name, columns, rows)
+
+    def prepared_insert(self, table: Any, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
+                        ) -> Callable[[], None]:
+        """``insert_written`` of ``rows``, to run later (on a writing thread, ``WriteBehind``), with the COPY
+        text already made here (``copy_data``) where it can be."""
+        data = copy_data(self.connection, rows)
+        if data is None:
+            return lambda: self.insert_written(table, columns, rows)
+        return lambda: insert_copy_data(self.connection, table.name, columns, data)
 
     def _converters(self, table: Any, columns: tuple[str, ...]) -> list[tuple[int, Processor]]:
         key = (table.name, columns)

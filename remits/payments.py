@@ -812,7 +812,7 @@ class _Poster:
                                                                  sum(len(clp.lines) for clp in clps), connection))
 
     def _write(self) -> None:
-        """The queued rows, a table at a time (``BulkWriter.insert_written``): parents first; the
+        """The queued rows, a table at a time (``BulkWriter.prepared_insert``): parents first; the
         adjustments of what was queued since the last write, claim level first, then line level;
         then the claims' moves and events.  Handed to ``WriteBehind`` as they stand (the poster
         queues the next chunk's into new lists meanwhile)."""
@@ -825,12 +825,15 @@ class _Poster:
         self.claim_adjustment_rows, self.line_adjustment_rows = [], []
         self.changes, self.claim_money = [], {}
         writer = self.writer
+        # made here, so that the writing thread, which the poster's work would keep waiting for the
+        # interpreter, only sends them (parents first)
+        inserts = [writer.prepared_insert(ClaimPayment.__table__, _CLAIM_PAYMENT_COLUMNS, claims),
+                   writer.prepared_insert(ServicePayment.__table__, _SERVICE_PAYMENT_COLUMNS, lines),
+                   writer.prepared_insert(Adjustment.__table__, _ADJUSTMENT_COLUMNS, adjustments)] if claims else []
 
         def job() -> None:
-            if claims:
-                writer.insert_written(ClaimPayment.__table__, _CLAIM_PAYMENT_COLUMNS, claims)
-                writer.insert_written(ServicePayment.__table__, _SERVICE_PAYMENT_COLUMNS, lines)
-                writer.insert_written(Adjustment.__table__, _ADJUSTMENT_COLUMNS, adjustments)
+            for send in inserts:
+                send()
             if changes or claim_money:
                 self._write_changes(changes, claim_money)
 

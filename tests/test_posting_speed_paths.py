@@ -368,3 +368,29 @@ def test_copy_text_is_what_the_database_reads_back(ledger_url: str) -> None:
                 bulk._copy_text(D("NaN"))
         else:
             assert writer.sent(ClaimPaymentRow.__table__.c.paid) is writer.written(ClaimPaymentRow.__table__.c.paid)
+
+
+def test_copy_text_made_before_the_copy_is_what_the_driver_would_send(pg_url: str) -> None:
+    """``copy_data`` formats rows with the driver's own formatter ahead of the COPY (posting makes them on
+    the reading thread): text with the characters COPY escapes, NULLs, amounts and dates read back as the
+    rows sent one by one through ``insert_rows`` do."""
+    from ledger import bulk
+
+    rows = [(1, "tab\there", "back\\slash", None, "12.30", "2026-01-02"),
+            (2, "new\nline\r", "ünïcode ✓", "\\N", "-0.50", None)]
+    engine = sa.create_engine(pg_url)
+    try:
+        with engine.begin() as connection:
+            connection.exec_driver_sql("CREATE TEMP TABLE copied (k int, a text, b text, c text, m numeric(12,2), "
+                                       "d date)")
+            data = bulk.copy_data(connection, rows)
+            assert data is not None and data.count(b"\n") == len(rows)
+            bulk.insert_copy_data(connection, "copied", ("k", "a", "b", "c", "m", "d"), data)
+            bulk.insert_rows(connection, "copied", ("k", "a", "b", "c", "m", "d"), [(k + 10, *rest) for k, *rest in rows])
+            read = connection.exec_driver_sql("SELECT k, a, b, c, m, d FROM copied ORDER BY k").all()
+    finally:
+        engine.dispose()
+    made_before, sent_by_row = [tuple(row)[1:] for row in read[:2]], [tuple(row)[1:] for row in read[2:]]
+    assert made_before == sent_by_row
+    assert made_before[0] == ("tab\there", "back\\slash", None, D("12.30"), date(2026, 1, 2))
+    assert made_before[1][:3] == ("new\nline\r", "ünïcode ✓", "\\N")

@@ -76,17 +76,18 @@ def test_a_write_failing_on_the_writers_thread_rolls_the_whole_file_back(
     claims = [make_claim(f"W{k}") for k in range(7)]
     ledger = ledger_with(ledger_url, claims)
     path = write_835(tmp_path, "w.835", [remit([pay(claim) for claim in claims], "TW")])
-    real = bulk.insert_rows
+    real, real_copy = bulk.insert_rows, bulk.insert_copy_data
     calls: list[str] = []
 
-    def failing(connection, table, columns, rows):  # type: ignore[no-untyped-def]
+    def failing(connection, table, columns, rows, send=real):  # type: ignore[no-untyped-def]
         if table == "service_payments":
             calls.append(threading.current_thread().name)
             if len(calls) == 3:
                 raise OperationalError("COPY service_payments", None, Exception("server closed the connection"))
-        return real(connection, table, columns, rows)
+        return send(connection, table, columns, rows)
 
-    monkeypatch.setattr(bulk, "insert_rows", failing)
+    monkeypatch.setattr(bulk, "insert_rows", failing)  # the rows as they are, or as COPY text made before
+    monkeypatch.setattr(bulk, "insert_copy_data", lambda *args: failing(*args, send=real_copy))
     from edi.x835 import read_remittance_file
 
     with pytest.raises(OperationalError, match="server closed"), ledger.session() as session:
@@ -95,7 +96,7 @@ def test_a_write_failing_on_the_writers_thread_rolls_the_whole_file_back(
     behind = ledger.engine.dialect.name == "postgresql"
     assert len(calls) == 3 and all(name.startswith("bhclaims-writes") == behind for name in calls)
     assert (_count(ledger, Remittance), _count(ledger, ClaimPayment), _count(ledger, ServicePayment)) == (0, 0, 0)
-    monkeypatch.setattr(bulk, "insert_rows", real)
+    monkeypatch.undo()
     report = post_files(ledger, [path], actor="t")  # the file posts whole afterwards
     assert report.payments.claims_posted == 7 and _count(ledger, ClaimPayment) == 7
 
