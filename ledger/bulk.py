@@ -266,11 +266,11 @@ class BulkWriter:
         """Insert ``rows`` whose values are already in database form (made with ``written``)."""
         insert_rows(self.connection, table.name, columns, rows)
 
-    def prepared_insert(self, table: Any, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
-                        ) -> Callable[[], None]:
-        """``insert_written`` of ``rows``, to run later (on a writing thread, ``WriteBehind``), with the COPY
-        text already made here (``copy_data``) where it can be."""
-        data = copy_data(self.connection, rows)
+    def prepare_insert_written(self, table: Any, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
+                               ) -> Callable[[], None]:
+        """``insert_written`` of ``rows``, run when the returned function is called (posting calls it on its
+        writing thread, ``WriteBehind``), with the COPY text made now (``copy_data``) where it can be."""
+        data = copy_data(self.connection, rows) if rows else b""
         if data is None:
             return lambda: self.insert_written(table, columns, rows)
         return lambda: insert_copy_data(self.connection, table.name, columns, data)
@@ -290,15 +290,19 @@ class BulkWriter:
 
     def insert(self, table: Any, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
         """Insert ``rows`` (values in ``columns`` order, as Python values) into ``table``."""
-        if not rows:
-            return
-        converters = self._converters(table, columns)
+        if rows:
+            self.prepare_insert(table, columns, rows)()
+
+    def prepare_insert(self, table: Any, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
+                       ) -> Callable[[], None]:
+        """``insert``, its rows checked (a refused value raises now) and made ready now, written when the
+        returned function is called (``prepare_insert_written``)."""
         if _copies(self.connection):
             # psycopg adapts Decimal, date and datetime itself: there the processors only check.
-            self._check(rows, converters)
-            insert_rows(self.connection, table.name, columns, rows)
-            return
-        insert_rows(self.connection, table.name, columns, self._convert(rows, converters=converters))
+            self._check(rows, self._converters(table, columns))
+            return self.prepare_insert_written(table, columns, rows)
+        converted = self._convert(rows, converters=self._converters(table, columns)) if rows else []
+        return lambda: insert_rows(self.connection, table.name, columns, converted)
 
     @staticmethod
     def _check(rows: Sequence[Sequence[Any]], converters: list[tuple[int, Processor]]) -> None:

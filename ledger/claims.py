@@ -34,7 +34,7 @@ from domain.claim import Claim as DomainClaim
 from ledger.bulk import BulkWriter, rows_where_in
 from ledger.models import Claim, ClaimEvent, Party
 from ledger.models import ServiceLine as LineRow
-from ledger.postings import update_claims
+from ledger.postings import prepare_claims_update
 from ledger.totals import NOTHING_POSTED
 from ledger.types import Money, utcnow
 
@@ -58,11 +58,7 @@ def transition(session: Session, claims: Claim | Sequence[ClaimState], to_status
     Many claims: one UPDATE (ORM claims: one per few hundred ids) and one bulk insert of their
     events, so that bulk callers keep the one audited path; ``detail`` is then one text for all or one
     per claim.  They may be ORM claims (the session's objects follow) or ``ClaimState``s of a caller that
-    reads claims without the ORM (posting), whose ``status`` is the one each moves from.  For those
-    ``ClaimState``s only, one per claim: ``payer_claim_numbers``, the payer claim number it gets with the
-    move (None keeps its own); ``posted``, the money (``ledger.totals.TOTALS`` order) a posting adds to
-    its kept totals (None: nothing).  Both are set in the same UPDATE (``ledger.postings.update_claims``),
-    so that the row gets one new version.
+    reads claims without the ORM (posting: ``prepare_transition``), whose ``status`` is the one each moves from.
     """
     if isinstance(claims, Claim):
         if detail is not None and not isinstance(detail, str):
@@ -70,13 +66,13 @@ def transition(session: Session, claims: Claim | Sequence[ClaimState], to_status
         _transition_one(session, claims, to_status, actor=actor, event=event, detail=detail)
         return
     rows = list(claims)
-    orm_claims = any(isinstance(row, Claim) for row in rows)  # the ORM UPDATE keeps the session's objects in step
-    details = [detail] * len(rows) if detail is None or isinstance(detail, str) else list(detail)
-    if len(details) != len(rows):
-        raise ValueError(f"{len(rows)} claims but {len(details)} details")
-    for extra in (payer_claim_numbers, posted):
-        if extra is not None and (len(extra) != len(rows) or orm_claims):
-            raise ValueError("payer claim numbers and posted money go one per claim, with claims read without the ORM")
+    if not any(isinstance(row, Claim) for row in rows):
+        prepare_transition(BulkWriter(session), rows, to_status, actor=actor, event=event, detail=detail,
+                           payer_claim_numbers=payer_claim_numbers, posted=posted)()
+        return
+    if payer_claim_numbers is not None or posted is not None:
+        raise ValueError("payer claim numbers and posted money go one per claim, with claims read without the ORM")
+    details = _details(detail, len(rows))
     stored = [(row, text) for row, text in zip(rows, details, strict=True) if row.id is not None]
     for row, text in zip(rows, details, strict=True):
         if row.id is None:
@@ -85,23 +81,56 @@ def transition(session: Session, claims: Claim | Sequence[ClaimState], to_status
     if not stored:
         return
     now = utcnow()
-    events = [(row.id, now, actor, event, row.status, to_status, text) for row, text in stored]
-    writer = BulkWriter(session)
-    if orm_claims:
-        ids = [row.id for row, _ in stored]
-        for start in range(0, len(ids), _IDS_PER_UPDATE):
-            session.execute(update(Claim).where(Claim.id.in_(ids[start:start + _IDS_PER_UPDATE]))
-                            .values(status=to_status, updated_at=now))
-    else:
-        money = writer.written(Claim.__table__.c.paid).__getitem__
-        nothing = tuple(money(amount) for amount in NOTHING_POSTED)
-        numbers = payer_claim_numbers if payer_claim_numbers is not None else [None] * len(rows)
-        sums = posted if posted is not None else [None] * len(rows)
-        update_claims(session.connection(), [
-            (row.id, number, *(nothing if added is None else map(money, added)))
-            for row, number, added in zip(rows, numbers, sums, strict=True)],
-            move=(to_status, writer.written(Claim.__table__.c.updated_at)[now]))
-    writer.insert(ClaimEvent.__table__, _EVENT_COLUMNS, events)
+    events = [(row.id, now, actor, event, row.status, to_status, text) for row, text in stored]  # statuses before
+    ids = [row.id for row, _ in stored]
+    for start in range(0, len(ids), _IDS_PER_UPDATE):  # the ORM UPDATE keeps the session's objects in step
+        session.execute(update(Claim).where(Claim.id.in_(ids[start:start + _IDS_PER_UPDATE]))
+                        .values(status=to_status, updated_at=now))
+    BulkWriter(session).insert(ClaimEvent.__table__, _EVENT_COLUMNS, events)
+
+
+def prepare_transition(writer: BulkWriter, claims: Sequence[ClaimState], to_status: str, *, actor: str, event: str,
+                       detail: str | None | Sequence[str | None] = None,
+                       payer_claim_numbers: Sequence[str | None] | None = None,
+                       posted: Sequence[Sequence[Decimal] | None] | None = None) -> Callable[[], None]:
+    """``transition`` of stored claims a bulk caller read without the ORM, written on ``writer``'s
+    connection when the returned function is called — posting calls it on its writing thread
+    (``WriteBehind``), so the statement's arrays and the events' rows are made now.  One per claim:
+    ``payer_claim_numbers``, the payer claim number it gets with the move (None keeps its own);
+    ``posted``, the money (``ledger.totals.TOTALS`` order) a posting adds to its kept totals (None:
+    nothing).  Both are set in the same UPDATE (``ledger.postings.prepare_claims_update``), so that the
+    row gets one new version."""
+    rows = list(claims)
+    details = _details(detail, len(rows))
+    numbers = payer_claim_numbers if payer_claim_numbers is not None else [None] * len(rows)
+    sums = posted if posted is not None else [None] * len(rows)
+    if len(numbers) != len(rows) or len(sums) != len(rows):
+        raise ValueError("payer claim numbers and posted money go one per claim")
+    if any(row.id is None for row in rows):
+        raise ValueError("a claim read without the ORM has an id")
+    now = utcnow()
+    money = writer.written(Claim.__table__.c.paid).__getitem__
+    nothing = tuple(money(amount) for amount in NOTHING_POSTED)
+    write_claims = prepare_claims_update(writer.connection, [
+        (row.id, number, *(nothing if added is None else map(money, added)))
+        for row, number, added in zip(rows, numbers, sums, strict=True)],
+        move=(to_status, writer.written(Claim.__table__.c.updated_at)[now]))
+    write_events = writer.prepare_insert(ClaimEvent.__table__, _EVENT_COLUMNS, [
+        (row.id, now, actor, event, row.status, to_status, text) for row, text in zip(rows, details, strict=True)])
+
+    def write() -> None:
+        write_claims()
+        write_events()
+
+    return write
+
+
+def _details(detail: str | None | Sequence[str | None], count: int) -> list[str | None]:
+    """One detail per claim: ``detail`` for all, or its own."""
+    details = [detail] * count if detail is None or isinstance(detail, str) else list(detail)
+    if len(details) != count:
+        raise ValueError(f"{count} claims but {len(details)} details")
+    return details
 
 
 _IDS_PER_UPDATE = 900

@@ -10,7 +10,7 @@ them, with the money a posting adds to each claim's kept totals, through ``updat
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine
@@ -24,7 +24,18 @@ _PG_ARRAY_TYPES = ("bigint[]", "varchar[]", *(["numeric[]"] * len(TOTALS)))
 
 
 def update_claims(connection: Connection, rows: Sequence[Sequence[Any]], move: tuple[Any, Any] | None = None) -> None:
-    """Many claims moved or paid, in one UPDATE … FROM their rows.
+    """``prepare_claims_update``, run at once."""
+    prepare_claims_update(connection, rows, move)()
+
+
+def _nothing() -> None:
+    return None
+
+
+def prepare_claims_update(connection: Connection, rows: Sequence[Sequence[Any]],
+                          move: tuple[Any, Any] | None = None) -> Callable[[], None]:
+    """Many claims moved or paid, in one UPDATE … FROM their rows, run when the returned function is called
+    (posting calls it on its writing thread, ``WriteBehind``); on PostgreSQL its arrays are made now.
 
     ``rows``: (claim id, its new payer claim number or None to keep its own, then the money a
     posting adds to each of the kept totals ``ledger.totals.TOTALS``), values in database form, one
@@ -34,9 +45,30 @@ def update_claims(connection: Connection, rows: Sequence[Sequence[Any]], move: t
     UPDATE of a row the transaction already updated as a new row: its foreign keys are checked
     again and every index of ``claims`` gets another entry."""
     if not rows:
-        return
+        return _nothing
     if len({row[0] for row in rows}) != len(rows):
         raise ValueError("update_claims takes one row per claim id")
+    if connection.dialect.name == "postgresql":  # one statement over arrays, whatever the number of claims
+        leading: tuple[Any, ...] = () if move is None else tuple(move)
+        moves = ["status = %s", "updated_at = %s"] if move is not None else []
+        sets = [*moves, "payer_claim_number = coalesce(v.number, claims.payer_claim_number)",
+                *(f"{name} = claims.{name} + v.{name}" for name in TOTALS)]
+        arrays = ", ".join(f"%s::{kind}" for kind in _PG_ARRAY_TYPES)
+        ids, numbers, *totals = zip(*rows, strict=True)
+        statement = (f"UPDATE claims SET {', '.join(sets)} FROM unnest({arrays}) AS v({', '.join(_UPDATE_COLUMNS)}) "
+                     "WHERE claims.id = v.id")
+        parameters = (*leading, number_array_literal(ids), array_literal(numbers), *map(number_array_literal, totals))
+
+        def run() -> None:
+            connection.exec_driver_sql(statement, parameters)
+
+        return run
+    return lambda: _update_claims_rows(connection, rows, move)
+
+
+def _update_claims_rows(connection: Connection, rows: Sequence[Sequence[Any]], move: tuple[Any, Any] | None) -> None:
+    """``prepare_claims_update`` elsewhere than on PostgreSQL (SQLite: an UPDATE … FROM many VALUES rows
+    per statement, or by id before 3.33)."""
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     leading: tuple[Any, ...] = () if move is None else tuple(move)
     moves = [f"status = {mark}", f"updated_at = {mark}"] if move is not None else []
@@ -48,14 +80,6 @@ def update_claims(connection: Connection, rows: Sequence[Sequence[Any]], move: t
         return
     sets = [*moves, "payer_claim_number = coalesce(v.number, claims.payer_claim_number)",
             *(f"{name} = claims.{name} + v.{name}" for name in TOTALS)]
-    if connection.dialect.name == "postgresql":  # one statement over arrays, whatever the number of claims
-        arrays = ", ".join(f"{mark}::{kind}" for kind in _PG_ARRAY_TYPES)
-        ids, numbers, *totals = zip(*rows, strict=True)
-        connection.exec_driver_sql(
-            f"UPDATE claims SET {', '.join(sets)} FROM unnest({arrays}) AS v({', '.join(_UPDATE_COLUMNS)}) "
-            "WHERE claims.id = v.id",
-            (*leading, number_array_literal(ids), array_literal(numbers), *map(number_array_literal, totals)))
-        return
     names = ", ".join(f"column{k} AS {name}" for k, name in enumerate(_UPDATE_COLUMNS, start=1))
     execute_rows(connection, f"UPDATE claims SET {', '.join(sets)} FROM (SELECT {names} FROM (VALUES {{}})) AS v "
                  "WHERE claims.id = v.id", f"({', '.join([mark] * len(_UPDATE_COLUMNS))})", rows, leading)

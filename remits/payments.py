@@ -72,7 +72,7 @@ from edi.x835 import (
 )
 from ledger import postings
 from ledger.bulk import BulkWriter, bulk_writes
-from ledger.claims import transition
+from ledger.claims import prepare_transition
 from ledger.kept_denials import mark_claims
 from ledger.models import (
     Adjustment,
@@ -86,7 +86,7 @@ from ledger.models import (
     ServiceLine,
     ServicePayment,
 )
-from ledger.postings import update_claims
+from ledger.postings import prepare_claims_update
 from ledger.types import utcnow
 from ledger.write_behind import WriteBehind
 from remits.refusals import FileRefused
@@ -321,7 +321,7 @@ class _Poster:
         self.moved: dict[int, _ClaimInfo] = {}
         self._ahead = False  # a chunk's lookups: on ``_lookups``, or before the previous chunk's rows are written
         self.money = self.writer.sent(ClaimPayment.__table__.c.paid).__getitem__
-        self.kept_money = self.writer.written(Claim.__table__.c.paid).__getitem__  # the writes' own: one thread each
+        self.kept_money = self.writer.written(Claim.__table__.c.paid).__getitem__  # for the claims UPDATE's arrays
         self.date = self.writer.sent(ServicePayment.__table__.c.service_date).__getitem__
         self.now_db = self.writer.sent(ClaimPayment.__table__.c.created_at)[self.now]
 
@@ -735,39 +735,44 @@ class _Poster:
     def _event(self, claim: _ClaimInfo, event: str, detail: str) -> None:
         self.changes.append(_Change(claim.pk, claim.status, claim.status, event, detail[:2000], False))
 
-    def _write_changes(self, changes: list[_Change], claim_money: dict[int, list[Decimal]]) -> None:
-        """The queued transitions and events, in order for each claim: a run in which no claim
-        appears twice at a time, its transitions grouped by (status, event) into bulk ``transition``s,
-        each with the money its claims' postings add to their kept totals; then the money of the
-        claims that did not move (a late CLP, a reversal filed under an older revision) on its own.
-        A write job (``_write``): only what it is given, and the raw session."""
+    def _prepare_changes(self, changes: list[_Change], claim_money: dict[int, list[Decimal]]) -> list[Callable[[], None]]:
+        """The queued transitions and events as writes to make in order (``_write``), their rows made now:
+        in order for each claim, a run in which no claim appears twice at a time, its transitions grouped
+        by (status, event) into bulk ``prepare_transition``s, each with the money its claims' postings add
+        to their kept totals; then the money of the claims that did not move (a late CLP, a reversal filed
+        under an older revision) on its own."""
+        writes: list[Callable[[], None]] = []
         run: list[_Change] = []
         seen: set[int] = set()
         for change in changes:
             if change.id in seen:
-                self._write_run(run, claim_money)
+                writes += self._prepare_run(run, claim_money)
                 run, seen = [], set()
             run.append(change)
             seen.add(change.id)
-        self._write_run(run, claim_money)
+        writes += self._prepare_run(run, claim_money)
         if claim_money:
             money = self.kept_money
-            update_claims(self._connection, [(pk, None, *map(money, added)) for pk, added in claim_money.items()])
+            writes.append(prepare_claims_update(self._connection, [
+                (pk, None, *map(money, added)) for pk, added in claim_money.items()]))
+        return writes
 
-    def _write_run(self, run: list[_Change], claim_money: dict[int, list[Decimal]]) -> None:
+    def _prepare_run(self, run: list[_Change], claim_money: dict[int, list[Decimal]]) -> list[Callable[[], None]]:
         moves: dict[tuple[str, str], list[_Change]] = {}
         for change in run:
             if change.moves:
                 moves.setdefault((change.to_status, change.event), []).append(change)
-        for (to_status, event), changes in moves.items():
-            transition(self._session, changes, to_status, actor=self.actor, event=event,
-                       detail=[change.detail for change in changes],
-                       payer_claim_numbers=[change.payer_claim_number for change in changes],
-                       posted=[claim_money.pop(change.id, None) for change in changes])
+        writes = [prepare_transition(self.writer, changes, to_status, actor=self.actor, event=event,
+                                     detail=[change.detail for change in changes],
+                                     payer_claim_numbers=[change.payer_claim_number for change in changes],
+                                     posted=[claim_money.pop(change.id, None) for change in changes])
+                  for (to_status, event), changes in moves.items()]
         now = utcnow()
-        self.writer.insert(ClaimEvent.__table__, _EVENT_COLUMNS, [
-            (change.id, now, self.actor, change.event, change.status, change.to_status, change.detail)
-            for change in run if not change.moves])
+        events = [(change.id, now, self.actor, change.event, change.status, change.to_status, change.detail)
+                  for change in run if not change.moves]
+        if events:
+            writes.append(self.writer.prepare_insert(ClaimEvent.__table__, _EVENT_COLUMNS, events))
+        return writes
 
     # --- provider-level adjustments ------------------------------------------------------------
 
@@ -812,10 +817,11 @@ class _Poster:
                                                                  sum(len(clp.lines) for clp in clps), connection))
 
     def _write(self) -> None:
-        """The queued rows, a table at a time (``BulkWriter.prepared_insert``): parents first; the
-        adjustments of what was queued since the last write, claim level first, then line level;
-        then the claims' moves and events.  Handed to ``WriteBehind`` as they stand (the poster
-        queues the next chunk's into new lists meanwhile)."""
+        """The queued rows, a table at a time: parents first; the adjustments of what was queued since
+        the last write, claim level first, then line level; then the claims' moves and events.  Their
+        rows and statements are made here (``BulkWriter.prepare_insert_written``, ``_prepare_changes``),
+        and the writes handed to ``WriteBehind``, whose thread, which the poster's work would keep
+        waiting for the interpreter, then only sends them."""
         if not (self.claim_rows or self.changes or self.claim_money):
             return
         claims, lines = self.claim_rows, self.line_rows
@@ -825,17 +831,14 @@ class _Poster:
         self.claim_adjustment_rows, self.line_adjustment_rows = [], []
         self.changes, self.claim_money = [], {}
         writer = self.writer
-        # made here, so that the writing thread, which the poster's work would keep waiting for the
-        # interpreter, only sends them (parents first)
-        inserts = [writer.prepared_insert(ClaimPayment.__table__, _CLAIM_PAYMENT_COLUMNS, claims),
-                   writer.prepared_insert(ServicePayment.__table__, _SERVICE_PAYMENT_COLUMNS, lines),
-                   writer.prepared_insert(Adjustment.__table__, _ADJUSTMENT_COLUMNS, adjustments)] if claims else []
+        writes = [writer.prepare_insert_written(ClaimPayment.__table__, _CLAIM_PAYMENT_COLUMNS, claims),
+                  writer.prepare_insert_written(ServicePayment.__table__, _SERVICE_PAYMENT_COLUMNS, lines),
+                  writer.prepare_insert_written(Adjustment.__table__, _ADJUSTMENT_COLUMNS, adjustments)] if claims else []
+        writes += self._prepare_changes(changes, claim_money)
 
         def job() -> None:
-            for send in inserts:
-                send()
-            if changes or claim_money:
-                self._write_changes(changes, claim_money)
+            for write in writes:
+                write()
 
         if self._lookups is not None:
             self.writes.submit(job)  # the lookups do not use this connection: no need to hold it
