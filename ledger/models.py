@@ -334,6 +334,7 @@ class ClaimPayment(Base):
     __table_args__ = (
         Index("ix_claim_payments_remittance_id", "remittance_id"),  # 0003
         Index("ix_claim_payments_claim_pk_paid", "claim_pk", "paid"),  # 0009: a claim's paid, from the index
+        Index("ix_claim_payments_payer_claim_number", "payer_claim_number", postgresql_using="hash"),
         # 0013: the reversals only; ``reverses_id = x`` implies the condition, so lookups still use it
         Index("ix_claim_payments_reverses_id", "reverses_id", postgresql_where=text("reverses_id IS NOT NULL"),
               sqlite_where=text("reverses_id IS NOT NULL")),
@@ -349,7 +350,8 @@ class ClaimPayment(Base):
     charge: Mapped[Decimal] = mapped_column(Money())
     paid: Mapped[Decimal] = mapped_column(Money())
     patient_responsibility: Mapped[Decimal] = mapped_column(Money())
-    payer_claim_number: Mapped[str | None] = mapped_column(String(50), index=True)  # CLP07
+    # CLP07, looked up by equality only: a hash index on PostgreSQL (0016)
+    payer_claim_number: Mapped[str | None] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # 0003: what the posting meant, and which earlier posting a CLP02 22 reversal cancels
     outcome: Mapped[str | None] = mapped_column(String(16))  # paid, partially_paid, denied, reversal
@@ -389,6 +391,7 @@ class Adjustment(Base):
     __tablename__ = "adjustments"
     __table_args__ = (
         # 0009 (0012: the index on claim_payment_id alone, 0003's, dropped: this one leads with it): a claim's patient, contractual and denied sums, from the index
+        # 0016: on PostgreSQL the primary key (claim_payment_id, id) INCLUDE (group_code, reason_code, amount) instead
         Index("ix_adjustments_claim_payment_id_codes_amount", "claim_payment_id", "group_code", "reason_code",
               "amount"),
     )
