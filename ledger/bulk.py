@@ -290,13 +290,22 @@ class BulkWriter:
 
     def insert(self, table: Any, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]) -> None:
         """Insert ``rows`` (values in ``columns`` order, as Python values) into ``table``."""
-        if rows:
-            self.prepare_insert(table, columns, rows)()
+        if not rows:
+            return
+        converters = self._converters(table, columns)
+        if _copies(self.connection):
+            # psycopg adapts Decimal, date and datetime itself: there the processors only check.  The rows
+            # are streamed (the server inserts while the driver formats the rest).
+            self._check(rows, converters)
+            insert_rows(self.connection, table.name, columns, rows)
+            return
+        insert_rows(self.connection, table.name, columns, self._convert(rows, converters=converters))
 
     def prepare_insert(self, table: Any, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
                        ) -> Callable[[], None]:
         """``insert``, its rows checked (a refused value raises now) and made ready now, written when the
-        returned function is called (``prepare_insert_written``)."""
+        returned function is called (``prepare_insert_written``): for a writing thread that should need the
+        interpreter for nothing but sending (posting); a writer in line streams with ``insert``."""
         if _copies(self.connection):
             # psycopg adapts Decimal, date and datetime itself: there the processors only check.
             self._check(rows, self._converters(table, columns))
