@@ -115,7 +115,7 @@ def prepare_transition(writer: BulkWriter, claims: Sequence[ClaimState], to_stat
         (row.id, number, *(nothing if added is None else map(money, added)))
         for row, number, added in zip(rows, numbers, sums, strict=True)],
         move=(to_status, writer.written(Claim.__table__.c.updated_at)[now]))
-    write_events = writer.prepare_insert(ClaimEvent.__table__, _EVENT_COLUMNS, [
+    write_events = prepare_events(writer, [
         (row.id, now, actor, event, row.status, to_status, text) for row, text in zip(rows, details, strict=True)])
 
     def write() -> None:
@@ -123,6 +123,12 @@ def prepare_transition(writer: BulkWriter, claims: Sequence[ClaimState], to_stat
         write_events()
 
     return write
+
+
+def prepare_events(writer: BulkWriter, events: Sequence[tuple[Any, ...]]) -> Callable[[], None]:
+    """Audit rows of a bulk caller, ``(claim id, at, actor, event, from status, to status, detail)``, checked
+    and made now, written on ``writer``'s connection when the returned function is called."""
+    return writer.prepare_insert(ClaimEvent.__table__, _EVENT_COLUMNS, events)
 
 
 def _details(detail: str | None | Sequence[str | None], count: int) -> list[str | None]:

@@ -49,10 +49,7 @@ def prepare_claims_update(connection: Connection, rows: Sequence[Sequence[Any]],
     if len({row[0] for row in rows}) != len(rows):
         raise ValueError("update_claims takes one row per claim id")
     if connection.dialect.name == "postgresql":  # one statement over arrays, whatever the number of claims
-        leading: tuple[Any, ...] = () if move is None else tuple(move)
-        moves = ["status = %s", "updated_at = %s"] if move is not None else []
-        sets = [*moves, "payer_claim_number = coalesce(v.number, claims.payer_claim_number)",
-                *(f"{name} = claims.{name} + v.{name}" for name in TOTALS)]
+        leading, sets = _joined_sets("%s", move)
         arrays = ", ".join(f"%s::{kind}" for kind in _PG_ARRAY_TYPES)
         ids, numbers, *totals = zip(*rows, strict=True)
         statement = (f"UPDATE claims SET {', '.join(sets)} FROM unnest({arrays}) AS v({', '.join(_UPDATE_COLUMNS)}) "
@@ -66,20 +63,27 @@ def prepare_claims_update(connection: Connection, rows: Sequence[Sequence[Any]],
     return lambda: _update_claims_rows(connection, rows, move)
 
 
+def _joined_sets(mark: str, move: tuple[Any, Any] | None) -> tuple[tuple[Any, ...], list[str]]:
+    """The parameters before the rows' and the SET list of an UPDATE of claims joined to rows ``v``."""
+    moves = [f"status = {mark}", f"updated_at = {mark}"] if move is not None else []
+    return (() if move is None else tuple(move)), [
+        *moves, "payer_claim_number = coalesce(v.number, claims.payer_claim_number)",
+        *(f"{name} = claims.{name} + v.{name}" for name in TOTALS)]
+
+
 def _update_claims_rows(connection: Connection, rows: Sequence[Sequence[Any]], move: tuple[Any, Any] | None) -> None:
     """``prepare_claims_update`` elsewhere than on PostgreSQL (SQLite: an UPDATE … FROM many VALUES rows
     per statement, or by id before 3.33)."""
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    leading: tuple[Any, ...] = () if move is None else tuple(move)
-    moves = [f"status = {mark}", f"updated_at = {mark}"] if move is not None else []
     if connection.dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 33):  # no UPDATE … FROM: by id
+        leading = () if move is None else tuple(move)
+        moves = [f"status = {mark}", f"updated_at = {mark}"] if move is not None else []
         sets = [*moves, f"payer_claim_number = coalesce({mark}, payer_claim_number)",
                 *(f"{name} = {name} + {mark}" for name in TOTALS)]
         connection.exec_driver_sql(f"UPDATE claims SET {', '.join(sets)} WHERE id = {mark}",
                                    [(*leading, *row[1:], row[0]) for row in rows])
         return
-    sets = [*moves, "payer_claim_number = coalesce(v.number, claims.payer_claim_number)",
-            *(f"{name} = claims.{name} + v.{name}" for name in TOTALS)]
+    leading, sets = _joined_sets(mark, move)
     names = ", ".join(f"column{k} AS {name}" for k, name in enumerate(_UPDATE_COLUMNS, start=1))
     execute_rows(connection, f"UPDATE claims SET {', '.join(sets)} FROM (SELECT {names} FROM (VALUES {{}})) AS v "
                  "WHERE claims.id = v.id", f"({', '.join([mark] * len(_UPDATE_COLUMNS))})", rows, leading)
@@ -116,15 +120,11 @@ def lines(connection: Connection, claim_pks: Sequence[int]) -> Iterator[tuple[An
                          "FROM service_lines WHERE claim_pk IN ({marks})", claim_pks, search=True)
 
 
-LOOKED_UP_TABLES = ("claims", "service_lines", "parties")
-"""What a posting's lookups read (``claim_revisions``, ``line_refs``, ``lines``, ``party_ids``)."""
-
-
 def lookup_connection(session: Session) -> Connection | None:
     """A connection of its own for a posting's lookups (PostgreSQL), which can then run while its rows are
     written on the session's; None when the session is bound to one connection.  It sees only what was
-    committed: the caller asks for it only when its transaction has changed none of ``LOOKED_UP_TABLES``
-    before the posting.  The caller closes it."""
+    committed: the caller asks for it only when its transaction has changed none of what the lookups read
+    (claims, service lines, parties) before the posting.  The caller closes it."""
     bind = session.get_bind()
     if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
         return None

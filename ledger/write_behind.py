@@ -47,7 +47,6 @@ class WriteBehind:
         """Run ``job`` after those submitted before it; when ``ahead`` jobs are outstanding, wait for the
         oldest first (a failure of it, or of any job, is raised here instead, once every job is done)."""
         if self._pool is None:
-            self.settle_running()
             job()
             return
         while len(self._pending) >= self._ahead:

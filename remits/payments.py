@@ -72,12 +72,11 @@ from edi.x835 import (
 )
 from ledger import postings
 from ledger.bulk import BulkWriter, bulk_writes
-from ledger.claims import prepare_transition
+from ledger.claims import prepare_events, prepare_transition
 from ledger.kept_denials import mark_claims
 from ledger.models import (
     Adjustment,
     Claim,
-    ClaimEvent,
     ClaimPayment,
     ClaimStatus,
     ProviderAdjustment,
@@ -191,7 +190,6 @@ _CLAIM_PAYMENT_COLUMNS = ("id", "remittance_id", "claim_pk", "patient_control_nu
 _SERVICE_PAYMENT_COLUMNS = ("id", "claim_payment_id", "service_line_id", "procedure_code", "charge", "paid",
                             "line_ref", "service_date", "remark_codes")
 _ADJUSTMENT_COLUMNS = ("claim_payment_id", "service_payment_id", "group_code", "reason_code", "amount", "quantity")
-_EVENT_COLUMNS = ("claim_pk", "at", "actor", "event", "from_status", "to_status", "detail")
 
 
 class _Change(NamedTuple):
@@ -776,7 +774,7 @@ class _Poster:
         events = [(change.id, now, self.actor, change.event, change.status, change.to_status, change.detail)
                   for change in run if not change.moves]
         if events:
-            writes.append(self.writer.prepare_insert(ClaimEvent.__table__, _EVENT_COLUMNS, events))
+            writes.append(prepare_events(self.writer, events))
         return writes
 
     # --- provider-level adjustments ------------------------------------------------------------
@@ -869,7 +867,7 @@ def post_remittance_parts(session: Session, parts: Iterable[RemittancePart | Cla
     """Post a stream of remittance parts inside the caller's transaction.
 
     ``lookups_apart``: the caller's transaction has changed no claim, service line or party before
-    this call (``postings.LOOKED_UP_TABLES``), so on PostgreSQL the chunks' lookups may be made on a
+    this call (what the lookups read), so on PostgreSQL the chunks' lookups may be made on a
     connection of their own, which sees only what was committed, while the rows are written.
 
     Raises ``RemittanceRefused`` (another payer or payee, a claim never sent, balances, a negative
