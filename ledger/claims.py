@@ -169,6 +169,10 @@ def _iso_date(value: Any) -> str:
     raise TypeError(f"a party field holds {type(value).__name__}, not text or a date")
 
 
+_PARTY_JSON = json.JSONEncoder(sort_keys=True, default=_iso_date).encode
+"""``json.dumps(fields, sort_keys=True, default=_iso_date)``, its encoder made once instead of per party."""
+
+
 def party_fingerprint(fields: dict[str, Any]) -> str:
     """The key that finds a party row again, stored in every ledger (tests pin known values).
 
@@ -176,7 +180,7 @@ def party_fingerprint(fields: dict[str, Any]) -> str:
     ``json.dumps(fields, sort_keys=True)`` with json's default separators (``", "``, ``": "``)
     and ASCII escaping; values are text or null, a date is written as its ISO text.
     """
-    return sha256(json.dumps(fields, sort_keys=True, default=_iso_date).encode()).hexdigest()
+    return sha256(_PARTY_JSON(fields).encode()).hexdigest()
 
 
 def _party(role: str, fields: dict[str, Any]) -> PartyRecord:
