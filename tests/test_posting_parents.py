@@ -123,4 +123,4 @@ def test_postgresql_checks_the_links_per_statement_not_per_row(pg_ledger_url: st
     ledger.dispose()
     assert not keys & {(table, column) for table, column in PER_STATEMENT}
     assert ("claim_payments", "reverses_id") in keys  # the others stay foreign keys
-    assert statement_triggers == {table for table, _ in PER_STATEMENT}
+    assert statement_triggers - {"claims"} == {table for table, _ in PER_STATEMENT}  # claims': 0017 (test_claim_parents)
