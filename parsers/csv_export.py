@@ -17,7 +17,10 @@ its own physical line and the rest of the file is still read.  Rows are reported
 the physical line where they start (a quoted cell may span lines).
 
 Records are split by ``csv.reader`` alone (C, and exact for quotes, embedded line
-breaks and lone CRs); both passes use it, so there is one record splitter.  The second
+breaks and lone CRs); both passes use it, so there is one record splitter.  The first
+pass may be made in two parts, the file's top up to a line feed near its middle and the
+rest (``first_pass_part``, ``joined``): read from the top, the first part is parsed as
+the whole file is, and where it ends without an error the rest starts with a record.  The second
 pass hands every row to ``ClaimAssembler.add``, which checks its cells through the
 file's one ``parsers.rowcheck.ColumnReader``.
 """
@@ -219,6 +222,84 @@ def _skips(runs: Sequence[tuple[int, int, int]], part: int) -> tuple[Skip, ...]:
     return tuple(skips)
 
 
+def line_feed_near_middle(path: Path, *, look: int = 1 << 20) -> int | None:
+    """The offset of the byte after the first line feed at or past the middle of the file (within
+    ``look`` bytes of it), where the first pass may be split in two; None when there is none."""
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        fh.seek(size // 2)
+        found = fh.read(look).find(b"\n")
+    if found < 0 or size // 2 + found + 1 >= size:
+        return None
+    return size // 2 + found + 1
+
+
+class PassPart(NamedTuple):
+    """A stretch of the first pass (``CsvExportReader.first_pass_part``), its rows and lines counted from its
+    own start: ``places`` as ``FirstPass`` has them, ``runs`` (first line, first ordinal, partition) where a
+    partition's run of records starts, ``end`` the last line read of its last record, ``broken`` when the
+    quoting broke after it (the rest of the file is then every partition's to read)."""
+
+    places: dict[str, int]
+    runs: list[tuple[int, int, int]]
+    rows: int
+    end: int
+    broken: bool
+
+
+def _scan_claim_ids(reader: Any, index: int | None, parts: int, end: int) -> PassPart:
+    """The first pass's loop over ``reader``'s records (after the header, if any): only the claim id cell
+    is looked at; the blank-row test only for rows without one.  A run of records of one partition starts
+    where the partition changes (rows without a claim id: partition 0's)."""
+    places: dict[str, int] = {}
+    runs: list[tuple[int, int, int]] = []
+    ordinal = 0
+    previous: str | None = None  # the claim key of the row before, hashed already
+    partition = running = -1
+    try:
+        for cells in reader:
+            key = cells[index].strip() if index is not None and index < len(cells) else None
+            if key:
+                if key != previous:  # a claim's rows are usually neighbours
+                    previous, partition = key, partition_of(key, parts) if parts > 1 else 0
+                    if partition != running:
+                        runs.append((end + 1, ordinal, partition))
+                        running = partition
+                places[key] = ordinal * parts + partition
+            elif _is_blank(cells):
+                end = reader.line_num
+                continue
+            else:
+                previous = None
+                if running != 0:
+                    runs.append((end + 1, ordinal, 0))
+                    running = 0
+            ordinal += 1
+            end = reader.line_num
+    except csv.Error:
+        return PassPart(places, runs, ordinal, end, broken=True)  # the records after ``end``: every partition's
+    return PassPart(places, runs, ordinal, end, broken=False)
+
+
+class _Prefix(io.RawIOBase):
+    """The first ``size`` bytes of a binary file, as a file of their own (for ``io.TextIOWrapper``)."""
+
+    def __init__(self, fh: BinaryIO, size: int) -> None:
+        self._fh = fh
+        self._left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)[:self._left]
+        if not view:
+            return 0
+        got = self._fh.readinto(view)  # type: ignore[attr-defined]
+        self._left -= got or 0
+        return got or 0
+
+
 class CsvExportReader:
     """Iterate ``Claim`` and ``RowError`` items of one CSV export; counts ``rows_read``.
 
@@ -300,52 +381,67 @@ class CsvExportReader:
 
     def first_pass(self) -> FirstPass:
         """First pass: each claim key's last data row and partition (``FirstPass``), and the
-        number of data rows.  ``usecases.ingest_workers`` makes it once for all its workers."""
-        parts = self.parts
-        nothing = FirstPass({}, rows=0, parts=parts)
+        number of data rows.  ``usecases.ingest_workers`` makes it once for all its workers
+        (in two halves at once: ``first_pass_part``, ``joined``)."""
+        part = self.first_pass_part()
+        return FirstPass({}, rows=0, parts=self.parts) if part is None else self.joined(part)
+
+    def first_pass_part(self, start: int = 0, stop: int | None = None) -> PassPart | None:
+        """The first pass over the file's bytes up to ``stop`` or from ``start`` on (one of the two, or
+        the whole file), which ``joined`` makes whole.  ``start`` and ``stop`` fall after a line feed
+        (``line_feed_near_middle``); a part from ``start`` is read as a run of whole records, its lines
+        and rows counted from there.
+
+        None when there is nothing to read: the header is broken or refused (the main pass reports
+        it), or the part ending at ``stop`` does not end where a record ends — ``csv.reader`` (strict)
+        refused what it read, a quoted cell running on past ``stop`` among what it may refuse.  Read
+        from the top, a part is parsed exactly as the whole file is up to ``stop``; ending without an
+        error after a line feed it ends at a record's end, so the part after it is whole records too.
+        """
+        if start and stop is not None:
+            raise ValueError("a part of the first pass starts at the top or ends at the end of the file")
         delimiter = self.profile.delimiter if self.profile else ","
         with open(self.path, "rb") as fh:
-            reader = _csv_reader(_text(fh), delimiter)
+            text = _text(fh if stop is None else _Prefix(fh, stop))  # type: ignore[arg-type]
+            reader = _csv_reader(text, delimiter)
             try:
                 mapper, errors, _ = self._header(_records(reader), delimiter)
-            except _Broken:  # the main pass reports the broken header with its line
-                return nothing
+            except _Broken:
+                return None
             if mapper is None or errors:
-                return nothing
-            index = mapper.claim_id_index
-            # Past the header only the claim id cell is looked at; the blank-row
-            # test only for rows without one.  A run of records of one partition starts
-            # where the partition changes (rows without a claim id: partition 0's).
-            places: dict[str, int] = {}
-            runs: list[tuple[int, int, int]] = []  # (first line, first ordinal, partition)
-            ordinal = 0
+                return None
             end = reader.line_num  # the last line of the record before
-            previous: str | None = None  # the claim key of the row before, hashed already
-            partition = running = -1
-            try:
-                for cells in reader:
-                    key = cells[index].strip() if index is not None and index < len(cells) else None
-                    if key:
-                        if key != previous:  # a claim's rows are usually neighbours
-                            previous, partition = key, partition_of(key, parts) if parts > 1 else 0
-                            if partition != running:
-                                runs.append((end + 1, ordinal, partition))
-                                running = partition
-                        places[key] = ordinal * parts + partition
-                    elif _is_blank(cells):
-                        end = reader.line_num
-                        continue
-                    else:
-                        previous = None
-                        if running != 0:
-                            runs.append((end + 1, ordinal, 0))
-                            running = 0
-                    ordinal += 1
-                    end = reader.line_num
-            except csv.Error:
-                pass  # the records after ``end`` are every partition's to read (and refuse)
-        runs.append((end + 1, ordinal, -1))
-        return FirstPass(places, rows=ordinal, parts=parts, skips=tuple(_skips(runs, k) for k in range(parts)))
+            if start:
+                text.detach()  # the file stays open for the part's own reader
+                fh.seek(start)
+                # Not "utf-8-sig": a byte-order mark is the file's first bytes, not the start of a part.
+                reader = _csv_reader(io.TextIOWrapper(fh, encoding="utf-8", errors="surrogateescape", newline=""),
+                                     delimiter)
+                end = 0
+            part = _scan_claim_ids(reader, mapper.claim_id_index, self.parts, end)
+        if stop is not None and part.broken:
+            return None
+        return part
+
+    def joined(self, first: PassPart, *rest: PassPart) -> FirstPass:
+        """The ``FirstPass`` of parts of the file read one after the other (``first_pass_part``); a part
+        that broke (the quoting) ends the pass, as it ends a pass of the whole file."""
+        parts = self.parts
+        places, runs, rows, end = dict(first.places), list(first.runs), first.rows, first.end
+        broken = first.broken
+        for part in rest:
+            if broken:
+                break
+            offset = rows * parts
+            for key, place in part.places.items():
+                places[key] = place + offset
+            for line, ordinal, partition in part.runs:
+                if runs and runs[-1][2] == partition and ordinal == 0:
+                    continue  # the run goes on across the parts' border
+                runs.append((line + end, ordinal + rows, partition))
+            rows, end, broken = rows + part.rows, end + part.end, part.broken
+        runs.append((end + 1, rows, -1))
+        return FirstPass(places, rows=rows, parts=parts, skips=tuple(_skips(runs, k) for k in range(parts)))
 
     def __iter__(self) -> Iterator[Claim | RowError]:
         for _tag, item in self.tagged():

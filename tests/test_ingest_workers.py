@@ -205,22 +205,26 @@ def test_a_partition_examines_the_cells_of_its_own_rows_only(tmp_path, monkeypat
 
 
 def test_workers_share_one_first_pass_made_before_they_start(tmp_path, monkeypatch, sqlite_ledger_at):
+    """Made once, before the workers start: its first half in this process, its second at the same time
+    in one helper process (tests/test_first_pass_halves.py); the workers make none."""
     path = messy_export(tmp_path / "messy.csv")
     made = tmp_path / "first-passes"
-    real = CsvExportReader.first_pass
+    real = CsvExportReader.first_pass_part
 
-    def recorded(self):  # type: ignore[no-untyped-def]
-        with open(made, "a") as out:  # appended to by whichever process makes one
-            out.write(f"{os.getpid()}\n")
-        return real(self)
+    def recorded(self, start=0, stop=None):  # type: ignore[no-untyped-def]
+        with open(made, "a") as out:  # appended to by whichever process makes a part
+            out.write(f"{os.getpid()}:{'top' if stop else 'rest' if start else 'whole'}\n")
+        return real(self, start, stop)
 
-    monkeypatch.setattr(CsvExportReader, "first_pass", recorded)
+    monkeypatch.setattr(CsvExportReader, "first_pass_part", recorded)
     ledger = Ledger(sqlite_ledger_at(tmp_path / 'ledger.db'))
     try:
         result = ingest_export(ledger, path, today=TODAY, checker=check, actor="t", workers=2)
     finally:
         ledger.dispose()
-    assert result["added"] and made.read_text().split() == [str(os.getpid())]
+    parts = sorted(made.read_text().split(), key=lambda part: part.endswith("rest"))
+    assert result["added"] and len(parts) == 2
+    assert parts[0] == f"{os.getpid()}:top" and parts[1].endswith(":rest") and not parts[1].startswith(f"{os.getpid()}:")
 
 
 def test_a_partition_outside_the_parts_is_refused(tmp_path):

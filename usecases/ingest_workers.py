@@ -1,7 +1,9 @@
 """Ingest a CSV export in worker processes, each parsing, checking and storing its share.
 
 This process makes the reader's first pass once (each claim's last row and
-partition, and where each partition's runs of records lie) before forking; each worker
+partition, and where each partition's runs of records lie) before forking — its two
+halves at once, the second in a short-lived helper process (``shared_first_pass``:
+the whole pass here wherever the halves cannot be joined); each worker
 then reads the file but splits, examines and builds only its share of the claims
 (``CsvExportReader`` partitions by claim id: the other rows' lines are passed over
 unsplit), prepares them (``ledger.prepared``)
@@ -47,7 +49,7 @@ from domain.claim import Claim
 from ledger.db import Ledger
 from ledger.ingest import CHUNK_SIZE, IngestReport, WriteTurn, ingest_prepared
 from ledger.prepared import PreparedClaim
-from parsers.csv_export import CsvExportReader, FirstPass, Tag
+from parsers.csv_export import CsvExportReader, FirstPass, PassPart, Tag, line_feed_near_middle
 from parsers.errors import RowError
 from parsers.profiles import Profile
 from runtime.logs import get_logger
@@ -106,7 +108,8 @@ def ingest_in_workers(ledger: Ledger, path: Path, *, today: date, profile: Profi
     turn = context.Lock()  # whose turn it is to write (ledger.ingest.ingest_prepared)
     # The first pass (each claim's last row and partition) once, here, for all the workers:
     # they inherit it with the fork instead of each reading the file once more for it.
-    first_pass = CsvExportReader(path, today=today, profile=profile, partition=(0, workers)).first_pass()
+    first_pass = shared_first_pass(CsvExportReader(path, today=today, profile=profile, partition=(0, workers)),
+                                   parent)
     try:
         for number in range(workers):
             receiver, sender = context.Pipe(duplex=False)
@@ -135,6 +138,49 @@ def ingest_in_workers(ledger: Ledger, path: Path, *, today: date, profile: Profi
         for receiver in receivers:
             receiver.close()
     return _merged(shares), _merged_errors(shares), shares[0]["rows_read"]
+
+
+def shared_first_pass(reader: CsvExportReader, parent: int) -> FirstPass:
+    """``reader.first_pass()``, its two halves read at once: the second by a helper process, the first here
+    (nothing else can run while it is made: the workers need it).  Where the halves cannot be joined (the
+    first half does not end where a record ends, the helper fails) or the file has no middle line feed,
+    the whole pass is made here, as before."""
+    middle = line_feed_near_middle(reader.path)
+    if middle is None:
+        return reader.first_pass()
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    helper = context.Process(target=_second_half, args=(sender, reader, middle, parent),
+                             name="bhclaims-ingest-first-pass", daemon=True)
+    helper.start()
+    sender.close()
+    try:
+        first = reader.first_pass_part(stop=middle)
+        try:
+            second: PassPart | None = receiver.recv()
+        except EOFError:
+            second = None
+    finally:
+        receiver.close()
+        if helper.is_alive():
+            helper.terminate()
+        helper.join(timeout=10)
+    if first is None or second is None:
+        return reader.first_pass()
+    return reader.joined(first, second)
+
+
+def _second_half(sender: Connection, reader: CsvExportReader, start: int, parent: int) -> None:
+    """The helper of ``shared_first_pass``: the first pass from ``start`` on, sent back (None if it failed)."""
+    die_with_parent(parent)
+    try:
+        part = reader.first_pass_part(start=start)
+    except Exception:  # noqa: BLE001 - the whole pass is then made by the process that asked
+        part = None
+    try:
+        sender.send(part)
+    finally:
+        sender.close()
 
 
 def _share_of(connection: Connection, number: int, path: Path) -> dict[str, Any]:
