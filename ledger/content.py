@@ -25,20 +25,19 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
+import json
 import types
 import typing
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from json.encoder import encode_basestring
 from typing import Any
 
 from domain.claim import Claim as DomainClaim
 
 NOT_CONTENT = frozenset({"source", "extra"})
-_STRING: Callable[[str], str] = encode_basestring
-"""One text value as JSON: what ``json.dumps(..., ensure_ascii=False)`` writes for it, which calls this
-(C) function itself; called directly, a claim's strings skip the encoder's Python frame."""
+_STRING = json.JSONEncoder(ensure_ascii=False).encode
+"""One text value as JSON (what ``json.dumps(..., ensure_ascii=False)`` writes for it)."""
 _WRITERS: dict[type, Callable[[Any], str]] = {}
 
 
