@@ -425,9 +425,10 @@ class CsvExportReader:
 
     def joined(self, first: PassPart, *rest: PassPart) -> FirstPass:
         """The ``FirstPass`` of parts of the file read one after the other (``first_pass_part``); a part
-        that broke (the quoting) ends the pass, as it ends a pass of the whole file."""
+        that broke (the quoting) ends the pass, as it ends a pass of the whole file.  The first part's
+        places and runs become the pass's (the parts are spent)."""
         parts = self.parts
-        places, runs, rows, end = dict(first.places), list(first.runs), first.rows, first.end
+        places, runs, rows, end = first.places, first.runs, first.rows, first.end  # taken over, not copied
         broken = first.broken
         for part in rest:
             if broken:
