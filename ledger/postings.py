@@ -49,18 +49,30 @@ def prepare_claims_update(connection: Connection, rows: Sequence[Sequence[Any]],
     if len({row[0] for row in rows}) != len(rows):
         raise ValueError("update_claims takes one row per claim id")
     if connection.dialect.name == "postgresql":  # one statement over arrays, whatever the number of claims
-        leading, sets = _joined_sets("%s", move)
-        arrays = ", ".join(f"%s::{kind}" for kind in _PG_ARRAY_TYPES)
-        ids, numbers, *totals = zip(*rows, strict=True)
-        statement = (f"UPDATE claims SET {', '.join(sets)} FROM unnest({arrays}) AS v({', '.join(_UPDATE_COLUMNS)}) "
-                     "WHERE claims.id = v.id")
-        parameters = (*leading, number_array_literal(ids), array_literal(numbers), *map(number_array_literal, totals))
+        statement, parameters = claims_update_statement(rows, move)
 
         def run() -> None:
             connection.exec_driver_sql(statement, parameters)
 
         return run
     return lambda: _update_claims_rows(connection, rows, move)
+
+
+def claims_update_statement(rows: Sequence[Sequence[Any]], move: tuple[Any, Any] | None
+                            ) -> tuple[str, tuple[Any, ...]]:
+    """PostgreSQL's UPDATE of ``prepare_claims_update`` and its parameters (the rows as arrays).
+
+    ``claims.id = ANY(ids)`` besides the join: the claims are then found by an index search per id.
+    Joined to the unnested rows alone, the planner merged them with a scan of the whole primary key
+    (100,000 claims read per statement of 4,000: 34 → 14 ms of the statement's join), which grows with
+    the ledger (``tests/test_posting_indexes.py``)."""
+    leading, sets = _joined_sets("%s", move)
+    arrays = ", ".join(f"%s::{kind}" for kind in _PG_ARRAY_TYPES)
+    ids, numbers, *totals = zip(*rows, strict=True)
+    statement = (f"UPDATE claims SET {', '.join(sets)} FROM unnest({arrays}) AS v({', '.join(_UPDATE_COLUMNS)}) "
+                 "WHERE claims.id = v.id AND claims.id = ANY(%s::bigint[])")
+    id_array = number_array_literal(ids)
+    return statement, (*leading, id_array, array_literal(numbers), *map(number_array_literal, totals), id_array)
 
 
 def _joined_sets(mark: str, move: tuple[Any, Any] | None) -> tuple[tuple[Any, ...], list[str]]:

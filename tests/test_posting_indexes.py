@@ -34,3 +34,35 @@ def test_an_adjustment_is_one_index_entry_and_its_sums_come_from_it(pg_ledger_ur
             assert "ix_claim_payments_payer_claim_number" in plan, plan
     finally:
         ledger.dispose()
+
+
+def test_posting_finds_the_claims_it_updates_by_their_ids_not_by_a_scan(pg_ledger_url: str) -> None:
+    """The claims UPDATE of a posting chunk (``ledger.postings.claims_update_statement``) searches the primary
+    key for each id: joined to its unnested rows alone, the planner merged them with a scan of every claim
+    in the ledger, once per chunk."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from ledger.models import Claim
+    from ledger.postings import claims_update_statement
+    from ledger.totals import TOTALS
+    from tests.claim_factory import make_claim
+    from tests.remit_factory import ledger_with
+
+    ledger = ledger_with(pg_ledger_url, [make_claim("T0")])
+    columns = [name for name in Claim.__table__.columns.keys() if name not in ("id", "claim_id")]
+    try:
+        with ledger.engine.begin() as connection:
+            connection.exec_driver_sql(  # 60,000 more claims like the first
+                f"INSERT INTO claims (claim_id, {', '.join(columns)}) SELECT 'T' || g, {', '.join(columns)} "
+                "FROM claims, generate_series(1, 60000) AS g")
+        with ledger.engine.connect() as connection:
+            connection.exec_driver_sql("ANALYZE claims")
+            ids = [row[0] for row in connection.exec_driver_sql("SELECT id FROM claims WHERE mod(id, 20) = 0 ORDER BY id")]
+            rows = [(pk, None, *[Decimal("1.00")] * len(TOTALS)) for pk in ids]
+            statement, parameters = claims_update_statement(rows, ("paid", datetime.now(UTC)))
+            plan = "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters))
+    finally:
+        ledger.dispose()
+    assert len(ids) == 3000
+    assert "Index Cond: (id = ANY" in plan, plan
