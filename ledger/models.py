@@ -364,7 +364,8 @@ class ServicePayment(Base):
 
     __tablename__ = "service_payments"
     __table_args__ = (
-        Index("ix_service_payments_claim_payment_id", "claim_payment_id"),  # 0003
+        # 0003; 0018: on PostgreSQL the primary key (claim_payment_id, id) instead
+        Index("ix_service_payments_claim_payment_id", "claim_payment_id"),
         # 0014: the lines that paid nothing, where a denied line is looked for (``ledger.denials``)
         Index("ix_service_payments_unpaid", "claim_payment_id", sqlite_where=text("paid <= 0"),
               postgresql_where=text("paid <= 0")),

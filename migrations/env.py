@@ -24,9 +24,9 @@ CHECKED_PER_STATEMENT = frozenset({
 (migrations 0015 and 0017): not compared there."""
 
 
-IN_THE_PRIMARY_KEY = frozenset({"ix_adjustments_claim_payment_id_codes_amount"})
+IN_THE_PRIMARY_KEY = frozenset({"ix_adjustments_claim_payment_id_codes_amount", "ix_service_payments_claim_payment_id"})
 """Indexes the models declare (SQLite has them) whose columns PostgreSQL's primary key carries instead
-(migration 0016): not compared there."""
+(migrations 0016 and 0018): not compared there."""
 
 
 def _include_object(connection: Connection) -> Any:

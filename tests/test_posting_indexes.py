@@ -1,6 +1,7 @@
-"""Migration 0016 on PostgreSQL: an adjustment has one index entry (its primary key leads with the claim
-payment and carries what the sums read) and a payer claim number a hash index; the lookups still
-find them by index."""
+"""Migrations 0016 and 0018 on PostgreSQL: an adjustment has one index entry (its primary key leads with the
+claim payment and carries what the sums read), a service payment's primary key leads with its claim payment,
+and a payer claim number has a hash index; the lookups still find them by index.  And posting's claims
+UPDATE searches the claims by id."""
 
 from __future__ import annotations
 
@@ -66,3 +67,20 @@ def test_posting_finds_the_claims_it_updates_by_their_ids_not_by_a_scan(pg_ledge
         ledger.dispose()
     assert len(ids) == 3000
     assert "Index Cond: (id = ANY" in plan, plan
+
+
+def test_a_service_payment_is_found_by_its_claim_payment_through_its_primary_key(pg_ledger_url: str) -> None:
+    """Migration 0018: the primary key leads with the claim payment and replaces its separate index."""
+    ledger = Ledger(pg_ledger_url)
+    try:
+        with ledger.engine.begin() as connection:
+            indexes = dict(connection.exec_driver_sql(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'service_payments'").all())
+            assert sorted(indexes) == ["ix_service_payments_service_line_id", "ix_service_payments_unpaid",
+                                       "pk_service_payments"], indexes
+            assert "(claim_payment_id, id)" in indexes["pk_service_payments"]
+            plan = _plan(connection, "SELECT id, paid FROM service_payments WHERE claim_payment_id = ANY('{1,2,3}'::int[])",
+                         bitmap=False)
+            assert "pk_service_payments" in plan, plan
+    finally:
+        ledger.dispose()
