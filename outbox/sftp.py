@@ -94,6 +94,7 @@ _MACS = ("hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com", "hmac
 _CHUNK = 32768  # paramiko's largest SFTP write request; reads of this size every server answers
 _READ_WINDOW = 64  # read requests in flight per file (2 MiB), as OpenSSH's sftp
 _COPY_BLOCK = 1 << 20  # bytes taken from paramiko's read buffer per local write
+_PAST_THE_DEADLINE = 0.5  # seconds a connection step may outlast the call's deadline (which aborts it first)
 
 
 class HostKeyRejected(TransportError):
@@ -576,7 +577,10 @@ class SftpTransport:
         self._drop()
         pkey = self._client_key()
         pinned = self._pinned_host_keys()
-        timeout = max(0.1, min(self.settings.connect_timeout, deadline.remaining()))
+        # Past the call's deadline, not at it: when the deadline binds, it must fire first (the call is
+        # "in doubt", TransportTimeout); a banner or handshake timeout ending at the same instant raced it
+        # and made a silent server "unreachable" now and then (tests/test_sftp_transport.py, silent server).
+        timeout = max(0.1, min(self.settings.connect_timeout, deadline.remaining() + _PAST_THE_DEADLINE))
         sock = socket.create_connection((self.settings.host, self.settings.port), timeout=timeout)
         if cancelled.is_set():  # the deadline passed while we were connecting
             sock.close()
