@@ -16,12 +16,17 @@ def _plan(connection: sa.Connection, sql: str, *, bitmap: bool) -> str:
     return "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + sql))
 
 
+def _indexes(connection: sa.Connection, table: str) -> dict[str, str]:
+    """The table's indexes by name, with their definitions."""
+    return dict(connection.exec_driver_sql(  # type: ignore[arg-type]
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", (table,)).all())
+
+
 def test_an_adjustment_is_one_index_entry_and_its_sums_come_from_it(pg_ledger_url: str) -> None:
     ledger = Ledger(pg_ledger_url)
     try:
         with ledger.engine.begin() as connection:
-            indexes = dict(connection.exec_driver_sql(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'adjustments'").all())
+            indexes = _indexes(connection, "adjustments")
             assert list(indexes) == ["pk_adjustments"], indexes
             assert "(claim_payment_id, id) INCLUDE (group_code, reason_code, amount)" in indexes["pk_adjustments"]
             plan = _plan(connection, "SELECT group_code, reason_code, sum(amount) FROM adjustments "
@@ -74,8 +79,7 @@ def test_a_service_payment_is_found_by_its_claim_payment_through_its_primary_key
     ledger = Ledger(pg_ledger_url)
     try:
         with ledger.engine.begin() as connection:
-            indexes = dict(connection.exec_driver_sql(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'service_payments'").all())
+            indexes = _indexes(connection, "service_payments")
             assert sorted(indexes) == ["ix_service_payments_service_line_id", "ix_service_payments_unpaid",
                                        "pk_service_payments"], indexes
             assert "(claim_payment_id, id)" in indexes["pk_service_payments"]
