@@ -76,12 +76,18 @@ def claims_update_statement(rows: Sequence[Sequence[Any]], move: tuple[Any, Any]
     return statement, (*leading, id_array, array_literal(numbers), *map(number_array_literal, totals), id_array)
 
 
+def _moved(mark: str, move: tuple[Any, Any] | None) -> tuple[tuple[Any, ...], list[str]]:
+    """The parameters before the rows' and the SET items of a move (none when ``move`` is None)."""
+    if move is None:
+        return (), []
+    return tuple(move), [f"status = {mark}", f"updated_at = {mark}"]
+
+
 def _joined_sets(mark: str, move: tuple[Any, Any] | None) -> tuple[tuple[Any, ...], list[str]]:
     """The parameters before the rows' and the SET list of an UPDATE of claims joined to rows ``v``."""
-    moves = [f"status = {mark}", f"updated_at = {mark}"] if move is not None else []
-    return (() if move is None else tuple(move)), [
-        *moves, "payer_claim_number = coalesce(v.number, claims.payer_claim_number)",
-        *(f"{name} = claims.{name} + v.{name}" for name in TOTALS)]
+    leading, moves = _moved(mark, move)
+    return leading, [*moves, "payer_claim_number = coalesce(v.number, claims.payer_claim_number)",
+                     *(f"{name} = claims.{name} + v.{name}" for name in TOTALS)]
 
 
 def _update_claims_rows(connection: Connection, rows: Sequence[Sequence[Any]], move: tuple[Any, Any] | None) -> None:
@@ -89,8 +95,7 @@ def _update_claims_rows(connection: Connection, rows: Sequence[Sequence[Any]], m
     per statement, or by id before 3.33)."""
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     if connection.dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 33):  # no UPDATE … FROM: by id
-        leading = () if move is None else tuple(move)
-        moves = [f"status = {mark}", f"updated_at = {mark}"] if move is not None else []
+        leading, moves = _moved(mark, move)
         sets = [*moves, f"payer_claim_number = coalesce({mark}, payer_claim_number)",
                 *(f"{name} = {name} + {mark}" for name in TOTALS)]
         connection.exec_driver_sql(f"UPDATE claims SET {', '.join(sets)} WHERE id = {mark}",

@@ -7,6 +7,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy.engine import Connection, Engine
 
+from ledger.claims import PARTY_ROLES
 from ledger.db import make_engine
 from ledger.models import Base
 
@@ -17,9 +18,7 @@ CHECKED_PER_STATEMENT = frozenset({
     "fk_claim_payments_claim_pk_claims", "fk_claim_payments_remittance_id_remittances",
     "fk_service_payments_service_line_id_service_lines", "fk_claim_events_claim_pk_claims",
     "fk_service_lines_claim_pk_claims",
-    *(f"fk_claims_{column}_parties" for column in ("billing_id", "subscriber_id", "patient_id", "rendering_id",
-                                                   "supervising_id", "pay_to_id", "service_facility_id")),
-    "fk_claims_replaces_id_claims"})
+    *(f"fk_claims_{role}_id_parties" for role in PARTY_ROLES), "fk_claims_replaces_id_claims"})
 """Foreign keys the models declare (SQLite has them) that PostgreSQL checks per statement instead
 (migrations 0015 and 0017): not compared there."""
 
