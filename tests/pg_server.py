@@ -91,6 +91,14 @@ class PostgresServer:
             conn.execute(f'CREATE DATABASE "{name}"{copy}')
         return self.url(name)
 
+    def drop_database(self, url: str) -> None:
+        """Drop a database made by ``create_database`` (nobody may be connected to it)."""
+        import psycopg
+
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
+                             autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE "{url.rsplit("/", 1)[1]}"')
+
     def create_ledger(self) -> str:
         """A new database at the head revision: a copy of the template migrated on first use."""
         if self._ledger_template is None:
