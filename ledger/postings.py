@@ -157,10 +157,20 @@ def party_ids(connection: Connection, party_id: int) -> tuple[str | None, str | 
 
 
 def provider_bills_claims(connection: Connection, column: str, value: str) -> bool:
-    """Whether a provider party with this ``npi`` or ``tax_id`` bills at least one claim of the ledger."""
+    """Whether a provider party with this ``npi`` or ``tax_id`` bills at least one claim of the ledger.
+
+    No index leads with ``claims.billing_id`` (each one costs posting's claims UPDATE an entry per claim),
+    so the claims are scanned until the first one found: on PostgreSQL from the claims' side, with the
+    providers as the IN list — asked as ``EXISTS`` per provider it was planned as a semi-join that
+    hashed every claim's billing id first (20 ms per 835 at 100,000 claims, growing with the ledger);
+    SQLite runs the ``EXISTS`` per provider and stops at its first claim."""
     if column not in ("npi", "tax_id"):
         raise ValueError(f"not a provider id column: {column}")
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    return connection.exec_driver_sql(
-        f"SELECT 1 FROM parties WHERE role = 'provider' AND {column} = {mark} AND EXISTS "
-        "(SELECT 1 FROM claims WHERE claims.billing_id = parties.id) LIMIT 1", (value,)).first() is not None
+    if connection.dialect.name == "postgresql":
+        statement = (f"SELECT 1 FROM claims WHERE billing_id IN (SELECT id FROM parties WHERE role = 'provider' "
+                     f"AND {column} = %s) LIMIT 1")
+    else:
+        mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+        statement = (f"SELECT 1 FROM parties WHERE role = 'provider' AND {column} = {mark} AND EXISTS "
+                     "(SELECT 1 FROM claims WHERE claims.billing_id = parties.id) LIMIT 1")
+    return connection.exec_driver_sql(statement, (value,)).first() is not None
