@@ -88,3 +88,40 @@ def test_a_service_payment_is_found_by_its_claim_payment_through_its_primary_key
             assert "pk_service_payments" in plan, plan
     finally:
         ledger.dispose()
+
+
+def test_the_posters_lookups_search_by_index_on_a_ledger_nobody_has_analysed(pg_ledger_url: str) -> None:
+    """On a just-loaded ledger (no statistics for ``upper(claim_id)``) the planner took a chunk's claim ids to
+    match most claims and scanned every claim for a file's first chunks; the poster's lookup connection
+    (``ledger.postings.lookup_connection``) searches the index whatever the statistics."""
+    from benchmarks.post835 import seed_claims
+    from ledger.postings import claim_revisions, lookup_connection
+
+    ledger = Ledger(pg_ledger_url)
+    try:
+        with ledger.engine.begin() as connection:  # nothing may analyse it while the test runs
+            connection.exec_driver_sql("ALTER TABLE claims SET (autovacuum_enabled = false)")
+        seed_claims(pg_ledger_url, 3000)
+        keys = [f"C{number:07d}" for number in range(0, 3000, 2)]
+        with ledger.session() as session:
+            lookups = lookup_connection(session)
+            assert lookups is not None
+            try:
+                statements: list[tuple[str, object]] = []
+                sa.event.listen(lookups, "before_cursor_execute",
+                                lambda _c, _cur, statement, parameters, _ctx, _many: statements.append(
+                                    (statement, parameters)))
+                assert len(list(claim_revisions(lookups, keys))) == len(keys)
+                (statement, parameters), = statements
+                searched = "\n".join(row[0] for row in lookups.exec_driver_sql("EXPLAIN " + statement, parameters))
+            finally:
+                lookups.close()
+        with ledger.engine.connect() as connection:  # the same statement elsewhere: still unanalysed, it scans
+            scanned = "\n".join(row[0] for row in connection.exec_driver_sql("EXPLAIN " + statement, parameters))
+            analysed = connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_stats WHERE tablename = 'ix_claims_upper_claim_id'").scalar_one()
+    finally:
+        ledger.dispose()
+    assert analysed == 0
+    assert "Seq Scan on claims" in scanned, scanned
+    assert "ix_claims_upper_claim_id" in searched and "Seq Scan" not in searched, searched
