@@ -191,6 +191,12 @@ def _ingest_chunk(ledger: Ledger, claims: list[PreparedClaim], actor: str, repor
             # One ingest chunk at a time, as SQLite's BEGIN IMMEDIATE has it: two writers (worker
             # processes, two clerks) must not both store a party the other is storing.
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INGEST_LOCK_KEY})
+            # The chunk's reads are key searches (its claim ids, its parties' fingerprints, the checks' ids),
+            # each by an index.  Into a ledger nobody has analysed yet (a first export) the planner took a
+            # chunk's ids to match most claims and hashed them against a scan of every claim, chunk after
+            # chunk as the table grew: 0.29 of 0.68 s of a 100,000-line ingest's statement time, 0.06 s by
+            # the index.  For this chunk's transaction only.
+            session.execute(text("SET LOCAL enable_seqscan = off"))
         parties = PartyCache(session)
         latest = _latest_revisions(session, [c.claim_id for c in claims])
         new_rows: list[_NewRow] = []
