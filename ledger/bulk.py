@@ -168,7 +168,7 @@ def rows_where_in(connection: Connection, sql: str, values: Sequence[Any],
     ``IN (SELECT unnest(…))`` is planned from the statistics: on a table nobody
     has analysed yet (lines ingested just before the 835 is posted) the planner takes each key to
     match a large share of the rows and hashes the keys against a scan of the whole table, once per
-    chunk.  Either way the keys go as one array text (``array_literal``)."""
+    chunk (ingest's chunk transactions turn sequential scans off, ``ledger.ingest._ingest_chunk``).  Either way the keys go as one array text (``array_literal``)."""
     if connection.dialect.name == "postgresql":
         if not values:
             return
