@@ -162,13 +162,12 @@ def rows_where_in(connection: Connection, sql: str, values: Sequence[Any],
 
     ``search``: the keys are few against the table (a posting's chunk of claims in the ledger), so on
     PostgreSQL ``IN ({marks})`` becomes ``= ANY(array)``, an index search per key once the table has
-    statistics (before, as on a ledger just loaded, the planner can take a few thousand keys to match
-    most rows and scan them all: the poster's lookup connection turns sequential scans off,
-    ``ledger.postings.lookup_connection``).  The join
-    ``IN (SELECT unnest(…))`` is planned from the statistics: on a table nobody
-    has analysed yet (lines ingested just before the 835 is posted) the planner takes each key to
-    match a large share of the rows and hashes the keys against a scan of the whole table, once per
-    chunk (ingest's chunk transactions turn sequential scans off, ``ledger.ingest._ingest_chunk``).  Either way the keys go as one array text (``array_literal``)."""
+    statistics.  The join ``IN (SELECT unnest(…))`` is planned from them too.  On a table nobody has
+    analysed yet (a ledger just loaded, lines ingested just before the 835 is posted) the planner can
+    take each key to match a large share of the rows and scan the whole table, once per chunk: the
+    poster's lookup connection and ingest's chunk transactions turn sequential scans off
+    (``ledger.postings.lookup_connection``, ``ledger.ingest._ingest_chunk``).  Either way the keys go
+    as one array text (``array_literal``)."""
     if connection.dialect.name == "postgresql":
         if not values:
             return

@@ -141,9 +141,9 @@ def lines(connection: Connection, claim_pks: Sequence[int]) -> Iterator[tuple[An
 def lookup_connection(session: Session) -> Connection | None:
     """A connection of its own for a posting's lookups (PostgreSQL), which can then run while its rows are
     written on the session's, searching by index whatever the tables' statistics; None when the session
-    is bound to one connection.  It sees only what was
-    committed: the caller asks for it only when its transaction has changed none of what the lookups read
-    (claims, service lines, parties) before the posting.  The caller closes it."""
+    is bound to one connection.  It sees only what was committed: the caller asks for it only when its
+    transaction has changed none of what the lookups read (claims, service lines, parties) before the
+    posting.  The caller closes it."""
     bind = session.get_bind()
     if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
         return None
