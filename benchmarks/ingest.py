@@ -146,7 +146,9 @@ def run(args: argparse.Namespace, work: Path) -> int:
     print(f"  target >= {MIN_LINES_PER_SECOND:,} lines/s: {'met' if ok_rate else 'MISSED'}; "
           f"peak RSS < {MAX_PEAK_RSS_MB} MB: {'met' if ok_rss else 'MISSED'}")
     if args.figures:
-        print(FIGURES + json.dumps({"rate": rate, "rss_ok": ok_rss}), flush=True)
+        server_cpu = 0.0 if server_before is None or server_after is None else server_after - server_before
+        print(FIGURES + json.dumps({"rate": rate, "rss_ok": ok_rss,
+                                    "cpu": cpu + (worker_cpu if workers > 1 else 0.0) + server_cpu}), flush=True)
     return 0 if ok_rate and ok_rss else 1
 
 
@@ -162,6 +164,7 @@ def on_both(args: argparse.Namespace) -> int:
         ["--keep"] if args.keep else []) + (
         [] if args.workers is None else ["--workers", str(args.workers)])
     rates: dict[str, list[float]] = {"postgresql": [], "sqlite": []}
+    cpus: dict[str, list[float]] = {"postgresql": [], "sqlite": []}  # CPU-s per 100,000 lines, server's included
     rss_ok = True
     server = PostgresServer()
     try:
@@ -179,6 +182,7 @@ def on_both(args: argparse.Namespace) -> int:
                     return 1
                 found = json.loads(figures[-1].removeprefix(FIGURES))
                 rates[name].append(found["rate"])
+                cpus[name].append(found["cpu"] * 100_000 / args.lines)
                 rss_ok = rss_ok and found["rss_ok"]
                 if url:
                     server.drop_database(url)
@@ -192,6 +196,9 @@ def on_both(args: argparse.Namespace) -> int:
         print(f"{name}: {' / '.join(f'{rate:,.0f}' for rate in runs)} lines/s over {len(runs)} alternated runs "
               f"({met} of {len(runs)} at or above {MIN_LINES_PER_SECOND:,}), median {median:,.0f} "
               f"(target: {'met' if median >= MIN_LINES_PER_SECOND else 'MISSED'})")
+    print(f"CPU-s per 100,000 lines (this process, workers and, on PostgreSQL, the server; medians): PostgreSQL "
+          f"{statistics.median(cpus['postgresql']):.1f}, SQLite {statistics.median(cpus['sqlite']):.1f} (the work each "
+          "does: steadier than the wall clock, though a slow minute of this shared machine raises it too)")
     print(f"peak RSS < {MAX_PEAK_RSS_MB} MB in every run: {'met' if rss_ok else 'MISSED'}")
     return 1 if missed else 0
 
