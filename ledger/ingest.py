@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from domain.claim import Claim as DomainClaim
 from domain.remittance import MONEY_LIMIT, storable_money
-from ledger.bulk import BulkWriter, bulk_writes, rows_where_in
+from ledger.bulk import BulkWriter, bulk_writes, rows_where_in, search_by_index
 from ledger.claims import (
     LINE_COLUMNS,
     PARTY_ROLES,
@@ -191,12 +191,7 @@ def _ingest_chunk(ledger: Ledger, claims: list[PreparedClaim], actor: str, repor
             # One ingest chunk at a time, as SQLite's BEGIN IMMEDIATE has it: two writers (worker
             # processes, two clerks) must not both store a party the other is storing.
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": INGEST_LOCK_KEY})
-            # The chunk's reads are key searches (its claim ids, its parties' fingerprints, the checks' ids),
-            # each by an index.  Into a ledger nobody has analysed yet (a first export) the planner took a
-            # chunk's ids to match most claims and hashed them against a scan of every claim, chunk after
-            # chunk as the table grew: 0.29 of 0.68 s of a 100,000-line ingest's statement time, 0.06 s by
-            # the index.  For this chunk's transaction only.
-            session.execute(text("SET LOCAL enable_seqscan = off"))
+            search_by_index(session.connection())  # the chunk's reads are key searches; for its transaction
         parties = PartyCache(session)
         latest = _latest_revisions(session, [c.claim_id for c in claims])
         new_rows: list[_NewRow] = []

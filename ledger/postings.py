@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
-from ledger.bulk import array_literal, execute_rows, number_array_literal, rows_where_in
+from ledger.bulk import array_literal, execute_rows, number_array_literal, rows_where_in, search_by_index
 from ledger.totals import TOTALS
 
 _UPDATE_COLUMNS = ("id", "number", *TOTALS)
@@ -148,12 +148,7 @@ def lookup_connection(session: Session) -> Connection | None:
     if not isinstance(bind, Engine) or bind.dialect.name != "postgresql":
         return None
     connection = bind.connect()
-    # Its statements are key searches (a chunk's claim ids, claim and line ids, party ids), each key by an
-    # index.  On a ledger nobody has analysed yet (just loaded) the planner had no statistics for
-    # upper(claim_id), took a chunk's 4,000 ids to match most claims and scanned them all for a file's
-    # first chunks, until psycopg prepared the statement (100,000 claims: 26 ms a chunk against 8 with the
-    # index; a million: ten times that).  For this connection's transaction only (it ends with ``close``).
-    connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    search_by_index(connection)  # its statements are all key searches; ends with ``close``
     return connection
 
 
