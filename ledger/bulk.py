@@ -26,6 +26,8 @@ from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 
+from ledger.types import UtcDateTime
+
 try:  # psycopg's own formatter of a COPY row (C in psycopg-binary), by the module it lives in since 3.2
     from psycopg._copy_base import format_row_text as _format_row_text
 except ImportError:  # another release: rows are formatted by the driver as they are sent (``insert_rows``)
@@ -310,7 +312,7 @@ class BulkWriter:
             # psycopg adapts Decimal, date and datetime itself: there the processors only check.  The rows
             # are streamed (the server inserts while the driver formats the rest).
             self._check(rows, converters)
-            insert_rows(self.connection, table.name, columns, rows)
+            insert_rows(self.connection, table.name, columns, self._timestamps_sent(table, columns, rows))
             return
         insert_rows(self.connection, table.name, columns, self._convert(rows, converters=converters))
 
@@ -325,6 +327,25 @@ class BulkWriter:
             return self.prepare_insert_written(table, columns, rows)
         converted = self._convert(rows, converters=self._converters(table, columns)) if rows else []
         return lambda: insert_rows(self.connection, table.name, columns, converted)
+
+    def _timestamps_sent(self, table: Any, columns: tuple[str, ...], rows: Sequence[Sequence[Any]]
+                         ) -> Sequence[Sequence[Any]]:
+        """``rows`` (checked) with their timestamps as COPY text, made once per distinct value (``sent``): the
+        driver formats a timezone-aware datetime at about a microsecond a value, and the rows a chunk writes
+        share one or two (an ingest's ``created_at``, ``updated_at`` and events' ``at``: a third of its
+        COPY formatting).  Amounts and dates are left to the driver, which formats them about as fast as
+        they could be looked up."""
+        stamped = [(position, self.sent(table.c[name])) for position, name in enumerate(columns)
+                   if isinstance(table.c[name].type, UtcDateTime)]
+        if not stamped or not rows:
+            return rows
+        out = []
+        for row in rows:
+            row = list(row)
+            for position, sent in stamped:
+                row[position] = sent[row[position]]
+            out.append(row)
+        return out
 
     @staticmethod
     def _check(rows: Sequence[Sequence[Any]], converters: list[tuple[int, Processor]]) -> None:
