@@ -76,8 +76,12 @@ def insert_rows(connection: Connection, table: str, columns: tuple[str, ...], ro
         statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
         try:
             with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
-                for row in rows:
-                    copy.write_row(row)
+                if _format_row_text is None:
+                    for row in rows:
+                        copy.write_row(row)
+                else:
+                    for block in _copy_blocks(connection, rows):
+                        copy.write(block)
         except connection.dialect.loaded_dbapi.Error as exc:
             raise _as_sqlalchemy_error(connection, statement, exc) from exc
         return
@@ -92,13 +96,29 @@ def copy_data(connection: Connection, rows: Sequence[Sequence[Any]]) -> bytes | 
     for nothing else; None where there is no COPY or no such formatter (then ``insert_rows``)."""
     if _format_row_text is None or not _copies(connection):
         return None
+    return b"".join(_copy_blocks(connection, rows))
+
+
+COPY_BLOCK = 128 * 1024  # bytes: the most psycopg hands libpq at once
+
+
+def _copy_blocks(connection: Connection, rows: Sequence[Sequence[Any]]) -> Iterator[bytearray]:
+    """``rows`` as COPY's text in blocks of about ``COPY_BLOCK`` bytes, by the driver's own formatter (C in
+    psycopg-binary) with the connection's dumpers.  ``Copy.write_row`` makes the same text, but through two
+    Python calls per row: 0.64-0.71 CPU-s to send one 100,000-line ingest's 220,000 rows against 0.39 s
+    for their text alone."""
     from psycopg.adapt import Transformer
 
-    transformer = Transformer(connection.connection.driver_connection)  # the connection's own dumpers
+    assert _format_row_text is not None
+    transformer = Transformer(connection.connection.driver_connection)
     data = bytearray()
     for row in rows:
         _format_row_text(row, transformer, data)
-    return bytes(data)
+        if len(data) >= COPY_BLOCK:
+            yield data
+            data = bytearray()
+    if data:
+        yield data
 
 
 def insert_copy_data(connection: Connection, table: str, columns: tuple[str, ...], data: bytes) -> None:
