@@ -99,10 +99,12 @@ def run(args: argparse.Namespace, work: Path) -> int:
     """Generate the export in ``work``, ingest it (into a SQLite file there unless ``--db``), print the figures."""
 
     from ledger.db import Ledger, upgrade
+    from runtime.process import configure_process
     from usecases.ingest_workers import worker_count
     from usecases.setup import ingest_export
     from validators.engine import CheckContext, RuleSettings, check_claim
 
+    configure_process()  # as `bhclaims ingest` runs (cli.py): the first pass is this process's
     export = work / "export.csv"
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "gen_export.py"), "--lines", str(args.lines),
                     "--out", str(export)], check=True, capture_output=True)
