@@ -16,8 +16,10 @@ Bytes are decoded line by line, so a Latin-1 byte in a UTF-8 file is reported on
 its own physical line and the rest of the file is still read.  Rows are reported at
 the physical line where they start (a quoted cell may span lines).
 
-Records are split by ``csv.reader`` alone (C, and exact for quotes, embedded line
-breaks and lone CRs); both passes use it, so there is one record splitter.  The first
+Records are split as ``csv.reader`` splits them, by ``_Records``: a line without a
+quote character by ``str.split`` (the same cells, cheaper), any other record by
+``csv.reader`` itself (C, and exact for quotes, embedded line breaks and broken
+quoting); both passes use it, so there is one record splitter.  The first
 pass may be made in two parts, the file's top up to a line feed near its middle and the
 rest (``first_pass_part``, ``joined``): read from the top, the first part is parsed as
 the whole file is, and where it ends without an error the rest starts with a record.  The second
@@ -34,7 +36,7 @@ import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 from zlib import crc32
@@ -65,8 +67,66 @@ def _text(fh: BinaryIO) -> io.TextIOWrapper:
     return io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
-def _csv_reader(text: Iterable[str], delimiter: str) -> Any:
-    return csv.reader(text, delimiter=delimiter, strict=True)
+def _csv_reader(text: Iterable[str], delimiter: str) -> _Records:
+    return _Records(text, delimiter)
+
+
+class _Records:
+    """``csv.reader(lines, delimiter=delimiter, strict=True)``, record for record and line for line
+    (``line_num``), for lines a text reader gives with ``newline=""`` (each ends at its one line break).
+
+    A line without a quote character is one record whose cells lie between its delimiters:
+    ``str.split`` gives exactly the cells ``csv.reader`` would (an empty line none), at about two
+    thirds of its cost per row.  A line with a quote character — or longer than ``csv``'s field limit,
+    which ``csv.reader`` enforces — is handed, with the lines after it, to ``csv.reader``, which reads
+    just that record (it asks for a line only as the record needs one) and so stays the one judge of
+    quoting, embedded line breaks and broken quotes (``csv.Error``).  ``claim_keys`` is the first
+    pass's lighter reading of the same records."""
+
+    __slots__ = ("line_num", "_lines", "_delimiter", "_limit")
+
+    def __init__(self, lines: Iterable[str], delimiter: str) -> None:
+        self.line_num = 0  # physical lines read so far, as ``csv.reader`` counts them
+        self._lines = iter(lines)
+        self._delimiter = delimiter
+        self._limit = csv.field_size_limit()
+
+    def __iter__(self) -> _Records:
+        return self
+
+    def __next__(self) -> list[str]:
+        line = next(self._lines)
+        if '"' in line or len(line) > self._limit:
+            return self._quoted(line)
+        self.line_num += 1
+        line = line.rstrip("\r\n")
+        return line.split(self._delimiter) if line else []
+
+    def _quoted(self, line: str) -> list[str]:
+        reader = csv.reader(chain((line,), self._lines), delimiter=self._delimiter, strict=True)
+        try:
+            cells: list[str] = next(reader)
+        finally:
+            self.line_num += reader.line_num
+        return cells
+
+    def claim_keys(self, index: int | None) -> Iterator[str | None]:
+        """Per record, what the first pass needs of it: the claim id cell (cell ``index``) stripped, or ""
+        when it has none (no such cell, or a blank one) but is not blank, or None when the whole record
+        is blank (``_is_blank``) — without splitting the cells after the claim id of an unquoted line."""
+        lines, delimiter, limit = self._lines, self._delimiter, self._limit
+        column = -1 if index is None else index  # -1: the file has no claim id column
+        for line in lines:
+            if '"' in line or len(line) > limit:
+                cells = self._quoted(line)
+                key = cells[column].strip() if 0 <= column < len(cells) else ""
+                yield key if key or not _is_blank(cells) else None
+                continue
+            self.line_num += 1
+            line = line.rstrip("\r\n")
+            head = line.split(delimiter, column + 1) if column >= 0 else ()
+            key = head[column].strip() if 0 <= column < len(head) else ""
+            yield key if key or line.replace(delimiter, "").strip() else None
 
 
 Record = tuple[int, list[str]]
@@ -247,18 +307,17 @@ class PassPart(NamedTuple):
     broken: bool
 
 
-def _scan_claim_ids(reader: Any, index: int | None, parts: int, end: int) -> PassPart:
+def _scan_claim_ids(reader: _Records, index: int | None, parts: int, end: int) -> PassPart:
     """The first pass's loop over ``reader``'s records (after the header, if any): only the claim id cell
-    is looked at; the blank-row test only for rows without one.  A run of records of one partition starts
-    where the partition changes (rows without a claim id: partition 0's)."""
+    is looked at (``_Records.claim_keys``); the blank-row test only for rows without one.  A run of
+    records of one partition starts where the partition changes (rows without a claim id: partition 0's)."""
     places: dict[str, int] = {}
     runs: list[tuple[int, int, int]] = []
     ordinal = 0
     previous: str | None = None  # the claim key of the row before, hashed already
     partition = running = -1
     try:
-        for cells in reader:
-            key = cells[index].strip() if index is not None and index < len(cells) else None
+        for key in reader.claim_keys(index):
             if key:
                 if key != previous:  # a claim's rows are usually neighbours
                     previous, partition = key, partition_of(key, parts) if parts > 1 else 0
@@ -266,7 +325,7 @@ def _scan_claim_ids(reader: Any, index: int | None, parts: int, end: int) -> Pas
                         runs.append((end + 1, ordinal, partition))
                         running = partition
                 places[key] = ordinal * parts + partition
-            elif _is_blank(cells):
+            elif key is None:  # a blank record
                 end = reader.line_num
                 continue
             else:
