@@ -5,7 +5,7 @@ of each row and remembers, per claim, the ordinal of its last row; the second pa
 validates rows and hands each claim over as soon as its last row is read.  Readers
 of partitions of one file (ingest workers) can be given one first pass made for all
 of them; it knows where each run of another partition's records lies in the file, so
-a partition's ``csv.reader`` is handed only the lines of its own records (and of what
+a partition's record reader is handed only the lines of its own records (and of what
 follows a break in the quoting), and rows are still reported at their lines.  Memory
 therefore grows with the number of claims (one small int per claim) and with the
 claims that are *open* at once — one, in the usual export where a claim's rows are
@@ -65,10 +65,6 @@ _UNDECODED = re.compile("[\udc80-\udcff]")
 
 def _text(fh: BinaryIO) -> io.TextIOWrapper:
     return io.TextIOWrapper(fh, encoding="utf-8-sig", errors="surrogateescape", newline="")
-
-
-def _csv_reader(text: Iterable[str], delimiter: str) -> _Records:
-    return _Records(text, delimiter)
 
 
 class _Records:
@@ -163,14 +159,14 @@ def _may_be_padded(joined: str, space_after: str, space_before: str) -> bool:
 
 
 Skip = tuple[int, int, int]
-"""Physical lines a partition's reader does not hand to ``csv.reader``: (first line, the line
+"""Physical lines a partition's reader does not hand to its record reader (``_Records``): (first line, the line
 after the last, data rows in them) — whole records of other partitions."""
 
 
 class _OwnLines:
-    """The physical lines of a text less the ``skips`` (in order, apart), for ``csv.reader``.
+    """The physical lines of a text less the ``skips`` (in order, apart), for ``_Records``.
 
-    A skip is a run of whole records, so ``csv.reader`` meets record boundaries where it
+    A skip is a run of whole records, so ``_Records`` meets record boundaries where it
     expects them and splits the records it is given exactly as in the whole file.  It asks
     for a record's lines only as it reads that record, so once it has handed over a record,
     ``lines_skipped`` and ``rows_skipped`` count what was passed over before it: its
@@ -258,7 +254,7 @@ class FirstPass(NamedTuple):
     partition that reads the claim as one int, ``ordinal * parts + partition``: one int
     per claim, and each row's partition looked up with its claim instead of hashed again.
     ``skips[k]``: the runs of records partition k does not read (``Skip``), so that its
-    reader hands ``csv.reader`` only the lines of its own records; one per change of
+    reader hands ``_Records`` only the lines of its own records; one per change of
     partition between neighbouring claims, nothing past a break in the quoting.
     """
 
@@ -416,7 +412,7 @@ class CsvExportReader:
         widths: list[int] = []
         header_line = 0
         with open(self.path, "rb") as fh:
-            records = _records(_csv_reader(_text(fh), delimiter))
+            records = _records(_Records(_text(fh), delimiter))
             try:
                 _, _, header_line = self._header(records, delimiter)
                 for line, cells in records:
@@ -462,7 +458,7 @@ class CsvExportReader:
         delimiter = self.profile.delimiter if self.profile else ","
         with open(self.path, "rb") as fh:
             text = _text(fh if stop is None else _Prefix(fh, stop))  # type: ignore[arg-type]
-            reader = _csv_reader(text, delimiter)
+            reader = _Records(text, delimiter)
             try:
                 mapper, errors, _ = self._header(_records(reader), delimiter)
             except _Broken:
@@ -474,7 +470,7 @@ class CsvExportReader:
                 text.detach()  # the file stays open for the part's own reader
                 fh.seek(start)
                 # Not "utf-8-sig": a byte-order mark is the file's first bytes, not the start of a part.
-                reader = _csv_reader(io.TextIOWrapper(fh, encoding="utf-8", errors="surrogateescape", newline=""),
+                reader = _Records(io.TextIOWrapper(fh, encoding="utf-8", errors="surrogateescape", newline=""),
                                      delimiter)
                 end = 0
             part = _scan_claim_ids(reader, mapper.claim_id_index, self.parts, end)
@@ -527,7 +523,7 @@ class CsvExportReader:
         parts, part = self.parts, self.part
         with open(self.path, "rb") as fh:
             lines = _OwnLines(_text(fh), first_pass.skips[part] if first_pass.skips else ())
-            reader = _csv_reader(lines, delimiter)
+            reader = _Records(lines, delimiter)
             records = _records(reader, lines)
             try:
                 mapper, errors, _ = self._header(records, delimiter)
