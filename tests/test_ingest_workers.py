@@ -157,7 +157,7 @@ def test_a_partition_reads_only_its_own_lines_and_names_the_lines_of_the_file(tm
     total = len(path.read_bytes().splitlines())  # no lone CR in this file
     first_pass = CsvExportReader(path, today=TODAY, partition=(0, parts)).first_pass()
     given: list[int] = []
-    real = csv_export._csv_reader
+    real = csv_export._Records
 
     def counting(text, delimiter):  # type: ignore[no-untyped-def]
         def counted(at):  # type: ignore[no-untyped-def]
@@ -167,7 +167,7 @@ def test_a_partition_reads_only_its_own_lines_and_names_the_lines_of_the_file(tm
         given.append(0)
         return real(counted(len(given) - 1), delimiter)
 
-    monkeypatch.setattr(csv_export, "_csv_reader", counting)
+    monkeypatch.setattr(csv_export, "_Records", counting)
     readers = [CsvExportReader(path, today=TODAY, partition=(k, parts), first_pass=first_pass) for k in range(parts)]
     merged = [item for _tag, item in heapq.merge(*(r.tagged() for r in readers), key=lambda pair: pair[0])]
     assert merged == whole
