@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -25,9 +26,8 @@ def _lines(text: str) -> list[str]:
     return list(io.StringIO(text, newline=""))
 
 
-def _csv_records(lines: list[str], delimiter: str) -> Iterator[tuple[list[str] | str, int]]:
-    """``csv.reader``'s records, each with the lines read so far; a ``csv.Error`` as its message."""
-    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+def _read(reader: Any) -> Iterator[tuple[list[str] | str, int]]:
+    """A reader's records, each with the lines read so far; a ``csv.Error`` as its message, last."""
     while True:
         try:
             cells = next(reader)
@@ -39,17 +39,12 @@ def _csv_records(lines: list[str], delimiter: str) -> Iterator[tuple[list[str] |
         yield cells, reader.line_num
 
 
-def _our_records(lines: list[str], delimiter: str) -> Iterator[tuple[list[str] | str, int]]:
-    reader = _Records(lines, delimiter)
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            yield f"csv.Error: {error}", -1
-            return
-        yield cells, reader.line_num
+def _csv_records(lines: list[str], delimiter: str) -> list[tuple[list[str] | str, int]]:
+    return list(_read(csv.reader(lines, delimiter=delimiter, strict=True)))
+
+
+def _our_records(lines: list[str], delimiter: str) -> list[tuple[list[str] | str, int]]:
+    return list(_read(_Records(lines, delimiter)))
 
 
 def _csv_keys(lines: list[str], delimiter: str, index: int | None) -> list[str | None]:
@@ -65,7 +60,7 @@ def _csv_keys(lines: list[str], delimiter: str, index: int | None) -> list[str |
 @given(text=texts, delimiter=st.sampled_from([",", ";", "|", "\t"]))
 def test_records_are_csv_readers_records(text: str, delimiter: str) -> None:
     lines = _lines(text)
-    assert list(_our_records(lines, delimiter)) == list(_csv_records(lines, delimiter))
+    assert _our_records(lines, delimiter) == _csv_records(lines, delimiter)
 
 
 @settings(max_examples=600, deadline=None)
@@ -88,10 +83,10 @@ def test_a_line_longer_than_the_field_limit_is_refused_as_csv_refuses_it() -> No
     try:
         csv.field_size_limit(20)
         lines = _lines("a,b\n" + "x" * 25 + ",c\nd,e\n")
-        assert list(_our_records(lines, ",")) == list(_csv_records(lines, ",")) == [
+        assert _our_records(lines, ",") == _csv_records(lines, ",") == [
             (["a", "b"], 1), ("csv.Error: field larger than field limit (20)", -1)]
         lines = _lines("a,b\n" + "x,y," * 6 + "z\n")  # long, but each field within the limit
-        assert list(_our_records(lines, ",")) == list(_csv_records(lines, ","))
+        assert _our_records(lines, ",") == _csv_records(lines, ",")
     finally:
         csv.field_size_limit(limit)
 
