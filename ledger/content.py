@@ -151,12 +151,34 @@ def _boolean(value: bool) -> str:
     return "true" if value else "false"
 
 
+# The texts of amounts and dates already written: an export bills few distinct charges and unit
+# counts, and its service dates fall in a few months.  Equal amounts have one text by definition
+# (``100.00`` and ``100`` alike), and a ``date`` is never equal to a ``datetime``, so a hit is exactly
+# what writing the value afresh gives.  Bounded: past the limit, values are written afresh.
+_AMOUNT_TEXTS: dict[Decimal, str] = {}
+_DATE_TEXTS: dict[date, str] = {}
+MEMO_LIMIT = 4096
+
+
 def _amount_text(value: Decimal) -> str:
-    return '"' + _amount(value) + '"'  # digits, a sign and a point: nothing to escape
+    try:
+        text = _AMOUNT_TEXTS.get(value)
+    except TypeError:  # a signalling NaN cannot be hashed: refused below as not finite
+        text = None
+    if text is None:
+        text = '"' + _amount(value) + '"'  # digits, a sign and a point: nothing to escape
+        if len(_AMOUNT_TEXTS) < MEMO_LIMIT:
+            _AMOUNT_TEXTS[value] = text
+    return text
 
 
 def _date_text(value: date) -> str:
-    return '"' + value.isoformat() + '"'
+    text = _DATE_TEXTS.get(value)
+    if text is None:
+        text = '"' + value.isoformat() + '"'
+        if type(value) is date and len(_DATE_TEXTS) < MEMO_LIMIT:  # an aware datetime equals others' instants
+            _DATE_TEXTS[value] = text
+    return text
 
 
 def _array_text(value: tuple[Any, ...] | list[Any]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typing
+from datetime import UTC
 from decimal import Decimal
 
 import pytest
@@ -271,3 +272,48 @@ def test_the_compiled_writers_write_what_the_definition_says(texts: list[str], o
                     payer_name=texts[0])
     expected = json.dumps(_by_definition(claim), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     assert reference_text(claim) == expected
+
+
+@settings(max_examples=scaled(200), deadline=None)
+@given(amounts=st.lists(st.decimals(min_value=Decimal("-1E+12"), max_value=Decimal("1E+12"), allow_nan=False,
+                                    allow_infinity=False), min_size=1, max_size=8),
+       exponent=st.integers(-4, 3))
+def test_remembered_amounts_are_written_as_a_fresh_write_writes_them(amounts: list[Decimal], exponent: int) -> None:
+    """Equal amounts in other exponents (``100``, ``100.00``, ``1E+2``) share the memo's text, which
+    must be the one the definition gives each of them."""
+    from ledger import content
+
+    for amount in amounts:
+        for value in (amount, amount.scaleb(exponent).scaleb(-exponent), amount.quantize(Decimal("0.0001")), -amount):
+            assert content._amount_text(value) == '"' + content._amount(value) + '"'
+
+
+def test_a_remembered_date_is_never_written_for_an_equal_datetime() -> None:
+    """A date's text is remembered; an aware datetime equals every other naming its instant, so its
+    text must not be (``2025-03-03T12:00:00+00:00`` is not ``2025-03-03T07:00:00-05:00``)."""
+    from datetime import date, datetime, timedelta, timezone
+
+    from ledger import content
+
+    utc = datetime(2025, 3, 3, 12, tzinfo=UTC)
+    eastern = utc.astimezone(timezone(timedelta(hours=-5)))
+    assert content._date_text(date(2025, 3, 3)) == '"2025-03-03"' == content._date_text(date(2025, 3, 3))
+    assert content._date_text(utc) == '"2025-03-03T12:00:00+00:00"'
+    assert content._date_text(eastern) == '"2025-03-03T07:00:00-05:00"'
+    assert content._date_text(datetime(2025, 3, 3)) == '"2025-03-03T00:00:00"'
+
+
+def test_the_memos_stop_growing_at_their_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import date, timedelta
+
+    from ledger import content
+
+    monkeypatch.setattr(content, "MEMO_LIMIT", 3)
+    monkeypatch.setattr(content, "_AMOUNT_TEXTS", {})
+    monkeypatch.setattr(content, "_DATE_TEXTS", {})
+    for n in range(10):
+        assert content._amount_text(Decimal(n) / 4) == '"' + content._amount(Decimal(n) / 4) + '"'
+        assert content._date_text(date(2025, 1, 1) + timedelta(n)) == f'"{date(2025, 1, 1) + timedelta(n)}"'
+    assert len(content._AMOUNT_TEXTS) == 3 and len(content._DATE_TEXTS) == 3
+    with pytest.raises(TypeError, match="finite"):
+        content._amount_text(Decimal("sNaN"))
