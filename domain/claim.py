@@ -15,6 +15,8 @@ from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
 
+from domain.records import fast_init
+
 OPTUM_BH_PAYER_ID = "87726"
 OPTUM_BH_PAYER_NAME = "OPTUM BEHAVIORAL HEALTH"
 
@@ -91,6 +93,7 @@ DEFAULT_SUPERVISED_BILLING: Mapping[LineOfBusiness, SupervisedBilling] = Mapping
 """``[supervision]`` defaults (issue 15; payer-87726.md, Rendering, billing and supervising providers)."""
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Source:
     """Where a record came from: a file and a 1-based line (or segment) number."""
@@ -102,6 +105,7 @@ class Source:
         return f"{self.file}:{self.line}" if self.line is not None else self.file
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Address:
     line1: str
@@ -110,6 +114,7 @@ class Address:
     zip: str  # 5 or 9 digits, no dash
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Subscriber:
     """The insured member (loop 2010BA)."""
@@ -122,6 +127,7 @@ class Subscriber:
     address: Address
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Patient:
     """The patient when not the subscriber (loop 2000C/2010CA)."""
@@ -132,6 +138,7 @@ class Patient:
     sex: str
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Provider:
     """A billing, rendering or supervising provider.
@@ -148,6 +155,7 @@ class Provider:
     address: Address | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ServiceFacility:
     """Where the service was rendered when not at the billing provider's address (loop 2310C)."""
@@ -157,6 +165,7 @@ class ServiceFacility:
     npi: str | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class ServiceLine:
     """One billed service (loop 2400)."""
@@ -172,6 +181,7 @@ class ServiceLine:
     source: Source | None = None
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Claim:
     """One professional claim (loop 2300) with everything the 837P needs."""
