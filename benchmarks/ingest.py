@@ -98,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(args: argparse.Namespace, work: Path) -> int:
     """Generate the export in ``work``, ingest it (into a SQLite file there unless ``--db``), print the figures."""
 
+    from benchmarks.machine_speed import reference_seconds
     from ledger.db import Ledger, upgrade
     from runtime.process import configure_process
     from usecases.ingest_workers import worker_count
@@ -117,6 +118,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
     def checker(claim):  # type: ignore[no-untyped-def]
         return [] if args.no_rules else check_claim(claim, context)
 
+    reference = reference_seconds()  # the minute's speed, just before the run
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     children_cpu_before = before.ru_utime + before.ru_stime  # the export generator's
     server_before = cluster_cpu_seconds(url)
@@ -141,7 +143,8 @@ def run(args: argparse.Namespace, work: Path) -> int:
           + ("" if server_before is None or server_after is None
              else f", PostgreSQL server {server_after - server_before:.1f} s") + ")")
     with open("/proc/loadavg") as load:
-        print(f"  load average {load.read().split()[0]} (2 CPUs shared: the wall clock moves with it, CPU seconds less)")
+        print(f"  load average {load.read().split()[0]} (2 CPUs shared: the wall clock moves with it, CPU seconds less); "
+              f"reference workload {reference:.2f} CPU-s (benchmarks/machine_speed.py: higher, a slower minute)")
     print(f"  peak RSS {peak:.0f} MB" + (f", largest worker {worker_bound}{worker_peak:.0f} MB" if workers > 1 else ""))
     ok_rate = rate >= MIN_LINES_PER_SECOND
     ok_rss = peak < MAX_PEAK_RSS_MB and worker_peak < MAX_PEAK_RSS_MB
@@ -149,7 +152,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
           f"peak RSS < {MAX_PEAK_RSS_MB} MB: {'met' if ok_rss else 'MISSED'}")
     if args.figures:
         server_cpu = 0.0 if server_before is None or server_after is None else server_after - server_before
-        print(FIGURES + json.dumps({"rate": rate, "rss_ok": ok_rss,
+        print(FIGURES + json.dumps({"rate": rate, "rss_ok": ok_rss, "reference": reference,
                                     "cpu": cpu + (worker_cpu if workers > 1 else 0.0) + server_cpu}), flush=True)
     return 0 if ok_rate and ok_rss else 1
 
@@ -167,6 +170,7 @@ def on_both(args: argparse.Namespace) -> int:
         [] if args.workers is None else ["--workers", str(args.workers)])
     rates: dict[str, list[float]] = {"postgresql": [], "sqlite": []}
     cpus: dict[str, list[float]] = {"postgresql": [], "sqlite": []}  # CPU-s per 100,000 lines, server's included
+    references: list[float] = []  # benchmarks/machine_speed.py, before each run
     rss_ok = True
     server = PostgresServer()
     try:
@@ -185,6 +189,7 @@ def on_both(args: argparse.Namespace) -> int:
                 found = json.loads(figures[-1].removeprefix(FIGURES))
                 rates[name].append(found["rate"])
                 cpus[name].append(found["cpu"] * 100_000 / args.lines)
+                references.append(found["reference"])
                 rss_ok = rss_ok and found["rss_ok"]
                 if url:
                     server.drop_database(url)
@@ -201,6 +206,11 @@ def on_both(args: argparse.Namespace) -> int:
     print(f"CPU-s per 100,000 lines (this process, workers and, on PostgreSQL, the server; medians): PostgreSQL "
           f"{statistics.median(cpus['postgresql']):.1f}, SQLite {statistics.median(cpus['sqlite']):.1f} (the work each "
           "does: steadier than the wall clock, though a slow minute of this shared machine raises it too)")
+    reference = statistics.median(references)
+    print(f"reference workload (benchmarks/machine_speed.py, before each run): median {reference:.2f} CPU-s, "
+          f"{min(references):.2f}-{max(references):.2f}; CPU per 100,000 lines in reference workloads (the work, "
+          f"whatever the minute's speed): PostgreSQL {statistics.median(cpus['postgresql']) / reference:.1f}, "
+          f"SQLite {statistics.median(cpus['sqlite']) / reference:.1f}")
     print(f"peak RSS < {MAX_PEAK_RSS_MB} MB in every run: {'met' if rss_ok else 'MISSED'}")
     return 1 if missed else 0
 
