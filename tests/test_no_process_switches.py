@@ -12,11 +12,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("parsers", "validators", "edi", "domain", "ledger", "outbox", "remits", "runtime", "clerk",
             "console", "usecases", "sandbox")
-SWITCHES = re.compile(r"\bgc\.(freeze|unfreeze|set_threshold)\b|\bjson\.encoder\b|\bjson\.decoder\b")
+SWITCHES = re.compile(r"\bgc\.(freeze|unfreeze|set_threshold)\b|\bjson\.encoder\b|\bjson\.decoder\b"
+                      r"|\bregister_(adapter|converter)\b")
 APPLICATION_START_UP = {Path("runtime/process.py")}
 
 
-def test_no_library_module_sets_the_collector_or_uses_json_internals() -> None:
+def test_no_library_module_sets_the_collector_or_sqlite3s_adapters_or_uses_json_internals() -> None:
     offenders = [
         f"{path.relative_to(ROOT)}:{n}"
         for package in PACKAGES if (ROOT / package).is_dir()
