@@ -171,7 +171,7 @@ def on_both(args: argparse.Namespace) -> int:
         [] if args.workers is None else ["--workers", str(args.workers)])
     rates: dict[str, list[float]] = {"postgresql": [], "sqlite": []}
     cpus: dict[str, list[float]] = {"postgresql": [], "sqlite": []}  # CPU-s per 100,000 lines, server's included
-    references: list[float] = []  # benchmarks/machine_speed.py, before each run
+    references: list[float] = []  # benchmarks/machine_speed.py, around each run
     rss_ok = True
     server = PostgresServer()
     try:
@@ -208,7 +208,7 @@ def on_both(args: argparse.Namespace) -> int:
           f"{statistics.median(cpus['postgresql']):.1f}, SQLite {statistics.median(cpus['sqlite']):.1f} (the work each "
           "does: steadier than the wall clock, though a slow minute of this shared machine raises it too)")
     reference = statistics.median(references)
-    print(f"reference workload (benchmarks/machine_speed.py, before each run): median {reference:.2f} CPU-s, "
+    print(f"reference workload (benchmarks/machine_speed.py, around each run): median {reference:.2f} CPU-s, "
           f"{min(references):.2f}-{max(references):.2f}; CPU per 100,000 lines in reference workloads (the work, "
           f"whatever the minute's speed): PostgreSQL {statistics.median(cpus['postgresql']) / reference:.1f}, "
           f"SQLite {statistics.median(cpus['sqlite']) / reference:.1f}")
