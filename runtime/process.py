@@ -28,7 +28,8 @@ YOUNG_GENERATION_THRESHOLD = 200_000
 OLDER_GENERATION_THRESHOLDS = (20, 20)
 
 
-NULL_ADAPTER = {}.get
+_NOTHING: dict[object, None] = {}
+NULL_ADAPTER = _NOTHING.get
 """Given ``None``, returns ``None`` (a C call: the adapter runs once per NULL)."""
 
 
