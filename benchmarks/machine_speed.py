@@ -1,7 +1,7 @@
 """How fast this shared machine runs Python this minute: the CPU time of a fixed workload.
 
 The benchmarks' rates move with the machine: on this 2-CPU VM the same ingest has taken 7.7 CPU-s per
-100,000 lines one day and 20 the next, with no change of code.  ``reference_seconds`` runs the same
+100,000 lines at stop 31 and 20 at stop 32, with no change of code.  ``reference_seconds`` runs the same
 instructions every time — an export-like line split into its cells, memo look-ups, amounts and dates
 parsed and written, a digest, as ingest does per row — and returns their CPU time, so that a run's
 figures can be read against the minute they were taken in (higher: a slower minute), and runs of
