@@ -1,17 +1,17 @@
 # bhclaims — two commands on a fresh Debian/Python 3.11 machine:
 #   make demo   run the whole loop on the bundled export (SQLite, sandbox clearinghouse)
 #   make test   install the test servers (PostgreSQL, OpenSSH) and run every test
-PYTHON ?= python3
+# the interpreter the venv is made from (default: Debian's python3.11 where present, else python3:
+# scripts/make-venv.sh says why)
+PYTHON ?=
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .PHONY: demo test test-fast lint bench oracle venv servers clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]'
+$(STAMP): pyproject.toml scripts/make-venv.sh
+	sh scripts/make-venv.sh $(VENV) $(PYTHON)
 	touch $@
 
 venv: $(STAMP)
