@@ -2,7 +2,7 @@
 #   make demo   run the whole loop on the bundled export (SQLite, sandbox clearinghouse)
 #   make test   install the test servers (PostgreSQL, OpenSSH) and run every test
 # the interpreter the venv is made from (default: Debian's python3.11 where present, else python3:
-# scripts/make-venv.sh says why)
+# scripts/venv-python.sh says why)
 PYTHON ?=
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test test-fast lint bench oracle venv servers clean
 
-$(STAMP): pyproject.toml scripts/make-venv.sh
+$(STAMP): pyproject.toml scripts/make-venv.sh scripts/venv-python.sh
 	sh scripts/make-venv.sh $(VENV) $(PYTHON)
 	touch $@
 
