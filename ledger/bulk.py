@@ -180,6 +180,23 @@ def search_by_index(connection: Connection) -> None:
         connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
 
 
+@contextmanager
+def scanning_by_index(connection: Connection) -> Iterator[None]:
+    """For the statements inside (PostgreSQL), plan a read that an index covers as a scan of that index,
+    then give the transaction its own setting back.  For a pass over every claim that a covering index
+    holds (status's money by status): the planner prices the index's leaf pages as random reads
+    (``random_page_cost``) and at a million claims chose a parallel scan of the 412 MB table over the 111 MB
+    index — 0.64–0.70 s against 0.33–0.52 s, and twice the CPU.  After a failed statement the transaction
+    is lost, and its setting with it."""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    before = connection.exec_driver_sql("SELECT current_setting('enable_seqscan')").scalar_one()
+    connection.exec_driver_sql("SELECT set_config('enable_seqscan', 'off', true)")
+    yield
+    connection.exec_driver_sql("SELECT set_config('enable_seqscan', %(before)s, true)", {"before": before})
+
+
 def rows_where_in(connection: Connection, sql: str, values: Sequence[Any],
                   leading: Sequence[Any] = (), *, search: bool = False) -> Iterator[tuple[Any, ...]]:
     """The rows of ``sql`` for ``values``, as the driver's tuples.

@@ -14,6 +14,7 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ledger.bulk import scanning_by_index
 from ledger.models import Claim, ClaimStatus, Transmission
 from ledger.money import SUPERSEDED, as_money, owed
 
@@ -55,10 +56,12 @@ def ledger_figures(session: Session) -> LedgerFigures:
                as_money(func.sum(Claim.denied)))
         .group_by(Claim.status)
     )
+    with scanning_by_index(session.connection()):  # the money index holds every claim's status and kept totals
+        rows = session.execute(query).all()
     lines = [
         StatusLine(status, claims, billed, paid, ZERO, ZERO) if status in SUPERSEDED
         else StatusLine(status, claims, billed, paid, owed(billed, paid, contractual, patient_share), denied)
-        for status, claims, billed, paid, contractual, patient_share, denied in session.execute(query)
+        for status, claims, billed, paid, contractual, patient_share, denied in rows
     ]
     order = {status: index for index, status in enumerate(ClaimStatus.ALL)}
     lines.sort(key=lambda line: (order.get(line.status, len(order)), line.status))
