@@ -4,11 +4,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.pool import NullPool
 
 from clerk import worklists
 from clerk.status import next_deadlines, read_status
@@ -16,6 +20,7 @@ from ledger.bulk import scanning_by_index, search_by_index
 from ledger.db import Ledger
 from ledger.denials import denial_days
 from ledger.status import ledger_figures
+from tests.test_database_connections import REPO, _config
 from tests.test_ledger_reads_sql import TODAY, build_ledger
 from validators.settings import RuleSettings
 
@@ -132,3 +137,24 @@ def test_scanning_by_index_changes_nothing_on_sqlite(tmp_path: Any, sqlite_ledge
     finally:
         ledger.dispose()
     assert statements == ["BEGIN", "SELECT 1"]  # the read transaction's own BEGIN, nothing more
+
+
+@pytest.mark.postgres
+def test_status_whose_reads_time_out_exits_2_in_words(pg_ledger_url: str, tmp_path: Any) -> None:
+    """Both halves wait on a locked claims table until ``statement_timeout`` cancels them: one line on
+    stderr, exit 2, no traceback from either thread."""
+    build_ledger(pg_ledger_url)
+    config = _config(tmp_path / "practice", pg_ledger_url, "statement_timeout_seconds = 1")
+    admin_engine = create_engine(pg_ledger_url, poolclass=NullPool)
+    try:
+        with admin_engine.connect() as admin:
+            admin.execute(text("LOCK TABLE claims IN ACCESS EXCLUSIVE MODE"))  # held until the rollback
+            done = subprocess.run([sys.executable, "-c", "import cli; cli.main()", "--config", str(config), "status"],
+                                  cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
+                                  text=True, timeout=120, check=False)
+            admin.rollback()
+    finally:
+        admin_engine.dispose()
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "statement_timeout_seconds" in lines[0], done.stderr
