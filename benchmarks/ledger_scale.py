@@ -10,7 +10,7 @@ denial with migrations 0011's and 0014's backfills (``ledger.totals.add_posted_t
 ``ledger.kept_denials.mark_all``; timed and printed, not a target) and refreshes the planner's
 statistics.  Then times, each in a fresh child process:
 ``report ar-aging`` (``clerk.reports.ar_aging``), ``status`` (``clerk.status.read_status``: the money by
-status beside the worklist counts and deadlines; then, for the figures only, each part one after another) and
+status beside the worklist counts and deadlines; then the same reads one after another, each part timed) and
 ``claims --json`` (``ledger.money.iter_claim_list`` written as JSON
 Lines to /dev/null: rows per second and the child's peak RSS).
 
