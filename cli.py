@@ -583,14 +583,15 @@ def claims_cmd(state: State, status: str | None, patient: str | None, member_id:
     \b
     Example: bhclaims claims --patient rivera --since 2026-10-01 --status denied
     """
-    from ledger.money import CLAIM_LIST_FIELDS, ClaimSearch, iter_claim_list, iter_claim_summaries
+    from ledger.money import CLAIM_LIST_FIELDS, ClaimSearch, claim_list_rows, iter_claim_summaries
 
     search = ClaimSearch(status=status, patient=patient, member_id=member_id, payer_claim_number=payer_claim_number,
                          since=since.date() if since else None, line_of_business=line_of_business)
     columns = CLAIM_COLUMNS[:1] + ("patient",) + CLAIM_COLUMNS[1:] if search.by_person else CLAIM_COLUMNS
     with state.app.ledger.read_session() as session:
         if as_json and not search.by_person:  # the plain list: tuples straight from the driver
-            emit_json_rows(CLAIM_LIST_FIELDS, iter_claim_list(session, search=search))
+            with claim_list_rows(session, search=search) as rows:
+                emit_json_rows(CLAIM_LIST_FIELDS, rows)
         else:
             emit_stream(lambda count: f"{count} claim(s)", columns, iter_claim_summaries(session, search=search),
                         as_json=as_json, as_csv=as_csv, wide_only=CLAIM_WIDE_ONLY, wide=wide)

@@ -11,7 +11,7 @@ denial with migrations 0011's and 0014's backfills (``ledger.totals.add_posted_t
 statistics.  Then times, each in a fresh child process:
 ``report ar-aging`` (``clerk.reports.ar_aging``), ``status`` (``clerk.status.read_status``: the money by
 status beside the worklist counts and deadlines; then the same reads one after another, each part timed) and
-``claims --json`` (``ledger.money.iter_claim_list`` written as JSON
+``claims --json`` (``ledger.money.claim_list_rows`` written as JSON
 Lines to /dev/null: rows per second and the child's peak RSS).
 
 Targets at 1,000,000 claims: ar-aging <= 2 s and status <= 1 s on both databases; claims --json
@@ -216,7 +216,7 @@ def child(what: str, url: str) -> None:
     from console.output import emit_json_rows
     from ledger.db import Ledger
     from ledger.denials import denial_days
-    from ledger.money import CLAIM_LIST_FIELDS, iter_claim_list
+    from ledger.money import CLAIM_LIST_FIELDS, claim_list_rows
     from ledger.status import ledger_figures
     from runtime.process import configure_process
     from validators.settings import RuleSettings
@@ -246,7 +246,8 @@ def child(what: str, url: str) -> None:
         else:
             with open(os.devnull, "w") as sink:
                 sys.stdout = sink
-                rows = emit_json_rows(CLAIM_LIST_FIELDS, iter_claim_list(session))
+                with claim_list_rows(session) as listed:  # as `claims --json` reads it
+                    rows = emit_json_rows(CLAIM_LIST_FIELDS, listed)
                 sys.stdout = sys.__stdout__
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     ledger.dispose()

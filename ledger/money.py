@@ -15,9 +15,11 @@ denials group the postings.  None builds a million objects in Python, and the ro
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import chain
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -39,6 +41,7 @@ from sqlalchemy.types import NullType
 
 from domain.adjudication import CONTRACTUAL_ADJUSTMENTS
 from ledger.models import Adjustment, Claim, ClaimPayment, ClaimStatus, Party, ProviderAdjustment, Remittance
+from ledger.read_ahead import read_ahead
 from ledger.types import Money
 
 ZERO = Decimal("0")
@@ -255,6 +258,32 @@ def iter_claim_list(
     (``CLAIM_LIST_COLUMNS``), streamed a few thousand rows at a time: the database writes the date and
     the money as text (``money_text``'s), so each row reaches the caller as the driver read it, with
     no per-value work in Python — at a million rows that work was most of the listing's time."""
+    for rows in claim_list_batches(session, status=status, search=search):
+        yield from rows
+
+
+@contextmanager
+def claim_list_rows(
+    session: Session, *, status: str | None = None, search: ClaimSearch | None = None
+) -> Iterator[Iterator[Sequence[Any]]]:
+    """``iter_claim_list``'s rows for the length of a ``with`` block, as ``claims --json`` writes them.  On
+    PostgreSQL the next batch is fetched on a thread while the caller writes the current one
+    (``ledger.read_ahead``; a million claims 13.8–14.7 → 8.4–8.6 s).  SQLite's driver builds each row
+    holding the interpreter, so there a second thread only adds switching (12.3–13.0 → 13.3–15.8 s): its
+    rows are read in line."""
+    batches = claim_list_batches(session, status=status, search=search)
+    if session.get_bind().dialect.name != "postgresql":
+        yield chain.from_iterable(batches)
+        return
+    with read_ahead(batches) as rows:
+        yield rows
+
+
+def claim_list_batches(
+    session: Session, *, status: str | None = None, search: ClaimSearch | None = None
+) -> Iterator[Sequence[Any]]:
+    """``iter_claim_list``'s rows in the batches the driver fetches them in, the statement sent now (so
+    that the batches may be fetched on another thread while this one uses none of the session)."""
     dialect = session.get_bind().dialect.name
     wanted = search if search is not None else ClaimSearch(status=status)
     query = claim_search_query(wanted, raw=True).subquery("listed")
@@ -265,8 +294,7 @@ def iter_claim_list(
         _date_text_sql(query.c.first_service_date, dialect), *money, query.c.payer_claim_number,
     ).order_by(query.c.claim_id, query.c.revision)
     result = session.connection().execute(listing.execution_options(stream_results=True, max_row_buffer=STREAM_ROWS))
-    for rows in result.partitions(STREAM_ROWS):
-        yield from rows
+    return result.partitions(STREAM_ROWS)
 
 
 def iter_claim_summaries(
