@@ -268,7 +268,7 @@ def claim_list_rows(
 ) -> Iterator[Iterator[Sequence[Any]]]:
     """``iter_claim_list``'s rows for the length of a ``with`` block, as ``claims --json`` writes them.  On
     PostgreSQL the next batch is fetched on a thread while the caller writes the current one
-    (``ledger.read_ahead``; a million claims 13.8–14.7 → 8.4–8.6 s).  SQLite's driver builds each row
+    (``ledger.read_ahead``; a million claims 13.8–14.7 → 8.4–9.3 s).  SQLite's driver builds each row
     holding the interpreter, so there a second thread only adds switching (12.3–13.0 → 13.3–15.8 s): its
     rows are read in line."""
     batches = claim_list_batches(session, status=status, search=search)
